@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { ManualClock, systemClock } from "./clock.js";
+
+describe("ManualClock", () => {
+  it("fires timers in due order, each at its due time", () => {
+    const clock = new ManualClock(1000);
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push(`b@${clock.now()}`), 20);
+    clock.setTimeout(() => fired.push(`a@${clock.now()}`), 10);
+    clock.setTimeout(() => fired.push(`c@${clock.now()}`), 20);
+    clock.advance(15);
+    expect(fired).toEqual(["a@1010"]);
+    clock.advance(100);
+    expect(fired).toEqual(["a@1010", "b@1020", "c@1020"]);
+    expect(clock.now()).toBe(1115);
+  });
+
+  it("fires timers set by timers within the same advance", () => {
+    const clock = new ManualClock();
+    const fired: number[] = [];
+    clock.setTimeout(() => {
+      fired.push(clock.now());
+      clock.setTimeout(() => fired.push(clock.now()), 5);
+    }, 5);
+    clock.advance(10);
+    expect(fired).toEqual([5, 10]);
+  });
+
+  it("cancels timers", () => {
+    const clock = new ManualClock();
+    let fired = false;
+    const h = clock.setTimeout(() => {
+      fired = true;
+    }, 5);
+    clock.clearTimeout(h);
+    clock.advance(10);
+    expect(fired).toBe(false);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("resolves sleeps on advance and rejects them on abort", async () => {
+    const clock = new ManualClock();
+    let done = false;
+    const p = clock.sleep(50).then(() => {
+      done = true;
+    });
+    await clock.advanceAsync(49);
+    expect(done).toBe(false);
+    await clock.advanceAsync(1);
+    await p;
+    expect(done).toBe(true);
+
+    const ac = new AbortController();
+    const aborted = clock.sleep(50, ac.signal);
+    ac.abort(new Error("stopped"));
+    await expect(aborted).rejects.toThrow("stopped");
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
+
+describe("systemClock", () => {
+  it("sleeps for real", async () => {
+    const start = Date.now();
+    await systemClock.sleep(20);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(15);
+  });
+});

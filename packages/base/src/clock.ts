@@ -1,0 +1,151 @@
+/**
+ * Time as a dependency. Decision code never reads the clock; the shells around it take a Clock so
+ * that tests drive time with ManualClock instead of waiting on real timers.
+ */
+export interface TimerHandle {
+  readonly id: number;
+}
+
+export interface Clock {
+  /** Milliseconds since the Unix epoch (ManualClock: since whatever it was started at). */
+  now(): number;
+  setTimeout(fn: () => void, delayMs: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+  /** Resolves after `delayMs`; rejects with the signal's reason when aborted first. */
+  sleep(delayMs: number, signal?: AbortSignal): Promise<void>;
+}
+
+function sleepOn(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clock.clearTimeout(handle);
+      reject(signal?.reason);
+    };
+    const handle = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, delayMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+class SystemClock implements Clock {
+  private nextId = 1;
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+
+  now(): number {
+    return Date.now();
+  }
+
+  setTimeout(fn: () => void, delayMs: number): TimerHandle {
+    const id = this.nextId++;
+    const timer = setTimeout(() => {
+      this.timers.delete(id);
+      fn();
+    }, delayMs);
+    this.timers.set(id, timer);
+    return { id };
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    const timer = this.timers.get(handle.id);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.timers.delete(handle.id);
+    }
+  }
+
+  sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
+    return sleepOn(this, delayMs, signal);
+  }
+}
+
+/** The wall clock, backed by the process's timers. */
+export const systemClock: Clock = new SystemClock();
+
+interface ManualTimer {
+  id: number;
+  dueMs: number;
+  fn: () => void;
+}
+
+/**
+ * A clock that moves only when told to. Timers fire in due order (ties in creation order) during
+ * `advance`, each seeing `now()` equal to its due time.
+ */
+export class ManualClock implements Clock {
+  private nowMs: number;
+  private nextId = 1;
+  private timers: ManualTimer[] = [];
+
+  constructor(startMs = 0) {
+    this.nowMs = startMs;
+  }
+
+  now(): number {
+    return this.nowMs;
+  }
+
+  setTimeout(fn: () => void, delayMs: number): TimerHandle {
+    const id = this.nextId++;
+    this.timers.push({ id, dueMs: this.nowMs + Math.max(0, delayMs), fn });
+    return { id };
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.timers = this.timers.filter((t) => t.id !== handle.id);
+  }
+
+  sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
+    return sleepOn(this, delayMs, signal);
+  }
+
+  /** Number of timers not yet fired. */
+  pendingTimers(): number {
+    return this.timers.length;
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way. */
+  advance(ms: number): void {
+    const targetMs = this.nowMs + ms;
+    for (;;) {
+      const next = this.earliestDue();
+      if (next === undefined || next.dueMs > targetMs) break;
+      this.timers = this.timers.filter((t) => t !== next);
+      this.nowMs = next.dueMs;
+      next.fn();
+    }
+    this.nowMs = targetMs;
+  }
+
+  /** Like `advance`, but lets promise callbacks run after each timer (for async code under test). */
+  async advanceAsync(ms: number): Promise<void> {
+    const targetMs = this.nowMs + ms;
+    for (;;) {
+      await flushMicrotasks();
+      const next = this.earliestDue();
+      if (next === undefined || next.dueMs > targetMs) break;
+      this.timers = this.timers.filter((t) => t !== next);
+      this.nowMs = next.dueMs;
+      next.fn();
+    }
+    this.nowMs = targetMs;
+    await flushMicrotasks();
+  }
+
+  private earliestDue(): ManualTimer | undefined {
+    let best: ManualTimer | undefined;
+    for (const t of this.timers) {
+      if (best === undefined || t.dueMs < best.dueMs || (t.dueMs === best.dueMs && t.id < best.id)) best = t;
+    }
+    return best;
+  }
+}
+
+async function flushMicrotasks(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}

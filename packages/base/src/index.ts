@@ -1,0 +1,15 @@
+export { isAbortError } from "./abort.js";
+export { percentile, reportFigure } from "./bench.js";
+export { type Clock, ManualClock, systemClock, type TimerHandle } from "./clock.js";
+export { BaseErrorCode, ShoalError, type ShoalErrorOptions } from "./errors.js";
+export { ID_LENGTH, isId, newId } from "./ids.js";
+export {
+  createLogger,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  REDACTED_PATHS,
+  silentLogger,
+} from "./logger.js";
+export { type Random, seededRandom, systemRandom } from "./random.js";
+export { formatBytes, formatDurationMs, parseBytes, parseDurationMs } from "./units.js";
