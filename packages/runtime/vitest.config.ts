@@ -1,3 +1,4 @@
 import { packageProject } from "../../vitest.shared.js";
 
-export default packageProject("runtime");
+// Runtime tests mount overlayfs, run runc and start registries: kernel state, one file at a time.
+export default packageProject("runtime", { serial: true });
