@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { PLANNED_GROUPS } from "./commands/groups.js";
+import type { CliIo } from "./io.js";
+import { cliVersion, runCli } from "./program.js";
+
+async function run(...argv: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIo = {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: {},
+    cwd: process.cwd(),
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout, stderr };
+}
+
+describe("shoal", () => {
+  it("prints its version", async () => {
+    const r = await run("--version");
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(cliVersion());
+    expect(cliVersion()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("lists every command group of the design in --help", async () => {
+    const r = await run("--help");
+    expect(r.code).toBe(0);
+    for (const group of [...PLANNED_GROUPS.map((g) => g.name), "stack"]) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${group}\\b`, "m"));
+    }
+    expect(r.stdout).toContain("--format <format>");
+    expect(r.stdout).toContain("--debug");
+  });
+
+  it("refuses groups that are not available yet, with exit code 1 and a hint", async () => {
+    const r = await run("cluster", "init");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'error: "shoal cluster" is not yet available in this build\nhint: see README.md for what this build of shoal can do\n',
+    );
+    expect(r.stdout).toBe("");
+  });
+
+  it("reports usage errors with exit code 2", async () => {
+    const r = await run("--bogus");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("error: unknown option '--bogus'\nhint: run 'shoal --help' for usage\n");
+  });
+
+  it("suggests the command the user meant", async () => {
+    const r = await run("clustr");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error: unknown command 'clustr'");
+    expect(r.stderr).toContain("Did you mean cluster?");
+  });
+
+  it("rejects an unknown output format", async () => {
+    const r = await run("--format", "xml", "node", "ls");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error: option '--format <format>' argument 'xml' is invalid");
+  });
+
+  it("shows stack traces only with --debug", async () => {
+    const plain = await run("service", "ls");
+    expect(plain.stderr).not.toContain("    at ");
+    const debug = await run("--debug", "service", "ls");
+    expect(debug.stderr).toContain("    at ");
+  });
+});

@@ -1,0 +1,75 @@
+import { readFileSync } from "node:fs";
+import { ShoalError } from "@shoal/base";
+import { Command, CommanderError, Option } from "commander";
+import { PLANNED_GROUPS, registerPlannedGroup } from "./commands/groups.js";
+import { registerStack } from "./commands/stack.js";
+import { CliErrorCode, ExitCode, reportError } from "./errors.js";
+import type { CliIo, CommandContext, GlobalOptions } from "./io.js";
+
+/** Works from src/ (tests) and dist/ (shipped): both sit one level below the package root. */
+export function cliVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command("shoal");
+  const ctx: CommandContext = {
+    io,
+    globals: () => {
+      const opts = program.opts<{ format: GlobalOptions["format"]; debug: boolean; host?: string }>();
+      return {
+        format: opts.format,
+        debug: opts.debug,
+        ...(opts.host === undefined ? {} : { host: opts.host }),
+      };
+    },
+  };
+
+  program
+    .description("Shoal: a multi-node container orchestrator in the spirit of Docker Swarm mode")
+    .version(cliVersion(), "-v, --version", "print the version")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
+    .option("--debug", "print stack traces and debug logs", false)
+    .addOption(
+      new Option("-H, --host <address>", "manager to talk to (default: the local socket)").env("SHOAL_HOST"),
+    )
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      // commander's own usage errors get our "error: … / hint:" shape.
+      outputError: () => {},
+    })
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .helpCommand(true)
+    .configureHelp({ sortSubcommands: true, helpWidth: 100 });
+
+  registerStack(program, ctx);
+  for (const group of PLANNED_GROUPS) registerPlannedGroup(program, group);
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and script); resolves to the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
+  const debug = argv.includes("--debug");
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return ExitCode.Ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return ExitCode.Ok;
+      if (err.code === "commander.help") return ExitCode.Ok;
+      const message = err.message.replace(/^error: /, "");
+      return reportError(
+        new ShoalError(CliErrorCode.Usage, message, { hint: "run 'shoal --help' for usage" }),
+        io.stderr,
+        debug,
+      );
+    }
+    return reportError(err, io.stderr, debug);
+  }
+}

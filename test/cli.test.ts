@@ -1,0 +1,29 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL("..", import.meta.url));
+const builtCli = `${repo}packages/cli/dist/main.js`;
+
+// The shipped command, as a user runs it after `npm run build`: dist output, not sources.
+describe("the built shoal command", () => {
+  it("exists (run `npm run build` first)", () => {
+    expect(existsSync(builtCli), `${builtCli} is missing: run "npm run build" before the e2e tests`).toBe(
+      true,
+    );
+  });
+
+  it("runs through npx and prints its version", async () => {
+    const { stdout } = await run("npx", ["--no-install", "shoal", "--version"], { cwd: repo });
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("exits 1 with an error and a hint for a group that is not available", async () => {
+    const err = await run("node", [builtCli, "events"]).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 1 });
+    expect((err as { stderr: string }).stderr).toContain('error: "shoal events" is not yet available');
+  });
+});
