@@ -4,14 +4,14 @@ import { defineProject } from "vitest/config";
 
 const conditions = ["shoal-source", "node", "import", "module", "default"];
 
-export function packageProject(name: string, overrides: { testTimeoutMs?: number; serial?: boolean } = {}) {
+export function packageProject(name: string, overrides: { testTimeoutMs?: number; serial?: boolean; include?: string[] } = {}) {
   return defineProject({
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: ["shoal-source"] } },
     test: {
       name,
       environment: "node",
-      include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+      include: overrides.include ?? ["src/**/*.test.ts", "test/**/*.test.ts"],
       testTimeout: overrides.testTimeoutMs ?? 20_000,
       hookTimeout: overrides.testTimeoutMs ?? 20_000,
       // Tests that touch the kernel (namespaces, runc, iptables) share global state: one file at a time.

@@ -1,3 +1,3 @@
 import { packageProject } from "../vitest.shared.js";
 
-export default packageProject("e2e", { testTimeoutMs: 120_000, serial: true });
+export default packageProject("e2e", { testTimeoutMs: 120_000, serial: true, include: ["**/*.test.ts"] });
