@@ -1,0 +1,97 @@
+import type { Logger, Random } from "@shoal/base";
+import { ShoalError } from "@shoal/base";
+import { RaftErrorCode } from "./errors.js";
+import type { Storage } from "./storage.js";
+
+/** Hard cap on any message the core emits: snapshot chunks and append batches stay below it. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export interface RaftConfig {
+  /** This node's raft id (> 0, < 2^53). */
+  id: number;
+  storage: Storage;
+  /** A follower that hears nothing from a leader for a randomized [electionTicks, 2*electionTicks) campaigns. */
+  electionTicks: number;
+  /** A leader sends heartbeats every heartbeatTicks (must be < electionTicks). */
+  heartbeatTicks: number;
+  random: Random;
+  logger: Logger;
+  /** Index the state machine has already applied (on restart); committed entries above it are replayed. */
+  applied?: number;
+  /** Upper bound on the entry bytes in one append message (at least one entry is always sent). */
+  maxSizePerMsg?: number;
+  /** Append messages a leader keeps in flight to one follower while replicating optimistically. */
+  maxInflightMsgs?: number;
+  /** Leader drops proposals once this many uncommitted entry bytes are outstanding (0 = no cap). */
+  maxUncommittedBytes?: number;
+  /** Upper bound on entry bytes returned in one Ready.committedEntries. */
+  maxCommittedBytesPerReady?: number;
+  /** Snapshot chunk size (capped to MAX_MESSAGE_BYTES less headroom). */
+  snapshotChunkBytes?: number;
+  /** Leader steps down when it has not heard from a quorum for an election timeout. Default true. */
+  checkQuorum?: boolean;
+  /** Candidates first run a pre-election that does not bump terms. Default true. */
+  preVote?: boolean;
+  /** Followers reject proposals instead of forwarding them to the leader. Default false. */
+  disableProposalForwarding?: boolean;
+  /**
+   * Ticks a leader waits for an InstallSnapshot to be acknowledged before resending it
+   * (chunks may be lost). Default 4 * electionTicks.
+   */
+  snapshotRetryTicks?: number;
+}
+
+export interface ResolvedConfig {
+  id: number;
+  storage: Storage;
+  electionTicks: number;
+  heartbeatTicks: number;
+  random: Random;
+  logger: Logger;
+  applied: number;
+  maxSizePerMsg: number;
+  maxInflightMsgs: number;
+  maxUncommittedBytes: number;
+  maxCommittedBytesPerReady: number;
+  snapshotChunkBytes: number;
+  checkQuorum: boolean;
+  preVote: boolean;
+  disableProposalForwarding: boolean;
+  snapshotRetryTicks: number;
+}
+
+function invalid(message: string): ShoalError {
+  return new ShoalError(RaftErrorCode.InvalidConfig, message);
+}
+
+export function resolveConfig(c: RaftConfig): ResolvedConfig {
+  if (!Number.isSafeInteger(c.id) || c.id <= 0)
+    throw invalid(`raft id ${c.id} must be a positive integer below 2^53`);
+  if (c.heartbeatTicks <= 0) throw invalid(`heartbeatTicks ${c.heartbeatTicks} must be at least 1`);
+  if (c.electionTicks <= c.heartbeatTicks) {
+    throw invalid(`electionTicks ${c.electionTicks} must be greater than heartbeatTicks ${c.heartbeatTicks}`);
+  }
+  const maxSizePerMsg = Math.min(c.maxSizePerMsg ?? 1024 * 1024, MAX_MESSAGE_BYTES - 64 * 1024);
+  const maxInflightMsgs = c.maxInflightMsgs ?? 256;
+  if (maxInflightMsgs <= 0) throw invalid(`maxInflightMsgs ${maxInflightMsgs} must be at least 1`);
+  const chunk = Math.min(c.snapshotChunkBytes ?? 1024 * 1024, MAX_MESSAGE_BYTES - 64 * 1024);
+  if (chunk <= 0) throw invalid(`snapshotChunkBytes ${chunk} must be at least 1`);
+  return {
+    id: c.id,
+    storage: c.storage,
+    electionTicks: c.electionTicks,
+    heartbeatTicks: c.heartbeatTicks,
+    random: c.random,
+    logger: c.logger,
+    applied: c.applied ?? 0,
+    maxSizePerMsg,
+    maxInflightMsgs,
+    maxUncommittedBytes: c.maxUncommittedBytes ?? 0,
+    maxCommittedBytesPerReady: c.maxCommittedBytesPerReady ?? 64 * 1024 * 1024,
+    snapshotChunkBytes: chunk,
+    checkQuorum: c.checkQuorum ?? true,
+    preVote: c.preVote ?? true,
+    disableProposalForwarding: c.disableProposalForwarding ?? false,
+    snapshotRetryTicks: c.snapshotRetryTicks ?? 4 * c.electionTicks,
+  };
+}
