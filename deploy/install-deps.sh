@@ -17,6 +17,7 @@ declare -A wanted=(
   [procps]=/usr/bin/pgrep
   [psmisc]=/usr/bin/fuser
   [ca-certificates]=/etc/ssl/certs/ca-certificates.crt
+  [apache2-utils]=/usr/bin/htpasswd
 )
 
 missing=()
