@@ -1,0 +1,115 @@
+import { execFileSync } from "node:child_process";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ShoalError } from "@shoal/base";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildBusyboxImage, type FixtureImage, THREE_LAYER_TREE } from "../testing/busybox-image.js";
+import { ImageErrorCode } from "./errors.js";
+import { encodeEntry, TarType } from "./tar-header.js";
+import { unpackLayer } from "./unpack.js";
+
+let work: string;
+let image: FixtureImage;
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0)
+    throw new Error("unpack tests need root: layers keep ownership and overlay xattrs");
+  work = await mkdtemp(join(tmpdir(), "shoal-unpack-test-"));
+  image = await buildBusyboxImage("three-layer");
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+function getXattr(path: string, name: string): string {
+  // node has no getxattr; python3 is the simplest reader available on the test hosts.
+  return execFileSync(
+    "python3",
+    ["-c", "import os,sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())", path, name],
+    {
+      encoding: "utf8",
+    },
+  ).trim();
+}
+
+describe("unpackLayer", () => {
+  it("unpacks gzip layers, verifies diff ids and turns whiteouts into overlayfs form", async () => {
+    const dirs: string[] = [];
+    for (const [i, layer] of image.layers.entries()) {
+      const blob = join(work, `layer${i}.tgz`);
+      await writeFile(blob, layer.gzip);
+      const dir = join(work, `layer${i}`);
+      const result = await unpackLayer(blob, dir, { expectedDiffId: layer.diffId });
+      expect(result.diffId).toBe(layer.diffId);
+      expect(result.uncompressedBytes).toBe(layer.tar.length);
+      dirs.push(dir);
+    }
+    const top = dirs[2] as string;
+    const removed = await lstat(join(top, "etc/remove-me"));
+    expect(removed.isCharacterDevice()).toBe(true);
+    expect(removed.rdev).toBe(0);
+    expect((await lstat(join(top, "data/gone"))).isCharacterDevice()).toBe(true);
+    expect(getXattr(join(top, "data/old"), "trusted.overlay.opaque")).toBe("y");
+    expect(await readdir(join(top, "data/old"))).toEqual(["new.txt"]);
+    expect((await lstat(join(dirs[0] as string, "bin/sh"))).isSymbolicLink()).toBe(true);
+    expect((await lstat(join(dirs[0] as string, "tmp"))).mode & 0o7777).toBe(0o1777);
+
+    // The merged view overlayfs gives a container.
+    const merged = join(work, "merged");
+    await mkdir(merged);
+    const lower = [...dirs].reverse().join(":");
+    execFileSync("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lower}`, merged]);
+    try {
+      for (const [path, content] of Object.entries(THREE_LAYER_TREE.files)) {
+        expect(await readFile(join(merged, path), "utf8")).toBe(content);
+      }
+      for (const path of THREE_LAYER_TREE.absent) {
+        await expect(lstat(join(merged, path))).rejects.toThrow(/ENOENT/);
+      }
+      expect(await readdir(join(merged, THREE_LAYER_TREE.opaqueDir.path))).toEqual([
+        ...THREE_LAYER_TREE.opaqueDir.entries,
+      ]);
+    } finally {
+      execFileSync("umount", [merged]);
+    }
+  });
+
+  it("rejects a layer whose diff id does not match", async () => {
+    const blob = join(work, "mismatch.tgz");
+    await writeFile(blob, image.layers[1]?.gzip as Buffer);
+    const err = await unpackLayer(blob, join(work, "mismatch"), {
+      expectedDiffId: `sha256:${"0".repeat(64)}`,
+    }).catch((e: unknown) => e);
+    expect(ShoalError.is(err, ImageErrorCode.DigestMismatch)).toBe(true);
+  });
+
+  it.each([
+    ["a path with ..", [entry("../escape", TarType.File)]],
+    [
+      "a path through a symlink of the same layer",
+      [entry("link", TarType.Symlink, "/etc"), entry("link/passwd", TarType.File)],
+    ],
+  ])("refuses %s", async (_what, entries) => {
+    const blob = join(work, `evil-${entries.length}.tar`);
+    await writeFile(blob, Buffer.concat([...entries, Buffer.alloc(1024)]));
+    const err = await unpackLayer(blob, join(work, `evil-${entries.length}`)).catch((e: unknown) => e);
+    expect(ShoalError.is(err, ImageErrorCode.InvalidLayer)).toBe(true);
+  });
+});
+
+function entry(name: string, type: string, linkname = ""): Buffer {
+  return encodeEntry({
+    name,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: 0,
+    type,
+    linkname,
+    devmajor: 0,
+    devminor: 0,
+  });
+}
