@@ -1,0 +1,331 @@
+import { type FileHandle, open, readdir, readFile, rm, truncate } from "node:fs/promises";
+import { join } from "node:path";
+import { type Logger, ShoalError, silentLogger } from "@shoal/base";
+import { WalErrorCode } from "./errors.js";
+import { encodeFrame, type Frame, scanFrames } from "./frame.js";
+import { fsyncDir, writeFileAtomic } from "./fs-util.js";
+
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+const SEGMENT_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.wal$/;
+const META_FILE = "wal.meta";
+
+export interface SegmentInfo {
+  /** Position of the segment in the log: 0, 1, 2, … without gaps. */
+  segSeq: number;
+  /** Raft index the next appended entry had when the segment was started. */
+  firstIndex: number;
+  path: string;
+}
+
+export function segmentName(segSeq: number, firstIndex: number): string {
+  return `${segSeq.toString(16).padStart(16, "0")}-${firstIndex.toString(16).padStart(16, "0")}.wal`;
+}
+
+export interface SegmentLogOptions {
+  /** Start a new segment once the current one reaches this size. */
+  segmentBytes?: number;
+  logger?: Logger;
+}
+
+export interface OpenedSegmentLog {
+  log: SegmentLog;
+  /** Payloads of all valid frames, oldest first. Empty for a new log. */
+  payloads: Buffer[];
+  /** Whether the directory held no log and one was created. */
+  created: boolean;
+  /** Set when a torn tail was cut off the last segment. */
+  truncatedTail?: { path: string; offset: number; reason: string };
+}
+
+/**
+ * A directory of append-only segment files holding frames. Knows nothing of Raft: the owner gives
+ * it payloads (one per batch) and reads them back on open. Every append is written and fdatasynced
+ * before its promise resolves; appends are serialized.
+ *
+ * Files: `<segSeq>-<firstIndex>.wal` (hex) and `wal.meta`, which names the newest segment so that
+ * losing the newest segment file is detected rather than silently rolling the log back.
+ */
+export class SegmentLog {
+  private fh: FileHandle | undefined;
+  private sizeBytes: number;
+  private nextSeq: bigint;
+  private readonly segs: SegmentInfo[];
+  private readonly segmentBytes: number;
+  private readonly logger: Logger;
+  private failed: unknown;
+
+  private constructor(
+    readonly dir: string,
+    segs: SegmentInfo[],
+    fh: FileHandle,
+    sizeBytes: number,
+    nextSeq: bigint,
+    options: SegmentLogOptions,
+  ) {
+    this.segs = segs;
+    this.fh = fh;
+    this.sizeBytes = sizeBytes;
+    this.nextSeq = nextSeq;
+    this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    this.logger = options.logger ?? silentLogger();
+  }
+
+  /**
+   * Opens the log in `dir`, verifying every frame. A torn or corrupt tail of the last segment is
+   * cut off (it was never acknowledged: only the frame being written at a crash can be damaged);
+   * damage followed by valid frames, damage in an older segment, or a missing segment refuses with
+   * a ShoalError. `initialHeader` becomes the first frame when the directory holds no log.
+   */
+  static async open(
+    dir: string,
+    initialHeader: { firstIndex: number; payload: Buffer },
+    options: SegmentLogOptions = {},
+  ): Promise<OpenedSegmentLog> {
+    const logger = options.logger ?? silentLogger();
+    const names = await readdir(dir);
+    for (const name of names) {
+      // Leftovers of a segment or meta write that never reached its rename.
+      if (name.endsWith(".wal.tmp") || name === `${META_FILE}.tmp`)
+        await rm(join(dir, name), { force: true });
+    }
+    const segs: SegmentInfo[] = [];
+    for (const name of names) {
+      const m = SEGMENT_RE.exec(name);
+      if (m)
+        segs.push({
+          segSeq: Number.parseInt(m[1]!, 16),
+          firstIndex: Number.parseInt(m[2]!, 16),
+          path: join(dir, name),
+        });
+    }
+    segs.sort((a, b) => a.segSeq - b.segSeq);
+    const metaLast = await readMeta(dir);
+
+    if (segs.length === 0) {
+      if (metaLast !== undefined) {
+        throw new ShoalError(
+          WalErrorCode.MissingSegment,
+          `wal directory "${dir}" has no segment files but wal.meta names segment ${metaLast}`,
+          {
+            hint: "the log was deleted; restore the directory from a backup, or remove this member from the cluster and rejoin it with an empty data directory",
+            details: { path: dir, expectedSegment: metaLast },
+          },
+        );
+      }
+      const seg = {
+        segSeq: 0,
+        firstIndex: initialHeader.firstIndex,
+        path: join(dir, segmentName(0, initialHeader.firstIndex)),
+      };
+      await writeFileAtomic(dir, seg.path, encodeFrame(0n, initialHeader.payload));
+      await writeMeta(dir, 0);
+      const fh = await open(seg.path, "r+");
+      const size = (await fh.stat()).size;
+      const log = new SegmentLog(dir, [seg], fh, size, 1n, options);
+      return { log, payloads: [initialHeader.payload], created: true };
+    }
+
+    for (let i = 1; i < segs.length; i++) {
+      if (segs[i]!.segSeq !== segs[i - 1]!.segSeq + 1) {
+        const missing = segs[i - 1]!.segSeq + 1;
+        throw new ShoalError(
+          WalErrorCode.MissingSegment,
+          `wal segment ${missing} is missing between "${segs[i - 1]!.path}" and "${segs[i]!.path}"`,
+          {
+            hint: "entries in the missing segment are lost; restore the file from a backup, or remove this member from the cluster and rejoin it with an empty data directory",
+            details: { path: dir, missingSegment: missing },
+          },
+        );
+      }
+    }
+    const last = segs[segs.length - 1]!;
+    // The newest segment is created (and fsynced) before wal.meta is updated, so meta may lag by one.
+    const metaOk =
+      metaLast === undefined
+        ? segs.length === 1 && last.segSeq === 0
+        : metaLast === last.segSeq || metaLast === last.segSeq - 1;
+    if (!metaOk) {
+      throw new ShoalError(
+        WalErrorCode.MissingSegment,
+        metaLast === undefined
+          ? `wal directory "${dir}" lacks wal.meta while holding ${segs.length} segments`
+          : `wal.meta names segment ${metaLast} but the newest segment file is ${last.segSeq} ("${last.path}")`,
+        {
+          hint: "the newest segment files were lost; restore them from a backup, or remove this member from the cluster and rejoin it with an empty data directory",
+          details: { path: dir, metaLastSegment: metaLast, lastSegmentOnDisk: last.segSeq },
+        },
+      );
+    }
+
+    const payloads: Buffer[] = [];
+    let nextSeq: bigint | undefined;
+    let truncatedTail: OpenedSegmentLog["truncatedTail"];
+    let lastSize = 0;
+    for (const seg of segs) {
+      const buf = await readFile(seg.path);
+      const scan = scanFrames(buf, nextSeq);
+      const isLast = seg === last;
+      if (scan.damage !== undefined) {
+        const d = scan.damage;
+        if (!isLast || d.followedByValid || scan.frames.length === 0) {
+          throw new ShoalError(
+            WalErrorCode.Corrupt,
+            `wal segment "${seg.path}" is corrupt at byte ${d.offset}: ${d.reason}`,
+            {
+              hint:
+                isLast && d.followedByValid
+                  ? "valid records follow the damage, so this is not a torn write; restore the file from a backup, or remove this member from the cluster and rejoin it with an empty data directory"
+                  : "restore the file from a backup, or remove this member from the cluster and rejoin it with an empty data directory",
+              details: { path: seg.path, offset: d.offset, reason: d.reason },
+            },
+          );
+        }
+        // A torn write: the batch in it was never fsynced, hence never acknowledged. Cut it off
+        // so that new frames are not appended after garbage.
+        logger.warn(
+          { path: seg.path, offset: d.offset, reason: d.reason, droppedBytes: buf.length - d.offset },
+          "wal: truncating torn tail",
+        );
+        await truncate(seg.path, d.offset);
+        const fh = await open(seg.path, "r+");
+        await fh.datasync();
+        await fh.close();
+        truncatedTail = { path: seg.path, offset: d.offset, reason: d.reason };
+      } else if (scan.frames.length === 0) {
+        throw new ShoalError(
+          WalErrorCode.Corrupt,
+          `wal segment "${seg.path}" is empty; every segment starts with a header record`,
+          {
+            hint: "restore the file from a backup, or remove this member from the cluster and rejoin it with an empty data directory",
+            details: { path: seg.path, offset: 0 },
+          },
+        );
+      }
+      for (const f of scan.frames) payloads.push(f.payload);
+      nextSeq = (scan.frames[scan.frames.length - 1] as Frame).seq + 1n;
+      if (isLast) lastSize = scan.validEnd;
+    }
+    if (metaLast !== last.segSeq) await writeMeta(dir, last.segSeq);
+    const fh = await open(last.path, "r+");
+    const log = new SegmentLog(dir, segs, fh, lastSize, nextSeq!, options);
+    const opened: OpenedSegmentLog = { log, payloads, created: false };
+    if (truncatedTail !== undefined) opened.truncatedTail = truncatedTail;
+    return opened;
+  }
+
+  /** Segments on disk, oldest first. */
+  segments(): readonly SegmentInfo[] {
+    return this.segs;
+  }
+
+  /** Whether the current segment is full and the owner should call `rotate` before the next append. */
+  needsRotation(): boolean {
+    return this.sizeBytes >= this.segmentBytes;
+  }
+
+  /** Appends one frame and fdatasyncs it. After a failed write the log refuses further use. */
+  async append(payload: Uint8Array): Promise<void> {
+    const fh = this.usable();
+    const frame = encodeFrame(this.nextSeq, payload);
+    try {
+      await fh.write(frame, 0, frame.length, this.sizeBytes);
+      await fh.datasync();
+    } catch (err) {
+      // The file may now hold part of the frame; appending after it would bury a torn frame in the
+      // middle of the log. Recovery (reopen) cuts it off instead.
+      this.failed = err;
+      throw err;
+    }
+    this.sizeBytes += frame.length;
+    this.nextSeq++;
+  }
+
+  /**
+   * Starts a new segment whose first frame is `headerPayload` (the owner puts the current hard
+   * state and snapshot marker in it, so the segment is self-describing once older ones are gone).
+   */
+  async rotate(firstIndex: number, headerPayload: Uint8Array): Promise<void> {
+    const old = this.usable();
+    const prev = this.segs[this.segs.length - 1]!;
+    const seg = {
+      segSeq: prev.segSeq + 1,
+      firstIndex,
+      path: join(this.dir, segmentName(prev.segSeq + 1, firstIndex)),
+    };
+    try {
+      await writeFileAtomic(this.dir, seg.path, encodeFrame(this.nextSeq, headerPayload));
+      await writeMeta(this.dir, seg.segSeq);
+      const fh = await open(seg.path, "r+");
+      this.fh = fh;
+      this.sizeBytes = (await fh.stat()).size;
+    } catch (err) {
+      this.failed = err;
+      throw err;
+    }
+    this.nextSeq++;
+    this.segs.push(seg);
+    await old.close();
+    this.logger.debug({ path: seg.path }, "wal: started segment");
+  }
+
+  /**
+   * Deletes the oldest segments while the segment after them starts at or below `keepFromIndex`,
+   * i.e. while they hold nothing at or after that index. Never deletes the newest segment.
+   */
+  async removeSegmentsBefore(keepFromIndex: number): Promise<number> {
+    this.usable();
+    let n = 0;
+    while (this.segs.length > 1 && this.segs[1]!.firstIndex <= keepFromIndex) {
+      const seg = this.segs.shift()!;
+      await rm(seg.path, { force: true });
+      n++;
+    }
+    if (n > 0) {
+      await fsyncDir(this.dir);
+      this.logger.debug({ removed: n }, "wal: removed segments covered by a snapshot");
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    const fh = this.fh;
+    this.fh = undefined;
+    await fh?.close();
+  }
+
+  private usable(): FileHandle {
+    if (this.failed !== undefined) {
+      throw new ShoalError(WalErrorCode.Closed, `wal in "${this.dir}" is unusable after a failed write`, {
+        cause: this.failed,
+        hint: "restart the process; recovery truncates the partial write",
+      });
+    }
+    if (this.fh === undefined) throw new ShoalError(WalErrorCode.Closed, `wal in "${this.dir}" is closed`);
+    return this.fh;
+  }
+}
+
+async function readMeta(dir: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, META_FILE), "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  const parsed = JSON.parse(text) as { lastSegment?: unknown };
+  if (typeof parsed.lastSegment !== "number") {
+    throw new ShoalError(
+      WalErrorCode.Corrupt,
+      `wal meta "${join(dir, META_FILE)}" lacks a numeric lastSegment`,
+      {
+        details: { path: join(dir, META_FILE) },
+      },
+    );
+  }
+  return parsed.lastSegment;
+}
+
+async function writeMeta(dir: string, lastSegment: number): Promise<void> {
+  await writeFileAtomic(dir, join(dir, META_FILE), Buffer.from(`${JSON.stringify({ lastSegment })}\n`));
+}
