@@ -1,1 +1,9 @@
-export {};
+export { type NodeAttribute, parseAttribute } from "./attributes.js";
+export { FAILURE_WINDOW_MS, MAX_RECENT_FAILURES } from "./cluster-state.js";
+export { type Constraint, nodeMatchesConstraints, parseConstraint, parseConstraints } from "./constraints.js";
+export { SchedulerErrorCode } from "./errors.js";
+export { explain } from "./explain.js";
+export { normalizeArch, platformMatches } from "./platform.js";
+export { parseSpreadDescriptor } from "./preferences.js";
+export { type ScheduleOptions, schedule } from "./schedule.js";
+export * from "./types.js";

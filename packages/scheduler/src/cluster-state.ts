@@ -1,0 +1,134 @@
+import { countsForSpread, holdsResources } from "./task-state.js";
+import type { HostPort, PlacedTask, SchedulerNode, TaskFailure } from "./types.js";
+
+/** Swarm's failure down-weighting: this many failures of one service version… */
+export const MAX_RECENT_FAILURES = 5;
+/** …within this window put a node last for that service version. */
+export const FAILURE_WINDOW_MS = 5 * 60_000;
+
+const PROTOCOL_INDEX: Readonly<Record<string, number>> = { tcp: 0, udp: 1, sctp: 2 };
+
+/** One number per (port, protocol), so a node's used ports are a Set of numbers. */
+export function portKey(port: HostPort): number {
+  return port.publishedPort * 4 + (PROTOCOL_INDEX[port.protocol] ?? 3);
+}
+
+/**
+ * The cluster as the scheduler sees it during one call: nodes by index, with what their running
+ * tasks reserve and count, in typed arrays so the hot loops touch no objects. Placements made
+ * during the call are added here, so later tasks and groups see them.
+ */
+export class ClusterState {
+  readonly nodes: readonly SchedulerNode[];
+  readonly size: number;
+  readonly indexById = new Map<string, number>();
+  /** 1 when the node is ready and active (Swarm's ReadyFilter). */
+  readonly isAvailable: Uint8Array;
+  readonly totalCpu: Float64Array;
+  readonly totalMemory: Float64Array;
+  readonly usedCpu: Float64Array;
+  readonly usedMemory: Float64Array;
+  /** Active tasks of every service per node (the second spread key). */
+  readonly taskCount: Int32Array;
+  /** Active tasks per service per node, sparse: most services touch few nodes. */
+  private readonly serviceCounts = new Map<string, Map<number, number>>();
+  /** Host ports in use per node, sparse. */
+  private readonly usedPorts = new Map<number, Set<number>>();
+  /** Recent failures per "service\0version", per node. */
+  private readonly recentFailures = new Map<string, Map<number, number>>();
+
+  constructor(
+    nodes: readonly SchedulerNode[],
+    placedTasks: readonly PlacedTask[],
+    failures: readonly TaskFailure[],
+    nowMs: number,
+  ) {
+    this.nodes = nodes;
+    const n = nodes.length;
+    this.size = n;
+    this.isAvailable = new Uint8Array(n);
+    this.totalCpu = new Float64Array(n);
+    this.totalMemory = new Float64Array(n);
+    this.usedCpu = new Float64Array(n);
+    this.usedMemory = new Float64Array(n);
+    this.taskCount = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const node = nodes[i] as SchedulerNode;
+      this.indexById.set(node.id, i);
+      this.isAvailable[i] = node.state === "ready" && node.availability === "active" ? 1 : 0;
+      this.totalCpu[i] = node.resources.nanoCpus;
+      this.totalMemory[i] = node.resources.memoryBytes;
+    }
+    for (const t of placedTasks) {
+      const i = this.indexById.get(t.nodeId);
+      if (i === undefined || !holdsResources(t.observedState)) continue;
+      this.usedCpu[i] = (this.usedCpu[i] as number) + t.reservations.nanoCpus;
+      this.usedMemory[i] = (this.usedMemory[i] as number) + t.reservations.memoryBytes;
+      for (const p of t.hostPorts) this.addPort(i, p);
+      if (countsForSpread(t.desiredState, t.observedState)) {
+        this.taskCount[i] = (this.taskCount[i] as number) + 1;
+        this.addServiceCount(t.serviceId, i, 1);
+      }
+    }
+    const since = nowMs - FAILURE_WINDOW_MS;
+    for (const f of failures) {
+      if (f.atMs < since || f.atMs > nowMs) continue;
+      const i = this.indexById.get(f.nodeId);
+      if (i === undefined) continue;
+      const key = failureKey(f.serviceId, f.specVersion);
+      let perNode = this.recentFailures.get(key);
+      if (perNode === undefined) {
+        perNode = new Map();
+        this.recentFailures.set(key, perNode);
+      }
+      perNode.set(i, (perNode.get(i) ?? 0) + 1);
+    }
+  }
+
+  addPort(node: number, port: HostPort): void {
+    let set = this.usedPorts.get(node);
+    if (set === undefined) {
+      set = new Set();
+      this.usedPorts.set(node, set);
+    }
+    set.add(portKey(port));
+  }
+
+  removePort(node: number, port: HostPort): void {
+    this.usedPorts.get(node)?.delete(portKey(port));
+  }
+
+  /** True when any of `ports` is already published on the node. */
+  portsConflict(node: number, portKeys: readonly number[]): boolean {
+    if (portKeys.length === 0) return false;
+    const set = this.usedPorts.get(node);
+    if (set === undefined) return false;
+    for (const k of portKeys) if (set.has(k)) return true;
+    return false;
+  }
+
+  addServiceCount(serviceId: string, node: number, delta: number): void {
+    let perNode = this.serviceCounts.get(serviceId);
+    if (perNode === undefined) {
+      perNode = new Map();
+      this.serviceCounts.set(serviceId, perNode);
+    }
+    perNode.set(node, (perNode.get(node) ?? 0) + delta);
+  }
+
+  /** The sparse per-node counts of one service (empty when it has no active task). */
+  serviceCountsOf(serviceId: string): ReadonlyMap<number, number> {
+    return this.serviceCounts.get(serviceId) ?? EMPTY;
+  }
+
+  /** Failures of this service version per node within the window (sparse). */
+  failuresOf(serviceId: string, specVersion: string): ReadonlyMap<number, number> {
+    return this.recentFailures.get(failureKey(serviceId, specVersion)) ?? EMPTY;
+  }
+}
+
+const EMPTY: ReadonlyMap<number, number> = new Map();
+
+function failureKey(serviceId: string, specVersion: string): string {
+  return `${serviceId}\u0000${specVersion}`;
+}

@@ -1,0 +1,114 @@
+/**
+ * A binary min-heap of small integers (node indices) ordered by a caller's `less`. The scheduler
+ * only ever looks at the best node, changes it, and sifts it down: O(log n) per placed task instead
+ * of re-sorting the nodes for every task.
+ */
+export class IndexHeap {
+  private readonly items: Int32Array;
+  size = 0;
+
+  constructor(
+    capacity: number,
+    private readonly less: (a: number, b: number) => boolean,
+  ) {
+    this.items = new Int32Array(Math.max(1, capacity));
+  }
+
+  /** Appends without ordering; call `heapify` once after the last push. */
+  push(item: number): void {
+    this.items[this.size++] = item;
+  }
+
+  heapify(): void {
+    for (let i = (this.size >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  top(): number {
+    return this.items[0] as number;
+  }
+
+  pop(): void {
+    this.size--;
+    if (this.size > 0) {
+      this.items[0] = this.items[this.size] as number;
+      this.siftDown(0);
+    }
+  }
+
+  /** Restores order after the top item's key got worse. */
+  topChanged(): void {
+    this.siftDown(0);
+  }
+
+  private siftDown(start: number): void {
+    const items = this.items;
+    const less = this.less;
+    const size = this.size;
+    let i = start;
+    const item = items[i] as number;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= size) break;
+      const right = left + 1;
+      let best = left;
+      if (right < size && less(items[right] as number, items[left] as number)) best = right;
+      if (!less(items[best] as number, item)) break;
+      items[i] = items[best] as number;
+      i = best;
+    }
+    items[i] = item;
+  }
+}
+
+/** The same for objects (preference-tree branches; there are few of them). */
+export class ObjectHeap<T> {
+  private readonly items: T[] = [];
+
+  constructor(private readonly less: (a: T, b: T) => boolean) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  heapify(): void {
+    for (let i = (this.items.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  top(): T {
+    return this.items[0] as T;
+  }
+
+  pop(): void {
+    const last = this.items.pop() as T;
+    if (this.items.length > 0) {
+      this.items[0] = last;
+      this.siftDown(0);
+    }
+  }
+
+  topChanged(): void {
+    this.siftDown(0);
+  }
+
+  private siftDown(start: number): void {
+    const items = this.items;
+    const size = items.length;
+    let i = start;
+    const item = items[i] as T;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= size) break;
+      const right = left + 1;
+      let best = left;
+      if (right < size && this.less(items[right] as T, items[left] as T)) best = right;
+      if (!this.less(items[best] as T, item)) break;
+      items[i] = items[best] as T;
+      i = best;
+    }
+    items[i] = item;
+  }
+}

@@ -1,0 +1,42 @@
+import { ShoalError } from "@shoal/base";
+import { attributeValue, type NodeAttribute, parseAttribute } from "./attributes.js";
+import { SchedulerErrorCode } from "./errors.js";
+import type { SchedulerNode } from "./types.js";
+
+/** Parses a spread descriptor such as `node.labels.zone` (a leading `spread=` is accepted too). */
+export function parseSpreadDescriptor(descriptor: string): NodeAttribute {
+  const text = descriptor.trim().replace(/^spread=/, "");
+  const attribute = parseAttribute(text);
+  if (attribute === undefined || attribute.kind === "ip" || attribute.kind === "id") {
+    throw new ShoalError(
+      SchedulerErrorCode.InvalidPreference,
+      `placement preference "spread=${text}" names an attribute that cannot be spread over`,
+      {
+        hint: "spread over node.labels.<key>, engine.labels.<key>, node.role, node.hostname or node.platform.*",
+        details: { descriptor },
+      },
+    );
+  }
+  return attribute;
+}
+
+/** Value ids per node for one descriptor: equal label values share an id; a missing label is -1. */
+export function spreadValueIds(nodes: readonly SchedulerNode[], attribute: NodeAttribute): Int32Array {
+  const ids = new Int32Array(nodes.length);
+  const interned = new Map<string, number>();
+  for (let i = 0; i < nodes.length; i++) {
+    const value = attributeValue(nodes[i] as SchedulerNode, attribute);
+    if (value === undefined) {
+      // A node without the label is its own group, distinct from every value including "".
+      ids[i] = -1;
+      continue;
+    }
+    let id = interned.get(value);
+    if (id === undefined) {
+      id = interned.size;
+      interned.set(value, id);
+    }
+    ids[i] = id;
+  }
+  return ids;
+}
