@@ -1,0 +1,183 @@
+import type { ImageStore } from "../image/types.js";
+import type { DnsConfig } from "../network/resolv.js";
+
+/**
+ * The container side's input and output shapes. These are narrow on purpose: the agent converts
+ * the wire task spec into a `ContainerSpec`, and the runtime never sees protobuf types.
+ */
+
+/** A mount as the task spec states it. Targets are absolute paths inside the container. */
+export type MountSpec =
+  | { kind: "bind"; source: string; target: string; readOnly?: boolean; propagation?: string }
+  /** A node-local named volume: a directory under the runtime's volumes dir, created on demand. */
+  | { kind: "volume"; name: string; target: string; readOnly?: boolean }
+  | { kind: "tmpfs"; target: string; sizeBytes?: number; mode?: number };
+
+export interface Ulimit {
+  /** Short name as Docker takes it: "nofile", "nproc", "core", … */
+  name: string;
+  soft: number;
+  hard: number;
+}
+
+/** Docker's HealthConfig with durations in milliseconds. `test[0]` is CMD, CMD-SHELL or NONE. */
+export interface HealthcheckSpec {
+  test: string[];
+  intervalMs?: number;
+  timeoutMs?: number;
+  retries?: number;
+  startPeriodMs?: number;
+}
+
+export interface ResourceLimits {
+  /** CPU in units of 1e-9 CPUs (Docker's NanoCPUs); becomes a CFS quota over a 100 ms period. */
+  nanoCpus?: number;
+  /** Memory limit; swap is set equal to it, so the container cannot swap. */
+  memoryBytes?: number;
+  /** Maximum number of processes (pids cgroup). */
+  pids?: number;
+}
+
+/** What a task asks of its container (Swarm's ContainerSpec, narrowed to what the runtime uses). */
+export interface ContainerSpec {
+  /** Image reference, handed as is to the image source. */
+  image: string;
+  /** Replaces the image's Entrypoint (Swarm's `command`); the image's Cmd is then dropped. */
+  command?: string[];
+  /** Replaces the image's Cmd (Swarm's `args`). */
+  args?: string[];
+  /** "KEY=value" entries, applied over the image's Env (same key: the spec wins). */
+  env?: string[];
+  dir?: string;
+  /** "user", "uid", "user:group" or "uid:gid"; names are resolved in the image's /etc files. */
+  user?: string;
+  hostname?: string;
+  labels?: Record<string, string>;
+  mounts?: MountSpec[];
+  readOnly?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  sysctls?: Record<string, string>;
+  ulimits?: Ulimit[];
+  /** Defaults to true: a setuid binary inside cannot gain privileges. */
+  noNewPrivileges?: boolean;
+  stopSignal?: string;
+  stopGracePeriodMs?: number;
+  healthcheck?: HealthcheckSpec;
+  resources?: { limits?: ResourceLimits };
+}
+
+/**
+ * The network seam. The network side prepares a namespace (NodeNetwork.attach) and hands its path
+ * here; "host" shares the node's stack and "none" gives a fresh namespace with loopback only.
+ */
+export type NetworkAttachment =
+  | { kind: "none"; extraHosts?: string[]; dns?: DnsConfig }
+  | { kind: "host" }
+  | { kind: "netns"; path: string; ip?: string; extraHosts?: string[]; dns?: DnsConfig };
+
+/** Who the container belongs to; becomes its name and labels. */
+export interface ContainerOwner {
+  taskId: string;
+  serviceId: string;
+  /** Used in the container name (`<serviceName>.<slot>.<taskId>`) when given. */
+  serviceName?: string;
+  slot?: number;
+}
+
+export interface LogOptions {
+  /** Size at which the monitor starts a new log file. */
+  maxSizeBytes?: number;
+  /** Files kept per container, the live one included. */
+  maxFiles?: number;
+}
+
+export interface CreateContainerOptions {
+  /** Defaults to a new id. */
+  id?: string;
+  spec: ContainerSpec;
+  owner: ContainerOwner;
+  network?: NetworkAttachment;
+  logs?: LogOptions;
+}
+
+/**
+ * Where containers get their images from: the image store's `acquire`/`release` (holder = the
+ * container id, idempotent, so re-adoption after a restart can call it again).
+ */
+export type ContainerImageSource = Pick<ImageStore, "acquire" | "release">;
+
+export const ContainerState = {
+  Created: "created",
+  Running: "running",
+  Exited: "exited",
+} as const;
+export type ContainerState = (typeof ContainerState)[keyof typeof ContainerState];
+
+export const HealthStatus = {
+  Starting: "starting",
+  Healthy: "healthy",
+  Unhealthy: "unhealthy",
+} as const;
+export type HealthStatus = (typeof HealthStatus)[keyof typeof HealthStatus];
+
+export interface HealthProbeResult {
+  startedAtMs: number;
+  endedAtMs: number;
+  exitCode: number;
+  output: string;
+}
+
+export interface HealthReport {
+  status: HealthStatus;
+  failingStreak: number;
+  /** The last few probe results, oldest first. */
+  log: HealthProbeResult[];
+}
+
+export interface ContainerExit {
+  exitCode: number;
+  oomKilled: boolean;
+  finishedAtMs: number;
+}
+
+/** What `inspect` and `list` report. */
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  imageRef: string;
+  imageId: string;
+  state: ContainerState;
+  createdAtMs: number;
+  startedAtMs?: number;
+  /** The container's init process as seen from the node. */
+  pid?: number;
+  exit?: ContainerExit;
+  health?: HealthReport;
+  cgroupPath: string;
+  logPath: string;
+}
+
+export interface ContainerStats {
+  timestampMs: number;
+  /** Total CPU time consumed, nanoseconds (cpuacct.usage). */
+  cpuUsageNs: number;
+  memoryUsageBytes: number;
+  /** Usage minus inactive file cache, as `docker stats` shows. */
+  memoryWorkingSetBytes: number;
+  /** Absent when unlimited. */
+  memoryLimitBytes?: number;
+  memoryMaxUsageBytes: number;
+  pids: number;
+}
+
+/** One log record as presented to readers (Docker's json-file fields). */
+export interface LogEntry {
+  /** RFC 3339 with nanoseconds, as the monitor wrote it. */
+  time: string;
+  /** Milliseconds since the epoch, for filtering. */
+  timeMs: number;
+  stream: "stdout" | "stderr";
+  log: string;
+}
