@@ -1,3 +1,4 @@
 import { packageProject } from "../../vitest.shared.js";
 
-export default packageProject("testkit");
+// Host tests create namespaces and a kernel-wide slot record: one file at a time.
+export default packageProject("testkit", { serial: true, testTimeoutMs: 30_000 });
