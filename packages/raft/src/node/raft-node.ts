@@ -1,0 +1,476 @@
+import {
+  type Clock,
+  type Logger,
+  type Random,
+  ShoalError,
+  silentLogger,
+  systemClock,
+  systemRandom,
+  type TimerHandle,
+} from "@shoal/base";
+import type { RaftConfig } from "../config.js";
+import type { ProposeResult, RawNodeApi, Status } from "../core-api.js";
+import type { Transport } from "../transport/transport.js";
+import { type ConfChange, type Entry, EntryType, type Message, type Ready, Role } from "../types.js";
+import type { DurableStorage } from "./durable-storage.js";
+import { NodeErrorCode } from "./errors.js";
+import { PendingProposals, type Proposed } from "./pending.js";
+
+export interface RaftNodeOptions {
+  id: number;
+  storage: DurableStorage;
+  transport: Transport;
+  /** Builds the pure core (RawNode) from its config; the driver fills in id, storage, applied, … */
+  createCore: (config: RaftConfig) => RawNodeApi;
+  /**
+   * Applies one committed entry to the state machine; awaited before the next. Gets normal entries
+   * with data and conf-change entries (the core has already made the change take effect when the
+   * Ready is advanced). Throwing stops the node: a state machine that cannot apply has diverged.
+   */
+  apply: (entry: Entry) => Promise<void> | void;
+  /** Serializes the state machine as of the last applied entry. Without it no snapshots are taken. */
+  snapshot?: () => Promise<Uint8Array> | Uint8Array;
+  /** Replaces the state machine with a snapshot's data (on start and when the leader sends one). */
+  restore?: (data: Uint8Array) => Promise<void> | void;
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+  /** Milliseconds per tick. Default 100. */
+  tickMs?: number;
+  /** Default 10 (an election after 1–2 s of silence at 100 ms ticks). */
+  electionTicks?: number;
+  /** Default 1. */
+  heartbeatTicks?: number;
+  /** Take a snapshot every this many applied entries (0 = never). Default 10,000. */
+  snapshotEntries?: number;
+  /** Entries kept in the log behind a snapshot so slow followers catch up without one. Default 1,000. */
+  snapshotCatchUpEntries?: number;
+  /** readIndex() gives up after this long. Default twice the maximum election timeout. */
+  readTimeoutMs?: number;
+  /** Further core settings (maxSizePerMsg, maxInflightMsgs, maxUncommittedBytes, preVote, …). */
+  coreConfig?: Partial<Omit<RaftConfig, "id" | "storage" | "applied" | "random" | "logger">>;
+}
+
+interface QueuedProposal {
+  data: Uint8Array | undefined;
+  change: ConfChange | undefined;
+  resolve: (p: Proposed) => void;
+  reject: (err: Error) => void;
+}
+
+interface QueuedRead {
+  context: Uint8Array;
+  resolve: (index: number) => void;
+  reject: (err: Error) => void;
+  timer: TimerHandle;
+  /** Set once the core returned the read state: resolve when applied reaches it. */
+  index?: number;
+}
+
+/**
+ * The async shell around the pure core: owns the tick timer, the durable storage and the
+ * transport. One loop handles everything, in this order per Ready (the durability contract):
+ *
+ *  1. persist the snapshot, entries and hard state with one fsync (storage.save);
+ *  2. only then send the Ready's messages — a vote or an append ack promises that what it votes
+ *     or acks is on disk, and a leader's commit must never count data that is not durable;
+ *  3. restore the snapshot and apply the committed entries (awaiting `apply`), settle proposals
+ *     and reads;
+ *  4. advance the core, then snapshot + compact when `snapshotEntries` were applied since the last.
+ *
+ * Inputs (ticks, messages, proposals, reads) that arrive while a Ready is in flight are queued and
+ * fed to the core after advance(), so the core is never touched between ready() and advance(),
+ * and everything that arrived during one fsync lands in the next batch (group commit).
+ */
+export class RaftNode {
+  readonly id: number;
+  private readonly opts: RaftNodeOptions;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly tickMs: number;
+  private readonly electionTicks: number;
+  private core: RawNodeApi | undefined;
+
+  private ticks = 0;
+  private inbox: Message[] = [];
+  private proposals: QueuedProposal[] = [];
+  private readQueue: QueuedRead[] = [];
+  private readonly reads = new Map<string, QueuedRead>();
+  private transfers: number[] = [];
+  private unreachable: number[] = [];
+  private snapshotReports: [number, boolean][] = [];
+  private readonly pending = new PendingProposals();
+
+  private pumping = false;
+  private pumpDone: Promise<void> = Promise.resolve();
+  private tickTimer: TimerHandle | undefined;
+  private stopping = false;
+  private failure: unknown;
+  private finished: (() => void) | undefined;
+  private readSeq = 0;
+
+  private appliedIndex = 0;
+  private leaderId = 0;
+  private currentRole: Role = Role.Follower;
+  private currentTerm = 0;
+
+  constructor(opts: RaftNodeOptions) {
+    this.id = opts.id;
+    this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.logger = (opts.logger ?? silentLogger()).child({ module: "raft/node", raftId: opts.id });
+    this.tickMs = opts.tickMs ?? 100;
+    this.electionTicks = opts.electionTicks ?? 10;
+  }
+
+  /** Index of the last entry applied to the state machine. */
+  get applied(): number {
+    return this.appliedIndex;
+  }
+
+  /** Current leader's id as this node knows it (0 = none). */
+  get leader(): number {
+    return this.leaderId;
+  }
+
+  get role(): Role {
+    return this.currentRole;
+  }
+
+  get term(): number {
+    return this.currentTerm;
+  }
+
+  isLeader(): boolean {
+    return this.currentRole === Role.Leader;
+  }
+
+  status(): Status | undefined {
+    return this.core?.status();
+  }
+
+  /**
+   * Restores the latest snapshot into the state machine, starts the core, the transport and the
+   * timer, and resolves when the node stops (signal aborted or stop()). Rejects when the node
+   * fails (storage or apply error), after shutting down.
+   */
+  async run(signal?: AbortSignal): Promise<void> {
+    if (this.core !== undefined || this.stopping) throw new Error("raft node: run() may be called once");
+    const storage = this.opts.storage;
+    const snap = storage.snapshot();
+    if (snap.meta.index > 0) await this.opts.restore?.(snap.data);
+    this.appliedIndex = snap.meta.index;
+    this.currentTerm = storage.initialState().hardState.term;
+    this.core = this.opts.createCore({
+      electionTicks: this.electionTicks,
+      heartbeatTicks: this.opts.heartbeatTicks ?? 1,
+      // Followers reject instead of forwarding: a forwarded entry's (index, term) is unknown here,
+      // so its outcome could not be reported truthfully. Callers retry on the leader hint.
+      disableProposalForwarding: true,
+      ...this.opts.coreConfig,
+      id: this.id,
+      storage,
+      applied: this.appliedIndex,
+      random: this.opts.random ?? systemRandom(),
+      logger: this.logger,
+    });
+    const finished = new Promise<void>((resolve) => {
+      this.finished = resolve;
+    });
+    const onAbort = () => void this.stop();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await this.opts.transport.start({
+        receive: (m) => this.enqueue(() => this.inbox.push(m)),
+        reportUnreachable: (id) => this.enqueue(() => this.unreachable.push(id)),
+        reportSnapshot: (id, ok) => this.enqueue(() => this.snapshotReports.push([id, ok])),
+      });
+      if (signal?.aborted) void this.stop();
+      this.armTick();
+      this.logger.info({ applied: this.appliedIndex, term: this.currentTerm }, "raft node started");
+      this.kick();
+      await finished;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Stops the timer, lets the Ready in flight finish, stops the transport, rejects what is pending. */
+  async stop(): Promise<void> {
+    if (this.stopping) {
+      await this.pumpDone;
+      return;
+    }
+    this.stopping = true;
+    if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
+    await this.pumpDone;
+    await this.opts.transport
+      .stop()
+      .catch((err: unknown) => this.logger.warn({ err }, "raft node: transport stop failed"));
+    const stopped = () =>
+      new ShoalError(NodeErrorCode.Stopped, `raft node ${this.id} stopped before the request finished`, {
+        ...(this.failure === undefined ? {} : { cause: this.failure }),
+      });
+    this.pending.rejectAll(stopped);
+    for (const p of this.proposals) p.reject(stopped());
+    this.proposals = [];
+    for (const r of [...this.readQueue, ...this.reads.values()]) {
+      this.clock.clearTimeout(r.timer);
+      r.reject(stopped());
+    }
+    this.readQueue = [];
+    this.reads.clear();
+    this.logger.info({ applied: this.appliedIndex }, "raft node stopped");
+    this.finished?.();
+  }
+
+  /**
+   * Proposes `data` and resolves with its (index, term) once it is applied on this node. Rejects
+   * with RAFT_NOT_LEADER (details.leader) on a follower, RAFT_LEADERSHIP_LOST when leadership is
+   * lost before it applied (the entry may still commit), RAFT_ENTRY_REPLACED when another term's
+   * entry took its slot. Never resolves for an entry that is not applied.
+   */
+  propose(data: Uint8Array): Promise<Proposed> {
+    if (data.byteLength === 0) {
+      return Promise.reject(
+        new ShoalError(
+          NodeErrorCode.EmptyProposal,
+          "proposal is empty; empty entries are reserved for raft's own no-ops",
+        ),
+      );
+    }
+    return this.queueProposal(data, undefined);
+  }
+
+  /** Proposes one membership change; settles like propose(). */
+  proposeConfChange(change: ConfChange): Promise<Proposed> {
+    return this.queueProposal(undefined, change);
+  }
+
+  /**
+   * Linearizable read point: resolves with an index once this node has applied at least that far
+   * and the leader confirmed, after the call began, that it was still leader. Reads of the local
+   * state machine made after it resolves see every write acknowledged before the call.
+   */
+  readIndex(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.stopping) {
+        reject(new ShoalError(NodeErrorCode.Stopped, `raft node ${this.id} is stopped`));
+        return;
+      }
+      const context = new TextEncoder().encode(`${this.id}/${++this.readSeq}`);
+      const key = keyOf(context);
+      const timeoutMs = this.opts.readTimeoutMs ?? 2 * 2 * this.electionTicks * this.tickMs;
+      const timer = this.clock.setTimeout(() => {
+        this.readQueue = this.readQueue.filter((r) => r !== read);
+        this.reads.delete(key);
+        reject(
+          new ShoalError(
+            NodeErrorCode.ReadTimeout,
+            `read index on raft node ${this.id} timed out after ${timeoutMs}ms`,
+            {
+              hint: "the cluster has no leader or no quorum; retry later",
+              details: { leader: this.leaderId, timeoutMs },
+            },
+          ),
+        );
+      }, timeoutMs);
+      const read: QueuedRead = { context, resolve, reject, timer };
+      this.enqueue(() => this.readQueue.push(read));
+    });
+  }
+
+  /** Asks for leadership to move to `to` (e.g. before a graceful shutdown). */
+  transferLeadership(to: number): void {
+    this.enqueue(() => this.transfers.push(to));
+  }
+
+  // ---- the loop --------------------------------------------------------------------------------
+
+  private queueProposal(data: Uint8Array | undefined, change: ConfChange | undefined): Promise<Proposed> {
+    return new Promise((resolve, reject) => {
+      if (this.stopping) {
+        reject(new ShoalError(NodeErrorCode.Stopped, `raft node ${this.id} is stopped`));
+        return;
+      }
+      this.enqueue(() => this.proposals.push({ data, change, resolve, reject }));
+    });
+  }
+
+  private enqueue(add: () => void): void {
+    if (this.stopping) return;
+    add();
+    this.kick();
+  }
+
+  private armTick(): void {
+    this.tickTimer = this.clock.setTimeout(() => {
+      if (this.stopping) return;
+      this.ticks++;
+      this.kick();
+      this.armTick();
+    }, this.tickMs);
+  }
+
+  private kick(): void {
+    if (this.pumping || this.core === undefined || this.stopping) return;
+    this.pumping = true;
+    this.pumpDone = this.pump()
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => {
+        this.pumping = false;
+      });
+  }
+
+  private async pump(): Promise<void> {
+    const core = this.core!;
+    while (!this.stopping) {
+      this.feed(core);
+      if (!core.hasReady()) return;
+      const rd = core.ready();
+      await this.handleReady(rd);
+      core.advance(rd);
+      await this.maybeSnapshot(core);
+    }
+  }
+
+  /** Hands everything queued since the last Ready to the core. */
+  private feed(core: RawNodeApi): void {
+    for (; this.ticks > 0; this.ticks--) core.tick();
+    const inbox = this.inbox;
+    this.inbox = [];
+    for (const m of inbox) core.step(m);
+    for (const id of this.unreachable.splice(0)) core.reportUnreachable(id);
+    for (const [id, ok] of this.snapshotReports.splice(0)) core.reportSnapshot(id, ok);
+    for (const to of this.transfers.splice(0)) core.transferLeadership(to);
+    const proposals = this.proposals;
+    this.proposals = [];
+    for (const p of proposals) {
+      const result = p.data !== undefined ? core.propose(p.data) : core.proposeConfChange(p.change!);
+      this.settleProposeResult(result, p);
+    }
+    const reads = this.readQueue;
+    this.readQueue = [];
+    for (const r of reads) {
+      this.reads.set(keyOf(r.context), r);
+      core.readIndex(r.context);
+    }
+  }
+
+  private settleProposeResult(result: ProposeResult, p: QueuedProposal): void {
+    if (result.ok && !result.forwarded) {
+      this.pending.add(result.index, result.term, p.resolve, p.reject);
+      return;
+    }
+    const leader = result.leader;
+    const reason = result.ok ? "forwarded" : result.reason;
+    const code =
+      reason === "notLeader" || reason === "forwarded"
+        ? NodeErrorCode.NotLeader
+        : NodeErrorCode.ProposalDropped;
+    p.reject(
+      new ShoalError(
+        code,
+        code === NodeErrorCode.NotLeader
+          ? `raft node ${this.id} is not the leader (leader is ${leader === 0 ? "unknown" : `node ${leader}`})`
+          : `proposal dropped by raft node ${this.id}: ${reason}`,
+        {
+          hint: leader === 0 ? "retry once a leader is elected" : `retry on node ${leader}`,
+          details: { leader, reason },
+        },
+      ),
+    );
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
+    if (rd.hardState !== undefined) this.currentTerm = rd.hardState.term;
+
+    // (1) Durable first. One write and one fsync for the whole batch.
+    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+      await this.opts.storage.save(rd.hardState, rd.entries, rd.snapshot);
+    }
+    // (2) Only now may votes, acks and appends that count on this data leave the node.
+    if (rd.messages.length > 0) this.opts.transport.send(rd.messages);
+
+    // (3) Apply.
+    if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.appliedIndex) {
+      await this.opts.restore?.(rd.snapshot.data);
+      this.appliedIndex = rd.snapshot.meta.index;
+      this.pending.coveredBySnapshot(rd.snapshot.meta.index);
+      this.logger.info(
+        { index: rd.snapshot.meta.index, term: rd.snapshot.meta.term },
+        "raft node restored snapshot",
+      );
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index <= this.appliedIndex) continue;
+      if (e.type === EntryType.ConfChange || e.data.byteLength > 0) await this.opts.apply(e);
+      this.appliedIndex = e.index;
+      this.pending.applied(e);
+    }
+    for (const rs of rd.readStates) {
+      const read = this.reads.get(keyOf(rs.context));
+      if (read !== undefined) read.index = rs.index;
+    }
+    this.settleReads();
+  }
+
+  private onSoftState(role: Role, leader: number): void {
+    const wasLeader = this.currentRole === Role.Leader;
+    if (leader !== this.leaderId || role !== this.currentRole) {
+      this.logger.info({ role, leader, term: this.currentTerm }, "raft node role changed");
+    }
+    this.currentRole = role;
+    this.leaderId = leader;
+    if (wasLeader && role !== Role.Leader) {
+      this.pending.rejectAll(
+        () =>
+          new ShoalError(
+            NodeErrorCode.LeadershipLost,
+            `raft node ${this.id} lost leadership before the proposal was applied`,
+            {
+              hint: "the entry may still be committed by the new leader; retry only idempotent requests, or read back first",
+              details: { leader },
+            },
+          ),
+      );
+    }
+  }
+
+  private settleReads(): void {
+    for (const [key, r] of this.reads) {
+      if (r.index !== undefined && r.index <= this.appliedIndex) {
+        this.reads.delete(key);
+        this.clock.clearTimeout(r.timer);
+        r.resolve(r.index);
+      }
+    }
+  }
+
+  private async maybeSnapshot(core: RawNodeApi): Promise<void> {
+    const every = this.opts.snapshotEntries ?? 10_000;
+    const take = this.opts.snapshot;
+    const storage = this.opts.storage;
+    if (every <= 0 || take === undefined) return;
+    if (this.appliedIndex - storage.snapshot().meta.index < every) return;
+    const index = this.appliedIndex;
+    const data = await take();
+    await storage.createSnapshot(index, core.status().confState, data);
+    const compactTo = index - (this.opts.snapshotCatchUpEntries ?? 1000);
+    if (compactTo > storage.firstIndex()) await storage.compact(compactTo);
+    this.logger.info({ index, bytes: data.byteLength }, "raft node took snapshot");
+  }
+
+  private fail(err: unknown): void {
+    this.logger.error({ err }, "raft node failed; stopping");
+    this.failure ??= err;
+    this.pumping = false;
+    void this.stop();
+  }
+}
+
+function keyOf(context: Uint8Array): string {
+  return Buffer.from(context).toString("base64");
+}
