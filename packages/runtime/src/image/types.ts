@@ -90,12 +90,11 @@ export type RegistryCredentials =
   /** A ready-made registry token (skips the realm round trip). */
   | { kind: "token"; token: string };
 
+/** Per-registry settings. HTTPS registries with a private CA: start node with NODE_EXTRA_CA_CERTS. */
 export interface RegistryHostConfig {
   /** Plain HTTP instead of HTTPS; only for hosts the node marks insecure (e.g. a loopback registry). */
   insecure?: boolean | undefined;
   credentials?: RegistryCredentials | undefined;
-  /** Extra PEM CA certificates to trust for this host. */
-  caPem?: string | undefined;
 }
 
 export interface PullOptions {
@@ -149,7 +148,7 @@ export interface ImageStore {
   /** By name ("busybox", "host:5000/x:tag", "x@sha256:…") or id ("sha256:…" or a unique id prefix). */
   get(ref: string): ImageRecord | undefined;
   list(): ImageRecord[];
-  tag(ref: string, newRef: string): ImageRecord;
+  tag(ref: string, newRef: string): Promise<ImageRecord>;
   /** Keep the image's layers alive for `holderId` (a container id); idempotent per holder and persisted,
    * so a restarted runtime re-adopting its containers calls it again without double counting. */
   acquire(ref: string, holderId: string): Promise<ImageRecord>;

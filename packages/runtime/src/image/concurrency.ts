@@ -1,0 +1,34 @@
+/** Runs `work` over `items` with at most `limit` in flight; rejects with the first error. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T, index);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/** Shares one in-flight promise per key among concurrent callers (pulls, downloads, unpacks). */
+export class Singleflight<T> {
+  private readonly inflight = new Map<string, Promise<T>>();
+
+  run(key: string, work: () => Promise<T>): Promise<T> {
+    const existing = this.inflight.get(key);
+    if (existing !== undefined) return existing;
+    const promise = work().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, promise);
+    return promise;
+  }
+
+  has(key: string): boolean {
+    return this.inflight.has(key);
+  }
+}

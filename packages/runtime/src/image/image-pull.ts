@@ -1,0 +1,112 @@
+import { ShoalError } from "@shoal/base";
+import { mapLimit, type Singleflight } from "./concurrency.js";
+import type { ContentStore } from "./content-store.js";
+import { ImageErrorCode } from "./errors.js";
+import type { ImportedManifest } from "./image-import.js";
+import { type Descriptor, parseManifestDocument, selectPlatform } from "./manifest.js";
+import { formatReference, type ImageReference } from "./reference.js";
+import type { RegistryClient } from "./registry-client.js";
+import type { Platform, PullProgress } from "./types.js";
+
+// Fetches an image's manifest, config and layer blobs into the content store (verified), with
+// parallel layer downloads; unpacking and recording are the store's (as after an import).
+
+export interface PullDeps {
+  client: RegistryClient;
+  content: ContentStore;
+  /** Shared per blob digest, so concurrent pulls of images with common layers download once. */
+  downloads: Singleflight<void>;
+  /** Marks digests as in use so a concurrent prune leaves them alone. */
+  pin: (digest: string) => () => void;
+  onProgress: (event: PullProgress) => void;
+  signal?: AbortSignal | undefined;
+  parallelDownloads: number;
+}
+
+export async function fetchBlob(deps: PullDeps, ref: ImageReference, desc: Descriptor): Promise<void> {
+  if (await deps.content.has(desc.digest)) {
+    deps.onProgress({ kind: "layer-exists", digest: desc.digest, sizeBytes: desc.size });
+    return;
+  }
+  await deps.downloads.run(desc.digest, async () => {
+    const { stream } = await deps.client.getBlob(ref, desc.digest, deps.signal);
+    let lastReport = 0;
+    const written = await deps.content.write(stream, desc.digest, {
+      signal: deps.signal,
+      onBytes: (done) => {
+        // At most every 1 MiB: progress bars need no more, and events are not free.
+        if (done - lastReport >= 1 << 20 || done === desc.size) {
+          lastReport = done;
+          deps.onProgress({
+            kind: "layer-downloading",
+            digest: desc.digest,
+            doneBytes: done,
+            totalBytes: desc.size,
+          });
+        }
+      },
+    });
+    if (written.sizeBytes !== desc.size) {
+      throw new ShoalError(
+        ImageErrorCode.DigestMismatch,
+        `blob "${desc.digest}" is ${written.sizeBytes} bytes, the manifest says ${desc.size}`,
+      );
+    }
+  });
+  deps.onProgress({ kind: "layer-downloaded", digest: desc.digest, sizeBytes: desc.size });
+}
+
+/** Pulls everything `ref` needs into the content store; returns the manifest to register. */
+export async function fetchImage(
+  deps: PullDeps,
+  ref: ImageReference,
+  platform: Platform,
+): Promise<ImportedManifest & { release: () => void }> {
+  const pins: (() => void)[] = [];
+  const release = () => {
+    for (const unpin of pins.splice(0)) unpin();
+  };
+  try {
+    const top = await deps.client.getManifest(ref, deps.signal);
+    pins.push(deps.pin(top.digest));
+    await deps.content.writeBuffer(top.bytes, top.digest);
+    let doc = parseManifestDocument(top.bytes, top.mediaType);
+    let manifestDigest = top.digest;
+    let indexDigest: string | undefined;
+    if (doc.kind === "index") {
+      const chosen = selectPlatform(doc, platform);
+      indexDigest = top.digest;
+      const fetched = await deps.client.getManifest(
+        { domain: ref.domain, path: ref.path, digest: chosen.digest },
+        deps.signal,
+      );
+      pins.push(deps.pin(fetched.digest));
+      await deps.content.writeBuffer(fetched.bytes, fetched.digest);
+      doc = parseManifestDocument(fetched.bytes, fetched.mediaType || chosen.mediaType);
+      manifestDigest = fetched.digest;
+      if (doc.kind !== "manifest") {
+        throw new ShoalError(
+          ImageErrorCode.InvalidManifest,
+          `index entry "${chosen.digest}" of "${formatReference(ref)}" is not an image manifest`,
+        );
+      }
+    }
+    const manifest = doc;
+    deps.onProgress({
+      kind: "resolved",
+      ref: formatReference(ref),
+      manifestDigest,
+      layerCount: manifest.layers.length,
+      totalBytes: manifest.layers.reduce((sum, l) => sum + l.size, 0),
+    });
+    for (const desc of [manifest.config, ...manifest.layers]) pins.push(deps.pin(desc.digest));
+    await fetchBlob({ ...deps, onProgress: () => undefined }, ref, manifest.config);
+    await mapLimit(manifest.layers, deps.parallelDownloads, (layer) => fetchBlob(deps, ref, layer));
+    const name =
+      ref.tag !== undefined ? formatReference({ ...ref, digest: undefined }) : formatReference(ref);
+    return { manifestDigest, manifestMediaType: manifest.mediaType, indexDigest, names: [name], release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}

@@ -1,0 +1,427 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { type Clock, type Logger, ShoalError, silentLogger, systemClock } from "@shoal/base";
+import { mapLimit, Singleflight } from "./concurrency.js";
+import { ContentStore } from "./content-store.js";
+import { digestHex } from "./digest.js";
+import { ImageErrorCode } from "./errors.js";
+import { type ParsedImageConfig, parseImageConfig } from "./image-config.js";
+import { type ImportedManifest, importArchive } from "./image-import.js";
+import { fetchImage } from "./image-pull.js";
+import { pushImage } from "./image-push.js";
+import { formatPlatform, nodePlatform, parseManifestDocument } from "./manifest.js";
+import { formatReference, parseReference, tryNormalize } from "./reference.js";
+import { RegistryClient } from "./registry-client.js";
+import { type StoredImage, StoreIndex } from "./store-index.js";
+import type {
+  ImageRecord,
+  ImageStore,
+  ImportOptions,
+  Platform,
+  PullOptions,
+  PullProgress,
+  PushOptions,
+  RegistryHostConfig,
+  RemoveOptions,
+  RemoveResult,
+} from "./types.js";
+import { unpackLayer } from "./unpack.js";
+
+// The node's image store. Layout under `root`:
+//   blobs/sha256/<hex>   content store (manifests, configs, layer blobs as pulled)
+//   layers/<diffId hex>  unpacked layers, overlayfs-ready; created by rename when complete
+//   images.json          names, manifests and holders (StoreIndex)
+//   ingest/, tmp/        scratch, wiped at open (a crash mid-pull leaves nothing behind)
+// Layers are keyed by diff id, so images sharing a layer share its directory.
+
+export interface LocalImageStoreOptions {
+  root: string;
+  /** Per registry host ("127.0.0.1:5000", "docker.io"): insecure flag and credentials. */
+  registries?: Record<string, RegistryHostConfig> | undefined;
+  platform?: Platform | undefined;
+  logger?: Logger | undefined;
+  clock?: Clock | undefined;
+  parallelDownloads?: number | undefined;
+}
+
+export class LocalImageStore implements ImageStore {
+  readonly root: string;
+  readonly client: RegistryClient;
+  private readonly content: ContentStore;
+  private readonly index: StoreIndex;
+  private readonly layersDir: string;
+  private readonly scratchDir: string;
+  private readonly platform: Platform;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly parallelDownloads: number;
+  private readonly configs = new Map<string, ParsedImageConfig & { sizeBytes: number }>();
+  private readonly pulls = new Singleflight<ImageRecord>();
+  private readonly downloads = new Singleflight<void>();
+  private readonly unpacks = new Singleflight<string>();
+  /** Digests/diff ids used by operations in progress; GC must not free them. */
+  private readonly pinned = new Map<string, number>();
+  private opened = false;
+
+  constructor(options: LocalImageStoreOptions) {
+    this.root = options.root;
+    this.content = new ContentStore(options.root);
+    this.index = new StoreIndex(join(options.root, "images.json"));
+    this.layersDir = join(options.root, "layers");
+    this.scratchDir = join(options.root, "tmp");
+    this.platform = options.platform ?? nodePlatform();
+    this.logger = (options.logger ?? silentLogger()).child({ module: "runtime/image-store" });
+    this.clock = options.clock ?? systemClock;
+    this.parallelDownloads = options.parallelDownloads ?? 3;
+    this.client = new RegistryClient({
+      hosts: options.registries,
+      logger: options.logger,
+      nowMs: () => this.clock.now(),
+    });
+  }
+
+  async open(): Promise<void> {
+    if (this.opened) return;
+    await this.content.open();
+    await mkdir(this.layersDir, { recursive: true });
+    await rm(this.scratchDir, { recursive: true, force: true });
+    await mkdir(this.scratchDir, { recursive: true });
+    await this.index.load();
+    for (const image of this.index.images.values()) await this.loadConfig(image.id);
+    this.opened = true;
+    // Layers/blobs of an import or pull that crashed before being recorded.
+    await this.collectGarbage();
+  }
+
+  private assertOpen(): void {
+    if (!this.opened) throw new Error("image store used before open()");
+  }
+
+  private async loadConfig(id: string): Promise<ParsedImageConfig & { sizeBytes: number }> {
+    const cached = this.configs.get(id);
+    if (cached !== undefined) return cached;
+    const bytes = await this.content.read(id);
+    const parsed = { ...parseImageConfig(bytes), sizeBytes: bytes.length };
+    this.configs.set(id, parsed);
+    return parsed;
+  }
+
+  private pin(key: string): () => void {
+    this.pinned.set(key, (this.pinned.get(key) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.pinned.get(key) ?? 1) - 1;
+      if (left <= 0) this.pinned.delete(key);
+      else this.pinned.set(key, left);
+    };
+  }
+
+  layerDir(diffId: string): string {
+    return join(this.layersDir, digestHex(diffId));
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      await stat(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Unpacks a layer once (shared among concurrent callers); the directory appears by rename. */
+  private async ensureLayer(digest: string, diffId: string): Promise<string> {
+    const dir = this.layerDir(diffId);
+    if (await this.exists(dir)) return dir;
+    return this.unpacks.run(diffId, async () => {
+      if (await this.exists(dir)) return dir;
+      const temp = join(this.layersDir, `.tmp-${randomBytes(6).toString("hex")}`);
+      try {
+        await unpackLayer(this.content.path(digest), temp, { expectedDiffId: diffId });
+        await rename(temp, dir);
+      } catch (err) {
+        await rm(temp, { recursive: true, force: true });
+        throw err;
+      }
+      return dir;
+    });
+  }
+
+  /** Unpacks and records an image whose blobs are all in the content store. */
+  private async register(
+    imported: ImportedManifest,
+    onProgress: (event: PullProgress) => void,
+  ): Promise<ImageRecord> {
+    const manifest = parseManifestDocument(
+      await this.content.read(imported.manifestDigest),
+      imported.manifestMediaType,
+    );
+    if (manifest.kind !== "manifest") {
+      throw new ShoalError(
+        ImageErrorCode.InvalidManifest,
+        `"${imported.manifestDigest}" is not an image manifest`,
+      );
+    }
+    const id = manifest.config.digest;
+    const config = await this.loadConfig(id);
+    if (config.diffIds.length !== manifest.layers.length) {
+      throw new ShoalError(
+        ImageErrorCode.InvalidManifest,
+        `image "${id}" lists ${manifest.layers.length} layers but its config has ${config.diffIds.length} diff ids`,
+      );
+    }
+    if (
+      config.platform.os !== this.platform.os ||
+      config.platform.architecture !== this.platform.architecture
+    ) {
+      this.logger.warn(
+        { id, platform: formatPlatform(config.platform) },
+        "image platform differs from the node's",
+      );
+    }
+    const unpins = config.diffIds.map((d) => this.pin(d));
+    try {
+      await mapLimit(manifest.layers, this.parallelDownloads, async (layer, i) => {
+        const diffId = config.diffIds[i] as string;
+        await this.ensureLayer(layer.digest, diffId);
+        onProgress({ kind: "layer-unpacked", digest: layer.digest, diffId });
+      });
+      const existing = this.index.images.get(id);
+      const image: StoredImage = existing ?? {
+        id,
+        manifestDigest: imported.manifestDigest,
+        manifestMediaType: manifest.mediaType,
+        ...(imported.indexDigest === undefined ? {} : { indexDigest: imported.indexDigest }),
+        names: [],
+        platform: config.platform,
+        layers: manifest.layers.map((l, i) => ({
+          digest: l.digest,
+          mediaType: l.mediaType,
+          sizeBytes: l.size,
+          diffId: config.diffIds[i] as string,
+        })),
+        createdAtMs: this.clock.now(),
+      };
+      this.index.images.set(id, image);
+      for (const name of imported.names) this.index.assignName(id, name);
+      await this.index.save();
+      this.logger.info({ id, names: image.names }, "image recorded");
+      return this.toRecord(image);
+    } finally {
+      for (const unpin of unpins) unpin();
+    }
+  }
+
+  private toRecord(image: StoredImage): ImageRecord {
+    const parsed = this.configs.get(image.id);
+    if (parsed === undefined) throw new Error(`image "${image.id}" has no loaded config`);
+    const layers = image.layers.map((l) => ({ ...l, dir: this.layerDir(l.diffId) }));
+    return {
+      id: image.id,
+      manifestDigest: image.manifestDigest,
+      manifestMediaType: image.manifestMediaType,
+      names: [...image.names],
+      platform: image.platform,
+      config: parsed.config,
+      layers,
+      layerDirs: layers.map((l) => l.dir),
+      sizeBytes: image.layers.reduce((sum, l) => sum + l.sizeBytes, 0),
+      createdAtMs: image.createdAtMs,
+    };
+  }
+
+  async pull(ref: string, options: PullOptions = {}): Promise<ImageRecord> {
+    this.assertOpen();
+    const parsed = parseReference(ref);
+    const name = formatReference(parsed);
+    const platform = options.platform ?? this.platform;
+    const onProgress = options.onProgress ?? (() => undefined);
+    // Concurrent pulls of one reference share the whole operation (progress goes to the first).
+    return this.pulls.run(`${name} ${formatPlatform(platform)}`, async () => {
+      const fetched = await fetchImage(
+        {
+          client: this.client,
+          content: this.content,
+          downloads: this.downloads,
+          pin: (d) => this.pin(d),
+          onProgress,
+          signal: options.signal,
+          parallelDownloads: this.parallelDownloads,
+        },
+        parsed,
+        platform,
+      );
+      try {
+        const record = await this.register(fetched, onProgress);
+        onProgress({ kind: "done", ref: name, id: record.id });
+        return record;
+      } finally {
+        fetched.release();
+      }
+    });
+  }
+
+  async push(ref: string, targetRef?: string, options: PushOptions = {}): Promise<{ digest: string }> {
+    this.assertOpen();
+    const image = this.require(ref);
+    const target = parseReference(
+      targetRef ?? image.names.find((n) => n === formatReference(parseReference(ref))) ?? ref,
+    );
+    const config = await this.loadConfig(image.id);
+    return pushImage(this.client, this.content, image, config.sizeBytes, target, {
+      onProgress: options.onProgress,
+      signal: options.signal,
+      parallelUploads: this.parallelDownloads,
+    });
+  }
+
+  async importImage(tarOrLayout: string, options: ImportOptions = {}): Promise<ImageRecord[]> {
+    this.assertOpen();
+    const platform = options.platform ?? this.platform;
+    const imported = await importArchive(
+      this.content,
+      tarOrLayout,
+      this.scratchDir,
+      options,
+      platform,
+      this.clock.now(),
+    );
+    const records: ImageRecord[] = [];
+    for (const manifest of imported) records.push(await this.register(manifest, () => undefined));
+    return records;
+  }
+
+  private require(ref: string): StoredImage {
+    const image = this.index.resolve(ref);
+    if (image === undefined) {
+      throw new ShoalError(ImageErrorCode.NotFound, `image "${ref}" not found`, {
+        hint: "pull or import it first (shoal image pull)",
+      });
+    }
+    return image;
+  }
+
+  get(ref: string): ImageRecord | undefined {
+    this.assertOpen();
+    const image = this.index.resolve(ref);
+    return image === undefined ? undefined : this.toRecord(image);
+  }
+
+  list(): ImageRecord[] {
+    this.assertOpen();
+    return [...this.index.images.values()].map((i) => this.toRecord(i));
+  }
+
+  async tag(ref: string, newRef: string): Promise<ImageRecord> {
+    this.assertOpen();
+    const image = this.require(ref);
+    this.index.assignName(image.id, formatReference(parseReference(newRef)));
+    await this.index.save();
+    return this.toRecord(image);
+  }
+
+  async acquire(ref: string, holderId: string): Promise<ImageRecord> {
+    this.assertOpen();
+    const image = this.require(ref);
+    if (this.index.holds.get(holderId) !== image.id) {
+      this.index.holds.set(holderId, image.id);
+      await this.index.save();
+    }
+    return this.toRecord(image);
+  }
+
+  async release(holderId: string): Promise<void> {
+    this.assertOpen();
+    const id = this.index.holds.get(holderId);
+    if (id === undefined) return;
+    this.index.holds.delete(holderId);
+    const image = this.index.images.get(id);
+    // An image removed with force while in use goes when its last holder lets go.
+    if (image !== undefined && image.names.length === 0 && this.index.holdersOf(id).length === 0) {
+      this.index.images.delete(id);
+    }
+    await this.index.save();
+    await this.collectGarbage();
+  }
+
+  async remove(ref: string, options: RemoveOptions = {}): Promise<RemoveResult> {
+    this.assertOpen();
+    const image = this.require(ref);
+    // By name: untag that name only (as `docker rmi name`); by id: every name.
+    const name = tryNormalize(ref);
+    const untagged = name !== undefined && image.names.includes(name) ? [name] : [...image.names];
+    const left = image.names.filter((n) => !untagged.includes(n));
+    const holders = this.index.holdersOf(image.id);
+    if (left.length === 0 && holders.length > 0 && options.force !== true) {
+      throw new ShoalError(
+        ImageErrorCode.InUse,
+        `image "${ref}" is in use by ${holders.length} container(s) (${holders.slice(0, 3).join(", ")})`,
+        { hint: "remove the containers first, or force the removal" },
+      );
+    }
+    image.names = left;
+    const deletedImages: string[] = [];
+    if (left.length === 0 && holders.length === 0) {
+      this.index.images.delete(image.id);
+      deletedImages.push(image.id);
+    }
+    await this.index.save();
+    const freed = await this.collectGarbage();
+    return { untagged, deletedImages, ...freed };
+  }
+
+  async prune(options: { all?: boolean | undefined } = {}): Promise<RemoveResult> {
+    this.assertOpen();
+    const deletedImages: string[] = [];
+    for (const image of [...this.index.images.values()]) {
+      if (this.index.holdersOf(image.id).length > 0) continue;
+      if (image.names.length === 0 || options.all === true) {
+        this.index.images.delete(image.id);
+        deletedImages.push(image.id);
+      }
+    }
+    if (deletedImages.length > 0) await this.index.save();
+    const freed = await this.collectGarbage();
+    return { untagged: [], deletedImages, ...freed };
+  }
+
+  /** Deletes layer dirs and blobs no recorded image uses and no running operation pinned. */
+  private async collectGarbage(): Promise<{ freedLayers: number; freedBytes: number }> {
+    const liveBlobs = new Set<string>(this.pinned.keys());
+    const liveDiffIds = new Set<string>(this.pinned.keys());
+    for (const image of this.index.images.values()) {
+      liveBlobs.add(image.id);
+      liveBlobs.add(image.manifestDigest);
+      if (image.indexDigest !== undefined) liveBlobs.add(image.indexDigest);
+      for (const layer of image.layers) {
+        liveBlobs.add(layer.digest);
+        liveDiffIds.add(layer.diffId);
+      }
+    }
+    for (const id of [...this.configs.keys()])
+      if (!this.index.images.has(id) && !liveBlobs.has(id)) this.configs.delete(id);
+    let freedLayers = 0;
+    let freedBytes = 0;
+    for (const name of await readdir(this.layersDir)) {
+      const diffId = `sha256:${name}`;
+      if (name.startsWith(".tmp-")) {
+        // Unpacks in progress own their temp dirs; only leftovers from before open() are garbage.
+        if (this.pinned.size > 0) continue;
+      } else if (liveDiffIds.has(diffId) || this.unpacks.has(diffId)) {
+        continue;
+      }
+      await rm(join(this.layersDir, name), { recursive: true, force: true });
+      freedLayers++;
+    }
+    for (const digest of await this.content.list()) {
+      if (liveBlobs.has(digest) || this.downloads.has(digest)) continue;
+      freedBytes += await this.content.delete(digest);
+    }
+    if (freedLayers > 0 || freedBytes > 0)
+      this.logger.info({ freedLayers, freedBytes }, "unused image data freed");
+    return { freedLayers, freedBytes };
+  }
+}
