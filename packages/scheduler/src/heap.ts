@@ -1,17 +1,30 @@
 /**
- * A binary min-heap of small integers (node indices) ordered by a caller's `less`. The scheduler
- * only ever looks at the best node, changes it, and sifts it down: O(log n) per placed task instead
- * of re-sorting the nodes for every task.
+ * Per-node rank keys, compared lexicographically: `primary`, then `secondary`, then `tieBreak`.
+ * Keys live in flat arrays (one slot per node) so a comparison is three array reads, no call.
  */
-export class IndexHeap {
+export interface RankKeys {
+  primary: Float64Array;
+  secondary: Float64Array;
+  tieBreak: Float64Array;
+}
+
+/**
+ * A binary min-heap of node indices ordered by RankKeys. The scheduler only ever looks at the best
+ * node, changes its keys, and sifts it down: O(log n) per placed task instead of re-sorting the
+ * nodes for every task.
+ */
+export class RankHeap {
   private readonly items: Int32Array;
+  private readonly primary: Float64Array;
+  private readonly secondary: Float64Array;
+  private readonly tieBreak: Float64Array;
   size = 0;
 
-  constructor(
-    capacity: number,
-    private readonly less: (a: number, b: number) => boolean,
-  ) {
+  constructor(capacity: number, keys: RankKeys) {
     this.items = new Int32Array(Math.max(1, capacity));
+    this.primary = keys.primary;
+    this.secondary = keys.secondary;
+    this.tieBreak = keys.tieBreak;
   }
 
   /** Appends without ordering; call `heapify` once after the last push. */
@@ -35,14 +48,23 @@ export class IndexHeap {
     }
   }
 
-  /** Restores order after the top item's key got worse. */
+  /** Restores order after the top item's keys got worse. */
   topChanged(): void {
     this.siftDown(0);
   }
 
+  private less(a: number, b: number): boolean {
+    const pa = this.primary[a] as number;
+    const pb = this.primary[b] as number;
+    if (pa !== pb) return pa < pb;
+    const sa = this.secondary[a] as number;
+    const sb = this.secondary[b] as number;
+    if (sa !== sb) return sa < sb;
+    return (this.tieBreak[a] as number) < (this.tieBreak[b] as number);
+  }
+
   private siftDown(start: number): void {
     const items = this.items;
-    const less = this.less;
     const size = this.size;
     let i = start;
     const item = items[i] as number;
@@ -51,8 +73,8 @@ export class IndexHeap {
       if (left >= size) break;
       const right = left + 1;
       let best = left;
-      if (right < size && less(items[right] as number, items[left] as number)) best = right;
-      if (!less(items[best] as number, item)) break;
+      if (right < size && this.less(items[right] as number, items[left] as number)) best = right;
+      if (!this.less(items[best] as number, item)) break;
       items[i] = items[best] as number;
       i = best;
     }

@@ -1,44 +1,38 @@
 import type { Random } from "@shoal/base";
 import type { GroupFilters } from "./filters.js";
-import { IndexHeap, ObjectHeap } from "./heap.js";
+import { ObjectHeap, RankHeap, type RankKeys } from "./heap.js";
+import type { TreeShape } from "./preference-tree.js";
+import { TieBreakStream } from "./tie-break.js";
 import type { PlacementStrategy } from "./types.js";
 
-/** Per-call scratch arrays, one slot per node, reused by every group. */
-export class RankScratch {
-  readonly score: Float64Array;
+/** Per-call rank keys, one slot per node, reused by every group. */
+export class RankScratch implements RankKeys {
+  readonly primary: Float64Array;
+  readonly secondary: Float64Array;
   readonly tieBreak: Float64Array;
-  readonly penalty: Float64Array;
   constructor(size: number) {
-    this.score = new Float64Array(size);
+    this.primary = new Float64Array(size);
+    this.secondary = new Float64Array(size);
     this.tieBreak = new Float64Array(size);
-    this.penalty = new Float64Array(size);
   }
 }
 
+// Integer keys packed into one exact float: counts stay below 2^20 (a million tasks on one node).
+const COUNT_LIMIT = 2 ** 20 - 1;
+const SERVICE_SHIFT = 2 ** 20;
+const PENALTY_SHIFT = 2 ** 40;
+
 /**
- * A node of the placement-preference tree. `count` is the service's active tasks on the subtree's
- * eligible nodes; placing always descends into the child with the lowest count, so label groups
- * even out (and existing imbalance is filled first), as Swarm's spread over preferences does.
+ * A branch of the placement-preference tree during one group. `count` is the service's active
+ * tasks on the branch's eligible nodes; placing always descends into the child with the lowest
+ * count, so label groups even out (existing imbalance is filled first), as Swarm's spread over
+ * preferences does, one task at a time in O(depth · log width).
  */
 interface Branch {
   count: number;
   tieBreak: number;
-  /** Children by preference value id + 1 (0 = label missing), while building. */
-  byValue: (Branch | undefined)[] | undefined;
   children: ObjectHeap<Branch> | undefined;
-  members: number[] | undefined;
-  leaf: IndexHeap | undefined;
-}
-
-function newBranch(tieBreak: number, isLeaf: boolean): Branch {
-  return {
-    count: 0,
-    tieBreak,
-    byValue: isLeaf ? undefined : [],
-    children: undefined,
-    members: isLeaf ? [] : undefined,
-    leaf: undefined,
-  };
+  leaf: RankHeap | undefined;
 }
 
 const branchLess = (a: Branch, b: Branch): boolean =>
@@ -49,25 +43,28 @@ export interface PlaceReplicasArgs {
   count: number;
   strategy: PlacementStrategy;
   random: Random;
-  /** One array per preference level: the node's value id for that level (-1 = label missing). */
-  preferenceValues: readonly Int32Array[];
+  tree: TreeShape;
+  /** The group's service: active tasks per node, sparse (only nodes that have some). */
+  serviceCounts: ReadonlyMap<number, number>;
   failures: ReadonlyMap<number, number>;
   scratch: RankScratch;
 }
 
 /**
  * Places up to `count` tasks of one group and returns the chosen node per task, in order. Static
- * filters are evaluated once per node; resources, ports and max-per-node are re-checked on the
- * best node each time a task lands there.
+ * filters were evaluated once per node (the tree shape); resources, ports and max-per-node are
+ * re-checked on the best node each time a task lands there.
  */
 export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
-  const { filters: f, count, random, preferenceValues, failures, scratch } = args;
+  const { filters: f, count, random, tree, failures, scratch } = args;
   const state = f.state;
-  const { score, tieBreak, penalty } = scratch;
+  const { primary, secondary, tieBreak } = scratch;
   const { usedCpu, usedMemory, totalCpu, totalMemory, taskCount } = state;
   const serviceCount = f.serviceCount;
   const reqCpu = f.reqCpu;
   const reqMemory = f.reqMemory;
+  const binpack = args.strategy === "binpack";
+  const ties = new TieBreakStream(random);
 
   // Resource-aware score after placing one more task: the sum of CPU and memory utilization.
   const scoreOf = (n: number): number => {
@@ -78,71 +75,76 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
       (tm > 0 ? ((usedMemory[n] as number) + reqMemory) / tm : 0)
     );
   };
-
-  // Swarm's order (recent failures last, fewest tasks of the service, fewest tasks overall), then
-  // least-allocated; a seeded random key breaks the remaining ties.
-  const spreadLess = (a: number, b: number): boolean => {
-    const pa = penalty[a] as number;
-    const pb = penalty[b] as number;
-    if (pa !== pb) return pa < pb;
-    const sa = serviceCount[a] as number;
-    const sb = serviceCount[b] as number;
-    if (sa !== sb) return sa < sb;
-    const ta = taskCount[a] as number;
-    const tb = taskCount[b] as number;
-    if (ta !== tb) return ta < tb;
-    const ra = score[a] as number;
-    const rb = score[b] as number;
-    if (ra !== rb) return ra < rb;
-    return (tieBreak[a] as number) < (tieBreak[b] as number);
-  };
-  // Binpack: most-allocated first so that whole nodes stay free; failures still go last.
-  const binpackLess = (a: number, b: number): boolean => {
-    const pa = penalty[a] as number;
-    const pb = penalty[b] as number;
-    if (pa !== pb) return pa < pb;
-    const ra = score[a] as number;
-    const rb = score[b] as number;
-    if (ra !== rb) return ra > rb;
-    const sa = serviceCount[a] as number;
-    const sb = serviceCount[b] as number;
-    if (sa !== sb) return sa < sb;
-    return (tieBreak[a] as number) < (tieBreak[b] as number);
-  };
-  const less = args.strategy === "binpack" ? binpackLess : spreadLess;
-
-  for (const [n, failed] of failures) penalty[n] = f.failurePenalty(failures, n) > 0 ? failed : 0;
-
-  const levels = preferenceValues.length;
-  const root = newBranch(0, levels === 0);
-  const size = state.size;
-  for (let n = 0; n < size; n++) {
-    if (!f.passesStatic(n)) continue;
-    const fits = f.fitsOneMore(n);
-    if (fits) {
-      tieBreak[n] = random.next();
-      score[n] = scoreOf(n);
+  const penaltyOf = (n: number): number => Math.min(f.failurePenalty(failures, n), COUNT_LIMIT);
+  const hasFailures = failures.size > 0;
+  const penaltyOfFast = hasFailures ? penaltyOf : () => 0;
+  // Spread: Swarm's order (recent failures last, fewest tasks of the service, fewest tasks
+  // overall), then least-allocated, then a seeded random key.
+  // Binpack: failures last, then most-allocated first so whole nodes stay free, then fewest tasks
+  // of the service (the integer part of the tie-break key), then the random key.
+  const rankKeys = (n: number): void => {
+    if (binpack) {
+      primary[n] = penaltyOfFast(n);
+      secondary[n] = -scoreOf(n);
+    } else {
+      primary[n] =
+        penaltyOfFast(n) * PENALTY_SHIFT +
+        Math.min(serviceCount[n] as number, COUNT_LIMIT) * SERVICE_SHIFT +
+        Math.min(taskCount[n] as number, COUNT_LIMIT);
+      secondary[n] = scoreOf(n);
     }
-    const tasksHere = serviceCount[n] as number;
-    let branch = root;
-    branch.count += tasksHere;
-    for (let level = 0; level < levels; level++) {
-      const slot = ((preferenceValues[level] as Int32Array)[n] as number) + 1;
-      const byValue = branch.byValue as (Branch | undefined)[];
-      let child = byValue[slot];
-      if (child === undefined) {
-        child = newBranch(random.next(), level === levels - 1);
-        byValue[slot] = child;
-      }
-      branch = child;
-      branch.count += tasksHere;
+  };
+  const rankAfterAssign = (n: number): void => {
+    if (binpack) {
+      secondary[n] = -scoreOf(n);
+      tieBreak[n] = (tieBreak[n] as number) + 1;
+    } else {
+      primary[n] =
+        penaltyOfFast(n) * PENALTY_SHIFT +
+        Math.min(serviceCount[n] as number, COUNT_LIMIT) * SERVICE_SHIFT +
+        Math.min(taskCount[n] as number, COUNT_LIMIT);
+      secondary[n] = scoreOf(n);
     }
-    if (fits) (branch.members as number[]).push(n);
+  };
+
+  // Branch counts from the sparse service counts: only nodes that run the service contribute.
+  const branchCount = tree.parent.length;
+  const counts = new Float64Array(branchCount);
+  for (const [n, c] of args.serviceCounts) {
+    for (let b = tree.leafOfNode[n] as number; b >= 0; b = tree.parent[b] as number) {
+      counts[b] = (counts[b] as number) + c;
+    }
   }
-  finishBranch(root, less);
+  const branches: Branch[] = new Array(branchCount);
+  for (let b = branchCount - 1; b >= 0; b--) {
+    const branch: Branch = {
+      count: counts[b] as number,
+      tieBreak: ties.next(),
+      children: undefined,
+      leaf: undefined,
+    };
+    branches[b] = branch;
+    const nodes = tree.leafNodes[b];
+    if (nodes !== undefined) {
+      const heap = new RankHeap(nodes.length, scratch);
+      for (let i = 0; i < nodes.length; i++) {
+        const n = nodes[i] as number;
+        if (!f.fitsOneMore(n)) continue;
+        tieBreak[n] = binpack ? Math.min(serviceCount[n] as number, COUNT_LIMIT) + ties.next() : ties.next();
+        rankKeys(n);
+        heap.push(n);
+      }
+      heap.heapify();
+      branch.leaf = heap;
+    } else {
+      const children = new ObjectHeap<Branch>(branchLess);
+      // Children always have higher indices than their parent, so they exist already.
+      for (const c of tree.children[b] as number[]) children.push(branches[c] as Branch);
+      children.heapify();
+      branch.children = children;
+    }
+  }
 
-  const placed = new Int32Array(count);
-  let done = 0;
   const placeOne = (branch: Branch): number => {
     const heap = branch.leaf;
     if (heap !== undefined) {
@@ -154,7 +156,7 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
           continue;
         }
         f.assign(n);
-        score[n] = scoreOf(n);
+        rankAfterAssign(n);
         heap.topChanged();
         branch.count++;
         return n;
@@ -174,32 +176,14 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
     }
     return -1;
   };
+
+  const root = branches[0] as Branch;
+  const placed = new Int32Array(count);
+  let done = 0;
   while (done < count) {
     const n = placeOne(root);
     if (n < 0) break;
     placed[done++] = n;
   }
-
-  for (const n of failures.keys()) penalty[n] = 0;
   return done === count ? placed : placed.subarray(0, done);
-}
-
-function finishBranch(branch: Branch, less: (a: number, b: number) => boolean): void {
-  if (branch.members !== undefined) {
-    const heap = new IndexHeap(branch.members.length, less);
-    for (const n of branch.members) heap.push(n);
-    heap.heapify();
-    branch.leaf = heap;
-    branch.members = undefined;
-    return;
-  }
-  const children = new ObjectHeap<Branch>(branchLess);
-  for (const child of branch.byValue as (Branch | undefined)[]) {
-    if (child === undefined) continue;
-    finishBranch(child, less);
-    children.push(child);
-  }
-  children.heapify();
-  branch.children = children;
-  branch.byValue = undefined;
 }

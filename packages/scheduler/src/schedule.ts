@@ -5,6 +5,7 @@ import { type Constraint, parseConstraints } from "./constraints.js";
 import { explain, rejectionsFromCounts } from "./explain.js";
 import { GroupFilters, StaticFilterCache } from "./filters.js";
 import { placeReplicas, RankScratch } from "./place-replicas.js";
+import { buildTreeShape, type TreeShape } from "./preference-tree.js";
 import { parseSpreadDescriptor, spreadValueIds } from "./preferences.js";
 import type {
   Assignment,
@@ -36,10 +37,16 @@ export function schedule(input: ScheduleInput, options: ScheduleOptions): Schedu
   const serviceCount = new Int32Array(state.size);
   const preferenceCache = new Map<string, Int32Array>();
   const constraintCache = new Map<string, Constraint[] | ShoalError>();
+  const treeCache = new Map<string, TreeShape>();
+  // Groups still to come per service: the last one need not write its counts back.
+  const groupsLeft = new Map<string, number>();
+  for (const g of input.pending) groupsLeft.set(g.serviceId, (groupsLeft.get(g.serviceId) ?? 0) + 1);
   const assignments: Assignment[] = [];
   const unplaced: Unplaced[] = [];
 
   for (const group of input.pending) {
+    const laterGroups = (groupsLeft.get(group.serviceId) as number) - 1;
+    groupsLeft.set(group.serviceId, laterGroups);
     if (group.tasks.length === 0) continue;
     const parsed = parseGroup(group, constraintCache, preferenceCache, state.nodes);
     if (parsed instanceof ShoalError) {
@@ -63,9 +70,12 @@ export function schedule(input: ScheduleInput, options: ScheduleOptions): Schedu
       serviceCount,
     );
     const touched: number[] = [];
-    const pinned: PendingTask[] = [];
-    const free: PendingTask[] = [];
-    for (const t of group.tasks) (t.nodeId === undefined ? free : pinned).push(t);
+    let pinned: readonly PendingTask[] = [];
+    let free: readonly PendingTask[] = group.tasks;
+    if (group.tasks.some((t) => t.nodeId !== undefined)) {
+      pinned = group.tasks.filter((t) => t.nodeId !== undefined);
+      free = group.tasks.filter((t) => t.nodeId === undefined);
+    }
 
     for (const t of pinned) {
       const n = state.indexById.get(t.nodeId as string);
@@ -86,20 +96,21 @@ export function schedule(input: ScheduleInput, options: ScheduleOptions): Schedu
       });
     }
 
+    let placed: Int32Array = NO_NODES;
     if (free.length > 0) {
-      const placed = placeReplicas({
+      placed = placeReplicas({
         filters,
         count: free.length,
         strategy,
         random,
-        preferenceValues: parsed.preferenceValues,
+        tree: treeShape(treeCache, group, parsed, filters),
+        serviceCounts: counts,
         failures: state.failuresOf(group.serviceId, group.specVersion),
         scratch,
       });
       const nodes = state.nodes;
       for (let i = 0; i < placed.length; i++) {
         const n = placed[i] as number;
-        touched.push(n);
         assignments.push({
           taskId: (free[i] as PendingTask).id,
           nodeId: (nodes[n] as { id: string }).id,
@@ -118,19 +129,46 @@ export function schedule(input: ScheduleInput, options: ScheduleOptions): Schedu
       }
     }
 
-    // Write the new counts back (once per node: -1 marks a node already written) and clear the
-    // dense copy for the next group.
-    for (const n of touched) {
-      const c = serviceCount[n] as number;
-      if (c < 0) continue;
-      state.addServiceCount(group.serviceId, n, c - (counts.get(n) ?? 0));
-      serviceCount[n] = -1;
+    // Write the new counts back for the service's later groups (once per node: -1 marks a node
+    // already written), then clear the dense copy for the next group.
+    if (laterGroups > 0) {
+      const writeBack = (n: number) => {
+        const c = serviceCount[n] as number;
+        if (c < 0) return;
+        state.addServiceCount(group.serviceId, n, c - (counts.get(n) ?? 0));
+        serviceCount[n] = -1;
+      };
+      for (const n of touched) writeBack(n);
+      for (const n of placed) writeBack(n);
     }
     for (const n of counts.keys()) serviceCount[n] = 0;
     for (const n of touched) serviceCount[n] = 0;
+    for (const n of placed) serviceCount[n] = 0;
   }
   return { assignments, unplaced };
 }
+
+/** The tree shape is shared by every group with the same constraints, platforms and preferences. */
+function treeShape(
+  cache: Map<string, TreeShape>,
+  group: PendingGroup,
+  parsed: ParsedGroup,
+  filters: GroupFilters,
+): TreeShape {
+  const key = [
+    group.constraints.join("\n"),
+    group.platforms.map((p) => `${p.os}/${p.architecture}`).join("\n"),
+    group.preferences.map((p) => p.spreadDescriptor).join("\n"),
+  ].join("\u0001");
+  let shape = cache.get(key);
+  if (shape === undefined) {
+    shape = buildTreeShape(filters.state.size, (n) => filters.passesStatic(n), parsed.preferenceValues);
+    cache.set(key, shape);
+  }
+  return shape;
+}
+
+const NO_NODES = new Int32Array(0);
 
 function* allNodes(size: number): Iterable<number> {
   for (let n = 0; n < size; n++) yield n;
