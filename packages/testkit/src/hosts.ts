@@ -150,6 +150,8 @@ class Harness implements TestHosts {
   private readonly cutPairs = new Map<string, readonly [number, number]>();
   private readonly isolated = new Set<number>();
   private lastIndex = 0;
+  /** nft runs one after another, each rendering the cut set as it is then, so the last call wins. */
+  private applying: Promise<void> = Promise.resolve();
   private destroying: Promise<void> | undefined;
   private readonly unregister: () => void;
 
@@ -331,10 +333,18 @@ class Harness implements TestHosts {
     }
   }
 
-  private async applyCuts(): Promise<void> {
+  private applyCuts(): Promise<void> {
     this.assertLive();
-    const script = renderPartitionRules({ pairs: [...this.cutPairs.values()], isolated: [...this.isolated] });
-    await run("nsenter", [`--net=/run/netns/${switchNetns(this.slot)}`, "--", "nft", "-f", "-"], script);
+    const apply = async (): Promise<void> => {
+      const script = renderPartitionRules({
+        pairs: [...this.cutPairs.values()],
+        isolated: [...this.isolated],
+      });
+      await run("nsenter", [`--net=/run/netns/${switchNetns(this.slot)}`, "--", "nft", "-f", "-"], script);
+    };
+    const next = this.applying.then(apply, apply);
+    this.applying = next.catch(() => {});
+    return next;
   }
 
   private indexOf(host: TestHost | number): number {
