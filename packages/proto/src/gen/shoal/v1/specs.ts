@@ -446,7 +446,10 @@ export function schedulingStrategyToJSON(object: SchedulingStrategy): string {
 }
 
 export interface ServiceSpec {
-  /** DNS-label-like: [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 63 characters. */
+  /**
+   * Letters and digits, optionally separated by "-" or "_" (so it works as a DNS label), at most
+   * 63 characters.
+   */
   name: string;
   labels: { [key: string]: string };
   taskTemplate?: TaskSpec | undefined;
