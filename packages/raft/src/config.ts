@@ -39,6 +39,11 @@ export interface RaftConfig {
    * (chunks may be lost). Default 4 * electionTicks.
    */
   snapshotRetryTicks?: number;
+  /**
+   * DELIBERATELY UNSAFE, for testing the simulator's checkers only: the leader commits entries of
+   * earlier terms by counting replicas (the Figure 8 bug). Never set outside tests.
+   */
+  testingUnsafeCommitPreviousTerm?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -58,6 +63,7 @@ export interface ResolvedConfig {
   preVote: boolean;
   disableProposalForwarding: boolean;
   snapshotRetryTicks: number;
+  testingUnsafeCommitPreviousTerm: boolean;
 }
 
 function invalid(message: string): ShoalError {
@@ -93,5 +99,6 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     preVote: c.preVote ?? true,
     disableProposalForwarding: c.disableProposalForwarding ?? false,
     snapshotRetryTicks: c.snapshotRetryTicks ?? 4 * c.electionTicks,
+    testingUnsafeCommitPreviousTerm: c.testingUnsafeCommitPreviousTerm ?? false,
   };
 }

@@ -1,0 +1,505 @@
+import type { Logger, Random } from "@shoal/base";
+import { decodeConfChange } from "./conf-change.js";
+import type { ResolvedConfig } from "./config.js";
+import type { ProposeResult } from "./core-api.js";
+import { ProgressTracker } from "./progress-tracker.js";
+import { RaftLog } from "./raft-log.js";
+import { ReadOnly } from "./read-only.js";
+import { sendAppend, sendHeartbeats } from "./replication.js";
+import { SnapshotAssembly } from "./snapshot-chunks.js";
+import { stepCandidate } from "./step-candidate.js";
+import { stepFollower } from "./step-follower.js";
+import { stepLeader } from "./step-leader.js";
+import {
+  type ConfChange,
+  EMPTY_BYTES,
+  type Entry,
+  entrySize,
+  type HardState,
+  type Message,
+  NONE,
+  type ReadState,
+  Role,
+  type Snapshot,
+  type SoftState,
+  type VoteMessage,
+} from "./types.js";
+
+export type StepFn = (r: Raft, m: Message) => void;
+
+/**
+ * The Raft state machine for one node. Roles swap `stepFn`/`tickFn` (step-leader.ts,
+ * step-candidate.ts, step-follower.ts); this file holds the state, role transitions, the
+ * term rules every message passes through (`step`), and elections.
+ */
+export class Raft {
+  readonly id: number;
+  term = 0;
+  vote = NONE;
+  lead = NONE;
+  role: Role = Role.Follower;
+  readonly log: RaftLog;
+  readonly trk: ProgressTracker;
+  readonly readOnly = new ReadOnly();
+  readonly snapAssembly = new SnapshotAssembly();
+  msgs: Message[] = [];
+  readStates: ReadState[] = [];
+  /** ReadIndex requests that arrived before this leader committed an entry of its term. */
+  pendingReadIndex: Message[] = [];
+  leadTransferee = NONE;
+  /** Index of the last conf change proposed; another waits until it is applied. */
+  pendingConfIndex = 0;
+  uncommittedBytes = 0;
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTicks = 0;
+  stepFn: StepFn = stepFollower;
+  tickFn: () => void = () => this.tickElection();
+  readonly cfg: ResolvedConfig;
+  readonly logger: Logger;
+  private readonly random: Random;
+
+  constructor(cfg: ResolvedConfig) {
+    this.cfg = cfg;
+    this.id = cfg.id;
+    this.logger = cfg.logger;
+    this.random = cfg.random;
+    this.log = new RaftLog(cfg.storage, cfg.maxCommittedBytesPerReady);
+    this.trk = new ProgressTracker(cfg.maxInflightMsgs);
+    const { hardState, confState } = cfg.storage.initialState();
+    this.trk.setConf(confState, this.log.lastIndex() + 1);
+    if (hardState.commit > this.log.lastIndex()) {
+      throw new Error(
+        `raft hard state commit ${hardState.commit} is beyond the last index ${this.log.lastIndex()}`,
+      );
+    }
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.log.commitTo(hardState.commit);
+    if (cfg.applied > 0) this.log.appliedTo(Math.min(cfg.applied, this.log.committed));
+    // Conf changes the state machine applied before this restart are not in the snapshot's
+    // ConfState; replay them so membership matches what was applied.
+    const first = this.log.firstIndex();
+    if (this.log.applied >= first) {
+      for (const e of this.log.slice(first, this.log.applied + 1, Number.MAX_SAFE_INTEGER)) {
+        if (e.type === "confChange") this.applyConfChange(decodeConfChange(e.data));
+      }
+    }
+    this.becomeFollower(this.term, NONE);
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  softState(): SoftState {
+    return { leader: this.lead, role: this.role };
+  }
+
+  promotable(): boolean {
+    return this.trk.isVoter(this.id) && this.log.unstable.snapshot === undefined;
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+
+  /** Queues a message; it leaves only after the Ready carrying it was persisted. */
+  send(m: Message): void {
+    this.msgs.push(m);
+  }
+
+  // ---- role transitions ---------------------------------------------------------------------
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.leadTransferee = NONE;
+    this.trk.resetVotes();
+    const next = this.log.lastIndex() + 1;
+    for (const [id, pr] of this.trk.progress) {
+      pr.becomeProbe();
+      pr.match = id === this.id ? this.log.lastIndex() : 0;
+      pr.next = next;
+      pr.recentActive = true;
+    }
+    this.pendingConfIndex = 0;
+    this.uncommittedBytes = 0;
+    this.readOnly.reset();
+    this.pendingReadIndex = [];
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    this.randomizedElectionTicks = this.cfg.electionTicks + this.random.int(this.cfg.electionTicks);
+  }
+
+  becomeFollower(term: number, lead: number): void {
+    this.stepFn = stepFollower;
+    this.reset(term);
+    this.tickFn = () => this.tickElection();
+    this.lead = lead;
+    this.role = Role.Follower;
+  }
+
+  becomePreCandidate(): void {
+    if (this.role === Role.Leader) throw new Error("raft: invalid transition leader -> preCandidate");
+    // PreVote changes neither term nor vote: a partitioned node cannot inflate terms.
+    this.stepFn = stepCandidate;
+    this.trk.resetVotes();
+    this.tickFn = () => this.tickElection();
+    this.lead = NONE;
+    this.role = Role.PreCandidate;
+  }
+
+  becomeCandidate(): void {
+    if (this.role === Role.Leader) throw new Error("raft: invalid transition leader -> candidate");
+    this.stepFn = stepCandidate;
+    this.reset(this.term + 1);
+    this.tickFn = () => this.tickElection();
+    this.vote = this.id;
+    this.role = Role.Candidate;
+  }
+
+  becomeLeader(): void {
+    if (this.role === Role.Follower) throw new Error("raft: invalid transition follower -> leader");
+    this.stepFn = stepLeader;
+    this.reset(this.term);
+    this.tickFn = () => this.tickHeartbeat();
+    this.lead = this.id;
+    this.role = Role.Leader;
+    this.trk.progress.get(this.id)?.becomeReplicate();
+    // Entries from earlier terms may hide a conf change; block new ones until they are applied.
+    this.pendingConfIndex = this.log.lastIndex();
+    // An empty entry of the new term: only current-term entries commit by counting (Figure 8).
+    this.appendEntries([{ term: 0, index: 0, type: "normal", data: EMPTY_BYTES }]);
+    this.logger.info({ term: this.term }, "raft became leader");
+  }
+
+  // ---- ticks --------------------------------------------------------------------------------
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTicks) {
+      this.electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    for (const [id, pr] of this.trk.progress) {
+      if (pr.state === "snapshot" && ++pr.snapshotTicks > this.cfg.snapshotRetryTicks) {
+        this.reportSnapshot(id, false);
+      }
+    }
+    if (this.electionElapsed >= this.cfg.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.cfg.checkQuorum) {
+        if (!this.trk.quorumActive(this.id)) {
+          this.logger.warn({ term: this.term }, "raft leader lost contact with a quorum, stepping down");
+          this.becomeFollower(this.term, NONE);
+          return;
+        }
+        for (const [id, pr] of this.trk.progress) if (id !== this.id) pr.recentActive = false;
+      }
+      // A transfer that did not finish within an election timeout is abandoned.
+      this.leadTransferee = NONE;
+    }
+    if (this.role !== Role.Leader) return;
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      sendHeartbeats(this, this.readOnly.lastPendingContext() ?? EMPTY_BYTES);
+    }
+  }
+
+  // ---- elections ----------------------------------------------------------------------------
+
+  hup(transfer: boolean): void {
+    if (this.role === Role.Leader) return;
+    if (!this.promotable()) return;
+    // Applying a pending conf change might remove us; campaigning before that is unsafe.
+    if (this.hasUnappliedConfChanges()) {
+      this.logger.debug({ term: this.term }, "raft not campaigning: conf change committed but not applied");
+      return;
+    }
+    if (this.cfg.preVote && !transfer) this.campaign("preVote", false);
+    else this.campaign("vote", transfer);
+  }
+
+  private hasUnappliedConfChanges(): boolean {
+    if (this.log.applied >= this.log.committed) return false;
+    const lo = Math.max(this.log.applied + 1, this.log.firstIndex());
+    if (lo > this.log.committed) return false;
+    for (const e of this.log.slice(lo, this.log.committed + 1, Number.MAX_SAFE_INTEGER)) {
+      if (e.type === "confChange") return true;
+    }
+    return false;
+  }
+
+  campaign(kind: "preVote" | "vote", transfer: boolean): void {
+    let term: number;
+    if (kind === "preVote") {
+      this.becomePreCandidate();
+      term = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      term = this.term;
+    }
+    this.trk.recordVote(this.id, true);
+    if (this.trk.tallyVotes().result === "won") {
+      if (kind === "preVote") this.campaign("vote", false);
+      else this.becomeLeader();
+      return;
+    }
+    const index = this.log.lastIndex();
+    const logTerm = this.log.lastTerm();
+    for (const id of this.trk.voters) {
+      if (id === this.id) continue;
+      this.send({ type: kind, from: this.id, to: id, term, index, logTerm, transfer });
+    }
+  }
+
+  /** Records a vote answer and acts on the outcome; used by the candidate step function. */
+  poll(from: number, granted: boolean, kind: "preVoteResp" | "voteResp"): void {
+    this.trk.recordVote(from, granted);
+    const { result } = this.trk.tallyVotes();
+    if (result === "won") {
+      if (kind === "preVoteResp") this.campaign("vote", false);
+      else {
+        this.becomeLeader();
+        sendAppendToAll(this);
+      }
+    } else if (result === "lost") {
+      this.becomeFollower(this.term, NONE);
+    }
+  }
+
+  // ---- the term rules every message passes through ------------------------------------------
+
+  step(m: Message): void {
+    if (m.term === 0) {
+      // Term-less: forwarded proposals and reads.
+    } else if (m.term > this.term) {
+      if (m.type === "vote" || m.type === "preVote") {
+        // CheckQuorum lease: while we hear from a leader, a disruptive candidate is ignored.
+        const inLease =
+          this.cfg.checkQuorum && this.lead !== NONE && this.electionElapsed < this.cfg.electionTicks;
+        if (!m.transfer && inLease) return;
+      }
+      if (m.type === "preVote") {
+        // A pre-vote never changes our term.
+      } else if (m.type === "preVoteResp" && !m.reject) {
+        // Granted pre-votes carry the future term; we bump it when we win the pre-election.
+      } else if (m.type === "app" || m.type === "heartbeat" || m.type === "snap") {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NONE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === "heartbeat" || m.type === "app")) {
+        // A stale leader (e.g. back from a partition) learns our term from this and steps down;
+        // with PreVote it would otherwise never hear a higher term.
+        this.send({
+          type: "appResp",
+          from: this.id,
+          to: m.from,
+          term: this.term,
+          index: 0,
+          reject: false,
+          rejectHint: 0,
+          logTerm: 0,
+        });
+      } else if (m.type === "preVote") {
+        this.send({ type: "preVoteResp", from: this.id, to: m.from, term: this.term, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === "vote" || m.type === "preVote") {
+      this.handleVote(m);
+      return;
+    }
+    this.stepFn(this, m);
+  }
+
+  private handleVote(m: VoteMessage): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.lead === NONE) ||
+      (m.type === "preVote" && m.term > this.term);
+    const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
+    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+      // A granted pre-vote answers with the candidate's future term so it is not seen as stale.
+      this.send({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
+      if (m.type === "vote") {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  // ---- leader log ---------------------------------------------------------------------------
+
+  /** Appends proposals at the leader. Returns false when the uncommitted-size cap refuses them. */
+  appendEntries(entries: Entry[]): boolean {
+    let bytes = 0;
+    for (const e of entries) bytes += e.data.byteLength;
+    const cap = this.cfg.maxUncommittedBytes;
+    // Always admit one batch when nothing is outstanding, so a big entry cannot wedge the log.
+    if (cap > 0 && bytes > 0 && this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > cap)
+      return false;
+    this.uncommittedBytes += bytes;
+    let index = this.log.lastIndex();
+    for (const e of entries) {
+      e.term = this.term;
+      e.index = ++index;
+    }
+    this.log.append(entries);
+    this.trk.progress.get(this.id)?.maybeUpdate(this.log.lastIndex());
+    this.maybeCommit();
+    return true;
+  }
+
+  reduceUncommittedBytes(entries: Entry[]): void {
+    if (this.role !== Role.Leader) return;
+    let bytes = 0;
+    for (const e of entries) bytes += e.data.byteLength;
+    this.uncommittedBytes = Math.max(0, this.uncommittedBytes - bytes);
+  }
+
+  /** Advances commit to what a quorum has replicated; returns whether it moved. */
+  maybeCommit(): boolean {
+    const index = this.trk.committed();
+    if (this.cfg.testingUnsafeCommitPreviousTerm) {
+      // Deliberately broken (tests of the simulator only): ignores the Figure 8 term check.
+      if (index > this.log.committed) {
+        this.log.commitTo(index);
+        return true;
+      }
+      return false;
+    }
+    return this.log.maybeCommit(index, this.term);
+  }
+
+  committedEntryInCurrentTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  /** Proposal entry point for local and forwarded proposals. */
+  propose(proposed: Entry[], fromFollower: boolean): ProposeResult {
+    // Fresh objects: appendEntries assigns term/index, and a message may be delivered twice.
+    const entries = proposed.map((e): Entry => ({ term: 0, index: 0, type: e.type, data: e.data }));
+    if (this.role !== Role.Leader) {
+      if (this.lead === NONE || this.role !== Role.Follower)
+        return { ok: false, reason: "noLeader", leader: this.lead };
+      if (this.cfg.disableProposalForwarding) return { ok: false, reason: "notLeader", leader: this.lead };
+      this.send({ type: "prop", from: this.id, to: this.lead, term: 0, entries });
+      return { ok: true, forwarded: true, leader: this.lead };
+    }
+    if (!this.trk.progress.has(this.id)) return { ok: false, reason: "removed", leader: this.lead };
+    if (this.leadTransferee !== NONE) return { ok: false, reason: "transferring", leader: this.lead };
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as Entry;
+      if (e.type !== "confChange") continue;
+      if (this.pendingConfIndex > this.log.applied) {
+        if (!fromFollower) return { ok: false, reason: "confChangePending", leader: this.lead };
+        // A forwarded batch keeps its other entries; the refused change becomes a no-op.
+        entries[i] = { term: 0, index: 0, type: "normal", data: EMPTY_BYTES };
+      } else {
+        this.pendingConfIndex = this.log.lastIndex() + i + 1;
+      }
+    }
+    if (!this.appendEntries(entries)) return { ok: false, reason: "uncommittedCap", leader: this.lead };
+    sendAppendToAll(this);
+    const last = entries[entries.length - 1] as Entry;
+    return { ok: true, forwarded: false, index: last.index, term: last.term };
+  }
+
+  // ---- membership ---------------------------------------------------------------------------
+
+  applyConfChange(cc: ConfChange): void {
+    const next = this.log.lastIndex() + 1;
+    switch (cc.type) {
+      case "addVoter":
+        this.trk.learners.delete(cc.nodeId);
+        this.trk.voters.add(cc.nodeId);
+        break;
+      case "addLearner":
+        this.trk.voters.delete(cc.nodeId);
+        this.trk.learners.add(cc.nodeId);
+        break;
+      case "removeNode":
+        this.trk.voters.delete(cc.nodeId);
+        this.trk.learners.delete(cc.nodeId);
+        this.trk.progress.delete(cc.nodeId);
+        break;
+    }
+    if (cc.type !== "removeNode") this.trk.ensureProgress(cc.nodeId, next, cc.type === "addLearner");
+    if (this.role !== Role.Leader) return;
+    if (!this.trk.isVoter(this.id)) {
+      // A leader removed (or demoted) by this change steps down; the rest elect a new one.
+      this.logger.info({ term: this.term }, "raft leader removed from the voters, stepping down");
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) this.leadTransferee = NONE;
+    // The quorum changed size: the commit index may move, and followers must hear about it.
+    if (this.maybeCommit()) sendAppendToAll(this);
+    else for (const id of this.trk.progress.keys()) if (id !== this.id) sendAppend(this, id, false);
+  }
+
+  confState() {
+    return this.trk.confState();
+  }
+
+  // ---- snapshots ----------------------------------------------------------------------------
+
+  /** Follower side: installs a complete snapshot. Returns false when it was not needed. */
+  restore(snap: Snapshot): boolean {
+    if (snap.meta.index <= this.log.committed) return false;
+    const cs = snap.meta.confState;
+    if (!cs.voters.includes(this.id) && !cs.learners.includes(this.id)) {
+      this.logger.warn(
+        { index: snap.meta.index },
+        "raft ignoring a snapshot whose configuration lacks this node",
+      );
+      return false;
+    }
+    if (this.log.matchTerm(snap.meta.index, snap.meta.term)) {
+      // We already have the entries: just fast-forward the commit index.
+      this.log.commitTo(snap.meta.index);
+      return false;
+    }
+    this.log.restore(snap);
+    this.trk.setConf(cs, this.log.lastIndex() + 1);
+    const pr = this.trk.progress.get(this.id);
+    if (pr !== undefined) pr.match = snap.meta.index;
+    return true;
+  }
+
+  reportSnapshot(id: number, ok: boolean): void {
+    const pr = this.trk.progress.get(id);
+    if (this.role !== Role.Leader || pr === undefined || pr.state !== "snapshot") return;
+    // On failure forget the pending snapshot so probing restarts from the last known match.
+    if (!ok) pr.pendingSnapshot = 0;
+    pr.becomeProbe();
+    pr.probeSent = true; // wait for the next heartbeat before probing again
+  }
+}
+
+export function sendAppendToAll(r: Raft): void {
+  for (const id of r.trk.progress.keys()) if (id !== r.id) sendAppend(r, id, true);
+}
+
+export function entriesBytes(entries: Entry[]): number {
+  let n = 0;
+  for (const e of entries) n += entrySize(e);
+  return n;
+}

@@ -1,0 +1,149 @@
+import type { Entry, MemoryStorage } from "../../src/index.js";
+
+/** A broken Raft safety property, with enough context to debug it from the seed. */
+export class SafetyViolation extends Error {
+  constructor(
+    readonly property: string,
+    detail: string,
+  ) {
+    super(`${property}: ${detail}`);
+    this.name = "SafetyViolation";
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function durableTerm(s: MemoryStorage, index: number): number | undefined {
+  if (index < s.firstIndex() - 1 || index > s.lastIndex()) return undefined;
+  return s.term(index);
+}
+
+/**
+ * Cluster-wide registries that turn the Raft paper's safety properties into checks the simulator
+ * runs on every persisted Ready and every applied entry.
+ */
+export class SafetyChecker {
+  /** Election Safety: the one leader of each term. */
+  private readonly leaders = new Map<number, number>();
+  /** Log Matching: for each (index, term) the entry data and the term before it. */
+  private readonly entries = new Map<string, { data: Uint8Array; prevTerm: number | undefined }>();
+  /** Entries known committed (index → entry); State Machine Safety and Leader Completeness. */
+  readonly committed = new Map<number, Entry>();
+  maxCommitted = 0;
+  /** Per node: highest durable commit index (monotonic across restarts). */
+  private readonly durableCommit = new Map<number, number>();
+
+  leaderElected(id: number, term: number, storage: MemoryStorage): void {
+    const prior = this.leaders.get(term);
+    if (prior !== undefined && prior !== id) {
+      throw new SafetyViolation(
+        "election safety",
+        `nodes ${prior} and ${id} were both leader in term ${term}`,
+      );
+    }
+    this.leaders.set(term, id);
+    // Leader Completeness: every committed entry is in the new leader's (now durable) log.
+    const snapIndex = storage.snapshot().meta.index;
+    for (let i = Math.max(snapIndex + 1, 1); i <= this.maxCommitted; i++) {
+      const c = this.committed.get(i);
+      if (c === undefined) continue;
+      const t = durableTerm(storage, i);
+      if (t !== c.term) {
+        throw new SafetyViolation(
+          "leader completeness",
+          `leader ${id} of term ${term} has term ${t} at committed index ${i} (committed term ${c.term})`,
+        );
+      }
+    }
+  }
+
+  /** Log Matching, checked on each entry as it becomes durable on `id`. */
+  entriesPersisted(id: number, entries: Entry[], storage: MemoryStorage): void {
+    for (const e of entries) {
+      if (e.index < storage.firstIndex()) continue;
+      const prevTerm = durableTerm(storage, e.index - 1);
+      const key = `${e.index}:${e.term}`;
+      const seen = this.entries.get(key);
+      if (seen === undefined) {
+        this.entries.set(key, { data: e.data, prevTerm });
+        continue;
+      }
+      if (!sameBytes(seen.data, e.data)) {
+        throw new SafetyViolation(
+          "log matching",
+          `node ${id} holds different data at index ${e.index} term ${e.term}`,
+        );
+      }
+      if (seen.prevTerm !== undefined && prevTerm !== undefined && seen.prevTerm !== prevTerm) {
+        throw new SafetyViolation(
+          "log matching",
+          `node ${id} has term ${prevTerm} before index ${e.index} term ${e.term}; another node has ${seen.prevTerm}`,
+        );
+      }
+    }
+  }
+
+  /**
+   * A node made commit index `commit` durable: it must not go backwards, and every entry up to it
+   * must agree with what is known committed and be durable on a majority of `voters`.
+   */
+  commitPersisted(
+    id: number,
+    commit: number,
+    storage: MemoryStorage,
+    voters: number[],
+    disks: Map<number, MemoryStorage>,
+  ): void {
+    const prev = this.durableCommit.get(id) ?? 0;
+    if (commit < prev) {
+      throw new SafetyViolation(
+        "monotonic commit",
+        `node ${id} durable commit went from ${prev} back to ${commit}`,
+      );
+    }
+    this.durableCommit.set(id, commit);
+    const from = Math.max(prev + 1, storage.firstIndex());
+    for (let i = from; i <= commit; i++) {
+      const t = durableTerm(storage, i);
+      if (t === undefined) continue;
+      const e = storage.entries(i, i + 1, Number.MAX_SAFE_INTEGER)[0] as Entry;
+      this.recordCommitted(id, e);
+      let copies = 0;
+      for (const v of voters) {
+        const d = disks.get(v);
+        if (d === undefined) continue;
+        if (d.snapshot().meta.index >= i || durableTerm(d, i) === e.term) copies++;
+      }
+      if (voters.length > 0 && copies < Math.floor(voters.length / 2) + 1) {
+        throw new SafetyViolation(
+          "committed is durable",
+          `index ${i} term ${e.term} committed by node ${id} is durable on only ${copies} of voters ${voters.join(",")}`,
+        );
+      }
+    }
+  }
+
+  /** State Machine Safety: every node applies the same entry at each index. */
+  applied(id: number, e: Entry): void {
+    this.recordCommitted(id, e);
+  }
+
+  private recordCommitted(id: number, e: Entry): void {
+    const c = this.committed.get(e.index);
+    if (c === undefined) {
+      this.committed.set(e.index, e);
+      if (e.index > this.maxCommitted) this.maxCommitted = e.index;
+      return;
+    }
+    if (c.term !== e.term || !sameBytes(c.data, e.data)) {
+      throw new SafetyViolation(
+        "state machine safety",
+        `node ${id} has term ${e.term} at committed index ${e.index}, but term ${c.term} was committed there`,
+      );
+    }
+  }
+}
