@@ -15,3 +15,12 @@ export {
   writeOciLayout,
   writeRootfsTar,
 } from "./busybox-image.js";
+export {
+  freeLoopbackPort,
+  REGISTRY_BINARY,
+  startRegistry,
+  type TestRegistry,
+  type TestRegistryAuth,
+  type TestRegistryOptions,
+} from "./registry.js";
+export { startTokenServer, type TokenServer, type TokenServerOptions } from "./token-server.js";

@@ -1,0 +1,165 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ShoalError } from "@shoal/base";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildBusyboxImage, type FixtureImage, writeOciLayout } from "../testing/busybox-image.js";
+import { startRegistry, type TestRegistry, type TestRegistryAuth } from "../testing/registry.js";
+import { sha256Digest } from "./digest.js";
+import { ImageErrorCode } from "./errors.js";
+import { LocalImageStore } from "./image-store.js";
+import { MediaType } from "./media-types.js";
+import { parseReference } from "./reference.js";
+import type { PullProgress, RegistryHostConfig } from "./types.js";
+
+let work: string;
+let one: FixtureImage;
+let three: FixtureImage;
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0)
+    throw new Error("registry round-trip tests need root: pulled layers are unpacked with ownership");
+  work = await mkdtemp(join(tmpdir(), "shoal-registry-test-"));
+  one = await buildBusyboxImage("one-layer");
+  three = await buildBusyboxImage("three-layer");
+  await writeOciLayout(one, join(work, "one"));
+  await writeOciLayout(three, join(work, "three"));
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function store(
+  name: string,
+  registry: TestRegistry,
+  config: RegistryHostConfig,
+): Promise<LocalImageStore> {
+  const s = new LocalImageStore({ root: join(work, name), registries: { [registry.host]: config } });
+  await s.open();
+  return s;
+}
+
+async function blob(s: LocalImageStore, digest: string): Promise<Buffer> {
+  return readFile(join(s.root, "blobs", "sha256", digest.slice(7)));
+}
+
+describe.each<TestRegistryAuth>(["none", "basic", "token"])("registry round trip with auth %s", (auth) => {
+  let registry: TestRegistry;
+
+  beforeAll(async () => {
+    registry = await startRegistry({ auth });
+  });
+
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it("pushes the fixture images and pulls back byte-identical layers", async () => {
+    const source = await store(`${auth}-source`, registry, registry.hostConfig());
+    const oneRef = `${registry.host}/fixtures/one:1`;
+    const threeRef = `${registry.host}/fixtures/three:1`;
+    await source.importImage(join(work, "one"), { ref: oneRef });
+    await source.importImage(join(work, "three"), { ref: threeRef });
+    const pushed = await source.push(threeRef);
+    expect(pushed.digest).toBe(three.manifestDigest);
+    await source.push(oneRef);
+
+    const target = await store(`${auth}-target`, registry, registry.hostConfig());
+    const events: PullProgress[] = [];
+    // Two concurrent pulls of one reference share the work and agree.
+    const [a, b] = await Promise.all([
+      target.pull(threeRef, { onProgress: (e) => events.push(e) }),
+      target.pull(threeRef),
+    ]);
+    expect(a).toEqual(b);
+    expect(a.id).toBe(three.configDigest);
+    expect(a.manifestDigest).toBe(three.manifestDigest);
+    expect(a.names).toEqual([threeRef]);
+    for (const [i, layer] of three.layers.entries()) {
+      expect((await blob(target, layer.digest)).equals(layer.gzip)).toBe(true);
+      expect(a.layers[i]?.diffId).toBe(layer.diffId);
+    }
+    expect(events.filter((e) => e.kind === "layer-downloaded").length).toBe(3);
+    expect(events.at(-1)).toEqual({ kind: "done", ref: threeRef, id: three.configDigest });
+    const byDigest = await target.pull(`${registry.host}/fixtures/one@${one.manifestDigest}`);
+    expect((await blob(target, one.layers[0]?.digest as string)).equals(one.layers[0]?.gzip as Buffer)).toBe(
+      true,
+    );
+    expect(byDigest.names).toEqual([`${registry.host}/fixtures/one@${one.manifestDigest}`]);
+    if (auth === "token") expect(registry.tokenServer?.issued()).toBeGreaterThan(0);
+  });
+
+  it("names a missing image and its registry", async () => {
+    const s = await store(`${auth}-missing`, registry, registry.hostConfig());
+    const ref = `${registry.host}/fixtures/nope:1`;
+    const err = await s.pull(ref).catch((e: unknown) => e);
+    expect(ShoalError.is(err, ImageErrorCode.NotFoundInRegistry)).toBe(true);
+    expect((err as Error).message).toBe(`image "${ref}" not found in registry "${registry.host}"`);
+  });
+
+  if (auth !== "none") {
+    it.each([
+      ["no credentials", { insecure: true }],
+      [
+        "a wrong password",
+        { insecure: true, credentials: { kind: "basic" as const, username: "shoal", password: "wrong" } },
+      ],
+    ])("refuses a pull with %s", async (_what, config) => {
+      const s = await store(`${auth}-denied-${_what.replace(/ /g, "-")}`, registry, config);
+      const err = await s.pull(`${registry.host}/fixtures/three:1`).catch((e: unknown) => e);
+      expect(ShoalError.is(err, ImageErrorCode.Unauthorized)).toBe(true);
+      expect((err as Error).message).toMatch(/^unauthorized: /);
+    });
+  }
+});
+
+describe("registry image index", () => {
+  let registry: TestRegistry;
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+  });
+
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it("resolves a multi-platform index to the node's platform", async () => {
+    const source = await store("index-source", registry, registry.hostConfig());
+    const repo = `${registry.host}/fixtures/multi`;
+    await source.importImage(join(work, "one"), { ref: `${repo}:one` });
+    await source.importImage(join(work, "three"), { ref: `${repo}:three` });
+    await source.push(`${repo}:one`);
+    await source.push(`${repo}:three`);
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: [
+          {
+            mediaType: MediaType.OciManifest,
+            digest: one.manifestDigest,
+            size: one.manifest.length,
+            platform: { os: "linux", architecture: "arm64", variant: "v8" },
+          },
+          {
+            mediaType: MediaType.OciManifest,
+            digest: three.manifestDigest,
+            size: three.manifest.length,
+            platform: { os: "linux", architecture: "amd64" },
+          },
+        ],
+      }),
+    );
+    await source.client.putManifest(parseReference(`${repo}:list`), MediaType.OciIndex, index);
+    const target = await store("index-target", registry, registry.hostConfig());
+    const amd64 = await target.pull(`${repo}:list`, { platform: { os: "linux", architecture: "amd64" } });
+    expect(amd64.id).toBe(three.configDigest);
+    expect(await blob(target, sha256Digest(index))).toEqual(index);
+    const err = await target
+      .pull(`${repo}:list`, { platform: { os: "linux", architecture: "s390x" } })
+      .catch((e: unknown) => e);
+    expect(ShoalError.is(err, ImageErrorCode.NoMatchingPlatform)).toBe(true);
+  });
+});
