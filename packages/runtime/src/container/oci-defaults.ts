@@ -67,8 +67,5 @@ export function baseMounts(): OciMount[] {
   ];
 }
 
-/** Soft and hard open-files limit when the spec sets none (what dockerd passes on by default). */
-export const DEFAULT_NOFILE = 1048576;
-
 /** CFS period for CPU limits: 100 ms, as Docker uses. */
 export const CPU_PERIOD_US = 100_000;

@@ -65,7 +65,7 @@ describe("buildOciSpec", () => {
     expect(s.process.env).toContain("A=image");
     expect(s.process.noNewPrivileges).toBe(true);
     expect(s.process.capabilities.bounding.sort()).toEqual([...DEFAULT_CAPABILITIES].sort());
-    expect(s.process.rlimits).toEqual([{ type: "RLIMIT_NOFILE", soft: 1048576, hard: 1048576 }]);
+    expect(s.process.rlimits).toEqual([]);
     expect(s.root).toEqual({ path: "/c/rootfs", readonly: false });
     expect(s.linux.namespaces.map((n) => n.type)).toEqual(["pid", "ipc", "uts", "mount", "network"]);
     expect(s.linux.maskedPaths).toContain("/proc/kcore");

@@ -3,14 +3,7 @@ import { ShoalError } from "@shoal/base";
 import type { ImageConfig } from "../image/types.js";
 import { resolveCapabilities } from "./capabilities.js";
 import { ContainerErrorCode } from "./errors.js";
-import {
-  baseMounts,
-  CPU_PERIOD_US,
-  DEFAULT_NOFILE,
-  MASKED_PATHS,
-  type OciMount,
-  READONLY_PATHS,
-} from "./oci-defaults.js";
+import { baseMounts, CPU_PERIOD_US, MASKED_PATHS, type OciMount, READONLY_PATHS } from "./oci-defaults.js";
 import { mergeEnv, resolveArgv } from "./process-args.js";
 import type { ContainerSpec, MountSpec, NetworkAttachment } from "./types.js";
 import type { ResolvedUser } from "./user.js";
@@ -163,8 +156,6 @@ export function buildOciSpec(input: OciSpecInput): OciSpec {
       throw invalid(`ulimit "${u.name}" soft limit ${u.soft} is above its hard limit ${u.hard}`);
     rlimits.push({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: u.soft, hard: u.hard });
   }
-  if (!rlimits.some((r) => r.type === "RLIMIT_NOFILE"))
-    rlimits.push({ type: "RLIMIT_NOFILE", soft: DEFAULT_NOFILE, hard: DEFAULT_NOFILE });
 
   const mounts = baseMounts();
   const etc: OciMount[] = [

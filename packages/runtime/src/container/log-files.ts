@@ -1,0 +1,186 @@
+import { link, open, readdir, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Clock } from "@shoal/base";
+import { LogLineAssembler, parseLogText } from "./log-format.js";
+import type { LogEntry } from "./types.js";
+
+/**
+ * Size-based rotation on top of conmon. conmon caps the live file at `--log-size-max` and then
+ * replaces it with a fresh one (write to `<path>.tmp`, rename over `<path>`), which alone would
+ * drop the old content. We keep every live file's inode reachable through a numbered hard link
+ * (`<path>.<n>`), so when conmon swaps the file the old one survives as a rotated generation.
+ * Generations beyond `maxFiles` are deleted. The links are made by `syncLogLinks`, called on a
+ * timer and before every read; while the runtime is down conmon still caps each file, so at worst
+ * generations in between are lost, never the disk.
+ */
+export async function syncLogLinks(logPath: string, maxFiles: number): Promise<void> {
+  const gens = await listGenerations(logPath);
+  let live: Awaited<ReturnType<typeof stat>>;
+  try {
+    live = await stat(logPath);
+  } catch {
+    return;
+  }
+  const newest = gens.at(-1);
+  if (newest === undefined || newest.ino !== live.ino) {
+    const next = (newest?.n ?? 0) + 1;
+    try {
+      await link(logPath, `${logPath}.${next}`);
+      gens.push({ n: next, path: `${logPath}.${next}`, ino: live.ino });
+    } catch {
+      // conmon swapped the file between stat and link; the next sync links the new one.
+    }
+  }
+  while (gens.length > Math.max(1, maxFiles)) {
+    const old = gens.shift();
+    if (old !== undefined) await unlink(old.path).catch(() => undefined);
+  }
+}
+
+interface Generation {
+  n: number;
+  path: string;
+  ino: number;
+}
+
+async function listGenerations(logPath: string): Promise<Generation[]> {
+  const dir = dirname(logPath);
+  const base = `${basename(logPath)}.`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const gens: Generation[] = [];
+  for (const name of names) {
+    if (!name.startsWith(base)) continue;
+    const n = Number(name.slice(base.length));
+    if (!Number.isInteger(n) || n <= 0) continue;
+    const p = join(dir, name);
+    const s = await stat(p).catch(() => undefined);
+    if (s !== undefined) gens.push({ n, path: p, ino: s.ino });
+  }
+  return gens.sort((a, b) => a.n - b.n);
+}
+
+/** Files to read, oldest first: the generations, then the live file if it is not linked yet. */
+async function filesInOrder(logPath: string): Promise<{ path: string; ino: number }[]> {
+  const gens = await listGenerations(logPath);
+  const out = gens.map((g) => ({ path: g.path, ino: g.ino }));
+  const live = await stat(logPath).catch(() => undefined);
+  if (live !== undefined && out.at(-1)?.ino !== live.ino) out.push({ path: logPath, ino: live.ino });
+  return out;
+}
+
+export interface ReadLogsOptions {
+  follow?: boolean;
+  /** Only the last `tail` entries of what is already written (follow continues after them). */
+  tail?: number;
+  /** Only entries at or after this time (ms since epoch). */
+  sinceMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface FollowDeps {
+  clock: Clock;
+  /** True once the container has exited: following ends after the last bytes are read. */
+  hasExited: () => Promise<boolean>;
+  pollMs: number;
+  maxFiles: number;
+}
+
+/**
+ * The container's log as entries. Without `follow` it ends at the current end; with `follow` it
+ * waits for new lines (across rotations) until the container exits or the signal aborts.
+ */
+export async function* readLogs(
+  logPath: string,
+  opts: ReadLogsOptions,
+  deps: FollowDeps,
+): AsyncGenerator<LogEntry> {
+  await syncLogLinks(logPath, deps.maxFiles);
+  const files = await filesInOrder(logPath);
+  const assembler = new LogLineAssembler();
+  let entries: LogEntry[] = [];
+  // Reading by open handle pins each inode, so a rotation in the middle cannot pull it away.
+  let last: { ino: number; offset: number } | undefined;
+  for (const f of files) {
+    const handle = await open(f.path, "r").catch(() => undefined);
+    if (handle === undefined) continue;
+    try {
+      const buf = await handle.readFile();
+      const text = buf.toString("utf8");
+      // Only whole lines; a line conmon is still writing is picked up by the follow loop.
+      const end = text.lastIndexOf("\n") + 1;
+      entries.push(...parseLogText(text.slice(0, end), assembler));
+      last = { ino: f.ino, offset: Buffer.byteLength(text.slice(0, end)) };
+    } finally {
+      await handle.close();
+    }
+  }
+  if (opts.sinceMs !== undefined) entries = entries.filter((e) => e.timeMs >= (opts.sinceMs as number));
+  if (opts.tail !== undefined) entries = opts.tail <= 0 ? [] : entries.slice(-opts.tail);
+  for (const e of entries) yield e;
+  if (!opts.follow) return;
+
+  let cursor = last ?? { ino: -1, offset: 0 };
+  const keep = (e: LogEntry) => opts.sinceMs === undefined || e.timeMs >= opts.sinceMs;
+  for (;;) {
+    if (opts.signal?.aborted) return;
+    const exited = await deps.hasExited();
+    const fresh = await readNew(logPath, cursor, assembler, deps.maxFiles);
+    cursor = fresh.cursor;
+    for (const e of fresh.entries) if (keep(e)) yield e;
+    if (exited && fresh.entries.length === 0) {
+      for (const e of assembler.flush()) if (keep(e)) yield e;
+      return;
+    }
+    if (fresh.entries.length === 0) {
+      try {
+        await deps.clock.sleep(deps.pollMs, opts.signal);
+      } catch {
+        return;
+      }
+    }
+  }
+}
+
+/** Reads whatever was appended since `cursor`, finishing a rotated-away file before the new one. */
+async function readNew(
+  logPath: string,
+  cursor: { ino: number; offset: number },
+  assembler: LogLineAssembler,
+  maxFiles: number,
+): Promise<{ entries: LogEntry[]; cursor: { ino: number; offset: number } }> {
+  await syncLogLinks(logPath, maxFiles);
+  const files = await filesInOrder(logPath);
+  const idx = files.findIndex((f) => f.ino === cursor.ino);
+  // The file we were in was pruned (reader too slow): continue at the oldest still there.
+  const from = idx === -1 ? 0 : idx;
+  const entries: LogEntry[] = [];
+  let next = idx === -1 ? { ino: files[0]?.ino ?? -1, offset: 0 } : cursor;
+  for (let i = from; i < files.length; i++) {
+    const f = files[i] as { path: string; ino: number };
+    const offset = f.ino === next.ino ? next.offset : 0;
+    const handle = await open(f.path, "r").catch(() => undefined);
+    if (handle === undefined) continue;
+    try {
+      const size = (await handle.stat()).size;
+      if (size > offset) {
+        const buf = Buffer.alloc(size - offset);
+        await handle.read(buf, 0, buf.length, offset);
+        const end = buf.lastIndexOf(0x0a) + 1;
+        entries.push(...parseLogText(buf.subarray(0, end).toString("utf8"), assembler));
+        next = { ino: f.ino, offset: offset + end };
+      } else {
+        next = { ino: f.ino, offset };
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  return { entries, cursor: next };
+}
+
+/** Total bytes of the live file and generations (for tests and `inspect`). */
+export async function logBytes(logPath: string): Promise<number> {
+  let total = 0;
+  for (const f of await filesInOrder(logPath)) total += (await stat(f.path).catch(() => ({ size: 0 }))).size;
+  return total;
+}

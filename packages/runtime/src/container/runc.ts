@@ -1,0 +1,92 @@
+import { ShoalError } from "@shoal/base";
+import { cleanToolMessage, runChecked, runCommand } from "./command.js";
+import { ContainerErrorCode } from "./errors.js";
+
+export interface RuncState {
+  id: string;
+  pid: number;
+  /** creating | created | running | paused | stopped */
+  status: string;
+  bundle: string;
+}
+
+/** The runc command line, with this runtime's private state root. */
+export class Runc {
+  constructor(
+    readonly runcPath: string,
+    readonly root: string,
+  ) {}
+
+  private args(...rest: string[]): string[] {
+    return ["--root", this.root, ...rest];
+  }
+
+  /** undefined when runc does not know the container. */
+  async state(id: string): Promise<RuncState | undefined> {
+    const r = await runCommand(this.runcPath, this.args("state", id));
+    if (r.exitCode !== 0) {
+      if (/does not exist|not exist/.test(r.stderr)) return undefined;
+      throw new ShoalError(
+        ContainerErrorCode.CommandFailed,
+        `runc state "${id}" failed: ${cleanToolMessage(r.stderr)}`,
+      );
+    }
+    return JSON.parse(r.stdout) as RuncState;
+  }
+
+  async list(): Promise<RuncState[]> {
+    const out = await runChecked(this.runcPath, this.args("list", "--format", "json"), "runc list");
+    const parsed = JSON.parse(out.trim() === "" ? "null" : out) as RuncState[] | null;
+    return parsed ?? [];
+  }
+
+  async start(id: string): Promise<void> {
+    const r = await runCommand(this.runcPath, this.args("start", id));
+    if (r.exitCode !== 0) {
+      throw new ShoalError(
+        ContainerErrorCode.StartFailed,
+        `container "${id}" did not start: ${cleanToolMessage(r.stderr)}`,
+      );
+    }
+  }
+
+  /** Sends a signal; false when the container is already gone or stopped. */
+  async kill(id: string, signal: string, all = false): Promise<boolean> {
+    const r = await runCommand(this.runcPath, this.args("kill", ...(all ? ["--all"] : []), id, signal));
+    if (r.exitCode === 0) return true;
+    if (/not running|does not exist|container not running|process already finished/.test(r.stderr))
+      return false;
+    throw new ShoalError(
+      ContainerErrorCode.CommandFailed,
+      `runc kill "${id}" ${signal} failed: ${cleanToolMessage(r.stderr)}`,
+    );
+  }
+
+  /** Deletes runc's record (and the container's cgroups); a missing container is not an error. */
+  async delete(id: string, force = false): Promise<void> {
+    const r = await runCommand(this.runcPath, this.args("delete", ...(force ? ["--force"] : []), id));
+    if (r.exitCode === 0 || /does not exist/.test(r.stderr)) return;
+    throw new ShoalError(
+      ContainerErrorCode.CommandFailed,
+      `runc delete "${id}" failed: ${cleanToolMessage(r.stderr)}`,
+    );
+  }
+
+  /** Runs a process inside the container (health checks); exit code -1 when it timed out. */
+  async exec(
+    id: string,
+    argv: readonly string[],
+    opts: { user?: string; cwd?: string; env?: readonly string[]; timeoutMs?: number },
+  ): Promise<{ exitCode: number; output: string }> {
+    const flags: string[] = [];
+    if (opts.user !== undefined) flags.push("--user", opts.user);
+    if (opts.cwd !== undefined) flags.push("--cwd", opts.cwd);
+    for (const e of opts.env ?? []) flags.push("--env", e);
+    const r = await runCommand(this.runcPath, this.args("exec", ...flags, id, ...argv), {
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      maxOutputBytes: 64 * 1024,
+    });
+    if (r.timedOut) return { exitCode: -1, output: `health check timed out after ${opts.timeoutMs} ms` };
+    return { exitCode: r.exitCode, output: r.stdout + r.stderr };
+  }
+}

@@ -1,0 +1,158 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cgroupDir } from "./cgroups.js";
+import { makeSandbox, type Sandbox } from "./test-support.js";
+import type { LogEntry } from "./types.js";
+
+const owner = { taskId: "task1", serviceId: "svc1", serviceName: "web", slot: 1 };
+
+async function collect(it: AsyncIterable<LogEntry>): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  for await (const e of it) out.push(e);
+  return out;
+}
+
+describe("ContainerRuntime on runc", () => {
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await makeSandbox();
+  });
+  afterAll(async () => {
+    await sb?.destroy();
+  });
+
+  it("creates, starts, logs, exits and removes a container without leftovers", async () => {
+    const rt = sb.runtime();
+    const created = await rt.create({
+      spec: {
+        image: "busybox",
+        command: ["/bin/sh", "-c", "echo out; echo err >&2; id -u; hostname; cat /etc/hostname; pwd; exit 3"],
+        user: "tester",
+        dir: "/tmp",
+        hostname: "box",
+      },
+      owner,
+    });
+    expect(created.state).toBe("created");
+    expect(created.name).toBe(`web.1.task1`);
+    expect(created.labels["com.shoal.task.id"]).toBe("task1");
+    expect(created.labels["com.shoal.node.id"]).toBe("node-1");
+    await rt.start(created.id);
+    const exit = await rt.wait(created.id);
+    expect(exit.exitCode).toBe(3);
+    expect(exit.oomKilled).toBe(false);
+    const info = await rt.inspect(created.id);
+    expect(info.state).toBe("exited");
+    const logs = await collect(rt.logs(created.id));
+    // stdout and stderr are separate pipes: order within a stream is kept, not across streams.
+    expect(logs.filter((l) => l.stream === "stdout").map((l) => l.log)).toEqual([
+      "out",
+      "1000",
+      "box",
+      "box",
+      "/tmp",
+    ]);
+    expect(logs.filter((l) => l.stream === "stderr").map((l) => l.log)).toEqual(["err"]);
+    expect(logs.every((l) => l.timeMs > 0 && l.timeMs <= Date.now())).toBe(true);
+    await rt.remove(created.id);
+    await rt.remove(created.id); // idempotent
+    expect(await rt.list()).toEqual([]);
+    expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
+    expect(sb.images.holders.size).toBe(0);
+  });
+
+  it("applies memory, CPU and pids limits in the container's cgroup", async () => {
+    const rt = sb.runtime();
+    const c = await rt.create({
+      spec: {
+        image: "busybox",
+        command: ["/bin/sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; sleep 30"],
+        resources: { limits: { memoryBytes: 32 * 1024 * 1024, nanoCpus: 250_000_000, pids: 50 } },
+      },
+      owner,
+    });
+    await rt.start(c.id);
+    const mem = cgroupDir("memory", c.cgroupPath);
+    expect((await readFile(join(mem, "memory.limit_in_bytes"), "utf8")).trim()).toBe(
+      String(32 * 1024 * 1024),
+    );
+    expect((await readFile(join(mem, "memory.memsw.limit_in_bytes"), "utf8")).trim()).toBe(
+      String(32 * 1024 * 1024),
+    );
+    expect((await readFile(join(cgroupDir("cpu", c.cgroupPath), "cpu.cfs_quota_us"), "utf8")).trim()).toBe(
+      "25000",
+    );
+    expect((await readFile(join(cgroupDir("pids", c.cgroupPath), "pids.max"), "utf8")).trim()).toBe("50");
+    const stats = await rt.stats(c.id);
+    expect(stats.memoryLimitBytes).toBe(32 * 1024 * 1024);
+    expect(stats.pids).toBeGreaterThanOrEqual(1);
+    // sh as pid 1 ignores SIGTERM, so this is the SIGKILL after the grace period.
+    const exit = await rt.stop(c.id, { graceMs: 100 });
+    expect(exit.exitCode).toBe(137);
+    await rt.remove(c.id);
+    expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
+  });
+
+  it("stops with the spec's signal and gives a trapping container its full grace before SIGKILL", async () => {
+    const rt = sb.runtime();
+    const trapper = await rt.create({
+      spec: {
+        image: "busybox",
+        command: ["/bin/sh", "-c", "trap 'echo got-term' TERM; echo ready; while true; do sleep 0.05; done"],
+        stopGracePeriodMs: 1500,
+      },
+      owner,
+    });
+    const polite = await rt.create({
+      spec: {
+        image: "busybox",
+        command: ["/bin/sh", "-c", "trap 'echo got-usr1; exit 0' USR1; while true; do sleep 0.05; done"],
+        stopSignal: "SIGUSR1",
+      },
+      owner,
+    });
+    await rt.start(trapper.id);
+    await rt.start(polite.id);
+    await waitForLog(rt, trapper.id, "ready");
+    const t0 = Date.now();
+    const [hard, soft] = await Promise.all([rt.stop(trapper.id), rt.stop(polite.id)]);
+    const tookMs = Date.now() - t0;
+    expect(hard.exitCode).toBe(137);
+    expect(tookMs).toBeGreaterThanOrEqual(1500);
+    expect(soft.exitCode).toBe(0);
+    expect((await collect(rt.logs(trapper.id))).map((l) => l.log)).toContain("got-term");
+    expect((await collect(rt.logs(polite.id))).map((l) => l.log)).toContain("got-usr1");
+    await rt.remove(trapper.id);
+    await rt.remove(polite.id);
+    expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
+  });
+
+  it("reports an OOM kill with exit code 137", async () => {
+    const rt = sb.runtime();
+    const c = await rt.create({
+      spec: {
+        image: "busybox",
+        command: ["/bin/sh", "-c", "head -c 300000000 /dev/zero | tail"],
+        resources: { limits: { memoryBytes: 16 * 1024 * 1024 } },
+      },
+      owner,
+    });
+    await rt.start(c.id);
+    const exit = await rt.wait(c.id);
+    expect(exit).toMatchObject({ oomKilled: true });
+    expect(exit.exitCode).toBe(137);
+    await rt.remove(c.id);
+  });
+});
+
+async function waitForLog(rt: ReturnType<Sandbox["runtime"]>, id: string, text: string): Promise<void> {
+  const ac = new AbortController();
+  for await (const e of rt.logs(id, { follow: true, signal: ac.signal })) {
+    if (e.log === text) {
+      ac.abort();
+      return;
+    }
+  }
+  throw new Error(`container "${id}" exited before logging "${text}"`);
+}
