@@ -1,0 +1,387 @@
+import {
+  type ChannelCredentials,
+  type ClientWritableStream,
+  makeGenericClientConstructor,
+  Server,
+  type ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import {
+  type Clock,
+  type Logger,
+  ShoalError,
+  silentLogger,
+  systemClock,
+  type TimerHandle,
+} from "@shoal/base";
+import { RaftMessage, type RaftServer, RaftService, type StreamAck } from "@shoal/proto";
+import { MAX_MESSAGE_BYTES } from "../config.js";
+import type { Message } from "../types.js";
+import { TransportErrorCode } from "./errors.js";
+import type { Transport, TransportHandler } from "./transport.js";
+import { estimateWireBytes, fromWire, toWire } from "./wire.js";
+
+export interface GrpcTransportOptions {
+  /** This member's raft id (messages addressed elsewhere are refused on receipt). */
+  id: number;
+  /** Peer addresses (`host:port`) by raft id; change later with setPeer/removePeer. */
+  peers?: ReadonlyMap<number, string> | Record<number, string>;
+  /** Credentials for dialing peers: `credentials.createSsl(ca, key, cert)` for mTLS. */
+  credentials: ChannelCredentials;
+  /**
+   * Run an own gRPC server on this address with these credentials (`ServerCredentials.createSsl(
+   * ca, [{private_key, cert_chain}], true)` for mTLS). Without it, mount `serviceHandlers()` on a
+   * server you own.
+   */
+  listen?: { address: string; credentials: ServerCredentials };
+  logger?: Logger;
+  clock?: Clock;
+  /** First reconnect delay after a stream fails; doubles up to maxBackoffMs. Default 50. */
+  initialBackoffMs?: number;
+  /** Default 2000. */
+  maxBackoffMs?: number;
+  /** Messages queued per peer while its stream is busy; more are dropped (Raft resends). Default 4096. */
+  maxQueuedMessages?: number;
+}
+
+export interface TransportStats {
+  sent: number;
+  received: number;
+  dropped: number;
+  /** Largest encoded message sent / received, in bytes (both capped at MAX_MESSAGE_BYTES). */
+  maxSentBytes: number;
+  maxReceivedBytes: number;
+}
+
+const channelOptions = {
+  "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+  "grpc.keepalive_time_ms": 10_000,
+  "grpc.keepalive_timeout_ms": 5_000,
+  // One TCP connection per peer and direction; no sharing with other clients of the same address.
+  "grpc.use_local_subchannel_pool": 1,
+};
+
+/**
+ * Raft over gRPC (`shoal.v1.Raft/Stream`): one long-lived client stream per peer carries every
+ * message to it in order; a failed stream is reopened with exponential backoff and jitter, and
+ * messages sent meanwhile are dropped (reported unreachable; Raft retransmits). No message over
+ * MAX_MESSAGE_BYTES leaves: the core chunks snapshots and bounds appends, this transport drops
+ * (and logs) anything that would still be larger, and both ends set gRPC's limits to it.
+ */
+export class GrpcTransport implements Transport {
+  readonly stats: TransportStats = { sent: 0, received: 0, dropped: 0, maxSentBytes: 0, maxReceivedBytes: 0 };
+  private readonly opts: GrpcTransportOptions;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly peers = new Map<number, PeerStream>();
+  private readonly addresses = new Map<number, string>();
+  private readonly clientCtor: ReturnType<typeof makeGenericClientConstructor>;
+  private readonly definition: ServiceDefinition;
+  private handler: TransportHandler | undefined;
+  private server: Server | undefined;
+  private boundPort = 0;
+  private stopped = false;
+
+  constructor(opts: GrpcTransportOptions) {
+    this.opts = opts;
+    this.logger = (opts.logger ?? silentLogger()).child({ module: "raft/transport", raftId: opts.id });
+    this.clock = opts.clock ?? systemClock;
+    const peers =
+      opts.peers instanceof Map
+        ? opts.peers
+        : new Map(Object.entries(opts.peers ?? {}).map(([k, v]) => [Number(k), v]));
+    for (const [id, addr] of peers) this.addresses.set(id, addr);
+    // The generated definition, with (de)serializers that also measure the exact wire size.
+    this.definition = {
+      ...RaftService,
+      stream: {
+        ...RaftService.stream,
+        requestSerialize: (value: RaftMessage): Buffer => {
+          const buf = Buffer.from(RaftMessage.encode(value).finish());
+          if (buf.length > this.stats.maxSentBytes) this.stats.maxSentBytes = buf.length;
+          return buf;
+        },
+        requestDeserialize: (buf: Buffer): RaftMessage => {
+          if (buf.length > this.stats.maxReceivedBytes) this.stats.maxReceivedBytes = buf.length;
+          return RaftMessage.decode(buf);
+        },
+      },
+    } as unknown as ServiceDefinition;
+    this.clientCtor = makeGenericClientConstructor(this.definition as never, "shoal.v1.Raft");
+  }
+
+  /** Port the own server is bound to (after start; useful with address `127.0.0.1:0`). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  async start(handler: TransportHandler): Promise<void> {
+    this.handler = handler;
+    const listen = this.opts.listen;
+    if (listen === undefined) return;
+    const server = new Server({
+      "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+      "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+    });
+    const impl: UntypedServiceImplementation = {
+      ...this.serviceHandlers(),
+      join: unimplemented,
+      leave: unimplemented,
+      resolveAddress: unimplemented,
+    };
+    server.addService(this.definition, impl);
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(listen.address, listen.credentials, (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+    this.server = server;
+    this.logger.info({ address: listen.address, port: this.boundPort }, "raft transport listening");
+  }
+
+  /** The Stream and ProcessRaftMessage RPC handlers, for mounting on a server the caller owns. */
+  serviceHandlers(): Pick<RaftServer, "stream" | "processRaftMessage"> {
+    return {
+      stream: (call, callback) => {
+        call.on("data", (w: RaftMessage) => this.deliver(w));
+        call.on("end", () => callback(null, {} as StreamAck));
+        call.on("error", () => {});
+      },
+      processRaftMessage: (call, callback) => {
+        this.deliver(call.request);
+        callback(null, {});
+      },
+    };
+  }
+
+  setPeer(id: number, address: string): void {
+    if (this.addresses.get(id) === address) return;
+    this.addresses.set(id, address);
+    this.peers.get(id)?.close();
+    this.peers.delete(id);
+  }
+
+  removePeer(id: number): void {
+    this.addresses.delete(id);
+    this.peers.get(id)?.close();
+    this.peers.delete(id);
+  }
+
+  send(messages: readonly Message[]): void {
+    if (this.stopped) return;
+    for (const m of messages) {
+      const estimate = estimateWireBytes(m);
+      if (estimate > MAX_MESSAGE_BYTES) {
+        this.stats.dropped++;
+        this.logger.error(
+          {
+            err: new ShoalError(
+              TransportErrorCode.MessageTooLarge,
+              `raft ${m.type} message to ${m.to} of about ${estimate} bytes exceeds the ${MAX_MESSAGE_BYTES}-byte limit`,
+            ),
+            to: m.to,
+          },
+          "raft transport: dropping oversized message",
+        );
+        this.failed(m);
+        continue;
+      }
+      const peer = this.peerStream(m.to);
+      if (peer === undefined) {
+        this.stats.dropped++;
+        this.failed(m);
+        continue;
+      }
+      peer.enqueue(m);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const p of this.peers.values()) p.close();
+    this.peers.clear();
+    const server = this.server;
+    this.server = undefined;
+    if (server !== undefined) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 500);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Reports a message that will not reach its peer (internal, used by the peer streams). */
+  failed(m: Message): void {
+    this.handler?.reportUnreachable(m.to);
+    if (m.type === "snap") this.handler?.reportSnapshot(m.to, false);
+  }
+
+  /** The stream to `peerId` failed (internal). */
+  unreachable(peerId: number): void {
+    this.handler?.reportUnreachable(peerId);
+  }
+
+  /** The last chunk of a snapshot went out on a healthy stream (internal). */
+  snapshotSent(peerId: number): void {
+    this.handler?.reportSnapshot(peerId, true);
+  }
+
+  private deliver(w: RaftMessage): void {
+    if (this.stopped || this.handler === undefined) return;
+    let m: Message;
+    try {
+      m = fromWire(w);
+    } catch (err) {
+      this.logger.warn({ err }, "raft transport: dropping invalid message");
+      return;
+    }
+    if (m.to !== this.opts.id) {
+      this.logger.warn({ to: m.to, from: m.from }, "raft transport: dropping message for another member");
+      return;
+    }
+    this.stats.received++;
+    this.handler.receive(m);
+  }
+
+  private peerStream(id: number): PeerStream | undefined {
+    let p = this.peers.get(id);
+    if (p !== undefined) return p;
+    const address = this.addresses.get(id);
+    if (address === undefined) return undefined;
+    p = new PeerStream(this, id, address, {
+      ctor: this.clientCtor,
+      credentials: this.opts.credentials,
+      clock: this.clock,
+      logger: this.logger.child({ peer: id }),
+      initialBackoffMs: this.opts.initialBackoffMs ?? 50,
+      maxBackoffMs: this.opts.maxBackoffMs ?? 2000,
+      maxQueued: this.opts.maxQueuedMessages ?? 4096,
+    });
+    this.peers.set(id, p);
+    return p;
+  }
+}
+
+const unimplemented = (_call: unknown, callback: (err: Error) => void) =>
+  callback(Object.assign(new Error("not served by the raft transport"), { code: 12 }));
+
+interface PeerStreamDeps {
+  ctor: ReturnType<typeof makeGenericClientConstructor>;
+  credentials: ChannelCredentials;
+  clock: Clock;
+  logger: Logger;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  maxQueued: number;
+}
+
+type RawClient = InstanceType<ReturnType<typeof makeGenericClientConstructor>> & {
+  stream(cb: (err: Error | null) => void): ClientWritableStream<RaftMessage>;
+};
+
+/** One peer: a client, its current stream, a bounded queue, and the reconnect backoff. */
+class PeerStream {
+  private readonly client: RawClient;
+  private call: ClientWritableStream<RaftMessage> | undefined;
+  private queue: Message[] = [];
+  private waitingDrain = false;
+  private backoffMs: number;
+  private retryTimer: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly owner: GrpcTransport,
+    private readonly peerId: number,
+    address: string,
+    private readonly deps: PeerStreamDeps,
+  ) {
+    this.client = new deps.ctor(address, deps.credentials, channelOptions) as RawClient;
+    this.backoffMs = deps.initialBackoffMs;
+  }
+
+  enqueue(m: Message): void {
+    if (this.closed) return;
+    if (this.retryTimer !== undefined) {
+      // Disconnected and waiting to retry: drop rather than pile up stale traffic.
+      this.owner.stats.dropped++;
+      this.owner.failed(m);
+      return;
+    }
+    if (this.queue.length >= this.deps.maxQueued) {
+      this.owner.stats.dropped++;
+      this.owner.failed(m);
+      return;
+    }
+    this.queue.push(m);
+    this.flush();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer !== undefined) this.deps.clock.clearTimeout(this.retryTimer);
+    this.call?.end();
+    this.call = undefined;
+    this.client.close();
+  }
+
+  private open(): ClientWritableStream<RaftMessage> {
+    const call = this.client.stream((err) => {
+      if (this.call === call) this.broken(err ?? new Error("stream ended by the peer"));
+    });
+    call.on("error", () => {});
+    this.call = call;
+    return call;
+  }
+
+  private flush(): void {
+    if (this.waitingDrain || this.closed) return;
+    const call = this.call ?? this.open();
+    while (this.queue.length > 0) {
+      const m = this.queue.shift()!;
+      const ok = call.write(toWire(m), () => {
+        this.owner.stats.sent++;
+        // A healthy write resets the backoff; the snapshot's last chunk reports success.
+        this.backoffMs = this.deps.initialBackoffMs;
+        if (m.type === "snap" && m.done && this.call === call) this.owner.snapshotSent(m.to);
+      });
+      if (!ok) {
+        this.waitingDrain = true;
+        call.once("drain", () => {
+          this.waitingDrain = false;
+          if (this.call === call) this.flush();
+        });
+        return;
+      }
+    }
+  }
+
+  private broken(err: Error): void {
+    this.call = undefined;
+    this.waitingDrain = false;
+    if (this.closed) return;
+    this.deps.logger.debug(
+      { err: err.message, backoffMs: this.backoffMs },
+      "raft transport: stream to peer failed",
+    );
+    for (const m of this.queue) {
+      this.owner.stats.dropped++;
+      this.owner.failed(m);
+    }
+    this.queue = [];
+    this.owner.unreachable(this.peerId);
+    const jitter = 0.5 + Math.random() * 0.5;
+    const delay = Math.round(this.backoffMs * jitter);
+    this.backoffMs = Math.min(this.backoffMs * 2, this.deps.maxBackoffMs);
+    this.retryTimer = this.deps.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+    }, delay);
+  }
+}
