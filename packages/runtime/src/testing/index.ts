@@ -23,4 +23,5 @@ export {
   type TestRegistryAuth,
   type TestRegistryOptions,
 } from "./registry.js";
+export { buildSyntheticImage, buildSyntheticLayer } from "./synthetic-image.js";
 export { startTokenServer, type TokenServer, type TokenServerOptions } from "./token-server.js";
