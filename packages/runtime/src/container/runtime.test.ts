@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cgroupDir } from "./cgroups.js";
 import { makeSandbox, type Sandbox } from "./test-support.js";
@@ -145,6 +145,91 @@ describe("ContainerRuntime on runc", () => {
     await rt.remove(c.id);
   });
 });
+
+describe("health checks and log rotation", () => {
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await makeSandbox();
+  });
+  afterAll(async () => {
+    await sb?.destroy();
+  });
+
+  it("goes healthy, then unhealthy when the check starts failing, keeping the last outputs", async () => {
+    const rt = sb.runtime();
+    const c = await rt.create({
+      spec: {
+        image: "busybox",
+        command: ["/bin/sh", "-c", "touch /tmp/ok; sleep 1.5; rm /tmp/ok; sleep 60"],
+        healthcheck: {
+          test: ["CMD-SHELL", "test -f /tmp/ok && echo fine || { echo missing; exit 1; }"],
+          intervalMs: 150,
+          timeoutMs: 2000,
+          retries: 2,
+        },
+      },
+      owner,
+    });
+    await rt.start(c.id);
+    expect((await rt.inspect(c.id)).health?.status).toBe("starting");
+    const healthy = await pollUntil(
+      async () => (await rt.inspect(c.id)).health,
+      (h) => h?.status === "healthy",
+    );
+    expect(healthy?.log.at(-1)).toMatchObject({ exitCode: 0, output: "fine\n" });
+    const unhealthy = await pollUntil(
+      async () => (await rt.inspect(c.id)).health,
+      (h) => h?.status === "unhealthy",
+    );
+    expect(unhealthy?.failingStreak).toBeGreaterThanOrEqual(2);
+    expect(unhealthy?.log.at(-1)).toMatchObject({ exitCode: 1, output: "missing\n" });
+    await rt.remove(c.id);
+  });
+
+  it("rotates logs by size, keeps at most maxFiles, and reads them in order with tail and since", async () => {
+    const rt = sb.runtime({ logSyncIntervalMs: 20 });
+    const c = await rt.create({
+      spec: {
+        image: "busybox",
+        command: [
+          "/bin/sh",
+          "-c",
+          "i=0; while [ $i -lt 300 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); sleep 0.005; done",
+        ],
+      },
+      owner,
+      logs: { maxSizeBytes: 4096, maxFiles: 3 },
+    });
+    await rt.start(c.id);
+    await rt.wait(c.id);
+    const all = (await collect(rt.logs(c.id))).map((e) => Number(e.log.split("-")[1]));
+    // Old generations were pruned, what is left is contiguous and ends with the last line.
+    expect(all.at(-1)).toBe(299);
+    expect(all[0]).toBeGreaterThan(0);
+    expect(all).toEqual(all.map((_, i) => (all[0] as number) + i));
+    const files = (await readdir(dirname(c.logPath))).filter((f) => f.startsWith("ctr.log."));
+    expect(files.length).toBeLessThanOrEqual(3);
+    const tail = (await collect(rt.logs(c.id, { tail: 5 }))).map((e) => e.log.split("-")[1]);
+    expect(tail).toEqual(["295", "296", "297", "298", "299"]);
+    const entries = await collect(rt.logs(c.id));
+    const mid = entries[Math.floor(entries.length / 2)] as LogEntry;
+    const since = await collect(rt.logs(c.id, { sinceMs: mid.timeMs }));
+    expect(since.length).toBeLessThan(entries.length);
+    expect(since.every((e) => e.timeMs >= mid.timeMs)).toBe(true);
+    await rt.remove(c.id);
+  });
+});
+
+async function pollUntil<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 async function waitForLog(rt: ReturnType<Sandbox["runtime"]>, id: string, text: string): Promise<void> {
   const ac = new AbortController();

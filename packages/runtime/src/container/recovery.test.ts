@@ -1,0 +1,49 @@
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeSandbox, type Sandbox } from "./test-support.js";
+
+const owner = { taskId: "t", serviceId: "s" };
+const sleeper = { image: "busybox", command: ["/bin/sh", "-c", "sleep 60"] };
+
+/** Rewrites a container's state.json as a crash at that point would have left it. */
+async function setPhase(root: string, id: string, phase: string): Promise<void> {
+  const path = join(root, "containers", id, "state.json");
+  const record = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+  await writeFile(path, JSON.stringify({ ...record, phase }));
+}
+
+describe("recovery of interrupted creates and removes", () => {
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await makeSandbox();
+  });
+  afterAll(async () => {
+    await sb?.destroy();
+  });
+
+  it("tears down what a crash left half-made, half-removed or unrecorded, and adopts the rest", async () => {
+    const root = join(sb.dir, "rt");
+    const first = sb.runtime();
+    const creating = await first.create({ spec: sleeper, owner });
+    const removing = await first.create({ spec: sleeper, owner });
+    const unrecorded = await first.create({ spec: sleeper, owner });
+    const healthy = await first.create({ spec: sleeper, owner });
+    for (const c of [creating, removing, unrecorded, healthy]) await first.start(c.id);
+    first.close();
+    // A create that died before its last write, a remove that died after marking its record, and a
+    // create that died before writing any record (mount, cgroup and runc state exist regardless).
+    await setPhase(root, creating.id, "creating");
+    await setPhase(root, removing.id, "removing");
+    await rm(join(root, "containers", unrecorded.id, "state.json"));
+
+    const second = sb.runtime();
+    const report = await second.open();
+    expect(report.adopted).toEqual([healthy.id]);
+    expect(report.cleanedUp.sort()).toEqual([creating.id, removing.id, unrecorded.id].sort());
+    expect((await second.list()).map((c) => [c.id, c.state])).toEqual([[healthy.id, "running"]]);
+    expect(sb.images.holders).toEqual(new Set([healthy.id]));
+    await second.remove(healthy.id);
+    expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
+  });
+});
