@@ -10,6 +10,7 @@ import {
 } from "@shoal/base";
 import type { RaftConfig } from "../config.js";
 import type { ProposeResult, RawNodeApi, Status } from "../core-api.js";
+import { RawNode } from "../raw-node.js";
 import type { Transport } from "../transport/transport.js";
 import { type ConfChange, type Entry, EntryType, type Message, type Ready, Role } from "../types.js";
 import type { DurableStorage } from "./durable-storage.js";
@@ -20,8 +21,8 @@ export interface RaftNodeOptions {
   id: number;
   storage: DurableStorage;
   transport: Transport;
-  /** Builds the pure core (RawNode) from its config; the driver fills in id, storage, applied, … */
-  createCore: (config: RaftConfig) => RawNodeApi;
+  /** Builds the core from its config (default: `new RawNode(config)`); tests pass scripted cores. */
+  createCore?: (config: RaftConfig) => RawNodeApi;
   /**
    * Applies one committed entry to the state machine; awaited before the next. Gets normal entries
    * with data and conf-change entries (the core has already made the change take effect when the
@@ -161,7 +162,8 @@ export class RaftNode {
     if (snap.meta.index > 0) await this.opts.restore?.(snap.data);
     this.appliedIndex = snap.meta.index;
     this.currentTerm = storage.initialState().hardState.term;
-    this.core = this.opts.createCore({
+    const createCore = this.opts.createCore ?? ((config: RaftConfig) => new RawNode(config));
+    this.core = createCore({
       electionTicks: this.electionTicks,
       heartbeatTicks: this.opts.heartbeatTicks ?? 1,
       // Followers reject instead of forwarding: a forwarded entry's (index, term) is unknown here,

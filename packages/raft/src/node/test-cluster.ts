@@ -2,8 +2,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { seededRandom } from "@shoal/base";
-import type { RaftConfig } from "../config.js";
-import type { RawNodeApi } from "../core-api.js";
 import { LocalNetwork } from "../transport/local-network.js";
 import type { Entry } from "../types.js";
 import { WalStorage } from "../wal/wal-storage.js";
@@ -54,7 +52,6 @@ export class TestCluster {
 
   constructor(
     readonly ids: number[],
-    private readonly createCore: (config: RaftConfig) => RawNodeApi,
     private readonly extra: Partial<RaftNodeOptions> = {},
   ) {}
 
@@ -73,7 +70,6 @@ export class TestCluster {
       id,
       storage,
       transport: this.net.transport(id),
-      createCore: this.createCore,
       apply: machine.apply,
       snapshot: machine.snapshot,
       restore: machine.restore,
