@@ -5,5 +5,12 @@ export { SchedulerErrorCode } from "./errors.js";
 export { explain } from "./explain.js";
 export { normalizeArch, platformMatches } from "./platform.js";
 export { parseSpreadDescriptor } from "./preferences.js";
+export {
+  type Move,
+  planRebalance,
+  type RebalanceInput,
+  type RebalanceOptions,
+  type RebalanceService,
+} from "./rebalance.js";
 export { type ScheduleOptions, schedule } from "./schedule.js";
 export * from "./types.js";
