@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are Compose variable references, not templates
 import { describe, expect, it } from "vitest";
 import { substitute } from "./interpolate.js";
 

@@ -29,7 +29,7 @@ describe("parseYaml", () => {
 
   it("applies merge keys: own keys win, then earlier sources", () => {
     const { r } = parse("x: &a {p: 1, q: 2}\ny: &b {q: 3, r: 4}\nm:\n  <<: [*a, *b]\n  p: 9\n");
-    expect((r?.value as Record<string, unknown>).m).toEqual({ p: 9, q: 2, r: 4 });
+    expect((r!.value as Record<string, unknown>).m).toEqual({ p: 9, q: 2, r: 4 });
   });
 
   it("keeps positions: map entries at their key, list items at the item, merged values at the anchor", () => {
