@@ -19,6 +19,7 @@ import {
 import { renderPartitionRules } from "./partition.js";
 import { claimSlot, deleteNetnsSync, type HarnessRecord, releaseSlot } from "./registry.js";
 import { formatSubnet, gatewayAddress, hostAddress, hostCapacity, parseCidr, type Subnet } from "./subnet.js";
+import { waitFor } from "./wait-for.js";
 
 export interface CreateHostsOptions {
   /** IPv4 CIDR for the hosts (/8../28). Default "10.231.<slot>.0/24", unique per live harness. */
@@ -131,13 +132,31 @@ export async function createHosts(count: number, options: CreateHostsOptions = {
   const harness = new Harness(record, options.stopGraceMs ?? 2000, logger);
   try {
     await harness.setUp();
-    for (let i = 0; i < count; i++) await harness.add();
+    // Hosts are independent: set them up concurrently (indexes are taken in call order).
+    // allSettled: on a failure, destroy() must not race the other hosts still being set up.
+    const results = await Promise.allSettled(Array.from({ length: count }, () => harness.add()));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
   } catch (err) {
     await harness.destroy();
     throw err;
   }
   logger.info({ id: harness.id, subnet: harness.subnet, hosts: count }, "test hosts ready");
   return harness;
+}
+
+/**
+ * Waits until the kernel reports the link operationally up. "ip link set up" returns before the
+ * kernel's link watcher has activated the device's queue; until then frames are silently dropped,
+ * so the first packets right after set-up would be lost.
+ */
+async function waitOperUp(netns: string | undefined, link: string): Promise<void> {
+  const args = [...(netns === undefined ? [] : ["-n", netns]), "-o", "link", "show", "dev", link];
+  await waitFor(async () => / state UP /.test(await run("ip", args)), {
+    description: `link "${link}"${netns === undefined ? "" : ` in "${netns}"`} to come up`,
+    timeoutMs: 5000,
+    intervalMs: 5,
+  });
 }
 
 class Harness implements TestHosts {
@@ -169,7 +188,7 @@ class Harness implements TestHosts {
   }
 
   get all(): readonly TestHost[] {
-    return [...this.hosts.values()];
+    return [...this.hosts.values()].sort((a, b) => a.index - b.index);
   }
 
   [Symbol.iterator](): Iterator<TestHost> {
@@ -217,6 +236,8 @@ class Harness implements TestHosts {
         `link set ${link} addrgenmode none\naddr add ${this.gateway}/${this.net.prefix} dev ${link}\nlink set ${link} up\n`,
       );
       await run("ip", ["-n", sw, "link", "set", SWITCH_GATEWAY_PORT, "master", SWITCH_BRIDGE, "up"]);
+      await waitOperUp(undefined, link);
+      await waitOperUp(sw, SWITCH_GATEWAY_PORT);
     }
   }
 
@@ -227,8 +248,9 @@ class Harness implements TestHosts {
     const netns = hostNetns(this.slot, index);
     const sw = switchNetns(this.slot);
     const host = new Host(index, netns, address, (h) => this.removeHost(h));
-    await run("ip", ["netns", "add", netns]);
+    // Registered before the first command, so a failure part-way is still cleaned up by destroy().
     this.hosts.set(index, host);
+    await run("ip", ["netns", "add", netns]);
     // Both ends are created directly inside their namespaces: no name ever appears in the root.
     await run("ip", [
       "link",
@@ -251,6 +273,8 @@ class Harness implements TestHosts {
       ["-n", netns, "-batch", "-"],
       `link set lo up\naddr add ${address}/${this.net.prefix} dev ${HOST_INTERFACE}\nlink set ${HOST_INTERFACE} up\n`,
     );
+    await waitOperUp(netns, HOST_INTERFACE);
+    await waitOperUp(sw, switchPort(index));
     if (this.isolated.size > 0) await this.applyCuts();
     return host;
   }
