@@ -463,6 +463,46 @@ describe("placement preferences", () => {
     expect(Object.fromEntries(perZone)).toEqual({ a: 2, b: 2 });
   });
 
+  it("does what the README's example says", () => {
+    const ns = [
+      node("a0", { labels: { zone: "a" } }),
+      node("a1", { labels: { zone: "a" } }),
+      node("a2", { labels: { zone: "a" } }),
+      node("b0", { labels: { zone: "b" } }),
+      node("x0"),
+    ];
+    const placedTasks = [placed("w0", "a0", "web"), placed("w1", "a0", "web")];
+    const withPreference = run(
+      input({
+        nodes: ns,
+        placedTasks,
+        pending: [
+          group("web", 4, { specVersion: "2", preferences: [{ spreadDescriptor: "node.labels.zone" }] }),
+        ],
+      }),
+    );
+    expect(Object.fromEntries(countByNode(withPreference.assignments))).toEqual({ b0: 2, x0: 2 });
+    const without = run(input({ nodes: ns, placedTasks, pending: [group("web", 4, { specVersion: "2" })] }));
+    expect(Object.fromEntries([...countByNode(without.assignments)].sort())).toEqual({
+      a1: 1,
+      a2: 1,
+      b0: 1,
+      x0: 1,
+    });
+  });
+
+  it("keeps a label set to the empty string apart from a missing label", () => {
+    const ns = [node("e0", { labels: { zone: "" } }), node("m0"), node("m1")];
+    const r = run(
+      input({
+        nodes: ns,
+        pending: [group("web", 4, { preferences: [{ spreadDescriptor: "node.labels.zone" }] })],
+      }),
+    );
+    // Two groups ("" and missing), 2 tasks each.
+    expect(countByNode(r.assignments).get("e0")).toBe(2);
+  });
+
   it("rejects a preference it cannot spread over", () => {
     const r = run(
       input({
