@@ -1,12 +1,12 @@
 // Regenerates src/gen from the .proto files (`generate`), or checks that src/gen is what the
 // .proto files produce (`check`). Both run the same pipeline into a temp dir, so the check can
-// never disagree with what `npm run proto` would write.
+// never disagree with what `npm run proto` would write. `check` also runs `buf lint`.
 //
 //   tsx scripts/proto.ts generate|check [--proto-dir DIR] [--gen-dir DIR]
 //
 // Defaults: --proto-dir ../../proto (or $SHOAL_PROTO_DIR), --gen-dir src/gen (or $SHOAL_PROTO_GEN_DIR).
 // The overrides exist so a test can prove the check fails on an edited copy of proto/.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -107,6 +107,17 @@ function main(args: string[]): number {
   if (mode !== "generate" && mode !== "check") {
     process.stderr.write("usage: proto.ts generate|check [--proto-dir DIR] [--gen-dir DIR]\n");
     return 2;
+  }
+  if (mode === "check") {
+    // Style rules first (proto/buf.yaml): a drift-free but badly named field is still a problem.
+    const lint = spawnSync(bufBin, ["lint", protoDir], { cwd: packageDir, encoding: "utf8" });
+    if (lint.status !== 0) {
+      process.stderr.write(
+        `error: buf lint found problems in ${protoDir}:\n${lint.stdout}${lint.stderr}` +
+          "hint: follow the rules in proto/buf.yaml (or add a justified exception there)\n",
+      );
+      return 1;
+    }
   }
   const fresh = generateFiles(protoDir);
   if (mode === "check") {

@@ -21,6 +21,7 @@ export * from "./gen/shoal/v1/objects.js";
 export * from "./gen/shoal/v1/raft.js";
 export * from "./gen/shoal/v1/specs.js";
 export * from "./gen/shoal/v1/types.js";
+export { isForwardTaskTransition, isJobService, isTaskTerminal, serviceModeKind } from "./task-state.js";
 export {
   CONSTRAINT_KEYS,
   type Constraint,

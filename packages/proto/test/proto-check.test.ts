@@ -49,4 +49,23 @@ describe("proto:check", () => {
     expect(result.stderr).not.toContain("objects.ts");
     expect(result.stderr).toContain("run npm run proto");
   });
+
+  it("fails when a .proto breaks the lint rules", () => {
+    const copy = mkdtempSync(join(tmpdir(), "shoal-proto-lint-"));
+    temps.push(copy);
+    cpSync(join(rootDir, "proto"), copy, { recursive: true });
+    const file = join(copy, "shoal/v1/logs.proto");
+    writeFileSync(
+      file,
+      readFileSync(file, "utf8").replace(
+        "message LogContext {\n",
+        "message LogContext {\n  string StackName = 99;\n",
+      ),
+    );
+
+    const result = runCheck(copy);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("StackName");
+    expect(result.stderr).toContain("buf lint found problems");
+  });
 });
