@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ShoalError } from "@shoal/base";
@@ -97,6 +97,29 @@ describe("LocalImageStore import", () => {
     const store = await newStore("bad");
     const err = await store.importImage(join(work, "does-not-exist.tar")).catch((e: unknown) => e);
     expect(ShoalError.is(err, ImageErrorCode.InvalidArchive)).toBe(true);
+  });
+});
+
+describe("LocalImageStore recovery", () => {
+  it("open() clears what a crash mid-pull or mid-unpack left behind", async () => {
+    const root = join(work, "crashed");
+    const store = new LocalImageStore({ root });
+    await store.open();
+    const layout = join(work, "layout-crash");
+    await writeOciLayout(one, layout, "local/kept:1");
+    const [kept] = await store.importImage(layout);
+    await mkdir(join(root, "layers", ".tmp-deadbeef", "bin"), { recursive: true });
+    await mkdir(join(root, "layers", "f".repeat(64)), { recursive: true });
+    await writeFile(join(root, "blobs", "sha256", "e".repeat(64)), "orphan");
+    await writeFile(join(root, "ingest", "x.part"), "half");
+    const reopened = new LocalImageStore({ root });
+    await reopened.open();
+    expect((await readdir(join(root, "layers"))).sort()).toEqual(
+      kept?.layers.map((l) => l.diffId.slice(7)).sort(),
+    );
+    expect(await readdir(join(root, "ingest"))).toEqual([]);
+    expect((await readdir(join(root, "blobs", "sha256"))).length).toBe(3);
+    expect(reopened.get("local/kept:1")?.id).toBe(one.configDigest);
   });
 });
 

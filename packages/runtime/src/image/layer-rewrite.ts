@@ -148,6 +148,20 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
+function refuseThroughSymlink(path: string, rawPath: string, symlinks: Set<string>): void {
+  if (symlinks.size === 0) return;
+  const parts = path.split("/");
+  for (let i = 1; i < parts.length; i++) {
+    const prefix = parts.slice(0, i).join("/");
+    if (symlinks.has(prefix)) {
+      throw new ShoalError(
+        ImageErrorCode.InvalidLayer,
+        `layer entry "${rawPath}" goes through symlink "${prefix}" of the same layer`,
+      );
+    }
+  }
+}
+
 interface DirSeen {
   header: TarHeader;
   xattrs: Map<string, string>;
@@ -199,16 +213,7 @@ export async function* rewriteLayerTar(reader: ByteReader, stats: RewriteStats):
     const size = sizeText === undefined ? header.size : Number.parseInt(sizeText, 10);
     const dataBytes = entryHasData(header.type) ? size + paddingFor(size) : 0;
     const path = cleanEntryPath(rawPath);
-    const parts = path.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const prefix = parts.slice(0, i).join("/");
-      if (symlinks.has(prefix)) {
-        throw new ShoalError(
-          ImageErrorCode.InvalidLayer,
-          `layer entry "${rawPath}" goes through symlink "${prefix}" of the same layer`,
-        );
-      }
-    }
+    refuseThroughSymlink(path, rawPath, symlinks);
     stats.entries++;
     const name = basename(path);
     const parent = dirname(path);
@@ -256,8 +261,11 @@ export async function* rewriteLayerTar(reader: ByteReader, stats: RewriteStats):
       }
       if (header.type === TarType.Symlink) symlinks.add(path);
       else symlinks.delete(path);
-      if (header.type === TarType.HardLink)
-        cleanEntryPath(pax.get("linkpath") ?? longLink ?? header.linkname);
+      if (header.type === TarType.HardLink) {
+        // link(2) resolves the target's parents: a hardlink "through" a symlink could pin a host file.
+        const rawTarget = pax.get("linkpath") ?? longLink ?? header.linkname;
+        refuseThroughSymlink(cleanEntryPath(rawTarget), rawTarget, symlinks);
+      }
       for (const part of meta) yield part;
       yield block;
       yield* reader.stream(dataBytes);

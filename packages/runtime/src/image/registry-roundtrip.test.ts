@@ -98,6 +98,15 @@ describe.each<TestRegistryAuth>(["none", "basic", "token"])("registry round trip
     expect((err as Error).message).toBe(`image "${ref}" not found in registry "${registry.host}"`);
   });
 
+  if (auth === "none") {
+    it("speaks HTTPS unless the registry is marked insecure", async () => {
+      const s = await store("none-not-insecure", registry, {});
+      const err = await s.pull(`${registry.host}/fixtures/three:1`).catch((e: unknown) => e);
+      expect(ShoalError.is(err, ImageErrorCode.RegistryUnreachable)).toBe(true);
+      expect((err as ShoalError).hint).toMatch(/mark it insecure/);
+    });
+  }
+
   if (auth !== "none") {
     it.each([
       ["no credentials", { insecure: true }],

@@ -91,12 +91,63 @@ describe("unpackLayer", () => {
       "a path through a symlink of the same layer",
       [entry("link", TarType.Symlink, "/etc"), entry("link/passwd", TarType.File)],
     ],
-  ])("refuses %s", async (_what, entries) => {
-    const blob = join(work, `evil-${entries.length}.tar`);
+    [
+      "a hardlink through a symlink of the same layer",
+      [entry("link", TarType.Symlink, "/etc"), entry("pinned", TarType.HardLink, "link/shadow")],
+    ],
+  ])("refuses %s", async (what, entries) => {
+    const slug = what.replace(/[^a-z]+/g, "-");
+    const blob = join(work, `evil-${slug}.tar`);
     await writeFile(blob, Buffer.concat([...entries, Buffer.alloc(1024)]));
-    const err = await unpackLayer(blob, join(work, `evil-${entries.length}`)).catch((e: unknown) => e);
+    const err = await unpackLayer(blob, join(work, `evil-${slug}`)).catch((e: unknown) => e);
     expect(ShoalError.is(err, ImageErrorCode.InvalidLayer)).toBe(true);
+    // Refused by our check before tar ran, not by a tar failure.
+    expect((err as Error).message).toMatch(/escapes the layer directory|goes through symlink/);
   });
+});
+
+describe("unpackLayer keeps what the tar says", () => {
+  it.each(["gnu", "posix"])(
+    "ownership, modes, long names, hardlinks, fifos, symlinks and xattrs (%s format)",
+    async (format) => {
+      const stage = join(work, `stage-${format}`);
+      const longDir = join(stage, "a".repeat(60), "b".repeat(60));
+      await mkdir(longDir, { recursive: true });
+      await writeFile(join(longDir, "long-name-file.txt"), "long\n");
+      await writeFile(join(stage, "suid"), "x");
+      execFileSync("chown", ["1000:1000", join(stage, "suid")]);
+      execFileSync("chmod", ["4755", join(stage, "suid")]);
+      execFileSync("ln", [join(stage, "suid"), join(stage, "hardlink")]);
+      execFileSync("mkfifo", [join(stage, "fifo")]);
+      execFileSync("ln", ["-s", "/etc/passwd", join(stage, "abs-link")]);
+      execFileSync("python3", [
+        "-c",
+        "import os,sys; os.setxattr(sys.argv[1], 'user.shoal', b'yes')",
+        join(stage, "suid"),
+      ]);
+      const blob = join(work, `features-${format}.tar`);
+      execFileSync("tar", [
+        "--create",
+        `--file=${blob}`,
+        `--format=${format}`,
+        "--xattrs",
+        "--numeric-owner",
+        `--directory=${stage}`,
+        ".",
+      ]);
+      const dir = join(work, `features-${format}`);
+      await unpackLayer(blob, dir);
+      expect(await readFile(join(dir, "a".repeat(60), "b".repeat(60), "long-name-file.txt"), "utf8")).toBe(
+        "long\n",
+      );
+      const suid = await lstat(join(dir, "suid"));
+      expect([suid.uid, suid.gid, suid.mode & 0o7777]).toEqual([1000, 1000, 0o4755]);
+      expect((await lstat(join(dir, "hardlink"))).ino).toBe(suid.ino);
+      expect((await lstat(join(dir, "fifo"))).isFIFO()).toBe(true);
+      expect((await lstat(join(dir, "abs-link"))).isSymbolicLink()).toBe(true);
+      expect(getXattr(join(dir, "suid"), "user.shoal")).toBe("yes");
+    },
+  );
 });
 
 function entry(name: string, type: string, linkname = ""): Buffer {
