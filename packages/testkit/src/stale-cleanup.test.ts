@@ -11,8 +11,10 @@ const repoRoot = resolve(here, "../../..");
 const fixture = resolve(here, "../test/fixtures/owner.ts");
 
 /** Starts a harness in another process and resolves with it and its slot once its hosts exist. */
-async function startOwner(): Promise<{ child: ChildProcess; slot: number }> {
-  const child = spawn(process.execPath, ["--conditions=shoal-source", "--import", "tsx", fixture], {
+async function startOwner(
+  mode: "idle" | "exit" | "throw" = "idle",
+): Promise<{ child: ChildProcess; slot: number }> {
+  const child = spawn(process.execPath, ["--conditions=shoal-source", "--import", "tsx", fixture, mode], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -55,8 +57,7 @@ describe("stale cleanup", () => {
 
   it("removes a dead owner's hosts and leaves live owners' alone, in this process and in others", async () => {
     mine = await createHosts(1);
-    const crashed = await startOwner();
-    const alive = await startOwner();
+    const [crashed, alive] = await Promise.all([startOwner(), startOwner()]);
     children.push(crashed.child, alive.child);
     const full = (slot: number, hosts: number) =>
       [
@@ -93,6 +94,14 @@ describe("stale cleanup", () => {
     await exited(owner.child);
     expect(owner.child.signalCode).toBe("SIGTERM");
     expect(leftovers(owner.slot)).toEqual([]);
+  });
+
+  it("tears a harness down when its process exits or throws without destroy()", async () => {
+    const owners = await Promise.all([startOwner("exit"), startOwner("throw")]);
+    children.push(...owners.map((o) => o.child));
+    await Promise.all(owners.map((o) => exited(o.child)));
+    expect(owners.map((o) => o.child.exitCode)).toEqual([0, 1]);
+    expect(owners.flatMap((o) => leftovers(o.slot))).toEqual([]);
   });
 
   it("runs at the start of createHosts", async () => {
