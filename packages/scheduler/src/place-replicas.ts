@@ -44,8 +44,6 @@ export interface PlaceReplicasArgs {
   strategy: PlacementStrategy;
   random: Random;
   tree: TreeShape;
-  /** The group's service: active tasks per node, sparse (only nodes that have some). */
-  serviceCounts: ReadonlyMap<number, number>;
   failures: ReadonlyMap<number, number>;
   scratch: RankScratch;
 }
@@ -107,18 +105,15 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
     }
   };
 
-  // Branch counts from the sparse service counts: only nodes that run the service contribute.
+  // Branch counts: the service's tasks on each leaf's eligible nodes (whether or not they fit one
+  // more), summed upwards. Children have higher indices than their parent, so walking down from
+  // the last branch finishes every child before its parent.
   const branchCount = tree.parent.length;
   const counts = new Float64Array(branchCount);
-  for (const [n, c] of args.serviceCounts) {
-    for (let b = tree.leafOfNode[n] as number; b >= 0; b = tree.parent[b] as number) {
-      counts[b] = (counts[b] as number) + c;
-    }
-  }
   const branches: Branch[] = new Array(branchCount);
   for (let b = branchCount - 1; b >= 0; b--) {
     const branch: Branch = {
-      count: counts[b] as number,
+      count: 0,
       tieBreak: ties.next(),
       children: undefined,
       leaf: undefined,
@@ -127,8 +122,10 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
     const nodes = tree.leafNodes[b];
     if (nodes !== undefined) {
       const heap = new RankHeap(nodes.length, scratch);
+      let tasksHere = 0;
       for (let i = 0; i < nodes.length; i++) {
         const n = nodes[i] as number;
+        tasksHere += serviceCount[n] as number;
         if (!f.fitsOneMore(n)) continue;
         tieBreak[n] = binpack ? Math.min(serviceCount[n] as number, COUNT_LIMIT) + ties.next() : ties.next();
         rankKeys(n);
@@ -136,6 +133,7 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
       }
       heap.heapify();
       branch.leaf = heap;
+      counts[b] = tasksHere;
     } else {
       const children = new ObjectHeap<Branch>(branchLess);
       // Children always have higher indices than their parent, so they exist already.
@@ -143,6 +141,9 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
       children.heapify();
       branch.children = children;
     }
+    branch.count = counts[b] as number;
+    const parent = tree.parent[b] as number;
+    if (parent >= 0) counts[parent] = (counts[parent] as number) + (counts[b] as number);
   }
 
   const placeOne = (branch: Branch): number => {

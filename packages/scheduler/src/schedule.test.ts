@@ -222,6 +222,16 @@ describe("global tasks", () => {
     ]);
   });
 
+  it("count toward preference groups for the free tasks of the same group", () => {
+    const ns = [node("a0", { labels: { zone: "a" } }), node("b0", { labels: { zone: "b" } })];
+    const g = group("web", 0, {
+      tasks: [{ id: "pinned", nodeId: "a0" }, { id: "free" }],
+      preferences: [{ spreadDescriptor: "node.labels.zone" }],
+    });
+    const r = run(input({ nodes: ns, pending: [g] }));
+    expect(r.assignments.map((a) => `${a.taskId}@${a.nodeId}`)).toEqual(["pinned@a0", "free@b0"]);
+  });
+
   it("take their resources before replicated groups that come later", () => {
     const r = run(
       input({

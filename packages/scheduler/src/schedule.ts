@@ -104,7 +104,6 @@ export function schedule(input: ScheduleInput, options: ScheduleOptions): Schedu
         strategy,
         random,
         tree: treeShape(treeCache, group, parsed, filters),
-        serviceCounts: counts,
         failures: state.failuresOf(group.serviceId, group.specVersion),
         scratch,
       });
