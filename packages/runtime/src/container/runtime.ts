@@ -246,7 +246,9 @@ export class ContainerRuntime {
       ]);
       const user = resolveUser(spec.user ?? image.config.user ?? "", passwd, group);
       const hostname = spec.hostname ?? id.slice(0, 12);
-      const ip = network.kind === "netns" ? network.ip : undefined;
+      // Without an address from the network side the hostname must still resolve (sudo, JVMs
+      // look it up), so it goes on 127.0.1.1 as Debian does for a host's own name.
+      const ip = (network.kind === "netns" ? network.ip : undefined) ?? "127.0.1.1";
       const extraHosts = network.kind === "host" ? [] : (network.extraHosts ?? []);
       const resolv = network.kind === "host" ? hostResolv : renderResolvConf(hostResolv, network.dns);
       await Promise.all([

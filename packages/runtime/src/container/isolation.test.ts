@@ -1,0 +1,131 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeSandbox, type Sandbox } from "./test-support.js";
+import type { ContainerSpec, LogEntry, NetworkAttachment } from "./types.js";
+
+const owner = { taskId: "t", serviceId: "s" };
+
+describe("mounts, rootfs, network seam, exec and stats", () => {
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await makeSandbox();
+  });
+  afterAll(async () => {
+    await sb?.destroy();
+  });
+
+  async function runToEnd(
+    spec: ContainerSpec,
+    network?: NetworkAttachment,
+  ): Promise<{ exitCode: number; lines: string[] }> {
+    const rt = sb.runtime();
+    const c = await rt.create({ spec, owner, ...(network !== undefined ? { network } : {}) });
+    await rt.start(c.id);
+    const { exitCode } = await rt.wait(c.id);
+    const lines: string[] = [];
+    for await (const e of rt.logs(c.id) as AsyncIterable<LogEntry>) lines.push(e.log);
+    await rt.remove(c.id);
+    return { exitCode, lines };
+  }
+
+  it("keeps a read-only rootfs read-only while tmpfs, binds and named volumes are writable", async () => {
+    const hostDir = join(sb.dir, "bind-src");
+    await mkdir(hostDir);
+    await writeFile(join(hostDir, "in.txt"), "from host\n");
+    const script = [
+      "touch /blocked 2>/dev/null && echo rootfs-writable || echo rootfs-readonly",
+      "touch /scratch/x && echo tmpfs-ok",
+      "cat /host/in.txt",
+      "touch /host/x 2>/dev/null && echo bind-writable || echo bind-readonly",
+      "echo persisted > /vol/data && echo volume-ok",
+      "cat /etc/hostname",
+      "grep -c ro-host /etc/hosts",
+    ].join("; ");
+    const first = await runToEnd({
+      image: "busybox",
+      command: ["/bin/sh", "-c", script],
+      readOnly: true,
+      hostname: "ro-host",
+      mounts: [
+        { kind: "tmpfs", target: "/scratch", sizeBytes: 1024 * 1024 },
+        { kind: "bind", source: hostDir, target: "/host", readOnly: true },
+        { kind: "volume", name: "shared", target: "/vol" },
+      ],
+    });
+    expect(first.lines).toEqual([
+      "rootfs-readonly",
+      "tmpfs-ok",
+      "from host",
+      "bind-readonly",
+      "volume-ok",
+      "ro-host",
+      "1",
+    ]);
+    // The named volume outlives the container and is seen by the next one.
+    const second = await runToEnd({
+      image: "busybox",
+      command: ["/bin/cat", "/vol/data"],
+      mounts: [{ kind: "volume", name: "shared", target: "/vol" }],
+    });
+    expect(second.lines).toEqual(["persisted"]);
+    expect(await readFile(join(sb.dir, "rt", "volumes", "shared", "data"), "utf8")).toBe("persisted\n");
+  });
+
+  it("gives network none only loopback and network host the node's interfaces", async () => {
+    const ifaces = ["/bin/sh", "-c", "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"];
+    const none = await runToEnd({ image: "busybox", command: ifaces }, { kind: "none" });
+    expect(none.lines).toEqual(["lo"]);
+    const host = await runToEnd({ image: "busybox", command: ifaces }, { kind: "host" });
+    const nodeIfaces = (await readFile("/proc/net/dev", "utf8"))
+      .split("\n")
+      .slice(2)
+      .map((l) => l.split(":")[0]?.trim())
+      .filter((n) => n !== undefined && n !== "");
+    expect(host.lines.sort()).toEqual(nodeIfaces.sort());
+  });
+
+  it("drops capabilities and masks kernel paths", async () => {
+    const r = await runToEnd({
+      image: "busybox",
+      command: [
+        "/bin/sh",
+        "-c",
+        "grep CapEff /proc/self/status; cat /proc/timer_list | wc -c; echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo sys-readonly",
+      ],
+      capDrop: ["ALL"],
+      capAdd: ["KILL"],
+    });
+    // CAP_KILL is bit 5.
+    expect(r.lines[0]).toBe("CapEff:\t0000000000000020");
+    expect(r.lines[1]).toBe("0");
+    expect(r.lines[2]).toBe("sys-readonly");
+  });
+
+  it("execs in a running container as its user and reports CPU and memory usage", async () => {
+    const rt = sb.runtime();
+    const c = await rt.create({
+      spec: {
+        image: "busybox",
+        command: ["/bin/sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 60"],
+        user: "tester",
+        dir: "/tmp",
+        env: ["X=1"],
+      },
+      owner,
+    });
+    await rt.start(c.id);
+    const r = await rt.exec(c.id, ["/bin/sh", "-c", "echo $(id -u) $(pwd) $X"]);
+    expect(r).toEqual({ exitCode: 0, output: "1000 /tmp 1\n" });
+    await new Promise((res) => setTimeout(res, 300));
+    const s = await rt.stats(c.id);
+    expect(s.cpuUsageNs).toBeGreaterThan(0);
+    expect(s.memoryUsageBytes).toBeGreaterThan(0);
+    expect(s.memoryLimitBytes).toBeUndefined();
+    await rt.kill(c.id, "KILL");
+    expect((await rt.wait(c.id)).exitCode).toBe(137);
+    await expect(rt.exec(c.id, ["/bin/true"])).rejects.toThrowError(/is not running/);
+    await rt.remove(c.id);
+    await expect(rt.inspect(c.id)).rejects.toThrowError(`container "${c.id}" not found`);
+  });
+});
