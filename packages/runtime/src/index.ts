@@ -1,2 +1,3 @@
 export * from "./container/index.js";
 export * from "./image/index.js";
+export * from "./network/index.js";

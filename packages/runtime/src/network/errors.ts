@@ -1,0 +1,16 @@
+/** Error codes of node networking. */
+export const NetworkErrorCode = {
+  /** The configured subnet is not an IPv4 CIDR, or too small to hold a gateway and a container. */
+  InvalidSubnet: "NETWORK_INVALID_SUBNET",
+  /** Every address of the node's subnet is leased. */
+  SubnetExhausted: "NETWORK_SUBNET_EXHAUSTED",
+  /** A published port is taken by another container or a process of the node. */
+  PortInUse: "NETWORK_PORT_IN_USE",
+  /** No free port was left in the ephemeral range for a port published without a number. */
+  NoEphemeralPort: "NETWORK_NO_EPHEMERAL_PORT",
+  /** An `ip`, `iptables` or `conntrack` command failed. */
+  CommandFailed: "NETWORK_COMMAND_FAILED",
+  /** The recorded network state file cannot be read. */
+  StateCorrupt: "NETWORK_STATE_CORRUPT",
+} as const;
+export type NetworkErrorCode = (typeof NetworkErrorCode)[keyof typeof NetworkErrorCode];

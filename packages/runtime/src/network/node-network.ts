@@ -1,0 +1,401 @@
+import { createHash } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { type Logger, ShoalError } from "@shoal/base";
+import { parseSubnet, type Subnet } from "./cidr.js";
+import { NetworkErrorCode } from "./errors.js";
+import { Ipam } from "./ipam.js";
+import { type ChainNames, chainNames, jumpRules, renderRules } from "./rules.js";
+import { type CommandRunner, createRunner } from "./runner.js";
+import {
+  type Lease,
+  loadState,
+  type NetworkState,
+  type PortBinding,
+  type Protocol,
+  saveState,
+} from "./state.js";
+
+export interface NodeNetworkOptions {
+  /** Directory for `network.json`, the recorded leases. */
+  stateDir: string;
+  /** The node's container subnet (from config now, from the allocator later), e.g. "10.88.1.0/24". */
+  subnet: string;
+  /** Bridge name; default "shoal0". */
+  bridge?: string;
+  /** Prefix of our iptables chains; default "SHOAL". */
+  chainPrefix?: string;
+  /** Prefix of container network namespace names; unique per node on one machine. Default "shoal-". */
+  netnsPrefix?: string;
+  /** Prefix of host-side veth names (≤ 5 chars; 10 hash chars follow). Default "sh". */
+  vethPrefix?: string;
+  /** Range for ports published without a number; default 49153–65535 like Docker's. */
+  ephemeralPorts?: readonly [number, number];
+  /** Runs ip/iptables/conntrack; default: in this process's network namespace. */
+  runner?: CommandRunner;
+  logger: Logger;
+}
+
+/** A port to publish in host mode; without `publishedPort` the node picks one. */
+export interface PortRequest {
+  protocol?: Protocol;
+  targetPort: number;
+  publishedPort?: number;
+}
+
+export const NetworkMode = { Bridge: "bridge", None: "none", Host: "host" } as const;
+export type NetworkMode = (typeof NetworkMode)[keyof typeof NetworkMode];
+
+export interface AttachRequest {
+  containerId: string;
+  /** bridge (default): own namespace on the node bridge; none: own namespace, loopback only. */
+  mode?: Exclude<NetworkMode, "host">;
+  ports?: readonly PortRequest[];
+}
+
+export interface Attachment {
+  containerId: string;
+  /** Path to give runc as the container's network namespace. */
+  netnsPath: string;
+  /** Address on the bridge; undefined in mode none. */
+  ip?: string;
+  gateway?: string;
+  prefixLength?: number;
+  ports: PortBinding[];
+}
+
+const RUN_NETNS = "/run/netns";
+
+/**
+ * One node's container networking, stage 1: a bridge with the gateway of the node's subnet, a
+ * network namespace and veth pair per container with an address from a persisted IPAM, outbound
+ * masquerade, and host-mode published ports (DNAT). The recorded state (`network.json`) is the
+ * truth: a lease is written before the kernel objects that use it, and `open` reconciles the
+ * kernel to the record (adds what is missing, removes what nobody holds), so a crash at any point
+ * leaves nothing behind after the next start.
+ */
+export class NodeNetwork {
+  private readonly log: Logger;
+  private readonly runner: CommandRunner;
+  private readonly bridge: string;
+  private readonly chains: ChainNames;
+  private readonly netnsPrefix: string;
+  private readonly vethPrefix: string;
+  private readonly ephemeral: readonly [number, number];
+  private readonly statePath: string;
+  private readonly subnet: Subnet;
+  private ipam: Ipam;
+  private state: NetworkState;
+  /** Serialises changes: each one rewrites the state file and our chains whole. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(options: NodeNetworkOptions, state: NetworkState) {
+    this.log = options.logger.child({ module: "runtime/network" });
+    this.runner = options.runner ?? createRunner();
+    this.bridge = options.bridge ?? "shoal0";
+    this.chains = chainNames(options.chainPrefix ?? "SHOAL");
+    this.netnsPrefix = options.netnsPrefix ?? "shoal-";
+    this.vethPrefix = options.vethPrefix ?? "sh";
+    this.ephemeral = options.ephemeralPorts ?? [49153, 65535];
+    this.statePath = join(options.stateDir, "network.json");
+    this.subnet = parseSubnet(options.subnet);
+    this.state = state;
+    this.ipam = new Ipam(this.subnet, []);
+  }
+
+  /** Sets up the bridge and chains and reconciles the kernel with the recorded leases. */
+  static async open(options: NodeNetworkOptions): Promise<NodeNetwork> {
+    const subnet = parseSubnet(options.subnet);
+    await mkdir(options.stateDir, { recursive: true });
+    const state = await loadState(join(options.stateDir, "network.json"), subnet.cidr);
+    const net = new NodeNetwork(options, state);
+    await net.setUpNode();
+    await net.reconcile();
+    return net;
+  }
+
+  get gateway(): string {
+    return this.ipam.gateway;
+  }
+
+  leases(): Lease[] {
+    return Object.values(this.state.leases);
+  }
+
+  lease(containerId: string): Lease | undefined {
+    return this.state.leases[containerId];
+  }
+
+  netnsPath(containerId: string): string {
+    return `${RUN_NETNS}/${this.netnsName(containerId)}`;
+  }
+
+  attach(request: AttachRequest): Promise<Attachment> {
+    return this.serialised(() => this.doAttach(request));
+  }
+
+  /** Removes the container's namespace, veth, address lease, DNAT rules and conntrack entries. */
+  detach(containerId: string): Promise<void> {
+    return this.serialised(() => this.doDetach(containerId));
+  }
+
+  /** Removes everything of this node's networking: containers' namespaces, rules, chains, bridge. */
+  destroy(): Promise<void> {
+    return this.serialised(async () => {
+      for (const id of Object.keys(this.state.leases)) await this.doDetach(id);
+      for (const jump of jumpRules(this.chains)) {
+        // -D removes one copy per call: repeat until none is left.
+        while (!(await this.iptables(jump.table, ["-D", jump.chain, ...jump.rule], true)).failed) {}
+      }
+      for (const [table, chain] of [
+        ["nat", this.chains.postrouting],
+        ["nat", this.chains.dnat],
+        ["filter", this.chains.forward],
+      ] as const) {
+        await this.iptables(table, ["-F", chain], true);
+        await this.iptables(table, ["-X", chain], true);
+      }
+      await this.runner.run("ip", ["link", "del", this.bridge], { allowFailure: true });
+      await rm(this.statePath, { force: true });
+    });
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private netnsName(containerId: string): string {
+    return `${this.netnsPrefix}${containerId}`;
+  }
+
+  private vethName(containerId: string): string {
+    const hash = createHash("sha256").update(`${this.netnsPrefix}/${containerId}`).digest("hex").slice(0, 10);
+    return `${this.vethPrefix}${hash}`;
+  }
+
+  private async setUpNode(): Promise<void> {
+    const gateway = `${new Ipam(this.subnet).gateway}/${this.subnet.prefixLength}`;
+    await this.runner.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+    const exists = await this.runner.run("ip", ["-o", "link", "show", "dev", this.bridge], {
+      allowFailure: true,
+    });
+    if (exists.stdout === "") {
+      await this.runner.run("ip", ["link", "add", this.bridge, "type", "bridge"]);
+    }
+    await this.runner.run("ip", ["addr", "replace", gateway, "dev", this.bridge]);
+    await this.runner.run("ip", ["link", "set", this.bridge, "up"]);
+    for (const [table, chain] of [
+      ["nat", this.chains.postrouting],
+      ["nat", this.chains.dnat],
+      ["filter", this.chains.forward],
+    ] as const) {
+      await this.iptables(table, ["-N", chain], true);
+    }
+    for (const jump of jumpRules(this.chains)) {
+      const present = await this.iptables(jump.table, ["-C", jump.chain, ...jump.rule], true);
+      if (present.failed) await this.iptables(jump.table, ["-I", jump.chain, "1", ...jump.rule]);
+    }
+  }
+
+  /** Brings the kernel in line with the record, after a crash or a restart. */
+  private async reconcile(): Promise<void> {
+    const namespaces = new Set(
+      (await this.runner.run("ip", ["netns", "list"])).stdout
+        .split("\n")
+        .map((line) => line.split(" ")[0] ?? "")
+        .filter((name) => name.startsWith(this.netnsPrefix)),
+    );
+    const veths = await this.ourVeths();
+    const kept: Record<string, Lease> = {};
+    for (const lease of Object.values(this.state.leases)) {
+      const complete =
+        namespaces.has(lease.netns) && (lease.hostVeth === "" || veths.get(lease.hostVeth) === true);
+      if (complete) {
+        kept[lease.containerId] = lease;
+      } else {
+        // An attach that did not finish: its container was never started, so drop it all.
+        this.log.info({ containerId: lease.containerId }, "removing an unfinished network attachment");
+      }
+    }
+    for (const name of namespaces) {
+      if (!Object.values(kept).some((l) => l.netns === name)) {
+        await this.runner.run("ip", ["netns", "del", name], { allowFailure: true });
+      }
+    }
+    for (const veth of veths.keys()) {
+      if (!Object.values(kept).some((l) => l.hostVeth === veth)) {
+        await this.runner.run("ip", ["link", "del", veth], { allowFailure: true });
+      }
+    }
+    this.state = { ...this.state, leases: kept };
+    this.ipam = new Ipam(
+      this.subnet,
+      Object.values(kept).map((l) => l.ip),
+    );
+    await saveState(this.statePath, this.state);
+    await this.applyRules();
+  }
+
+  /** Host-side veths named with our prefix, and whether each is enslaved to our bridge. */
+  private async ourVeths(): Promise<Map<string, boolean>> {
+    const out = (await this.runner.run("ip", ["-o", "link", "show", "type", "veth"])).stdout;
+    const veths = new Map<string, boolean>();
+    for (const line of out.split("\n")) {
+      const m = /^\d+: ([^:@]+)[@:]/.exec(line);
+      const name = m?.[1];
+      if (
+        name !== undefined &&
+        name.startsWith(this.vethPrefix) &&
+        name.length === this.vethPrefix.length + 10
+      ) {
+        veths.set(name, line.includes(` master ${this.bridge} `));
+      }
+    }
+    return veths;
+  }
+
+  private async doAttach(request: AttachRequest): Promise<Attachment> {
+    const { containerId } = request;
+    const existing = this.state.leases[containerId];
+    if (existing !== undefined) return this.attachmentOf(existing);
+    const mode = request.mode ?? NetworkMode.Bridge;
+    const bridged = mode === NetworkMode.Bridge;
+    const ports = bridged ? await this.bindPorts(containerId, request.ports ?? []) : [];
+    const lease: Lease = {
+      containerId,
+      ip: bridged ? this.ipam.allocate() : "",
+      netns: this.netnsName(containerId),
+      hostVeth: bridged ? this.vethName(containerId) : "",
+      ports,
+    };
+    // Record first: whatever the kernel then holds for this container, a restart can find and remove.
+    this.state.leases[containerId] = lease;
+    try {
+      await saveState(this.statePath, this.state);
+      await this.runner.run("ip", ["netns", "add", lease.netns]);
+      if (bridged) {
+        await this.runner.run("ip", ["-batch", "-"], {
+          input:
+            `link add ${lease.hostVeth} type veth peer name eth0 netns ${lease.netns}\n` +
+            `link set ${lease.hostVeth} master ${this.bridge} up\n` +
+            // A container reaching its own published port comes back out of its own bridge port.
+            `link set ${lease.hostVeth} type bridge_slave hairpin on\n`,
+        });
+        await this.runner.run("ip", ["-n", lease.netns, "-batch", "-"], {
+          input:
+            "link set lo up\nlink set eth0 up\n" +
+            `addr add ${lease.ip}/${this.subnet.prefixLength} dev eth0\n` +
+            `route add default via ${this.ipam.gateway}\n`,
+        });
+        if (ports.length > 0) await this.applyRules();
+      } else {
+        await this.runner.run("ip", ["-n", lease.netns, "link", "set", "lo", "up"]);
+      }
+    } catch (err) {
+      await this.doDetach(containerId).catch(() => {});
+      throw err;
+    }
+    this.log.debug({ containerId, ip: lease.ip, ports }, "container attached");
+    return this.attachmentOf(lease);
+  }
+
+  private attachmentOf(lease: Lease): Attachment {
+    const base = {
+      containerId: lease.containerId,
+      netnsPath: `${RUN_NETNS}/${lease.netns}`,
+      ports: lease.ports,
+    };
+    if (lease.ip === "") return base;
+    return { ...base, ip: lease.ip, gateway: this.ipam.gateway, prefixLength: this.subnet.prefixLength };
+  }
+
+  private async bindPorts(containerId: string, requests: readonly PortRequest[]): Promise<PortBinding[]> {
+    const taken = new Set<string>();
+    for (const lease of Object.values(this.state.leases)) {
+      for (const p of lease.ports) taken.add(`${p.publishedPort}/${p.protocol}`);
+    }
+    const listening = requests.length > 0 ? await this.listeningPorts() : new Set<string>();
+    const bindings: PortBinding[] = [];
+    for (const request of requests) {
+      const protocol = request.protocol ?? "tcp";
+      let published = request.publishedPort;
+      if (published === undefined || published === 0) {
+        published = this.pickEphemeral(protocol, taken, listening);
+      } else if (taken.has(`${published}/${protocol}`) || listening.has(`${published}/${protocol}`)) {
+        const holder = taken.has(`${published}/${protocol}`) ? "another container" : "a process of the node";
+        throw new ShoalError(
+          NetworkErrorCode.PortInUse,
+          `port ${published}/${protocol} for container "${containerId}" is already used by ${holder}`,
+          { hint: "publish a different port, or leave the published port out to get a free one" },
+        );
+      }
+      taken.add(`${published}/${protocol}`);
+      bindings.push({ protocol, targetPort: request.targetPort, publishedPort: published });
+    }
+    return bindings;
+  }
+
+  private pickEphemeral(protocol: Protocol, taken: Set<string>, listening: Set<string>): number {
+    const [low, high] = this.ephemeral;
+    for (let port = low; port <= high; port++) {
+      const key = `${port}/${protocol}`;
+      if (!taken.has(key) && !listening.has(key)) return port;
+    }
+    throw new ShoalError(
+      NetworkErrorCode.NoEphemeralPort,
+      `no free ${protocol} port left in the range ${low}-${high}`,
+      { hint: "publish fixed ports, or remove containers that hold published ports" },
+    );
+  }
+
+  private async listeningPorts(): Promise<Set<string>> {
+    const out = await this.runner.run("ss", ["-Hlntu"], { allowFailure: true });
+    const ports = new Set<string>();
+    for (const line of out.stdout.split("\n")) {
+      const fields = line.trim().split(/\s+/);
+      const m = /:(\d+)$/.exec(fields[4] ?? "");
+      if (m !== null && (fields[0] === "tcp" || fields[0] === "udp")) ports.add(`${m[1]}/${fields[0]}`);
+    }
+    return ports;
+  }
+
+  private async doDetach(containerId: string): Promise<void> {
+    const lease = this.state.leases[containerId];
+    if (lease === undefined) return;
+    const remaining = Object.values(this.state.leases).filter((l) => l.containerId !== containerId);
+    if (lease.ports.length > 0) await this.applyRules(remaining);
+    if (lease.ip !== "") {
+      // Established flows would otherwise keep NATing to an address that a new container may get.
+      await this.runner.run("conntrack", ["-D", "-s", lease.ip], { allowFailure: true });
+      await this.runner.run("conntrack", ["-D", "-r", lease.ip], { allowFailure: true });
+    }
+    if (lease.hostVeth !== "")
+      await this.runner.run("ip", ["link", "del", lease.hostVeth], { allowFailure: true });
+    await this.runner.run("ip", ["netns", "del", lease.netns], { allowFailure: true });
+    delete this.state.leases[containerId];
+    if (lease.ip !== "") this.ipam.release(lease.ip);
+    await saveState(this.statePath, this.state);
+    this.log.debug({ containerId }, "container detached");
+  }
+
+  private async applyRules(leases: readonly Lease[] = Object.values(this.state.leases)): Promise<void> {
+    const rules = renderRules(this.chains, this.bridge, this.subnet.cidr, leases);
+    await this.runner.run("iptables-restore", ["--noflush", "-w"], { input: rules });
+  }
+
+  private async iptables(
+    table: string,
+    args: readonly string[],
+    allowFailure = false,
+  ): Promise<{ failed: boolean }> {
+    try {
+      await this.runner.run("iptables", ["-w", "-t", table, ...args]);
+      return { failed: false };
+    } catch (err) {
+      if (!allowFailure) throw err;
+      return { failed: true };
+    }
+  }
+}

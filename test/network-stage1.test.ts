@@ -1,0 +1,291 @@
+// Node networking stage 1 across real test hosts: bridge, IPAM, NAT, host-mode published ports,
+// with real containers (runc under conmon, busybox httpd) and real network namespaces.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { silentLogger } from "@shoal/base";
+import {
+  ContainerRuntime,
+  createRunner,
+  LocalImageStore,
+  type NetworkState,
+  NodeNetwork,
+  type NodeNetworkOptions,
+} from "@shoal/runtime";
+import { buildBusyboxImage, writeOciArchive } from "@shoal/runtime/testing";
+import { createHosts, type TempDir, type TestHost, type TestHosts, tempDir, waitFor } from "@shoal/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const SUBNET = "10.88.7.0/24";
+const here = fileURLToPath(new URL(".", import.meta.url));
+
+/** An HTTP GET from inside a network namespace (node's fetch; busybox wget crashes on refusals). */
+async function httpGet(host: TestHost, url: string): Promise<string> {
+  const script = `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(3000) }).then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(String(e.cause ?? e)); process.exit(1); })`;
+  const r = await host.exec("node", ["-e", script], { timeoutMs: 10_000 });
+  if (r.code !== 0) throw new Error(`GET ${url} from ${host.name} failed: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Runs `cmd` in a container's network namespace (client side of a test: what the container sees). */
+function inNetns(netnsPath: string, host: TestHost) {
+  return {
+    ...host,
+    name: `${host.name}:${netnsPath.split("/").pop()}`,
+    exec: (cmd: string, args: readonly string[] = [], options = {}) =>
+      host.exec("nsenter", [`--net=${netnsPath}`, "--", cmd, ...args], options),
+  } as TestHost;
+}
+
+/** iptables-save without comments and counters, for comparing rule sets. */
+function normalizedRules(text: string): string[] {
+  return text
+    .split("\n")
+    .filter((l) => !l.startsWith("#"))
+    .map((l) => l.replace(/\[\d+:\d+\]/g, ""));
+}
+
+async function kernelView(host: TestHost, netnsPrefix: string) {
+  const netns = (await host.exec("ip", ["netns", "list"])).stdout
+    .split("\n")
+    .filter((l) => l.startsWith(netnsPrefix));
+  const links = (await host.exec("ip", ["-o", "link", "show", "type", "veth"])).stdout
+    .split("\n")
+    .filter((l) => / sh[0-9a-f]{10}[@:]/.test(l));
+  const addrs = (await host.exec("ip", ["-o", "addr"])).stdout
+    .split("\n")
+    .filter((l) => l.includes("10.88.7."));
+  const rules = (await host.exec("iptables-save", [])).stdout;
+  return { netns, links, addrs, rules, dnat: rules.split("\n").filter((l) => l.includes("-j DNAT")) };
+}
+
+describe("node networking, stage 1", () => {
+  let hosts: TestHosts;
+  let dir: TempDir;
+  let h1: TestHost;
+  let h2: TestHost;
+  let net: NodeNetwork;
+  let runtime: ContainerRuntime;
+  let images: LocalImageStore;
+  const processes: ChildProcess[] = [];
+  const options = (): NodeNetworkOptions => ({
+    stateDir: join(dir.path, "net"),
+    subnet: SUBNET,
+    netnsPrefix: `shoal-e2e${process.pid}-`,
+    runner: createRunner(h1.netnsPath),
+    logger: silentLogger(),
+  });
+
+  beforeAll(async () => {
+    dir = await tempDir("shoal-net-e2e-");
+    hosts = await createHosts(2);
+    [h1, h2] = hosts.all as [TestHost, TestHost];
+    net = await NodeNetwork.open(options());
+    images = new LocalImageStore({ root: join(dir.path, "images") });
+    await images.open();
+    const archive = join(dir.path, "busybox.tar");
+    await writeOciArchive(await buildBusyboxImage("one-layer"), archive, "busybox:latest");
+    await images.importImage(archive, { ref: "busybox:latest" });
+    runtime = new ContainerRuntime({
+      root: join(dir.path, "rt"),
+      cgroupParent: `/shoal-net-e2e-${process.pid}`,
+      nodeId: "h1",
+      images,
+      logger: silentLogger(),
+    });
+    await runtime.open();
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const p of processes) p.kill("SIGKILL");
+    if (runtime !== undefined) {
+      for (const c of await runtime.list()) {
+        await runtime.stop(c.id, { graceMs: 0 }).catch(() => {});
+        await runtime.remove(c.id).catch(() => {});
+      }
+      runtime.close();
+    }
+    await net?.destroy().catch(() => {});
+    await hosts?.destroy();
+    await dir?.remove();
+  }, 120_000);
+
+  async function startHttpd(id: string, publishedPort?: number) {
+    const attachment = await net.attach({
+      containerId: id,
+      ports: [{ targetPort: 80, ...(publishedPort === undefined ? {} : { publishedPort }) }],
+    });
+    await runtime.create({
+      id,
+      spec: {
+        image: "busybox:latest",
+        command: [
+          "sh",
+          "-c",
+          `mkdir -p /www && echo "hello from ${id}" > /www/index.html && exec httpd -f -p 80 -h /www`,
+        ],
+      },
+      owner: { taskId: id, serviceId: "web" },
+      network: { kind: "netns", path: attachment.netnsPath, ...(attachment.ip ? { ip: attachment.ip } : {}) },
+    });
+    await runtime.start(id);
+    return attachment;
+  }
+
+  it("publishes 8080→80 of a container on host 1 to host 2, to host 1 itself and to its containers", async () => {
+    const web = await startHttpd("web1", 8080);
+    expect(web.ports).toEqual([{ protocol: "tcp", targetPort: 80, publishedPort: 8080 }]);
+    const url = `http://${h1.address}:8080/`;
+    await waitFor(() => httpGet(h2, url).catch(() => false), { description: `${url} answering from h2` });
+    expect(await httpGet(h2, url)).toBe("hello from web1\n");
+    expect(await httpGet(h1, url)).toBe("hello from web1\n");
+    // Hairpin: the container reaches its own node's published port, and so does a neighbour.
+    expect(await httpGet(inNetns(web.netnsPath, h1), url)).toBe("hello from web1\n");
+    const other = await net.attach({ containerId: "client1" });
+    expect(await httpGet(inNetns(other.netnsPath, h1), url)).toBe("hello from web1\n");
+    // Two containers on host 1 reach each other by IP.
+    expect(await httpGet(inNetns(other.netnsPath, h1), `http://${web.ip}/`)).toBe("hello from web1\n");
+    await net.detach("client1");
+  });
+
+  it("picks an ephemeral port when none is given and refuses a port that is taken", async () => {
+    const web = await startHttpd("web2");
+    const published = web.ports[0]?.publishedPort ?? 0;
+    expect(published).toBeGreaterThanOrEqual(49153);
+    await waitFor(() => httpGet(h2, `http://${h1.address}:${published}/`).catch(() => false), {
+      description: "the ephemeral port answering",
+    });
+    await expect(
+      net.attach({ containerId: "dup", ports: [{ targetPort: 80, publishedPort: 8080 }] }),
+    ).rejects.toThrow('port 8080/tcp for container "dup" is already used by another container');
+    expect(net.lease("dup")).toBeUndefined();
+  });
+
+  it("lets a container reach a TCP server on host 2 through NAT, seen from host 1's address", async () => {
+    const server = h2.spawn("node", [
+      "-e",
+      "require('net').createServer(s => s.end(s.remoteAddress + '\\n')).listen(9000)",
+    ]);
+    processes.push(server);
+    const client = await net.attach({ containerId: "nat-client" });
+    const script = `const s = require('net').connect(9000, ${JSON.stringify(h2.address)}); s.on('data', d => { process.stdout.write(d); s.end(); }); s.on('error', e => { console.error(String(e)); process.exit(1); })`;
+    const seen = await waitFor(
+      async () => {
+        const r = await inNetns(client.netnsPath, h1).exec("node", ["-e", script], { timeoutMs: 5000 });
+        return r.code === 0 ? r.stdout.trim() : false;
+      },
+      { description: "the TCP server on h2 answering the container" },
+    );
+    expect(seen).toMatch(new RegExp(`^(::ffff:)?${h1.address.replaceAll(".", "\\.")}$`));
+    await net.detach("nat-client");
+  });
+
+  it("gives 100 containers 100 distinct addresses and leaves nothing after removing them", async () => {
+    const before = await kernelView(h1, options().netnsPrefix ?? "");
+    const ids = Array.from({ length: 100 }, (_, i) => `many${i}`);
+    const attached = [];
+    for (const id of ids) attached.push(await net.attach({ containerId: id, ports: [{ targetPort: 80 }] }));
+    expect(new Set(attached.map((a) => a.ip)).size).toBe(100);
+    expect(new Set(attached.map((a) => a.ports[0]?.publishedPort)).size).toBe(100);
+    const during = await kernelView(h1, options().netnsPrefix ?? "");
+    expect(during.netns.length).toBe(before.netns.length + 100);
+    expect(during.dnat.length).toBe(before.dnat.length + 100);
+    for (const id of ids) await net.detach(id);
+    const after = await kernelView(h1, options().netnsPrefix ?? "");
+    expect(after.netns).toEqual(before.netns);
+    expect(after.links.length).toBe(before.links.length);
+    expect(after.addrs).toEqual(before.addrs);
+    expect(after.dnat).toEqual(before.dnat);
+    for (const id of ids) expect(after.rules).not.toContain(`--comment ${id} `);
+    const state = JSON.parse(
+      await readFile(join(options().stateDir, "network.json"), "utf8"),
+    ) as NetworkState;
+    expect(Object.keys(state.leases).filter((id) => id.startsWith("many"))).toEqual([]);
+  }, 120_000);
+
+  it("reconciles rules and leases after the owning process is killed mid-way through 10 attaches", async () => {
+    const crashDir = join(dir.path, "crash");
+    const prefix = `shoal-crash${process.pid}-`;
+    const child = spawn(
+      "node",
+      ["--conditions=shoal-source", "--import", "tsx", join(here, "fixtures/attach-ten.ts")],
+      {
+        env: { ...process.env, NET_DIR: crashDir, NET_NETNS: h1.netnsPath, NET_PREFIX: prefix },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    processes.push(child);
+    const done: { id: string; ip: string; port: number }[] = [];
+    await new Promise<void>((resolve, reject) => {
+      let buffered = "";
+      child.stdout?.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString();
+        for (const line of buffered.split("\n").slice(0, -1)) {
+          const [id, ip, port] = line.split(" ");
+          if (id !== undefined && ip !== undefined) done.push({ id, ip, port: Number(port) });
+        }
+        buffered = buffered.slice(buffered.lastIndexOf("\n") + 1);
+        if (done.length >= 5) {
+          child.kill("SIGKILL");
+          resolve();
+        }
+      });
+      child.on("exit", (code) =>
+        done.length < 5 ? reject(new Error(`child exited early (${code})`)) : undefined,
+      );
+    });
+    await new Promise((r) => child.once("exit", r));
+    // The crashed run used a second bridge on the same host: give it its own names.
+    const restarted = await NodeNetwork.open({
+      stateDir: crashDir,
+      subnet: "10.88.9.0/24",
+      bridge: "shoalc0",
+      chainPrefix: "SHOALC",
+      netnsPrefix: prefix,
+      vethPrefix: "sc",
+      runner: createRunner(h1.netnsPath),
+      logger: silentLogger(),
+    });
+    try {
+      const leases = restarted.leases();
+      // Every attach that returned is kept with its address and port; unfinished ones are gone.
+      for (const d of done) {
+        const lease = restarted.lease(d.id);
+        expect(lease?.ip).toBe(d.ip);
+        expect(lease?.ports[0]?.publishedPort).toBe(d.port);
+      }
+      const view = await kernelView(h1, prefix);
+      expect(view.netns.length).toBe(leases.length);
+      const ours = view.rules.split("\n").filter((l) => l.startsWith("-A SHOALC-DNAT"));
+      expect(ours.length).toBe(leases.length);
+      expect(new Set(ours).size).toBe(ours.length);
+      const jumps = view.rules.split("\n").filter((l) => l.includes("-j SHOALC-"));
+      expect(new Set(jumps).size).toBe(jumps.length);
+      // The servers the killed process started keep answering on their addresses and ports.
+      for (const d of done) {
+        expect(await httpGet(h2, `http://${h1.address}:${d.port}/`)).toBe(`hello from ${d.id}\n`);
+      }
+      // A second open changes nothing: no duplicate rules pile up.
+      const rulesBefore = normalizedRules(view.rules);
+      const again = await NodeNetwork.open({
+        stateDir: crashDir,
+        subnet: "10.88.9.0/24",
+        bridge: "shoalc0",
+        chainPrefix: "SHOALC",
+        netnsPrefix: prefix,
+        vethPrefix: "sc",
+        runner: createRunner(h1.netnsPath),
+        logger: silentLogger(),
+      });
+      expect(normalizedRules((await kernelView(h1, prefix)).rules)).toEqual(rulesBefore);
+      expect(again.leases().length).toBe(leases.length);
+    } finally {
+      await h1.exec("pkill", ["-f", `httpd-crash-${process.pid}`]);
+      await restarted.destroy();
+    }
+    const after = await kernelView(h1, prefix);
+    expect(after.netns).toEqual([]);
+    expect(after.rules).not.toContain("SHOALC");
+  }, 120_000);
+});
