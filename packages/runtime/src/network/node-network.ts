@@ -274,10 +274,11 @@ export class NodeNetwork {
     this.state.leases[containerId] = lease;
     try {
       await saveState(this.statePath, this.state);
-      await this.runner.run("ip", ["netns", "add", lease.netns]);
       if (bridged) {
+        // Two `ip` runs per container: one on the node side, one inside the new namespace.
         await this.runner.run("ip", ["-batch", "-"], {
           input:
+            `netns add ${lease.netns}\n` +
             `link add ${lease.hostVeth} type veth peer name eth0 netns ${lease.netns}\n` +
             `link set ${lease.hostVeth} master ${this.bridge} up\n` +
             // A container reaching its own published port comes back out of its own bridge port.
@@ -291,6 +292,7 @@ export class NodeNetwork {
         });
         if (ports.length > 0) await this.applyRules();
       } else {
+        await this.runner.run("ip", ["netns", "add", lease.netns]);
         await this.runner.run("ip", ["-n", lease.netns, "link", "set", "lo", "up"]);
       }
     } catch (err) {
