@@ -62,6 +62,8 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
   const reqCpu = f.reqCpu;
   const reqMemory = f.reqMemory;
   const binpack = args.strategy === "binpack";
+  const maxPerNode = f.maxPerNode;
+  const portKeys = f.portKeys;
   const ties = new TieBreakStream(random);
 
   // Resource-aware score after placing one more task: the sum of CPU and memory utilization.
@@ -76,22 +78,11 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
   const penaltyOf = (n: number): number => Math.min(f.failurePenalty(failures, n), COUNT_LIMIT);
   const hasFailures = failures.size > 0;
   const penaltyOfFast = hasFailures ? penaltyOf : () => 0;
-  // Spread: Swarm's order (recent failures last, fewest tasks of the service, fewest tasks
-  // overall), then least-allocated, then a seeded random key.
-  // Binpack: failures last, then most-allocated first so whole nodes stay free, then fewest tasks
-  // of the service (the integer part of the tie-break key), then the random key.
-  const rankKeys = (n: number): void => {
-    if (binpack) {
-      primary[n] = penaltyOfFast(n);
-      secondary[n] = -scoreOf(n);
-    } else {
-      primary[n] =
-        penaltyOfFast(n) * PENALTY_SHIFT +
-        Math.min(serviceCount[n] as number, COUNT_LIMIT) * SERVICE_SHIFT +
-        Math.min(taskCount[n] as number, COUNT_LIMIT);
-      secondary[n] = scoreOf(n);
-    }
-  };
+  // Rank keys (primary, secondary, tie-break), smaller first:
+  // spread: Swarm's order (recent failures last, fewest tasks of the service, fewest tasks
+  // overall) packed into primary, least-allocated as secondary, then a seeded random key;
+  // binpack: failures last, most-allocated first (secondary = -score) so whole nodes stay free,
+  // then fewest tasks of the service (the integer part of the tie-break key), then the random key.
   const rankAfterAssign = (n: number): void => {
     if (binpack) {
       secondary[n] = -scoreOf(n);
@@ -103,6 +94,19 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
         Math.min(taskCount[n] as number, COUNT_LIMIT);
       secondary[n] = scoreOf(n);
     }
+  };
+
+  const leafFill: LeafFill = {
+    state,
+    serviceCount,
+    keys: scratch,
+    reqCpu,
+    reqMemory,
+    maxPerNode,
+    portKeys,
+    binpack,
+    ties,
+    penaltyOf: failures.size > 0 ? penaltyOf : undefined,
   };
 
   // Branch counts: the service's tasks on each leaf's eligible nodes (whether or not they fit one
@@ -122,15 +126,7 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
     const nodes = tree.leafNodes[b];
     if (nodes !== undefined) {
       const heap = new RankHeap(nodes.length, scratch);
-      let tasksHere = 0;
-      for (let i = 0; i < nodes.length; i++) {
-        const n = nodes[i] as number;
-        tasksHere += serviceCount[n] as number;
-        if (!f.fitsOneMore(n)) continue;
-        tieBreak[n] = binpack ? Math.min(serviceCount[n] as number, COUNT_LIMIT) + ties.next() : ties.next();
-        rankKeys(n);
-        heap.push(n);
-      }
+      const tasksHere = fillLeaf(nodes, heap, leafFill);
       heap.heapify();
       branch.leaf = heap;
       counts[b] = tasksHere;
@@ -187,4 +183,59 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
     placed[done++] = n;
   }
   return done === count ? placed : placed.subarray(0, done);
+}
+
+interface LeafFill {
+  state: GroupFilters["state"];
+  serviceCount: Int32Array;
+  keys: RankKeys;
+  reqCpu: number;
+  reqMemory: number;
+  maxPerNode: number;
+  portKeys: number[];
+  binpack: boolean;
+  ties: TieBreakStream;
+  penaltyOf: ((n: number) => number) | undefined;
+}
+
+/**
+ * The hottest loop (once per eligible node per group): GroupFilters.fitsOneMore and the rank keys
+ * inlined, in a top-level function so that every array is a local, not a closure slot. Pushes the
+ * nodes that fit one more task and returns the service's task count over all the leaf's nodes.
+ */
+function fillLeaf(nodes: Int32Array, heap: RankHeap, fill: LeafFill): number {
+  const { state, serviceCount, reqCpu, reqMemory, maxPerNode, portKeys, binpack, ties, penaltyOf } = fill;
+  const { usedCpu, usedMemory, totalCpu, totalMemory, taskCount } = state;
+  const { primary, secondary, tieBreak } = fill.keys;
+  const hasPorts = portKeys.length > 0;
+  let tasksHere = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i] as number;
+    const sc = serviceCount[n] as number;
+    tasksHere += sc;
+    const cpuAfter = (usedCpu[n] as number) + reqCpu;
+    const tc = totalCpu[n] as number;
+    if (cpuAfter > tc) continue;
+    const memoryAfter = (usedMemory[n] as number) + reqMemory;
+    const tm = totalMemory[n] as number;
+    if (memoryAfter > tm) continue;
+    if (maxPerNode > 0 && sc >= maxPerNode) continue;
+    if (hasPorts && state.portsConflict(n, portKeys)) continue;
+    const score = (tc > 0 ? cpuAfter / tc : 0) + (tm > 0 ? memoryAfter / tm : 0);
+    const scClamped = sc < COUNT_LIMIT ? sc : COUNT_LIMIT;
+    const penalty = penaltyOf === undefined ? 0 : penaltyOf(n);
+    if (binpack) {
+      primary[n] = penalty;
+      secondary[n] = -score;
+      tieBreak[n] = scClamped + ties.next();
+    } else {
+      const tasks = taskCount[n] as number;
+      primary[n] =
+        penalty * PENALTY_SHIFT + scClamped * SERVICE_SHIFT + (tasks < COUNT_LIMIT ? tasks : COUNT_LIMIT);
+      secondary[n] = score;
+      tieBreak[n] = ties.next();
+    }
+    heap.push(n);
+  }
+  return tasksHere;
 }
