@@ -245,11 +245,7 @@ export class NodeNetwork {
     for (const line of out.split("\n")) {
       const m = /^\d+: ([^:@]+)[@:]/.exec(line);
       const name = m?.[1];
-      if (
-        name !== undefined &&
-        name.startsWith(this.vethPrefix) &&
-        name.length === this.vethPrefix.length + 10
-      ) {
+      if (name?.startsWith(this.vethPrefix) && name.length === this.vethPrefix.length + 10) {
         veths.set(name, line.includes(` master ${this.bridge} `));
       }
     }
