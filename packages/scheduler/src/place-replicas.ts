@@ -222,7 +222,7 @@ function fillLeaf(nodes: Int32Array, heap: RankHeap, fill: LeafFill): number {
     if (maxPerNode > 0 && sc >= maxPerNode) continue;
     if (hasPorts && state.portsConflict(n, portKeys)) continue;
     const score = (tc > 0 ? cpuAfter / tc : 0) + (tm > 0 ? memoryAfter / tm : 0);
-    const scClamped = sc < COUNT_LIMIT ? sc : COUNT_LIMIT;
+    const scClamped = Math.min(sc, COUNT_LIMIT);
     const penalty = penaltyOf === undefined ? 0 : penaltyOf(n);
     if (binpack) {
       primary[n] = penalty;
@@ -230,8 +230,7 @@ function fillLeaf(nodes: Int32Array, heap: RankHeap, fill: LeafFill): number {
       tieBreak[n] = scClamped + ties.next();
     } else {
       const tasks = taskCount[n] as number;
-      primary[n] =
-        penalty * PENALTY_SHIFT + scClamped * SERVICE_SHIFT + (tasks < COUNT_LIMIT ? tasks : COUNT_LIMIT);
+      primary[n] = penalty * PENALTY_SHIFT + scClamped * SERVICE_SHIFT + Math.min(tasks, COUNT_LIMIT);
       secondary[n] = score;
       tieBreak[n] = ties.next();
     }
