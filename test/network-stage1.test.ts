@@ -178,7 +178,13 @@ describe("node networking, stage 1", () => {
       { description: "the TCP server on h2 answering the container" },
     );
     expect(seen).toMatch(new RegExp(`^(::ffff:)?${h1.address.replaceAll(".", "\\.")}$`));
+    const flows = await h1.exec("conntrack", ["-L", "-s", client.ip ?? ""]);
+    expect(flows.stdout).toContain(`src=${client.ip}`);
     await net.detach("nat-client");
+    // Its NAT flows go with it: a new container given the address must not inherit them.
+    expect((await h1.exec("conntrack", ["-L", "-s", client.ip ?? ""])).stdout).not.toContain(
+      `src=${client.ip}`,
+    );
   });
 
   it("gives 100 containers 100 distinct addresses and leaves nothing after removing them", async () => {
