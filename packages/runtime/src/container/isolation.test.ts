@@ -117,6 +117,13 @@ describe("mounts, rootfs, network seam, exec and stats", () => {
     await rt.start(c.id);
     const r = await rt.exec(c.id, ["/bin/sh", "-c", "echo $(id -u) $(pwd) $X"]);
     expect(r).toEqual({ exitCode: 0, output: "1000 /tmp 1\n" });
+    // A timed-out exec is killed inside the container, not only its runc.
+    const slow = await rt.exec(c.id, ["/bin/sleep", "37"], { timeoutMs: 300 });
+    expect(slow.exitCode).toBe(-1);
+    await new Promise((res) => setTimeout(res, 100));
+    expect((await rt.exec(c.id, ["/bin/sh", "-c", "ps | grep -c 'sleep 3[7]' || true"])).output.trim()).toBe(
+      "0",
+    );
     await new Promise((res) => setTimeout(res, 300));
     const s = await rt.stats(c.id);
     expect(s.cpuUsageNs).toBeGreaterThan(0);

@@ -46,4 +46,20 @@ describe("recovery of interrupted creates and removes", () => {
     await second.remove(healthy.id);
     expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
   });
+
+  it("reports a container whose conmon and process were killed behind its back as exited (255)", async () => {
+    const rt = sb.runtime();
+    const c = await rt.create({ spec: sleeper, owner });
+    await rt.start(c.id);
+    const conmonPid = Number(
+      (await readFile(join(sb.dir, "rt", "containers", c.id, "conmon.pid"), "utf8")).trim(),
+    );
+    process.kill(conmonPid, "SIGKILL");
+    process.kill(c.pid as number, "SIGKILL");
+    const exit = await rt.wait(c.id);
+    expect(exit.exitCode).toBe(255);
+    expect((await rt.inspect(c.id)).state).toBe("exited");
+    await rt.remove(c.id);
+    expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
+  });
 });

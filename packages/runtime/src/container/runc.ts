@@ -1,3 +1,4 @@
+import { readFile, rm } from "node:fs/promises";
 import { ShoalError } from "@shoal/base";
 import { cleanToolMessage, runChecked, runCommand } from "./command.js";
 import { ContainerErrorCode } from "./errors.js";
@@ -76,9 +77,10 @@ export class Runc {
   async exec(
     id: string,
     argv: readonly string[],
-    opts: { user?: string; cwd?: string; env?: readonly string[]; timeoutMs?: number },
+    opts: { user?: string; cwd?: string; env?: readonly string[]; timeoutMs?: number; pidFile?: string },
   ): Promise<{ exitCode: number; output: string }> {
     const flags: string[] = [];
+    if (opts.pidFile !== undefined) flags.push("--pid-file", opts.pidFile);
     if (opts.user !== undefined) flags.push("--user", opts.user);
     if (opts.cwd !== undefined) flags.push("--cwd", opts.cwd);
     for (const e of opts.env ?? []) flags.push("--env", e);
@@ -86,7 +88,19 @@ export class Runc {
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       maxOutputBytes: 64 * 1024,
     });
-    if (r.timedOut) return { exitCode: -1, output: `health check timed out after ${opts.timeoutMs} ms` };
+    if (opts.pidFile !== undefined) {
+      // Killing `runc exec` on timeout leaves its process running inside the container.
+      const pid = Number((await readFile(opts.pidFile, "utf8").catch(() => "")).trim());
+      if (r.timedOut && pid > 0) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // it finished after all
+        }
+      }
+      await rm(opts.pidFile, { force: true });
+    }
+    if (r.timedOut) return { exitCode: -1, output: `timed out after ${opts.timeoutMs} ms` };
     return { exitCode: r.exitCode, output: r.stdout + r.stderr };
   }
 }

@@ -340,6 +340,7 @@ export class ContainerRuntime {
           cwd: record.execCwd,
           env: record.execEnv,
           timeoutMs,
+          pidFile: join(this.paths(record.id).dir, `exec-${newId()}.pid`),
         }),
     });
     this.health.set(record.id, monitor);
@@ -354,14 +355,32 @@ export class ContainerRuntime {
   /** The exit as conmon recorded it, or undefined while the container runs. */
   private async exitOf(id: string): Promise<ContainerExit | undefined> {
     const exitPath = join(this.exitDir, id);
-    const code = (await readExitFile(exitPath)) ?? (await readExitFile(this.paths(id).exitFile));
-    if (code === undefined) return undefined;
-    const st = await stat(exitPath).catch(() => stat(this.paths(id).exitFile));
-    const oomKilled = await stat(this.paths(id).oomFile).then(
+    const paths = this.paths(id);
+    const code = (await readExitFile(exitPath)) ?? (await readExitFile(paths.exitFile));
+    if (code === undefined) return this.lostExit(id);
+    const st = await stat(exitPath).catch(() => stat(paths.exitFile));
+    const oomKilled = await stat(paths.oomFile).then(
       () => true,
       () => false,
     );
     return { exitCode: code, oomKilled, finishedAtMs: st.mtimeMs };
+  }
+
+  /**
+   * A container whose conmon was killed (by hand, by the OOM killer) never gets an exit file.
+   * When both conmon and the container's init are gone, report the exit as unknown (255, as
+   * Docker does) instead of "running" forever.
+   */
+  private async lostExit(id: string): Promise<ContainerExit | undefined> {
+    const record = this.records.get(id);
+    if (record?.pid === undefined || (await isAlive(record.pid))) return undefined;
+    const conmonPid = Number((await readFile(this.paths(id).conmonPidFile, "utf8").catch(() => "")).trim());
+    if (conmonPid > 0 && (await isAlive(conmonPid))) return undefined;
+    // conmon may have written the file just before exiting.
+    const code =
+      (await readExitFile(join(this.exitDir, id))) ?? (await readExitFile(this.paths(id).exitFile));
+    if (code !== undefined) return this.exitOf(id);
+    return { exitCode: 255, oomKilled: false, finishedAtMs: this.clock.now() };
   }
 
   private async info(record: ContainerRecord): Promise<ContainerInfo> {
@@ -541,6 +560,7 @@ export class ContainerRuntime {
       user: record.execUser,
       cwd: record.execCwd,
       env: record.execEnv,
+      pidFile: join(this.paths(id).dir, `exec-${newId()}.pid`),
       ...o,
     });
   }
@@ -556,5 +576,15 @@ export class ContainerRuntime {
         this.scheduleLogSync();
       })();
     }, this.opts.logSyncIntervalMs ?? 1000);
+  }
+}
+
+/** A zombie counts as dead: whoever reaps it (pid 1 once conmon is gone) may take its time. */
+async function isAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
   }
 }
