@@ -1,4 +1,7 @@
-/** Runs `work` over `items` with at most `limit` in flight; rejects with the first error. */
+/**
+ * Runs `work` over `items` with at most `limit` in flight. On the first error no new item starts,
+ * the running ones finish (nothing keeps writing after the caller got the error), then it throws.
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -6,13 +9,21 @@ export async function mapLimit<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
+  let firstError: unknown;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const index = next++;
-      results[index] = await work(items[index] as T, index);
+      try {
+        results[index] = await work(items[index] as T, index);
+      } catch (err) {
+        if (!failed) firstError = err;
+        failed = true;
+      }
     }
   });
   await Promise.all(workers);
+  if (failed) throw firstError;
   return results;
 }
 

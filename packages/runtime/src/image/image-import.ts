@@ -39,7 +39,7 @@ function invalidArchive(path: string, why: string): ShoalError {
 
 /** Top-level entry names of a (possibly compressed) tar, reading headers only. */
 export async function topLevelTarNames(path: string): Promise<Set<string>> {
-  const reader = new ByteReader(await openUncompressed(path));
+  const reader = new ByteReader(openUncompressed(path));
   const names = new Set<string>();
   let paxPath: string | undefined;
   let longName: string | undefined;
@@ -219,7 +219,7 @@ async function importDockerSave(
 
 async function uncompressedDigest(path: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of await openUncompressed(path)) hash.update(chunk as Buffer);
+  for await (const chunk of openUncompressed(path)) hash.update(chunk as Buffer);
   return `sha256:${hash.digest("hex")}`;
 }
 

@@ -2,6 +2,7 @@ import { ShoalError } from "@shoal/base";
 import { mapLimit, type Singleflight } from "./concurrency.js";
 import type { ContentStore } from "./content-store.js";
 import { ImageErrorCode } from "./errors.js";
+import { parseImageConfig } from "./image-config.js";
 import type { ImportedManifest } from "./image-import.js";
 import { type Descriptor, parseManifestDocument, selectPlatform } from "./manifest.js";
 import { formatReference, type ImageReference } from "./reference.js";
@@ -21,6 +22,8 @@ export interface PullDeps {
   onProgress: (event: PullProgress) => void;
   signal?: AbortSignal | undefined;
   parallelDownloads: number;
+  /** Gets one layer's blob into the content store and (usually) its unpacked directory. */
+  fetchLayer: (ref: ImageReference, desc: Descriptor, diffId: string) => Promise<void>;
 }
 
 export async function fetchBlob(deps: PullDeps, ref: ImageReference, desc: Descriptor): Promise<void> {
@@ -101,7 +104,17 @@ export async function fetchImage(
     });
     for (const desc of [manifest.config, ...manifest.layers]) pins.push(deps.pin(desc.digest));
     await fetchBlob({ ...deps, onProgress: () => undefined }, ref, manifest.config);
-    await mapLimit(manifest.layers, deps.parallelDownloads, (layer) => fetchBlob(deps, ref, layer));
+    const { diffIds } = parseImageConfig(await deps.content.read(manifest.config.digest));
+    if (diffIds.length !== manifest.layers.length) {
+      throw new ShoalError(
+        ImageErrorCode.InvalidManifest,
+        `image "${formatReference(ref)}" lists ${manifest.layers.length} layers but its config has ${diffIds.length} diff ids`,
+      );
+    }
+    for (const diffId of diffIds) pins.push(deps.pin(diffId));
+    await mapLimit(manifest.layers, deps.parallelDownloads, (layer, i) =>
+      deps.fetchLayer(ref, layer, diffIds[i] as string),
+    );
     const name =
       ref.tag !== undefined ? formatReference({ ...ref, digest: undefined }) : formatReference(ref);
     return { manifestDigest, manifestMediaType: manifest.mediaType, indexDigest, names: [name], release };

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { type Clock, type Logger, ShoalError, silentLogger, systemClock } from "@shoal/base";
 import { mapLimit, Singleflight } from "./concurrency.js";
 import { ContentStore } from "./content-store.js";
@@ -8,10 +9,10 @@ import { digestHex } from "./digest.js";
 import { ImageErrorCode } from "./errors.js";
 import { type ParsedImageConfig, parseImageConfig } from "./image-config.js";
 import { type ImportedManifest, importArchive } from "./image-import.js";
-import { fetchImage } from "./image-pull.js";
+import { fetchBlob, fetchImage } from "./image-pull.js";
 import { pushImage } from "./image-push.js";
-import { formatPlatform, nodePlatform, parseManifestDocument } from "./manifest.js";
-import { formatReference, parseReference, tryNormalize } from "./reference.js";
+import { type Descriptor, formatPlatform, nodePlatform, parseManifestDocument } from "./manifest.js";
+import { formatReference, type ImageReference, parseReference, tryNormalize } from "./reference.js";
 import { RegistryClient } from "./registry-client.js";
 import { type StoredImage, StoreIndex } from "./store-index.js";
 import type {
@@ -26,7 +27,7 @@ import type {
   RemoveOptions,
   RemoveResult,
 } from "./types.js";
-import { unpackLayer } from "./unpack.js";
+import { unpackLayer, unpackLayerStream } from "./unpack.js";
 
 // The node's image store. Layout under `root`:
 //   blobs/sha256/<hex>   content store (manifests, configs, layer blobs as pulled)
@@ -150,6 +151,117 @@ export class LocalImageStore implements ImageStore {
     });
   }
 
+  /**
+   * A pulled layer: download and unpack at once (the stream is teed), so a pull costs about the
+   * slower of the two instead of their sum. Both the blob digest and the diff id are verified
+   * before the directory is renamed into place.
+   */
+  private async fetchLayer(
+    ref: ImageReference,
+    desc: Descriptor,
+    diffId: string,
+    onProgress: (event: PullProgress) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const dir = this.layerDir(diffId);
+    const haveBlob = await this.content.has(desc.digest);
+    if (haveBlob || (await this.exists(dir))) {
+      // Blobs are kept even when the layer dir exists: push and byte-identity need them.
+      if (!haveBlob) await this.downloadOnly(ref, desc, onProgress, signal);
+      else onProgress({ kind: "layer-exists", digest: desc.digest, sizeBytes: desc.size });
+      await this.ensureLayer(desc.digest, diffId);
+      return;
+    }
+    await this.unpacks.run(diffId, () =>
+      this.downloads
+        .run(desc.digest, async () => {
+          if (await this.exists(dir)) return;
+          const temp = join(this.layersDir, `.tmp-${randomBytes(6).toString("hex")}`);
+          const { stream } = await this.client.getBlob(ref, desc.digest, signal);
+          const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+          const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
+          let firstError: unknown;
+          const fail = (err: unknown) => {
+            firstError ??= err;
+            const e = err instanceof Error ? err : new Error(String(err));
+            stream.destroy(e);
+            toStore.destroy(e);
+            toUnpack.destroy(e);
+          };
+          stream.on("error", fail);
+          stream.pipe(toStore);
+          stream.pipe(toUnpack);
+          let lastReport = 0;
+          const results = await Promise.allSettled([
+            this.content
+              .write(toStore, desc.digest, {
+                signal,
+                onBytes: (done) => {
+                  if (done - lastReport >= 1 << 20 || done === desc.size) {
+                    lastReport = done;
+                    onProgress({
+                      kind: "layer-downloading",
+                      digest: desc.digest,
+                      doneBytes: done,
+                      totalBytes: desc.size,
+                    });
+                  }
+                },
+              })
+              .catch((err: unknown) => {
+                fail(err);
+                throw err;
+              }),
+            unpackLayerStream(toUnpack, temp, `blob "${desc.digest}"`, {
+              expectedDiffId: diffId,
+              signal,
+            }).catch((err: unknown) => {
+              fail(err);
+              throw err;
+            }),
+          ]);
+          try {
+            if (results.some((r) => r.status === "rejected")) throw firstError;
+            const written = (results[0] as PromiseFulfilledResult<{ sizeBytes: number }>).value;
+            if (written.sizeBytes !== desc.size) {
+              throw new ShoalError(
+                ImageErrorCode.DigestMismatch,
+                `blob "${desc.digest}" is ${written.sizeBytes} bytes, the manifest says ${desc.size}`,
+              );
+            }
+            await rename(temp, dir);
+          } catch (err) {
+            await rm(temp, { recursive: true, force: true });
+            throw err;
+          }
+          onProgress({ kind: "layer-downloaded", digest: desc.digest, sizeBytes: desc.size });
+        })
+        .then(() => dir),
+    );
+  }
+
+  private async downloadOnly(
+    ref: ImageReference,
+    desc: Descriptor,
+    onProgress: (event: PullProgress) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    await fetchBlob(
+      {
+        client: this.client,
+        content: this.content,
+        downloads: this.downloads,
+        pin: (d) => this.pin(d),
+        onProgress,
+        signal,
+        parallelDownloads: 1,
+        fetchLayer: async () => undefined,
+      },
+      ref,
+      desc,
+    );
+  }
+
   /** Unpacks and records an image whose blobs are all in the content store. */
   private async register(
     imported: ImportedManifest,
@@ -250,6 +362,7 @@ export class LocalImageStore implements ImageStore {
           onProgress,
           signal: options.signal,
           parallelDownloads: this.parallelDownloads,
+          fetchLayer: (r, desc, diffId) => this.fetchLayer(r, desc, diffId, onProgress, options.signal),
         },
         parsed,
         platform,

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ShoalError } from "@shoal/base";
@@ -170,5 +170,27 @@ describe("registry image index", () => {
       .pull(`${repo}:list`, { platform: { os: "linux", architecture: "s390x" } })
       .catch((e: unknown) => e);
     expect(ShoalError.is(err, ImageErrorCode.NoMatchingPlatform)).toBe(true);
+  });
+
+  // Last in this describe: it corrupts a blob in the registry's storage.
+  it("refuses a layer whose bytes do not match its digest and keeps nothing of it", async () => {
+    const top = three.layers[2] as FixtureImage["layers"][number];
+    const corrupt = Buffer.from(top.gzip);
+    corrupt[corrupt.length - 20] = (corrupt[corrupt.length - 20] ?? 0) ^ 0xff;
+    await writeFile(registry.blobPath(top.digest), corrupt);
+    const target = await store("corrupt-target", registry, registry.hostConfig());
+    const err = await target.pull(`${registry.host}/fixtures/multi:three`).catch((e: unknown) => e);
+    expect(ShoalError.is(err)).toBe(true);
+    expect([ImageErrorCode.DigestMismatch, ImageErrorCode.InvalidLayer]).toContain((err as ShoalError).code);
+    expect(target.list()).toEqual([]);
+    const leftovers = (await readdir(join(target.root, "layers"))).filter(
+      (n) => n.startsWith(".tmp-") || n === top.diffId.slice(7),
+    );
+    expect(leftovers).toEqual([]);
+    await expect(readFile(join(target.root, "blobs", "sha256", top.digest.slice(7)))).rejects.toThrow(
+      /ENOENT/,
+    );
+    await target.prune();
+    expect(await readdir(join(target.root, "layers"))).toEqual([]);
   });
 });

@@ -76,6 +76,26 @@ describe("unpackLayer", () => {
     }
   });
 
+  it("unpacks uncompressed and zstd layers to the same diff id", async () => {
+    const layer = image.layers[1] as FixtureImage["layers"][number];
+    const plain = join(work, "plain.tar");
+    await writeFile(plain, layer.tar);
+    const zst = join(work, "layer.tar.zst");
+    execFileSync("zstd", ["-q", "-f", plain, "-o", zst]);
+    for (const [name, blob] of [
+      ["plain", plain],
+      ["zstd", zst],
+    ] as const) {
+      const result = await unpackLayer(blob, join(work, `unpacked-${name}`), {
+        expectedDiffId: layer.diffId,
+      });
+      expect(result.diffId).toBe(layer.diffId);
+      expect(await readFile(join(work, `unpacked-${name}`, "data/keep.txt"), "utf8")).toBe(
+        THREE_LAYER_TREE.files["/data/keep.txt"],
+      );
+    }
+  });
+
   it("rejects a layer whose diff id does not match", async () => {
     const blob = join(work, "mismatch.tgz");
     await writeFile(blob, image.layers[1]?.gzip as Buffer);

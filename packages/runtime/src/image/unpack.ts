@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open } from "node:fs/promises";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { ShoalError } from "@shoal/base";
@@ -32,23 +32,69 @@ export async function detectCompression(path: string): Promise<Compression> {
   }
 }
 
+function sniff(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return "gzip";
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return "zstd";
+  return "none";
+}
+
+/**
+ * The uncompressed bytes of a (possibly gzip/zstd-compressed) tar stream, detected from its
+ * first bytes (media types lie: Docker calls uncompressed layers ".tar" and gzip ones too).
+ */
+export function decompress(source: Readable): Readable {
+  async function* headFirst(): AsyncGenerator<Buffer> {
+    yield* source;
+  }
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  void (async () => {
+    const iterator = headFirst();
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let done = false;
+    while (length < 4) {
+      const next = await iterator.next();
+      if (next.done === true) {
+        done = true;
+        break;
+      }
+      chunks.push(next.value);
+      length += next.value.length;
+    }
+    const head = Buffer.concat(chunks);
+    async function* all(): AsyncGenerator<Buffer> {
+      if (head.length > 0) yield head;
+      if (!done) yield* { [Symbol.asyncIterator]: () => iterator };
+    }
+    const compression = sniff(head);
+    const input = Readable.from(all(), { objectMode: false });
+    const onError = (err: Error | null) => {
+      if (err !== null) out.destroy(err);
+    };
+    if (compression === "gzip") {
+      pipeline(input, createGunzip({ chunkSize: 1 << 18 }), out).catch(onError);
+    } else if (compression === "zstd") {
+      // Node 20 has no zstd; Debian's zstd CLI is the dependable decoder.
+      const child = spawn("zstd", ["-dcq"], { stdio: ["pipe", "pipe", "ignore"] });
+      child.on("error", onError);
+      child.on("close", (code) => {
+        if (code !== 0)
+          out.destroy(
+            new ShoalError(ImageErrorCode.InvalidLayer, `zstd exited with ${code}: the layer is corrupt`),
+          );
+      });
+      pipeline(input, child.stdin).catch(onError);
+      pipeline(child.stdout, out).catch(onError);
+    } else {
+      pipeline(input, out).catch(onError);
+    }
+  })().catch((err: Error) => out.destroy(err));
+  return out;
+}
+
 /** The uncompressed bytes of a (possibly gzip/zstd-compressed) tar file. */
-export async function openUncompressed(path: string): Promise<Readable> {
-  const compression = await detectCompression(path);
-  const file = createReadStream(path, { highWaterMark: 1 << 20 });
-  if (compression === "gzip") {
-    const gunzip = createGunzip({ chunkSize: 1 << 18 });
-    file.on("error", (err) => gunzip.destroy(err));
-    return file.pipe(gunzip);
-  }
-  if (compression === "zstd") {
-    // Node 20 has no zstd; Debian's zstd CLI is the dependable decoder.
-    file.destroy();
-    const child = spawn("zstd", ["-dcq", path], { stdio: ["ignore", "pipe", "inherit"] });
-    child.on("error", (err) => child.stdout.destroy(err));
-    return child.stdout;
-  }
-  return file;
+export function openUncompressed(path: string): Readable {
+  return decompress(createReadStream(path, { highWaterMark: 1 << 20 }));
 }
 
 async function* hashing(
@@ -71,8 +117,24 @@ export async function unpackLayer(
   targetDir: string,
   options: { expectedDiffId?: string | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<UnpackResult> {
+  return unpackLayerStream(
+    createReadStream(blobPath, { highWaterMark: 1 << 20 }),
+    targetDir,
+    blobPath,
+    options,
+  );
+}
+
+/** As unpackLayer, from a stream of the blob (e.g. while it downloads); `what` names it in errors. */
+export async function unpackLayerStream(
+  blob: Readable,
+  targetDir: string,
+  what: string,
+  options: { expectedDiffId?: string | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<UnpackResult> {
+  const blobPath = what;
   await mkdir(targetDir, { recursive: true });
-  const source = await openUncompressed(blobPath);
+  const source = decompress(blob);
   const hash = createHash("sha256");
   let uncompressedBytes = 0;
   const reader = new ByteReader(
@@ -133,6 +195,7 @@ export async function unpackLayer(
   });
   if (feedError !== undefined) {
     source.destroy();
+    blob.destroy();
     if (ShoalError.is(feedError)) throw feedError;
     throw new ShoalError(
       ImageErrorCode.InvalidLayer,

@@ -34,6 +34,10 @@ export interface TestRegistry {
   password: string;
   /** Registry settings for LocalImageStore/RegistryClient: insecure, with these credentials. */
   hostConfig: (withCredentials?: boolean) => RegistryHostConfig;
+  /** The registry's filesystem storage (tests may corrupt blobs in it). */
+  storageDir: string;
+  /** Path of a blob's data file in `storageDir`. */
+  blobPath: (digest: string) => string;
   /** token mode: the token server (for counting issued tokens). */
   tokenServer?: TokenServer | undefined;
   stop: () => Promise<void>;
@@ -143,6 +147,22 @@ export async function startRegistry(options: TestRegistryOptions = {}): Promise<
       username,
       password,
       tokenServer,
+      storageDir: join(dir, "storage"),
+      blobPath: (digest: string) => {
+        const hex = digest.slice("sha256:".length);
+        return join(
+          dir,
+          "storage",
+          "docker",
+          "registry",
+          "v2",
+          "blobs",
+          "sha256",
+          hex.slice(0, 2),
+          hex,
+          "data",
+        );
+      },
       hostConfig: (withCredentials = true) => ({
         insecure: true,
         ...(withCredentials && auth !== "none"
