@@ -41,14 +41,13 @@ export function checkStack(files: readonly NormalizedFile[], merged: StackConfig
             `config ${JSON.stringify(ref.source)} is not defined under the top-level configs:`,
           );
       });
-      for (const net of Object.keys(svc.networks ?? {})) {
-        if (net !== "default" && !(net in merged.networks)) {
-          err(
-            [...base, "networks", net],
-            `network ${JSON.stringify(net)} is not defined under the top-level networks:`,
-          );
-        }
-      }
+      Object.keys(svc.networks ?? {}).forEach((net, i) => {
+        if (net === "default" || net in merged.networks) return;
+        // Networks may be a map (positioned by name) or a list (by index; the order is kept).
+        const byName: Path = [...base, "networks", net];
+        const path = f.positions.get(byName) !== undefined ? byName : [...base, "networks", i];
+        err(path, `network ${JSON.stringify(net)} is not defined under the top-level networks:`);
+      });
       svc.volumes?.forEach((v, i) => {
         if (v.type === "volume" && v.source !== undefined && !(v.source in merged.volumes)) {
           err(

@@ -92,10 +92,11 @@ export function stackError(issues: readonly StackIssue[]): ShoalError {
   );
   const lines = sorted.map(formatIssue);
   const code = sorted.length === 1 ? (sorted[0] as StackIssue).code : StackErrorCode.Invalid;
+  const where = fileOrder.size > 1 ? "the stack files" : "the stack file";
   const message =
     lines.length === 1
       ? (lines[0] as string)
-      : `${lines.length} problems in the stack file:\n  ${lines.join("\n  ")}`;
+      : `${lines.length} problems in ${where}:\n  ${lines.join("\n  ")}`;
   return new ShoalError(code, message, {
     details: { errors: sorted.map((i) => ({ ...i, text: formatIssue(i) })) },
     hint: "fix the file at the positions shown and run `shoal stack config` again",

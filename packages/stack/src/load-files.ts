@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { basename, join, relative } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { Diagnostics, StackErrorCode } from "./errors.js";
 import { type LoadedStack, loadStack, workingDirFor } from "./load.js";
 
@@ -8,6 +8,8 @@ export interface LoadStackFilesOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Defaults to reading from disk. */
   readFile?: (absolutePath: string) => string | undefined;
+  /** Directory relative file names are taken from (default: the process's). Messages keep the names as given. */
+  cwd?: string;
 }
 
 /** Reads a text file; undefined when it is missing or not a readable file. */
@@ -27,8 +29,9 @@ export function loadStackFiles(paths: readonly string[], options: LoadStackFiles
   const read = options.readFile ?? readTextFile;
   const diag = new Diagnostics();
   const files: Array<{ name: string; text: string }> = [];
+  const cwd = options.cwd ?? process.cwd();
   for (const p of paths) {
-    const text = read(p);
+    const text = read(resolve(cwd, p));
     if (text === undefined) {
       diag.error({
         code: StackErrorCode.FileUnreadable,
@@ -38,10 +41,10 @@ export function loadStackFiles(paths: readonly string[], options: LoadStackFiles
     } else files.push({ name: p, text });
   }
   diag.throwIfErrors();
-  const workingDir = workingDirFor(paths[0] ?? ".");
+  const workingDir = workingDirFor(resolve(cwd, paths[0] ?? "."));
   const dotEnvPath = join(workingDir, ".env");
   const dotEnvText = paths.length > 0 ? read(dotEnvPath) : undefined;
-  const shownDotEnv = relative(process.cwd(), dotEnvPath) || basename(dotEnvPath);
+  const shownDotEnv = relative(cwd, dotEnvPath) || basename(dotEnvPath);
   return loadStack({
     files,
     workingDir,

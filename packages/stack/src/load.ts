@@ -5,7 +5,7 @@ import { Diagnostics, StackErrorCode, type StackIssue } from "./errors.js";
 import { interpolateTree, type LookupEnv } from "./interpolate.js";
 import { mergeConfigs } from "./merge.js";
 import type { StackConfig } from "./model.js";
-import { normalizeFile } from "./normalize.js";
+import { checkForbiddenKeys, normalizeFile } from "./normalize.js";
 import { isRecord, type ReadTextFile } from "./normalize-context.js";
 import { describeValue, v3SchemaName, validateSchema } from "./schema.js";
 import type { SourceMap } from "./source-map.js";
@@ -107,7 +107,8 @@ export function loadStack(options: LoadStackOptions): LoadedStack {
       version ??= { value: normalized, file: p.name };
       schemas.unshift(schema);
     }
-    validateSchema(value, schemas, p.positions, diag);
+    if (!checkForbiddenKeys(value, p.positions, p.name, diag))
+      validateSchema(value, schemas, p.positions, diag);
     validated.push({ ...p, value });
   }
   diag.throwIfErrors();

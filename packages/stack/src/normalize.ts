@@ -1,4 +1,4 @@
-import { StackErrorCode } from "./errors.js";
+import { type Diagnostics, StackErrorCode } from "./errors.js";
 import type { FileObjectConfig, NetworkConfig, StackConfig, VolumeConfig } from "./model.js";
 import {
   absolutePath,
@@ -10,7 +10,7 @@ import {
   warn,
 } from "./normalize-context.js";
 import { normalizeService } from "./normalize-service.js";
-import type { Path } from "./source-map.js";
+import { formatPath, type Path, type SourceMap } from "./source-map.js";
 import { FORBIDDEN_SERVICE_KEYS, IGNORED_SERVICE_KEYS } from "./swarm-keys.js";
 
 /** Normalizes one validated, interpolated file. Problems go to ctx.diag. */
@@ -49,15 +49,6 @@ function entries(v: unknown): Array<[string, Record<string, unknown>]> {
 
 function checkSwarmKeys(ctx: NormalizeContext, name: string, service: Record<string, unknown>): void {
   for (const key of Object.keys(service)) {
-    const forbidden = FORBIDDEN_SERVICE_KEYS[key];
-    if (forbidden !== undefined) {
-      fail(
-        ctx,
-        ["services", name, key],
-        `${key} is not allowed in a stack: ${forbidden}`,
-        StackErrorCode.ForbiddenKey,
-      );
-    }
     const ignored = IGNORED_SERVICE_KEYS[key];
     if (ignored !== undefined) warn(ctx, ["services", name, key], `ignored by Swarm: ${ignored}`);
   }
@@ -126,4 +117,35 @@ function fileObject(
   // Only resolved here; the file is read at deploy time (a missing one is an error then).
   if (typeof raw.file === "string") out.file = absolutePath(ctx, raw.file);
   return out;
+}
+
+/**
+ * Keys Swarm refuses, checked before the schema as docker/cli does, so the user reads why the key
+ * is refused rather than "unknown key". Returns whether any was found.
+ */
+export function checkForbiddenKeys(
+  raw: Record<string, unknown>,
+  positions: SourceMap,
+  file: string,
+  diag: Diagnostics,
+): boolean {
+  let found = false;
+  if (!isRecord(raw.services)) return false;
+  for (const [name, svc] of Object.entries(raw.services)) {
+    if (!isRecord(svc)) continue;
+    for (const key of Object.keys(svc)) {
+      const why = FORBIDDEN_SERVICE_KEYS[key];
+      if (why === undefined) continue;
+      found = true;
+      const path = ["services", name, key];
+      const pos = positions.nearest(path);
+      diag.error({
+        code: StackErrorCode.ForbiddenKey,
+        message: `${key} is not allowed in a stack: ${why}`,
+        path: formatPath(path),
+        ...(pos !== undefined ? { pos } : { file }),
+      });
+    }
+  }
+  return found;
 }

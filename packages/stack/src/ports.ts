@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 /** A published or exposed port as the normalized stack model holds it. */
 export interface PortConfig {
   mode: "ingress" | "host";
@@ -66,9 +68,7 @@ export function parsePortRange(spec: string): PortRangeSpec | undefined {
 }
 
 function isIp(s: string): boolean {
-  if (/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(s))
-    return s.split(".").every((o) => Number(o) <= 255);
-  return s.includes(":") && /^[0-9a-fA-F:.]+$/.test(s);
+  return isIP(s) !== 0;
 }
 
 /** Expands a short-syntax port into one entry per port, as docker/cli's loader does. */

@@ -183,6 +183,7 @@ class Walker {
       const keyNode = this.resolve(pair.key);
       if (isScalar(keyNode) && typeof keyNode.value === "symbol") {
         const sources = this.resolve(pair.value);
+        if (sources === null && isAlias(pair.value)) continue; // the unknown alias is reported already
         const maps = isSeq(sources) ? sources.items.map((s) => this.resolve(s)) : [sources];
         for (const source of maps) {
           if (!isMap(source)) {

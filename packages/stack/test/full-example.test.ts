@@ -26,6 +26,7 @@ function loadFullExample(deployChecks = false) {
   });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the golden JSON is walked freely
 type Json = Record<string, any>;
 
 /**
