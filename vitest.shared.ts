@@ -4,7 +4,10 @@ import { defineProject } from "vitest/config";
 
 const conditions = ["shoal-source", "node", "import", "module", "default"];
 
-export function packageProject(name: string, overrides: { testTimeoutMs?: number; serial?: boolean; include?: string[] } = {}) {
+export function packageProject(
+  name: string,
+  overrides: { testTimeoutMs?: number; serial?: boolean; include?: string[] } = {},
+) {
   return defineProject({
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: ["shoal-source"] } },
