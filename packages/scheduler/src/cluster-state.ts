@@ -1,5 +1,19 @@
+import { ShoalError } from "@shoal/base";
+import { SchedulerErrorCode } from "./errors.js";
 import { countsForSpread, holdsResources } from "./task-state.js";
-import type { HostPort, PlacedTask, SchedulerNode, TaskFailure } from "./types.js";
+import type { HostPort, PlacedTask, Resources, SchedulerNode, TaskFailure } from "./types.js";
+
+/** Throws when a capacity or reservation is not a finite number ≥ 0 (see INVALID_SCHEDULER_INPUT). */
+export function checkResources(r: Resources, what: string): void {
+  const ok = (v: number) => Number.isFinite(v) && v >= 0;
+  if (!ok(r.nanoCpus) || !ok(r.memoryBytes)) {
+    throw new ShoalError(
+      SchedulerErrorCode.InvalidInput,
+      `${what} has resources nanoCpus=${r.nanoCpus} memoryBytes=${r.memoryBytes}; both must be finite and at least 0`,
+      { details: { what, nanoCpus: r.nanoCpus, memoryBytes: r.memoryBytes } },
+    );
+  }
+}
 
 /** Swarm's failure down-weighting: this many failures of one service version… */
 export const MAX_RECENT_FAILURES = 5;
@@ -54,6 +68,7 @@ export class ClusterState {
     this.taskCount = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const node = nodes[i] as SchedulerNode;
+      checkResources(node.resources, `node "${node.id}"`);
       this.indexById.set(node.id, i);
       this.isAvailable[i] = node.state === "ready" && node.availability === "active" ? 1 : 0;
       this.totalCpu[i] = node.resources.nanoCpus;
@@ -62,6 +77,7 @@ export class ClusterState {
     for (const t of placedTasks) {
       const i = this.indexById.get(t.nodeId);
       if (i === undefined || !holdsResources(t.observedState)) continue;
+      checkResources(t.reservations, `task "${t.id}"`);
       this.usedCpu[i] = (this.usedCpu[i] as number) + t.reservations.nanoCpus;
       this.usedMemory[i] = (this.usedMemory[i] as number) + t.reservations.memoryBytes;
       for (const p of t.hostPorts) this.addPort(i, p);

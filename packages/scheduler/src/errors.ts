@@ -4,5 +4,10 @@ export const SchedulerErrorCode = {
   InvalidConstraint: "INVALID_CONSTRAINT",
   /** A placement preference is not `spread=<attribute>` with a known attribute. */
   InvalidPreference: "INVALID_PREFERENCE",
+  /**
+   * A capacity or reservation is negative or not a finite number: a bug in the caller's mapping
+   * from store objects, so the whole call is refused rather than placing on nonsense.
+   */
+  InvalidInput: "INVALID_SCHEDULER_INPUT",
 } as const;
 export type SchedulerErrorCode = (typeof SchedulerErrorCode)[keyof typeof SchedulerErrorCode];

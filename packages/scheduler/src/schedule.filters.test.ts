@@ -271,3 +271,27 @@ describe("several groups", () => {
     expect(r.unplaced[0]?.message).toBe("no suitable node (insufficient CPU and memory on 2 nodes)");
   });
 });
+
+describe("input invariants", () => {
+  it("refuses a negative or non-finite capacity or reservation", () => {
+    const bad = [
+      input({
+        nodes: [node("a", { resources: { nanoCpus: -1, memoryBytes: GiB } })],
+        pending: [group("web", 1)],
+      }),
+      input({
+        nodes: [node("a")],
+        pending: [group("web", 1, { reservations: { nanoCpus: Number.NaN, memoryBytes: 0 } })],
+      }),
+      input({
+        nodes: [node("a")],
+        placedTasks: [
+          placed("t", "a", "db", { reservations: { nanoCpus: 0, memoryBytes: Number.POSITIVE_INFINITY } }),
+        ],
+      }),
+    ];
+    for (const i of bad) {
+      expect(() => run(i)).toThrow(/must be finite and at least 0/);
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { type Random, ShoalError, seededRandom } from "@shoal/base";
 import type { NodeAttribute } from "./attributes.js";
-import { ClusterState } from "./cluster-state.js";
+import { ClusterState, checkResources } from "./cluster-state.js";
 import { type Constraint, parseConstraints } from "./constraints.js";
 import { explain, rejectionsFromCounts } from "./explain.js";
 import { GroupFilters, StaticFilterCache } from "./filters.js";
@@ -27,6 +27,7 @@ export interface ScheduleOptions {
 /**
  * Places pending tasks on nodes. Pure: the same input and seed give the same result. Groups are
  * placed in input order; tasks that do not fit stay unplaced with Swarm's explanation.
+ * Throws ShoalError INVALID_SCHEDULER_INPUT for a negative or non-finite capacity or reservation.
  */
 export function schedule(input: ScheduleInput, options: ScheduleOptions): ScheduleResult {
   const random = typeof options.random === "number" ? seededRandom(options.random) : options.random;
@@ -48,6 +49,7 @@ export function schedule(input: ScheduleInput, options: ScheduleOptions): Schedu
     const laterGroups = (groupsLeft.get(group.serviceId) as number) - 1;
     groupsLeft.set(group.serviceId, laterGroups);
     if (group.tasks.length === 0) continue;
+    checkResources(group.reservations, `service "${group.serviceId}" version "${group.specVersion}"`);
     const parsed = parseGroup(group, constraintCache, preferenceCache, state.nodes);
     if (parsed instanceof ShoalError) {
       unplaced.push({
