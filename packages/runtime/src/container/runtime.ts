@@ -1,16 +1,12 @@
-import { type FSWatcher, watch } from "node:fs";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Clock, type Logger, newId, ShoalError, systemClock, type TimerHandle } from "@shoal/base";
-import { renderHosts, renderResolvConf } from "../network/resolv.js";
 import { readStats } from "./cgroups.js";
-import { launchConmon, readExitFile } from "./conmon.js";
 import { ContainerErrorCode } from "./errors.js";
-import { resolveHealthcheck } from "./health.js";
+import { ExitWatcher } from "./exit-watcher.js";
 import { HealthMonitor } from "./health-monitor.js";
 import { type ReadLogsOptions, readLogs, syncLogLinks } from "./log-files.js";
-import { mountOverlay } from "./mounts.js";
-import { buildOciSpec } from "./oci-spec.js";
+import { type PrepareDeps, prepareContainer } from "./prepare.js";
 import { ContainerPaths, type ContainerRecord, readRecord, writeRecord } from "./record.js";
 import { Runc } from "./runc.js";
 import { normalizeSignal } from "./signals.js";
@@ -23,7 +19,6 @@ import type {
   CreateContainerOptions,
   LogEntry,
 } from "./types.js";
-import { resolveUser } from "./user.js";
 
 export interface ContainerRuntimeOptions {
   /** Data dir of this runtime: containers/, exits/, volumes/, sock/ (and runc/ by default). */
@@ -86,9 +81,8 @@ export class ContainerRuntime {
   private readonly records = new Map<string, ContainerRecord>();
   private readonly health = new Map<string, HealthMonitor>();
   private readonly busy = new Set<string>();
-  private readonly exitWakers = new Map<string, Set<() => void>>();
+  private readonly exits: ExitWatcher;
   private opened: Promise<RecoveryReport> | undefined;
-  private watcher: FSWatcher | undefined;
   private logTimer: TimerHandle | undefined;
   private closed = false;
   readonly exitDir: string;
@@ -103,6 +97,14 @@ export class ContainerRuntime {
     this.exitDir = join(opts.root, "exits");
     this.volumesDir = join(opts.root, "volumes");
     this.socketDir = join(opts.root, "sock");
+    this.exits = new ExitWatcher({
+      exitDir: this.exitDir,
+      clock: this.clock,
+      logger: this.log,
+      pollMs: opts.pollMs ?? 50,
+      paths: (id) => this.paths(id),
+      initPid: (id) => this.records.get(id)?.pid,
+    });
   }
 
   /** Prepares the dirs, finishes interrupted creates/removes and re-adopts running containers. */
@@ -140,14 +142,9 @@ export class ContainerRuntime {
       report.adopted.push(id);
     }
     report.cleanedUp.push(...(await cleanupOrphans(this.teardownDeps(), new Set(this.records.keys()))));
-    this.watcher = watch(this.exitDir, (_event, file) => {
-      if (typeof file === "string") for (const wake of this.exitWakers.get(file) ?? []) wake();
-    });
-    this.watcher.on("error", (err) =>
-      this.log.warn({ err }, "exit dir watch failed; waits fall back to polling"),
-    );
+    this.exits.watch();
     for (const record of this.records.values()) {
-      if (record.startedAtMs !== undefined && (await this.exitOf(record.id)) === undefined)
+      if (record.startedAtMs !== undefined && (await this.exits.exitOf(record.id)) === undefined)
         this.startHealth(record);
     }
     this.scheduleLogSync();
@@ -159,11 +156,10 @@ export class ContainerRuntime {
   /** Stops timers, watches and health checks. Containers keep running; a later `open` adopts them. */
   close(): void {
     this.closed = true;
-    this.watcher?.close();
+    this.exits.close();
     if (this.logTimer !== undefined) this.clock.clearTimeout(this.logTimer);
     for (const m of this.health.values()) m.stop();
     this.health.clear();
-    for (const set of this.exitWakers.values()) for (const wake of set) wake();
   }
 
   private paths(id: string): ContainerPaths {
@@ -179,6 +175,19 @@ export class ContainerRuntime {
       socketDir: this.socketDir,
       cgroupParent: this.opts.cgroupParent,
       logger: this.log,
+    };
+  }
+
+  private prepareDeps(): PrepareDeps {
+    return {
+      images: this.opts.images,
+      runc: this.runc,
+      conmonPath: this.conmonPath,
+      exitDir: this.exitDir,
+      socketDir: this.socketDir,
+      volumesDir: this.volumesDir,
+      hostResolvConfPath: this.opts.hostResolvConfPath ?? "/etc/resolv.conf",
+      createTimeoutMs: this.opts.createTimeoutMs ?? 30_000,
     };
   }
 
@@ -201,7 +210,6 @@ export class ContainerRuntime {
       throw err;
     }
     const { spec, owner } = o;
-    const network = o.network ?? { kind: "none" };
     const labels: Record<string, string> = {
       ...spec.labels,
       [LABEL_TASK_ID]: owner.taskId,
@@ -219,7 +227,7 @@ export class ContainerRuntime {
       phase: "creating",
       imageRef: spec.image,
       spec,
-      network,
+      network: o.network ?? { kind: "none" },
       cgroupsPath: `${this.opts.cgroupParent.replace(/\/+$/, "")}/${id}`,
       logMaxSizeBytes: o.logs?.maxSizeBytes ?? this.opts.logMaxSizeBytes ?? 10 * 1024 * 1024,
       logMaxFiles: o.logs?.maxFiles ?? this.opts.logMaxFiles ?? 3,
@@ -234,68 +242,7 @@ export class ContainerRuntime {
     try {
       // Written before anything else exists, so a crash from here on is found and undone by `open`.
       await writeRecord(paths, record);
-      const image = await this.opts.images.acquire(spec.image, id);
-      record.imageId = image.id;
-      await writeRecord(paths, record);
-      await Promise.all([mkdir(paths.rootfs), mkdir(paths.upper), mkdir(paths.work)]);
-      await mountOverlay(image.layerDirs, paths.upper, paths.work, paths.rootfs);
-      const [passwd, group, hostResolv] = await Promise.all([
-        readFile(join(paths.rootfs, "etc/passwd"), "utf8").catch(() => undefined),
-        readFile(join(paths.rootfs, "etc/group"), "utf8").catch(() => undefined),
-        readFile(this.opts.hostResolvConfPath ?? "/etc/resolv.conf", "utf8").catch(() => ""),
-      ]);
-      const user = resolveUser(spec.user ?? image.config.user ?? "", passwd, group);
-      const hostname = spec.hostname ?? id.slice(0, 12);
-      // Without an address from the network side the hostname must still resolve (sudo, JVMs
-      // look it up), so it goes on 127.0.1.1 as Debian does for a host's own name.
-      const ip = (network.kind === "netns" ? network.ip : undefined) ?? "127.0.1.1";
-      const extraHosts = network.kind === "host" ? [] : (network.extraHosts ?? []);
-      const resolv = network.kind === "host" ? hostResolv : renderResolvConf(hostResolv, network.dns);
-      await Promise.all([
-        writeFile(paths.hosts, renderHosts(hostname, ip, extraHosts)),
-        writeFile(paths.hostname, `${hostname}\n`),
-        writeFile(paths.resolvConf, resolv),
-        ...(spec.mounts ?? [])
-          .filter((m) => m.kind === "volume")
-          .map((m) => mkdir(join(this.volumesDir, m.name), { recursive: true })),
-      ]);
-      const oci = buildOciSpec({
-        spec,
-        image: image.config,
-        user,
-        rootfsPath: paths.rootfs,
-        hostname,
-        etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
-        network,
-        cgroupsPath: record.cgroupsPath,
-        volumesDir: this.volumesDir,
-        annotations: { ...labels, "com.shoal.container.name": record.name },
-      });
-      const health = resolveHealthcheck(spec.healthcheck, image.config.healthcheck);
-      if (health !== undefined) record.healthcheck = health;
-      record.stopSignal = normalizeSignal(spec.stopSignal ?? image.config.stopSignal ?? "SIGTERM");
-      record.execUser = `${user.uid}:${user.gid}`;
-      record.execEnv = oci.process.env;
-      record.execCwd = oci.process.cwd;
-      await writeFile(paths.config, JSON.stringify(oci));
-      const { pid } = await launchConmon({
-        conmonPath: this.conmonPath,
-        runcPath: this.runc.runcPath,
-        runcRoot: this.runc.root,
-        id,
-        name: record.name,
-        bundleDir: paths.dir,
-        pidFile: paths.pidFile,
-        conmonPidFile: paths.conmonPidFile,
-        logPath: paths.log,
-        logMaxSizeBytes: record.logMaxSizeBytes,
-        exitDir: this.exitDir,
-        persistDir: paths.dir,
-        socketDir: this.socketDir,
-        stderrPath: paths.conmonStderr,
-        timeoutMs: this.opts.createTimeoutMs ?? 30_000,
-      });
-      record.pid = pid;
+      await prepareContainer(this.prepareDeps(), paths, record);
       record.phase = "created";
       await writeRecord(paths, record);
       this.records.set(id, record);
@@ -352,39 +299,8 @@ export class ContainerRuntime {
     this.health.delete(id);
   }
 
-  /** The exit as conmon recorded it, or undefined while the container runs. */
-  private async exitOf(id: string): Promise<ContainerExit | undefined> {
-    const exitPath = join(this.exitDir, id);
-    const paths = this.paths(id);
-    const code = (await readExitFile(exitPath)) ?? (await readExitFile(paths.exitFile));
-    if (code === undefined) return this.lostExit(id);
-    const st = await stat(exitPath).catch(() => stat(paths.exitFile));
-    const oomKilled = await stat(paths.oomFile).then(
-      () => true,
-      () => false,
-    );
-    return { exitCode: code, oomKilled, finishedAtMs: st.mtimeMs };
-  }
-
-  /**
-   * A container whose conmon was killed (by hand, by the OOM killer) never gets an exit file.
-   * When both conmon and the container's init are gone, report the exit as unknown (255, as
-   * Docker does) instead of "running" forever.
-   */
-  private async lostExit(id: string): Promise<ContainerExit | undefined> {
-    const record = this.records.get(id);
-    if (record?.pid === undefined || (await isAlive(record.pid))) return undefined;
-    const conmonPid = Number((await readFile(this.paths(id).conmonPidFile, "utf8").catch(() => "")).trim());
-    if (conmonPid > 0 && (await isAlive(conmonPid))) return undefined;
-    // conmon may have written the file just before exiting.
-    const code =
-      (await readExitFile(join(this.exitDir, id))) ?? (await readExitFile(this.paths(id).exitFile));
-    if (code !== undefined) return this.exitOf(id);
-    return { exitCode: 255, oomKilled: false, finishedAtMs: this.clock.now() };
-  }
-
   private async info(record: ContainerRecord): Promise<ContainerInfo> {
-    const exit = await this.exitOf(record.id);
+    const exit = await this.exits.exitOf(record.id);
     const info: ContainerInfo = {
       id: record.id,
       name: record.name,
@@ -422,47 +338,7 @@ export class ContainerRuntime {
   async wait(id: string, signal?: AbortSignal): Promise<ContainerExit> {
     await this.open();
     this.record(id);
-    for (;;) {
-      const exit = await this.exitOf(id);
-      if (exit !== undefined) return exit;
-      if (signal?.aborted) throw signal.reason;
-      if (this.closed)
-        throw new ShoalError(
-          ContainerErrorCode.InvalidState,
-          `runtime closed while waiting for container "${id}"`,
-        );
-      await this.nextExitEvent(id, this.opts.pollMs ?? 50, signal);
-    }
-  }
-
-  private nextExitEvent(id: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const set = this.exitWakers.get(id) ?? new Set();
-      this.exitWakers.set(id, set);
-      const wake = () => {
-        this.clock.clearTimeout(timer);
-        signal?.removeEventListener("abort", wake);
-        set.delete(wake);
-        if (set.size === 0) this.exitWakers.delete(id);
-        resolve();
-      };
-      const timer = this.clock.setTimeout(wake, timeoutMs);
-      set.add(wake);
-      signal?.addEventListener("abort", wake, { once: true });
-    });
-  }
-
-  private async waitFor(id: string, timeoutMs: number): Promise<ContainerExit | undefined> {
-    const ac = new AbortController();
-    const timer = this.clock.setTimeout(() => ac.abort(new Error("timeout")), timeoutMs);
-    try {
-      return await this.wait(id, ac.signal);
-    } catch (err) {
-      if (ac.signal.aborted) return undefined;
-      throw err;
-    } finally {
-      this.clock.clearTimeout(timer);
-    }
+    return this.exits.wait(id, signal);
   }
 
   /**
@@ -472,7 +348,7 @@ export class ContainerRuntime {
   async stop(id: string, o: StopOptions = {}): Promise<ContainerExit> {
     await this.open();
     const record = this.record(id);
-    const done = await this.exitOf(id);
+    const done = await this.exits.exitOf(id);
     if (done !== undefined) return done;
     this.stopHealth(id);
     if (record.startedAtMs === undefined) {
@@ -483,13 +359,13 @@ export class ContainerRuntime {
       const graceMs = o.graceMs ?? record.stopGracePeriodMs;
       this.log.info({ containerId: id, signal, graceMs }, "stopping container");
       if (await this.runc.kill(id, signal)) {
-        const exit = await this.waitFor(id, graceMs);
+        const exit = await this.exits.waitFor(id, graceMs);
         if (exit !== undefined) return exit;
         this.log.info({ containerId: id, graceMs }, "grace period over; killing container");
       }
       await this.runc.kill(id, "SIGKILL", true);
     }
-    const exit = await this.waitFor(id, KILL_WAIT_MS);
+    const exit = await this.exits.waitFor(id, KILL_WAIT_MS);
     if (exit === undefined)
       throw new ShoalError(
         ContainerErrorCode.CommandFailed,
@@ -520,7 +396,7 @@ export class ContainerRuntime {
     }
     await teardownContainer(this.teardownDeps(), paths, record);
     this.records.delete(id);
-    for (const wake of this.exitWakers.get(id) ?? []) wake();
+    this.exits.wake(id);
     this.log.info({ containerId: id }, "container removed");
   }
 
@@ -532,7 +408,7 @@ export class ContainerRuntime {
       clock: this.clock,
       pollMs: Math.max(this.opts.pollMs ?? 50, 100),
       maxFiles: record.logMaxFiles,
-      hasExited: async () => !this.records.has(id) || (await this.exitOf(id)) !== undefined,
+      hasExited: async () => !this.records.has(id) || (await this.exits.exitOf(id)) !== undefined,
     });
   }
 
@@ -553,7 +429,7 @@ export class ContainerRuntime {
   ): Promise<{ exitCode: number; output: string }> {
     await this.open();
     const record = this.record(id);
-    if ((await this.exitOf(id)) !== undefined || record.startedAtMs === undefined) {
+    if ((await this.exits.exitOf(id)) !== undefined || record.startedAtMs === undefined) {
       throw new ShoalError(ContainerErrorCode.InvalidState, `container "${id}" is not running`);
     }
     return this.runc.exec(id, argv, {
@@ -576,15 +452,5 @@ export class ContainerRuntime {
         this.scheduleLogSync();
       })();
     }, this.opts.logSyncIntervalMs ?? 1000);
-  }
-}
-
-/** A zombie counts as dead: whoever reaps it (pid 1 once conmon is gone) may take its time. */
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
   }
 }

@@ -1,0 +1,98 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { renderHosts, renderResolvConf } from "../network/resolv.js";
+import { launchConmon } from "./conmon.js";
+import { resolveHealthcheck } from "./health.js";
+import { mountOverlay } from "./mounts.js";
+import { buildOciSpec } from "./oci-spec.js";
+import { type ContainerPaths, type ContainerRecord, writeRecord } from "./record.js";
+import type { Runc } from "./runc.js";
+import { normalizeSignal } from "./signals.js";
+import type { ContainerImageSource } from "./types.js";
+import { resolveUser } from "./user.js";
+
+export interface PrepareDeps {
+  images: ContainerImageSource;
+  runc: Runc;
+  conmonPath: string;
+  exitDir: string;
+  socketDir: string;
+  volumesDir: string;
+  hostResolvConfPath: string;
+  createTimeoutMs: number;
+}
+
+/**
+ * The effects of `create`, in order: hold the image, mount its layers, read its /etc files, write
+ * the bundle, and have conmon run `runc create`. Fills in `record` (image id, resolved stop signal,
+ * health check, exec identity, pid) as it learns them; the caller undoes everything on a throw.
+ */
+export async function prepareContainer(
+  deps: PrepareDeps,
+  paths: ContainerPaths,
+  record: ContainerRecord,
+): Promise<void> {
+  const { spec, network, id } = record;
+  const image = await deps.images.acquire(spec.image, id);
+  record.imageId = image.id;
+  await writeRecord(paths, record);
+  await Promise.all([mkdir(paths.rootfs), mkdir(paths.upper), mkdir(paths.work)]);
+  await mountOverlay(image.layerDirs, paths.upper, paths.work, paths.rootfs);
+  const [passwd, group, hostResolv] = await Promise.all([
+    readFile(join(paths.rootfs, "etc/passwd"), "utf8").catch(() => undefined),
+    readFile(join(paths.rootfs, "etc/group"), "utf8").catch(() => undefined),
+    readFile(deps.hostResolvConfPath, "utf8").catch(() => ""),
+  ]);
+  const user = resolveUser(spec.user ?? image.config.user ?? "", passwd, group);
+  const hostname = spec.hostname ?? id.slice(0, 12);
+  // Without an address from the network side the hostname must still resolve (sudo, JVMs look
+  // it up), so it goes on 127.0.1.1 as Debian does for a host's own name.
+  const ip = (network.kind === "netns" ? network.ip : undefined) ?? "127.0.1.1";
+  const extraHosts = network.kind === "host" ? [] : (network.extraHosts ?? []);
+  const resolv = network.kind === "host" ? hostResolv : renderResolvConf(hostResolv, network.dns);
+  await Promise.all([
+    writeFile(paths.hosts, renderHosts(hostname, ip, extraHosts)),
+    writeFile(paths.hostname, `${hostname}\n`),
+    writeFile(paths.resolvConf, resolv),
+    ...(spec.mounts ?? [])
+      .filter((m) => m.kind === "volume")
+      .map((m) => mkdir(join(deps.volumesDir, m.name), { recursive: true })),
+  ]);
+  const oci = buildOciSpec({
+    spec,
+    image: image.config,
+    user,
+    rootfsPath: paths.rootfs,
+    hostname,
+    etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
+    network,
+    cgroupsPath: record.cgroupsPath,
+    volumesDir: deps.volumesDir,
+    annotations: { ...record.labels, "com.shoal.container.name": record.name },
+  });
+  const health = resolveHealthcheck(spec.healthcheck, image.config.healthcheck);
+  if (health !== undefined) record.healthcheck = health;
+  record.stopSignal = normalizeSignal(spec.stopSignal ?? image.config.stopSignal ?? "SIGTERM");
+  record.execUser = `${user.uid}:${user.gid}`;
+  record.execEnv = oci.process.env;
+  record.execCwd = oci.process.cwd;
+  await writeFile(paths.config, JSON.stringify(oci));
+  const { pid } = await launchConmon({
+    conmonPath: deps.conmonPath,
+    runcPath: deps.runc.runcPath,
+    runcRoot: deps.runc.root,
+    id,
+    name: record.name,
+    bundleDir: paths.dir,
+    pidFile: paths.pidFile,
+    conmonPidFile: paths.conmonPidFile,
+    logPath: paths.log,
+    logMaxSizeBytes: record.logMaxSizeBytes,
+    exitDir: deps.exitDir,
+    persistDir: paths.dir,
+    socketDir: deps.socketDir,
+    stderrPath: paths.conmonStderr,
+    timeoutMs: deps.createTimeoutMs,
+  });
+  record.pid = pid;
+}
