@@ -40,10 +40,11 @@ export interface RaftConfig {
    */
   snapshotRetryTicks?: number;
   /**
-   * DELIBERATELY UNSAFE, for testing the simulator's checkers only: the leader commits entries of
-   * earlier terms by counting replicas (the Figure 8 bug). Never set outside tests.
+   * DELIBERATELY UNSAFE, for testing the simulator's checkers only; never set outside tests.
+   * "commitPreviousTerm": the leader commits earlier-term entries by counting replicas (Figure 8).
+   * "voteIgnoringLog": voters skip the §5.4.1 up-to-date check, so stale logs can win elections.
    */
-  testingUnsafeCommitPreviousTerm?: boolean;
+  testingUnsafe?: "commitPreviousTerm" | "voteIgnoringLog";
 }
 
 export interface ResolvedConfig {
@@ -63,7 +64,7 @@ export interface ResolvedConfig {
   preVote: boolean;
   disableProposalForwarding: boolean;
   snapshotRetryTicks: number;
-  testingUnsafeCommitPreviousTerm: boolean;
+  testingUnsafe: "commitPreviousTerm" | "voteIgnoringLog" | undefined;
 }
 
 function invalid(message: string): ShoalError {
@@ -99,6 +100,6 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     preVote: c.preVote ?? true,
     disableProposalForwarding: c.disableProposalForwarding ?? false,
     snapshotRetryTicks: c.snapshotRetryTicks ?? 4 * c.electionTicks,
-    testingUnsafeCommitPreviousTerm: c.testingUnsafeCommitPreviousTerm ?? false,
+    testingUnsafe: c.testingUnsafe,
   };
 }

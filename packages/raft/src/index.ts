@@ -4,5 +4,12 @@ export type { ProgressStatus, ProposeRejectReason, ProposeResult, RawNodeApi, St
 export { RaftErrorCode } from "./errors.js";
 export { RawNode } from "./raw-node.js";
 export { snapshotChunks } from "./snapshot-chunks.js";
-export { compactedError, limitSize, MemoryStorage, type Storage, unavailableError } from "./storage.js";
+export {
+  bootstrapLog,
+  compactedError,
+  limitSize,
+  MemoryStorage,
+  type Storage,
+  unavailableError,
+} from "./storage.js";
 export * from "./types.js";

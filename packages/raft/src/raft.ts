@@ -333,7 +333,8 @@ export class Raft {
       (this.vote === NONE && this.lead === NONE) ||
       (m.type === "preVote" && m.term > this.term);
     const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
-    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+    const upToDate = this.cfg.testingUnsafe === "voteIgnoringLog" || this.log.isUpToDate(m.index, m.logTerm);
+    if (canVote && upToDate) {
       // A granted pre-vote answers with the candidate's future term so it is not seen as stale.
       this.send({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
       if (m.type === "vote") {
@@ -377,7 +378,7 @@ export class Raft {
   /** Advances commit to what a quorum has replicated; returns whether it moved. */
   maybeCommit(): boolean {
     const index = this.trk.committed();
-    if (this.cfg.testingUnsafeCommitPreviousTerm) {
+    if (this.cfg.testingUnsafe === "commitPreviousTerm") {
       // Deliberately broken (tests of the simulator only): ignores the Figure 8 term check.
       if (index > this.log.committed) {
         this.log.commitTo(index);

@@ -45,6 +45,8 @@ function handleAppendResponse(r: Raft, m: AppRespMessage): void {
     }
     return;
   }
+  // Index 0 is the "your term is stale" notice (raft.ts step); it says nothing about the log.
+  if (m.index === 0) return;
   const wasPaused = pr.isPaused();
   if (pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === "probe")) {
     if (pr.state === "probe") pr.becomeReplicate();

@@ -1,4 +1,5 @@
 import { ShoalError } from "@shoal/base";
+import { encodeConfChange } from "./conf-change.js";
 import { RaftErrorCode } from "./errors.js";
 import {
   type ConfState,
@@ -55,6 +56,23 @@ export function limitSize(entries: Entry[], maxBytes: number): Entry[] {
   return n === entries.length ? entries : entries.slice(0, n);
 }
 
+/**
+ * The log a brand-new cluster starts from: one committed addVoter entry per initial member (term
+ * 1), so a member that later catches up from index 1 learns the whole membership history.
+ * Every initial member must start from exactly these entries.
+ */
+export function bootstrapLog(voters: number[]): { entries: Entry[]; hardState: HardState } {
+  const entries = voters.map(
+    (id, i): Entry => ({
+      term: 1,
+      index: i + 1,
+      type: "confChange",
+      data: encodeConfChange({ type: "addVoter", nodeId: id }),
+    }),
+  );
+  return { entries, hardState: { term: 1, vote: 0, commit: entries.length } };
+}
+
 function emptySnapshot(): Snapshot {
   return { meta: { index: 0, term: 0, confState: { voters: [], learners: [] } }, data: EMPTY_BYTES };
 }
@@ -68,13 +86,12 @@ export class MemoryStorage implements Storage {
   private snap: Snapshot = emptySnapshot();
   private ents: Entry[] = [{ term: 0, index: 0, type: "normal", data: EMPTY_BYTES }];
 
-  /** Starts a brand-new cluster member with the given voters (as if from a bootstrap snapshot). */
-  static bootstrap(voters: number[], learners: number[] = []): MemoryStorage {
+  /** Storage for an initial member of a new cluster (see bootstrapLog). */
+  static bootstrap(voters: number[]): MemoryStorage {
     const s = new MemoryStorage();
-    s.snap = {
-      meta: { index: 0, term: 0, confState: { voters: [...voters], learners: [...learners] } },
-      data: EMPTY_BYTES,
-    };
+    const { entries, hardState } = bootstrapLog(voters);
+    s.append(entries);
+    s.setHardState(hardState);
     return s;
   }
 

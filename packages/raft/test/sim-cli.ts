@@ -10,9 +10,17 @@ const program = new Command("sim")
   .option("--nodes <n>", "cluster size (3, 5 or 7); default rotates 3/5 by seed")
   .option("--faults <level>", "none | net | crash | all", "all")
   .option("--verbose", "print one line per seed")
+  .option("--broken <variant>", "run a deliberately broken core: commitPreviousTerm | voteIgnoringLog")
   .parse(process.argv);
 
-const o = program.opts<{ seeds: string; from: string; nodes?: string; faults: string; verbose?: boolean }>();
+const o = program.opts<{
+  seeds: string;
+  from: string;
+  nodes?: string;
+  faults: string;
+  verbose?: boolean;
+  broken?: "commitPreviousTerm" | "voteIgnoringLog";
+}>();
 const faults = o.faults as FaultLevel;
 if (!["none", "net", "crash", "all"].includes(faults)) {
   console.error(`faults level "${o.faults}" is not one of none, net, crash, all`);
@@ -25,7 +33,12 @@ let passed = 0;
 let ops = 0;
 for (let seed = from; seed < from + seeds; seed++) {
   const nodes = o.nodes !== undefined ? Number(o.nodes) : seed % 2 === 0 ? 3 : 5;
-  const r = new Simulator({ seed, nodes, faults }).run();
+  const r = new Simulator({
+    seed,
+    nodes,
+    faults,
+    ...(o.broken ? { raftConfig: { testingUnsafe: o.broken } } : {}),
+  }).run();
   ops += r.ops;
   if (o.verbose)
     console.log(`seed ${seed} nodes ${nodes}: ok=${r.ok} ops=${r.ops} committed=${r.maxCommitted}`);

@@ -1,8 +1,10 @@
 import { type Random, silentLogger } from "@shoal/base";
 import {
+  type ConfChange,
   type Entry,
   type MemoryStorage,
   type Message,
+  type ProposeResult,
   type RaftConfig,
   RawNode,
   type Ready,
@@ -23,6 +25,8 @@ export interface NodeHooks {
   diskDelayMaxMs: number;
   /** Entries applied beyond the last snapshot before the node snapshots and compacts. */
   snapshotEvery: number;
+  /** 1 sends one entry per append (more interleavings), larger values batch. */
+  maxSizePerMsg: number;
   raftConfig: Partial<RaftConfig>;
   onCrash(id: number): void;
 }
@@ -73,7 +77,7 @@ export class SimNode {
       random: this.random.split(),
       logger: silentLogger(),
       applied: snap.meta.index,
-      maxSizePerMsg: 4096,
+      maxSizePerMsg: this.hooks.maxSizePerMsg,
       maxInflightMsgs: 64,
       maxUncommittedBytes: 1 << 20,
       snapshotChunkBytes: 512,
@@ -109,6 +113,26 @@ export class SimNode {
   receive(m: Message): void {
     if (!this.alive) return;
     this.rn.step(m);
+    this.kick();
+  }
+
+  /** Proposes raw data (scenario tests); the result says where it went. */
+  propose(data: Uint8Array): ProposeResult {
+    const res = this.rn.propose(data);
+    this.kick();
+    return res;
+  }
+
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    const res = this.rn.proposeConfChange(cc);
+    this.kick();
+    return res;
+  }
+
+  /** Runs an action on the RawNode (transfer, campaign, ...) and handles what it produced. */
+  act(fn: (rn: RawNode) => void): void {
+    if (!this.alive) return;
+    fn(this.rn);
     this.kick();
   }
 

@@ -18,6 +18,8 @@ export interface FaultConfig {
   partitions: boolean;
   crashes: boolean;
   diskErrorRate: number;
+  /** Deliver in send order per link (like a TCP stream); long reordering still overrides it. */
+  fifo?: boolean;
 }
 
 export function faultPreset(level: FaultLevel): FaultConfig {
@@ -90,9 +92,15 @@ export class Simulator {
   readsOk = 0;
   /** Largest message seen on the wire, in payload bytes (snapshot chunks, appends). */
   maxMessageBytes = 0;
+  /** Messages handed to the network, by type (before loss). */
+  readonly sent = new Map<string, number>();
+  appendRejections = 0;
+  private readonly linkClock = new Map<number, number>();
+  private readonly maxSizePerMsg: number;
 
   constructor(readonly opts: SimOptions) {
     this.random = seededRandom(opts.seed);
+    this.maxSizePerMsg = this.random.pick([1, 1, 256, 4096]);
     this.faults = typeof opts.faults === "string" ? faultPreset(opts.faults) : opts.faults;
     const ids: number[] = [];
     for (let i = 1; i <= opts.nodes; i++) ids.push(i);
@@ -114,6 +122,7 @@ export class Simulator {
       },
       diskDelayMaxMs: 2,
       snapshotEvery: this.opts.snapshotEvery ?? 40,
+      maxSizePerMsg: this.maxSizePerMsg,
       raftConfig: this.opts.raftConfig ?? {},
       onCrash: () => {},
     });
@@ -132,6 +141,8 @@ export class Simulator {
 
   private send(m: Message): void {
     const f = this.faults;
+    this.sent.set(m.type, (this.sent.get(m.type) ?? 0) + 1);
+    if (m.type === "appResp" && m.reject) this.appendRejections++;
     let bytes = 0;
     if (m.type === "snap") bytes = m.data.byteLength;
     else if (m.type === "app" || m.type === "prop") for (const e of m.entries) bytes += e.data.byteLength;
@@ -140,10 +151,16 @@ export class Simulator {
     if (loss > 0 && this.random.chance(loss)) return;
     const copies = f.duplicate > 0 && this.random.chance(f.duplicate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
-      const delay =
+      let delay =
         f.reorder > 0 && this.random.chance(f.reorder)
           ? this.random.intBetween(200, 2200)
           : this.random.int(f.delayMaxMs + 1);
+      if (f.fifo) {
+        const link = m.from * 65536 + m.to;
+        const at = Math.max(this.queue.now + delay, this.linkClock.get(link) ?? 0);
+        this.linkClock.set(link, at);
+        delay = at - this.queue.now;
+      }
       this.queue.schedule(delay, () => this.deliver(m));
     }
   }
