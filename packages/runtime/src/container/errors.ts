@@ -21,5 +21,7 @@ export const ContainerErrorCode = {
   CommandFailed: "CONTAINER_COMMAND_FAILED",
   /** The operation does not fit the container's state (start twice, exec in a stopped one…). */
   InvalidState: "CONTAINER_INVALID_STATE",
+  /** Another live process already runs a runtime on the same data dir. */
+  RootInUse: "CONTAINER_ROOT_IN_USE",
 } as const;
 export type ContainerErrorCode = (typeof ContainerErrorCode)[keyof typeof ContainerErrorCode];

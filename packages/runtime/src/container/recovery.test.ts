@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSandbox, type Sandbox } from "./test-support.js";
@@ -61,5 +61,13 @@ describe("recovery of interrupted creates and removes", () => {
     expect((await rt.inspect(c.id)).state).toBe("exited");
     await rt.remove(c.id);
     expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
+  });
+
+  it("refuses a data dir that another live process runs a runtime on", async () => {
+    const root = join(sb.dir, "taken");
+    await mkdir(root, { recursive: true });
+    await writeFile(join(root, "owner.pid"), "1\n");
+    const rt = sb.runtime({ root });
+    await expect(rt.open()).rejects.toThrowError(`container root "${root}" is in use by process 1`);
   });
 });

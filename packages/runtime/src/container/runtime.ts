@@ -1,5 +1,5 @@
-import { mkdir, readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { type Clock, type Logger, newId, ShoalError, systemClock, type TimerHandle } from "@shoal/base";
 import { readStats } from "./cgroups.js";
 import { ContainerErrorCode } from "./errors.js";
@@ -123,6 +123,7 @@ export class ContainerRuntime {
     ]) {
       await mkdir(d, { recursive: true });
     }
+    await claimRoot(join(this.opts.root, "owner.pid"));
     const report: RecoveryReport = { adopted: [], cleanedUp: [] };
     for (const id of await readdir(join(this.opts.root, "containers"))) {
       const paths = this.paths(id);
@@ -453,4 +454,30 @@ export class ContainerRuntime {
       })();
     }, this.opts.logSyncIntervalMs ?? 1000);
   }
+}
+
+/**
+ * One runtime per data dir: a second one would tear down the first one's half-made containers as
+ * crash leftovers. The pid file names the owner; a dead owner (crash, SIGKILL) is taken over.
+ */
+async function claimRoot(pidFile: string): Promise<void> {
+  const holder = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
+  if (holder > 0 && holder !== process.pid) {
+    let alive = true;
+    try {
+      process.kill(holder, 0);
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+    if (alive) {
+      throw new ShoalError(
+        ContainerErrorCode.RootInUse,
+        `container root "${dirname(pidFile)}" is in use by process ${holder}`,
+        {
+          hint: "stop the other daemon, or give this one its own data dir",
+        },
+      );
+    }
+  }
+  await writeFile(pidFile, `${process.pid}\n`);
 }
