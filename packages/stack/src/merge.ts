@@ -20,6 +20,7 @@ const KEYED_LISTS: Record<string, (item: Record<string, unknown>) => string> = {
 export function mergeConfigs(configs: readonly StackConfig[]): StackConfig {
   const [first, ...rest] = configs;
   if (first === undefined) throw new Error("mergeConfigs needs at least one config");
+  if (rest.length === 0) return first;
   let out = structuredClone(first);
   for (const next of rest) {
     out = {
