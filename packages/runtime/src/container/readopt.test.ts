@@ -44,7 +44,7 @@ describe("re-adoption after the owning process is SIGKILLed", () => {
     await sb?.destroy();
   });
 
-  it("keeps containers running, reports exits that happened meanwhile, and logs without a gap", async () => {
+  it("keeps containers running, reports exits and OOM kills that happened meanwhile, and logs without a gap", async () => {
     const ctlDir = join(sb.dir, "ctl");
     await mkdir(ctlDir);
     const root = join(sb.dir, "rt");
@@ -72,7 +72,7 @@ describe("re-adoption after the owning process is SIGKILLed", () => {
     expect(byId.size).toBe(10);
     const [first, second, ...rest] = owner.ids as [string, string, ...string[]];
     expect(byId.get(first)).toMatchObject({ state: "exited", exit: { exitCode: 40, oomKilled: false } });
-    expect(byId.get(second)).toMatchObject({ state: "exited", exit: { exitCode: 41, oomKilled: false } });
+    expect(byId.get(second)).toMatchObject({ state: "exited", exit: { exitCode: 137, oomKilled: true } });
     expect(byId.get(first)?.exit?.finishedAtMs).toBeGreaterThan(
       byId.get(first)?.startedAtMs ?? Number.POSITIVE_INFINITY,
     );

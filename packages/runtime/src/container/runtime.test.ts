@@ -156,7 +156,8 @@ describe("health checks and log rotation", () => {
   });
 
   it("goes healthy, then unhealthy when the check starts failing, keeping the last outputs", async () => {
-    const rt = sb.runtime();
+    const changes: string[] = [];
+    const rt = sb.runtime({ onHealthChange: (_id, report) => changes.push(report.status) });
     const c = await rt.create({
       spec: {
         image: "busybox",
@@ -183,6 +184,7 @@ describe("health checks and log rotation", () => {
     );
     expect(unhealthy?.failingStreak).toBeGreaterThanOrEqual(2);
     expect(unhealthy?.log.at(-1)).toMatchObject({ exitCode: 1, output: "missing\n" });
+    expect(changes).toEqual(["healthy", "unhealthy"]);
     await rt.remove(c.id);
   });
 

@@ -17,6 +17,7 @@ import type {
   ContainerInfo,
   ContainerStats,
   CreateContainerOptions,
+  HealthReport,
   LogEntry,
 } from "./types.js";
 
@@ -42,6 +43,8 @@ export interface ContainerRuntimeOptions {
   /** How often `wait` and log follow look for news when no watch event came (default 50 ms). */
   pollMs?: number;
   createTimeoutMs?: number;
+  /** Called when a container's health status changes (starting → healthy → unhealthy …). */
+  onHealthChange?: (id: string, report: HealthReport) => void;
 }
 
 export interface StopOptions {
@@ -277,6 +280,7 @@ export class ContainerRuntime {
     const check = record.healthcheck;
     if (check === undefined || record.startedAtMs === undefined || this.health.has(record.id) || this.closed)
       return;
+    let lastStatus: HealthReport["status"] = "starting";
     const monitor = new HealthMonitor({
       check,
       clock: this.clock,
@@ -290,6 +294,11 @@ export class ContainerRuntime {
           timeoutMs,
           pidFile: join(this.paths(record.id).dir, `exec-${newId()}.pid`),
         }),
+      onChange: (report) => {
+        if (report.status === lastStatus) return;
+        lastStatus = report.status;
+        this.opts.onHealthChange?.(record.id, report);
+      },
     });
     this.health.set(record.id, monitor);
     monitor.run();

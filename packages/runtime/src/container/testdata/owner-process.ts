@@ -24,10 +24,17 @@ const rt = new ContainerRuntime({
 });
 const ids: string[] = [];
 for (let i = 0; i < args.count; i++) {
-  // Containers 0 and 1 exit with 40/41 once the test drops /ctl/stop-<i>; the rest count forever.
-  const script = `n=0; while true; do echo $n; n=$((n+1)); if [ -f /ctl/stop-${i} ]; then exit ${40 + i}; fi; sleep 0.05; done`;
+  // Once the test drops /ctl/stop-<i>, container 0 exits with 40 and container 1 allocates past
+  // its memory limit (OOM kill); the rest count forever.
+  const onStop = i === 1 ? "head -c 300000000 /dev/zero | tail; exit $?" : `exit ${40 + i}`;
+  const script = `n=0; while true; do echo $n; n=$((n+1)); if [ -f /ctl/stop-${i} ]; then ${onStop}; fi; sleep 0.05; done`;
   const c = await rt.create({
-    spec: { image: "busybox", command: ["/bin/sh", "-c", script], mounts: [{ kind: "bind", source: args.ctlDir, target: "/ctl", readOnly: true }] },
+    spec: {
+      image: "busybox",
+      command: ["/bin/sh", "-c", script],
+      mounts: [{ kind: "bind", source: args.ctlDir, target: "/ctl", readOnly: true }],
+      resources: { limits: { memoryBytes: 16 * 1024 * 1024 } },
+    },
     owner: { taskId: `task${i}`, serviceId: "svc" },
   });
   await rt.start(c.id);
