@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSandbox, type Sandbox } from "./test-support.js";
@@ -69,5 +69,34 @@ describe("recovery of interrupted creates and removes", () => {
     await writeFile(join(root, "owner.pid"), "1\n");
     const rt = sb.runtime({ root });
     await expect(rt.open()).rejects.toThrowError(`container root "${root}" is in use by process 1`);
+  });
+
+  it("rejects bad input with a clear error and leaves nothing behind", async () => {
+    const rt = sb.runtime();
+    await expect(rt.create({ id: "../x", spec: sleeper, owner })).rejects.toThrowError(
+      'container id "../x" must be',
+    );
+    await expect(rt.create({ spec: { ...sleeper, user: "nobody-here" }, owner })).rejects.toMatchObject({
+      code: "CONTAINER_USER_NOT_FOUND",
+      message: `user "nobody-here" not found in the image's /etc/passwd`,
+    });
+    await expect(rt.create({ spec: { ...sleeper, capAdd: ["FLY"] }, owner })).rejects.toThrowError(
+      'capability "FLY" is not known',
+    );
+    await expect(
+      rt.create({
+        spec: { ...sleeper, mounts: [{ kind: "bind", source: join(sb.dir, "missing"), target: "/m" }] },
+        owner,
+      }),
+    ).rejects.toMatchObject({ code: "CONTAINER_CREATE_FAILED" });
+    const c = await rt.create({ id: "fixed-id", spec: sleeper, owner });
+    await expect(rt.create({ id: "fixed-id", spec: sleeper, owner })).rejects.toThrowError(
+      'container "fixed-id" already exists',
+    );
+    await rt.remove(c.id);
+    expect(await rt.list()).toEqual([]);
+    expect(sb.images.holders.size).toBe(0);
+    expect(await readdir(join(sb.dir, "rt", "containers"))).toEqual([]);
+    expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
   });
 });

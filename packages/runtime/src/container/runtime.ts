@@ -205,6 +205,13 @@ export class ContainerRuntime {
   async create(o: CreateContainerOptions): Promise<ContainerInfo> {
     await this.open();
     const id = o.id ?? newId();
+    // The id names a directory, a runc container and a cgroup: nothing that could escape them.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(id)) {
+      throw new ShoalError(
+        ContainerErrorCode.InvalidSpec,
+        `container id "${id}" must be 1-128 characters of [A-Za-z0-9_.-]`,
+      );
+    }
     const paths = this.paths(id);
     try {
       await mkdir(paths.dir);
