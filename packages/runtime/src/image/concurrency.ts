@@ -43,3 +43,59 @@ export class Singleflight<T> {
     return this.inflight.has(key);
   }
 }
+
+/**
+ * Many shared holders or one exclusive holder, granted in arrival order (an exclusive waiter is
+ * not starved by a stream of shared ones). Pulls and imports are shared; garbage collection is
+ * exclusive, so it never deletes a blob a pull has just decided to reuse.
+ */
+export class SharedExclusiveLock {
+  private shared = 0;
+  private exclusive = false;
+  private readonly waiters: { exclusive: boolean; grant: () => void }[] = [];
+
+  get isIdle(): boolean {
+    return this.shared === 0 && !this.exclusive && this.waiters.length === 0;
+  }
+
+  private pump(): void {
+    while (this.waiters.length > 0 && !this.exclusive) {
+      const next = this.waiters[0] as { exclusive: boolean; grant: () => void };
+      if (next.exclusive) {
+        if (this.shared > 0) return;
+        this.exclusive = true;
+      } else {
+        this.shared++;
+      }
+      this.waiters.shift();
+      next.grant();
+    }
+  }
+
+  private acquire(exclusive: boolean): Promise<void> {
+    return new Promise((grant) => {
+      this.waiters.push({ exclusive, grant });
+      this.pump();
+    });
+  }
+
+  async withShared<T>(work: () => Promise<T>): Promise<T> {
+    await this.acquire(false);
+    try {
+      return await work();
+    } finally {
+      this.shared--;
+      this.pump();
+    }
+  }
+
+  async withExclusive<T>(work: () => Promise<T>): Promise<T> {
+    await this.acquire(true);
+    try {
+      return await work();
+    } finally {
+      this.exclusive = false;
+      this.pump();
+    }
+  }
+}

@@ -1,3 +1,4 @@
+import { PassThrough } from "node:stream";
 import { ShoalError } from "@shoal/base";
 import { mapLimit, type Singleflight } from "./concurrency.js";
 import type { ContentStore } from "./content-store.js";
@@ -8,6 +9,7 @@ import { type Descriptor, parseManifestDocument, selectPlatform } from "./manife
 import { formatReference, type ImageReference } from "./reference.js";
 import type { RegistryClient } from "./registry-client.js";
 import type { Platform, PullProgress } from "./types.js";
+import { unpackLayerStream } from "./unpack.js";
 
 // Fetches an image's manifest, config and layer blobs into the content store (verified), with
 // parallel layer downloads; unpacking and recording are the store's (as after an import).
@@ -121,5 +123,75 @@ export async function fetchImage(
   } catch (err) {
     release();
     throw err;
+  }
+}
+
+/**
+ * Downloads a layer blob into the content store and unpacks it into `tempDir` at once (the stream
+ * is teed), so a pull costs about the slower of the two rather than their sum. Resolves only when
+ * both the blob digest and the diff id matched; the caller renames `tempDir` into place.
+ */
+export async function downloadAndUnpack(
+  client: RegistryClient,
+  content: ContentStore,
+  ref: ImageReference,
+  desc: Descriptor,
+  diffId: string,
+  tempDir: string,
+  onProgress: (event: PullProgress) => void,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const { stream } = await client.getBlob(ref, desc.digest, signal);
+  const toStore = new PassThrough({ highWaterMark: 1 << 20 });
+  const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
+  let firstError: unknown;
+  // Either side failing must stop the other, or it would wait forever for bytes.
+  const fail = (err: unknown) => {
+    firstError ??= err;
+    const e = err instanceof Error ? err : new Error(String(err));
+    stream.destroy(e);
+    toStore.destroy(e);
+    toUnpack.destroy(e);
+  };
+  stream.on("error", fail);
+  stream.pipe(toStore);
+  stream.pipe(toUnpack);
+  let lastReport = 0;
+  const stored = content
+    .write(toStore, desc.digest, {
+      signal,
+      onBytes: (done) => {
+        if (done - lastReport >= 1 << 20 || done === desc.size) {
+          lastReport = done;
+          onProgress({
+            kind: "layer-downloading",
+            digest: desc.digest,
+            doneBytes: done,
+            totalBytes: desc.size,
+          });
+        }
+      },
+    })
+    .catch((err: unknown) => {
+      fail(err);
+      throw err;
+    });
+  const unpacked = unpackLayerStream(toUnpack, tempDir, `blob "${desc.digest}"`, {
+    expectedDiffId: diffId,
+    signal,
+  }).catch((err: unknown) => {
+    fail(err);
+    throw err;
+  });
+  const [written] = await Promise.allSettled([stored, unpacked]).then((results) => {
+    if (results.some((r) => r.status === "rejected")) throw firstError;
+    return results.map((r) => (r as PromiseFulfilledResult<unknown>).value);
+  });
+  const sizeBytes = (written as { sizeBytes: number }).sizeBytes;
+  if (sizeBytes !== desc.size) {
+    throw new ShoalError(
+      ImageErrorCode.DigestMismatch,
+      `blob "${desc.digest}" is ${sizeBytes} bytes, the manifest says ${desc.size}`,
+    );
   }
 }

@@ -1,19 +1,18 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { type Clock, type Logger, ShoalError, silentLogger, systemClock } from "@shoal/base";
-import { mapLimit, Singleflight } from "./concurrency.js";
+import { mapLimit, SharedExclusiveLock, Singleflight } from "./concurrency.js";
 import { ContentStore } from "./content-store.js";
-import { digestHex } from "./digest.js";
 import { ImageErrorCode } from "./errors.js";
 import { type ParsedImageConfig, parseImageConfig } from "./image-config.js";
 import { type ImportedManifest, importArchive } from "./image-import.js";
-import { fetchBlob, fetchImage } from "./image-pull.js";
+import { fetchImage } from "./image-pull.js";
 import { pushImage } from "./image-push.js";
-import { type Descriptor, formatPlatform, nodePlatform, parseManifestDocument } from "./manifest.js";
-import { formatReference, type ImageReference, parseReference, tryNormalize } from "./reference.js";
+import { LayerCache } from "./layer-cache.js";
+import { formatPlatform, nodePlatform, parseManifestDocument } from "./manifest.js";
+import { formatReference, parseReference, tryNormalize } from "./reference.js";
 import { RegistryClient } from "./registry-client.js";
+import { collectGarbage, type GcResult } from "./store-gc.js";
 import { type StoredImage, StoreIndex } from "./store-index.js";
 import type {
   ImageRecord,
@@ -27,7 +26,6 @@ import type {
   RemoveOptions,
   RemoveResult,
 } from "./types.js";
-import { unpackLayer, unpackLayerStream } from "./unpack.js";
 
 // The node's image store. Layout under `root`:
 //   blobs/sha256/<hex>   content store (manifests, configs, layer blobs as pulled)
@@ -63,6 +61,9 @@ export class LocalImageStore implements ImageStore {
   private readonly unpacks = new Singleflight<string>();
   /** Digests/diff ids used by operations in progress; GC must not free them. */
   private readonly pinned = new Map<string, number>();
+  /** Pulls/imports shared, garbage collection exclusive. */
+  private readonly lock = new SharedExclusiveLock();
+  private readonly layers: LayerCache;
   private opened = false;
 
   constructor(options: LocalImageStoreOptions) {
@@ -80,6 +81,7 @@ export class LocalImageStore implements ImageStore {
       logger: options.logger,
       nowMs: () => this.clock.now(),
     });
+    this.layers = new LayerCache(this.layersDir, this.content, this.client, this.unpacks, this.downloads);
   }
 
   async open(): Promise<void> {
@@ -121,145 +123,7 @@ export class LocalImageStore implements ImageStore {
   }
 
   layerDir(diffId: string): string {
-    return join(this.layersDir, digestHex(diffId));
-  }
-
-  private async exists(path: string): Promise<boolean> {
-    try {
-      await stat(path);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Unpacks a layer once (shared among concurrent callers); the directory appears by rename. */
-  private async ensureLayer(digest: string, diffId: string): Promise<string> {
-    const dir = this.layerDir(diffId);
-    if (await this.exists(dir)) return dir;
-    return this.unpacks.run(diffId, async () => {
-      if (await this.exists(dir)) return dir;
-      const temp = join(this.layersDir, `.tmp-${randomBytes(6).toString("hex")}`);
-      try {
-        await unpackLayer(this.content.path(digest), temp, { expectedDiffId: diffId });
-        await rename(temp, dir);
-      } catch (err) {
-        await rm(temp, { recursive: true, force: true });
-        throw err;
-      }
-      return dir;
-    });
-  }
-
-  /**
-   * A pulled layer: download and unpack at once (the stream is teed), so a pull costs about the
-   * slower of the two instead of their sum. Both the blob digest and the diff id are verified
-   * before the directory is renamed into place.
-   */
-  private async fetchLayer(
-    ref: ImageReference,
-    desc: Descriptor,
-    diffId: string,
-    onProgress: (event: PullProgress) => void,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const dir = this.layerDir(diffId);
-    const haveBlob = await this.content.has(desc.digest);
-    if (haveBlob || (await this.exists(dir))) {
-      // Blobs are kept even when the layer dir exists: push and byte-identity need them.
-      if (!haveBlob) await this.downloadOnly(ref, desc, onProgress, signal);
-      else onProgress({ kind: "layer-exists", digest: desc.digest, sizeBytes: desc.size });
-      await this.ensureLayer(desc.digest, diffId);
-      return;
-    }
-    await this.unpacks.run(diffId, () =>
-      this.downloads
-        .run(desc.digest, async () => {
-          if (await this.exists(dir)) return;
-          const temp = join(this.layersDir, `.tmp-${randomBytes(6).toString("hex")}`);
-          const { stream } = await this.client.getBlob(ref, desc.digest, signal);
-          const toStore = new PassThrough({ highWaterMark: 1 << 20 });
-          const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
-          let firstError: unknown;
-          const fail = (err: unknown) => {
-            firstError ??= err;
-            const e = err instanceof Error ? err : new Error(String(err));
-            stream.destroy(e);
-            toStore.destroy(e);
-            toUnpack.destroy(e);
-          };
-          stream.on("error", fail);
-          stream.pipe(toStore);
-          stream.pipe(toUnpack);
-          let lastReport = 0;
-          const results = await Promise.allSettled([
-            this.content
-              .write(toStore, desc.digest, {
-                signal,
-                onBytes: (done) => {
-                  if (done - lastReport >= 1 << 20 || done === desc.size) {
-                    lastReport = done;
-                    onProgress({
-                      kind: "layer-downloading",
-                      digest: desc.digest,
-                      doneBytes: done,
-                      totalBytes: desc.size,
-                    });
-                  }
-                },
-              })
-              .catch((err: unknown) => {
-                fail(err);
-                throw err;
-              }),
-            unpackLayerStream(toUnpack, temp, `blob "${desc.digest}"`, {
-              expectedDiffId: diffId,
-              signal,
-            }).catch((err: unknown) => {
-              fail(err);
-              throw err;
-            }),
-          ]);
-          try {
-            if (results.some((r) => r.status === "rejected")) throw firstError;
-            const written = (results[0] as PromiseFulfilledResult<{ sizeBytes: number }>).value;
-            if (written.sizeBytes !== desc.size) {
-              throw new ShoalError(
-                ImageErrorCode.DigestMismatch,
-                `blob "${desc.digest}" is ${written.sizeBytes} bytes, the manifest says ${desc.size}`,
-              );
-            }
-            await rename(temp, dir);
-          } catch (err) {
-            await rm(temp, { recursive: true, force: true });
-            throw err;
-          }
-          onProgress({ kind: "layer-downloaded", digest: desc.digest, sizeBytes: desc.size });
-        })
-        .then(() => dir),
-    );
-  }
-
-  private async downloadOnly(
-    ref: ImageReference,
-    desc: Descriptor,
-    onProgress: (event: PullProgress) => void,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    await fetchBlob(
-      {
-        client: this.client,
-        content: this.content,
-        downloads: this.downloads,
-        pin: (d) => this.pin(d),
-        onProgress,
-        signal,
-        parallelDownloads: 1,
-        fetchLayer: async () => undefined,
-      },
-      ref,
-      desc,
-    );
+    return this.layers.dir(diffId);
   }
 
   /** Unpacks and records an image whose blobs are all in the content store. */
@@ -298,7 +162,7 @@ export class LocalImageStore implements ImageStore {
     try {
       await mapLimit(manifest.layers, this.parallelDownloads, async (layer, i) => {
         const diffId = config.diffIds[i] as string;
-        await this.ensureLayer(layer.digest, diffId);
+        await this.layers.ensureLayer(layer.digest, diffId);
         onProgress({ kind: "layer-unpacked", digest: layer.digest, diffId });
       });
       const existing = this.index.images.get(id);
@@ -352,29 +216,38 @@ export class LocalImageStore implements ImageStore {
     const platform = options.platform ?? this.platform;
     const onProgress = options.onProgress ?? (() => undefined);
     // Concurrent pulls of one reference share the whole operation (progress goes to the first).
-    return this.pulls.run(`${name} ${formatPlatform(platform)}`, async () => {
-      const fetched = await fetchImage(
-        {
-          client: this.client,
-          content: this.content,
-          downloads: this.downloads,
-          pin: (d) => this.pin(d),
-          onProgress,
-          signal: options.signal,
-          parallelDownloads: this.parallelDownloads,
-          fetchLayer: (r, desc, diffId) => this.fetchLayer(r, desc, diffId, onProgress, options.signal),
-        },
-        parsed,
-        platform,
-      );
-      try {
-        const record = await this.register(fetched, onProgress);
-        onProgress({ kind: "done", ref: name, id: record.id });
-        return record;
-      } finally {
-        fetched.release();
-      }
-    });
+    return this.pulls.run(`${name} ${formatPlatform(platform)}`, () =>
+      this.lock.withShared(async () => {
+        const startedMs = this.clock.now();
+        this.logger.info({ ref: name, platform: formatPlatform(platform) }, "pulling image");
+        const fetched = await fetchImage(
+          {
+            client: this.client,
+            content: this.content,
+            downloads: this.downloads,
+            pin: (d) => this.pin(d),
+            onProgress,
+            signal: options.signal,
+            parallelDownloads: this.parallelDownloads,
+            fetchLayer: (r, desc, diffId) =>
+              this.layers.fetchLayer(r, desc, diffId, onProgress, options.signal),
+          },
+          parsed,
+          platform,
+        );
+        try {
+          const record = await this.register(fetched, onProgress);
+          onProgress({ kind: "done", ref: name, id: record.id });
+          this.logger.info(
+            { ref: name, id: record.id, durationMs: this.clock.now() - startedMs },
+            "image pulled",
+          );
+          return record;
+        } finally {
+          fetched.release();
+        }
+      }),
+    );
   }
 
   async push(ref: string, targetRef?: string, options: PushOptions = {}): Promise<{ digest: string }> {
@@ -384,27 +257,31 @@ export class LocalImageStore implements ImageStore {
       targetRef ?? image.names.find((n) => n === formatReference(parseReference(ref))) ?? ref,
     );
     const config = await this.loadConfig(image.id);
-    return pushImage(this.client, this.content, image, config.sizeBytes, target, {
-      onProgress: options.onProgress,
-      signal: options.signal,
-      parallelUploads: this.parallelDownloads,
-    });
+    return this.lock.withShared(() =>
+      pushImage(this.client, this.content, image, config.sizeBytes, target, {
+        onProgress: options.onProgress,
+        signal: options.signal,
+        parallelUploads: this.parallelDownloads,
+      }),
+    );
   }
 
   async importImage(tarOrLayout: string, options: ImportOptions = {}): Promise<ImageRecord[]> {
     this.assertOpen();
     const platform = options.platform ?? this.platform;
-    const imported = await importArchive(
-      this.content,
-      tarOrLayout,
-      this.scratchDir,
-      options,
-      platform,
-      this.clock.now(),
-    );
-    const records: ImageRecord[] = [];
-    for (const manifest of imported) records.push(await this.register(manifest, () => undefined));
-    return records;
+    return this.lock.withShared(async () => {
+      const imported = await importArchive(
+        this.content,
+        tarOrLayout,
+        this.scratchDir,
+        options,
+        platform,
+        this.clock.now(),
+      );
+      const records: ImageRecord[] = [];
+      for (const manifest of imported) records.push(await this.register(manifest, () => undefined));
+      return records;
+    });
   }
 
   private require(ref: string): StoredImage {
@@ -455,9 +332,16 @@ export class LocalImageStore implements ImageStore {
     // An image removed with force while in use goes when its last holder lets go.
     if (image !== undefined && image.names.length === 0 && this.index.holdersOf(id).length === 0) {
       this.index.images.delete(id);
+      await this.index.save();
+      // Container teardown must not wait for somebody's long pull: collect then, in the background.
+      if (this.lock.isIdle) await this.collectGarbage();
+      else
+        this.collectGarbage().catch((err: unknown) =>
+          this.logger.error({ err }, "image garbage collection failed"),
+        );
+      return;
     }
     await this.index.save();
-    await this.collectGarbage();
   }
 
   async remove(ref: string, options: RemoveOptions = {}): Promise<RemoveResult> {
@@ -501,40 +385,19 @@ export class LocalImageStore implements ImageStore {
     return { untagged: [], deletedImages, ...freed };
   }
 
-  /** Deletes layer dirs and blobs no recorded image uses and no running operation pinned. */
-  private async collectGarbage(): Promise<{ freedLayers: number; freedBytes: number }> {
-    const liveBlobs = new Set<string>(this.pinned.keys());
-    const liveDiffIds = new Set<string>(this.pinned.keys());
-    for (const image of this.index.images.values()) {
-      liveBlobs.add(image.id);
-      liveBlobs.add(image.manifestDigest);
-      if (image.indexDigest !== undefined) liveBlobs.add(image.indexDigest);
-      for (const layer of image.layers) {
-        liveBlobs.add(layer.digest);
-        liveDiffIds.add(layer.diffId);
-      }
-    }
-    for (const id of [...this.configs.keys()])
-      if (!this.index.images.has(id) && !liveBlobs.has(id)) this.configs.delete(id);
-    let freedLayers = 0;
-    let freedBytes = 0;
-    for (const name of await readdir(this.layersDir)) {
-      const diffId = `sha256:${name}`;
-      if (name.startsWith(".tmp-")) {
-        // Unpacks in progress own their temp dirs; only leftovers from before open() are garbage.
-        if (this.pinned.size > 0) continue;
-      } else if (liveDiffIds.has(diffId) || this.unpacks.has(diffId)) {
-        continue;
-      }
-      await rm(join(this.layersDir, name), { recursive: true, force: true });
-      freedLayers++;
-    }
-    for (const digest of await this.content.list()) {
-      if (liveBlobs.has(digest) || this.downloads.has(digest)) continue;
-      freedBytes += await this.content.delete(digest);
-    }
-    if (freedLayers > 0 || freedBytes > 0)
-      this.logger.info({ freedLayers, freedBytes }, "unused image data freed");
-    return { freedLayers, freedBytes };
+  /** Frees unused layer dirs and blobs; waits for pulls and imports in progress to finish. */
+  private collectGarbage(): Promise<GcResult> {
+    return this.lock.withExclusive(async () => {
+      const result = await collectGarbage({
+        images: this.index.images.values(),
+        content: this.content,
+        layersDir: this.layersDir,
+        isPinned: (key) => this.pinned.has(key),
+      });
+      for (const id of [...this.configs.keys()]) if (!this.index.images.has(id)) this.configs.delete(id);
+      if (result.freedLayers > 0 || result.freedBytes > 0)
+        this.logger.info(result, "unused image data freed");
+      return result;
+    });
   }
 }

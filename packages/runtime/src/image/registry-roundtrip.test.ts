@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ShoalError } from "@shoal/base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildBusyboxImage, type FixtureImage, writeOciLayout } from "../testing/busybox-image.js";
+import {
+  buildBusyboxImage,
+  type FixtureImage,
+  writeDockerSave,
+  writeOciLayout,
+} from "../testing/busybox-image.js";
 import { startRegistry, type TestRegistry, type TestRegistryAuth } from "../testing/registry.js";
 import { sha256Digest } from "./digest.js";
 import { ImageErrorCode } from "./errors.js";
@@ -68,11 +73,14 @@ describe.each<TestRegistryAuth>(["none", "basic", "token"])("registry round trip
     const target = await store(`${auth}-target`, registry, registry.hostConfig());
     const events: PullProgress[] = [];
     // Two concurrent pulls of one reference share the work and agree.
+    const joinedEvents: PullProgress[] = [];
     const [a, b] = await Promise.all([
       target.pull(threeRef, { onProgress: (e) => events.push(e) }),
-      target.pull(threeRef),
+      target.pull(threeRef, { onProgress: (e) => joinedEvents.push(e) }),
     ]);
     expect(a).toEqual(b);
+    // The second pull joined the first: it neither downloaded nor checked anything itself.
+    expect(joinedEvents).toEqual([]);
     expect(a.id).toBe(three.configDigest);
     expect(a.manifestDigest).toBe(three.manifestDigest);
     expect(a.names).toEqual([threeRef]);
@@ -99,6 +107,31 @@ describe.each<TestRegistryAuth>(["none", "basic", "token"])("registry round trip
   });
 
   if (auth === "none") {
+    it("pushes a docker save import (uncompressed layers) and pulls it back", async () => {
+      const saved = join(work, "three-save.tar");
+      await writeDockerSave(three, saved, [`${registry.host}/fixtures/saved:1`]);
+      const source = await store("none-save-source", registry, registry.hostConfig());
+      const [imported] = await source.importImage(saved);
+      const pushed = await source.push(`${registry.host}/fixtures/saved:1`);
+      expect(pushed.digest).toBe(imported?.manifestDigest);
+      const target = await store("none-save-target", registry, registry.hostConfig());
+      const pulled = await target.pull(`${registry.host}/fixtures/saved:1`);
+      expect(pulled.id).toBe(three.configDigest);
+      for (const layer of three.layers)
+        expect((await blob(target, layer.diffId)).equals(layer.tar)).toBe(true);
+    });
+
+    it("stops a pull when its signal aborts and keeps nothing", async () => {
+      const s = await store("none-aborted", registry, registry.hostConfig());
+      const controller = new AbortController();
+      controller.abort();
+      const err = await s
+        .pull(`${registry.host}/fixtures/three:1`, { signal: controller.signal })
+        .catch((e: unknown) => e);
+      expect((err as Error).name).toBe("AbortError");
+      expect(s.list()).toEqual([]);
+    });
+
     it("speaks HTTPS unless the registry is marked insecure", async () => {
       const s = await store("none-not-insecure", registry, {});
       const err = await s.pull(`${registry.host}/fixtures/three:1`).catch((e: unknown) => e);
