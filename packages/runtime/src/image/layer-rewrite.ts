@@ -22,11 +22,14 @@ import {
 const WHITEOUT_PREFIX = ".wh.";
 const OPAQUE_MARKER = ".wh..wh..opq";
 const XATTR_PAX_PREFIX = "SCHILY.xattr.";
+const OVERLAY_XATTR_PAX_PREFIX = `${XATTR_PAX_PREFIX}trusted.overlay.`;
 
 export interface RewriteStats {
   entries: number;
   whiteouts: number;
   opaqueDirs: number;
+  /** Entries whose trusted.overlay.* xattrs were dropped. */
+  droppedOverlayXattrs: number;
 }
 
 /** Reads exact byte counts from an async iterable of chunks without copying more than needed. */
@@ -266,8 +269,20 @@ export async function* rewriteLayerTar(reader: ByteReader, stats: RewriteStats):
         const rawTarget = pax.get("linkpath") ?? longLink ?? header.linkname;
         refuseThroughSymlink(cleanEntryPath(rawTarget), rawTarget, symlinks);
       }
-      for (const part of meta) yield part;
-      yield block;
+      if ([...pax.keys()].some((k) => k.startsWith(OVERLAY_XATTR_PAX_PREFIX))) {
+        // overlayfs metadata is ours to write: a layer carrying trusted.overlay.* (opaque,
+        // redirect, metacopy) would change what the merged tree shows. Drop it, as containerd does.
+        stats.droppedOverlayXattrs++;
+        const kept = new Map([...pax].filter(([k]) => !k.startsWith(OVERLAY_XATTR_PAX_PREFIX)));
+        const linkname = pax.get("linkpath") ?? longLink ?? header.linkname;
+        yield encodeEntry(
+          { ...header, name: rawPath, linkname, size: entryHasData(header.type) ? size : 0 },
+          kept,
+        );
+      } else {
+        for (const part of meta) yield part;
+        yield block;
+      }
       yield* reader.stream(dataBytes);
     }
     pax = new Map();

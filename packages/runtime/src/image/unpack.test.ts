@@ -30,6 +30,7 @@ function getXattr(path: string, name: string): string {
     ["-c", "import os,sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())", path, name],
     {
       encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
     },
   ).trim();
 }
@@ -94,6 +95,31 @@ describe("unpackLayer", () => {
         THREE_LAYER_TREE.files["/data/keep.txt"],
       );
     }
+  });
+
+  it("drops trusted.overlay.* xattrs a layer carries itself", async () => {
+    const forged = new Map([
+      ["SCHILY.xattr.trusted.overlay.opaque", "y"],
+      ["SCHILY.xattr.user.kept", "1"],
+    ]);
+    const blob = join(work, "forged.tar");
+    const dir = {
+      name: "d/",
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      size: 0,
+      mtime: 0,
+      type: TarType.Directory,
+      linkname: "",
+      devmajor: 0,
+      devminor: 0,
+    };
+    await writeFile(blob, Buffer.concat([encodeEntry(dir, forged), Buffer.alloc(1024)]));
+    const result = await unpackLayer(blob, join(work, "forged"));
+    expect(result.stats.droppedOverlayXattrs).toBe(1);
+    expect(getXattr(join(work, "forged", "d"), "user.kept")).toBe("1");
+    expect(() => getXattr(join(work, "forged", "d"), "trusted.overlay.opaque")).toThrow();
   });
 
   it("rejects a layer whose diff id does not match", async () => {

@@ -143,7 +143,7 @@ export async function unpackLayerStream(
       uncompressedBytes += chunk.length;
     }),
   );
-  const stats: RewriteStats = { entries: 0, whiteouts: 0, opaqueDirs: 0 };
+  const stats: RewriteStats = { entries: 0, whiteouts: 0, opaqueDirs: 0, droppedOverlayXattrs: 0 };
   const tar = spawn(
     "tar",
     [
