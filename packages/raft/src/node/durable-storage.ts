@@ -6,8 +6,17 @@ import type { ConfState, Entry, HardState, Snapshot } from "../types.js";
  * snapshot bookkeeping. WalStorage implements it on disk; MemoryDurableStorage in memory.
  */
 export interface DurableStorage extends Storage {
-  /** Persists one Ready batch; resolves once it is durable (fsynced). */
-  save(hardState: HardState | undefined, entries: Entry[], snapshot?: Snapshot): Promise<void>;
+  /**
+   * Persists one Ready batch; resolves once it is durable (fsynced). With `sync` false (Ready
+   * .mustSync false: only the commit index changed) the hard state may be kept in memory and
+   * written with the next synced batch — a lost commit index is recomputed after a restart.
+   */
+  save(
+    hardState: HardState | undefined,
+    entries: Entry[],
+    snapshot?: Snapshot,
+    sync?: boolean,
+  ): Promise<void>;
   /** Records a snapshot of the state machine at applied index `index`. */
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot>;
   /** Drops log entries up to `index` (at most the snapshot index). */
@@ -22,8 +31,8 @@ export class MemoryDurableStorage implements DurableStorage {
     this.mem = mem;
   }
 
-  static bootstrap(voters: number[], learners: number[] = []): MemoryDurableStorage {
-    return new MemoryDurableStorage(MemoryStorage.bootstrap(voters, learners));
+  static bootstrap(voters: number[]): MemoryDurableStorage {
+    return new MemoryDurableStorage(MemoryStorage.bootstrap(voters));
   }
 
   initialState(): { hardState: HardState; confState: ConfState } {

@@ -72,9 +72,12 @@ interface QueuedRead {
  * The async shell around the pure core: owns the tick timer, the durable storage and the
  * transport. One loop handles everything, in this order per Ready (the durability contract):
  *
- *  1. persist the snapshot, entries and hard state with one fsync (storage.save);
+ *  1. persist the snapshot, entries and hard state with one fsync (storage.save; a batch whose
+ *     only change is the commit index is not fsynced — Ready.mustSync);
  *  2. only then send the Ready's messages — a vote or an append ack promises that what it votes
- *     or acks is on disk, and a leader's commit must never count data that is not durable;
+ *     or acks is on disk. Exception: a leader sends its appends/heartbeats/snapshot chunks of its
+ *     durable term before its own write, overlapping its fsync with the followers' (safe because
+ *     acks are fed to the core only after the write, so commit never counts undurable data);
  *  3. restore the snapshot and apply the committed entries (awaiting `apply`), settle proposals
  *     and reads;
  *  4. advance the core, then snapshot + compact when `snapshotEntries` were applied since the last.
@@ -114,6 +117,8 @@ export class RaftNode {
   private leaderId = 0;
   private currentRole: Role = Role.Follower;
   private currentTerm = 0;
+  /** Term of the hard state last written to storage (leaders replicate early only in it). */
+  private durableTerm = 0;
 
   constructor(opts: RaftNodeOptions) {
     this.id = opts.id;
@@ -162,6 +167,7 @@ export class RaftNode {
     if (snap.meta.index > 0) await this.opts.restore?.(snap.data);
     this.appliedIndex = snap.meta.index;
     this.currentTerm = storage.initialState().hardState.term;
+    this.durableTerm = this.currentTerm;
     const createCore = this.opts.createCore ?? ((config: RaftConfig) => new RawNode(config));
     this.core = createCore({
       electionTicks: this.electionTicks,
@@ -328,6 +334,10 @@ export class RaftNode {
   private async pump(): Promise<void> {
     const core = this.core!;
     while (!this.stopping) {
+      // Let I/O callbacks that are already due (messages, proposals) queue up first, so they go
+      // into one Ready: fewer, larger batches and messages under load, for one event-loop turn.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.stopping) return;
       this.feed(core);
       if (!core.hasReady()) return;
       const rd = core.ready();
@@ -389,12 +399,29 @@ export class RaftNode {
     if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
     if (rd.hardState !== undefined) this.currentTerm = rd.hardState.term;
 
+    // A leader may replicate in parallel with its own disk write (Raft thesis §10.2.1): appends,
+    // heartbeats and snapshot chunks in its current (already durable) term promise nothing about
+    // this batch. The leader's own copy still counts toward commit only once durable, because
+    // follower acks are fed to the core after this batch is saved and advanced.
+    let late = rd.messages;
+    if (this.currentRole === Role.Leader && rd.messages.length > 0) {
+      const durableTerm = this.durableTerm;
+      const early: Message[] = [];
+      late = [];
+      for (const m of rd.messages) {
+        if ((m.type === "app" || m.type === "heartbeat" || m.type === "snap") && m.term === durableTerm)
+          early.push(m);
+        else late.push(m);
+      }
+      if (early.length > 0) this.opts.transport.send(early);
+    }
     // (1) Durable first. One write and one fsync for the whole batch.
     if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
-      await this.opts.storage.save(rd.hardState, rd.entries, rd.snapshot);
+      await this.opts.storage.save(rd.hardState, rd.entries, rd.snapshot, rd.mustSync);
     }
-    // (2) Only now may votes, acks and appends that count on this data leave the node.
-    if (rd.messages.length > 0) this.opts.transport.send(rd.messages);
+    if (rd.hardState !== undefined) this.durableTerm = rd.hardState.term;
+    // (2) Only now may votes, acks and anything else that counts on this batch leave the node.
+    if (late.length > 0) this.opts.transport.send(late);
 
     // (3) Apply.
     if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.appliedIndex) {

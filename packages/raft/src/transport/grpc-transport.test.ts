@@ -73,15 +73,31 @@ describe("GrpcTransport", () => {
   it("delivers messages to a peer in order over one stream", async () => {
     const [b, rb] = await transport(2);
     const [a] = await transport(1, { peers: { 2: `127.0.0.1:${b.port}` } });
-    for (let i = 0; i < 200; i++) a.send([app(i)]);
+    const hb = (i: number): Message => ({
+      type: "heartbeat",
+      from: 1,
+      to: 2,
+      term: 1,
+      commit: i,
+      context: new Uint8Array([i % 256]),
+    });
+    for (let i = 0; i < 200; i++) a.send([hb(i)]);
     await until(() => rb.got.length === 200, "200 messages");
-    expect(rb.got.map((m) => (m.type === "app" ? m.index : -1))).toEqual(
+    expect(rb.got.map((m) => (m.type === "heartbeat" ? m.commit : -1))).toEqual(
       Array.from({ length: 200 }, (_, i) => i),
     );
-    const got = rb.got[7]!;
-    expect(got.type === "app" && [...got.entries[0]!.data]).toEqual([
-      ...(app(7) as { entries: { data: Uint8Array }[] }).entries[0]!.data,
-    ]);
+  });
+
+  it("coalesces a backlog of contiguous appends without losing or reordering entries", async () => {
+    const [b, rb] = await transport(2);
+    const [a] = await transport(1, { peers: { 2: `127.0.0.1:${b.port}` } });
+    for (let i = 0; i < 500; i++) a.send([app(i)]);
+    const entries = () => rb.got.flatMap((m) => (m.type === "app" ? m.entries.map((e) => e.index) : []));
+    await until(() => entries().length === 500, "500 entries");
+    expect(entries()).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(rb.got.length).toBeLessThan(500);
+    const first = rb.got[0]!;
+    expect(first.type === "app" && first.index).toBe(0);
   });
 
   it("carries snapshot chunks near the 4 MiB limit and drops anything larger", async () => {

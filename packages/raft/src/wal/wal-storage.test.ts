@@ -80,6 +80,23 @@ describe("WalStorage", () => {
     await r.close();
   });
 
+  it("keeps a commit-only hard state unsynced until the next synced batch carries it", async () => {
+    const s = await WalStorage.open({ dir });
+    await s.save(hs(1, 0), ents(1, 3, 1));
+    await s.save(hs(1, 3), [], undefined, false);
+    expect(s.hardState()).toEqual(hs(1, 3));
+    await s.close();
+    const r = await WalStorage.open({ dir });
+    expect(r.hardState()).toEqual(hs(1, 0)); // a lost commit index is recomputed; term and vote are not lost
+    await r.save(hs(1, 2), [], undefined, false);
+    await r.save(undefined, [ent(4, 1)]);
+    await r.close();
+    const r2 = await WalStorage.open({ dir });
+    expect(r2.hardState()).toEqual(hs(1, 2));
+    expect(r2.lastIndex()).toBe(4);
+    await r2.close();
+  });
+
   it("spreads the log over segments and reads them all back", async () => {
     const s = await WalStorage.open({ dir, segmentBytes: 300 });
     for (let i = 1; i <= 40; i++) await s.save(hs(1, i - 1), [ent(i, 1)]);

@@ -54,6 +54,8 @@ export class WalStorage implements Storage {
   private readonly logger: Logger;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** A commit-only hard state change was saved without sync and is not on disk yet. */
+  private hsUnwritten = false;
 
   private constructor(init: {
     mem: MemoryStorage;
@@ -217,15 +219,26 @@ export class WalStorage implements Storage {
   /**
    * Persists one Ready batch with a single write and fdatasync. A snapshot (received from the
    * leader) goes to its own file first; the batch then records that it replaced the log. Entries
-   * at an index already in the log replace it from there on. Resolves once durable.
+   * at an index already in the log replace it from there on. Resolves once durable. With `sync`
+   * false and nothing but a hard state, nothing is written yet (see DurableStorage.save).
    */
-  save(hardState: HardState | undefined, entries: Entry[], snapshot?: Snapshot): Promise<void> {
+  save(hardState: HardState | undefined, entries: Entry[], snapshot?: Snapshot, sync = true): Promise<void> {
     return this.serialize(async () => {
       if (hardState === undefined && entries.length === 0 && snapshot === undefined) return;
+      if (!sync && hardState !== undefined && entries.length === 0 && snapshot === undefined) {
+        // Only the commit index moved (term and vote changes always sync): keep it in memory and
+        // write it with the next synced batch rather than pay an fsync for it now.
+        this.hs = { ...hardState };
+        this.mem.setHardState(hardState);
+        this.hsUnwritten = true;
+        return;
+      }
+      if (hardState === undefined && this.hsUnwritten) hardState = this.hs;
       if (snapshot !== undefined) await writeSnapshotFile(this.snapDir, snapshot);
       const installed =
         snapshot === undefined ? undefined : { index: snapshot.meta.index, term: snapshot.meta.term };
       await this.log.append(encodeBatch(hardState, entries, installed));
+      this.hsUnwritten = false;
       if (snapshot !== undefined) this.mem.applySnapshot(snapshot);
       if (entries.length > 0) this.mem.append(entries);
       if (hardState !== undefined) {

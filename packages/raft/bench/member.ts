@@ -1,0 +1,194 @@
+// One Raft member in its own process, driven by the parent benchmark over IPC (see cluster.ts).
+// Real WAL with fsync, real gRPC transport on loopback, RaftNode with the default core.
+import { credentials, ServerCredentials } from "@grpc/grpc-js";
+import { createLogger, silentLogger } from "@shoal/base";
+import { RaftNode } from "../src/node/raft-node.js";
+import { GrpcTransport } from "../src/transport/grpc-transport.js";
+import type { Entry } from "../src/types.js";
+import { WalStorage } from "../src/wal/wal-storage.js";
+
+export interface MemberConfig {
+  id: number;
+  voters: number[];
+  dir: string;
+  tickMs: number;
+  electionTicks: number;
+  snapshotEntries: number;
+  snapshotCatchUpEntries: number;
+  /** Bytes the state machine's snapshot weighs (padding), to bench snapshot installs. */
+  snapshotBytes: number;
+  debug?: boolean;
+}
+
+export type ToMember =
+  | { cmd: "peers"; peers: Record<number, string> }
+  | { cmd: "load"; concurrency: number; valueBytes: number; durationMs: number; warmupMs: number }
+  | { cmd: "loadForever"; concurrency: number; valueBytes: number }
+  | { cmd: "status" }
+  | { cmd: "stop" };
+
+export type FromMember =
+  | { type: "listening"; port: number }
+  | { type: "loadResult"; commits: number; elapsedMs: number; latenciesMs: number[]; errors: number }
+  | { type: "firstCommit"; term: number; at: number }
+  | {
+      type: "status";
+      leader: number;
+      term: number;
+      applied: number;
+      isLeader: boolean;
+      maxSentBytes: number;
+      maxReceivedBytes: number;
+      restores: number;
+      restoredAt: number;
+    }
+  | { type: "failed"; error: string };
+
+const config = JSON.parse(process.argv[2]!) as MemberConfig;
+const send = (m: FromMember) => process.send?.(m);
+const logger = config.debug ? createLogger({ level: "info" }) : silentLogger();
+
+let appliedCount = 0;
+let restores = 0;
+let restoredAt = 0;
+const pad = new Uint8Array(config.snapshotBytes).fill(7);
+const apply = (_e: Entry) => {
+  appliedCount++;
+};
+
+const storage = await WalStorage.open({
+  dir: config.dir,
+  bootstrap: { voters: config.voters, learners: [] },
+  logger,
+});
+const transport = new GrpcTransport({
+  id: config.id,
+  credentials: credentials.createInsecure(),
+  listen: { address: "127.0.0.1:0", credentials: ServerCredentials.createInsecure() },
+  logger,
+});
+const node = new RaftNode({
+  id: config.id,
+  storage,
+  transport,
+  apply,
+  snapshot: () => pad,
+  restore: (data) => {
+    restores++;
+    restoredAt = Date.now();
+    if (data.byteLength !== config.snapshotBytes && config.snapshotBytes > 0)
+      throw new Error(`snapshot of ${data.byteLength} bytes`);
+  },
+  tickMs: config.tickMs,
+  electionTicks: config.electionTicks,
+  snapshotEntries: config.snapshotEntries,
+  snapshotCatchUpEntries: config.snapshotCatchUpEntries,
+  logger,
+  coreConfig: { maxInflightMsgs: 512 },
+});
+const running = node.run();
+running.catch((err: unknown) => {
+  send({ type: "failed", error: String(err) });
+  process.exit(1);
+});
+while (transport.port === 0) await new Promise((r) => setTimeout(r, 2));
+send({ type: "listening", port: transport.port });
+
+function value(bytes: number): Uint8Array {
+  const v = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) v[i] = (Math.random() * 256) | 0;
+  return v;
+}
+
+async function load(
+  concurrency: number,
+  valueBytes: number,
+  durationMs: number,
+  warmupMs: number,
+): Promise<void> {
+  const start = Date.now();
+  const measureFrom = start + warmupMs;
+  const end = measureFrom + durationMs;
+  const latencies: number[] = [];
+  let commits = 0;
+  let errors = 0;
+  const worker = async () => {
+    const data = value(valueBytes);
+    while (Date.now() < end) {
+      const t0 = performance.now();
+      try {
+        await node.propose(data);
+        const t1 = performance.now();
+        if (Date.now() >= measureFrom && Date.now() < end) {
+          commits++;
+          latencies.push(t1 - t0);
+        }
+      } catch {
+        errors++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  send({ type: "loadResult", commits, elapsedMs: durationMs, latenciesMs: latencies, errors });
+}
+
+/** Proposes whenever this member leads; reports the first commit of each leadership term. */
+function loadForever(concurrency: number, valueBytes: number): void {
+  let reportedTerm = 0;
+  const worker = async () => {
+    const data = value(valueBytes);
+    for (;;) {
+      if (!node.isLeader()) {
+        await new Promise((r) => setTimeout(r, 2));
+        continue;
+      }
+      const term = node.term;
+      try {
+        await node.propose(data);
+        if (term > reportedTerm && node.term === term) {
+          reportedTerm = term;
+          send({ type: "firstCommit", term, at: Date.now() });
+        }
+      } catch {
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+  };
+  for (let i = 0; i < concurrency; i++) void worker();
+}
+
+process.on("message", (msg: ToMember) => {
+  switch (msg.cmd) {
+    case "peers":
+      for (const [id, addr] of Object.entries(msg.peers))
+        if (Number(id) !== config.id) transport.setPeer(Number(id), addr);
+      break;
+    case "load":
+      void load(msg.concurrency, msg.valueBytes, msg.durationMs, msg.warmupMs);
+      break;
+    case "loadForever":
+      loadForever(msg.concurrency, msg.valueBytes);
+      break;
+    case "status":
+      send({
+        type: "status",
+        leader: node.leader,
+        term: node.term,
+        applied: node.applied,
+        isLeader: node.isLeader(),
+        maxSentBytes: transport.stats.maxSentBytes,
+        maxReceivedBytes: transport.stats.maxReceivedBytes,
+        restores,
+        restoredAt,
+      });
+      break;
+    case "stop":
+      void node.stop().then(async () => {
+        await storage.close();
+        process.exit(0);
+      });
+      break;
+  }
+});
+void appliedCount;
