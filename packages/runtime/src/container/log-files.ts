@@ -62,7 +62,11 @@ async function listGenerations(logPath: string): Promise<Generation[]> {
 /** Files to read, oldest first: the generations, then the live file if it is not linked yet. */
 async function filesInOrder(logPath: string): Promise<{ path: string; ino: number }[]> {
   const gens = await listGenerations(logPath);
-  const out = gens.map((g) => ({ path: g.path, ino: g.ino }));
+  // Two links to one inode (a sync racing another) must not make its lines appear twice.
+  const seen = new Set<number>();
+  const out = gens
+    .filter((g) => !seen.has(g.ino) && seen.add(g.ino))
+    .map((g) => ({ path: g.path, ino: g.ino }));
   const live = await stat(logPath).catch(() => undefined);
   if (live !== undefined && out.at(-1)?.ino !== live.ino) out.push({ path: logPath, ino: live.ino });
   return out;
@@ -121,13 +125,17 @@ export async function* readLogs(
 
   let cursor = last ?? { ino: -1, offset: 0 };
   const keep = (e: LogEntry) => opts.sinceMs === undefined || e.timeMs >= opts.sinceMs;
+  // conmon may still be draining the pipes when the exit file appears, so following ends only
+  // after two empty reads once the exit is known.
+  let quietSinceExit = 0;
   for (;;) {
     if (opts.signal?.aborted) return;
     const exited = await deps.hasExited();
     const fresh = await readNew(logPath, cursor, assembler, deps.maxFiles);
     cursor = fresh.cursor;
     for (const e of fresh.entries) if (keep(e)) yield e;
-    if (exited && fresh.entries.length === 0) {
+    quietSinceExit = exited && fresh.entries.length === 0 ? quietSinceExit + 1 : 0;
+    if (quietSinceExit >= 2) {
       for (const e of assembler.flush()) if (keep(e)) yield e;
       return;
     }

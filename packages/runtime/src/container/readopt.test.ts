@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -62,7 +62,8 @@ describe("re-adoption after the owning process is SIGKILLed", () => {
     await new Promise((r) => setTimeout(r, 300));
     await writeFile(join(ctlDir, "stop-0"), "");
     await writeFile(join(ctlDir, "stop-1"), "");
-    await new Promise((r) => setTimeout(r, 500));
+    // Both exit while no runtime process exists; conmon records it in the exit dir.
+    for (const id of owner.ids.slice(0, 2)) await waitForFile(join(root, "exits", id));
 
     const rt = sb.runtime();
     const report = await rt.open();
@@ -98,3 +99,16 @@ describe("re-adoption after the owning process is SIGKILLed", () => {
     expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
   });
 });
+
+async function waitForFile(path: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (
+    !(await stat(path).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    if (Date.now() > deadline) throw new Error(`"${path}" did not appear within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

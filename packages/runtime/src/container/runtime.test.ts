@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cgroupDir } from "./cgroups.js";
@@ -158,26 +158,35 @@ describe("health checks and log rotation", () => {
   it("goes healthy, then unhealthy when the check starts failing, keeping the last outputs", async () => {
     const changes: string[] = [];
     const rt = sb.runtime({ onHealthChange: (_id, report) => changes.push(report.status) });
+    // The check looks at a file the test controls, so the transitions do not race the machine's load.
+    const ctl = join(sb.dir, "health-ctl");
+    await mkdir(ctl, { recursive: true });
     const c = await rt.create({
       spec: {
         image: "busybox",
-        command: ["/bin/sh", "-c", "touch /tmp/ok; sleep 1.5; rm /tmp/ok; sleep 60"],
+        command: ["/bin/sh", "-c", "sleep 60"],
+        mounts: [{ kind: "bind", source: ctl, target: "/ctl", readOnly: true }],
         healthcheck: {
-          test: ["CMD-SHELL", "test -f /tmp/ok && echo fine || { echo missing; exit 1; }"],
-          intervalMs: 150,
-          timeoutMs: 2000,
+          test: ["CMD-SHELL", "test -f /ctl/ok && echo fine || { echo missing; exit 1; }"],
+          intervalMs: 100,
+          timeoutMs: 5000,
           retries: 2,
+          startPeriodMs: 60_000,
         },
       },
       owner,
     });
     await rt.start(c.id);
-    expect((await rt.inspect(c.id)).health?.status).toBe("starting");
+    // Failing inside the start period while starting does not count.
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await rt.inspect(c.id)).health).toMatchObject({ status: "starting", failingStreak: 0 });
+    await writeFile(join(ctl, "ok"), "");
     const healthy = await pollUntil(
       async () => (await rt.inspect(c.id)).health,
       (h) => h?.status === "healthy",
     );
     expect(healthy?.log.at(-1)).toMatchObject({ exitCode: 0, output: "fine\n" });
+    await rm(join(ctl, "ok"));
     const unhealthy = await pollUntil(
       async () => (await rt.inspect(c.id)).health,
       (h) => h?.status === "unhealthy",
@@ -196,7 +205,7 @@ describe("health checks and log rotation", () => {
         command: [
           "/bin/sh",
           "-c",
-          "i=0; while [ $i -lt 300 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); sleep 0.005; done",
+          "i=0; while [ $i -lt 300 ]; do echo line-$i-padding-padding-padding; i=$((i+1)); sleep 0.01; done",
         ],
       },
       owner,

@@ -425,7 +425,8 @@ export class ContainerRuntime {
       clock: this.clock,
       pollMs: Math.max(this.opts.pollMs ?? 50, 100),
       maxFiles: record.logMaxFiles,
-      hasExited: async () => !this.records.has(id) || (await this.exits.exitOf(id)) !== undefined,
+      hasExited: async () =>
+        this.closed || !this.records.has(id) || (await this.exits.exitOf(id)) !== undefined,
     });
   }
 
