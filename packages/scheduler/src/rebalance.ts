@@ -123,12 +123,13 @@ export function planRebalance(input: RebalanceInput, options: RebalanceOptions):
   const pickTarget = (b: number, task: PlacedTask, below: number): number => {
     const nodes = tree.leafNodes[b];
     if (nodes !== undefined) {
-      const sorted = [...nodes].sort(byCountAsc);
-      for (const n of sorted) {
-        if ((serviceCount[n] as number) > below) break;
-        if (fits(n, task)) return n;
+      // One pass, no sort: the planner may run this for every source node of a large leaf.
+      let best = -1;
+      for (const n of nodes) {
+        if ((serviceCount[n] as number) > below || (best >= 0 && byCountAsc(n, best) >= 0)) continue;
+        if (fits(n, task)) best = n;
       }
-      return -1;
+      return best;
     }
     for (const k of branchesAsc(tree.children[b] as number[])) {
       const n = pickTarget(k, task, Number.MAX_SAFE_INTEGER);
@@ -167,23 +168,27 @@ export function planRebalance(input: RebalanceInput, options: RebalanceOptions):
     });
   };
 
+  /** Moves the source's last task to the emptiest fitting node of leaf b with two tasks fewer. */
+  const tryMoveFrom = (b: number, from: number): boolean => {
+    const tasks = movable[from] as PlacedTask[];
+    const to = pickTarget(b, tasks[tasks.length - 1] as PlacedTask, (serviceCount[from] as number) - 2);
+    if (to < 0) return false;
+    apply(from, to);
+    return true;
+  };
+
   /** One improving move inside branch b at its own level; false when none is possible. */
   const moveOnce = (b: number): boolean => {
     const nodes = tree.leafNodes[b];
     if (nodes !== undefined) {
+      // Usually the fullest node can give a task away: try it in one pass before sorting.
+      const fullest = pickSource(b);
+      if (fullest < 0) return false;
+      if (tryMoveFrom(b, fullest)) return true;
       const sources = nodes
-        .filter((n) => (movable[n] as PlacedTask[]).length > 0)
+        .filter((n) => n !== fullest && (movable[n] as PlacedTask[]).length > 0)
         .sort((x, y) => byCountAsc(y, x));
-      for (const from of sources) {
-        const task = (movable[from] as PlacedTask[])[
-          (movable[from] as PlacedTask[]).length - 1
-        ] as PlacedTask;
-        const to = pickTarget(b, task, (serviceCount[from] as number) - 2);
-        if (to >= 0) {
-          apply(from, to);
-          return true;
-        }
-      }
+      for (const from of sources) if (tryMoveFrom(b, from)) return true;
       return false;
     }
     const kids = branchesAsc(tree.children[b] as number[]);
