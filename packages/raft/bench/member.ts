@@ -58,7 +58,7 @@ const apply = (_e: Entry) => {
 
 const storage = await WalStorage.open({
   dir: config.dir,
-  bootstrap: { voters: config.voters, learners: [] },
+  bootstrapVoters: config.voters,
   logger,
 });
 const transport = new GrpcTransport({

@@ -23,7 +23,7 @@ describe("RaftNode over the gRPC transport", () => {
     for (const id of ids) {
       const storage = await WalStorage.open({
         dir: join(root, `n${id}`),
-        bootstrap: { voters: ids, learners: [] },
+        bootstrapVoters: ids,
       });
       const transport = new GrpcTransport({
         id,

@@ -63,7 +63,7 @@ export class TestCluster {
   async startMember(id: number): Promise<Member> {
     const storage = await WalStorage.open({
       dir: join(this.root, `n${id}`),
-      bootstrap: { voters: this.ids, learners: [] },
+      bootstrapVoters: this.ids,
     });
     const machine = new KvMachine();
     const node = new RaftNode({

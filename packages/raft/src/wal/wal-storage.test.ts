@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ShoalError, seededRandom } from "@shoal/base";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { bootstrapLog } from "../storage.js";
 import type { Entry, HardState } from "../types.js";
 import { WalErrorCode } from "./errors.js";
 import { encodeFrame } from "./frame.js";
@@ -52,7 +53,7 @@ async function expectRefusal(code: string): Promise<ShoalError> {
 
 describe("WalStorage", () => {
   it("replays hard state and entries after a restart", async () => {
-    const s = await WalStorage.open({ dir, bootstrap: { voters: [1, 2, 3], learners: [] } });
+    const s = await WalStorage.open({ dir });
     expect(s.recovery.created).toBe(true);
     await s.save(hs(1, 0), ents(1, 3, 1));
     await s.save(hs(1, 2), ents(4, 5, 1));
@@ -60,11 +61,25 @@ describe("WalStorage", () => {
 
     const r = await WalStorage.open({ dir });
     expect(r.recovery.created).toBe(false);
-    expect(r.initialState()).toEqual({ hardState: hs(1, 2), confState: { voters: [1, 2, 3], learners: [] } });
+    expect(r.initialState()).toEqual({ hardState: hs(1, 2), confState: { voters: [], learners: [] } });
     expect(r.firstIndex()).toBe(1);
     expect(r.lastIndex()).toBe(5);
     expect(r.term(5)).toBe(1);
     expect(texts(r)).toEqual(["1/1:v1", "2/1:v2", "3/1:v3", "4/1:v4", "5/1:v5"]);
+    await r.close();
+  });
+
+  it("bootstraps a new cluster member with the shared bootstrap log, once", async () => {
+    const s = await WalStorage.open({ dir, bootstrapVoters: [1, 2, 3] });
+    const boot = bootstrapLog([1, 2, 3]);
+    expect(s.hardState()).toEqual(boot.hardState);
+    expect(s.entries(1, 4, Number.MAX_SAFE_INTEGER)).toEqual(boot.entries);
+    await s.save(hs(2, 3, 2), [ent(4, 2)]);
+    await s.close();
+    // Reopening with the option again must not bootstrap a second time.
+    const r = await WalStorage.open({ dir, bootstrapVoters: [1, 2, 3] });
+    expect(r.lastIndex()).toBe(4);
+    expect(r.hardState()).toEqual(hs(2, 3, 2));
     await r.close();
   });
 

@@ -1,7 +1,7 @@
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Logger, ShoalError, silentLogger } from "@shoal/base";
-import { MemoryStorage, type Storage } from "../storage.js";
+import { bootstrapLog, MemoryStorage, type Storage } from "../storage.js";
 import { type ConfState, type Entry, emptyHardState, type HardState, type Snapshot } from "../types.js";
 import { WalErrorCode } from "./errors.js";
 import { decodeBatch, encodeBatch } from "./records.js";
@@ -17,11 +17,12 @@ export interface WalStorageOptions {
   keepSnapshots?: number;
   logger?: Logger;
   /**
-   * Members of a brand-new cluster. Used only while the directory holds no state at all: it is
-   * written as a snapshot at index 0, like MemoryStorage.bootstrap. A joining member passes none
-   * and receives its configuration in a snapshot from the leader.
+   * Voters of a brand-new cluster. Used only while the directory holds no state at all: the
+   * bootstrap log (one committed addVoter entry per member, see bootstrapLog) is written as the
+   * first batch, exactly like MemoryStorage.bootstrap. A joining member passes none and learns the
+   * membership from the leader's log or snapshot.
    */
-  bootstrap?: ConfState;
+  bootstrapVoters?: number[];
 }
 
 export interface RecoveryReport {
@@ -149,21 +150,6 @@ export class WalStorage implements Storage {
     }
     mem.setHardState(hs);
 
-    // Bootstrapping is idempotent: it happens on every open that finds no state at all, so a crash
-    // between creating the log and writing the bootstrap snapshot is harmless.
-    if (snapshot === undefined && options.bootstrap !== undefined && mem.lastIndex() === 0 && hs.term === 0) {
-      const boot: Snapshot = {
-        meta: {
-          index: 0,
-          term: 0,
-          confState: { voters: [...options.bootstrap.voters], learners: [...options.bootstrap.learners] },
-        },
-        data: new Uint8Array(0),
-      };
-      await writeSnapshotFile(snapDir, boot);
-      mem.applySnapshot(boot);
-    }
-
     const recovery: RecoveryReport = {
       created: opened.created,
       skippedSnapshots: skipped,
@@ -181,7 +167,19 @@ export class WalStorage implements Storage {
       },
       opened.created ? "wal: created" : "wal: recovered",
     );
-    return new WalStorage({ mem, hs, log: opened.log, snapDir, options, recovery });
+    const storage = new WalStorage({ mem, hs, log: opened.log, snapDir, options, recovery });
+    // Bootstrapping is idempotent: it happens on every open that finds no state at all, so a crash
+    // between creating the log and writing the bootstrap batch is harmless.
+    if (
+      options.bootstrapVoters !== undefined &&
+      snapshot === undefined &&
+      mem.lastIndex() === 0 &&
+      hs.term === 0
+    ) {
+      const boot = bootstrapLog(options.bootstrapVoters);
+      await storage.save(boot.hardState, boot.entries);
+    }
+    return storage;
   }
 
   // ---- Storage (reads; everything returned is durable) ----------------------------------------
