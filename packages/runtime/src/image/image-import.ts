@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdtemp, readFile, realpath, rm, stat } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { ShoalError } from "@shoal/base";
 import type { ContentStore } from "./content-store.js";
@@ -70,6 +70,33 @@ export async function topLevelTarNames(path: string): Promise<Set<string>> {
   return names;
 }
 
+/**
+ * `path` resolved, refusing anything that leaves `root` through a symlink: an archive could
+ * otherwise make us read (and store, or show in an error) any file of the host.
+ */
+async function insideRoot(root: string, path: string): Promise<string> {
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (err) {
+    throw new ShoalError(ImageErrorCode.InvalidArchive, `archive file "${relative(root, path)}" is missing`, {
+      cause: err,
+    });
+  }
+  const realRoot = await realpath(root);
+  if (!real.startsWith(`${realRoot}/`)) {
+    throw new ShoalError(
+      ImageErrorCode.InvalidArchive,
+      `archive file "${relative(root, path)}" points outside the archive`,
+    );
+  }
+  return real;
+}
+
+async function readInside(root: string, path: string): Promise<Buffer> {
+  return readFile(await insideRoot(root, path));
+}
+
 async function copyBlob(
   content: ContentStore,
   file: string,
@@ -104,7 +131,7 @@ async function importOciLayout(
   platform: Platform,
 ): Promise<ImportedManifest[]> {
   const blobPath = (digest: string) => join(dir, "blobs", "sha256", digestHex(digest));
-  const indexBytes = await readFile(join(dir, "index.json"));
+  const indexBytes = await readInside(dir, join(dir, "index.json"));
   const index = parseManifestDocument(indexBytes, MediaType.OciIndex);
   if (index.kind !== "index") throw invalidArchive(dir, "index.json is not an image index");
   const out: ImportedManifest[] = [];
@@ -114,7 +141,7 @@ async function importOciLayout(
     let manifestDesc = entry;
     let indexDigest: string | undefined;
     if (entry.mediaType === MediaType.OciIndex || entry.mediaType === MediaType.DockerManifestList) {
-      const nestedBytes = (await readFile(blobPath(entry.digest))) as Buffer;
+      const nestedBytes = await readInside(dir, blobPath(entry.digest));
       await content.writeBuffer(nestedBytes, entry.digest);
       const nested = parseManifestDocument(nestedBytes, entry.mediaType) as ParsedIndex;
       manifestDesc = selectPlatform(nested, platform);
@@ -126,13 +153,14 @@ async function importOciLayout(
     ) {
       continue;
     }
-    const manifestBytes = await readFile(blobPath(manifestDesc.digest));
+    const manifestBytes = await readInside(dir, blobPath(manifestDesc.digest));
     await content.writeBuffer(manifestBytes, manifestDesc.digest);
     const manifest = parseManifestDocument(manifestBytes, manifestDesc.mediaType);
     if (manifest.kind !== "manifest")
       throw invalidArchive(dir, `"${manifestDesc.digest}" is not an image manifest`);
     for (const blob of [manifest.config, ...manifest.layers]) {
-      if (!(await content.has(blob.digest))) await copyBlob(content, blobPath(blob.digest), blob.digest);
+      if (!(await content.has(blob.digest)))
+        await copyBlob(content, await insideRoot(dir, blobPath(blob.digest)), blob.digest);
     }
     const annotations = entry.annotations ?? {};
     const refName = annotations["org.opencontainers.image.ref.name"];
@@ -167,7 +195,9 @@ async function importDockerSave(
 ): Promise<ImportedManifest[]> {
   let entries: DockerSaveEntry[];
   try {
-    entries = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as DockerSaveEntry[];
+    entries = JSON.parse(
+      (await readInside(dir, join(dir, "manifest.json"))).toString("utf8"),
+    ) as DockerSaveEntry[];
   } catch (err) {
     throw invalidArchive(dir, `manifest.json is unreadable (${String(err)})`);
   }
@@ -182,10 +212,10 @@ async function importDockerSave(
   for (const entry of entries) {
     if (typeof entry.Config !== "string" || !Array.isArray(entry.Layers))
       throw invalidArchive(dir, "a manifest.json entry lacks Config or Layers");
-    const config = await copyBlob(content, inside(entry.Config));
+    const config = await copyBlob(content, await insideRoot(dir, inside(entry.Config)));
     const layers = [];
     for (const layerPath of entry.Layers) {
-      const blob = await copyBlob(content, inside(layerPath));
+      const blob = await copyBlob(content, await insideRoot(dir, inside(layerPath)));
       const compression = await detectCompression(content.path(blob.digest));
       layers.push({
         mediaType:

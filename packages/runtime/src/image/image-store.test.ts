@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ShoalError } from "@shoal/base";
@@ -97,6 +97,20 @@ describe("LocalImageStore import", () => {
     const store = await newStore("bad");
     const err = await store.importImage(join(work, "does-not-exist.tar")).catch((e: unknown) => e);
     expect(ShoalError.is(err, ImageErrorCode.InvalidArchive)).toBe(true);
+  });
+
+  it("refuses archive files that point outside the archive", async () => {
+    const store = await newStore("escape");
+    const dir = join(work, "escaping-save");
+    await mkdir(dir);
+    await writeFile(
+      join(dir, "manifest.json"),
+      JSON.stringify([{ Config: "c.json", RepoTags: ["x:1"], Layers: [] }]),
+    );
+    await symlink("/etc/passwd", join(dir, "c.json"));
+    const err = await store.importImage(dir).catch((e: unknown) => e);
+    expect(ShoalError.is(err, ImageErrorCode.InvalidArchive)).toBe(true);
+    expect((err as Error).message).toBe('archive file "c.json" points outside the archive');
   });
 });
 
