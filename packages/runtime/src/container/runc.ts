@@ -1,4 +1,6 @@
-import { readFile, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { type FileHandle, open, readFile, rm, unlink } from "node:fs/promises";
+import { join } from "node:path";
 import { ShoalError } from "@shoal/base";
 import { cleanToolMessage, runChecked, runCommand } from "./command.js";
 import { ContainerErrorCode } from "./errors.js";
@@ -39,6 +41,66 @@ export class Runc {
     const out = await runChecked(this.runcPath, this.args("list", "--format", "json"), "runc list");
     const parsed = JSON.parse(out.trim() === "" ? "null" : out) as RuncState[] | null;
     return parsed ?? [];
+  }
+
+  /**
+   * What `runc start` does, without spawning runc: open the container's exec fifo for reading,
+   * which lets runc's init (blocked opening it for writing) write its byte and exec the process,
+   * then remove the fifo, which is how runc tells "running" from "created". Saves a Go process
+   * start (~10 ms, more on a loaded node) on every container start. Valid for bundles without
+   * hooks, which Shoal never writes.
+   */
+  async startViaFifo(id: string, initPid: number, timeoutMs = 10_000): Promise<void> {
+    const fifo = join(this.root, id, "exec.fifo");
+    let handle: FileHandle;
+    try {
+      handle = await open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      throw new ShoalError(
+        ContainerErrorCode.StartFailed,
+        `container "${id}" did not start: it is not in the created state`,
+        {
+          cause: err,
+        },
+      );
+    }
+    try {
+      const buf = Buffer.alloc(16);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        let n = 0;
+        try {
+          ({ bytesRead: n } = await handle.read(buf, 0, buf.length, null));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+        }
+        if (n > 0) {
+          if (buf.toString("utf8", 0, n) !== "0") {
+            throw new ShoalError(
+              ContainerErrorCode.StartFailed,
+              `container "${id}" did not start: unexpected exec fifo content`,
+            );
+          }
+          break;
+        }
+        if (!(await processAlive(initPid))) {
+          throw new ShoalError(
+            ContainerErrorCode.StartFailed,
+            `container "${id}" did not start: its init process is gone`,
+          );
+        }
+        if (Date.now() > deadline) {
+          throw new ShoalError(
+            ContainerErrorCode.StartFailed,
+            `container "${id}" did not start within ${timeoutMs} ms`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    } finally {
+      await handle.close();
+    }
+    await unlink(fifo);
   }
 
   async start(id: string): Promise<void> {
@@ -102,5 +164,15 @@ export class Runc {
     }
     if (r.timedOut) return { exitCode: -1, output: `timed out after ${opts.timeoutMs} ms` };
     return { exitCode: r.exitCode, output: r.stdout + r.stderr };
+  }
+}
+
+async function processAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const end = stat.lastIndexOf(")");
+    return stat.slice(end + 2, end + 3) !== "Z";
+  } catch {
+    return false;
   }
 }

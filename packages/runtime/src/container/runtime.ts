@@ -276,7 +276,8 @@ export class ContainerRuntime {
     const record = this.record(id);
     if (record.startedAtMs !== undefined)
       throw new ShoalError(ContainerErrorCode.InvalidState, `container "${id}" was already started`);
-    await this.runc.start(id);
+    if (record.pid !== undefined) await this.runc.startViaFifo(id, record.pid);
+    else await this.runc.start(id);
     record.startedAtMs = this.clock.now();
     await writeRecord(this.paths(id), record);
     this.startHealth(record);
