@@ -25,6 +25,10 @@ export interface TokenServerOptions {
   /** Grant pull without credentials (Docker Hub's behaviour for public images). Default false. */
   allowAnonymousPull?: boolean;
   tokenTtlSeconds?: number;
+  /** Address to listen on (default 127.0.0.1; a test host's address when run inside it). */
+  listenAddress?: string;
+  /** Port (default: any free one). */
+  port?: number;
 }
 
 export interface TokenServer {
@@ -148,11 +152,11 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
   const server: Server = createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.listen(options.port ?? 0, options.listenAddress ?? "127.0.0.1", () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
-    realm: `http://127.0.0.1:${port}/token`,
+    realm: `http://${options.listenAddress ?? "127.0.0.1"}:${port}/token`,
     certPath,
     issued: () => issued,
     stop: () =>
