@@ -9,6 +9,7 @@ import {
   type Pair,
   parseDocument,
   type ScalarTag,
+  visit,
   type YAMLMap,
 } from "yaml";
 import { type Diagnostics, StackErrorCode } from "./errors.js";
@@ -128,10 +129,35 @@ class Walker {
     this.diag.error({ code: StackErrorCode.YamlInvalid, pos: this.posAt(offset), message });
   }
 
+  /**
+   * Anchors by name, in document order. yaml's Alias.resolve searches the whole document on every
+   * call, which makes a file with an alias per service quadratic; one pass up front keeps it linear.
+   */
+  private anchors: Map<string, Array<{ offset: number; node: Node }>> | undefined;
+
+  private findAnchor(name: string, beforeOffset: number): Node | undefined {
+    if (this.anchors === undefined) {
+      const anchors = new Map<string, Array<{ offset: number; node: Node }>>();
+      visit(this.doc, {
+        Node: (_key, node) => {
+          if (node.anchor === undefined || isAlias(node)) return;
+          const list = anchors.get(node.anchor) ?? [];
+          list.push({ offset: node.range?.[0] ?? 0, node });
+          anchors.set(node.anchor, list);
+        },
+      });
+      this.anchors = anchors;
+    }
+    // An alias refers to the closest anchor of that name before it.
+    let found: Node | undefined;
+    for (const a of this.anchors.get(name) ?? []) if (a.offset < beforeOffset) found = a.node;
+    return found;
+  }
+
   private resolve(node: unknown): Node | null {
     let current = node;
     for (let hops = 0; isAlias(current); hops++) {
-      const target = current.resolve(this.doc);
+      const target = this.findAnchor(current.source, current.range?.[0] ?? Number.MAX_SAFE_INTEGER);
       if (target === undefined || hops > MAX_DEPTH) {
         this.fail(current, `unknown alias "*${current.source}"`);
         return null;
