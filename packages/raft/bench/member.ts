@@ -24,6 +24,7 @@ export type ToMember =
   | { cmd: "peers"; peers: Record<number, string> }
   | { cmd: "load"; concurrency: number; valueBytes: number; durationMs: number; warmupMs: number }
   | { cmd: "loadForever"; concurrency: number; valueBytes: number }
+  | { cmd: "proposeN"; n: number; concurrency: number; valueBytes: number }
   | { cmd: "status" }
   | { cmd: "stop" };
 
@@ -48,13 +49,10 @@ const config = JSON.parse(process.argv[2]!) as MemberConfig;
 const send = (m: FromMember) => process.send?.(m);
 const logger = config.debug ? createLogger({ level: "info" }) : silentLogger();
 
-let appliedCount = 0;
 let restores = 0;
 let restoredAt = 0;
 const pad = new Uint8Array(config.snapshotBytes).fill(7);
-const apply = (_e: Entry) => {
-  appliedCount++;
-};
+const apply = (_e: Entry) => {};
 
 const storage = await WalStorage.open({
   dir: config.dir,
@@ -133,6 +131,29 @@ async function load(
   send({ type: "loadResult", commits, elapsedMs: durationMs, latenciesMs: latencies, errors });
 }
 
+async function proposeN(n: number, concurrency: number, valueBytes: number): Promise<void> {
+  const t0 = Date.now();
+  let left = n;
+  let commits = 0;
+  let errors = 0;
+  const worker = async () => {
+    const data = value(valueBytes);
+    while (left > 0) {
+      left--;
+      try {
+        await node.propose(data);
+        commits++;
+      } catch {
+        errors++;
+        left++;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  send({ type: "loadResult", commits, elapsedMs: Date.now() - t0, latenciesMs: [], errors });
+}
+
 /** Proposes whenever this member leads; reports the first commit of each leadership term. */
 function loadForever(concurrency: number, valueBytes: number): void {
   let reportedTerm = 0;
@@ -167,6 +188,9 @@ process.on("message", (msg: ToMember) => {
     case "load":
       void load(msg.concurrency, msg.valueBytes, msg.durationMs, msg.warmupMs);
       break;
+    case "proposeN":
+      void proposeN(msg.n, msg.concurrency, msg.valueBytes);
+      break;
     case "loadForever":
       loadForever(msg.concurrency, msg.valueBytes);
       break;
@@ -191,4 +215,3 @@ process.on("message", (msg: ToMember) => {
       break;
   }
 });
-void appliedCount;
