@@ -3,16 +3,22 @@ import { SchedulerErrorCode } from "./errors.js";
 import { countsForSpread, holdsResources } from "./task-state.js";
 import type { HostPort, PlacedTask, Resources, SchedulerNode, TaskFailure } from "./types.js";
 
-/** Throws when a capacity or reservation is not a finite number ≥ 0 (see INVALID_SCHEDULER_INPUT). */
-export function checkResources(r: Resources, what: string): void {
-  const ok = (v: number) => Number.isFinite(v) && v >= 0;
-  if (!ok(r.nanoCpus) || !ok(r.memoryBytes)) {
-    throw new ShoalError(
-      SchedulerErrorCode.InvalidInput,
-      `${what} has resources nanoCpus=${r.nanoCpus} memoryBytes=${r.memoryBytes}; both must be finite and at least 0`,
-      { details: { what, nanoCpus: r.nanoCpus, memoryBytes: r.memoryBytes } },
-    );
-  }
+function isAmount(v: number): boolean {
+  return Number.isFinite(v) && v >= 0;
+}
+
+/** True when both amounts are finite numbers ≥ 0. */
+export function resourcesValid(r: Resources): boolean {
+  return isAmount(r.nanoCpus) && isAmount(r.memoryBytes);
+}
+
+/** The error for resources that are not (see INVALID_SCHEDULER_INPUT); `what` names the owner. */
+export function invalidResources(r: Resources, what: string): ShoalError {
+  return new ShoalError(
+    SchedulerErrorCode.InvalidInput,
+    `${what} has resources nanoCpus=${r.nanoCpus} memoryBytes=${r.memoryBytes}; both must be finite and at least 0`,
+    { details: { what, nanoCpus: r.nanoCpus, memoryBytes: r.memoryBytes } },
+  );
 }
 
 /** Swarm's failure down-weighting: this many failures of one service version… */
@@ -46,6 +52,8 @@ export class ClusterState {
   readonly taskCount: Int32Array;
   /** Active tasks per service per node, sparse: most services touch few nodes. */
   private readonly serviceCounts = new Map<string, Map<number, number>>();
+  private lastServiceId: string | undefined;
+  private lastServiceCounts: Map<number, number> | undefined;
   /** Host ports in use per node, sparse. */
   private readonly usedPorts = new Map<number, Set<number>>();
   /** Recent failures per "service\0version", per node. */
@@ -56,6 +64,8 @@ export class ClusterState {
     placedTasks: readonly PlacedTask[],
     failures: readonly TaskFailure[],
     nowMs: number,
+    /** Services whose per-node counts are needed (the pending ones); others only add to totals. */
+    servicesOfInterest: ReadonlySet<string>,
   ) {
     this.nodes = nodes;
     const n = nodes.length;
@@ -68,7 +78,7 @@ export class ClusterState {
     this.taskCount = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const node = nodes[i] as SchedulerNode;
-      checkResources(node.resources, `node "${node.id}"`);
+      if (!resourcesValid(node.resources)) throw invalidResources(node.resources, `node "${node.id}"`);
       this.indexById.set(node.id, i);
       this.isAvailable[i] = node.state === "ready" && node.availability === "active" ? 1 : 0;
       this.totalCpu[i] = node.resources.nanoCpus;
@@ -77,13 +87,13 @@ export class ClusterState {
     for (const t of placedTasks) {
       const i = this.indexById.get(t.nodeId);
       if (i === undefined || !holdsResources(t.observedState)) continue;
-      checkResources(t.reservations, `task "${t.id}"`);
+      if (!resourcesValid(t.reservations)) throw invalidResources(t.reservations, `task "${t.id}"`);
       this.usedCpu[i] = (this.usedCpu[i] as number) + t.reservations.nanoCpus;
       this.usedMemory[i] = (this.usedMemory[i] as number) + t.reservations.memoryBytes;
       for (const p of t.hostPorts) this.addPort(i, p);
       if (countsForSpread(t.desiredState, t.observedState)) {
         this.taskCount[i] = (this.taskCount[i] as number) + 1;
-        this.addServiceCount(t.serviceId, i, 1);
+        if (servicesOfInterest.has(t.serviceId)) this.addServiceCount(t.serviceId, i, 1);
       }
     }
     const since = nowMs - FAILURE_WINDOW_MS;
@@ -124,11 +134,15 @@ export class ClusterState {
   }
 
   addServiceCount(serviceId: string, node: number, delta: number): void {
-    let perNode = this.serviceCounts.get(serviceId);
+    // Placed tasks usually arrive grouped by service: remember the last service's map.
+    let perNode =
+      serviceId === this.lastServiceId ? this.lastServiceCounts : this.serviceCounts.get(serviceId);
     if (perNode === undefined) {
       perNode = new Map();
       this.serviceCounts.set(serviceId, perNode);
     }
+    this.lastServiceId = serviceId;
+    this.lastServiceCounts = perNode;
     perNode.set(node, (perNode.get(node) ?? 0) + delta);
   }
 

@@ -49,7 +49,7 @@ export interface RebalanceOptions {
 export function planRebalance(input: RebalanceInput, options: RebalanceOptions): Move[] {
   const random = typeof options.random === "number" ? seededRandom(options.random) : options.random;
   const { service, maxMoves } = input;
-  const state = new ClusterState(input.nodes, input.placedTasks, [], 0);
+  const state = new ClusterState(input.nodes, input.placedTasks, [], 0, new Set([service.serviceId]));
   const size = state.size;
   const constraints = parseConstraints(service.constraints);
   const preferenceValues = service.preferences.map((p) =>

@@ -1,6 +1,6 @@
 import { type Random, ShoalError, seededRandom } from "@shoal/base";
 import type { NodeAttribute } from "./attributes.js";
-import { ClusterState, checkResources } from "./cluster-state.js";
+import { ClusterState, invalidResources, resourcesValid } from "./cluster-state.js";
 import { type Constraint, parseConstraints } from "./constraints.js";
 import { explain, rejectionsFromCounts } from "./explain.js";
 import { GroupFilters, StaticFilterCache } from "./filters.js";
@@ -32,7 +32,14 @@ export interface ScheduleOptions {
 export function schedule(input: ScheduleInput, options: ScheduleOptions): ScheduleResult {
   const random = typeof options.random === "number" ? seededRandom(options.random) : options.random;
   const strategy = options.strategy ?? "spread";
-  const state = new ClusterState(input.nodes, input.placedTasks, input.failures, input.nowMs);
+  const pendingServices = new Set(input.pending.map((g) => g.serviceId));
+  const state = new ClusterState(
+    input.nodes,
+    input.placedTasks,
+    input.failures,
+    input.nowMs,
+    pendingServices,
+  );
   const cache = new StaticFilterCache(state);
   const scratch = new RankScratch(state.size);
   const serviceCount = new Int32Array(state.size);
@@ -49,7 +56,12 @@ export function schedule(input: ScheduleInput, options: ScheduleOptions): Schedu
     const laterGroups = (groupsLeft.get(group.serviceId) as number) - 1;
     groupsLeft.set(group.serviceId, laterGroups);
     if (group.tasks.length === 0) continue;
-    checkResources(group.reservations, `service "${group.serviceId}" version "${group.specVersion}"`);
+    if (!resourcesValid(group.reservations)) {
+      throw invalidResources(
+        group.reservations,
+        `service "${group.serviceId}" version "${group.specVersion}"`,
+      );
+    }
     const parsed = parseGroup(group, constraintCache, preferenceCache, state.nodes);
     if (parsed instanceof ShoalError) {
       unplaced.push({
