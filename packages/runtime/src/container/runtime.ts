@@ -408,12 +408,18 @@ export class ContainerRuntime {
     const paths = this.paths(id);
     const record = this.records.get(id) ?? (await readRecord(paths));
     this.stopHealth(id);
-    if (record !== undefined) {
-      record.phase = "removing";
-      await writeRecord(paths, record).catch(() => undefined);
+    // Busy keeps the log-link timer out of a directory that is being deleted.
+    this.busy.add(id);
+    try {
+      if (record !== undefined) {
+        record.phase = "removing";
+        await writeRecord(paths, record).catch(() => undefined);
+      }
+      await teardownContainer(this.teardownDeps(), paths, record);
+      this.records.delete(id);
+    } finally {
+      this.busy.delete(id);
     }
-    await teardownContainer(this.teardownDeps(), paths, record);
-    this.records.delete(id);
     this.exits.wake(id);
     this.log.info({ containerId: id }, "container removed");
   }

@@ -17,9 +17,28 @@ export interface TeardownDeps {
   logger: Logger;
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** rm -r that survives a straggler (a log link, a late exit file) appearing while it runs. */
+async function removeDir(dir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await rm(dir, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOTEMPTY" || attempt >= 5) throw err;
+      await sleep(20);
+    }
+  }
+}
+
 /** True when `pid` is a live conmon monitoring container `id` (pids get reused). */
 async function isOurConmon(pid: number, id: string): Promise<boolean> {
   try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    if (stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z") return false;
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0");
     return cmdline[0]?.endsWith("conmon") === true && cmdline.includes(id);
   } catch {
@@ -51,12 +70,14 @@ export async function teardownContainer(
     } catch {
       // exited in between
     }
+    // It could still be writing its exit file into the dir we are about to delete.
+    for (let i = 0; i < 200 && (await isOurConmon(conmonPid, id)); i++) await sleep(5);
   }
   for (const mp of await mountPointsUnder(paths.dir)) await unmount(mp);
   const cgroupsPath = record?.cgroupsPath ?? `${deps.cgroupParent.replace(/\/+$/, "")}/${id}`;
   const busy = await removeCgroupTree(cgroupsPath);
   if (busy.length > 0) deps.logger.warn({ containerId: id, busy }, "cgroups still busy after teardown");
-  await rm(paths.dir, { recursive: true, force: true });
+  await removeDir(paths.dir);
   await rm(join(deps.exitDir, id), { force: true });
   await rm(join(deps.socketDir, id), { force: true });
   await deps.images.release(id);
