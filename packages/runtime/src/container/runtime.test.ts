@@ -62,6 +62,20 @@ describe("ContainerRuntime on runc", () => {
     expect(sb.images.holders.size).toBe(0);
   });
 
+  it("removes right after start without racing conmon or the log-link timer", async () => {
+    const rt = sb.runtime({ logSyncIntervalMs: 1 });
+    for (let i = 0; i < 8; i++) {
+      const c = await rt.create({
+        spec: { image: "busybox", command: ["/bin/sh", "-c", "echo hi; sleep 30"] },
+        owner,
+      });
+      await rt.start(c.id);
+      await rt.remove(c.id);
+    }
+    expect(await rt.list()).toEqual([]);
+    expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
+  });
+
   it("applies memory, CPU and pids limits in the container's cgroup", async () => {
     const rt = sb.runtime();
     const c = await rt.create({
