@@ -226,6 +226,9 @@ describe("health checks and log rotation", () => {
       logs: { maxSizeBytes: 4096, maxFiles: 3 },
     });
     await rt.start(c.id);
+    // A follower started with the container sees every line once, across all rotations.
+    const followed = (await collect(rt.logs(c.id, { follow: true }))).map((e) => Number(e.log.split("-")[1]));
+    expect(followed).toEqual(Array.from({ length: 300 }, (_, i) => i));
     await rt.wait(c.id);
     const all = (await collect(rt.logs(c.id))).map((e) => Number(e.log.split("-")[1]));
     // Old generations were pruned, what is left is contiguous and ends with the last line.
