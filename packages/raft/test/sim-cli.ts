@@ -2,12 +2,12 @@
 //   npm run sim -w @shoal/raft -- --seeds N [--nodes 3|5|7] [--faults none|net|crash|all] [--from SEED]
 // Prints `sim_seeds_passed N`; exits 1 on the first violation with the seed and a replay command.
 import { Command } from "commander";
-import { type FaultLevel, replayCommand, Simulator } from "./sim/simulator.js";
+import { type FaultLevel, nodesForSeed, replayCommand, Simulator } from "./sim/simulator.js";
 
 const program = new Command("sim")
   .option("--seeds <n>", "number of seeds to run", "100")
   .option("--from <seed>", "first seed", "1")
-  .option("--nodes <n>", "cluster size (3, 5 or 7); default rotates 3/5 by seed")
+  .option("--nodes <n>", "cluster size (3, 5 or 7); default rotates 3/5/7 by seed")
   .option("--faults <level>", "none | net | crash | all", "all")
   .option("--verbose", "print one line per seed")
   .option("--broken <variant>", "run a deliberately broken core: commitPreviousTerm | voteIgnoringLog")
@@ -32,7 +32,7 @@ const started = Date.now();
 let passed = 0;
 let ops = 0;
 for (let seed = from; seed < from + seeds; seed++) {
-  const nodes = o.nodes !== undefined ? Number(o.nodes) : seed % 2 === 0 ? 3 : 5;
+  const nodes = o.nodes !== undefined ? Number(o.nodes) : nodesForSeed(seed);
   const r = new Simulator({
     seed,
     nodes,

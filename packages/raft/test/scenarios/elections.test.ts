@@ -48,6 +48,7 @@ describe("elections", () => {
   it("PreVote keeps a rejoining partitioned node from deposing the leader", () => {
     const sim = cluster(3);
     const leader = waitLeader(sim);
+    sim.runFor(200); // everyone hears the leader
     const t = term(sim, leader);
     const lonely = ids(3).find((i) => i !== leader) as number;
     sim.isolate(lonely);
@@ -62,6 +63,7 @@ describe("elections", () => {
   it("without PreVote the same rejoin disrupts the leader (the contrast PreVote prevents)", () => {
     const sim = cluster(3, { raftConfig: { preVote: false, checkQuorum: false } });
     const leader = waitLeader(sim);
+    sim.runFor(200);
     const t = term(sim, leader);
     const lonely = ids(3).find((i) => i !== leader) as number;
     sim.isolate(lonely);

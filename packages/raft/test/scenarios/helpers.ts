@@ -6,8 +6,20 @@ import { type FaultConfig, faultPreset, type SimOptions, Simulator } from "../si
 /** A reliable network with short delays: scenarios script their own faults. */
 export const RELIABLE: FaultConfig = { ...faultPreset("none"), delayMaxMs: 5, fifo: true };
 
+/**
+ * Scenario runs are deterministic for a seed; RAFT_SCENARIO_SEED shifts every scenario's seed so
+ * repeated runs explore different timings (`for s in $(seq 1 100); do RAFT_SCENARIO_SEED=$s ...`).
+ */
+export const SCENARIO_SEED = Number(process.env.RAFT_SCENARIO_SEED ?? 0);
+
 export function cluster(nodes: number, opts: Partial<SimOptions> = {}): Simulator {
-  return new Simulator({ seed: 1, nodes, faults: RELIABLE, snapshotEvery: 1_000_000, ...opts });
+  return new Simulator({
+    nodes,
+    faults: RELIABLE,
+    snapshotEvery: 1_000_000,
+    ...opts,
+    seed: (opts.seed ?? 1) + SCENARIO_SEED * 7919,
+  });
 }
 
 /** Runs until a live leader exists (optionally one of `among`) and returns it. */

@@ -53,6 +53,7 @@ export class SimNode {
   private appliedIndex: number;
   private readonly pendingWrites = new Map<string, { client: number; op: number }>();
   private readonly pendingReads = new Map<string, PendingRead>();
+  private voterHistory: number[][] = [];
 
   constructor(
     readonly id: number,
@@ -191,13 +192,7 @@ export class SimNode {
     }
     if (rd.hardState !== undefined) {
       this.disk.setHardState(rd.hardState);
-      checker.commitPersisted(
-        this.id,
-        rd.hardState.commit,
-        this.disk,
-        this.rn.confState().voters,
-        this.hooks.disks,
-      );
+      checker.commitPersisted(this.id, rd.hardState.commit, this.disk, this.voterSets(), this.hooks.disks);
     }
     if (rd.softState?.role === "leader") {
       checker.leaderElected(this.id, this.disk.initialState().hardState.term, this.disk);
@@ -259,6 +254,17 @@ export class SimNode {
     // Keep a short tail so slightly-behind followers still catch up from the log.
     const compactTo = this.appliedIndex - Math.floor(this.hooks.snapshotEvery / 4);
     if (compactTo > this.disk.firstIndex()) this.disk.compact(compactTo);
+  }
+
+  /** The current and the previous voter sets this incarnation has seen. */
+  private voterSets(): number[][] {
+    const now = this.rn.confState().voters;
+    const last = this.voterHistory[this.voterHistory.length - 1];
+    if (last === undefined || last.join(",") !== now.join(",")) {
+      this.voterHistory.push(now);
+      if (this.voterHistory.length > 2) this.voterHistory.shift();
+    }
+    return this.voterHistory;
   }
 
   appliedUpTo(): number {

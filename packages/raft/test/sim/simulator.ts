@@ -401,3 +401,8 @@ export class Simulator {
 export function replayCommand(seed: number, nodes: number, faults: FaultLevel): string {
   return `npm run sim -w @shoal/raft -- --seeds 1 --from ${seed} --nodes ${nodes} --faults ${faults}`;
 }
+
+/** The default cluster size for a seed when none is given: 3, 5 and 7 in turn. */
+export function nodesForSeed(seed: number): number {
+  return [3, 5, 7][seed % 3] as number;
+}
