@@ -100,6 +100,24 @@ describe("schedule properties", () => {
     );
   });
 
+  it("never mutates its input", () => {
+    const deepFreeze = <T>(value: T): T => {
+      if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+        Object.freeze(value);
+        for (const v of Object.values(value)) deepFreeze(v);
+      }
+      return value;
+    };
+    fc.assert(
+      fc.property(scheduleInputArb, fc.integer(), (i, seed) => {
+        const frozen = deepFreeze(structuredClone(i));
+        // Frozen objects throw on writes in strict-mode code (all ES modules are).
+        expect(schedule(frozen, { random: seed })).toEqual(schedule(i, { random: seed }));
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it("gives the same output for the same input and seed", () => {
     fc.assert(
       fc.property(scheduleInputArb, fc.integer(), (i, seed) => {
