@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ShoalError, seededRandom } from "@shoal/base";
@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bootstrapLog } from "../storage.js";
 import type { Entry, HardState } from "../types.js";
 import { WalErrorCode } from "./errors.js";
-import { encodeFrame } from "./frame.js";
+import { encodeFrame, scanFrames } from "./frame.js";
 import { encodeBatch } from "./records.js";
 import { WalStorage } from "./wal-storage.js";
 
@@ -41,6 +41,10 @@ async function segments(): Promise<string[]> {
     .filter((n) => n.endsWith(".wal"))
     .sort()
     .map((n) => join(walDir(), n));
+}
+/** End of the last valid frame (the file continues with preallocated zeros). */
+async function usedBytes(path: string): Promise<number> {
+  return scanFrames(await readFile(path)).validEnd;
 }
 async function expectRefusal(code: string): Promise<ShoalError> {
   const err = await WalStorage.open({ dir }).then(
@@ -133,8 +137,7 @@ describe("WalStorage", () => {
     await s.save(hs(1, 2), ents(3, 4, 1));
     await s.close();
     const [seg] = await segments();
-    const size = (await stat(seg!)).size;
-    await truncate(seg!, size - 7);
+    await truncate(seg!, (await usedBytes(seg!)) - 7);
 
     const r = await WalStorage.open({ dir });
     expect(r.recovery.truncatedTail?.path).toBe(seg);
@@ -156,7 +159,7 @@ describe("WalStorage", () => {
     await s.close();
     const [seg] = await segments();
     const buf = await readFile(seg!);
-    buf[buf.length - 30]! ^= 0x10;
+    buf[(await usedBytes(seg!)) - 30]! ^= 0x10;
     await writeFile(seg!, buf);
     const r = await WalStorage.open({ dir });
     expect(r.recovery.truncatedTail).toBeDefined();
@@ -230,25 +233,38 @@ describe("WalStorage", () => {
     await s.close();
     const [seg] = await segments();
     const clean = await readFile(seg!);
+    const used = await usedBytes(seg!);
+    expect(clean.length).toBeGreaterThan(used); // preallocated zeros follow the last frame
     // The next frame has sequence 2 (0 = segment header, 1 = the batch above).
     const frame = encodeFrame(2n, encodeBatch(hs(1, 2), ents(3, 4, 1)));
-    for (const cut of [1, 10, 19, 20, 25, frame.length - 1]) {
-      await writeFile(seg!, clean);
-      await appendFile(seg!, frame.subarray(0, cut));
+    const crashWith = async (bytes: Buffer) => {
+      const buf = Buffer.from(clean);
+      bytes.copy(buf, used);
+      await writeFile(seg!, buf);
+    };
+    // A cut inside the frame's trailing zero bytes would leave it whole (the disk holds zeros
+    // there anyway), so the last cut drops the frame's last non-zero byte.
+    const lastNonZero = frame.findLastIndex((b) => b !== 0);
+    for (const cut of [1, 10, 19, 20, 25, lastNonZero]) {
+      await crashWith(frame.subarray(0, cut));
       const r = await WalStorage.open({ dir });
       expect(texts(r), `cut at ${cut}`).toEqual(["1/1:v1", "2/1:v2"]);
       expect(r.recovery.truncatedTail).toBeDefined();
+      // Writing continues after the last valid frame, and that survives the next restart.
+      await r.save(hs(1, 3), [ent(3, 1, "w3")]);
       await r.close();
+      const r2 = await WalStorage.open({ dir });
+      expect(texts(r2), `cut at ${cut}, after a write`).toEqual(["1/1:v1", "2/1:v2", "3/1:w3"]);
+      await r2.close();
     }
-    // Zeros where the file system extended the file but the data never landed.
+    // Nothing of the frame landed (the preallocated zeros are intact): nothing to cut.
     await writeFile(seg!, clean);
-    await appendFile(seg!, Buffer.alloc(4096));
     const z = await WalStorage.open({ dir });
     expect(texts(z)).toEqual(["1/1:v1", "2/1:v2"]);
+    expect(z.recovery.truncatedTail).toBeUndefined();
     await z.close();
     // The whole frame reached the disk even though fsync never returned: it is valid and used.
-    await writeFile(seg!, clean);
-    await appendFile(seg!, frame);
+    await crashWith(frame);
     const w = await WalStorage.open({ dir });
     expect(w.recovery.truncatedTail).toBeUndefined();
     expect(texts(w)).toEqual(["1/1:v1", "2/1:v2", "3/1:v3", "4/1:v4"]);
