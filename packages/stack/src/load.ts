@@ -125,7 +125,7 @@ export function loadStack(options: LoadStackOptions): LoadedStack {
   diag.throwIfErrors();
 
   const merged = mergeConfigs(normalized.map((n) => n.config));
-  if (merged.version === "" && version !== undefined) merged.version = version.value;
+  if (version !== undefined) merged.version = version.value;
   if (options.deployChecks !== false) checkStack(normalized, merged, diag);
   diag.throwIfErrors();
   return { config: merged, warnings: diag.warnings };

@@ -17,7 +17,7 @@ export const IGNORED_SERVICE_KEYS: Readonly<Record<string, string>> = {
   network_mode: "not supported by Swarm",
   pid: "not supported by Swarm",
   privileged: "not supported by Swarm",
-  restart: "use deploy.restart_policy",
+  restart: "prefer deploy.restart_policy (restart: is used only when that is absent, as in docker)",
   security_opt: "not supported by Swarm",
   shm_size: "not supported by Swarm",
   userns_mode: "not supported by Swarm",

@@ -20,29 +20,13 @@ export function parseVolumeSpec(spec: string): VolumeMount | string {
   }
   if (parts.length > 3) return `invalid volume ${JSON.stringify(spec)}: too many ":"`;
   if (parts.length === 1) return { type: "volume", target: parts[0] as string };
-  let source: string;
-  let target: string;
-  let options: string[] = [];
-  if (parts.length === 2) {
-    // `target:ro` is an anonymous volume with options, `src:target` a mount.
-    if (
-      isPathLike(parts[0] as string) ||
-      !/^(ro|rw|nocopy|z|Z)(,|$)/.test(parts[1] as string) ||
-      (parts[1] as string).startsWith("/")
-    ) {
-      source = parts[0] as string;
-      target = parts[1] as string;
-    } else {
-      return optionsApplied(
-        { type: "volume", target: parts[0] as string },
-        (parts[1] as string).split(","),
-        spec,
-      );
-    }
-  } else {
-    source = parts[0] as string;
-    target = parts[1] as string;
-    options = (parts[2] as string).split(",");
+  const source = parts[0] as string;
+  const target = parts[1] as string;
+  const options = parts.length === 3 ? (parts[2] as string).split(",") : [];
+  // As docker/cli: two parts are always source:target, so "/cache:ro" mounts /cache at "ro",
+  // which no container accepts; say so instead of failing at deploy time.
+  if (!target.startsWith("/")) {
+    return `invalid volume ${JSON.stringify(spec)}: the target ${JSON.stringify(target)} must be an absolute path`;
   }
   const mount: VolumeMount = isPathLike(source)
     ? { type: "bind", source, target }
