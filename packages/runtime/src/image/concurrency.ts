@@ -99,3 +99,42 @@ export class SharedExclusiveLock {
     }
   }
 }
+
+/** Blob transfers: 4 attempts, 250 ms, 500 ms, 1 s apart. */
+export const RETRY = { attempts: 4, delayMs: 250 } as const;
+
+/** Errors worth another attempt: the network, not the content or the credentials. */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof Error && err.name === "AbortError") return false;
+  if (typeof err === "object" && err !== null && "code" in err && typeof err.code === "string") {
+    if (err.code === "IMAGE_REGISTRY_UNREACHABLE") return true;
+    if (err.code.startsWith("IMAGE_")) return false;
+  }
+  // undici reports a broken body as TypeError("terminated") with a socket error as cause;
+  // node streams as ECONNRESET/EPIPE. Anything else unexpected from the wire is retried too.
+  return err instanceof Error;
+}
+
+/**
+ * Runs `work` up to `attempts` times while it fails with a transient error, waiting `delayMs`,
+ * then twice that, … in between (as `docker pull` retries a broken layer download).
+ */
+export async function withRetries<T>(
+  work: (attempt: number) => Promise<T>,
+  options: {
+    attempts: number;
+    delayMs: number;
+    signal?: AbortSignal | undefined;
+    onRetry?: (err: unknown, attempt: number) => void;
+  },
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work(attempt);
+    } catch (err) {
+      if (attempt >= options.attempts || !isTransient(err) || options.signal?.aborted === true) throw err;
+      options.onRetry?.(err, attempt);
+      await new Promise((resolve) => setTimeout(resolve, options.delayMs * 2 ** (attempt - 1)));
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { ShoalError } from "@shoal/base";
-import { mapLimit, type Singleflight } from "./concurrency.js";
+import { mapLimit, RETRY, type Singleflight, withRetries } from "./concurrency.js";
 import type { ContentStore } from "./content-store.js";
 import { ImageErrorCode } from "./errors.js";
 import { parseImageConfig } from "./image-config.js";
@@ -33,31 +33,36 @@ export async function fetchBlob(deps: PullDeps, ref: ImageReference, desc: Descr
     deps.onProgress({ kind: "layer-exists", digest: desc.digest, sizeBytes: desc.size });
     return;
   }
-  await deps.downloads.run(desc.digest, async () => {
-    const { stream } = await deps.client.getBlob(ref, desc.digest, deps.signal);
-    let lastReport = 0;
-    const written = await deps.content.write(stream, desc.digest, {
-      signal: deps.signal,
-      onBytes: (done) => {
-        // At most every 1 MiB: progress bars need no more, and events are not free.
-        if (done - lastReport >= 1 << 20 || done === desc.size) {
-          lastReport = done;
-          deps.onProgress({
-            kind: "layer-downloading",
-            digest: desc.digest,
-            doneBytes: done,
-            totalBytes: desc.size,
-          });
+  await deps.downloads.run(desc.digest, () =>
+    withRetries(
+      async () => {
+        const { stream } = await deps.client.getBlob(ref, desc.digest, deps.signal);
+        let lastReport = 0;
+        const written = await deps.content.write(stream, desc.digest, {
+          signal: deps.signal,
+          onBytes: (done) => {
+            // At most every 1 MiB: progress bars need no more, and events are not free.
+            if (done - lastReport >= 1 << 20 || done === desc.size) {
+              lastReport = done;
+              deps.onProgress({
+                kind: "layer-downloading",
+                digest: desc.digest,
+                doneBytes: done,
+                totalBytes: desc.size,
+              });
+            }
+          },
+        });
+        if (written.sizeBytes !== desc.size) {
+          throw new ShoalError(
+            ImageErrorCode.DigestMismatch,
+            `blob "${desc.digest}" is ${written.sizeBytes} bytes, the manifest says ${desc.size}`,
+          );
         }
       },
-    });
-    if (written.sizeBytes !== desc.size) {
-      throw new ShoalError(
-        ImageErrorCode.DigestMismatch,
-        `blob "${desc.digest}" is ${written.sizeBytes} bytes, the manifest says ${desc.size}`,
-      );
-    }
-  });
+      { ...RETRY, signal: deps.signal },
+    ),
+  );
   deps.onProgress({ kind: "layer-downloaded", digest: desc.digest, sizeBytes: desc.size });
 }
 

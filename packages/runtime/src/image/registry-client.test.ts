@@ -1,9 +1,14 @@
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ManualClock, ShoalError } from "@shoal/base";
 import { afterEach, describe, expect, it } from "vitest";
+import { buildBusyboxImage } from "../testing/busybox-image.js";
 import { sha256Digest } from "./digest.js";
 import { ImageErrorCode } from "./errors.js";
+import { LocalImageStore } from "./image-store.js";
 import { MediaType } from "./media-types.js";
 import { parseReference } from "./reference.js";
 import { RegistryClient } from "./registry-client.js";
@@ -114,5 +119,40 @@ describe("RegistryClient", () => {
     expect((err as Error).message).toBe(
       `registry "${host}" failed to serve manifest "1": UNKNOWN: disk full`,
     );
+  });
+
+  it("retries a layer download the connection dropped half way", async () => {
+    if (process.getuid?.() !== 0) throw new Error("this test unpacks a layer and needs root");
+    const image = await buildBusyboxImage("one-layer");
+    const layer = image.layers[0] as (typeof image.layers)[number];
+    let layerGets = 0;
+    const host = await serve((req, res) => {
+      const url = req.url ?? "";
+      if (url.endsWith("/manifests/1")) {
+        res.writeHead(200, { "content-type": MediaType.OciManifest }).end(image.manifest);
+      } else if (url.endsWith(image.configDigest)) {
+        res.writeHead(200).end(image.config);
+      } else if (url.endsWith(layer.digest)) {
+        layerGets++;
+        res.writeHead(200, { "content-length": String(layer.gzip.length) });
+        if (layerGets === 1) {
+          res.write(layer.gzip.subarray(0, layer.gzip.length >> 1), () => res.destroy());
+        } else {
+          res.end(layer.gzip);
+        }
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    const root = await mkdtemp(join(tmpdir(), "shoal-retry-test-"));
+    try {
+      const store = new LocalImageStore({ root, registries: { [host]: { insecure: true } } });
+      await store.open();
+      const record = await store.pull(`${host}/app:1`);
+      expect(record.id).toBe(image.configDigest);
+      expect(layerGets).toBe(2);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
