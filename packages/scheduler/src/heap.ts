@@ -1,11 +1,11 @@
 /**
- * Per-node rank keys, compared lexicographically: `primary`, then `secondary`, then `tieBreak`.
- * Keys live in flat arrays (one slot per node) so a comparison is three array reads, no call.
+ * Per-node rank keys, compared lexicographically: `primary`, then `secondary` (which carries the
+ * tie-break in its low bits). Keys live in flat arrays (one slot per node) so a comparison is at
+ * most four array reads, no call.
  */
 export interface RankKeys {
   primary: Float64Array;
   secondary: Float64Array;
-  tieBreak: Float64Array;
 }
 
 /**
@@ -17,14 +17,12 @@ export class RankHeap {
   private readonly items: Int32Array;
   private readonly primary: Float64Array;
   private readonly secondary: Float64Array;
-  private readonly tieBreak: Float64Array;
   size = 0;
 
   constructor(capacity: number, keys: RankKeys) {
     this.items = new Int32Array(Math.max(1, capacity));
     this.primary = keys.primary;
     this.secondary = keys.secondary;
-    this.tieBreak = keys.tieBreak;
   }
 
   /** Appends without ordering; call `heapify` once after the last push. */
@@ -57,10 +55,7 @@ export class RankHeap {
     const pa = this.primary[a] as number;
     const pb = this.primary[b] as number;
     if (pa !== pb) return pa < pb;
-    const sa = this.secondary[a] as number;
-    const sb = this.secondary[b] as number;
-    if (sa !== sb) return sa < sb;
-    return (this.tieBreak[a] as number) < (this.tieBreak[b] as number);
+    return (this.secondary[a] as number) < (this.secondary[b] as number);
   }
 
   private siftDown(start: number): void {

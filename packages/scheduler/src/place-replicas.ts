@@ -5,7 +5,10 @@ import type { TreeShape } from "./preference-tree.js";
 import { TieBreakStream } from "./tie-break.js";
 import type { PlacementStrategy } from "./types.js";
 
-/** Per-call rank keys, one slot per node, reused by every group. */
+/**
+ * Per-call rank keys, one slot per node, reused by every group; `tieBreak` keeps each node's
+ * random draw so that the secondary key can be rebuilt after a task lands.
+ */
 export class RankScratch implements RankKeys {
   readonly primary: Float64Array;
   readonly secondary: Float64Array;
@@ -21,6 +24,23 @@ export class RankScratch implements RankKeys {
 const COUNT_LIMIT = 2 ** 20 - 1;
 const SERVICE_SHIFT = 2 ** 20;
 const PENALTY_SHIFT = 2 ** 40;
+
+// The secondary key: the allocation score (0..2 for nodes that fit) rounded down to 2^-24, with
+// the tie-break below that quantum — so scores closer than ~6e-8 count as equal and the seeded
+// random key decides. Binpack also fits "fewest tasks of the service" (10 bits) between the two.
+const SCORE_QUANTUM = 2 ** -24;
+const SCORE_SCALE = 2 ** 24;
+const BINPACK_SERVICE_LIMIT = 1023;
+const BINPACK_TIE_QUANTUM = 2 ** -34;
+
+function spreadSecondary(score: number, tie: number): number {
+  return Math.floor(score * SCORE_SCALE) * SCORE_QUANTUM + tie * SCORE_QUANTUM;
+}
+
+function binpackSecondary(score: number, serviceTasks: number, tie: number): number {
+  const tasks = Math.min(serviceTasks, BINPACK_SERVICE_LIMIT);
+  return -Math.floor(score * SCORE_SCALE) * SCORE_QUANTUM + (tasks + tie) * BINPACK_TIE_QUANTUM;
+}
 
 /**
  * A branch of the placement-preference tree during one group. `count` is the service's active
@@ -78,21 +98,20 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
   const penaltyOf = (n: number): number => Math.min(f.failurePenalty(failures, n), COUNT_LIMIT);
   const hasFailures = failures.size > 0;
   const penaltyOfFast = hasFailures ? penaltyOf : () => 0;
-  // Rank keys (primary, secondary, tie-break), smaller first:
+  // Rank keys (primary, then secondary), smaller first:
   // spread: Swarm's order (recent failures last, fewest tasks of the service, fewest tasks
-  // overall) packed into primary, least-allocated as secondary, then a seeded random key;
-  // binpack: failures last, most-allocated first (secondary = -score) so whole nodes stay free,
-  // then fewest tasks of the service (the integer part of the tie-break key), then the random key.
+  // overall) packed into primary; least-allocated, then the seeded random key, in secondary;
+  // binpack: failures last in primary; most-allocated first (so whole nodes stay free), then
+  // fewest tasks of the service, then the random key, in secondary.
   const rankAfterAssign = (n: number): void => {
     if (binpack) {
-      secondary[n] = -scoreOf(n);
-      tieBreak[n] = (tieBreak[n] as number) + 1;
+      secondary[n] = binpackSecondary(scoreOf(n), serviceCount[n] as number, tieBreak[n] as number);
     } else {
       primary[n] =
         penaltyOfFast(n) * PENALTY_SHIFT +
         Math.min(serviceCount[n] as number, COUNT_LIMIT) * SERVICE_SHIFT +
         Math.min(taskCount[n] as number, COUNT_LIMIT);
-      secondary[n] = scoreOf(n);
+      secondary[n] = spreadSecondary(scoreOf(n), tieBreak[n] as number);
     }
   };
 
@@ -188,7 +207,7 @@ export function placeReplicas(args: PlaceReplicasArgs): Int32Array {
 interface LeafFill {
   state: GroupFilters["state"];
   serviceCount: Int32Array;
-  keys: RankKeys;
+  keys: RankScratch;
   reqCpu: number;
   reqMemory: number;
   maxPerNode: number;
@@ -224,15 +243,15 @@ function fillLeaf(nodes: Int32Array, heap: RankHeap, fill: LeafFill): number {
     const score = (tc > 0 ? cpuAfter / tc : 0) + (tm > 0 ? memoryAfter / tm : 0);
     const scClamped = Math.min(sc, COUNT_LIMIT);
     const penalty = penaltyOf === undefined ? 0 : penaltyOf(n);
+    const tie = ties.next();
+    tieBreak[n] = tie;
     if (binpack) {
       primary[n] = penalty;
-      secondary[n] = -score;
-      tieBreak[n] = scClamped + ties.next();
+      secondary[n] = binpackSecondary(score, sc, tie);
     } else {
       const tasks = taskCount[n] as number;
       primary[n] = penalty * PENALTY_SHIFT + scClamped * SERVICE_SHIFT + Math.min(tasks, COUNT_LIMIT);
-      secondary[n] = score;
-      tieBreak[n] = ties.next();
+      secondary[n] = spreadSecondary(score, tie);
     }
     heap.push(n);
   }
