@@ -201,7 +201,7 @@ export class LocalImageStore implements ImageStore {
       manifestMediaType: image.manifestMediaType,
       names: [...image.names],
       platform: image.platform,
-      config: parsed.config,
+      config: structuredClone(parsed.config),
       layers,
       layerDirs: layers.map((l) => l.dir),
       sizeBytes: image.layers.reduce((sum, l) => sum + l.sizeBytes, 0),
