@@ -1,9 +1,35 @@
-import { readdir, readFile, rmdir } from "node:fs/promises";
+import { mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ContainerStats } from "./types.js";
 
 /** cgroup v1 mount point; the hierarchies live below it, one per controller. */
 export const CGROUP_V1_ROOT = "/sys/fs/cgroup";
+
+/** Name of the cgroup (below the node's parent) that holds every conmon. */
+export const MONITOR_CGROUP = "conmon";
+
+/**
+ * Moves a monitor out of the daemon's cgroup into `<parent>/conmon` in the hierarchies that
+ * systemd tracks services by (name=systemd on v1, the unified one on hybrid). Otherwise stopping
+ * a daemon unit with the default KillMode=control-group would kill every conmon with it, and
+ * containers would lose their log pipes and exit codes. Returns the hierarchies it moved it in.
+ */
+export async function moveToMonitorCgroup(
+  pid: number,
+  cgroupParent: string,
+  root = CGROUP_V1_ROOT,
+): Promise<string[]> {
+  const moved: string[] = [];
+  for (const hierarchy of ["systemd", "unified"]) {
+    const base = join(root, hierarchy);
+    if ((await readdir(base).catch(() => undefined)) === undefined) continue;
+    const dir = join(base, cgroupParent, MONITOR_CGROUP);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "cgroup.procs"), `${pid}\n`);
+    moved.push(hierarchy);
+  }
+  return moved;
+}
 
 export function cgroupDir(controller: string, cgroupsPath: string, root = CGROUP_V1_ROOT): string {
   return join(root, controller, cgroupsPath);

@@ -91,7 +91,7 @@ describe("mounts, rootfs, network seam, exec and stats", () => {
       command: [
         "/bin/sh",
         "-c",
-        "grep CapEff /proc/self/status; cat /proc/timer_list | wc -c; echo 1 > /proc/sys/kernel/domainname 2>/dev/null || echo sys-readonly",
+        "grep CapEff /proc/self/status; cat /proc/timer_list | wc -c; (echo 1 > /proc/sys/kernel/domainname) 2>/dev/null || echo sys-readonly",
       ],
       capDrop: ["ALL"],
       capAdd: ["KILL"],
@@ -115,6 +115,11 @@ describe("mounts, rootfs, network seam, exec and stats", () => {
       owner,
     });
     await rt.start(c.id);
+    // conmon left the daemon's cgroup for the node's monitor cgroup (systemd would kill it otherwise).
+    const conmonPid = (await readFile(join(sb.dir, "rt", "containers", c.id, "conmon.pid"), "utf8")).trim();
+    const cg = await readFile(`/proc/${conmonPid}/cgroup`, "utf8");
+    expect(cg).toContain(`name=systemd:${sb.cgroupParent}/conmon\n`);
+    expect(cg).toContain(`0::${sb.cgroupParent}/conmon\n`);
     const r = await rt.exec(c.id, ["/bin/sh", "-c", "echo $(id -u) $(pwd) $X"]);
     expect(r).toEqual({ exitCode: 0, output: "1000 /tmp 1\n" });
     // A timed-out exec is killed inside the container, not only its runc.

@@ -1,6 +1,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Logger } from "@shoal/base";
 import { renderHosts, renderResolvConf } from "../network/resolv.js";
+import { moveToMonitorCgroup } from "./cgroups.js";
 import { launchConmon } from "./conmon.js";
 import { resolveHealthcheck } from "./health.js";
 import { mountOverlay } from "./mounts.js";
@@ -20,6 +22,8 @@ export interface PrepareDeps {
   volumesDir: string;
   hostResolvConfPath: string;
   createTimeoutMs: number;
+  cgroupParent: string;
+  logger: Logger;
 }
 
 /**
@@ -95,4 +99,11 @@ export async function prepareContainer(
     timeoutMs: deps.createTimeoutMs,
   });
   record.pid = pid;
+  const conmonPid = Number((await readFile(paths.conmonPidFile, "utf8").catch(() => "")).trim());
+  try {
+    if (conmonPid > 0) await moveToMonitorCgroup(conmonPid, deps.cgroupParent);
+    else deps.logger.warn({ containerId: id }, "conmon wrote no pid file; it stays in the daemon's cgroup");
+  } catch (err) {
+    deps.logger.warn({ containerId: id, err }, "could not move conmon out of the daemon's cgroup");
+  }
 }

@@ -192,6 +192,8 @@ export class ContainerRuntime {
       volumesDir: this.volumesDir,
       hostResolvConfPath: this.opts.hostResolvConfPath ?? "/etc/resolv.conf",
       createTimeoutMs: this.opts.createTimeoutMs ?? 30_000,
+      cgroupParent: this.opts.cgroupParent,
+      logger: this.log,
     };
   }
 

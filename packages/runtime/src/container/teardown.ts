@@ -1,7 +1,7 @@
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "@shoal/base";
-import { cgroupDir, removeCgroupTree } from "./cgroups.js";
+import { cgroupDir, MONITOR_CGROUP, removeCgroupTree } from "./cgroups.js";
 import { mountPointsUnder, unmount } from "./mounts.js";
 import { ContainerPaths, type ContainerRecord } from "./record.js";
 import type { Runc } from "./runc.js";
@@ -92,7 +92,7 @@ export async function cleanupOrphans(deps: TeardownDeps, known: Set<string>): Pr
   for (const s of await deps.runc.list().catch(() => [])) if (!known.has(s.id)) orphans.add(s.id);
   const parentDir = cgroupDir("memory", deps.cgroupParent);
   for (const e of await readdir(parentDir, { withFileTypes: true }).catch(() => [])) {
-    if (e.isDirectory() && !known.has(e.name)) orphans.add(e.name);
+    if (e.isDirectory() && e.name !== MONITOR_CGROUP && !known.has(e.name)) orphans.add(e.name);
   }
   for (const f of await readdir(deps.exitDir).catch(() => [] as string[])) if (!known.has(f)) orphans.add(f);
   for (const id of orphans) {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, type Logger, silentLogger } from "@shoal/base";
 import type { ImageConfig, ImageRecord } from "../image/types.js";
-import { existingCgroupDirs, removeCgroupTree } from "./cgroups.js";
+import { existingCgroupDirs, MONITOR_CGROUP, removeCgroupTree } from "./cgroups.js";
 import { mountPointsUnder } from "./mounts.js";
 import { ContainerRuntime, type ContainerRuntimeOptions } from "./runtime.js";
 import type { ContainerImageSource } from "./types.js";
@@ -139,11 +139,15 @@ export async function makeSandbox(config: Partial<ImageConfig> = {}): Promise<Sa
     },
     async leaks() {
       const runc = await readdir(runcRoot).catch(() => [] as string[]);
-      return {
-        mounts: await mountPointsUnder(dir),
-        cgroups: (await existingCgroupDirs(cgroupParent)).filter((d) => !d.endsWith(cgroupParent)),
-        runc,
-      };
+      // Container cgroups are the parent's subdirectories, in any hierarchy; the monitors' shared
+      // cgroup is not a container's.
+      const cgroups: string[] = [];
+      for (const parent of await existingCgroupDirs(cgroupParent)) {
+        for (const e of await readdir(parent, { withFileTypes: true })) {
+          if (e.isDirectory() && e.name !== MONITOR_CGROUP) cgroups.push(join(parent, e.name));
+        }
+      }
+      return { mounts: await mountPointsUnder(dir), cgroups, runc };
     },
     async destroy() {
       for (const rt of runtimes) {
