@@ -227,3 +227,26 @@ describe("registry image index", () => {
     expect(await readdir(join(target.root, "layers"))).toEqual([]);
   });
 });
+
+describe("token registry with anonymous pull (as Docker Hub serves public images)", () => {
+  let registry: TestRegistry;
+
+  beforeAll(async () => {
+    registry = await startRegistry({ auth: "token", allowAnonymousPull: true });
+  });
+
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it("pulls without credentials with an anonymous token, and refuses an anonymous push", async () => {
+    const ref = `${registry.host}/public/one:1`;
+    const source = await store("anon-source", registry, registry.hostConfig());
+    await source.importImage(join(work, "one"), { ref });
+    await source.push(ref);
+    const anonymous = await store("anon-target", registry, { insecure: true });
+    expect((await anonymous.pull(ref)).id).toBe(one.configDigest);
+    const err = await anonymous.push(ref, `${registry.host}/public/copy:1`).catch((e: unknown) => e);
+    expect(ShoalError.is(err, ImageErrorCode.Unauthorized)).toBe(true);
+  });
+});
