@@ -16,6 +16,8 @@ export interface HealthMonitorDeps {
   /** When the container started: the start period counts from here. */
   startedAtMs: number;
   onChange?: (report: HealthReport) => void;
+  /** Where to continue from (a report saved before the runtime restarted). */
+  initial?: HealthReport;
 }
 
 /**
@@ -23,11 +25,13 @@ export interface HealthMonitorDeps {
  * previous one ends, so a slow probe never overlaps the next) and keeps the report.
  */
 export class HealthMonitor {
-  private report: HealthReport = initialHealth();
+  private report: HealthReport;
   private timer: TimerHandle | undefined;
   private stopped = false;
 
-  constructor(private readonly deps: HealthMonitorDeps) {}
+  constructor(private readonly deps: HealthMonitorDeps) {
+    this.report = deps.initial ?? initialHealth();
+  }
 
   current(): HealthReport {
     return this.report;

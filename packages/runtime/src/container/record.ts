@@ -1,7 +1,7 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { EffectiveHealthcheck } from "./health.js";
-import type { ContainerSpec, NetworkAttachment } from "./types.js";
+import type { ContainerSpec, HealthReport, NetworkAttachment } from "./types.js";
 
 /**
  * Where a container lives on disk: `<root>/containers/<id>/` holds the bundle (config.json,
@@ -59,6 +59,10 @@ export class ContainerPaths {
   get oomFile() {
     return join(this.dir, "oom");
   }
+  /** The last health report, so a restarted runtime does not fall back to "starting". */
+  get health() {
+    return join(this.dir, "health.json");
+  }
 }
 
 /**
@@ -100,6 +104,20 @@ export async function writeRecord(paths: ContainerPaths, record: ContainerRecord
   const tmp = `${paths.record}.tmp`;
   await writeFile(tmp, JSON.stringify(record));
   await rename(tmp, paths.record);
+}
+
+export async function writeHealth(paths: ContainerPaths, report: HealthReport): Promise<void> {
+  const tmp = `${paths.health}.tmp`;
+  await writeFile(tmp, JSON.stringify(report));
+  await rename(tmp, paths.health);
+}
+
+export async function readHealth(paths: ContainerPaths): Promise<HealthReport | undefined> {
+  try {
+    return JSON.parse(await readFile(paths.health, "utf8")) as HealthReport;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function readRecord(paths: ContainerPaths): Promise<ContainerRecord | undefined> {

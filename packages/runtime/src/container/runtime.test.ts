@@ -208,7 +208,11 @@ describe("health checks and log rotation", () => {
     expect(unhealthy?.failingStreak).toBeGreaterThanOrEqual(2);
     expect(unhealthy?.log.at(-1)).toMatchObject({ exitCode: 1, output: "missing\n" });
     expect(changes).toEqual(["healthy", "unhealthy"]);
-    await rt.remove(c.id);
+    // A restarted runtime carries on from the saved report instead of "starting" again.
+    rt.close();
+    const next = sb.runtime();
+    expect((await next.inspect(c.id)).health?.status).toBe("unhealthy");
+    await next.remove(c.id);
   });
 
   it("rotates logs by size, keeps at most maxFiles, and reads them in order with tail and since", async () => {

@@ -7,7 +7,14 @@ import { ExitWatcher } from "./exit-watcher.js";
 import { HealthMonitor } from "./health-monitor.js";
 import { type ReadLogsOptions, readLogs, syncLogLinks } from "./log-files.js";
 import { type PrepareDeps, prepareContainer } from "./prepare.js";
-import { ContainerPaths, type ContainerRecord, readRecord, writeRecord } from "./record.js";
+import {
+  ContainerPaths,
+  type ContainerRecord,
+  readHealth,
+  readRecord,
+  writeHealth,
+  writeRecord,
+} from "./record.js";
 import { Runc } from "./runc.js";
 import { normalizeSignal } from "./signals.js";
 import { cleanupOrphans, teardownContainer } from "./teardown.js";
@@ -149,7 +156,7 @@ export class ContainerRuntime {
     this.exits.watch();
     for (const record of this.records.values()) {
       if (record.startedAtMs !== undefined && (await this.exits.exitOf(record.id)) === undefined)
-        this.startHealth(record);
+        this.startHealth(record, await readHealth(this.paths(record.id)));
     }
     this.scheduleLogSync();
     if (report.adopted.length > 0 || report.cleanedUp.length > 0)
@@ -286,12 +293,14 @@ export class ContainerRuntime {
     return this.info(record);
   }
 
-  private startHealth(record: ContainerRecord): void {
+  private startHealth(record: ContainerRecord, initial?: HealthReport): void {
     const check = record.healthcheck;
     if (check === undefined || record.startedAtMs === undefined || this.health.has(record.id) || this.closed)
       return;
-    let lastStatus: HealthReport["status"] = "starting";
+    let lastStatus: HealthReport["status"] = initial?.status ?? "starting";
+    const paths = this.paths(record.id);
     const monitor = new HealthMonitor({
+      ...(initial !== undefined ? { initial } : {}),
       check,
       clock: this.clock,
       logger: this.log.child({ containerId: record.id }),
@@ -305,6 +314,11 @@ export class ContainerRuntime {
           pidFile: join(this.paths(record.id).dir, `exec-${newId()}.pid`),
         }),
       onChange: (report) => {
+        if (!this.busy.has(record.id)) {
+          writeHealth(paths, report).catch((err: unknown) =>
+            this.log.warn({ containerId: record.id, err }, "health report not saved"),
+          );
+        }
         if (report.status === lastStatus) return;
         lastStatus = report.status;
         this.opts.onHealthChange?.(record.id, report);
