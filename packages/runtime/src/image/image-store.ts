@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type Clock, type Logger, ShoalError, silentLogger, systemClock } from "@shoal/base";
 import { mapLimit, SharedExclusiveLock, Singleflight } from "./concurrency.js";
 import { ContentStore } from "./content-store.js";
+import { sha256Digest } from "./digest.js";
 import { ImageErrorCode } from "./errors.js";
 import { type ParsedImageConfig, parseImageConfig } from "./image-config.js";
 import { type ImportedManifest, importArchive } from "./image-import.js";
@@ -22,6 +23,7 @@ import type {
   PullOptions,
   PullProgress,
   PushOptions,
+  RegistryCredentials,
   RegistryHostConfig,
   RemoveOptions,
   RemoveResult,
@@ -64,6 +66,8 @@ export class LocalImageStore implements ImageStore {
   /** Pulls/imports shared, garbage collection exclusive. */
   private readonly lock = new SharedExclusiveLock();
   private readonly layers: LayerCache;
+  private readonly registries: Record<string, RegistryHostConfig>;
+  private readonly rootLogger: Logger | undefined;
   private opened = false;
 
   constructor(options: LocalImageStoreOptions) {
@@ -76,12 +80,14 @@ export class LocalImageStore implements ImageStore {
     this.logger = (options.logger ?? silentLogger()).child({ module: "runtime/image-store" });
     this.clock = options.clock ?? systemClock;
     this.parallelDownloads = options.parallelDownloads ?? 3;
+    this.registries = options.registries ?? {};
+    this.rootLogger = options.logger;
     this.client = new RegistryClient({
       hosts: options.registries,
       logger: options.logger,
       nowMs: () => this.clock.now(),
     });
-    this.layers = new LayerCache(this.layersDir, this.content, this.client, this.unpacks, this.downloads);
+    this.layers = new LayerCache(this.layersDir, this.content, this.unpacks, this.downloads);
   }
 
   async open(): Promise<void> {
@@ -120,6 +126,16 @@ export class LocalImageStore implements ImageStore {
       if (left <= 0) this.pinned.delete(key);
       else this.pinned.set(key, left);
     };
+  }
+
+  /** The shared client, or one with per-operation credentials for `domain` (own token cache). */
+  private clientFor(domain: string, credentials: RegistryCredentials | undefined): RegistryClient {
+    if (credentials === undefined) return this.client;
+    return new RegistryClient({
+      hosts: { ...this.registries, [domain]: { ...this.registries[domain], credentials } },
+      logger: this.rootLogger,
+      nowMs: () => this.clock.now(),
+    });
   }
 
   layerDir(diffId: string): string {
@@ -215,14 +231,17 @@ export class LocalImageStore implements ImageStore {
     const name = formatReference(parsed);
     const platform = options.platform ?? this.platform;
     const onProgress = options.onProgress ?? (() => undefined);
-    // Concurrent pulls of one reference share the whole operation (progress goes to the first).
-    return this.pulls.run(`${name} ${formatPlatform(platform)}`, () =>
+    const client = this.clientFor(parsed.domain, options.credentials);
+    // Concurrent pulls of one reference (with the same credentials) share the whole operation;
+    // progress goes to the first caller.
+    const key = `${name} ${formatPlatform(platform)} ${credentialsKey(options.credentials)}`;
+    return this.pulls.run(key, () =>
       this.lock.withShared(async () => {
         const startedMs = this.clock.now();
         this.logger.info({ ref: name, platform: formatPlatform(platform) }, "pulling image");
         const fetched = await fetchImage(
           {
-            client: this.client,
+            client,
             content: this.content,
             downloads: this.downloads,
             pin: (d) => this.pin(d),
@@ -230,7 +249,7 @@ export class LocalImageStore implements ImageStore {
             signal: options.signal,
             parallelDownloads: this.parallelDownloads,
             fetchLayer: (r, desc, diffId) =>
-              this.layers.fetchLayer(r, desc, diffId, onProgress, options.signal),
+              this.layers.fetchLayer(client, r, desc, diffId, onProgress, options.signal),
           },
           parsed,
           platform,
@@ -258,11 +277,18 @@ export class LocalImageStore implements ImageStore {
     );
     const config = await this.loadConfig(image.id);
     return this.lock.withShared(() =>
-      pushImage(this.client, this.content, image, config.sizeBytes, target, {
-        onProgress: options.onProgress,
-        signal: options.signal,
-        parallelUploads: this.parallelDownloads,
-      }),
+      pushImage(
+        this.clientFor(target.domain, options.credentials),
+        this.content,
+        image,
+        config.sizeBytes,
+        target,
+        {
+          onProgress: options.onProgress,
+          signal: options.signal,
+          parallelUploads: this.parallelDownloads,
+        },
+      ),
     );
   }
 
@@ -400,4 +426,13 @@ export class LocalImageStore implements ImageStore {
       return result;
     });
   }
+}
+
+/** Identity of credentials for sharing pulls: never the secret itself. */
+function credentialsKey(credentials: RegistryCredentials | undefined): string {
+  if (credentials === undefined) return "host-config";
+  if (credentials.kind === "basic")
+    return `basic:${credentials.username}:${sha256Digest(credentials.password).slice(7, 19)}`;
+  if (credentials.kind === "token") return `token:${sha256Digest(credentials.token).slice(7, 19)}`;
+  return "anonymous";
 }

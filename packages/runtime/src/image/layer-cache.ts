@@ -20,7 +20,6 @@ export class LayerCache {
   constructor(
     private readonly layersDir: string,
     private readonly content: ContentStore,
-    private readonly client: RegistryClient,
     private readonly unpacks: Singleflight<string>,
     private readonly downloads: Singleflight<void>,
   ) {}
@@ -62,6 +61,7 @@ export class LayerCache {
    * before the directory is renamed into place.
    */
   async fetchLayer(
+    client: RegistryClient,
     ref: ImageReference,
     desc: Descriptor,
     diffId: string,
@@ -72,7 +72,7 @@ export class LayerCache {
     const haveBlob = await this.content.has(desc.digest);
     if (haveBlob || (await this.exists(dir))) {
       // Blobs are kept even when the layer dir exists: push and byte-identity need them.
-      if (!haveBlob) await this.downloadOnly(ref, desc, onProgress, signal);
+      if (!haveBlob) await this.downloadOnly(client, ref, desc, onProgress, signal);
       else onProgress({ kind: "layer-exists", digest: desc.digest, sizeBytes: desc.size });
       await this.ensureLayer(desc.digest, diffId);
       return;
@@ -85,16 +85,7 @@ export class LayerCache {
             async () => {
               const temp = join(this.layersDir, `.tmp-${randomBytes(6).toString("hex")}`);
               try {
-                await downloadAndUnpack(
-                  this.client,
-                  this.content,
-                  ref,
-                  desc,
-                  diffId,
-                  temp,
-                  onProgress,
-                  signal,
-                );
+                await downloadAndUnpack(client, this.content, ref, desc, diffId, temp, onProgress, signal);
                 await rename(temp, dir);
               } catch (err) {
                 await rm(temp, { recursive: true, force: true });
@@ -110,6 +101,7 @@ export class LayerCache {
   }
 
   private async downloadOnly(
+    client: RegistryClient,
     ref: ImageReference,
     desc: Descriptor,
     onProgress: (event: PullProgress) => void,
@@ -117,7 +109,7 @@ export class LayerCache {
   ): Promise<void> {
     await fetchBlob(
       {
-        client: this.client,
+        client,
         content: this.content,
         downloads: this.downloads,
         pin: () => () => undefined,

@@ -141,6 +141,23 @@ describe.each<TestRegistryAuth>(["none", "basic", "token"])("registry round trip
   }
 
   if (auth !== "none") {
+    it("pulls and pushes with credentials given for the operation only", async () => {
+      const s = await store(`${auth}-per-op`, registry, { insecure: true });
+      const credentials = {
+        kind: "basic" as const,
+        username: registry.username,
+        password: registry.password,
+      };
+      const pulled = await s.pull(`${registry.host}/fixtures/three:1`, { credentials });
+      expect(pulled.id).toBe(three.configDigest);
+      const copy = `${registry.host}/fixtures/copy:1`;
+      await s.tag(`${registry.host}/fixtures/three:1`, copy);
+      expect((await s.push(copy, copy, { credentials })).digest).toBe(three.manifestDigest);
+      // The store's own (empty) configuration still applies to other operations.
+      const err = await s.pull(copy).catch((e: unknown) => e);
+      expect(ShoalError.is(err, ImageErrorCode.Unauthorized)).toBe(true);
+    });
+
     it.each([
       ["no credentials", { insecure: true }],
       [

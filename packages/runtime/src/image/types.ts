@@ -99,6 +99,9 @@ export interface RegistryHostConfig {
 
 export interface PullOptions {
   onProgress?: ((event: PullProgress) => void) | undefined;
+  /** Credentials for this pull only (e.g. sent with the task, as Swarm's --with-registry-auth),
+   * instead of the store's per-host configuration. */
+  credentials?: RegistryCredentials | undefined;
   signal?: AbortSignal | undefined;
   /** Defaults to the node's platform (linux/amd64 here). */
   platform?: Platform | undefined;
@@ -106,6 +109,8 @@ export interface PullOptions {
 
 export interface PushOptions {
   onProgress?: ((event: PushProgress) => void) | undefined;
+  /** Credentials for this push only, instead of the store's per-host configuration. */
+  credentials?: RegistryCredentials | undefined;
   signal?: AbortSignal | undefined;
 }
 
