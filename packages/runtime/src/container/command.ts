@@ -16,11 +16,15 @@ export interface CommandResult {
 export function runCommand(
   file: string,
   args: readonly string[],
-  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; maxOutputBytes?: number } = {},
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; maxOutputBytes?: number; cwd?: string } = {},
 ): Promise<CommandResult> {
   const max = opts.maxOutputBytes ?? 1024 * 1024;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: opts.env ?? process.env });
+    const child = spawn(file, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: opts.env ?? process.env,
+      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    });
     let stdout = "";
     let stderr = "";
     let timedOut = false;

@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeSandbox, type Sandbox } from "./test-support.js";
+import { DirImageSource, makeBusyboxRootfs, makeSandbox, type Sandbox } from "./test-support.js";
 import type { ContainerSpec, LogEntry, NetworkAttachment } from "./types.js";
 
 const owner = { taskId: "t", serviceId: "s" };
@@ -139,5 +140,33 @@ describe("mounts, rootfs, network seam, exec and stats", () => {
     await expect(rt.exec(c.id, ["/bin/true"])).rejects.toThrowError(/is not running/);
     await rt.remove(c.id);
     await expect(rt.inspect(c.id)).rejects.toThrowError(`container "${c.id}" not found`);
+  });
+
+  it("mounts an image with many layers (relative lowerdirs keep the mount options within a page)", async () => {
+    const layersDir = join(sb.dir, "store-layers");
+    const layerDirs: string[] = [];
+    for (let i = 0; i < 55; i++) {
+      const d = join(layersDir, createHash("sha256").update(String(i)).digest("hex"));
+      if (i === 0) await makeBusyboxRootfs(d);
+      await mkdir(join(d, "layers"), { recursive: true });
+      await writeFile(join(d, "layers", String(i)), `${i}\n`);
+      layerDirs.push(d);
+    }
+    const images = new DirImageSource(sb.rootfs);
+    images.acquire = async (ref: string, holderId: string) => ({
+      ...(await new DirImageSource(sb.rootfs).acquire(ref, holderId)),
+      layerDirs,
+    });
+    const rt = sb.runtime({ images });
+    const c = await rt.create({
+      spec: { image: "many", command: ["/bin/sh", "-c", "ls /layers | wc -l"] },
+      owner,
+    });
+    await rt.start(c.id);
+    expect((await rt.wait(c.id)).exitCode).toBe(0);
+    const lines: string[] = [];
+    for await (const e of rt.logs(c.id)) lines.push(e.log.trim());
+    expect(lines).toEqual(["55"]);
+    await rt.remove(c.id);
   });
 });

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { ShoalError } from "@shoal/base";
 import { cleanToolMessage, runCommand } from "./command.js";
 import { ContainerErrorCode } from "./errors.js";
@@ -15,18 +16,26 @@ export async function mountOverlay(
 ): Promise<void> {
   if (layerDirs.length === 0)
     throw new ShoalError(ContainerErrorCode.InvalidSpec, "image has no layers to mount");
-  const options = `lowerdir=${[...layerDirs].reverse().join(":")},upperdir=${upperDir},workdir=${workDir}`;
-  // The mount data must fit in one page; long layer paths on deep images would fail obscurely.
+  // The mount data must fit in one page. Layers of one store share a parent dir, so mount runs in
+  // that dir with relative lowerdirs (as containerd does), which fits about twice as many layers.
+  const parents = new Set(layerDirs.map((d) => dirname(d)));
+  const cwd = parents.size === 1 ? [...parents][0] : undefined;
+  const lowers = [...layerDirs].reverse().map((d) => (cwd !== undefined ? basename(d) : d));
+  const options = `lowerdir=${lowers.join(":")},upperdir=${upperDir},workdir=${workDir}`;
   if (options.length > 4000) {
     throw new ShoalError(
       ContainerErrorCode.CommandFailed,
       `overlay options are ${options.length} bytes, above the 4000-byte limit`,
       {
-        hint: "use a shorter image store path",
+        hint: "the image has too many layers for one overlay mount; squash it or use a shorter image store path",
       },
     );
   }
-  const r = await runCommand("mount", ["-t", "overlay", "overlay", "-o", options, target]);
+  const r = await runCommand(
+    "mount",
+    ["-t", "overlay", "overlay", "-o", options, target],
+    cwd !== undefined ? { cwd } : {},
+  );
   if (r.exitCode !== 0) {
     throw new ShoalError(
       ContainerErrorCode.CommandFailed,
