@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ShoalError } from "@shoal/base";
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildBusyboxImage,
   type FixtureImage,
+  THREE_LAYER_TREE,
   writeDockerSave,
   writeOciLayout,
 } from "../testing/busybox-image.js";
@@ -96,6 +98,29 @@ describe.each<TestRegistryAuth>(["none", "basic", "token"])("registry round trip
     );
     expect(byDigest.names).toEqual([`${registry.host}/fixtures/one@${one.manifestDigest}`]);
     if (auth === "token") expect(registry.tokenServer?.issued()).toBeGreaterThan(0);
+    // The pulled layer dirs, stacked by overlayfs, give the tree the whiteouts describe.
+    const merged = join(work, `${auth}-merged`);
+    await mkdir(merged);
+    execFileSync("mount", [
+      "-t",
+      "overlay",
+      "overlay",
+      "-o",
+      `lowerdir=${[...a.layerDirs].reverse().join(":")}`,
+      merged,
+    ]);
+    try {
+      for (const [path, content] of Object.entries(THREE_LAYER_TREE.files)) {
+        expect(await readFile(join(merged, path), "utf8")).toBe(content);
+      }
+      for (const path of THREE_LAYER_TREE.absent)
+        await expect(lstat(join(merged, path))).rejects.toThrow(/ENOENT/);
+      expect(await readdir(join(merged, THREE_LAYER_TREE.opaqueDir.path))).toEqual([
+        ...THREE_LAYER_TREE.opaqueDir.entries,
+      ]);
+    } finally {
+      execFileSync("umount", [merged]);
+    }
   });
 
   it("names a missing image and its registry", async () => {
