@@ -1,6 +1,7 @@
 import type { StackIssue } from "./errors.js";
 import { StackErrorCode } from "./errors.js";
 import type { StackConfig } from "./model.js";
+import { formatPath, type SourceMap } from "./source-map.js";
 
 /** Label put on every object of a stack, so `stack ls/rm/deploy --prune` can find them. */
 export const STACK_NAMESPACE_LABEL = "com.docker.stack.namespace";
@@ -13,6 +14,7 @@ export class ConvertContext {
   constructor(
     readonly namespace: string,
     readonly config: StackConfig,
+    private readonly positions: SourceMap | undefined,
   ) {}
 
   /** `<stack>_<name>`, as docker/cli's namespace.Scope. */
@@ -51,6 +53,10 @@ export class ConvertContext {
   }
 
   warn(service: string, key: string, message: string): void {
-    this.warnings.push({ code: StackErrorCode.ValueInvalid, path: `services.${service}.${key}`, message });
+    const path = ["services", service, key];
+    const pos = this.positions?.nearest(path);
+    const shown = formatPath(path);
+    if (this.warnings.some((w) => w.path === shown && w.message === message)) return;
+    this.warnings.push({ code: StackErrorCode.ValueInvalid, path: shown, message, ...(pos ? { pos } : {}) });
   }
 }

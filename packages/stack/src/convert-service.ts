@@ -142,7 +142,7 @@ function containerSpec(ctx: ConvertContext, key: string, svc: ServiceConfig): Co
     env,
     dir: svc.working_dir ?? "",
     user: svc.user ?? "",
-    groups: svc.groups ?? [],
+    groups: svc.group_add ?? [],
     tty: svc.tty ?? false,
     openStdin: svc.stdin_open ?? false,
     readOnly: svc.read_only ?? false,
@@ -251,6 +251,22 @@ function mounts(ctx: ConvertContext, key: string, svc: ServiceConfig): Mount[] {
     } else {
       ctx.warn(key, "volumes", `${v.type} mount at ${v.target} is not supported and is left out`);
     }
+  }
+  // Service-level `tmpfs:` ("/run" or "/run:size=64m,mode=1777,noexec"); docker/cli drops it for
+  // Swarm, we mount it.
+  for (const entry of svc.tmpfs ?? []) {
+    const colon = entry.indexOf(":");
+    const target = colon < 0 ? entry : entry.slice(0, colon);
+    const tmpfs = { sizeBytes: 0, mode: 0, options: [] as string[] };
+    for (const opt of colon < 0 ? [] : entry.slice(colon + 1).split(",")) {
+      const [k, v] = opt.split("=", 2);
+      if (k === "size" && v !== undefined && /^\d+[kmg]?$/i.test(v)) {
+        const unit = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[v.slice(-1).toLowerCase()] ?? 1;
+        tmpfs.sizeBytes = Number.parseInt(v, 10) * unit;
+      } else if (k === "mode" && v !== undefined && /^[0-7]+$/.test(v)) tmpfs.mode = Number.parseInt(v, 8);
+      else if (opt !== "") tmpfs.options.push(opt);
+    }
+    out.push({ type: MountType.TMPFS, source: "", target, readOnly: false, tmpfsOptions: tmpfs });
   }
   return out;
 }

@@ -153,3 +153,17 @@ configs:
     ]);
   });
 });
+
+describe("service-level tmpfs and group_add", () => {
+  it("mounts tmpfs entries with their size and mode, and passes supplementary groups", () => {
+    const p = plan(
+      "services:\n  a:\n    image: x\n    tmpfs: [/run, '/cache:size=64m,mode=1777,noexec']\n    group_add: [audio]\n",
+    );
+    const c = p.services[0]!.taskTemplate!.container!;
+    expect(c.mounts.map((m) => [m.target, m.tmpfsOptions])).toEqual([
+      ["/run", { sizeBytes: 0, mode: 0, options: [] }],
+      ["/cache", { sizeBytes: 64 * 1024 * 1024, mode: 0o1777, options: ["noexec"] }],
+    ]);
+    expect(c.groups).toEqual(["audio"]);
+  });
+});

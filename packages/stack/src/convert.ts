@@ -3,6 +3,7 @@ import { ConvertContext } from "./convert-context.js";
 import { convertService } from "./convert-service.js";
 import type { StackIssue } from "./errors.js";
 import type { FileObjectConfig, NetworkConfig, StackConfig } from "./model.js";
+import type { SourceMap } from "./source-map.js";
 
 /** A network the stack uses: created by the deploy unless it is external (then it must exist). */
 export interface StackNetwork {
@@ -43,10 +44,10 @@ const byName = <T extends { key: string }>(a: T, b: T) => (a.key < b.key ? -1 : 
 /**
  * Converts a loaded stack into the specs a deploy sends: names `<stack>_<name>` (or `name:`), the
  * stack label on every object, a `<stack>_default` overlay network for services that list none.
- * Pure: no files are read here.
+ * Pure: no files are read here. With `positions` (from the load), warnings say where.
  */
-export function convertStack(config: StackConfig, namespace: string): StackPlan {
-  const ctx = new ConvertContext(namespace, config);
+export function convertStack(config: StackConfig, namespace: string, positions?: SourceMap): StackPlan {
+  const ctx = new ConvertContext(namespace, config, positions);
   const services = Object.keys(config.services)
     .sort()
     .map((key) => convertService(ctx, key, config.services[key]!));

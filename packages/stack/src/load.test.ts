@@ -106,8 +106,8 @@ services:
     ]);
     expect(r.warnings.map(formatIssue)).toEqual([
       "f1.yml:4:5: services.a.image: variable TAG is not set, using an empty string",
-      "f1.yml:5:5: services.a.build: ignored by Swarm: build images before deploying and reference them with image:",
-      "f1.yml:6:5: services.a.depends_on: ignored by Swarm: Swarm starts services in any order",
+      "f1.yml:5:5: services.a.build: ignored: Swarm does not build images; build and push them, then name them in image:",
+      "f1.yml:6:5: services.a.depends_on: ignored: Swarm starts services in any order",
       "f1.yml:12:7: networks.n.external.name: external.name is deprecated: use name: together with external: true",
     ]);
     expect(r.config.networks.n).toEqual({ name: "real", external: true });

@@ -8,7 +8,7 @@ import type { StackConfig } from "./model.js";
 import { checkForbiddenKeys, normalizeFile } from "./normalize.js";
 import { isRecord, type ReadTextFile } from "./normalize-context.js";
 import { describeValue, v3SchemaName, validateSchema } from "./schema.js";
-import type { SourceMap } from "./source-map.js";
+import { SourceMap } from "./source-map.js";
 import { parseYaml } from "./yaml-parse.js";
 
 /** One stack file: the name shown in messages (as the user gave it) and its text. */
@@ -38,6 +38,8 @@ export interface LoadStackOptions {
 export interface LoadedStack {
   config: StackConfig;
   warnings: StackIssue[];
+  /** Where each value came from (a later file's position wins), for messages about the result. */
+  positions: SourceMap;
 }
 
 /**
@@ -128,7 +130,9 @@ export function loadStack(options: LoadStackOptions): LoadedStack {
   if (version !== undefined) merged.version = version.value;
   if (options.deployChecks !== false) checkStack(normalized, merged, diag);
   diag.throwIfErrors();
-  return { config: merged, warnings: diag.warnings };
+  const positions = new SourceMap();
+  for (const n of normalized) positions.overrideWith(n.positions);
+  return { config: merged, warnings: diag.warnings, positions };
 }
 
 function makeLookup(options: LoadStackOptions, diag: Diagnostics): LookupEnv {

@@ -55,7 +55,7 @@ export interface ServiceConfig {
   ulimits?: Record<string, number | { soft: number; hard: number }>;
   logging?: { driver?: string; options?: Record<string, string> };
   tmpfs?: string[];
-  groups?: string[];
+  group_add?: string[];
   isolation?: string;
   [key: string]: unknown;
 }

@@ -26,7 +26,7 @@ import { parseVolumeSpec } from "./volumes.js";
 
 /**
  * Expands one service's Compose shorthand into the normalized model. Keys this function does not
- * know are copied unchanged (they are either ignored by Swarm and warned about elsewhere, or
+ * know are copied unchanged (they are ignored with a warning (see swarm-keys.ts), or
  * extensions).
  */
 export function normalizeService(
@@ -89,6 +89,7 @@ export function normalizeService(
       case "dns_search":
       case "dns_opt":
       case "tmpfs":
+      case "group_add":
         out[key] = stringList(value);
         break;
       case "sysctls":

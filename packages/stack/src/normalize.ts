@@ -11,7 +11,7 @@ import {
 } from "./normalize-context.js";
 import { normalizeService } from "./normalize-service.js";
 import { formatPath, type Path, type SourceMap } from "./source-map.js";
-import { FORBIDDEN_SERVICE_KEYS, IGNORED_SERVICE_KEYS } from "./swarm-keys.js";
+import { FORBIDDEN_SERVICE_KEYS, HANDLED_SERVICE_KEYS, IGNORED_SERVICE_KEYS } from "./swarm-keys.js";
 
 /** Normalizes one validated, interpolated file. Problems go to ctx.diag. */
 export function normalizeFile(ctx: NormalizeContext, raw: Record<string, unknown>): StackConfig {
@@ -50,7 +50,10 @@ function entries(v: unknown): Array<[string, Record<string, unknown>]> {
 function checkSwarmKeys(ctx: NormalizeContext, name: string, service: Record<string, unknown>): void {
   for (const key of Object.keys(service)) {
     const ignored = IGNORED_SERVICE_KEYS[key];
-    if (ignored !== undefined) warn(ctx, ["services", name, key], `ignored by Swarm: ${ignored}`);
+    if (ignored !== undefined) warn(ctx, ["services", name, key], ignored);
+    else if (!HANDLED_SERVICE_KEYS.has(key) && !(key in FORBIDDEN_SERVICE_KEYS) && !key.startsWith("x-")) {
+      warn(ctx, ["services", name, key], "ignored: not supported in Shoal stacks");
+    }
   }
 }
 

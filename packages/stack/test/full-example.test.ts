@@ -9,7 +9,7 @@ import {
   UpdateOrder,
 } from "@shoal/proto";
 import { describe, expect, it } from "vitest";
-import { convertStack, STACK_NAMESPACE_LABEL, type StackConfig } from "../src/index.js";
+import { convertStack, IGNORED_SERVICE_KEYS, STACK_NAMESPACE_LABEL, type StackConfig } from "../src/index.js";
 import { loadFromText, readTestdata } from "./helpers.js";
 
 // docker/cli's loader test loads full-example.yml with working dir /foo, HOME=/bar and
@@ -120,7 +120,7 @@ describe("docker/cli full-example.yml", () => {
 
   it("warns by name about the keys Swarm ignores", () => {
     const warned = loadFullExample()
-      .warnings.filter((w) => w.message.startsWith("ignored by Swarm"))
+      .warnings.filter((w) => w.path !== undefined && w.path.split(".")[2]! in IGNORED_SERVICE_KEYS)
       .map((w) => w.path);
     expect(warned.sort()).toEqual(
       [
@@ -245,7 +245,7 @@ describe("docker/cli full-example.yml", () => {
       ]);
     });
 
-    it("mounts (the cluster volume is left out with a warning: no CSI volumes)", () => {
+    it("mounts (the cluster volume is left out with a warning: no CSI volumes; tmpfs: is mounted)", () => {
       const m = c.mounts.map((x) => [x.type, x.source, x.target, x.readOnly]);
       expect(m).toEqual([
         [MountType.VOLUME, "", "/var/lib/mysql", false],
@@ -256,6 +256,9 @@ describe("docker/cli full-example.yml", () => {
         [MountType.VOLUME, "st_datavolume", "/var/lib/mysql", false],
         [MountType.BIND, "/foo/opt", "/opt", false],
         [MountType.TMPFS, "", "/opt", false],
+        // Service-level tmpfs: docker/cli drops it for Swarm; we mount it (by design).
+        [MountType.TMPFS, "", "/run", false],
+        [MountType.TMPFS, "", "/tmp", false],
       ]);
       expect(c.mounts[7]!.tmpfsOptions?.sizeBytes).toBe(10000);
       expect(plan.warnings.map((w) => w.message)).toContain(

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Compose variable references, not JS templates
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Random, ShoalError, seededRandom } from "@shoal/base";

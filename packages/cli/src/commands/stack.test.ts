@@ -58,7 +58,7 @@ describe("shoal stack config", () => {
     expect(r.stdout).toContain("image: nginx:1.27\n");
     expect(r.stdout).toContain(`file: ${join(dir, "key.txt")}\n`);
     expect(r.stderr).toBe(
-      "warning: stack.yml:8:5: services.web.restart: ignored by Swarm: prefer deploy.restart_policy (restart: is used only when that is absent, as in docker)\n",
+      "warning: stack.yml:8:5: services.web.restart: prefer deploy.restart_policy; restart: is only read when that is absent\n",
     );
   });
 

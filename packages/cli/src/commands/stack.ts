@@ -46,7 +46,7 @@ export function registerStack(program: Command, ctx: CommandContext): void {
       }
       const namespace = name ?? defaultStackName(files[0] as string, io.cwd);
       const loaded = loadStackFiles(files, { env: io.env, cwd: io.cwd });
-      const plan = convertStack(loaded.config, namespace);
+      const plan = convertStack(loaded.config, namespace, loaded.positions);
       for (const w of [...loaded.warnings, ...plan.warnings]) io.stderr.write(`warning: ${formatIssue(w)}\n`);
       io.stdout.write(renderPlan(plan, format));
     });
