@@ -12,6 +12,9 @@ import { cluster, ids, put, putAtLeader, waitApplied, waitLeader } from "./helpe
  */
 function figure8(raftConfig: Partial<RaftConfig>): Simulator {
   const sim = cluster(5, { raftConfig: { maxSizePerMsg: 1, maxInflightMsgs: 1, ...raftConfig } });
+  // Start from identical logs on all five nodes.
+  const first = putAtLeader(sim, "k", "init");
+  expect(waitApplied(sim, first, ids(5))).toBe(true);
   const a = waitLeader(sim);
   const b = ids(5).find((i) => i !== a) as number;
   const others = ids(5).filter((i) => i !== a && i !== b);

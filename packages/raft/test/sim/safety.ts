@@ -34,6 +34,16 @@ export class SafetyChecker {
   /** Entries known committed (index → entry); State Machine Safety and Leader Completeness. */
   readonly committed = new Map<number, Entry>();
   maxCommitted = 0;
+  /** The last few distinct voter sets any node applied; changes go one at a time. */
+  readonly recentVoterSets: number[][] = [];
+
+  noteVoters(voters: number[]): void {
+    const key = voters.join(",");
+    if (this.recentVoterSets.some((v) => v.join(",") === key)) return;
+    this.recentVoterSets.push([...voters]);
+    if (this.recentVoterSets.length > 3) this.recentVoterSets.shift();
+  }
+
   /** Per node: highest durable commit index (monotonic across restarts). */
   private readonly durableCommit = new Map<number, number>();
 

@@ -53,7 +53,6 @@ export class SimNode {
   private appliedIndex: number;
   private readonly pendingWrites = new Map<string, { client: number; op: number }>();
   private readonly pendingReads = new Map<string, PendingRead>();
-  private voterHistory: number[][] = [];
 
   constructor(
     readonly id: number,
@@ -216,6 +215,8 @@ export class SimNode {
       if (pr !== undefined) pr.index = rs.index;
     }
     this.rn.advance(rd);
+    if (rd.committedEntries.some((e) => e.type === "confChange"))
+      checker.noteVoters(this.rn.confState().voters);
     this.serveReads();
     this.maybeSnapshot();
   }
@@ -256,15 +257,10 @@ export class SimNode {
     if (compactTo > this.disk.firstIndex()) this.disk.compact(compactTo);
   }
 
-  /** The current and the previous voter sets this incarnation has seen. */
+  /** Voter sets recently seen anywhere in the cluster (entries commit under one of them). */
   private voterSets(): number[][] {
-    const now = this.rn.confState().voters;
-    const last = this.voterHistory[this.voterHistory.length - 1];
-    if (last === undefined || last.join(",") !== now.join(",")) {
-      this.voterHistory.push(now);
-      if (this.voterHistory.length > 2) this.voterHistory.shift();
-    }
-    return this.voterHistory;
+    this.hooks.checker.noteVoters(this.rn.confState().voters);
+    return this.hooks.checker.recentVoterSets;
   }
 
   appliedUpTo(): number {
