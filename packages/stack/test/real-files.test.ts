@@ -11,6 +11,10 @@ import {
   ServiceSpec as ServiceSpecCodec,
   UpdateFailureAction,
   UpdateOrder,
+  validateConfigSpec,
+  validateNetworkSpec,
+  validateSecretSpec,
+  validateServiceSpec,
 } from "@shoal/proto";
 import { afterAll, describe, expect, it } from "vitest";
 import { convertStack, loadStackFiles, readStackFiles, type StackPlan } from "../src/index.js";
@@ -675,9 +679,22 @@ describe("the 24 real-world stack files", () => {
       );
       const got = Object.fromEntries(plan.services.map((s) => [s.name.slice(2), summarize(s)]));
       expect(got).toEqual(c.services);
-      // Every spec survives the wire encoding the API uses.
+      // Every spec survives the wire encoding the API uses …
       for (const s of plan.services)
         expect(ServiceSpecCodec.decode(ServiceSpecCodec.encode(s).finish())).toEqual(s);
+      // … and passes the control API's validation once the referenced files are read (stubbed).
+      const read = readStackFiles(
+        plan,
+        (p) => new TextEncoder().encode(`stub ${p}`),
+        () => "stub",
+      );
+      const issues = [
+        ...read.services.flatMap((s) => validateServiceSpec(s)),
+        ...read.networks.filter((n) => !n.external).flatMap((n) => validateNetworkSpec(n.spec)),
+        ...read.secrets.filter((x) => !x.external).flatMap((x) => validateSecretSpec(x.spec)),
+        ...read.configs.filter((x) => !x.external).flatMap((x) => validateConfigSpec(x.spec)),
+      ];
+      expect(issues).toEqual([]);
       c.more?.(plan, (name) => {
         const s = plan.services.find((x) => x.name === `t_${name}`);
         if (s === undefined) throw new Error(`no service ${name}`);
