@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -84,6 +85,54 @@ describe("mounts, rootfs, network seam, exec and stats", () => {
       .map((l) => l.split(":")[0]?.trim())
       .filter((n) => n !== undefined && n !== "");
     expect(host.lines.sort()).toEqual(nodeIfaces.sort());
+  });
+
+  it("joins a network namespace handed over by the network side, with its hosts and DNS", async () => {
+    const name = `shoal-ct-${process.pid}-${sb.dir.slice(-6).replace(/[^a-zA-Z0-9]/g, "x")}`;
+    execFileSync("ip", ["netns", "add", name]);
+    try {
+      // A link only this namespace has proves the container is in it.
+      execFileSync("ip", [
+        "-n",
+        name,
+        "link",
+        "add",
+        "shoalmark0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "shoalmark1",
+      ]);
+      const r = await runToEnd(
+        {
+          image: "busybox",
+          command: [
+            "/bin/sh",
+            "-c",
+            "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort; grep web /etc/hosts; cat /etc/resolv.conf",
+          ],
+          hostname: "web",
+        },
+        {
+          kind: "netns",
+          path: `/run/netns/${name}`,
+          ip: "10.99.0.7",
+          extraHosts: ["db:10.99.0.9"],
+          dns: { nameservers: ["10.99.0.1"], search: ["svc"] },
+        },
+      );
+      expect(r.lines).toEqual([
+        "lo",
+        "shoalmark0",
+        "shoalmark1",
+        "10.99.0.7\tweb",
+        "nameserver 10.99.0.1",
+        "search svc",
+      ]);
+    } finally {
+      execFileSync("ip", ["netns", "delete", name]);
+    }
   });
 
   it("drops capabilities and masks kernel paths", async () => {

@@ -65,25 +65,13 @@ export class Runc {
       );
     }
     try {
-      const buf = Buffer.alloc(16);
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        let n = 0;
-        try {
-          ({ bytesRead: n } = await handle.read(buf, 0, buf.length, null));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
-        }
-        if (n > 0) {
-          if (buf.toString("utf8", 0, n) !== "0") {
-            throw new ShoalError(
-              ContainerErrorCode.StartFailed,
-              `container "${id}" did not start: unexpected exec fifo content`,
-            );
-          }
-          break;
-        }
+        if (await readStartByte(handle, id)) break;
         if (!(await processAlive(initPid))) {
+          // A short-lived process may have been released, run and exited between our read and
+          // the liveness check; its byte is then still in the fifo (runc checks the same way).
+          if (await readStartByte(handle, id)) break;
           throw new ShoalError(
             ContainerErrorCode.StartFailed,
             `container "${id}" did not start: its init process is gone`,
@@ -175,4 +163,23 @@ async function processAlive(pid: number): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** True once runc's init has written its byte; false while nothing is there yet. */
+async function readStartByte(handle: FileHandle, id: string): Promise<boolean> {
+  const buf = Buffer.alloc(16);
+  let n = 0;
+  try {
+    ({ bytesRead: n } = await handle.read(buf, 0, buf.length, null));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+  }
+  if (n === 0) return false;
+  if (buf.toString("utf8", 0, n) !== "0") {
+    throw new ShoalError(
+      ContainerErrorCode.StartFailed,
+      `container "${id}" did not start: unexpected exec fifo content`,
+    );
+  }
+  return true;
 }

@@ -76,6 +76,16 @@ describe("ContainerRuntime on runc", () => {
     expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
   });
 
+  it("starts processes that exit at once (the start must not race their exit)", async () => {
+    const rt = sb.runtime();
+    for (let i = 0; i < 10; i++) {
+      const c = await rt.create({ spec: { image: "busybox", command: ["/bin/true"] }, owner });
+      await rt.start(c.id);
+      expect((await rt.wait(c.id)).exitCode).toBe(0);
+      await rt.remove(c.id);
+    }
+  });
+
   it("applies memory, CPU and pids limits in the container's cgroup", async () => {
     const rt = sb.runtime();
     const c = await rt.create({
