@@ -25,7 +25,11 @@ export interface NodeNetworkOptions {
   bridge?: string;
   /** Prefix of our iptables chains; default "SHOAL". */
   chainPrefix?: string;
-  /** Prefix of container network namespace names; unique per node on one machine. Default "shoal-". */
+  /**
+   * Prefix of container network namespace names; unique per node on one machine, and never a prefix
+   * of anyone else's namespaces: `open` deletes unrecorded namespaces that start with it. Default
+   * "shoal-c-" (not "shoal-", which would claim the testkit's `shoal-t<slot>-h<k>` hosts).
+   */
   netnsPrefix?: string;
   /** Prefix of host-side veth names (≤ 5 chars; 10 hash chars follow). Default "sh". */
   vethPrefix?: string;
@@ -65,6 +69,7 @@ export interface Attachment {
 }
 
 const RUN_NETNS = "/run/netns";
+const DEFAULT_NETNS_PREFIX = "shoal-c-";
 
 /**
  * One node's container networking, stage 1: a bridge with the gateway of the node's subnet, a
@@ -94,7 +99,7 @@ export class NodeNetwork {
     this.runner = options.runner ?? createRunner();
     this.bridge = options.bridge ?? "shoal0";
     this.chains = chainNames(options.chainPrefix ?? "SHOAL");
-    this.netnsPrefix = options.netnsPrefix ?? "shoal-";
+    this.netnsPrefix = options.netnsPrefix ?? DEFAULT_NETNS_PREFIX;
     this.vethPrefix = options.vethPrefix ?? "sh";
     this.ephemeral = options.ephemeralPorts ?? [49153, 65535];
     this.statePath = join(options.stateDir, "network.json");
@@ -235,7 +240,37 @@ export class NodeNetwork {
       Object.values(kept).map((l) => l.ip),
     );
     await saveState(this.statePath, this.state);
+    await this.repairAttachments(Object.values(kept));
     await this.applyRules();
+  }
+
+  /**
+   * Re-applies the configuration of every kept bridged attachment. A process killed between the
+   * node-side and the in-namespace `ip` batch leaves a namespace and an enslaved veth (so the lease
+   * looks complete) but an eth0 without address or route; the next attach of that container returns
+   * the recorded lease, and its container would start unreachable. Every command here is idempotent,
+   * so attachments that did finish are left as they are.
+   */
+  private async repairAttachments(leases: readonly Lease[]): Promise<void> {
+    const bridged = leases.filter((l) => l.ip !== "");
+    if (bridged.length === 0) return;
+    await this.runner.run("ip", ["-batch", "-"], {
+      input: bridged.map((l) => `link set ${l.hostVeth} type bridge_slave hairpin on\n`).join(""),
+    });
+    for (const lease of bridged) {
+      await this.runner.run("ip", ["-n", lease.netns, "-batch", "-"], {
+        input: this.namespaceSetup(lease),
+      });
+    }
+  }
+
+  /** The `ip -batch` lines that configure a container's side; idempotent (`replace`, not `add`). */
+  private namespaceSetup(lease: Lease): string {
+    return (
+      "link set lo up\nlink set eth0 up\n" +
+      `addr replace ${lease.ip}/${this.subnet.prefixLength} dev eth0\n` +
+      `route replace default via ${this.ipam.gateway}\n`
+    );
   }
 
   /** Host-side veths named with our prefix, and whether each is enslaved to our bridge. */
@@ -281,10 +316,7 @@ export class NodeNetwork {
             `link set ${lease.hostVeth} type bridge_slave hairpin on\n`,
         });
         await this.runner.run("ip", ["-n", lease.netns, "-batch", "-"], {
-          input:
-            "link set lo up\nlink set eth0 up\n" +
-            `addr add ${lease.ip}/${this.subnet.prefixLength} dev eth0\n` +
-            `route add default via ${this.ipam.gateway}\n`,
+          input: this.namespaceSetup(lease),
         });
         if (ports.length > 0) await this.applyRules();
       } else {

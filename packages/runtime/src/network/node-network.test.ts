@@ -1,0 +1,105 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "@shoal/base";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { NodeNetwork } from "./node-network.js";
+import type { CommandRunner } from "./runner.js";
+import type { NetworkState } from "./state.js";
+
+interface Call {
+  cmd: string;
+  args: string[];
+  input?: string | undefined;
+}
+
+/**
+ * A runner that plays a kernel which already holds `netns` and `veths`, and records every command:
+ * enough to check what `open` does about recorded state without root or real namespaces (the
+ * end-to-end test in test/network-stage1.test.ts does the real thing).
+ */
+function fakeKernel(netns: string[], veths: string[]): { runner: CommandRunner; calls: Call[] } {
+  const calls: Call[] = [];
+  const runner: CommandRunner = {
+    async run(cmd, args, options = {}) {
+      calls.push({ cmd, args: [...args], input: options.input });
+      const line = [cmd, ...args].join(" ");
+      if (line === "ip netns list")
+        return { stdout: netns.map((n) => `${n} (id: 0)\n`).join(""), stderr: "" };
+      if (line === "ip -o link show type veth") {
+        const text = veths.map((v, i) => `${i + 10}: ${v}@if2: <UP> mtu 1500 master shoal0 state UP\n`);
+        return { stdout: text.join(""), stderr: "" };
+      }
+      if (line.startsWith("ip -o link show dev")) return { stdout: "3: shoal0: <UP>\n", stderr: "" };
+      return { stdout: "", stderr: "" };
+    },
+  };
+  return { runner, calls };
+}
+
+describe("NodeNetwork.open reconciles the kernel with the record", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "shoal-net-unit-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function record(state: NetworkState): Promise<void> {
+    await writeFile(join(dir, "network.json"), JSON.stringify(state));
+  }
+
+  it("re-applies a kept attachment's address and route (a kill between the two ip batches)", async () => {
+    await record({
+      version: 1,
+      subnet: "10.88.1.0/24",
+      leases: {
+        c1: { containerId: "c1", ip: "10.88.1.2", netns: "shoal-c-c1", hostVeth: "sh0123456789", ports: [] },
+      },
+    });
+    const { runner, calls } = fakeKernel(["shoal-c-c1"], ["sh0123456789"]);
+    const net = await NodeNetwork.open({
+      stateDir: dir,
+      subnet: "10.88.1.0/24",
+      runner,
+      logger: silentLogger(),
+    });
+    expect(net.lease("c1")?.ip).toBe("10.88.1.2");
+    const inside = calls.find((c) => c.cmd === "ip" && c.args.join(" ") === "-n shoal-c-c1 -batch -");
+    expect(inside?.input).toBe(
+      "link set lo up\nlink set eth0 up\naddr replace 10.88.1.2/24 dev eth0\nroute replace default via 10.88.1.1\n",
+    );
+    const hairpin = calls.find((c) => c.input?.includes("hairpin on"));
+    expect(hairpin?.input).toBe("link set sh0123456789 type bridge_slave hairpin on\n");
+    expect(calls.some((c) => c.args[0] === "netns" && c.args[1] === "del")).toBe(false);
+  });
+
+  it("drops unfinished leases and deletes only namespaces with its own prefix", async () => {
+    await record({
+      version: 1,
+      subnet: "10.88.1.0/24",
+      leases: {
+        half: {
+          containerId: "half",
+          ip: "10.88.1.3",
+          netns: "shoal-c-half",
+          hostVeth: "sh9999999999",
+          ports: [],
+        },
+      },
+    });
+    // The testkit's hosts live in /run/netns too, under "shoal-t<slot>-…": never ours.
+    const { runner, calls } = fakeKernel(["shoal-t3-h1", "shoal-t3-sw", "shoal-c-half", "shoal-c-stray"], []);
+    const net = await NodeNetwork.open({
+      stateDir: dir,
+      subnet: "10.88.1.0/24",
+      runner,
+      logger: silentLogger(),
+    });
+    expect(net.leases()).toEqual([]);
+    const deleted = calls.filter((c) => c.args[0] === "netns" && c.args[1] === "del").map((c) => c.args[2]);
+    expect(deleted.sort()).toEqual(["shoal-c-half", "shoal-c-stray"]);
+    expect(calls.some((c) => c.input?.includes("addr replace"))).toBe(false);
+  });
+});
