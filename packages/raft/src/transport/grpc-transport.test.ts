@@ -130,6 +130,29 @@ describe("GrpcTransport", () => {
     );
   });
 
+  it("lets heartbeats overtake queued snapshot chunks", async () => {
+    const [b, rb] = await transport(2);
+    const [a] = await transport(1, { peers: { 2: `127.0.0.1:${b.port}` } });
+    const chunk = (i: number): Message => ({
+      type: "snap",
+      from: 1,
+      to: 2,
+      term: 1,
+      offset: i * 1024 * 1024,
+      totalBytes: 16 * 1024 * 1024,
+      done: i === 15,
+      data: new Uint8Array(1024 * 1024),
+      meta: { index: 9, term: 1, confState: { voters: [1, 2], learners: [] } },
+    });
+    a.send(Array.from({ length: 16 }, (_, i) => chunk(i)));
+    a.send([{ type: "heartbeat", from: 1, to: 2, term: 1, commit: 9, context: new Uint8Array() }]);
+    await until(() => rb.got.length === 17, "16 chunks and a heartbeat");
+    const hbAt = rb.got.findIndex((m) => m.type === "heartbeat");
+    expect(hbAt).toBeLessThan(16);
+    const offsets = rb.got.flatMap((m) => (m.type === "snap" ? [m.offset] : []));
+    expect(offsets).toEqual(Array.from({ length: 16 }, (_, i) => i * 1024 * 1024));
+  });
+
   it("reports an unreachable peer and reconnects with backoff once it is back", async () => {
     const [b0] = await transport(2);
     const port = b0.port;

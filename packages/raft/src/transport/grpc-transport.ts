@@ -352,10 +352,17 @@ class PeerStream {
       this.owner.failed(m);
       return;
     }
-    const tail = this.queue[this.queue.length - 1];
-    const merged = tail === undefined ? undefined : coalesce(tail, m, COALESCE_MAX_BYTES);
-    if (merged !== undefined) this.queue[this.queue.length - 1] = merged;
-    else this.queue.push(m);
+    const firstSnap = m.type === "heartbeat" ? this.queue.findIndex((q) => q.type === "snap") : -1;
+    if (firstSnap >= 0) {
+      // Heartbeats overtake queued snapshot chunks: a follower receiving a large snapshot must
+      // still hear its leader, or it would time out and campaign in the middle of the transfer.
+      this.queue.splice(firstSnap, 0, m);
+    } else {
+      const tail = this.queue[this.queue.length - 1];
+      const merged = tail === undefined ? undefined : coalesce(tail, m, COALESCE_MAX_BYTES);
+      if (merged !== undefined) this.queue[this.queue.length - 1] = merged;
+      else this.queue.push(m);
+    }
     // Flush on the next turn so that everything sent in this one (a whole Ready) can merge.
     if (!this.flushScheduled) {
       this.flushScheduled = true;
