@@ -131,3 +131,22 @@ services:
     expect(s.command).toEqual(["echo", "$HOME"]);
   });
 });
+
+describe("deploy keys Shoal does not use", () => {
+  it("are warned about by name", () => {
+    const r = loadStack({
+      files: [
+        {
+          name: "d.yml",
+          text: "services:\n  a:\n    image: x\n    deploy:\n      resources:\n        reservations:\n          devices: [{capabilities: [gpu]}]\n",
+        },
+      ],
+      workingDir: "/w",
+      env: {},
+      readFile: () => undefined,
+    });
+    expect(r.warnings.map(formatIssue)).toEqual([
+      "d.yml:7:11: services.a.deploy.resources.reservations.devices: ignored: device reservations are not supported; use generic_resources",
+    ]);
+  });
+});

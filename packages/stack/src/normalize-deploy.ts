@@ -8,8 +8,21 @@ import {
   normalizeBytes,
   normalizeDuration,
   scalarString,
+  warn,
 } from "./normalize-context.js";
 import type { Path } from "./source-map.js";
+
+const DEPLOY_KEYS = new Set([
+  "mode",
+  "replicas",
+  "labels",
+  "update_config",
+  "rollback_config",
+  "resources",
+  "restart_policy",
+  "placement",
+  "endpoint_mode",
+]);
 
 /** Normalizes `deploy:`; durations, byte sizes and CPU strings are checked here. */
 export function normalizeDeploy(
@@ -18,6 +31,10 @@ export function normalizeDeploy(
   raw: Record<string, unknown>,
 ): DeployConfig {
   const out: DeployConfig = {};
+  for (const key of Object.keys(raw)) {
+    if (!DEPLOY_KEYS.has(key) && !key.startsWith("x-"))
+      warn(ctx, [...path, key], "ignored: not supported in Shoal stacks");
+  }
   if (raw.mode !== undefined && raw.mode !== null) out.mode = scalarString(raw.mode);
   if (typeof raw.replicas === "number") out.replicas = raw.replicas;
   if (raw.labels !== undefined && raw.labels !== null) out.labels = mappingOrList(raw.labels, "=", "");
@@ -91,6 +108,9 @@ function resourceSpec(ctx: NormalizeContext, path: Path, raw: Record<string, unk
   const memory = normalizeBytes(ctx, [...path, "memory"], raw.memory);
   if (memory !== undefined) out.memory = memory;
   if (typeof raw.pids === "number") out.pids = raw.pids;
+  if (raw.devices !== undefined) {
+    warn(ctx, [...path, "devices"], "ignored: device reservations are not supported; use generic_resources");
+  }
   if (Array.isArray(raw.generic_resources)) {
     out.generic_resources = raw.generic_resources.filter(isRecord).map((g) => {
       const spec = isRecord(g.discrete_resource_spec) ? g.discrete_resource_spec : {};
