@@ -34,4 +34,4 @@ export {
 } from "./runtime.js";
 export { normalizeSignal, signalNumber } from "./signals.js";
 export * from "./types.js";
-export { parseGroup, parsePasswd, type ResolvedUser, resolveUser } from "./user.js";
+export { parseGroup, parsePasswd, type ResolvedUser, resolveGroups, resolveUser } from "./user.js";

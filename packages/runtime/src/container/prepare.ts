@@ -11,7 +11,7 @@ import { type ContainerPaths, type ContainerRecord, writeRecord } from "./record
 import type { Runc } from "./runc.js";
 import { normalizeSignal } from "./signals.js";
 import type { ContainerImageSource } from "./types.js";
-import { resolveUser } from "./user.js";
+import { resolveGroups, resolveUser } from "./user.js";
 
 export interface PrepareDeps {
   images: ContainerImageSource;
@@ -48,6 +48,10 @@ export async function prepareContainer(
     readFile(deps.hostResolvConfPath, "utf8").catch(() => ""),
   ]);
   const user = resolveUser(spec.user ?? image.config.user ?? "", passwd, group);
+  if (spec.groups !== undefined && spec.groups.length > 0) {
+    const extra = resolveGroups(spec.groups, group).filter((gid) => gid !== user.gid);
+    user.additionalGids = [...new Set([...user.additionalGids, ...extra])];
+  }
   const hostname = spec.hostname ?? id.slice(0, 12);
   // Without an address from the network side the hostname must still resolve (sudo, JVMs look
   // it up), so it goes on 127.0.1.1 as Debian does for a host's own name.

@@ -27,7 +27,12 @@ describe("ContainerRuntime on runc", () => {
     const created = await rt.create({
       spec: {
         image: "busybox",
-        command: ["/bin/sh", "-c", "echo out; echo err >&2; id -u; hostname; cat /etc/hostname; pwd; exit 3"],
+        command: [
+          "/bin/sh",
+          "-c",
+          "echo out; echo err >&2; id -u; hostname; cat /etc/hostname; pwd; id -G; exit 3",
+        ],
+        groups: ["4242"],
         user: "tester",
         dir: "/tmp",
         hostname: "box",
@@ -52,6 +57,7 @@ describe("ContainerRuntime on runc", () => {
       "box",
       "box",
       "/tmp",
+      "1000 10 4242",
     ]);
     expect(logs.filter((l) => l.stream === "stderr").map((l) => l.log)).toEqual(["err"]);
     expect(logs.every((l) => l.timeMs > 0 && l.timeMs <= Date.now())).toBe(true);

@@ -51,6 +51,8 @@ export interface ContainerSpec {
   dir?: string;
   /** "user", "uid", "user:group" or "uid:gid"; names are resolved in the image's /etc files. */
   user?: string;
+  /** Extra supplementary groups, by name (resolved in the image's /etc/group) or number. */
+  groups?: string[];
   hostname?: string;
   labels?: Record<string, string>;
   mounts?: MountSpec[];

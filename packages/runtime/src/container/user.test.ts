@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resolveUser } from "./user.js";
+import { resolveGroups, resolveUser } from "./user.js";
 
 const passwd = `root:x:0:0:root:/root:/bin/sh
 # comment
@@ -47,6 +47,15 @@ describe("resolveUser", () => {
       `user "nobody" not found in the image's /etc/passwd`,
     );
     expect(() => resolveUser("app:wheel", passwd, group)).toThrowError(
+      `group "wheel" not found in the image's /etc/group`,
+    );
+  });
+});
+
+describe("resolveGroups", () => {
+  it("maps names through /etc/group and keeps numbers", () => {
+    expect(resolveGroups(["audio", "4000"], group)).toEqual([29, 4000]);
+    expect(() => resolveGroups(["wheel"], group)).toThrowError(
       `group "wheel" not found in the image's /etc/group`,
     );
   });

@@ -56,6 +56,25 @@ export function parseGroup(text: string): GroupEntry[] {
 
 const NUMERIC = /^\d+$/;
 
+/** Docker's `--group-add`: names must exist in the image's /etc/group, numbers need not. */
+export function resolveGroups(names: readonly string[], groupText: string | undefined): number[] {
+  const groups = parseGroup(groupText ?? "");
+  return names.map((name) => {
+    if (NUMERIC.test(name)) return Number(name);
+    const g = groups.find((x) => x.name === name);
+    if (g === undefined) {
+      throw new ShoalError(
+        ContainerErrorCode.UserNotFound,
+        `group "${name}" not found in the image's /etc/group`,
+        {
+          hint: "use a numeric gid or a group the image defines",
+        },
+      );
+    }
+    return g.gid;
+  });
+}
+
 /**
  * Resolves a Docker-style user string against the image's /etc/passwd and /etc/group contents
  * (either may be absent). Numeric ids need no entry, as in Docker; names must exist.
