@@ -138,4 +138,31 @@ describe("RaftNode on WAL storage, three members, in-process transport", () => {
     await c.waitForApplied(index);
     for (const id of [1, 2, 3]) expect(c.machine(id).data.has("lost0")).toBe(false);
   });
+
+  it("times out a read on a member cut off from the leader", async () => {
+    const c = await startCluster({ readTimeoutMs: 150 });
+    const leader = await c.waitForLeader();
+    const follower = [1, 2, 3].find((id) => id !== leader.id)!;
+    c.net.isolate(follower);
+    const err = await c
+      .node(follower)
+      .readIndex()
+      .catch((e: unknown) => e);
+    expect(ShoalError.is(err, NodeErrorCode.ReadTimeout)).toBe(true);
+  });
+
+  it("stops and rejects run() when the state machine fails to apply", async () => {
+    const c = await startCluster();
+    const leader = await c.waitForLeader();
+    // Restart the leader with a state machine that cannot apply (replaying its log fails at once).
+    await c.crash(leader.id);
+    const failing = await c.startMember(leader.id, {
+      apply: () => Promise.reject(new Error("state machine broken")),
+    });
+    const outcome = await failing.running.then(
+      () => "resolved",
+      (e: unknown) => (e as Error).message,
+    );
+    expect(outcome).toBe("state machine broken");
+  });
 });

@@ -60,7 +60,7 @@ export class TestCluster {
     for (const id of this.ids) await this.startMember(id);
   }
 
-  async startMember(id: number): Promise<Member> {
+  async startMember(id: number, overrides: Partial<RaftNodeOptions> = {}): Promise<Member> {
     const storage = await WalStorage.open({
       dir: join(this.root, `n${id}`),
       bootstrapVoters: this.ids,
@@ -78,6 +78,7 @@ export class TestCluster {
       electionTicks: 10,
       heartbeatTicks: 1,
       ...this.extra,
+      ...overrides,
     });
     const running = node.run();
     running.catch(() => {});

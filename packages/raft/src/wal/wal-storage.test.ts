@@ -218,6 +218,34 @@ describe("WalStorage", () => {
     expect(err.message).toContain("wal.meta names segment");
   });
 
+  it("accepts wal.meta lagging one segment behind (a crash during rotation) and repairs it", async () => {
+    const s = await WalStorage.open({ dir, segmentBytes: 200 });
+    for (let i = 1; i <= 20; i++) await s.save(hs(1, 0), [ent(i, 1)]);
+    await s.close();
+    const segs = await segments();
+    await writeFile(join(walDir(), "wal.meta"), JSON.stringify({ lastSegment: segs.length - 2 }));
+    const r = await WalStorage.open({ dir, segmentBytes: 200 });
+    expect(r.lastIndex()).toBe(20);
+    await r.close();
+    expect(JSON.parse(await readFile(join(walDir(), "wal.meta"), "utf8"))).toEqual({
+      lastSegment: segs.length - 1,
+    });
+  });
+
+  it("refuses to start when the only snapshot is damaged and the log before it was compacted", async () => {
+    const s = await WalStorage.open({ dir, segmentBytes: 200, keepSnapshots: 1 });
+    for (let i = 1; i <= 30; i++) await s.save(hs(1, i), [ent(i, 1)]);
+    await s.createSnapshot(25, { voters: [1], learners: [] }, new Uint8Array([25]));
+    await s.close();
+    const [snap] = await readdir(join(dir, "snap"));
+    const path = join(dir, "snap", snap!);
+    const buf = await readFile(path);
+    buf[buf.length - 1]! ^= 0x01;
+    await writeFile(path, buf);
+    const err = await expectRefusal(WalErrorCode.Gap);
+    expect(err.details.skippedSnapshots).toEqual([expect.objectContaining({ path })]);
+  });
+
   it("refuses to start when the whole log is gone but snapshots remain", async () => {
     const s = await WalStorage.open({ dir });
     await s.save(hs(1, 3), ents(1, 3, 1));
