@@ -1,4 +1,4 @@
-import type { Entry, MemoryStorage } from "../../src/index.js";
+import { decodeConfChange, type Entry, type MemoryStorage } from "../../src/index.js";
 
 /** A broken Raft safety property, with enough context to debug it from the seed. */
 export class SafetyViolation extends Error {
@@ -34,6 +34,7 @@ export class SafetyChecker {
   /** Entries known committed (index → entry); State Machine Safety and Leader Completeness. */
   readonly committed = new Map<number, Entry>();
   maxCommitted = 0;
+  private readonly confChanges: Entry[] = [];
   /** The last few distinct voter sets any node applied; changes go one at a time. */
   readonly recentVoterSets: number[][] = [];
 
@@ -105,7 +106,7 @@ export class SafetyChecker {
     id: number,
     commit: number,
     storage: MemoryStorage,
-    voterSets: number[][],
+    _voterSets: number[][],
     disks: Map<number, MemoryStorage>,
   ): void {
     const prev = this.durableCommit.get(id) ?? 0;
@@ -125,6 +126,7 @@ export class SafetyChecker {
       // The entry was committed under one of the node's recent configurations (one change at a
       // time means old and new majorities overlap); it must be durable on a majority of one.
       let best = "";
+      const voterSets = this.configsBefore(i);
       let durable = voterSets.length === 0;
       for (const voters of voterSets) {
         let copies = 0;
@@ -150,10 +152,32 @@ export class SafetyChecker {
     this.recordCommitted(id, e);
   }
 
+  /**
+   * The configurations an entry at `index` may have been committed under: membership changes take
+   * effect when applied, so a leader may still run on the one or two before the latest.
+   */
+  private configsBefore(index: number): number[][] {
+    const out: number[][] = [];
+    let cur = new Set<number>();
+    for (const e of this.confChanges) {
+      if (e.index >= index) break;
+      const cc = decodeConfChange(e.data);
+      cur = new Set(cur);
+      if (cc.type === "addVoter") cur.add(cc.nodeId);
+      else cur.delete(cc.nodeId);
+      out.push([...cur].sort((a, b) => a - b));
+    }
+    return out.slice(-3);
+  }
+
   private recordCommitted(id: number, e: Entry): void {
     const c = this.committed.get(e.index);
     if (c === undefined) {
       this.committed.set(e.index, e);
+      if (e.type === "confChange") {
+        this.confChanges.push(e);
+        this.confChanges.sort((a, b) => a.index - b.index);
+      }
       if (e.index > this.maxCommitted) this.maxCommitted = e.index;
       return;
     }

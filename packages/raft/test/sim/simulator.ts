@@ -20,6 +20,8 @@ export interface FaultConfig {
   diskErrorRate: number;
   /** Deliver in send order per link (like a TCP stream); long reordering still overrides it. */
   fifo?: boolean;
+  /** Add learners, promote them, remove voters (one change at a time) during the run. */
+  membership?: boolean;
 }
 
 export function faultPreset(level: FaultLevel): FaultConfig {
@@ -34,6 +36,7 @@ export function faultPreset(level: FaultLevel): FaultConfig {
     partitions: net,
     crashes: crash,
     diskErrorRate: crash ? 0.003 : 0,
+    membership: level === "all",
   };
 }
 
@@ -96,6 +99,10 @@ export class Simulator {
   readonly sent = new Map<string, number>();
   appendRejections = 0;
   private readonly linkClock = new Map<number, number>();
+  /** Nodes removed from the cluster: stopped for good (a removed id is never reused). */
+  readonly retired = new Set<number>();
+  private joining: number | undefined;
+  private nextNodeId = 0;
   private readonly maxSizePerMsg: number;
 
   constructor(readonly opts: SimOptions) {
@@ -197,7 +204,7 @@ export class Simulator {
 
   restart(id: number): void {
     const n = this.nodes.get(id);
-    if (n !== undefined && !n.alive) n.restart();
+    if (n !== undefined && !n.alive && !this.retired.has(id)) n.restart();
   }
 
   // ---- observation --------------------------------------------------------------------------
@@ -241,7 +248,7 @@ export class Simulator {
       const client: ClientState = {
         id: c,
         op: 0,
-        target: this.random.intBetween(1, this.opts.nodes),
+        target: this.random.pick(this.members()),
         outstanding: undefined,
       };
       this.clients.push(client);
@@ -283,7 +290,7 @@ export class Simulator {
       // Unknown outcome: a write stays in the history with an open end; a read had no effect.
       if (kind !== "get") this.history.push(op);
       c.outstanding = undefined;
-      c.target = this.random.intBetween(1, this.opts.nodes);
+      c.target = this.random.pick(this.members());
       this.nextOp(c);
     });
   }
@@ -303,10 +310,56 @@ export class Simulator {
         this.history.push(op);
       } else {
         // Rejected before entering any log: not part of the history. Try another node.
-        c.target = this.random.intBetween(1, this.opts.nodes);
+        c.target = this.random.pick(this.members());
       }
       this.queue.schedule(this.random.int(20), () => this.nextOp(c));
     });
+  }
+
+  // ---- membership churn ---------------------------------------------------------------------
+
+  /** Ids of live cluster members clients may talk to. */
+  private members(): number[] {
+    return [...this.nodes.keys()].filter((id) => !this.retired.has(id));
+  }
+
+  /**
+   * One step of membership churn, driven from the leader's view: retire nodes whose removal it
+   * applied, promote a caught-up learner, add a fresh node as a learner, or remove a voter.
+   */
+  private changeMembership(): void {
+    const l = this.leader();
+    if (l === undefined) return;
+    const leader = this.nodes.get(l) as SimNode;
+    const cs = leader.rn.confState();
+    for (const id of this.nodes.keys()) {
+      if (
+        id !== this.joining &&
+        !cs.voters.includes(id) &&
+        !cs.learners.includes(id) &&
+        !this.retired.has(id)
+      ) {
+        this.retired.add(id);
+        this.crash(id);
+      }
+    }
+    if (this.joining !== undefined) {
+      const j = this.joining;
+      if (cs.voters.includes(j)) this.joining = undefined;
+      else if (cs.learners.includes(j)) leader.proposeConfChange({ type: "addVoter", nodeId: j });
+      else leader.proposeConfChange({ type: "addLearner", nodeId: j });
+      return;
+    }
+    if (cs.voters.length > 3 || (cs.voters.length === 3 && this.random.chance(0.3))) {
+      const victim = this.random.pick(cs.voters);
+      leader.proposeConfChange({ type: "removeNode", nodeId: victim });
+    } else {
+      if (this.nextNodeId === 0) this.nextNodeId = Math.max(...this.nodes.keys()) + 1;
+      const id = this.nextNodeId++;
+      this.addNode(id, new MemoryStorage());
+      this.joining = id;
+      leader.proposeConfChange({ type: "addLearner", nodeId: id });
+    }
   }
 
   // ---- the randomized run -------------------------------------------------------------------
@@ -330,8 +383,10 @@ export class Simulator {
         this.heal();
       } else if (f.partitions && roll < 0.55) {
         const l = this.leader();
-        if (l !== undefined) this.nodes.get(l)?.rn.transferLeadership(this.random.pick(ids));
-      } else if (f.crashes && roll < 0.8) {
+        if (l !== undefined) this.nodes.get(l)?.act((rn) => rn.transferLeadership(this.random.pick(ids)));
+      } else if (f.membership && roll < 0.7) {
+        this.changeMembership();
+      } else if (f.crashes && roll < 0.9) {
         const alive = ids.filter((id) => this.nodes.get(id)?.alive);
         // Usually keep a majority up so the workload makes progress; sometimes crash anyway.
         if (alive.length > Math.floor(ids.length / 2) + 1 || this.random.chance(0.1)) {
