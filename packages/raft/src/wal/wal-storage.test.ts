@@ -8,6 +8,7 @@ import type { Entry, HardState } from "../types.js";
 import { WalErrorCode } from "./errors.js";
 import { encodeFrame, scanFrames } from "./frame.js";
 import { encodeBatch } from "./records.js";
+import { writeSnapshotFile } from "./snapshot-files.js";
 import { WalStorage } from "./wal-storage.js";
 
 let dir: string;
@@ -351,6 +352,34 @@ describe("WalStorage", () => {
     expect(r.term(10)).toBe(3);
     expect(texts(r)).toEqual(["11/3:v11"]);
     expect(r.initialState().confState).toEqual({ voters: [1, 2], learners: [3] });
+    await r.close();
+  });
+
+  it("drops stale entries after a leader's snapshot whose install batch was lost in a crash", async () => {
+    const s = await WalStorage.open({ dir });
+    await s.save(hs(1, 3), ents(1, 10, 1)); // 4..10 are uncommitted entries of an old leader
+    await s.close();
+    // The snapshot file reached the disk, the batch recording the install did not.
+    await writeSnapshotFile(join(dir, "snap"), {
+      meta: { index: 6, term: 2, confState: { voters: [1], learners: [] } },
+      data: new Uint8Array([6]),
+    });
+    const r = await WalStorage.open({ dir });
+    expect(r.snapshot().meta.index).toBe(6);
+    expect(r.firstIndex()).toBe(7);
+    expect(r.lastIndex()).toBe(6); // 7..10 of term 1 cannot follow an entry of term 2
+    expect(r.hardState().commit).toBe(6);
+    await r.close();
+  });
+
+  it("keeps the entries after a local snapshot (the log holds the snapshot's term at its index)", async () => {
+    const s = await WalStorage.open({ dir });
+    await s.save(hs(1, 8), ents(1, 10, 1));
+    await s.createSnapshot(6, { voters: [1], learners: [] }, new Uint8Array([6]));
+    await s.close();
+    const r = await WalStorage.open({ dir });
+    expect(r.firstIndex()).toBe(7);
+    expect(r.lastIndex()).toBe(10);
     await r.close();
   });
 

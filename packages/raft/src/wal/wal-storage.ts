@@ -109,12 +109,21 @@ export class WalStorage implements Storage {
     const mem = new MemoryStorage();
     if (snapshot !== undefined) mem.applySnapshot(snapshot);
     let hs = emptyHardState();
+    /** Term of the entry the replayed log holds at the snapshot's index, when the log has one. */
+    let termAtSnap: number | undefined;
     try {
       opened.payloads.forEach((payload, i) => {
         for (const rec of decodeBatch(payload, `frame ${i} of "${walDir}"`)) {
           if (rec.kind === "hardState") hs = rec.hardState;
-          else if (rec.kind === "entries") appendReplayed(mem, rec.entries, walDir, skipped);
-          else if (rec.index > snapIndex) {
+          else if (rec.kind === "entries") {
+            const first = rec.entries[0];
+            if (first !== undefined && first.index <= snapIndex) {
+              // This batch (re)wrote the log at or below the snapshot index: remember which term
+              // the log now holds at that index (none, if the batch ends below it).
+              termAtSnap = rec.entries.find((e) => e.index === snapIndex)?.term;
+            }
+            appendReplayed(mem, rec.entries, walDir, skipped);
+          } else if (rec.index > snapIndex) {
             throw new ShoalError(
               WalErrorCode.Gap,
               `wal records snapshot ${rec.index} (term ${rec.term}) being installed but the newest readable snapshot in "${snapDir}" is ${snapIndex}`,
@@ -127,9 +136,31 @@ export class WalStorage implements Storage {
             // The log before the install was replaced by it; entries after our base snapshot that
             // were replayed so far are stale.
             mem.applySnapshot(mem.snapshot());
+            termAtSnap = rec.index === snapIndex ? rec.term : undefined;
           }
         }
       });
+      // A snapshot received from the leader is written to its file before the batch that records
+      // the install; a crash in between leaves the file plus this member's old log, whose entries
+      // after the snapshot index may conflict with it. They are known stale when the old log holds
+      // a different term at the snapshot index (Log Matching): drop them, as the install would have.
+      if (
+        snapshot !== undefined &&
+        termAtSnap !== undefined &&
+        termAtSnap !== snapshot.meta.term &&
+        mem.lastIndex() > snapIndex
+      ) {
+        logger.warn(
+          {
+            snapshotIndex: snapIndex,
+            snapshotTerm: snapshot.meta.term,
+            logTerm: termAtSnap,
+            dropped: mem.lastIndex() - snapIndex,
+          },
+          "wal: dropping stale entries after a snapshot whose install was not recorded",
+        );
+        mem.applySnapshot(snapshot);
+      }
     } catch (err) {
       await opened.log.close();
       throw err;
