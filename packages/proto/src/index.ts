@@ -27,9 +27,12 @@ export {
   type Constraint,
   type ConstraintParse,
   isConstraintKey,
+  isSpreadKey,
   parseConstraint,
+  SPREAD_KEYS,
 } from "./validate/constraint.js";
 export { isKnownSignal } from "./validate/container-spec.js";
+export { ipVersion, isCidr } from "./validate/ip.js";
 export { enumDisplayName, enumValueName, type ValidationIssue } from "./validate/issues.js";
 export { MAX_OBJECT_NAME_LENGTH, MAX_SERVICE_NAME_LENGTH } from "./validate/names.js";
 export {
@@ -38,7 +41,6 @@ export {
   assertValidNetworkSpec,
   assertValidNodeSpec,
   assertValidSecretSpec,
-  isCidr,
   MAX_CONFIG_BYTES,
   MAX_SECRET_BYTES,
   MIN_NODE_CERT_EXPIRY_MS,

@@ -1,7 +1,11 @@
+import { ipVersion, isCidr } from "./ip.js";
+
 /**
  * Placement constraints: `key==value` or `key!=value` (spaces around the operator allowed), as in
- * Swarm. The scheduler parses them with the same function, so what validation accepts is exactly
- * what placement understands.
+ * Swarm. The scheduler has its own parser (it also resolves keys to node attributes and addresses
+ * to bytes, and depends on nothing but @shoal/base); both accept exactly the same language, which
+ * `packages/scheduler/src/constraint-language.test.ts` proves by running both over one table.
+ * Change them together.
  */
 export interface Constraint {
   key: string;
@@ -11,47 +15,82 @@ export interface Constraint {
 
 export type ConstraintParse = { ok: true; constraint: Constraint } | { ok: false; reason: string };
 
-/** Keys a constraint or spread preference may use; `<name>` stands for any label name. */
+/** Keys a constraint may use; `<name>` stands for any label name. */
 export const CONSTRAINT_KEYS = [
   "node.id",
   "node.hostname",
   "node.role",
   "node.platform.os",
   "node.platform.arch",
+  "node.ip",
   "node.labels.<name>",
   "engine.labels.<name>",
 ] as const;
 
+/** Keys a spread preference may use: an id or an address would give every node its own group. */
+export const SPREAD_KEYS = CONSTRAINT_KEYS.filter((k) => k !== "node.id" && k !== "node.ip");
+
+// Swarm's key alphabet; label names are matched case-sensitively.
+const KEY_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const LABEL_KEY_PREFIXES = ["node.labels.", "engine.labels."];
 
-/** Whether `key` is one of CONSTRAINT_KEYS (label keys with a non-empty name). */
-export function isConstraintKey(key: string): boolean {
-  if (CONSTRAINT_KEYS.includes(key as (typeof CONSTRAINT_KEYS)[number])) return true;
+function isKnownKey(key: string, keys: readonly string[]): boolean {
+  if (!KEY_PATTERN.test(key)) return false;
+  if (keys.includes(key)) return true;
   return LABEL_KEY_PREFIXES.some((prefix) => key.startsWith(prefix) && key.length > prefix.length);
 }
 
+/** Whether `key` is one of CONSTRAINT_KEYS (label keys with a non-empty name). */
+export function isConstraintKey(key: string): boolean {
+  return isKnownKey(key, CONSTRAINT_KEYS);
+}
+
+/** Whether a spread preference may name `key` (SPREAD_KEYS). */
+export function isSpreadKey(key: string): boolean {
+  return isKnownKey(key, SPREAD_KEYS);
+}
+
+function describeKeys(keys: readonly string[]): string {
+  return `${keys.slice(0, -1).join(", ")} or ${keys[keys.length - 1]}`;
+}
+
 export function describeConstraintKeys(): string {
-  return `${CONSTRAINT_KEYS.slice(0, -1).join(", ")} or ${CONSTRAINT_KEYS[CONSTRAINT_KEYS.length - 1]}`;
+  return describeKeys(CONSTRAINT_KEYS);
+}
+
+export function describeSpreadKeys(): string {
+  return describeKeys(SPREAD_KEYS);
 }
 
 export function parseConstraint(text: string): ConstraintParse {
   const quoted = JSON.stringify(text);
-  const match = /^(.*?)(==|!=)(.*)$/.exec(text);
-  if (match === null) {
-    return { ok: false, reason: `${quoted} is not a valid constraint; use key==value or key!=value` };
-  }
-  const key = (match[1] as string).trim();
-  const operator = match[2] as "==" | "!=";
-  const value = (match[3] as string).trim();
-  if (key === "" || value.includes("==") || value.includes("!=")) {
-    return { ok: false, reason: `${quoted} is not a valid constraint; use key==value or key!=value` };
-  }
+  const syntax = {
+    ok: false,
+    reason: `${quoted} is not a valid constraint; use key==value or key!=value`,
+  } as const;
+  // The first operator splits key from value, as in the scheduler.
+  const eq = text.indexOf("==");
+  const ne = text.indexOf("!=");
+  const at = eq >= 0 && (ne < 0 || eq < ne) ? eq : ne;
+  if (at < 0) return syntax;
+  const key = text.slice(0, at).trim();
+  const operator = text.slice(at, at + 2) as "==" | "!=";
+  const value = text.slice(at + 2).trim();
+  if (key === "" || value.includes("==") || value.includes("!=")) return syntax;
   if (!isConstraintKey(key)) {
     return { ok: false, reason: `${quoted} has unknown key "${key}"; use ${describeConstraintKeys()}` };
   }
   if (value === "") return { ok: false, reason: `${quoted} has an empty value` };
-  if (key === "node.role" && value !== "manager" && value !== "worker") {
+  // Values compare case-insensitively (Swarm's rule), so "Manager" is a role too.
+  const lower = value.toLowerCase();
+  if (key === "node.role" && lower !== "manager" && lower !== "worker") {
     return { ok: false, reason: `${quoted} compares node.role with "${value}"; use manager or worker` };
+  }
+  if (key === "node.ip" && ipVersion(value) === 0 && !isCidr(value)) {
+    return {
+      ok: false,
+      reason: `${quoted} compares node.ip with "${value}", which is neither an IP address nor a CIDR network`,
+    };
   }
   return { ok: true, constraint: { key, operator, value } };
 }

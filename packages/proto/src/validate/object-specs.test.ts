@@ -2,9 +2,9 @@ import { ShoalError } from "@shoal/base";
 import { describe, expect, it } from "vitest";
 import { ProtoErrorCode } from "../errors.js";
 import { ClusterSpec, ConfigSpec, NetworkSpec, NodeSpec, SecretSpec } from "../gen/shoal/v1/specs.js";
+import { isCidr } from "./ip.js";
 import {
   assertValidSecretSpec,
-  isCidr,
   validateClusterSpec,
   validateConfigSpec,
   validateNetworkSpec,
@@ -129,6 +129,11 @@ describe("validateNetworkSpec", () => {
     expect(isCidr("2001:db8::/32")).toBe(true);
     expect(isCidr("10.0.0/8")).toBe(false);
     expect(isCidr("01.0.0.0/8")).toBe(false);
+    // The hand-written IPv6 check this replaced took these for addresses.
+    expect(isCidr(":::/64")).toBe(false);
+    expect(isCidr("1:::2/64")).toBe(false);
+    expect(isCidr("::ffff:10.0.0.0/104")).toBe(true);
+    expect(isCidr("fe80::%eth0/64")).toBe(false);
   });
 });
 

@@ -2,6 +2,7 @@ import { formatBytes, formatDurationMs } from "@shoal/base";
 import type { ClusterSpec, ConfigSpec, NetworkSpec, NodeSpec, SecretSpec } from "../gen/shoal/v1/specs.js";
 import { SchedulingStrategy } from "../gen/shoal/v1/specs.js";
 import { NodeAvailability, NodeMembership, NodeRole } from "../gen/shoal/v1/types.js";
+import { ipVersion, isCidr } from "./ip.js";
 import { IssueCollector, throwIfIssues, type ValidationIssue } from "./issues.js";
 import { checkLabels, checkObjectName, checkServiceName } from "./names.js";
 
@@ -56,30 +57,6 @@ export function assertValidConfigSpec(spec: ConfigSpec): void {
   throwIfIssues(spec.name === "" ? "config spec" : `config spec "${spec.name}"`, validateConfigSpec(spec));
 }
 
-/** "10.0.1.0/24" style IPv4 or IPv6 CIDR. */
-export function isCidr(text: string): boolean {
-  const slash = text.indexOf("/");
-  if (slash < 0) return false;
-  const address = text.slice(0, slash);
-  const prefix = text.slice(slash + 1);
-  if (!/^[0-9]{1,3}$/.test(prefix)) return false;
-  if (isIpv4(address)) return Number(prefix) <= 32;
-  return isIpv6(address) && Number(prefix) <= 128;
-}
-
-function isIpv4(text: string): boolean {
-  const parts = text.split(".");
-  return parts.length === 4 && parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255);
-}
-
-function isIpv6(text: string): boolean {
-  if (!/^[0-9a-fA-F:]+$/.test(text) || text.split("::").length > 2) return false;
-  const groups = text.split(":").filter((g) => g !== "");
-  return (
-    groups.every((g) => g.length <= 4) && (text.includes("::") ? groups.length < 8 : groups.length === 8)
-  );
-}
-
 export function validateNetworkSpec(spec: NetworkSpec): ValidationIssue[] {
   const issues = new IssueCollector();
   checkServiceName(issues, "name", spec.name);
@@ -92,7 +69,7 @@ export function validateNetworkSpec(spec: NetworkSpec): ValidationIssue[] {
     if (config.ipRange !== "" && !isCidr(config.ipRange)) {
       issues.add(`${at}.ip_range`, `"${config.ipRange}" is not a valid CIDR like 10.0.1.0/25`);
     }
-    if (config.gateway !== "" && !isIpv4(config.gateway) && !isIpv6(config.gateway)) {
+    if (config.gateway !== "" && ipVersion(config.gateway) === 0) {
       issues.add(`${at}.gateway`, `"${config.gateway}" is not a valid IP address`);
     }
   });

@@ -388,7 +388,7 @@ const cases: Case[] = [
     "constraint with an unknown key",
     (s) => (s.taskTemplate!.placement!.constraints = ["node.zone==a"]),
     [
-      'task_template.placement.constraints[0]: "node.zone==a" has unknown key "node.zone"; use node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>',
+      'task_template.placement.constraints[0]: "node.zone==a" has unknown key "node.zone"; use node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.ip, node.labels.<name> or engine.labels.<name>',
     ],
   ],
   [
@@ -410,7 +410,24 @@ const cases: Case[] = [
         { preference: { $case: "spread", value: { spreadDescriptor: "zone" } } },
       ]),
     [
-      'task_template.placement.preferences[0].spread.spread_descriptor: "zone" is not a valid key; use node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>',
+      'task_template.placement.preferences[0].spread.spread_descriptor: "zone" is not a key to spread over; use node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>',
+    ],
+  ],
+  [
+    "spread over node ids (one group per node: plain spread already does that)",
+    (s) =>
+      (s.taskTemplate!.placement!.preferences = [
+        { preference: { $case: "spread", value: { spreadDescriptor: "node.id" } } },
+      ]),
+    [
+      'task_template.placement.preferences[0].spread.spread_descriptor: "node.id" is not a key to spread over; use node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.<name> or engine.labels.<name>',
+    ],
+  ],
+  [
+    "constraint on node.ip with neither an address nor a network",
+    (s) => (s.taskTemplate!.placement!.constraints = ["node.ip==10.0.0.0/33"]),
+    [
+      'task_template.placement.constraints[0]: "node.ip==10.0.0.0/33" compares node.ip with "10.0.0.0/33", which is neither an IP address nor a CIDR network',
     ],
   ],
   [

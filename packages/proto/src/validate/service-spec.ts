@@ -15,7 +15,7 @@ import {
   UpdateFailureAction,
   UpdateOrder,
 } from "../gen/shoal/v1/specs.js";
-import { describeConstraintKeys, isConstraintKey, parseConstraint } from "./constraint.js";
+import { describeSpreadKeys, isSpreadKey, parseConstraint } from "./constraint.js";
 import { checkContainerSpec } from "./container-spec.js";
 import { enumValueName, IssueCollector, throwIfIssues, type ValidationIssue } from "./issues.js";
 import { checkLabels, checkServiceName } from "./names.js";
@@ -82,10 +82,10 @@ function checkPlacement(issues: IssueCollector, path: string, placement: Placeme
       return;
     }
     const descriptor = preference.preference.value.spreadDescriptor;
-    if (issues.notEmpty(`${at}.spread.spread_descriptor`, descriptor) && !isConstraintKey(descriptor)) {
+    if (issues.notEmpty(`${at}.spread.spread_descriptor`, descriptor) && !isSpreadKey(descriptor)) {
       issues.add(
         `${at}.spread.spread_descriptor`,
-        `"${descriptor}" is not a valid key; use ${describeConstraintKeys()}`,
+        `"${descriptor}" is not a key to spread over; use ${describeSpreadKeys()}`,
       );
     }
   });
