@@ -49,13 +49,17 @@ describe("constraint matching", () => {
   });
 
   it("a missing label equals the empty string", () => {
-    expect(matches("node.labels.rack ==")).toBe(true);
     expect(matches("node.labels.rack != a")).toBe(true);
     expect(matches("node.labels.rack == a")).toBe(false);
-    expect(matches("node.labels.rack !=")).toBe(false);
     expect(matches("engine.labels.gpu != true")).toBe(true);
     // A label set to "" is the same as a missing one for constraints.
-    expect(matches("node.labels.empty ==")).toBe(true);
+    expect(matches("node.labels.empty != a")).toBe(true);
+    expect(matches("node.labels.empty == a")).toBe(false);
+  });
+
+  it("compares roles case-insensitively", () => {
+    expect(matches("node.role == Manager")).toBe(true);
+    expect(matches("node.role != WORKER")).toBe(true);
   });
 
   it("node.ip matches an exact address, ignoring the port", () => {
@@ -106,6 +110,10 @@ describe("constraint parsing", () => {
     ["node.labels. == x", 'unknown key "node.labels."'],
     ["node.ip == 300.1.1.1", "neither an IP address nor a CIDR"],
     ["node.ip == 10.0.0.0/33", "neither an IP address nor a CIDR"],
+    ["node.ip == 10.0.0.01", "neither an IP address nor a CIDR"],
+    ["node.ip == fe80::1%eth0", "neither an IP address nor a CIDR"],
+    ["node.labels.rack ==", "has an empty value"],
+    ["node.role == leader", 'compares node.role with "leader"'],
   ])("rejects %j (%s)", (expr, why) => {
     let caught: unknown;
     try {

@@ -1,5 +1,5 @@
 import { ShoalError } from "@shoal/base";
-import { attributeValue, type NodeAttribute, parseAttribute } from "./attributes.js";
+import { attributeValue, KEY_PATTERN, type NodeAttribute, parseAttribute } from "./attributes.js";
 import { SchedulerErrorCode } from "./errors.js";
 import { type Cidr, cidrContains, hostOfAddr, ipEquals, parseCidr, parseIp } from "./ip.js";
 import { normalizeArch } from "./platform.js";
@@ -17,8 +17,6 @@ export interface Constraint {
   ip?: { kind: "exact"; address: Uint8Array } | { kind: "cidr"; cidr: Cidr };
 }
 
-const KEY_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-
 function invalid(text: string, why: string, hint?: string): ShoalError {
   return new ShoalError(SchedulerErrorCode.InvalidConstraint, `constraint "${text}" ${why}`, {
     hint: hint ?? 'write constraints as "<key> == <value>" or "<key> != <value>"',
@@ -29,7 +27,8 @@ function invalid(text: string, why: string, hint?: string): ShoalError {
 /**
  * Parses one Swarm constraint expression. Keys: node.id, node.hostname, node.role,
  * node.platform.os, node.platform.arch, node.ip (an address or a CIDR), node.labels.<k>,
- * engine.labels.<k>. An empty value is allowed: a missing label equals "".
+ * engine.labels.<k>. @shoal/proto's validation parses the same language (see
+ * constraint-language.test.ts, which runs both parsers over one table); change them together.
  */
 export function parseConstraint(text: string): Constraint {
   const eq = text.indexOf("==");
@@ -57,7 +56,12 @@ export function parseConstraint(text: string): Constraint {
       "known keys: node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.ip, node.labels.<key>, engine.labels.<key>",
     );
   }
+  // Swarm refuses empty values: a missing label still equals "" when matching (so `!= x` holds).
+  if (rawValue === "") throw invalid(text, "has an empty value");
   const value = attribute.kind === "arch" ? normalizeArch(rawValue) : rawValue.toLowerCase();
+  if (attribute.kind === "role" && value !== "manager" && value !== "worker") {
+    throw invalid(text, `compares node.role with "${rawValue}"`, "node.role is manager or worker");
+  }
   const constraint: Constraint = { text, key, attribute, operator, value };
   if (attribute.kind === "ip") {
     const cidr = parseCidr(rawValue);

@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 /**
  * Minimal IPv4/IPv6 address and CIDR parsing for `node.ip` constraints. Addresses are normalized to
  * 16 bytes (IPv4 as IPv4-mapped IPv6) so that `10.0.0.1` and `::ffff:10.0.0.1` are the same node.
@@ -16,17 +18,20 @@ function parseIpv4Into(text: string, out: Uint8Array, offset: number): boolean {
   return true;
 }
 
-/** Parses an IPv4 or IPv6 address to 16 bytes, or undefined when it is not one. */
+/**
+ * Parses an IPv4 or IPv6 address to 16 bytes, or undefined when it is not one. Which texts are
+ * addresses is Node's decision (as in @shoal/proto's validation, so both accept the same `node.ip`
+ * values), minus zone ids, which name an interface of one host; this function only converts.
+ */
 export function parseIp(text: string): Uint8Array | undefined {
+  if (text.includes("%") || isIP(text) === 0) return undefined;
   const out = new Uint8Array(16);
   if (!text.includes(":")) {
     out[10] = 0xff;
     out[11] = 0xff;
     return parseIpv4Into(text, out, 12) ? out : undefined;
   }
-  const zone = text.indexOf("%");
-  const body = zone >= 0 ? text.slice(0, zone) : text;
-  const halves = body.split("::");
+  const halves = text.split("::");
   if (halves.length > 2) return undefined;
   const groups = (s: string): string[] => (s === "" ? [] : s.split(":"));
   const head = groups(halves[0] as string);

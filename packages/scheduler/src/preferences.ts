@@ -1,16 +1,19 @@
 import { ShoalError } from "@shoal/base";
-import { attributeValue, type NodeAttribute, parseAttribute } from "./attributes.js";
+import { attributeValue, KEY_PATTERN, type NodeAttribute, parseAttribute } from "./attributes.js";
 import { SchedulerErrorCode } from "./errors.js";
 import type { SchedulerNode } from "./types.js";
 
-/** Parses a spread descriptor such as `node.labels.zone` (a leading `spread=` is accepted too). */
+/**
+ * Parses a spread descriptor such as `node.labels.zone`: exactly what @shoal/proto's validation
+ * accepts (constraint-language.test.ts runs both). An id or an address would put every node in a
+ * group of its own, which plain spread already does.
+ */
 export function parseSpreadDescriptor(descriptor: string): NodeAttribute {
-  const text = descriptor.trim().replace(/^spread=/, "");
-  const attribute = parseAttribute(text);
+  const attribute = KEY_PATTERN.test(descriptor) ? parseAttribute(descriptor) : undefined;
   if (attribute === undefined || attribute.kind === "ip" || attribute.kind === "id") {
     throw new ShoalError(
       SchedulerErrorCode.InvalidPreference,
-      `placement preference "spread=${text}" names an attribute that cannot be spread over`,
+      `placement preference "spread=${descriptor}" names an attribute that cannot be spread over`,
       {
         hint: "spread over node.labels.<key>, engine.labels.<key>, node.role, node.hostname or node.platform.*",
         details: { descriptor },

@@ -54,7 +54,8 @@ export const CONSTRAINT_POOL = [
   "node.role != worker",
   "node.labels.zone == a",
   "node.labels.zone != b",
-  "node.labels.rack ==",
+  // Holds on nodes without the label: a missing label equals "".
+  "node.labels.rack != 1",
   "node.platform.arch == amd64",
   "node.ip == 10.0.0.0/29",
 ];
