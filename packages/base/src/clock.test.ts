@@ -2,6 +2,21 @@ import { describe, expect, it } from "vitest";
 import { ManualClock, systemClock } from "./clock.js";
 
 describe("ManualClock", () => {
+  it("never moves backwards and treats a NaN delay as 0", () => {
+    const clock = new ManualClock(1000);
+    expect(() => clock.advance(-1)).toThrow(
+      "manual clock advance of -1 ms is not a finite amount of at least 0",
+    );
+    expect(() => clock.advance(Number.NaN)).toThrow(RangeError);
+    let firedAt = -1;
+    clock.setTimeout(() => {
+      firedAt = clock.now();
+    }, Number.NaN);
+    clock.advance(0);
+    expect(firedAt).toBe(1000);
+    expect(clock.now()).toBe(1000);
+  });
+
   it("fires timers in due order, each at its due time", () => {
     const clock = new ManualClock(1000);
     const fired: string[] = [];

@@ -92,7 +92,10 @@ export class ManualClock implements Clock {
 
   setTimeout(fn: () => void, delayMs: number): TimerHandle {
     const id = this.nextId++;
-    this.timers.push({ id, dueMs: this.nowMs + Math.max(0, delayMs), fn });
+    // As Node does, a delay that is not a number fires as soon as possible; a NaN due time would
+    // otherwise fire at once and set now() to NaN for every later reader.
+    const delay = Number.isFinite(delayMs) ? Math.max(0, delayMs) : 0;
+    this.timers.push({ id, dueMs: this.nowMs + delay, fn });
     return { id };
   }
 
@@ -111,7 +114,7 @@ export class ManualClock implements Clock {
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way. */
   advance(ms: number): void {
-    const targetMs = this.nowMs + ms;
+    const targetMs = this.targetOf(ms);
     for (;;) {
       const next = this.earliestDue();
       if (next === undefined || next.dueMs > targetMs) break;
@@ -124,7 +127,7 @@ export class ManualClock implements Clock {
 
   /** Like `advance`, but lets promise callbacks run after each timer (for async code under test). */
   async advanceAsync(ms: number): Promise<void> {
-    const targetMs = this.nowMs + ms;
+    const targetMs = this.targetOf(ms);
     for (;;) {
       await flushMicrotasks();
       const next = this.earliestDue();
@@ -135,6 +138,14 @@ export class ManualClock implements Clock {
     }
     this.nowMs = targetMs;
     await flushMicrotasks();
+  }
+
+  /** Time only moves forward: code under test relies on now() never decreasing. */
+  private targetOf(ms: number): number {
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new RangeError(`manual clock advance of ${ms} ms is not a finite amount of at least 0`);
+    }
+    return this.nowMs + ms;
   }
 
   private earliestDue(): ManualTimer | undefined {

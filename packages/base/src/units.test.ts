@@ -24,6 +24,8 @@ describe("parseDurationMs", () => {
     ["1x", 'invalid duration "1x": unexpected "1x"'],
     ["5s3", 'invalid duration "5s3": missing unit'],
     ["three", 'invalid duration "three": unexpected "three"'],
+    ["-", 'invalid duration "-": it has no number'],
+    [" + ", 'invalid duration " + ": it has no number'],
   ])("rejects %j", (input, message) => {
     const err = (() => {
       try {

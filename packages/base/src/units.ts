@@ -31,6 +31,8 @@ export function parseDurationMs(input: string): number {
     sign = rest[0] === "-" ? -1 : 1;
     rest = rest.slice(1);
   }
+  // Go refuses a bare sign; without this check the loop below would read "-" as 0.
+  if (rest === "") throw fail("it has no number");
   if (rest === "0") return 0;
   let totalMs = 0;
   DURATION_PART.lastIndex = 0;
