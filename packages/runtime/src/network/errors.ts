@@ -4,6 +4,8 @@ export const NetworkErrorCode = {
   InvalidSubnet: "NETWORK_INVALID_SUBNET",
   /** Every address of the node's subnet is leased. */
   SubnetExhausted: "NETWORK_SUBNET_EXHAUSTED",
+  /** A requested port is not a whole number from 1 to 65535, or is asked for twice by one container. */
+  InvalidPort: "NETWORK_INVALID_PORT",
   /** A published port is taken by another container or a process of the node. */
   PortInUse: "NETWORK_PORT_IN_USE",
   /** No free port was left in the ephemeral range for a port published without a number. */

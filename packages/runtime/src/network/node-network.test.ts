@@ -1,8 +1,9 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "@shoal/base";
+import { ShoalError, silentLogger } from "@shoal/base";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { NetworkErrorCode } from "./errors.js";
 import { NodeNetwork } from "./node-network.js";
 import type { CommandRunner } from "./runner.js";
 import type { NetworkState } from "./state.js";
@@ -101,5 +102,64 @@ describe("NodeNetwork.open reconciles the kernel with the record", () => {
     const deleted = calls.filter((c) => c.args[0] === "netns" && c.args[1] === "del").map((c) => c.args[2]);
     expect(deleted.sort()).toEqual(["shoal-c-half", "shoal-c-stray"]);
     expect(calls.some((c) => c.input?.includes("addr replace"))).toBe(false);
+  });
+});
+
+describe("NodeNetwork.attach refuses bad port requests before touching anything", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "shoal-net-unit-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each([
+    [[{ targetPort: 0 }], 'target port 0 for container "c1" is not a whole number from 1 to 65535'],
+    [
+      [{ targetPort: 80, publishedPort: 70000 }],
+      'published port 70000 for container "c1" is not a whole number from 1 to 65535',
+    ],
+    [[{ targetPort: 80.5 }], 'target port 80.5 for container "c1" is not a whole number from 1 to 65535'],
+    [
+      [
+        { targetPort: 80, publishedPort: 8080 },
+        { targetPort: 81, publishedPort: 8080 },
+      ],
+      'port 8080/tcp for container "c1" is published twice',
+    ],
+  ])("%j", async (ports, message) => {
+    const { runner, calls } = fakeKernel([], []);
+    const net = await NodeNetwork.open({
+      stateDir: dir,
+      subnet: "10.88.1.0/24",
+      runner,
+      logger: silentLogger(),
+    });
+    const before = calls.length;
+    const err = await net.attach({ containerId: "c1", ports }).catch((e: unknown) => e);
+    expect(ShoalError.is(err, NetworkErrorCode.InvalidPort)).toBe(true);
+    expect((err as Error).message).toBe(message);
+    expect(net.lease("c1")).toBeUndefined();
+    // Only the listening-port probe ran: no namespace, link or rule was made.
+    expect(calls.slice(before).map((c) => c.cmd)).toEqual(["ss"]);
+  });
+
+  it("publishes the same port number once per protocol", async () => {
+    const { runner } = fakeKernel([], []);
+    const net = await NodeNetwork.open({
+      stateDir: dir,
+      subnet: "10.88.1.0/24",
+      runner,
+      logger: silentLogger(),
+    });
+    const a = await net.attach({
+      containerId: "dns",
+      ports: [
+        { targetPort: 53, publishedPort: 5353, protocol: "tcp" },
+        { targetPort: 53, publishedPort: 5353, protocol: "udp" },
+      ],
+    });
+    expect(a.ports.map((p) => `${p.publishedPort}/${p.protocol}`)).toEqual(["5353/tcp", "5353/udp"]);
   });
 });

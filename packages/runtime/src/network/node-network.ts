@@ -69,6 +69,16 @@ export interface Attachment {
 }
 
 const RUN_NETNS = "/run/netns";
+const MAX_PORT = 65535;
+
+/** Refuses a port iptables would reject later with a message about iptables, not about the port. */
+function checkPort(containerId: string, which: "target" | "published", port: number): void {
+  if (Number.isInteger(port) && port >= 1 && port <= MAX_PORT) return;
+  throw new ShoalError(
+    NetworkErrorCode.InvalidPort,
+    `${which} port ${port} for container "${containerId}" is not a whole number from 1 to ${MAX_PORT}`,
+  );
+}
 const DEFAULT_NETNS_PREFIX = "shoal-c-";
 
 /**
@@ -152,11 +162,7 @@ export class NodeNetwork {
         // -D removes one copy per call: repeat until none is left.
         while (!(await this.iptables(jump.table, ["-D", jump.chain, ...jump.rule], true)).failed) {}
       }
-      for (const [table, chain] of [
-        ["nat", this.chains.postrouting],
-        ["nat", this.chains.dnat],
-        ["filter", this.chains.forward],
-      ] as const) {
+      for (const [table, chain] of this.ownChains()) {
         await this.iptables(table, ["-F", chain], true);
         await this.iptables(table, ["-X", chain], true);
       }
@@ -169,6 +175,15 @@ export class NodeNetwork {
     const next = this.queue.then(fn, fn);
     this.queue = next.catch(() => {});
     return next;
+  }
+
+  /** Our chains with their tables, for creating and deleting them. */
+  private ownChains(): readonly (readonly ["nat" | "filter", string])[] {
+    return [
+      ["nat", this.chains.postrouting],
+      ["nat", this.chains.dnat],
+      ["filter", this.chains.forward],
+    ];
   }
 
   private netnsName(containerId: string): string {
@@ -191,11 +206,7 @@ export class NodeNetwork {
     }
     await this.runner.run("ip", ["addr", "replace", gateway, "dev", this.bridge]);
     await this.runner.run("ip", ["link", "set", this.bridge, "up"]);
-    for (const [table, chain] of [
-      ["nat", this.chains.postrouting],
-      ["nat", this.chains.dnat],
-      ["filter", this.chains.forward],
-    ] as const) {
+    for (const [table, chain] of this.ownChains()) {
       await this.iptables(table, ["-N", chain], true);
     }
     for (const jump of jumpRules(this.chains)) {
@@ -348,9 +359,23 @@ export class NodeNetwork {
     }
     const listening = requests.length > 0 ? await this.listeningPorts() : new Set<string>();
     const bindings: PortBinding[] = [];
+    const requested = new Set<string>();
     for (const request of requests) {
       const protocol = request.protocol ?? "tcp";
+      checkPort(containerId, "target", request.targetPort);
       let published = request.publishedPort;
+      if (published !== undefined && published !== 0) {
+        checkPort(containerId, "published", published);
+        // Without this, the second copy would be refused as "used by another container".
+        if (requested.has(`${published}/${protocol}`)) {
+          throw new ShoalError(
+            NetworkErrorCode.InvalidPort,
+            `port ${published}/${protocol} for container "${containerId}" is published twice`,
+            { hint: "publish each port once" },
+          );
+        }
+        requested.add(`${published}/${protocol}`);
+      }
       if (published === undefined || published === 0) {
         published = this.pickEphemeral(protocol, taken, listening);
       } else if (taken.has(`${published}/${protocol}`) || listening.has(`${published}/${protocol}`)) {
