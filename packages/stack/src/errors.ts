@@ -21,6 +21,8 @@ export const StackErrorCode = {
   UndefinedReference: "STACK_UNDEFINED_REFERENCE",
   /** An env_file entry or a secret/config file could not be read. */
   ReferencedFileUnreadable: "STACK_REFERENCED_FILE_UNREADABLE",
+  /** A converted spec breaks a rule the manager enforces (resource minimums, name rules, …). */
+  SpecInvalid: "STACK_SPEC_INVALID",
   /** Several problems at once; `details.errors` lists them all. */
   Invalid: "STACK_INVALID",
 } as const;

@@ -14,11 +14,13 @@ export {
 export { type LoadStackFilesOptions, loadStackFiles, readTextFile } from "./load-files.js";
 export { mergeConfigs } from "./merge.js";
 export type * from "./model.js";
+export { planStackFiles } from "./plan-stack-files.js";
 export { expandPortSpec, parsePortRange } from "./ports.js";
 export { type ReadBytes, readStackFiles } from "./read-stack-files.js";
 export { planToJson, renderPlan } from "./render.js";
 export { splitShellWords } from "./shell-words.js";
 export { formatPath, formatPos, type Path, type Pos, SourceMap } from "./source-map.js";
 export { FORBIDDEN_SERVICE_KEYS, IGNORED_SERVICE_KEYS } from "./swarm-keys.js";
+export { validatePlan } from "./validate-plan.js";
 export { parseVolumeSpec } from "./volumes.js";
 export { type ParsedYaml, parseYaml } from "./yaml-parse.js";

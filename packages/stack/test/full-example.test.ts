@@ -9,7 +9,14 @@ import {
   UpdateOrder,
 } from "@shoal/proto";
 import { describe, expect, it } from "vitest";
-import { convertStack, IGNORED_SERVICE_KEYS, STACK_NAMESPACE_LABEL, type StackConfig } from "../src/index.js";
+import {
+  convertStack,
+  formatIssue,
+  IGNORED_SERVICE_KEYS,
+  STACK_NAMESPACE_LABEL,
+  type StackConfig,
+  validatePlan,
+} from "../src/index.js";
 import { loadFromText, readTestdata } from "./helpers.js";
 
 // docker/cli's loader test loads full-example.yml with working dir /foo, HOME=/bar and
@@ -358,5 +365,21 @@ describe("docker/cli full-example.yml", () => {
         "some-network",
       ]);
     });
+  });
+});
+
+describe("full-example against the manager's spec rules", () => {
+  it("reports what a Shoal manager would refuse, at its position", () => {
+    const loaded = loadFullExample();
+    const issues = validatePlan(convertStack(loaded.config, "st", loaded.positions), loaded.positions);
+    // Besides what the deploy checks find, the manager refuses three things docker's loader
+    // fixture does: a mount target used twice, CPUs below the minimum, a constraint without ==/!=.
+    const byKind = [...new Set(issues.map((i) => formatIssue(i).replace(/(port|target) \S+/, "$1 N")))];
+    expect(byKind).toEqual([
+      "full-example.yml:274:5: services.foo.volumes: target N is used twice",
+      "full-example.yml:73:11: services.foo.deploy.resources.reservations.cpus: 0.0001 CPUs is below the 0.001 minimum",
+      'full-example.yml:88:23: services.foo.deploy.placement.constraints[0]: "node=foo" is not a valid constraint; use key==value or key!=value',
+      "full-example.yml:220:5: services.foo.ports: port N published in ingress mode cannot be used with endpoint mode dnsrr; use publish_mode host",
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ShoalError } from "@shoal/base";
 import { describe, expect, it } from "vitest";
-import { loadStackFiles, type StackIssue } from "../src/index.js";
+import { loadStackFiles, planStackFiles, type StackIssue } from "../src/index.js";
 import { readTestdata, TESTDATA } from "./helpers.js";
 
 const BAD = join(TESTDATA, "bad");
@@ -20,7 +20,8 @@ describe("malformed stack files", () => {
     it(`${file}: ${message.split("\n")[0]}`, () => {
       let thrown: unknown;
       try {
-        loadStackFiles([file], { cwd: BAD, env: {} });
+        // What `shoal stack config` runs: load, convert, check against the manager's rules.
+        planStackFiles([file], "t", { cwd: BAD, env: {} });
       } catch (err) {
         thrown = err;
       }

@@ -1,6 +1,6 @@
 import { basename, dirname, resolve } from "node:path";
 import { ShoalError } from "@shoal/base";
-import { convertStack, formatIssue, loadStackFiles, renderPlan } from "@shoal/stack";
+import { formatIssue, planStackFiles, renderPlan } from "@shoal/stack";
 import { type Command, Option } from "commander";
 import { CliErrorCode } from "../errors.js";
 import type { CommandContext } from "../io.js";
@@ -45,9 +45,8 @@ export function registerStack(program: Command, ctx: CommandContext): void {
         throw new ShoalError(CliErrorCode.Usage, "no stack file given", { hint: "use -c FILE" });
       }
       const namespace = name ?? defaultStackName(files[0] as string, io.cwd);
-      const loaded = loadStackFiles(files, { env: io.env, cwd: io.cwd });
-      const plan = convertStack(loaded.config, namespace, loaded.positions);
-      for (const w of [...loaded.warnings, ...plan.warnings]) io.stderr.write(`warning: ${formatIssue(w)}\n`);
+      const plan = planStackFiles(files, namespace, { env: io.env, cwd: io.cwd });
+      for (const w of plan.warnings) io.stderr.write(`warning: ${formatIssue(w)}\n`);
       io.stdout.write(renderPlan(plan, format));
     });
 
