@@ -46,13 +46,14 @@ function normalizedRules(text: string): string[] {
     .map((l) => l.replace(/\[\d+:\d+\]/g, ""));
 }
 
-async function kernelView(host: TestHost, netnsPrefix: string) {
+async function kernelView(host: TestHost, netnsPrefix: string, vethPrefix = "sh") {
   const netns = (await host.exec("ip", ["netns", "list"])).stdout
     .split("\n")
     .filter((l) => l.startsWith(netnsPrefix));
+  const vethName = new RegExp(` ${vethPrefix}[0-9a-f]{10}[@:]`);
   const links = (await host.exec("ip", ["-o", "link", "show", "type", "veth"])).stdout
     .split("\n")
-    .filter((l) => / sh[0-9a-f]{10}[@:]/.test(l));
+    .filter((l) => vethName.test(l));
   const addrs = (await host.exec("ip", ["-o", "addr"])).stdout
     .split("\n")
     .filter((l) => l.includes("10.88.7."));
@@ -261,8 +262,19 @@ describe("node networking, stage 1", () => {
         expect(lease?.ip).toBe(d.ip);
         expect(lease?.ports[0]?.publishedPort).toBe(d.port);
       }
-      const view = await kernelView(h1, prefix);
+      // One attach at a time: at most the one in flight at the kill is kept besides those that returned.
+      expect(leases.length).toBeGreaterThanOrEqual(done.length);
+      expect(leases.length).toBeLessThanOrEqual(done.length + 1);
+      const view = await kernelView(h1, prefix, "sc");
       expect(view.netns.length).toBe(leases.length);
+      expect(view.links.length).toBe(leases.length);
+      // Every kept attachment is whole inside its namespace too (open re-applies address and route).
+      for (const lease of leases) {
+        const inside = await h1.exec("ip", ["-n", lease.netns, "-o", "addr", "show", "dev", "eth0"]);
+        expect(inside.stdout).toContain(`inet ${lease.ip}/24`);
+        const routes = await h1.exec("ip", ["-n", lease.netns, "route", "show", "default"]);
+        expect(routes.stdout).toContain("default via 10.88.9.1");
+      }
       const ours = view.rules.split("\n").filter((l) => l.startsWith("-A SHOALC-DNAT"));
       expect(ours.length).toBe(leases.length);
       expect(new Set(ours).size).toBe(ours.length);
@@ -290,8 +302,9 @@ describe("node networking, stage 1", () => {
       await h1.exec("pkill", ["-f", `httpd-crash-${process.pid}`]);
       await restarted.destroy();
     }
-    const after = await kernelView(h1, prefix);
+    const after = await kernelView(h1, prefix, "sc");
     expect(after.netns).toEqual([]);
+    expect(after.links).toEqual([]);
     expect(after.rules).not.toContain("SHOALC");
   }, 120_000);
 });
