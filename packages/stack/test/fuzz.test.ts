@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type Random, ShoalError, seededRandom } from "@shoal/base";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { convertStack, loadStack, type StackIssue } from "../src/index.js";
+import { convertStack, loadStack, type StackIssue, stackError, validatePlan } from "../src/index.js";
 import { readTestdata, TESTDATA } from "./helpers.js";
 
 // Valid inputs to mutate: the smaller half of the real-world corpus (small inputs keep the test
@@ -140,7 +140,9 @@ function check(text: string, seed: number, iteration: number): "ok" | "error" {
       env: ENV,
       readFile: () => "A=1\n",
     });
-    convertStack(loaded.config, "fz");
+    // The spec rules run too (what `stack config` does); their findings must be positioned.
+    const problems = validatePlan(convertStack(loaded.config, "fz", loaded.positions), loaded.positions);
+    if (problems.length > 0) throw stackError(problems);
     return "ok";
   } catch (err) {
     const where = `seed ${seed}, iteration ${iteration}; input:\n${text}`;
@@ -162,7 +164,7 @@ describe("fuzz: mutated valid files either load or fail with positioned ShoalErr
   it.each([
     ["text mutations", mutateText, 2000],
     ["structural mutations", mutateTree, 1000],
-  ] as const)("%s", { timeout: 120_000 }, (_name, mutate, iterations) => {
+  ] as const)("%s", { timeout: 240_000 }, (_name, mutate, iterations) => {
     const r = seededRandom(seed);
     const outcomes = { ok: 0, error: 0 };
     for (let i = 0; i < iterations; i++) {
