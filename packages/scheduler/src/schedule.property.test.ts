@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { scheduleInputArb } from "../test/arbitraries.js";
+import { HOLDING_STATES, isActive, scheduleInputArb } from "../test/arbitraries.js";
 import { group, input, node, nodes } from "../test/fixtures.js";
 import { nodeMatchesConstraints, parseConstraints } from "./constraints.js";
 import { platformMatches } from "./platform.js";
@@ -29,7 +29,7 @@ describe("schedule properties", () => {
             let cpu = 0;
             let memory = 0;
             for (const t of i.placedTasks) {
-              if (t.nodeId !== n.id) continue;
+              if (t.nodeId !== n.id || !HOLDING_STATES.has(t.observedState)) continue;
               cpu += t.reservations.nanoCpus;
               memory += t.reservations.memoryBytes;
             }
@@ -57,7 +57,10 @@ describe("schedule properties", () => {
         const port80 = new Map<string, number>();
         const perService = new Map<string, number>();
         for (const t of i.placedTasks) {
-          if (t.hostPorts.length > 0) port80.set(t.nodeId, (port80.get(t.nodeId) ?? 0) + 1);
+          if (t.hostPorts.length > 0 && HOLDING_STATES.has(t.observedState)) {
+            port80.set(t.nodeId, (port80.get(t.nodeId) ?? 0) + 1);
+          }
+          if (!isActive(t)) continue;
           perService.set(
             `${t.serviceId}/${t.nodeId}`,
             (perService.get(`${t.serviceId}/${t.nodeId}`) ?? 0) + 1,

@@ -92,7 +92,42 @@ export const groupArb = (serviceId: string, specVersion: string): fc.Arbitrary<P
       preferences: r.preferences,
     }));
 
-/** Running tasks that fit their nodes (the store never holds over-committed nodes in these tests). */
+/**
+ * Observed states that still hold a node's resources and ports: written out here rather than taken
+ * from src/task-state.ts, so the properties check the scheduler against the rule, not against itself.
+ */
+export const HOLDING_STATES: ReadonlySet<string> = new Set([
+  "new",
+  "pending",
+  "assigned",
+  "accepted",
+  "preparing",
+  "ready",
+  "starting",
+  "running",
+]);
+
+/** A placed task still meant to run and still holding its node: what max-per-node and spread count. */
+export function isActive(t: PlacedTask): boolean {
+  return t.desiredState === "running" && HOLDING_STATES.has(t.observedState);
+}
+
+// (desired, observed) pairs as the store holds them: mostly running, some on their way down (still
+// holding the node) and some finished (holding nothing, so their room must be usable again).
+const TASK_STATE_PAIRS = [
+  ["running", "running"],
+  ["running", "running"],
+  ["running", "starting"],
+  ["shutdown", "running"],
+  ["shutdown", "complete"],
+  ["shutdown", "failed"],
+  ["remove", "shutdown"],
+] as const;
+
+/**
+ * Placed tasks in a mix of states; those holding resources fit their nodes (the store never holds
+ * over-committed nodes in these tests), finished ones may not: their room is free again.
+ */
 export function placedArb(nodes: readonly SchedulerNode[]): fc.Arbitrary<PlacedTask[]> {
   if (nodes.length === 0) return fc.constant([]);
   return fc
@@ -103,6 +138,7 @@ export function placedArb(nodes: readonly SchedulerNode[]): fc.Arbitrary<PlacedT
         cpuTenths: fc.integer({ min: 0, max: 10 }),
         memoryMiB: fc.constantFrom(0, 256, 1024),
         port: fc.boolean(),
+        states: fc.constantFrom(...TASK_STATE_PAIRS),
       }),
       { maxLength: 15 },
     )
@@ -113,15 +149,20 @@ export function placedArb(nodes: readonly SchedulerNode[]): fc.Arbitrary<PlacedT
       const out: PlacedTask[] = [];
       rows.forEach((r, i) => {
         const n = nodes[r.node] as SchedulerNode;
-        const cpu = r.cpuTenths * 1e8;
-        const memory = r.memoryMiB * 1024 ** 2;
-        const c = (usedCpu.get(n.id) ?? 0) + cpu;
-        const m = (usedMemory.get(n.id) ?? 0) + memory;
-        if (c > n.resources.nanoCpus || m > n.resources.memoryBytes) return;
-        const withPort = r.port && !ports.has(n.id);
-        if (withPort) ports.add(n.id);
-        usedCpu.set(n.id, c);
-        usedMemory.set(n.id, m);
+        const [desiredState, observedState] = r.states;
+        const holds = HOLDING_STATES.has(observedState);
+        // Finished tasks may have held anything: make them big, so that counting them would show.
+        const cpu = (holds ? r.cpuTenths : r.cpuTenths + 40) * 1e8;
+        const memory = (holds ? r.memoryMiB : r.memoryMiB + 8192) * 1024 ** 2;
+        const withPort = r.port && (!holds || !ports.has(n.id));
+        if (holds) {
+          const c = (usedCpu.get(n.id) ?? 0) + cpu;
+          const m = (usedMemory.get(n.id) ?? 0) + memory;
+          if (c > n.resources.nanoCpus || m > n.resources.memoryBytes) return;
+          if (withPort) ports.add(n.id);
+          usedCpu.set(n.id, c);
+          usedMemory.set(n.id, m);
+        }
         out.push({
           id: `p${i}`,
           nodeId: n.id,
@@ -129,8 +170,8 @@ export function placedArb(nodes: readonly SchedulerNode[]): fc.Arbitrary<PlacedT
           specVersion: "0",
           reservations: { nanoCpus: cpu, memoryBytes: memory },
           hostPorts: withPort ? [portPool[0] as HostPort] : [],
-          desiredState: "running",
-          observedState: "running",
+          desiredState,
+          observedState,
         });
       });
       return out;
