@@ -34,13 +34,17 @@ export function registerStack(program: Command, ctx: CommandContext): void {
         ".env beside the first file, validates them and prints what a deploy would create. Needs no cluster.",
     )
     .argument("[name]", "stack name used to scope object names (default: the first file's directory)")
-    .option("-c, --compose-file <file>", "stack file; repeat to merge several", collect, [])
+    .addOption(
+      new Option("-c, --compose-file <file>", "stack file; repeat to merge several").argParser(
+        (value, previous: string[] | undefined) => collect(value, previous ?? []),
+      ),
+    )
     .addOption(new Option("--format <format>", "output format").choices(["yaml", "json"]))
-    .action((name: string | undefined, opts: { composeFile: string[]; format?: "yaml" | "json" }) => {
+    .action((name: string | undefined, opts: { composeFile?: string[]; format?: "yaml" | "json" }) => {
       const { io } = ctx;
       // `shoal --format json stack config …` works too; the global default (table) means YAML here.
       const format = opts.format ?? (ctx.globals().format === "json" ? "json" : "yaml");
-      const files = opts.composeFile;
+      const files = opts.composeFile ?? [];
       if (files.length === 0) {
         throw new ShoalError(CliErrorCode.Usage, "no stack file given", { hint: "use -c FILE" });
       }
