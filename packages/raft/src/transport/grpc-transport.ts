@@ -12,9 +12,11 @@ import {
 import {
   type Clock,
   type Logger,
+  type Random,
   ShoalError,
   silentLogger,
   systemClock,
+  systemRandom,
   type TimerHandle,
 } from "@shoal/base";
 import { RaftMessage, type RaftServer, RaftService, type StreamAck } from "@shoal/proto";
@@ -40,6 +42,8 @@ export interface GrpcTransportOptions {
   listen?: { address: string; credentials: ServerCredentials };
   logger?: Logger;
   clock?: Clock;
+  /** Jitter for reconnect backoff. */
+  random?: Random;
   /** First reconnect delay after a stream fails; doubles up to maxBackoffMs. Default 50. */
   initialBackoffMs?: number;
   /** Default 2000. */
@@ -264,6 +268,7 @@ export class GrpcTransport implements Transport {
       ctor: this.clientCtor,
       credentials: this.opts.credentials,
       clock: this.clock,
+      random: this.opts.random ?? systemRandom(),
       logger: this.logger.child({ peer: id }),
       initialBackoffMs: this.opts.initialBackoffMs ?? 50,
       maxBackoffMs: this.opts.maxBackoffMs ?? 2000,
@@ -307,6 +312,7 @@ interface PeerStreamDeps {
   ctor: ReturnType<typeof makeGenericClientConstructor>;
   credentials: ChannelCredentials;
   clock: Clock;
+  random: Random;
   logger: Logger;
   initialBackoffMs: number;
   maxBackoffMs: number;
@@ -432,7 +438,7 @@ class PeerStream {
     }
     this.queue = [];
     this.owner.unreachable(this.peerId);
-    const jitter = 0.5 + Math.random() * 0.5;
+    const jitter = 0.5 + this.deps.random.next() * 0.5;
     const delay = Math.round(this.backoffMs * jitter);
     this.backoffMs = Math.min(this.backoffMs * 2, this.deps.maxBackoffMs);
     this.retryTimer = this.deps.clock.setTimeout(() => {
