@@ -31,7 +31,13 @@ function execCommand(
       const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
       resolve({ stdout, stderr: err !== null && stderr === "" ? err.message : stderr, code });
     });
-    if (input !== undefined) child.stdin?.end(input);
+    if (input !== undefined) {
+      // A command that exits before reading all its input (iptables-restore stopping at a bad line
+      // of a large rule set) closes the pipe: the EPIPE would otherwise be an uncaught exception
+      // that takes the whole daemon down. The exit code still tells the caller what happened.
+      child.stdin?.on("error", () => {});
+      child.stdin?.end(input);
+    }
   });
 }
 
