@@ -150,3 +150,21 @@ describe("deploy keys Shoal does not use", () => {
     ]);
   });
 });
+
+describe("one message per problem", () => {
+  it("does not also report a schema error for a value whose interpolation failed", () => {
+    expect(() =>
+      loadStack({
+        files: [
+          {
+            name: "i.yml",
+            text: 'version: "3.8"\nservices:\n  a:\n    image: x\n    deploy: {replicas: "${N?set N}"}\n',
+          },
+        ],
+        workingDir: "/w",
+        env: {},
+        readFile: () => undefined,
+      }),
+    ).toThrow(/^i\.yml:5:14: services\.a\.deploy\.replicas: variable N is required: set N$/);
+  });
+});

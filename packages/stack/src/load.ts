@@ -74,7 +74,10 @@ export function loadStack(options: LoadStackOptions): LoadedStack {
   let version: { value: string; file: string } | undefined;
   const validated: typeof parsed = [];
   for (const p of parsed) {
+    const errorsBefore = diag.errors.length;
     const value = interpolateTree(p.value, p.positions, p.name, lookup, diag) as Record<string, unknown>;
+    // A value left unexpanded would also fail the schema; one message per problem is enough.
+    const interpolated = diag.errors.length === errorsBefore;
     const schemas = ["compose-spec"];
     const v = value.version;
     if (v !== undefined && v !== null) {
@@ -109,8 +112,9 @@ export function loadStack(options: LoadStackOptions): LoadedStack {
       version ??= { value: normalized, file: p.name };
       schemas.unshift(schema);
     }
-    if (!checkForbiddenKeys(value, p.positions, p.name, diag))
+    if (!checkForbiddenKeys(value, p.positions, p.name, diag) && interpolated) {
       validateSchema(value, schemas, p.positions, diag);
+    }
     validated.push({ ...p, value });
   }
   diag.throwIfErrors();
