@@ -76,7 +76,9 @@ export class Raft {
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.log.commitTo(hardState.commit);
-    if (cfg.applied > 0) this.log.appliedTo(Math.min(cfg.applied, this.log.committed));
+    // The state machine may be ahead of the snapshot (it applied entries before the restart).
+    const applied = Math.min(cfg.applied, this.log.committed);
+    if (applied > this.log.applied) this.log.appliedTo(applied);
     // Conf changes the state machine applied before this restart are not in the snapshot's
     // ConfState; replay them so membership matches what was applied.
     const first = this.log.firstIndex();

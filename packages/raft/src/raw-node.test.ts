@@ -11,7 +11,10 @@ class Net {
   readonly dropped = new Set<number>();
   readonly seen: Message[] = [];
 
-  constructor(n: number, opts: { preVote?: boolean; checkQuorum?: boolean } = {}) {
+  constructor(
+    n: number,
+    opts: { preVote?: boolean; checkQuorum?: boolean; maxUncommittedBytes?: number } = {},
+  ) {
     const ids = Array.from({ length: n }, (_, i) => i + 1);
     for (const id of ids) {
       const disk = MemoryStorage.bootstrap(ids);
@@ -140,6 +143,25 @@ describe("RawNode (paper sentences)", () => {
       }
     }
     expect(states).toEqual([rn.status().commit]);
+  });
+
+  it("caps the uncommitted tail while the quorum is unreachable, and accepts again once it commits", () => {
+    const net = new Net(3, { maxUncommittedBytes: 100 });
+    net.node(1).campaign();
+    net.settle();
+    net.dropped.add(2);
+    net.dropped.add(3);
+    const results = [];
+    for (let i = 0; i < 20; i++) results.push(net.node(1).propose(new Uint8Array(10)));
+    net.settle();
+    expect(results.filter((r) => r.ok)).toHaveLength(10);
+    expect(results[19]).toMatchObject({ ok: false, reason: "uncommittedCap", leader: 1 });
+    net.dropped.clear();
+    for (let i = 0; i < 3; i++) {
+      net.node(1).tick();
+      net.settle();
+    }
+    expect(net.node(1).propose(new Uint8Array(10)).ok).toBe(true);
   });
 
   it("never emits a message over 4 MiB, whatever the configured sizes", () => {

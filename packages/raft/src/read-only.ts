@@ -26,12 +26,15 @@ export class ReadOnly {
     this.queue.push(key);
   }
 
-  /** Records `id`'s heartbeat answer for `context`; returns how many have acked it. */
-  recvAck(id: number, context: Uint8Array): number {
+  /** Records `id`'s heartbeat answer for `context`; returns how many voters have acked it. */
+  recvAck(id: number, context: Uint8Array, isVoter: (id: number) => boolean): number {
     const req = this.pending.get(contextKey(context));
     if (req === undefined) return 0;
     req.acks.add(id);
-    return req.acks.size;
+    // Learners answer heartbeats too, but only voters can vouch that no newer leader exists.
+    let n = 0;
+    for (const a of req.acks) if (isVoter(a)) n++;
+    return n;
   }
 
   /** Releases the request for `context` and every request queued before it. */

@@ -79,7 +79,7 @@ function handleHeartbeatResponse(r: Raft, m: HeartbeatRespMessage): void {
   if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
   if (pr.match < r.log.lastIndex() || pr.state === "probe") sendAppend(r, m.from, true);
   if (m.context.byteLength === 0) return;
-  if (r.readOnly.recvAck(m.from, m.context) < r.trk.quorum()) return;
+  if (r.readOnly.recvAck(m.from, m.context, (id) => r.trk.isVoter(id)) < r.trk.quorum()) return;
   for (const req of r.readOnly.advance(m.context)) answerRead(r, req.from, req.index, req.context);
 }
 
@@ -99,7 +99,7 @@ export function handleReadIndex(r: Raft, m: ReadIndexMessage): void {
     return;
   }
   r.readOnly.add(r.log.committed, m.from, m.context);
-  r.readOnly.recvAck(r.id, m.context);
+  r.readOnly.recvAck(r.id, m.context, () => true);
   sendHeartbeats(r, m.context);
 }
 

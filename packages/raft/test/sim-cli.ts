@@ -49,6 +49,9 @@ for (let seed = from; seed < from + seeds; seed++) {
     process.exit(1);
   }
   passed++;
+  if (!o.verbose && passed % 1000 === 0) {
+    console.error(`${passed} seeds passed (${((Date.now() - started) / 1000).toFixed(0)}s)`);
+  }
 }
 console.log(`sim_seeds_passed ${passed}`);
 console.error(`${passed} seeds, ${ops} checked operations, ${((Date.now() - started) / 1000).toFixed(1)}s`);
