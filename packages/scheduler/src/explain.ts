@@ -12,15 +12,15 @@ const ORDER: readonly FilterReason[] = [
   FilterReason.MaxReplicas,
 ];
 
+/** Position of each reason in ORDER: per-reason counts are kept in arrays indexed by it. */
 export const REASON_INDEX: ReadonlyMap<FilterReason, number> = new Map(ORDER.map((r, i) => [r, i]));
-export const REASON_BY_INDEX: readonly FilterReason[] = ORDER;
 
 function nodes(count: number): string {
   return count === 1 ? "1 node" : `${count} nodes`;
 }
 
 /** One clause of the explanation, e.g. `insufficient memory on 2 nodes`. */
-export function describeRejection(r: Rejection, maxReplicasPerNode: number): string {
+function describeRejection(r: Rejection, maxReplicasPerNode: number): string {
   switch (r.reason) {
     case FilterReason.NotReady:
       return `${nodes(r.nodes)} not available for new tasks`;
@@ -41,7 +41,7 @@ export function describeRejection(r: Rejection, maxReplicasPerNode: number): str
   }
 }
 
-/** Per-reason node counts (indexed as REASON_BY_INDEX) → rejections, most frequent first. */
+/** Per-reason node counts (indexed as REASON_INDEX) → rejections, most frequent first. */
 export function rejectionsFromCounts(counts: ArrayLike<number>): Rejection[] {
   const out: Rejection[] = [];
   for (let i = 0; i < ORDER.length; i++) {

@@ -101,7 +101,7 @@ export class GroupFilters {
     return undefined;
   }
 
-  /** Counts the first rejection of every node, indexed as explain.ts's REASON_BY_INDEX. */
+  /** Counts the first rejection of every node, indexed as explain.ts's REASON_INDEX. */
   countRejections(nodes: Iterable<number>): Int32Array {
     const counts = new Int32Array(REASON_INDEX.size);
     for (const n of nodes) {

@@ -46,7 +46,7 @@ export class RankHeap {
     }
   }
 
-  /** Restores order after the top item's keys got worse. */
+  /** Restores order after the top item's keys changed (worse under spread; binpack may make them better, which keeps it on top). */
   topChanged(): void {
     this.siftDown(0);
   }
