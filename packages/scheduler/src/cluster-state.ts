@@ -34,6 +34,17 @@ export function portKey(port: HostPort): number {
 }
 
 /**
+ * The keys of the ports that occupy a fixed number on the node. Published port 0 asks the node for
+ * a free port of its own choosing (as Swarm's HostPortFilter, it never conflicts): counting it as
+ * port "0" would allow one such task per node.
+ */
+export function fixedPortKeys(ports: readonly HostPort[]): number[] {
+  const keys: number[] = [];
+  for (const p of ports) if (p.publishedPort !== 0) keys.push(portKey(p));
+  return keys;
+}
+
+/**
  * The cluster as the scheduler sees it during one call: nodes by index, with what their running
  * tasks reserve and count, in typed arrays so the hot loops touch no objects. Placements made
  * during the call are added here, so later tasks and groups see them.
@@ -112,6 +123,7 @@ export class ClusterState {
   }
 
   addPort(node: number, port: HostPort): void {
+    if (port.publishedPort === 0) return;
     let set = this.usedPorts.get(node);
     if (set === undefined) {
       set = new Set();

@@ -1,4 +1,4 @@
-import { type ClusterState, MAX_RECENT_FAILURES, portKey } from "./cluster-state.js";
+import { type ClusterState, fixedPortKeys, MAX_RECENT_FAILURES } from "./cluster-state.js";
 import { type Constraint, nodeMatchesConstraints } from "./constraints.js";
 import { REASON_INDEX } from "./explain.js";
 import { platformMatches } from "./platform.js";
@@ -64,7 +64,7 @@ export class GroupFilters {
   ) {
     this.reqCpu = group.reservations.nanoCpus;
     this.reqMemory = group.reservations.memoryBytes;
-    this.portKeys = group.hostPorts.map(portKey);
+    this.portKeys = fixedPortKeys(group.hostPorts);
     this.maxPerNode = group.maxReplicasPerNode ?? 0;
   }
 

@@ -1,5 +1,5 @@
 import { type Random, seededRandom } from "@shoal/base";
-import { ClusterState, portKey } from "./cluster-state.js";
+import { ClusterState, fixedPortKeys } from "./cluster-state.js";
 import { nodeMatchesConstraints, parseConstraints } from "./constraints.js";
 import { platformMatches } from "./platform.js";
 import { buildTreeShape } from "./preference-tree.js";
@@ -93,7 +93,7 @@ export function planRebalance(input: RebalanceInput, options: RebalanceOptions):
       return false;
     }
     if (maxPerNode > 0 && (serviceCount[n] as number) + 1 > maxPerNode) return false;
-    return !state.portsConflict(n, task.hostPorts.map(portKey));
+    return !state.portsConflict(n, fixedPortKeys(task.hostPorts));
   };
   const byCountAsc = (a: number, b: number) =>
     (serviceCount[a] as number) - (serviceCount[b] as number) ||

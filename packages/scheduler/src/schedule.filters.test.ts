@@ -167,6 +167,19 @@ describe("filters", () => {
     expect(r.unplaced[0]?.taskIds).toHaveLength(2);
   });
 
+  it("never counts a host-mode port the node chooses itself (published port 0) as a conflict", () => {
+    const dynamic = { publishedPort: 0, protocol: "tcp" as const };
+    const r = run(
+      input({
+        nodes: nodes(2),
+        placedTasks: [placed("old", "n0", "other", { hostPorts: [dynamic] })],
+        pending: [group("web", 6, { hostPorts: [dynamic] })],
+      }),
+    );
+    expect(r.unplaced).toEqual([]);
+    expect(Object.fromEntries(countByNode(r.assignments))).toEqual({ n0: 3, n1: 3 });
+  });
+
   it("respects max replicas per node, counting the service's running tasks", () => {
     const r = run(
       input({

@@ -71,6 +71,7 @@ export type PortProtocol = (typeof PortProtocol)[keyof typeof PortProtocol];
 
 /** A port published in host mode: it occupies `publishedPort/protocol` on the node itself. */
 export interface HostPort {
+  /** 0: the node picks a free port when the task starts, so it never conflicts here. */
   publishedPort: number;
   protocol: PortProtocol;
 }
