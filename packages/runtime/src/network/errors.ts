@@ -2,6 +2,8 @@
 export const NetworkErrorCode = {
   /** The configured subnet is not an IPv4 CIDR, or too small to hold a gateway and a container. */
   InvalidSubnet: "NETWORK_INVALID_SUBNET",
+  /** The configured subnet is not the recorded one while attached containers still use the old one. */
+  SubnetChanged: "NETWORK_SUBNET_CHANGED",
   /** Every address of the node's subnet is leased. */
   SubnetExhausted: "NETWORK_SUBNET_EXHAUSTED",
   /** A requested port is not a whole number from 1 to 65535, or is asked for twice by one container. */

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ShoalError, silentLogger } from "@shoal/base";
@@ -102,6 +102,60 @@ describe("NodeNetwork.open reconciles the kernel with the record", () => {
     const deleted = calls.filter((c) => c.args[0] === "netns" && c.args[1] === "del").map((c) => c.args[2]);
     expect(deleted.sort()).toEqual(["shoal-c-half", "shoal-c-stray"]);
     expect(calls.some((c) => c.input?.includes("addr replace"))).toBe(false);
+  });
+});
+
+describe("NodeNetwork.open with a subnet other than the recorded one", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "shoal-net-unit-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("refuses while containers still hold addresses of the old subnet, and changes nothing", async () => {
+    const recorded: NetworkState = {
+      version: 1,
+      subnet: "10.88.1.0/24",
+      leases: {
+        c1: { containerId: "c1", ip: "10.88.1.2", netns: "shoal-c-c1", hostVeth: "sh0123456789", ports: [] },
+      },
+    };
+    await writeFile(join(dir, "network.json"), JSON.stringify(recorded));
+    const { runner, calls } = fakeKernel(["shoal-c-c1"], ["sh0123456789"]);
+    const err = await NodeNetwork.open({
+      stateDir: dir,
+      subnet: "10.88.2.0/24",
+      runner,
+      logger: silentLogger(),
+    }).catch((e: unknown) => e);
+    expect(ShoalError.is(err, NetworkErrorCode.SubnetChanged)).toBe(true);
+    expect((err as Error).message).toBe(
+      'node subnet "10.88.2.0/24" differs from "10.88.1.0/24", which 1 attached container(s) still use',
+    );
+    expect(calls).toEqual([]);
+    expect(JSON.parse(await readFile(join(dir, "network.json"), "utf8"))).toEqual(recorded);
+  });
+
+  it("moves to the new subnet when nothing holds the old one, taking the old gateway off the bridge", async () => {
+    await writeFile(
+      join(dir, "network.json"),
+      JSON.stringify({ version: 1, subnet: "10.88.1.0/24", leases: {} }),
+    );
+    const { runner, calls } = fakeKernel([], []);
+    const net = await NodeNetwork.open({
+      stateDir: dir,
+      subnet: "10.88.2.0/24",
+      runner,
+      logger: silentLogger(),
+    });
+    expect(net.gateway).toBe("10.88.2.1");
+    const lines = calls.map((c) => [c.cmd, ...c.args].join(" "));
+    expect(lines).toContain("ip addr del 10.88.1.1/24 dev shoal0");
+    expect(lines).toContain("ip addr replace 10.88.2.1/24 dev shoal0");
+    const saved = JSON.parse(await readFile(join(dir, "network.json"), "utf8")) as NetworkState;
+    expect(saved.subnet).toBe("10.88.2.0/24");
   });
 });
 

@@ -123,7 +123,26 @@ export class NodeNetwork {
     const subnet = parseSubnet(options.subnet);
     await mkdir(options.stateDir, { recursive: true });
     const state = await loadState(join(options.stateDir, "network.json"), subnet.cidr);
+    const previous = state.subnet === subnet.cidr ? undefined : parseSubnet(state.subnet);
+    if (previous !== undefined) {
+      // Containers on the old subnet would keep their addresses but lose outbound NAT, and the
+      // IPAM could not see their leases: refuse rather than run half-configured.
+      const held = Object.values(state.leases).filter((l) => l.ip !== "").length;
+      if (held > 0) {
+        throw new ShoalError(
+          NetworkErrorCode.SubnetChanged,
+          `node subnet "${subnet.cidr}" differs from "${state.subnet}", which ${held} attached container(s) still use`,
+          { hint: `remove those containers first, or configure subnet "${state.subnet}" again` },
+        );
+      }
+      state.subnet = subnet.cidr;
+    }
     const net = new NodeNetwork(options, state);
+    if (previous !== undefined) {
+      // `addr replace` below adds the new gateway; the old one must not stay on the bridge.
+      const oldGateway = `${new Ipam(previous).gateway}/${previous.prefixLength}`;
+      await net.runner.run("ip", ["addr", "del", oldGateway, "dev", net.bridge], { allowFailure: true });
+    }
     await net.setUpNode();
     await net.reconcile();
     return net;
