@@ -1,7 +1,7 @@
 import type { StackIssue } from "./errors.js";
 import { StackErrorCode } from "./errors.js";
 import type { StackConfig } from "./model.js";
-import { formatPath, type SourceMap } from "./source-map.js";
+import { formatPath, type Path, type SourceMap } from "./source-map.js";
 
 /** Label put on every object of a stack, so `stack ls/rm/deploy --prune` can find them. */
 export const STACK_NAMESPACE_LABEL = "com.docker.stack.namespace";
@@ -53,7 +53,10 @@ export class ConvertContext {
   }
 
   warn(service: string, key: string, message: string): void {
-    const path = ["services", service, key];
+    this.warnAt(["services", service, key], message);
+  }
+
+  warnAt(path: Path, message: string): void {
     const pos = this.positions?.nearest(path);
     const shown = formatPath(path);
     if (this.warnings.some((w) => w.path === shown && w.message === message)) return;

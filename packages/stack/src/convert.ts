@@ -56,6 +56,7 @@ export function convertStack(config: StackConfig, namespace: string, positions?:
     .map((key) => network(ctx, key, config.networks[key] ?? { external: false }))
     .sort(byName);
   const fileObjects = <S extends SecretSpec | ConfigSpec>(
+    sectionName: "secrets" | "configs",
     section: Record<string, FileObjectConfig>,
     nameOf: (key: string) => string,
   ): StackFileObject<S>[] =>
@@ -73,6 +74,15 @@ export function convertStack(config: StackConfig, namespace: string, positions?:
         if (def.file !== undefined) obj.file = def.file;
         if (typeof def.environment === "string") obj.environment = def.environment;
         if (typeof def.content === "string") obj.content = def.content;
+        // Swarm expands Go templates in templated configs on the node; Shoal's agent does not.
+        if (def.template_driver !== undefined) {
+          ctx.warnAt(
+            [sectionName, key, "template_driver"],
+            "ignored: the content is used as written, not as a template",
+          );
+        }
+        if (def.driver !== undefined)
+          ctx.warnAt([sectionName, key, "driver"], "ignored: content comes from the stack");
         return obj;
       })
       .sort(byName);
@@ -80,8 +90,8 @@ export function convertStack(config: StackConfig, namespace: string, positions?:
     namespace,
     services,
     networks,
-    secrets: fileObjects<SecretSpec>(config.secrets, (k) => ctx.secretName(k)),
-    configs: fileObjects<ConfigSpec>(config.configs, (k) => ctx.configName(k)),
+    secrets: fileObjects<SecretSpec>("secrets", config.secrets, (k) => ctx.secretName(k)),
+    configs: fileObjects<ConfigSpec>("configs", config.configs, (k) => ctx.configName(k)),
     warnings: ctx.warnings,
   };
 }

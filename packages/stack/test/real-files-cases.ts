@@ -384,6 +384,10 @@ export const CASES: Case[] = [
         "--prometheus-scrape-config-label=io.prometheus.rule",
       ]);
       expect(plan.networks.find((n) => n.key === "prometheus_internal")?.spec.internal).toBe(true);
+      expect(plan.warnings.map((w) => [w.path, w.message])).toContainEqual([
+        "configs.prometheus-prometheus.template_driver",
+        "ignored: the content is used as written, not as a template",
+      ]);
     },
   },
   {
