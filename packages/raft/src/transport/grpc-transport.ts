@@ -369,10 +369,11 @@ class PeerStream {
       if (merged !== undefined) this.queue[this.queue.length - 1] = merged;
       else this.queue.push(m);
     }
-    // Flush on the next turn so that everything sent in this one (a whole Ready) can merge.
+    // Flush after the current synchronous run (a whole Ready's messages) so that it can merge;
+    // a microtask, not the next event-loop turn, to keep latency down.
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => {
+      queueMicrotask(() => {
         this.flushScheduled = false;
         this.flush();
       });
