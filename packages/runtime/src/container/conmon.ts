@@ -76,6 +76,9 @@ export async function launchConmon(o: ConmonLaunch): Promise<{ pid: number }> {
   try {
     child = spawn(o.conmonPath, args, {
       detached: true,
+      // conmon also writes an "oom" file into its working directory (besides --persist-dir):
+      // keep it inside the container's own dir instead of wherever the runtime was started.
+      cwd: o.persistDir,
       stdio: ["ignore", errFd, errFd, "pipe"],
       env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", _OCI_SYNCPIPE: "3" },
     });
