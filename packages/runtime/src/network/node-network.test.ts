@@ -28,7 +28,12 @@ function fakeKernel(netns: string[], veths: string[]): { runner: CommandRunner; 
       if (line === "ip netns list")
         return { stdout: netns.map((n) => `${n} (id: 0)\n`).join(""), stderr: "" };
       if (line === "ip -o link show type veth") {
-        const text = veths.map((v, i) => `${i + 10}: ${v}@if2: <UP> mtu 1500 master shoal0 state UP\n`);
+        // A leading "-" marks a veth that is not (yet) enslaved to the bridge.
+        const text = veths.map((v, i) =>
+          v.startsWith("-")
+            ? `${i + 10}: ${v.slice(1)}@if2: <UP> mtu 1500 state UP\n`
+            : `${i + 10}: ${v}@if2: <UP> mtu 1500 master shoal0 state UP\n`,
+        );
         return { stdout: text.join(""), stderr: "" };
       }
       if (line.startsWith("ip -o link show dev")) return { stdout: "3: shoal0: <UP>\n", stderr: "" };
@@ -76,6 +81,25 @@ describe("NodeNetwork.open reconciles the kernel with the record", () => {
     expect(calls.some((c) => c.args[0] === "netns" && c.args[1] === "del")).toBe(false);
   });
 
+  it("keeps a complete lease whose names carry another prefix (an older default)", async () => {
+    await record({
+      version: 1,
+      subnet: "10.88.1.0/24",
+      leases: {
+        old: { containerId: "old", ip: "10.88.1.4", netns: "shoal-old", hostVeth: "xx0123456789", ports: [] },
+      },
+    });
+    const { runner, calls } = fakeKernel(["shoal-old"], ["xx0123456789"]);
+    const net = await NodeNetwork.open({
+      stateDir: dir,
+      subnet: "10.88.1.0/24",
+      runner,
+      logger: silentLogger(),
+    });
+    expect(net.lease("old")?.ip).toBe("10.88.1.4");
+    expect(calls.some((c) => c.args[1] === "del")).toBe(false);
+  });
+
   it("drops unfinished leases and deletes only namespaces with its own prefix", async () => {
     await record({
       version: 1,
@@ -91,7 +115,11 @@ describe("NodeNetwork.open reconciles the kernel with the record", () => {
       },
     });
     // The testkit's hosts live in /run/netns too, under "shoal-t<slot>-…": never ours.
-    const { runner, calls } = fakeKernel(["shoal-t3-h1", "shoal-t3-sw", "shoal-c-half", "shoal-c-stray"], []);
+    const { runner, calls } = fakeKernel(
+      ["shoal-t3-h1", "shoal-t3-sw", "shoal-c-half", "shoal-c-stray"],
+      // The half attach's veth (killed before it joined the bridge), a stray of ours, others' veths.
+      ["-sh9999999999", "sh00000000ff", "shoaltk3", "shXYZ0000000"],
+    );
     const net = await NodeNetwork.open({
       stateDir: dir,
       subnet: "10.88.1.0/24",
@@ -101,6 +129,8 @@ describe("NodeNetwork.open reconciles the kernel with the record", () => {
     expect(net.leases()).toEqual([]);
     const deleted = calls.filter((c) => c.args[0] === "netns" && c.args[1] === "del").map((c) => c.args[2]);
     expect(deleted.sort()).toEqual(["shoal-c-half", "shoal-c-stray"]);
+    const links = calls.filter((c) => c.args[0] === "link" && c.args[1] === "del").map((c) => c.args[2]);
+    expect(links.sort()).toEqual(["sh00000000ff", "sh9999999999"]);
     expect(calls.some((c) => c.input?.includes("addr replace"))).toBe(false);
   });
 });

@@ -236,33 +236,38 @@ export class NodeNetwork {
 
   /** Brings the kernel in line with the record, after a crash or a restart. */
   private async reconcile(): Promise<void> {
+    // Recorded leases are looked up among all namespaces and veths: what a lease names is ours
+    // whatever its prefix (an older default, say). Unrecorded objects are removed only when they
+    // carry our prefixes — those are attaches whose record was lost.
     const namespaces = new Set(
       (await this.runner.run("ip", ["netns", "list"])).stdout
         .split("\n")
         .map((line) => line.split(" ")[0] ?? "")
-        .filter((name) => name.startsWith(this.netnsPrefix)),
+        .filter((name) => name !== ""),
     );
-    const veths = await this.ourVeths();
+    const veths = await this.allVeths();
     const kept: Record<string, Lease> = {};
+    const doomedNetns = new Set([...namespaces].filter((name) => name.startsWith(this.netnsPrefix)));
+    const doomedVeths = new Set([...veths.keys()].filter((name) => this.isOurVethName(name)));
     for (const lease of Object.values(this.state.leases)) {
       const complete =
         namespaces.has(lease.netns) && (lease.hostVeth === "" || veths.get(lease.hostVeth) === true);
       if (complete) {
         kept[lease.containerId] = lease;
+        doomedNetns.delete(lease.netns);
+        doomedVeths.delete(lease.hostVeth);
       } else {
         // An attach that did not finish: its container was never started, so drop it all.
         this.log.info({ containerId: lease.containerId }, "removing an unfinished network attachment");
+        if (namespaces.has(lease.netns)) doomedNetns.add(lease.netns);
+        if (veths.has(lease.hostVeth)) doomedVeths.add(lease.hostVeth);
       }
     }
-    for (const name of namespaces) {
-      if (!Object.values(kept).some((l) => l.netns === name)) {
-        await this.runner.run("ip", ["netns", "del", name], { allowFailure: true });
-      }
+    for (const name of doomedNetns) {
+      await this.runner.run("ip", ["netns", "del", name], { allowFailure: true });
     }
-    for (const veth of veths.keys()) {
-      if (!Object.values(kept).some((l) => l.hostVeth === veth)) {
-        await this.runner.run("ip", ["link", "del", veth], { allowFailure: true });
-      }
+    for (const veth of doomedVeths) {
+      await this.runner.run("ip", ["link", "del", veth], { allowFailure: true });
     }
     this.state = { ...this.state, leases: kept };
     this.ipam = new Ipam(
@@ -303,18 +308,20 @@ export class NodeNetwork {
     );
   }
 
-  /** Host-side veths named with our prefix, and whether each is enslaved to our bridge. */
-  private async ourVeths(): Promise<Map<string, boolean>> {
+  /** Every veth of the node's namespace, and whether it is enslaved to our bridge. */
+  private async allVeths(): Promise<Map<string, boolean>> {
     const out = (await this.runner.run("ip", ["-o", "link", "show", "type", "veth"])).stdout;
     const veths = new Map<string, boolean>();
     for (const line of out.split("\n")) {
-      const m = /^\d+: ([^:@]+)[@:]/.exec(line);
-      const name = m?.[1];
-      if (name?.startsWith(this.vethPrefix) && name.length === this.vethPrefix.length + 10) {
-        veths.set(name, line.includes(` master ${this.bridge} `));
-      }
+      const name = /^\d+: ([^:@]+)[@:]/.exec(line)?.[1];
+      if (name !== undefined) veths.set(name, line.includes(` master ${this.bridge} `));
     }
     return veths;
+  }
+
+  /** Our prefix and then exactly the ten hex digits that `vethName` gives. */
+  private isOurVethName(name: string): boolean {
+    return name.startsWith(this.vethPrefix) && /^[0-9a-f]{10}$/.test(name.slice(this.vethPrefix.length));
   }
 
   private async doAttach(request: AttachRequest): Promise<Attachment> {
