@@ -14,4 +14,13 @@ step "type-check"
 npx turbo run typecheck --output-logs=errors-only
 
 step "tests"
-npx vitest run
+report=$(mktemp --suffix=.json)
+trap 'rm -f "$report"' EXIT
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+# One closing line in the plain form CI tools read: "N passed, N failed".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+' "$report" || echo "tests: the test runner wrote no report (exit code $status)"
+exit "$status"
