@@ -20,8 +20,17 @@ export const REDACTED_PATHS = [
   "*.key",
   "privateKey",
   "*.privateKey",
+  // Secret payloads (SecretSpec.data one level down, as in `{ spec }`), and raft entries, whose
+  // data may carry a secret being written.
   "data",
+  "*.data",
   "*.secretData",
+  // The Cluster object's tokens (`joinTokens.worker`/`.manager`) and its CA key (`rootCa.caKey`).
+  "joinTokens",
+  "*.joinTokens",
+  "caKey",
+  "*.caKey",
+  "*.*.caKey",
   "authorization",
   "*.authorization",
   "headers.authorization",

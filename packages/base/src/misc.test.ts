@@ -59,4 +59,24 @@ describe("createLogger", () => {
     expect(text).not.toContain("hunter2");
     expect(text).toContain("[redacted]");
   });
+
+  it("never logs a secret's payload, the cluster's join tokens or its CA key", () => {
+    const { lines, destination } = capture();
+    const log = createLogger({ destination });
+    log.info({ spec: { name: "db-pass", data: "c3VwZXJzZWNyZXQ=" } }, "secret created");
+    log.info(
+      {
+        cluster: {
+          joinTokens: { worker: "SHTKN-1-aaa-worker", manager: "SHTKN-1-aaa-manager" },
+          rootCa: { caKey: "-----BEGIN EC PRIVATE KEY-----" },
+        },
+      },
+      "cluster updated",
+    );
+    const text = JSON.stringify(lines);
+    for (const leak of ["c3VwZXJzZWNyZXQ=", "SHTKN-1-aaa", "BEGIN EC PRIVATE KEY"]) {
+      expect(text).not.toContain(leak);
+    }
+    expect(text).toContain("db-pass");
+  });
 });
