@@ -67,6 +67,11 @@ describe("parseBytes", () => {
     expect(() => parseBytes(input)).toThrow(`invalid byte size "${input}"`);
   });
 
+  it("refuses sizes past 2^53 bytes, which numbers cannot hold exactly", () => {
+    expect(() => parseBytes("9000p")).toThrow('byte size "9000p" is larger than the 8PiB maximum');
+    expect(() => parseBytes(2 ** 60)).toThrow("must be a whole number");
+  });
+
   it("formats with binary units", () => {
     expect(formatBytes(512 * 1024 ** 2)).toBe("512MiB");
     expect(formatBytes(1.5 * 1024 ** 3)).toBe("1.5GiB");

@@ -84,7 +84,7 @@ const BYTE_UNITS: Record<string, number> = {
  */
 export function parseBytes(input: string | number): number {
   if (typeof input === "number") {
-    if (Number.isInteger(input) && input >= 0) return input;
+    if (Number.isSafeInteger(input) && input >= 0) return input;
     throw new ShoalError(BaseErrorCode.InvalidByteSize, `invalid byte size ${input}: must be a whole number`);
   }
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?\s*$/i.exec(input);
@@ -94,7 +94,15 @@ export function parseBytes(input: string | number): number {
     });
   }
   const unit = BYTE_UNITS[(m[2] as string).toLowerCase()] as number;
-  return Math.floor(Number(m[1]) * unit);
+  const bytes = Math.floor(Number(m[1]) * unit);
+  // Past 2^53 the number is no longer exact (and the wire's 64-bit fields refuse it).
+  if (!Number.isSafeInteger(bytes)) {
+    throw new ShoalError(
+      BaseErrorCode.InvalidByteSize,
+      `byte size "${input}" is larger than the ${formatBytes(Number.MAX_SAFE_INTEGER)} maximum`,
+    );
+  }
+  return bytes;
 }
 
 /** Formats bytes with binary units as people read them: "512MiB", "1.5GiB", "100B". */
