@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import { type FileHandle, open, readdir, readFile, rm, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { type Logger, ShoalError, silentLogger } from "@shoal/base";
@@ -257,7 +258,11 @@ export class SegmentLog {
         await fh.write(Buffer.alloc(grow), 0, grow, this.allocatedBytes);
         this.allocatedBytes += grow;
       }
-      await fh.write(frame, 0, frame.length, this.sizeBytes);
+      // The copy into the page cache is synchronous (microseconds for a batch): one trip through
+      // the thread pool, for the fdatasync, instead of two on every commit's critical path.
+      for (let done = 0; done < frame.length; ) {
+        done += writeSync(fh.fd, frame, done, frame.length - done, this.sizeBytes + done);
+      }
       await fh.datasync();
     } catch (err) {
       // The file may now hold part of the frame; appending after it would bury a torn frame in the
