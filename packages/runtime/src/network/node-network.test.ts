@@ -189,6 +189,29 @@ describe("NodeNetwork.open with a subnet other than the recorded one", () => {
   });
 });
 
+describe("NodeNetwork.open with an unreadable record", () => {
+  it.each(["null", '{"version":1,"subnet":"10.88.1.0/24","leases":null}', '{"version":1,"leases":{}}', "{"])(
+    "refuses %s with NETWORK_STATE_CORRUPT and touches nothing",
+    async (text) => {
+      const dir = await mkdtemp(join(tmpdir(), "shoal-net-unit-"));
+      try {
+        await writeFile(join(dir, "network.json"), text);
+        const { runner, calls } = fakeKernel([], []);
+        const err = await NodeNetwork.open({
+          stateDir: dir,
+          subnet: "10.88.1.0/24",
+          runner,
+          logger: silentLogger(),
+        }).catch((e: unknown) => e);
+        expect(ShoalError.is(err, NetworkErrorCode.StateCorrupt)).toBe(true);
+        expect(calls).toEqual([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
 describe("NodeNetwork.attach refuses bad port requests before touching anything", () => {
   let dir: string;
   beforeEach(async () => {

@@ -46,7 +46,13 @@ export async function loadState(path: string, subnet: string): Promise<NetworkSt
   }
   try {
     const state = JSON.parse(text) as NetworkState;
-    if (state.version !== 1 || typeof state.leases !== "object") throw new Error("unknown format");
+    const ok =
+      state !== null &&
+      state.version === 1 &&
+      typeof state.subnet === "string" &&
+      typeof state.leases === "object" &&
+      state.leases !== null;
+    if (!ok) throw new Error("unknown format");
     return state;
   } catch (err) {
     throw new ShoalError(NetworkErrorCode.StateCorrupt, `network state "${path}" cannot be read`, {
