@@ -148,6 +148,15 @@ describe("node networking, stage 1", () => {
     // Two containers on host 1 reach each other by IP.
     expect(await httpGet(inNetns(other.netnsPath, h1), `http://${web.ip}/`)).toBe("hello from web1\n");
     await net.detach("client1");
+    // A neighbour that routes the container subnet through host 1 reaches published ports only.
+    const route = ["route", "add", SUBNET, "via", h1.address];
+    expect((await h2.exec("ip", route)).code).toBe(0);
+    try {
+      await expect(httpGet(h2, `http://${web.ip}/`)).rejects.toThrow(/failed/);
+      expect(await httpGet(h2, url)).toBe("hello from web1\n");
+    } finally {
+      await h2.exec("ip", ["route", "del", SUBNET]);
+    }
   });
 
   it("picks an ephemeral port when none is given and refuses a port that is taken", async () => {

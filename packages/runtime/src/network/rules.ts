@@ -6,7 +6,7 @@ export interface ChainNames {
   postrouting: string;
   /** nat: DNAT of host-mode published ports; entered from PREROUTING and OUTPUT for local addresses. */
   dnat: string;
-  /** filter: lets traffic to and from the bridge through even where FORWARD's policy is DROP. */
+  /** filter: lets containers' own and published traffic through (even where FORWARD's policy is DROP), and nothing else in. */
   forward: string;
 }
 
@@ -62,8 +62,12 @@ export function renderRules(
     "COMMIT",
     "*filter",
     `:${chains.forward} - [0:0]`,
-    `-A ${chains.forward} -o ${bridge} -j ACCEPT`,
+    // Out of containers (and between them, where br_netfilter sends bridged frames through here).
     `-A ${chains.forward} -i ${bridge} -j ACCEPT`,
+    // Into containers only as replies or through a published port: a neighbour that routes the
+    // subnet via this node must not reach ports nobody published (Docker blocks this too).
+    `-A ${chains.forward} -o ${bridge} -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT`,
+    `-A ${chains.forward} -o ${bridge} -j DROP`,
     "COMMIT",
     "",
   );
