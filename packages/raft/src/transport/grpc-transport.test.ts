@@ -2,7 +2,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials, ServerCredentials } from "@grpc/grpc-js";
+import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
+import { RaftService } from "@shoal/proto";
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_MESSAGE_BYTES } from "../config.js";
 import type { Message } from "../types.js";
@@ -151,6 +152,33 @@ describe("GrpcTransport", () => {
     expect(hbAt).toBeLessThan(16);
     const offsets = rb.got.flatMap((m) => (m.type === "snap" ? [m.offset] : []));
     expect(offsets).toEqual(Array.from({ length: 16 }, (_, i) => i * 1024 * 1024));
+  });
+
+  it("serves through handlers mounted on a server the caller owns", async () => {
+    const server = new Server();
+    const b = new GrpcTransport({ id: 2, credentials: credentials.createInsecure() });
+    const rb = recorder();
+    await b.start(rb);
+    started.push(b);
+    const unimplemented = (_call: unknown, cb: (err: Error) => void) => cb(new Error("not here"));
+    server.addService(RaftService, {
+      ...b.serviceHandlers(),
+      join: unimplemented,
+      leave: unimplemented,
+      resolveAddress: unimplemented,
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
+    try {
+      const [a] = await transport(1, { peers: { 2: `127.0.0.1:${port}` } });
+      a.send([app(3)]);
+      await until(() => rb.got.length === 1, "delivery through the mounted service");
+    } finally {
+      server.forceShutdown();
+    }
   });
 
   it("reports an unreachable peer and reconnects with backoff once it is back", async () => {
