@@ -86,7 +86,8 @@ describe("elections", () => {
   });
 
   it("transfers leadership to a slow follower once it has caught up", () => {
-    const sim = cluster(3);
+    // Batched, pipelined catch-up: the transfer must finish within one election timeout.
+    const sim = cluster(3, { raftConfig: { maxSizePerMsg: 64 * 1024, maxInflightMsgs: 64 } });
     const leader = waitLeader(sim);
     const slow = ids(3).find((i) => i !== leader) as number;
     sim.isolate(slow);

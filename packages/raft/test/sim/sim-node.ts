@@ -27,6 +27,8 @@ export interface NodeHooks {
   snapshotEvery: number;
   /** 1 sends one entry per append (more interleavings), larger values batch. */
   maxSizePerMsg: number;
+  /** 1 makes the leader wait for each ack (the interleavings Figure 8 needs); 64 pipelines. */
+  maxInflightMsgs: number;
   raftConfig: Partial<RaftConfig>;
   onCrash(id: number): void;
 }
@@ -78,7 +80,7 @@ export class SimNode {
       logger: silentLogger(),
       applied: snap.meta.index,
       maxSizePerMsg: this.hooks.maxSizePerMsg,
-      maxInflightMsgs: 64,
+      maxInflightMsgs: this.hooks.maxInflightMsgs,
       maxUncommittedBytes: 1 << 20,
       snapshotChunkBytes: 512,
       ...this.hooks.raftConfig,
