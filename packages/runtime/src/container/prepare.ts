@@ -13,6 +13,8 @@ import { normalizeSignal } from "./signals.js";
 import type { ContainerImageSource } from "./types.js";
 import { resolveGroups, resolveUser } from "./user.js";
 
+const SYSTEMD_RESOLVED_UPSTREAM = "/run/systemd/resolve/resolv.conf";
+
 export interface PrepareDeps {
   images: ContainerImageSource;
   runc: Runc;
@@ -21,6 +23,8 @@ export interface PrepareDeps {
   socketDir: string;
   volumesDir: string;
   hostResolvConfPath: string;
+  /** The stub resolver's upstream list, used when the host's lists only loopback servers. */
+  upstreamResolvConfPath?: string;
   createTimeoutMs: number;
   cgroupParent: string;
   logger: Logger;
@@ -42,10 +46,11 @@ export async function prepareContainer(
   await writeRecord(paths, record);
   await Promise.all([mkdir(paths.rootfs), mkdir(paths.upper), mkdir(paths.work)]);
   await mountOverlay(image.layerDirs, paths.upper, paths.work, paths.rootfs);
-  const [passwd, group, hostResolv] = await Promise.all([
+  const [passwd, group, hostResolv, upstreamResolv] = await Promise.all([
     readFile(join(paths.rootfs, "etc/passwd"), "utf8").catch(() => undefined),
     readFile(join(paths.rootfs, "etc/group"), "utf8").catch(() => undefined),
     readFile(deps.hostResolvConfPath, "utf8").catch(() => ""),
+    readFile(deps.upstreamResolvConfPath ?? SYSTEMD_RESOLVED_UPSTREAM, "utf8").catch(() => ""),
   ]);
   const user = resolveUser(spec.user ?? image.config.user ?? "", passwd, group);
   if (spec.groups !== undefined && spec.groups.length > 0) {
@@ -57,7 +62,8 @@ export async function prepareContainer(
   // it up), so it goes on 127.0.1.1 as Debian does for a host's own name.
   const ip = (network.kind === "netns" ? network.ip : undefined) ?? "127.0.1.1";
   const extraHosts = network.kind === "host" ? [] : (network.extraHosts ?? []);
-  const resolv = network.kind === "host" ? hostResolv : renderResolvConf(hostResolv, network.dns);
+  const resolv =
+    network.kind === "host" ? hostResolv : renderResolvConf(hostResolv, network.dns, upstreamResolv);
   await Promise.all([
     writeFile(paths.hosts, renderHosts(hostname, ip, extraHosts)),
     writeFile(paths.hostname, `${hostname}\n`),

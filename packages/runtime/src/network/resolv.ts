@@ -7,12 +7,23 @@ export interface DnsConfig {
 
 /**
  * A container's /etc/resolv.conf: the spec's settings where given, else the host's, minus
- * loopback nameservers (they would point into the container itself); Docker's fallback to public
- * resolvers is deliberately absent — a node without usable DNS gets none rather than a surprise.
+ * loopback nameservers (they would point into the container itself), else the upstream servers of
+ * the host's stub resolver; Docker's fallback to public resolvers is deliberately absent — a node
+ * without usable DNS gets none rather than a surprise.
  */
-export function renderResolvConf(hostResolvConf: string, dns: DnsConfig = {}): string {
+export function renderResolvConf(
+  hostResolvConf: string,
+  dns: DnsConfig = {},
+  upstreamResolvConf = "",
+): string {
   const host = parseResolvConf(hostResolvConf);
-  const nameservers = (dns.nameservers ?? host.nameservers).filter((ns) => !/^127\.|^::1$/.test(ns));
+  const isLoopback = (ns: string) => /^127\.|^::1$/.test(ns);
+  let nameservers = (dns.nameservers ?? host.nameservers).filter((ns) => !isLoopback(ns));
+  if (nameservers.length === 0 && dns.nameservers === undefined) {
+    // A host behind a local stub resolver (systemd-resolved's 127.0.0.53) lists only loopback;
+    // the stub's own upstream servers (/run/systemd/resolve/resolv.conf) are what containers need.
+    nameservers = parseResolvConf(upstreamResolvConf).nameservers.filter((ns) => !isLoopback(ns));
+  }
   const search = dns.search ?? host.search;
   const options = dns.options ?? host.options;
   const lines = nameservers.map((ns) => `nameserver ${ns}`);

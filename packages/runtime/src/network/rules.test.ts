@@ -56,6 +56,17 @@ describe("resolv.conf and hosts", () => {
     );
   });
 
+  it("falls back to the stub resolver's upstream servers when the host lists only loopback", () => {
+    const stub = "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n";
+    const upstream = "nameserver 10.0.0.1\nnameserver 127.0.0.1\nsearch lan\n";
+    expect(renderResolvConf(stub, {}, upstream)).toBe(
+      "nameserver 10.0.0.1\nsearch lan\noptions edns0 trust-ad\n",
+    );
+    expect(renderResolvConf(stub, { nameservers: [] }, upstream)).toBe(
+      "search lan\noptions edns0 trust-ad\n",
+    );
+  });
+
   it("writes the container's own name and extra hosts", () => {
     const hosts = renderHosts("web-1", "10.88.1.2", ["db:10.0.0.9", "cache=10.0.0.10"]);
     expect(hosts).toContain("127.0.0.1\tlocalhost\n");
