@@ -2,6 +2,8 @@ import type { Logger, Random } from "@shoal/base";
 import { decodeConfChange } from "./conf-change.js";
 import type { ResolvedConfig } from "./config.js";
 import type { ProposeResult } from "./core-api.js";
+import { campaign, handleVote, hup, poll } from "./elections.js";
+import { applyConfChange, reportSnapshot, restoreSnapshot } from "./membership.js";
 import { ProgressTracker } from "./progress-tracker.js";
 import { RaftLog } from "./raft-log.js";
 import { ReadOnly } from "./read-only.js";
@@ -14,7 +16,6 @@ import {
   type ConfChange,
   EMPTY_BYTES,
   type Entry,
-  entrySize,
   type HardState,
   type Message,
   NONE,
@@ -22,7 +23,6 @@ import {
   Role,
   type Snapshot,
   type SoftState,
-  type VoteMessage,
 } from "./types.js";
 
 export type StepFn = (r: Raft, m: Message) => void;
@@ -219,66 +219,19 @@ export class Raft {
     }
   }
 
-  // ---- elections ----------------------------------------------------------------------------
+  // ---- elections (elections.ts) ------------------------------------------------------------
 
   hup(transfer: boolean): void {
-    if (this.role === Role.Leader) return;
-    if (!this.promotable()) return;
-    // Applying a pending conf change might remove us; campaigning before that is unsafe.
-    if (this.hasUnappliedConfChanges()) {
-      this.logger.debug({ term: this.term }, "raft not campaigning: conf change committed but not applied");
-      return;
-    }
-    if (this.cfg.preVote && !transfer) this.campaign("preVote", false);
-    else this.campaign("vote", transfer);
-  }
-
-  private hasUnappliedConfChanges(): boolean {
-    if (this.log.applied >= this.log.committed) return false;
-    const lo = Math.max(this.log.applied + 1, this.log.firstIndex());
-    if (lo > this.log.committed) return false;
-    for (const e of this.log.slice(lo, this.log.committed + 1, Number.MAX_SAFE_INTEGER)) {
-      if (e.type === "confChange") return true;
-    }
-    return false;
+    hup(this, transfer);
   }
 
   campaign(kind: "preVote" | "vote", transfer: boolean): void {
-    let term: number;
-    if (kind === "preVote") {
-      this.becomePreCandidate();
-      term = this.term + 1;
-    } else {
-      this.becomeCandidate();
-      term = this.term;
-    }
-    this.trk.recordVote(this.id, true);
-    if (this.trk.tallyVotes().result === "won") {
-      if (kind === "preVote") this.campaign("vote", false);
-      else this.becomeLeader();
-      return;
-    }
-    const index = this.log.lastIndex();
-    const logTerm = this.log.lastTerm();
-    for (const id of this.trk.voters) {
-      if (id === this.id) continue;
-      this.send({ type: kind, from: this.id, to: id, term, index, logTerm, transfer });
-    }
+    campaign(this, kind, transfer);
   }
 
   /** Records a vote answer and acts on the outcome; used by the candidate step function. */
   poll(from: number, granted: boolean, kind: "preVoteResp" | "voteResp"): void {
-    this.trk.recordVote(from, granted);
-    const { result } = this.trk.tallyVotes();
-    if (result === "won") {
-      if (kind === "preVoteResp") this.campaign("vote", false);
-      else {
-        this.becomeLeader();
-        sendAppendToAll(this);
-      }
-    } else if (result === "lost") {
-      this.becomeFollower(this.term, NONE);
-    }
+    poll(this, from, granted, kind);
   }
 
   // ---- the term rules every message passes through ------------------------------------------
@@ -323,29 +276,10 @@ export class Raft {
     }
 
     if (m.type === "vote" || m.type === "preVote") {
-      this.handleVote(m);
+      handleVote(this, m);
       return;
     }
     this.stepFn(this, m);
-  }
-
-  private handleVote(m: VoteMessage): void {
-    const canVote =
-      this.vote === m.from ||
-      (this.vote === NONE && this.lead === NONE) ||
-      (m.type === "preVote" && m.term > this.term);
-    const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
-    const upToDate = this.cfg.testingUnsafe === "voteIgnoringLog" || this.log.isUpToDate(m.index, m.logTerm);
-    if (canVote && upToDate) {
-      // A granted pre-vote answers with the candidate's future term so it is not seen as stale.
-      this.send({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
-      if (m.type === "vote") {
-        this.electionElapsed = 0;
-        this.vote = m.from;
-      }
-    } else {
-      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
-    }
   }
 
   // ---- leader log ---------------------------------------------------------------------------
@@ -425,84 +359,26 @@ export class Raft {
     return { ok: true, forwarded: false, index: last.index, term: last.term };
   }
 
-  // ---- membership ---------------------------------------------------------------------------
+  // ---- membership and snapshots (membership.ts) ---------------------------------------------
 
   applyConfChange(cc: ConfChange): void {
-    const next = this.log.lastIndex() + 1;
-    switch (cc.type) {
-      case "addVoter":
-        this.trk.learners.delete(cc.nodeId);
-        this.trk.voters.add(cc.nodeId);
-        break;
-      case "addLearner":
-        this.trk.voters.delete(cc.nodeId);
-        this.trk.learners.add(cc.nodeId);
-        break;
-      case "removeNode":
-        this.trk.voters.delete(cc.nodeId);
-        this.trk.learners.delete(cc.nodeId);
-        this.trk.progress.delete(cc.nodeId);
-        break;
-    }
-    if (cc.type !== "removeNode") this.trk.ensureProgress(cc.nodeId, next, cc.type === "addLearner");
-    if (this.role !== Role.Leader) return;
-    if (!this.trk.isVoter(this.id)) {
-      // A leader removed (or demoted) by this change steps down; the rest elect a new one.
-      this.logger.info({ term: this.term }, "raft leader removed from the voters, stepping down");
-      this.becomeFollower(this.term, NONE);
-      return;
-    }
-    if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) this.leadTransferee = NONE;
-    // The quorum changed size: the commit index may move, and followers must hear about it.
-    if (this.maybeCommit()) sendAppendToAll(this);
-    else for (const id of this.trk.progress.keys()) if (id !== this.id) sendAppend(this, id, false);
+    applyConfChange(this, cc);
   }
 
   confState() {
     return this.trk.confState();
   }
 
-  // ---- snapshots ----------------------------------------------------------------------------
-
   /** Follower side: installs a complete snapshot. Returns false when it was not needed. */
   restore(snap: Snapshot): boolean {
-    if (snap.meta.index <= this.log.committed) return false;
-    const cs = snap.meta.confState;
-    if (!cs.voters.includes(this.id) && !cs.learners.includes(this.id)) {
-      this.logger.warn(
-        { index: snap.meta.index },
-        "raft ignoring a snapshot whose configuration lacks this node",
-      );
-      return false;
-    }
-    if (this.log.matchTerm(snap.meta.index, snap.meta.term)) {
-      // We already have the entries: just fast-forward the commit index.
-      this.log.commitTo(snap.meta.index);
-      return false;
-    }
-    this.log.restore(snap);
-    this.trk.setConf(cs, this.log.lastIndex() + 1);
-    const pr = this.trk.progress.get(this.id);
-    if (pr !== undefined) pr.match = snap.meta.index;
-    return true;
+    return restoreSnapshot(this, snap);
   }
 
   reportSnapshot(id: number, ok: boolean): void {
-    const pr = this.trk.progress.get(id);
-    if (this.role !== Role.Leader || pr === undefined || pr.state !== "snapshot") return;
-    // On failure forget the pending snapshot so probing restarts from the last known match.
-    if (!ok) pr.pendingSnapshot = 0;
-    pr.becomeProbe();
-    pr.probeSent = true; // wait for the next heartbeat before probing again
+    reportSnapshot(this, id, ok);
   }
 }
 
 export function sendAppendToAll(r: Raft): void {
   for (const id of r.trk.progress.keys()) if (id !== r.id) sendAppend(r, id, true);
-}
-
-export function entriesBytes(entries: Entry[]): number {
-  let n = 0;
-  for (const e of entries) n += entrySize(e);
-  return n;
 }
