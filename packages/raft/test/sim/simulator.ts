@@ -2,6 +2,7 @@ import { type Random, seededRandom } from "@shoal/base";
 import { MemoryStorage, type Message, type RaftConfig } from "../../src/index.js";
 import { EventQueue } from "./event-queue.js";
 import { checkHistory, type Operation } from "./linearizability.js";
+import { nemesis } from "./nemesis.js";
 import { SafetyChecker, SafetyViolation } from "./safety.js";
 import { SimNode } from "./sim-node.js";
 
@@ -101,8 +102,8 @@ export class Simulator {
   private readonly linkClock = new Map<number, number>();
   /** Nodes removed from the cluster: stopped for good (a removed id is never reused). */
   readonly retired = new Set<number>();
-  private joining: number | undefined;
-  private nextNodeId = 0;
+  joining: number | undefined;
+  nextNodeId = 0;
   private readonly maxSizePerMsg: number;
 
   constructor(readonly opts: SimOptions) {
@@ -321,98 +322,18 @@ export class Simulator {
   // ---- membership churn ---------------------------------------------------------------------
 
   /** Ids of live cluster members clients may talk to. */
-  private members(): number[] {
+  members(): number[] {
     return [...this.nodes.keys()].filter((id) => !this.retired.has(id));
   }
 
-  /**
-   * One step of membership churn, driven from the leader's view: retire nodes whose removal it
-   * applied, promote a caught-up learner, add a fresh node as a learner, or remove a voter.
-   */
-  private changeMembership(): void {
-    const l = this.leader();
-    if (l === undefined) return;
-    const leader = this.nodes.get(l) as SimNode;
-    const cs = leader.rn.confState();
-    for (const id of this.nodes.keys()) {
-      if (
-        id !== this.joining &&
-        !cs.voters.includes(id) &&
-        !cs.learners.includes(id) &&
-        !this.retired.has(id)
-      ) {
-        this.retired.add(id);
-        this.crash(id);
-      }
-    }
-    if (this.joining !== undefined) {
-      const j = this.joining;
-      if (cs.voters.includes(j)) this.joining = undefined;
-      else if (cs.learners.includes(j)) leader.proposeConfChange({ type: "addVoter", nodeId: j });
-      else leader.proposeConfChange({ type: "addLearner", nodeId: j });
-      return;
-    }
-    if (cs.voters.length > 3 || (cs.voters.length === 3 && this.random.chance(0.3))) {
-      const victim = this.random.pick(cs.voters);
-      leader.proposeConfChange({ type: "removeNode", nodeId: victim });
-    } else {
-      if (this.nextNodeId === 0) this.nextNodeId = Math.max(...this.nodes.keys()) + 1;
-      const id = this.nextNodeId++;
-      this.addNode(id, new MemoryStorage());
-      this.joining = id;
-      leader.proposeConfChange({ type: "addLearner", nodeId: id });
-    }
-  }
-
   // ---- the randomized run -------------------------------------------------------------------
-
-  private nemesis(until: number): void {
-    this.queue.schedule(this.random.intBetween(100, 600), () => {
-      if (this.queue.now >= until) return;
-      const f = this.faults;
-      const ids = [...this.nodes.keys()];
-      const roll = this.random.next();
-      if (f.partitions && roll < 0.3) {
-        if (this.random.chance(0.5)) {
-          const shuffled = this.random.shuffle(ids.slice());
-          const cut = this.random.intBetween(1, ids.length - 1);
-          this.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
-        } else {
-          const l = this.leader();
-          if (l !== undefined) this.isolate(l);
-        }
-      } else if (f.partitions && roll < 0.5) {
-        this.heal();
-      } else if (f.partitions && roll < 0.55) {
-        const l = this.leader();
-        if (l !== undefined) this.nodes.get(l)?.act((rn) => rn.transferLeadership(this.random.pick(ids)));
-      } else if (f.membership && roll < 0.7) {
-        this.changeMembership();
-      } else if (f.crashes && roll < 0.9) {
-        const alive = ids.filter((id) => this.nodes.get(id)?.alive);
-        // Usually keep a majority up so the workload makes progress; sometimes crash anyway.
-        if (alive.length > Math.floor(ids.length / 2) + 1 || this.random.chance(0.1)) {
-          const victim = this.random.pick(alive.length > 0 ? alive : ids);
-          this.crash(victim);
-        }
-      }
-      // Crashed nodes come back after a while.
-      if (f.crashes) {
-        for (const id of ids) {
-          const n = this.nodes.get(id);
-          if (n !== undefined && !n.alive && this.random.chance(0.5)) this.restart(id);
-        }
-      }
-      this.nemesis(until);
-    });
-  }
 
   /** The full randomized run: workload under faults, then quiet, then every check. */
   run(): SimResult {
     const workloadMs = this.opts.workloadMs ?? 3000;
     try {
       this.startClients(this.opts.clients ?? 3);
-      this.nemesis(workloadMs);
+      nemesis(this, workloadMs);
       this.runFor(workloadMs);
       this.stopClients();
       // Quiet period: network and disks heal, everyone restarts, outstanding requests settle.
