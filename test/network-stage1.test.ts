@@ -1,7 +1,7 @@
 // Node networking stage 1 across real test hosts: bridge, IPAM, NAT, host-mode published ports,
 // with real containers (runc under conmon, busybox httpd) and real network namespaces.
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { readdir, readFile, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "@shoal/base";
@@ -38,6 +38,17 @@ function inNetns(netnsPath: string, host: TestHost) {
   } as TestHost;
 }
 
+/** Removes a cgroup parent from every hierarchy, children first (the runtime removes only its containers'). */
+async function removeCgroupParent(parent: string): Promise<void> {
+  for (const hierarchy of await readdir("/sys/fs/cgroup")) {
+    const dir = join("/sys/fs/cgroup", hierarchy, parent);
+    const found = await new Promise<string>((resolve) =>
+      execFile("find", [dir, "-depth", "-type", "d"], (_err, stdout) => resolve(stdout)),
+    );
+    for (const d of found.split("\n").filter((x) => x !== "")) await rmdir(d).catch(() => {});
+  }
+}
+
 /** iptables-save without comments and counters, for comparing rule sets. */
 function normalizedRules(text: string): string[] {
   return text
@@ -70,6 +81,7 @@ describe("node networking, stage 1", () => {
   let runtime: ContainerRuntime;
   let images: LocalImageStore;
   const processes: ChildProcess[] = [];
+  const cgroupParent = `/shoal-net-e2e-${process.pid}`;
   const options = (): NodeNetworkOptions => ({
     stateDir: join(dir.path, "net"),
     subnet: SUBNET,
@@ -90,7 +102,7 @@ describe("node networking, stage 1", () => {
     await images.importImage(archive, { ref: "busybox:latest" });
     runtime = new ContainerRuntime({
       root: join(dir.path, "rt"),
-      cgroupParent: `/shoal-net-e2e-${process.pid}`,
+      cgroupParent,
       nodeId: "h1",
       images,
       logger: silentLogger(),
@@ -107,6 +119,7 @@ describe("node networking, stage 1", () => {
       }
       runtime.close();
     }
+    await removeCgroupParent(cgroupParent);
     await net?.destroy().catch(() => {});
     await hosts?.destroy();
     await dir?.remove();
