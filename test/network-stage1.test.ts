@@ -210,17 +210,34 @@ describe("node networking, stage 1", () => {
     );
   });
 
-  it("gives 100 containers 100 distinct addresses and leaves nothing after removing them", async () => {
+  it("gives 100 running containers 100 distinct addresses and leaves nothing after removing them", async () => {
     const before = await kernelView(h1, options().netnsPrefix ?? "");
     const ids = Array.from({ length: 100 }, (_, i) => `many${i}`);
     const attached = [];
-    for (const id of ids) attached.push(await net.attach({ containerId: id, ports: [{ targetPort: 80 }] }));
+    for (const id of ids) {
+      const a = await net.attach({ containerId: id, ports: [{ targetPort: 80 }] });
+      attached.push(a);
+      // A real container in each namespace: its own view of eth0 must show the leased address.
+      await runtime.create({
+        id,
+        spec: { image: "busybox:latest", command: ["sleep", "3600"] },
+        owner: { taskId: id, serviceId: "many" },
+        network: { kind: "netns", path: a.netnsPath, ...(a.ip ? { ip: a.ip } : {}) },
+      });
+      await runtime.start(id);
+    }
     expect(new Set(attached.map((a) => a.ip)).size).toBe(100);
+    const seen = await runtime.exec("many42", ["ip", "-o", "-4", "addr", "show", "eth0"]);
+    expect(seen.output).toContain(`inet ${attached[42]?.ip}/24`);
     expect(new Set(attached.map((a) => a.ports[0]?.publishedPort)).size).toBe(100);
     const during = await kernelView(h1, options().netnsPrefix ?? "");
     expect(during.netns.length).toBe(before.netns.length + 100);
     expect(during.dnat.length).toBe(before.dnat.length + 100);
-    for (const id of ids) await net.detach(id);
+    for (const id of ids) {
+      await runtime.stop(id, { graceMs: 0 });
+      await runtime.remove(id);
+      await net.detach(id);
+    }
     const after = await kernelView(h1, options().netnsPrefix ?? "");
     expect(after.netns).toEqual(before.netns);
     expect(after.links.length).toBe(before.links.length);
