@@ -250,14 +250,21 @@ describe("node networking, stage 1", () => {
     expect(Object.keys(state.leases).filter((id) => id.startsWith("many"))).toEqual([]);
   }, 120_000);
 
-  it("reconciles rules and leases after the owning process is killed mid-way through 10 attaches", async () => {
+  it("reconciles rules and leases after the owning process is killed mid-way through starting 10 containers", async () => {
     const crashDir = join(dir.path, "crash");
     const prefix = `shoal-crash${process.pid}-`;
+    const crashCgroup = `/shoal-net-crash-${process.pid}`;
     const child = spawn(
       "node",
       ["--conditions=shoal-source", "--import", "tsx", join(here, "fixtures/attach-ten.ts")],
       {
-        env: { ...process.env, NET_DIR: crashDir, NET_NETNS: h1.netnsPath, NET_PREFIX: prefix },
+        env: {
+          ...process.env,
+          NET_DIR: crashDir,
+          NET_NETNS: h1.netnsPath,
+          NET_PREFIX: prefix,
+          NET_CGROUP: crashCgroup,
+        },
         stdio: ["ignore", "pipe", "inherit"],
       },
     );
@@ -338,7 +345,24 @@ describe("node networking, stage 1", () => {
       expect(normalizedRules((await kernelView(h1, prefix)).rules)).toEqual(rulesBefore);
       expect(again.leases().length).toBe(leases.length);
     } finally {
-      await h1.exec("pkill", ["-f", `httpd-crash-${process.pid}`]);
+      // The killed process's containers: re-adopted by a new runtime on its data dir, then removed.
+      const images = new LocalImageStore({ root: join(crashDir, "images") });
+      await images.open();
+      const adopter = new ContainerRuntime({
+        root: join(crashDir, "rt"),
+        cgroupParent: crashCgroup,
+        nodeId: "h1",
+        images,
+        logger: silentLogger(),
+      });
+      const report = await adopter.open();
+      expect(report.adopted.length).toBeGreaterThanOrEqual(done.length);
+      for (const c of await adopter.list()) {
+        await adopter.stop(c.id, { graceMs: 0 }).catch(() => {});
+        await adopter.remove(c.id);
+      }
+      adopter.close();
+      await removeCgroupParent(crashCgroup);
       await restarted.destroy();
     }
     const after = await kernelView(h1, prefix, "sc");
