@@ -1,5 +1,5 @@
 export { isAbortError } from "./abort.js";
-export { percentile, reportFigure } from "./bench.js";
+export { percentile, reportFigure, runBenchFiles } from "./bench.js";
 export { type Clock, ManualClock, systemClock, type TimerHandle } from "./clock.js";
 export { BaseErrorCode, ShoalError, type ShoalErrorOptions } from "./errors.js";
 export { ID_LENGTH, isId, newId } from "./ids.js";
