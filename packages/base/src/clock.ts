@@ -115,29 +115,28 @@ export class ManualClock implements Clock {
   /** Moves time forward by `ms`, firing every timer that falls due on the way. */
   advance(ms: number): void {
     const targetMs = this.targetOf(ms);
-    for (;;) {
-      const next = this.earliestDue();
-      if (next === undefined || next.dueMs > targetMs) break;
-      this.timers = this.timers.filter((t) => t !== next);
-      this.nowMs = next.dueMs;
-      next.fn();
-    }
+    while (this.fireNextDue(targetMs)) {}
     this.nowMs = targetMs;
   }
 
   /** Like `advance`, but lets promise callbacks run after each timer (for async code under test). */
   async advanceAsync(ms: number): Promise<void> {
     const targetMs = this.targetOf(ms);
-    for (;;) {
+    do {
       await flushMicrotasks();
-      const next = this.earliestDue();
-      if (next === undefined || next.dueMs > targetMs) break;
-      this.timers = this.timers.filter((t) => t !== next);
-      this.nowMs = next.dueMs;
-      next.fn();
-    }
+    } while (this.fireNextDue(targetMs));
     this.nowMs = targetMs;
     await flushMicrotasks();
+  }
+
+  /** Fires the earliest timer due by `targetMs`, at its due time; false when none is. */
+  private fireNextDue(targetMs: number): boolean {
+    const next = this.earliestDue();
+    if (next === undefined || next.dueMs > targetMs) return false;
+    this.timers = this.timers.filter((t) => t !== next);
+    this.nowMs = next.dueMs;
+    next.fn();
+    return true;
   }
 
   /** Time only moves forward: code under test relies on now() never decreasing. */
