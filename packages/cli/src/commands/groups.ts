@@ -26,22 +26,44 @@ export const PLANNED_GROUPS: readonly { name: string; summary: string; usage: st
   { name: "events", summary: "stream cluster events", usage: "[options]" },
 ];
 
-export function registerPlannedGroup(program: Command, group: (typeof PLANNED_GROUPS)[number]): void {
-  program
-    .command(group.name)
-    .summary(`${group.summary} (not yet available)`)
-    .description(`${group.summary}.\n\nNot yet available in this build of shoal.`)
-    .usage(group.usage)
+/**
+ * Registers a command that is listed but refuses to run: exit code 1, `"shoal <path>" is not yet
+ * available`, and a hint. Used for the planned groups and for verbs of groups that exist in part.
+ */
+export function registerNotAvailable(
+  parent: Command,
+  name: string,
+  options: { summary?: string; description?: string; usage?: string; hint: string },
+): Command {
+  const path = [...ancestry(parent), name].join(" ");
+  const summary =
+    options.summary === undefined ? "(not yet available)" : `${options.summary} (not yet available)`;
+  const command = parent.command(name).summary(summary);
+  if (options.description !== undefined) command.description(options.description);
+  if (options.usage !== undefined) command.usage(options.usage);
+  return command
     .allowUnknownOption(true)
     .allowExcessArguments(true)
     .helpOption(false)
     .action(() => {
-      throw new ShoalError(
-        CliErrorCode.NotAvailable,
-        `"shoal ${group.name}" is not yet available in this build`,
-        {
-          hint: "see README.md for what this build of shoal can do",
-        },
-      );
+      throw new ShoalError(CliErrorCode.NotAvailable, `"shoal ${path}" is not yet available in this build`, {
+        hint: options.hint,
+      });
     });
+}
+
+/** Command names from below the root program down to `command` ("stack" for `shoal stack`). */
+function ancestry(command: Command): string[] {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent != null; c = c.parent) names.unshift(c.name());
+  return names;
+}
+
+export function registerPlannedGroup(program: Command, group: (typeof PLANNED_GROUPS)[number]): void {
+  registerNotAvailable(program, group.name, {
+    summary: group.summary,
+    description: `${group.summary}.\n\nNot yet available in this build of shoal.`,
+    usage: group.usage,
+    hint: "see README.md for what this build of shoal can do",
+  });
 }

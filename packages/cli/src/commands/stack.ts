@@ -4,6 +4,7 @@ import { formatIssue, planStackFiles, renderPlan } from "@shoal/stack";
 import { type Command, Option } from "commander";
 import { CliErrorCode } from "../errors.js";
 import type { CommandContext } from "../io.js";
+import { registerNotAvailable } from "./groups.js";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -55,20 +56,8 @@ export function registerStack(program: Command, ctx: CommandContext): void {
     });
 
   for (const verb of ["deploy", "ls", "ps", "services", "rm"]) {
-    stack
-      .command(verb)
-      .summary("(not yet available)")
-      .allowUnknownOption(true)
-      .allowExcessArguments(true)
-      .helpOption(false)
-      .action(() => {
-        throw new ShoalError(
-          CliErrorCode.NotAvailable,
-          `"shoal stack ${verb}" is not yet available in this build`,
-          {
-            hint: "`shoal stack config -c FILE` shows what a deploy would create",
-          },
-        );
-      });
+    registerNotAvailable(stack, verb, {
+      hint: "`shoal stack config -c FILE` shows what a deploy would create",
+    });
   }
 }
