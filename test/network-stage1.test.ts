@@ -289,8 +289,8 @@ describe("node networking, stage 1", () => {
       );
     });
     await new Promise((r) => child.once("exit", r));
-    // The crashed run used a second bridge on the same host: give it its own names.
-    const restarted = await NodeNetwork.open({
+    // The crashed run used a second bridge on the same host: give it its own names (as the child did).
+    const crashOptions: NodeNetworkOptions = {
       stateDir: crashDir,
       subnet: "10.88.9.0/24",
       bridge: "shoalc0",
@@ -299,7 +299,8 @@ describe("node networking, stage 1", () => {
       vethPrefix: "sc",
       runner: createRunner(h1.netnsPath),
       logger: silentLogger(),
-    });
+    };
+    const restarted = await NodeNetwork.open(crashOptions);
     try {
       const leases = restarted.leases();
       // Every attach that returned is kept with its address and port; unfinished ones are gone.
@@ -332,16 +333,7 @@ describe("node networking, stage 1", () => {
       }
       // A second open changes nothing: no duplicate rules pile up.
       const rulesBefore = normalizedRules(view.rules);
-      const again = await NodeNetwork.open({
-        stateDir: crashDir,
-        subnet: "10.88.9.0/24",
-        bridge: "shoalc0",
-        chainPrefix: "SHOALC",
-        netnsPrefix: prefix,
-        vethPrefix: "sc",
-        runner: createRunner(h1.netnsPath),
-        logger: silentLogger(),
-      });
+      const again = await NodeNetwork.open(crashOptions);
       expect(normalizedRules((await kernelView(h1, prefix)).rules)).toEqual(rulesBefore);
       expect(again.leases().length).toBe(leases.length);
     } finally {
