@@ -32,6 +32,12 @@ export function segmentName(segSeq: number, firstIndex: number): string {
 export interface SegmentLogOptions {
   /** Start a new segment once the current one reaches this size. */
   segmentBytes?: number;
+  /**
+   * Index of the snapshot the owner restarts from. Segments that lie wholly at or below it are
+   * not needed; when they are out of order on disk (a power loss undid some of the unlinks of a
+   * compaction) they are deleted instead of refused as a gap.
+   */
+  snapshotIndex?: number;
   logger?: Logger;
 }
 
@@ -138,6 +144,7 @@ export class SegmentLog {
       return { log, payloads: [initialHeader.payload], created: true };
     }
 
+    await dropCoveredStrays(dir, segs, options.snapshotIndex ?? 0, logger);
     for (let i = 1; i < segs.length; i++) {
       if (segs[i]!.segSeq !== segs[i - 1]!.segSeq + 1) {
         const missing = segs[i - 1]!.segSeq + 1;
@@ -348,6 +355,30 @@ export class SegmentLog {
     if (this.fh === undefined) throw new ShoalError(WalErrorCode.Closed, `wal in "${this.dir}" is closed`);
     return this.fh;
   }
+}
+
+/**
+ * Compaction unlinks several old segments and fsyncs the directory once at the end, so a power
+ * loss in between may bring back any subset of them: a gap in the numbering. When the segment
+ * after the last gap starts at or below `snapshotIndex + 1`, everything before it is covered by
+ * the snapshot and is deleted again (durably); any other gap is left for the caller to refuse.
+ */
+async function dropCoveredStrays(
+  dir: string,
+  segs: SegmentInfo[],
+  snapshotIndex: number,
+  logger: Logger,
+): Promise<void> {
+  let lastGap = -1;
+  for (let i = 1; i < segs.length; i++) if (segs[i]!.segSeq !== segs[i - 1]!.segSeq + 1) lastGap = i;
+  if (lastGap < 0 || segs[lastGap]!.firstIndex > snapshotIndex + 1) return;
+  const stray = segs.splice(0, lastGap);
+  for (const seg of stray) await rm(seg.path, { force: true });
+  await fsyncDir(dir);
+  logger.warn(
+    { removed: stray.map((s) => s.path), snapshotIndex },
+    "wal: removed segments left over from an interrupted compaction",
+  );
 }
 
 async function readMeta(dir: string): Promise<number | undefined> {

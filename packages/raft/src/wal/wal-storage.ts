@@ -103,7 +103,11 @@ export class WalStorage implements Storage {
     const opened: OpenedSegmentLog = await SegmentLog.open(
       walDir,
       { firstIndex: snapIndex + 1, payload: encodeBatch(emptyHardState(), []) },
-      { ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}), logger },
+      {
+        ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}),
+        snapshotIndex: snapIndex,
+        logger,
+      },
     );
 
     const mem = new MemoryStorage();
@@ -347,6 +351,14 @@ export class WalStorage implements Storage {
 function appendReplayed(mem: MemoryStorage, entries: Entry[], walDir: string, skipped: unknown[]): void {
   if (entries.length === 0) return;
   const first = entries[0]!.index;
+  const last = entries[entries.length - 1]!.index;
+  if (last < mem.firstIndex()) {
+    // The batch lies wholly at or below the snapshot: its entries are covered, but the
+    // truncation it implies is not — when it was written, everything after `last` was replaced.
+    // Drop what earlier frames put after the snapshot, or stale entries come back to life.
+    mem.applySnapshot(mem.snapshot());
+    return;
+  }
   if (first > mem.lastIndex() + 1) {
     throw new ShoalError(
       WalErrorCode.Gap,
