@@ -10,12 +10,14 @@ import {
 } from "@shoal/base";
 import type { RaftConfig } from "../config.js";
 import type { ProposeResult, RawNodeApi, Status } from "../core-api.js";
+import { RaftErrorCode } from "../errors.js";
 import { RawNode } from "../raw-node.js";
 import type { Transport } from "../transport/transport.js";
 import { type ConfChange, type Entry, EntryType, type Message, type Ready, Role } from "../types.js";
 import type { DurableStorage } from "./durable-storage.js";
 import { NodeErrorCode } from "./errors.js";
 import { PendingProposals, type Proposed } from "./pending.js";
+import { ReadContexts } from "./read-context.js";
 
 export interface RaftNodeOptions {
   id: number;
@@ -48,8 +50,13 @@ export interface RaftNodeOptions {
   snapshotCatchUpEntries?: number;
   /** readIndex() gives up after this long. Default twice the maximum election timeout. */
   readTimeoutMs?: number;
-  /** Further core settings (maxSizePerMsg, maxInflightMsgs, maxUncommittedBytes, preVote, …). */
-  coreConfig?: Partial<Omit<RaftConfig, "id" | "storage" | "applied" | "random" | "logger">>;
+  /**
+   * Further core settings (maxSizePerMsg, maxInflightMsgs, maxUncommittedBytes, preVote, …).
+   * Proposal forwarding stays off whatever is passed (see run()).
+   */
+  coreConfig?: Partial<
+    Omit<RaftConfig, "id" | "storage" | "applied" | "random" | "logger" | "disableProposalForwarding">
+  >;
 }
 
 interface QueuedProposal {
@@ -111,7 +118,7 @@ export class RaftNode {
   private stopping = false;
   private failure: unknown;
   private finished: (() => void) | undefined;
-  private readSeq = 0;
+  private readonly readContexts: ReadContexts;
 
   private appliedIndex = 0;
   private leaderId = 0;
@@ -127,6 +134,16 @@ export class RaftNode {
     this.logger = (opts.logger ?? silentLogger()).child({ module: "raft/node", raftId: opts.id });
     this.tickMs = opts.tickMs ?? 100;
     this.electionTicks = opts.electionTicks ?? 10;
+    if (opts.coreConfig !== undefined && "disableProposalForwarding" in opts.coreConfig) {
+      throw new ShoalError(
+        RaftErrorCode.InvalidConfig,
+        "raft node coreConfig may not set disableProposalForwarding: the driver keeps forwarding off",
+        {
+          hint: "remove the field; a forwarded proposal's outcome cannot be reported, so a retry could apply it twice",
+        },
+      );
+    }
+    this.readContexts = new ReadContexts(opts.id, opts.random ?? systemRandom());
   }
 
   /** Index of the last entry applied to the state machine. */
@@ -172,10 +189,11 @@ export class RaftNode {
     this.core = createCore({
       electionTicks: this.electionTicks,
       heartbeatTicks: this.opts.heartbeatTicks ?? 1,
-      // Followers reject instead of forwarding: a forwarded entry's (index, term) is unknown here,
-      // so its outcome could not be reported truthfully. Callers retry on the leader hint.
-      disableProposalForwarding: true,
       ...this.opts.coreConfig,
+      // Followers reject instead of forwarding: a forwarded entry's (index, term) is unknown here,
+      // so its outcome could not be reported truthfully. Callers retry on the leader hint. Last,
+      // so nothing above can turn it back on (the constructor also refuses the field).
+      disableProposalForwarding: true,
       id: this.id,
       storage,
       applied: this.appliedIndex,
@@ -267,7 +285,7 @@ export class RaftNode {
         reject(new ShoalError(NodeErrorCode.Stopped, `raft node ${this.id} is stopped`));
         return;
       }
-      const context = new TextEncoder().encode(`${this.id}/${++this.readSeq}`);
+      const context = this.readContexts.next();
       const key = keyOf(context);
       const timeoutMs = this.opts.readTimeoutMs ?? 2 * 2 * this.electionTicks * this.tickMs;
       const timer = this.clock.setTimeout(() => {
@@ -441,7 +459,8 @@ export class RaftNode {
       this.pending.applied(e);
     }
     for (const rs of rd.readStates) {
-      const read = this.reads.get(keyOf(rs.context));
+      // Answers to requests of an earlier incarnation carry another nonce and match nothing here.
+      const read = this.readContexts.owns(rs.context) ? this.reads.get(keyOf(rs.context)) : undefined;
       if (read !== undefined) read.index = rs.index;
     }
     this.settleReads();
