@@ -47,6 +47,8 @@ export class Raft {
   /** ReadIndex requests that arrived before this leader committed an entry of its term. */
   pendingReadIndex: Message[] = [];
   leadTransferee = NONE;
+  /** Ticks since the current transfer started; its own clock, so it never touches the lease. */
+  transferElapsed = 0;
   /** Index of the last conf change proposed; another waits until it is applied. */
   pendingConfIndex = 0;
   uncommittedBytes = 0;
@@ -194,6 +196,10 @@ export class Raft {
   private tickHeartbeat(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
+    // A transfer that did not finish within an election timeout is abandoned.
+    if (this.leadTransferee !== NONE && ++this.transferElapsed >= this.cfg.electionTicks) {
+      this.leadTransferee = NONE;
+    }
     for (const [id, pr] of this.trk.progress) {
       if (pr.state === "snapshot" && ++pr.snapshotTicks > this.cfg.snapshotRetryTicks) {
         this.reportSnapshot(id, false);
@@ -209,8 +215,6 @@ export class Raft {
         }
         for (const [id, pr] of this.trk.progress) if (id !== this.id) pr.recentActive = false;
       }
-      // A transfer that did not finish within an election timeout is abandoned.
-      this.leadTransferee = NONE;
     }
     if (this.role !== Role.Leader) return;
     if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {

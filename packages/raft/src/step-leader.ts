@@ -121,8 +121,10 @@ export function transferLeadership(r: Raft, to: number): void {
     r.leadTransferee = NONE;
   }
   if (to === r.id) return;
-  // The transfer must finish within an election timeout or it is abandoned.
-  r.electionElapsed = 0;
+  // The transfer must finish within an election timeout or it is abandoned. It has its own clock:
+  // resetting electionElapsed here (as etcd does) would let repeated transfers keep an isolated
+  // leader from ever noticing, through CheckQuorum, that it lost its quorum.
+  r.transferElapsed = 0;
   r.leadTransferee = to;
   r.logger.info({ term: r.term, to }, "raft starting leadership transfer");
   if (pr.match === r.log.lastIndex()) r.send({ type: "timeoutNow", from: r.id, to, term: r.term });
