@@ -1,8 +1,9 @@
-import { open, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { WalFileSystem } from "./file-system.js";
 
 /** fsync a directory so that a create, rename or unlink inside it survives a power loss. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
+export async function fsyncDir(fs: WalFileSystem, dir: string): Promise<void> {
+  const fh = await fs.open(dir, "r");
   try {
     await fh.sync();
   } finally {
@@ -11,16 +12,31 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
+ * Creates `dir` (and missing parents) durably: a new directory's entry lives in its parent, so
+ * every parent that gained one is fsynced, from the deepest up. Without it a power loss can take
+ * `wal/` or `snap/` away together with everything fsynced inside them.
+ */
+export async function mkdirDurable(fs: WalFileSystem, dir: string): Promise<void> {
+  const first = await fs.mkdir(dir);
+  if (first === undefined) return;
+  for (let d = dir; ; d = dirname(d)) {
+    await fsyncDir(fs, dirname(d));
+    if (d === first || dirname(d) === d) return;
+  }
+}
+
+/**
  * Writes `path` so that after a crash it holds either its old content or all of `data`, never a
  * mix: write a temp file, fsync it, rename it over the target, fsync the directory.
  */
 export async function writeFileAtomic(
+  fs: WalFileSystem,
   dir: string,
   path: string,
   data: Uint8Array | Uint8Array[],
 ): Promise<void> {
   const tmp = `${path}.tmp`;
-  const fh = await open(tmp, "w");
+  const fh = await fs.open(tmp, "w");
   try {
     let pos = 0;
     for (const chunk of Array.isArray(data) ? data : [data]) {
@@ -30,10 +46,10 @@ export async function writeFileAtomic(
     await fh.sync();
   } catch (err) {
     await fh.close().catch(() => {});
-    await rm(tmp, { force: true });
+    await fs.rm(tmp);
     throw err;
   }
   await fh.close();
-  await rename(tmp, path);
-  await fsyncDir(dir);
+  await fs.rename(tmp, path);
+  await fsyncDir(fs, dir);
 }

@@ -1,8 +1,8 @@
-import { writeSync } from "node:fs";
-import { type FileHandle, open, readdir, readFile, rm, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { type Logger, ShoalError, silentLogger } from "@shoal/base";
 import { WalErrorCode } from "./errors.js";
+import type { WalFile, WalFileSystem } from "./file-system.js";
+import { nodeFileSystem } from "./file-system.js";
 import { encodeFrame, type Frame, scanFrames } from "./frame.js";
 import { fsyncDir, writeFileAtomic } from "./fs-util.js";
 
@@ -39,6 +39,8 @@ export interface SegmentLogOptions {
    */
   snapshotIndex?: number;
   logger?: Logger;
+  /** Default node:fs. */
+  fileSystem?: WalFileSystem;
 }
 
 export interface OpenedSegmentLog {
@@ -60,7 +62,7 @@ export interface OpenedSegmentLog {
  * losing the newest segment file is detected rather than silently rolling the log back.
  */
 export class SegmentLog {
-  private fh: FileHandle | undefined;
+  private fh: WalFile | undefined;
   private sizeBytes: number;
   /** File size including the zero-filled free space after the last frame. */
   private allocatedBytes: number;
@@ -70,11 +72,12 @@ export class SegmentLog {
   private readonly segmentBytes: number;
   private readonly logger: Logger;
   private failed: unknown;
+  private readonly fs: WalFileSystem;
 
   private constructor(
     readonly dir: string,
     segs: SegmentInfo[],
-    fh: FileHandle,
+    fh: WalFile,
     sizeBytes: number,
     nextSeq: bigint,
     options: SegmentLogOptions,
@@ -87,6 +90,7 @@ export class SegmentLog {
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.preallocBytes = Math.min(PREALLOC_BYTES, this.segmentBytes);
     this.logger = options.logger ?? silentLogger();
+    this.fs = options.fileSystem ?? nodeFileSystem;
   }
 
   /**
@@ -101,11 +105,11 @@ export class SegmentLog {
     options: SegmentLogOptions = {},
   ): Promise<OpenedSegmentLog> {
     const logger = options.logger ?? silentLogger();
-    const names = await readdir(dir);
+    const fs = options.fileSystem ?? nodeFileSystem;
+    const names = await fs.readdir(dir);
     for (const name of names) {
       // Leftovers of a segment or meta write that never reached its rename.
-      if (name.endsWith(".wal.tmp") || name === `${META_FILE}.tmp`)
-        await rm(join(dir, name), { force: true });
+      if (name.endsWith(".wal.tmp") || name === `${META_FILE}.tmp`) await fs.rm(join(dir, name));
     }
     const segs: SegmentInfo[] = [];
     for (const name of names) {
@@ -118,7 +122,7 @@ export class SegmentLog {
         });
     }
     segs.sort((a, b) => a.segSeq - b.segSeq);
-    const metaLast = await readMeta(dir);
+    const metaLast = await readMeta(fs, dir);
 
     if (segs.length === 0) {
       if (metaLast !== undefined) {
@@ -136,15 +140,15 @@ export class SegmentLog {
         firstIndex: initialHeader.firstIndex,
         path: join(dir, segmentName(0, initialHeader.firstIndex)),
       };
-      await writeFileAtomic(dir, seg.path, encodeFrame(0n, initialHeader.payload));
-      await writeMeta(dir, 0);
-      const fh = await open(seg.path, "r+");
-      const size = (await fh.stat()).size;
+      await writeFileAtomic(fs, dir, seg.path, encodeFrame(0n, initialHeader.payload));
+      await writeMeta(fs, dir, 0);
+      const fh = await fs.open(seg.path, "r+");
+      const size = await fh.size();
       const log = new SegmentLog(dir, [seg], fh, size, 1n, options);
       return { log, payloads: [initialHeader.payload], created: true };
     }
 
-    await dropCoveredStrays(dir, segs, options.snapshotIndex ?? 0, logger);
+    await dropCoveredStrays(fs, dir, segs, options.snapshotIndex ?? 0, logger);
     for (let i = 1; i < segs.length; i++) {
       if (segs[i]!.segSeq !== segs[i - 1]!.segSeq + 1) {
         const missing = segs[i - 1]!.segSeq + 1;
@@ -183,7 +187,7 @@ export class SegmentLog {
     let lastSize = 0;
     let lastAllocated = 0;
     for (const seg of segs) {
-      const buf = await readFile(seg.path);
+      const buf = await fs.readFile(seg.path);
       const scan = scanFrames(buf, nextSeq);
       const isLast = seg === last;
       // The last segment is preallocated with zeros: zeros from the end of the last frame to the
@@ -211,8 +215,8 @@ export class SegmentLog {
           { path: seg.path, offset: d.offset, reason: d.reason, droppedBytes: buf.length - d.offset },
           "wal: truncating torn tail",
         );
-        await truncate(seg.path, d.offset);
-        const fh = await open(seg.path, "r+");
+        await fs.truncate(seg.path, d.offset);
+        const fh = await fs.open(seg.path, "r+");
         await fh.datasync();
         await fh.close();
         truncatedTail = { path: seg.path, offset: d.offset, reason: d.reason };
@@ -233,8 +237,8 @@ export class SegmentLog {
         lastAllocated = freeTail ? buf.length : scan.validEnd;
       }
     }
-    if (metaLast !== last.segSeq) await writeMeta(dir, last.segSeq);
-    const fh = await open(last.path, "r+");
+    if (metaLast !== last.segSeq) await writeMeta(fs, dir, last.segSeq);
+    const fh = await fs.open(last.path, "r+");
     const log = new SegmentLog(dir, segs, fh, lastSize, nextSeq!, options);
     log.allocatedBytes = lastAllocated;
     const opened: OpenedSegmentLog = { log, payloads, created: false };
@@ -268,7 +272,7 @@ export class SegmentLog {
       // The copy into the page cache is synchronous (microseconds for a batch): one trip through
       // the thread pool, for the fdatasync, instead of two on every commit's critical path.
       for (let done = 0; done < frame.length; ) {
-        done += writeSync(fh.fd, frame, done, frame.length - done, this.sizeBytes + done);
+        done += fh.writeSync(frame, done, frame.length - done, this.sizeBytes + done);
       }
       await fh.datasync();
     } catch (err) {
@@ -304,11 +308,11 @@ export class SegmentLog {
       path: join(this.dir, segmentName(prev.segSeq + 1, firstIndex)),
     };
     try {
-      await writeFileAtomic(this.dir, seg.path, encodeFrame(this.nextSeq, headerPayload));
-      await writeMeta(this.dir, seg.segSeq);
-      const fh = await open(seg.path, "r+");
+      await writeFileAtomic(this.fs, this.dir, seg.path, encodeFrame(this.nextSeq, headerPayload));
+      await writeMeta(this.fs, this.dir, seg.segSeq);
+      const fh = await this.fs.open(seg.path, "r+");
       this.fh = fh;
-      this.sizeBytes = (await fh.stat()).size;
+      this.sizeBytes = await fh.size();
       this.allocatedBytes = this.sizeBytes;
     } catch (err) {
       this.failed = err;
@@ -329,11 +333,11 @@ export class SegmentLog {
     let n = 0;
     while (this.segs.length > 1 && this.segs[1]!.firstIndex <= keepFromIndex) {
       const seg = this.segs.shift()!;
-      await rm(seg.path, { force: true });
+      await this.fs.rm(seg.path);
       n++;
     }
     if (n > 0) {
-      await fsyncDir(this.dir);
+      await fsyncDir(this.fs, this.dir);
       this.logger.debug({ removed: n }, "wal: removed segments covered by a snapshot");
     }
     return n;
@@ -345,7 +349,7 @@ export class SegmentLog {
     await fh?.close();
   }
 
-  private usable(): FileHandle {
+  private usable(): WalFile {
     if (this.failed !== undefined) {
       throw new ShoalError(WalErrorCode.Closed, `wal in "${this.dir}" is unusable after a failed write`, {
         cause: this.failed,
@@ -364,6 +368,7 @@ export class SegmentLog {
  * the snapshot and is deleted again (durably); any other gap is left for the caller to refuse.
  */
 async function dropCoveredStrays(
+  fs: WalFileSystem,
   dir: string,
   segs: SegmentInfo[],
   snapshotIndex: number,
@@ -373,18 +378,18 @@ async function dropCoveredStrays(
   for (let i = 1; i < segs.length; i++) if (segs[i]!.segSeq !== segs[i - 1]!.segSeq + 1) lastGap = i;
   if (lastGap < 0 || segs[lastGap]!.firstIndex > snapshotIndex + 1) return;
   const stray = segs.splice(0, lastGap);
-  for (const seg of stray) await rm(seg.path, { force: true });
-  await fsyncDir(dir);
+  for (const seg of stray) await fs.rm(seg.path);
+  await fsyncDir(fs, dir);
   logger.warn(
     { removed: stray.map((s) => s.path), snapshotIndex },
     "wal: removed segments left over from an interrupted compaction",
   );
 }
 
-async function readMeta(dir: string): Promise<number | undefined> {
+async function readMeta(fs: WalFileSystem, dir: string): Promise<number | undefined> {
   let text: string;
   try {
-    text = await readFile(join(dir, META_FILE), "utf8");
+    text = (await fs.readFile(join(dir, META_FILE))).toString("utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
@@ -402,6 +407,6 @@ async function readMeta(dir: string): Promise<number | undefined> {
   return parsed.lastSegment;
 }
 
-async function writeMeta(dir: string, lastSegment: number): Promise<void> {
-  await writeFileAtomic(dir, join(dir, META_FILE), Buffer.from(`${JSON.stringify({ lastSegment })}\n`));
+async function writeMeta(fs: WalFileSystem, dir: string, lastSegment: number): Promise<void> {
+  await writeFileAtomic(fs, dir, join(dir, META_FILE), Buffer.from(`${JSON.stringify({ lastSegment })}\n`));
 }

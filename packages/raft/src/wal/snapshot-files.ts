@@ -1,9 +1,9 @@
-import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { type Logger, ShoalError } from "@shoal/base";
 import type { Snapshot, SnapshotMeta } from "../types.js";
 import { WalErrorCode } from "./errors.js";
+import type { WalFileSystem } from "./file-system.js";
 import { fsyncDir, writeFileAtomic } from "./fs-util.js";
 
 /**
@@ -25,7 +25,7 @@ export function snapshotName(term: number, index: number): string {
   return `${term.toString(16).padStart(16, "0")}-${index.toString(16).padStart(16, "0")}.snap`;
 }
 
-export async function writeSnapshotFile(dir: string, snap: Snapshot): Promise<string> {
+export async function writeSnapshotFile(fs: WalFileSystem, dir: string, snap: Snapshot): Promise<string> {
   const meta = Buffer.from(JSON.stringify(snap.meta));
   const head = Buffer.allocUnsafe(12);
   head.writeUInt32LE(SNAP_MAGIC, 0);
@@ -33,7 +33,7 @@ export async function writeSnapshotFile(dir: string, snap: Snapshot): Promise<st
   const crc = crc32(snap.data, crc32(meta, crc32(head.subarray(8, 12))));
   head.writeUInt32LE(crc, 4);
   const path = join(dir, snapshotName(snap.meta.term, snap.meta.index));
-  await writeFileAtomic(dir, path, [head, meta, snap.data]);
+  await writeFileAtomic(fs, dir, path, [head, meta, snap.data]);
   return path;
 }
 
@@ -48,8 +48,8 @@ function corrupt(path: string, offset: number, why: string): ShoalError {
   );
 }
 
-export async function readSnapshotFile(path: string): Promise<Snapshot> {
-  const buf = await readFile(path);
+export async function readSnapshotFile(fs: WalFileSystem, path: string): Promise<Snapshot> {
+  const buf = await fs.readFile(path);
   if (buf.length < 12)
     throw corrupt(path, 0, `file of ${buf.length} bytes is shorter than the 12-byte header`);
   if (buf.readUInt32LE(0) !== SNAP_MAGIC) throw corrupt(path, 0, "bad magic");
@@ -65,11 +65,11 @@ export async function readSnapshotFile(path: string): Promise<Snapshot> {
 }
 
 /** Snapshot files in `dir`, newest (highest index) first. Removes leftovers of interrupted writes. */
-export async function listSnapshotFiles(dir: string): Promise<SnapshotFile[]> {
+export async function listSnapshotFiles(fs: WalFileSystem, dir: string): Promise<SnapshotFile[]> {
   const files: SnapshotFile[] = [];
-  for (const name of await readdir(dir)) {
+  for (const name of await fs.readdir(dir)) {
     if (name.endsWith(".snap.tmp")) {
-      await rm(join(dir, name), { force: true });
+      await fs.rm(join(dir, name));
       continue;
     }
     const m = SNAP_RE.exec(name);
@@ -89,13 +89,14 @@ export async function listSnapshotFiles(dir: string): Promise<SnapshotFile[]> {
  * reconstructs the state.
  */
 export async function loadNewestSnapshot(
+  fs: WalFileSystem,
   dir: string,
   logger: Logger,
 ): Promise<{ snapshot: Snapshot | undefined; skipped: { path: string; error: string }[] }> {
   const skipped: { path: string; error: string }[] = [];
-  for (const f of await listSnapshotFiles(dir)) {
+  for (const f of await listSnapshotFiles(fs, dir)) {
     try {
-      const snapshot = await readSnapshotFile(f.path);
+      const snapshot = await readSnapshotFile(fs, f.path);
       return { snapshot, skipped };
     } catch (err) {
       if (!ShoalError.is(err, WalErrorCode.SnapshotCorrupt) && !(err instanceof SyntaxError)) throw err;
@@ -107,11 +108,15 @@ export async function loadNewestSnapshot(
 }
 
 /** Deletes all but the newest `keep` snapshot files; returns the oldest index still kept. */
-export async function pruneSnapshotFiles(dir: string, keep: number): Promise<number | undefined> {
-  const files = await listSnapshotFiles(dir);
+export async function pruneSnapshotFiles(
+  fs: WalFileSystem,
+  dir: string,
+  keep: number,
+): Promise<number | undefined> {
+  const files = await listSnapshotFiles(fs, dir);
   const doomed = files.slice(keep);
-  for (const f of doomed) await rm(f.path, { force: true });
-  if (doomed.length > 0) await fsyncDir(dir);
+  for (const f of doomed) await fs.rm(f.path);
+  if (doomed.length > 0) await fsyncDir(fs, dir);
   const kept = files.slice(0, keep);
   return kept.length > 0 ? kept[kept.length - 1]!.index : undefined;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Entry, HardState } from "../types.js";
+import { nodeFileSystem } from "./file-system.js";
 import { writeSnapshotFile } from "./snapshot-files.js";
 import { WalStorage } from "./wal-storage.js";
 
@@ -55,7 +56,7 @@ describe("WalStorage replay below the snapshot", () => {
     await s.save(hs(1, 2), ents(1, 10, 1));
     await s.save(hs(2, 2), ents(3, 4, 2)); // ends below the snapshot's index 6
     await s.close();
-    await writeSnapshotFile(join(dir, "snap"), {
+    await writeSnapshotFile(nodeFileSystem, join(dir, "snap"), {
       meta: { index: 6, term: 2, confState: { voters: [1], learners: [] } },
       data: new Uint8Array([6]),
     });

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bootstrapLog } from "../storage.js";
 import type { Entry, HardState } from "../types.js";
 import { WalErrorCode } from "./errors.js";
+import { nodeFileSystem } from "./file-system.js";
 import { encodeFrame, scanFrames } from "./frame.js";
 import { encodeBatch } from "./records.js";
 import { writeSnapshotFile } from "./snapshot-files.js";
@@ -360,7 +361,7 @@ describe("WalStorage", () => {
     await s.save(hs(1, 3), ents(1, 10, 1)); // 4..10 are uncommitted entries of an old leader
     await s.close();
     // The snapshot file reached the disk, the batch recording the install did not.
-    await writeSnapshotFile(join(dir, "snap"), {
+    await writeSnapshotFile(nodeFileSystem, join(dir, "snap"), {
       meta: { index: 6, term: 2, confState: { voters: [1], learners: [] } },
       data: new Uint8Array([6]),
     });

@@ -1,9 +1,10 @@
-import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Logger, ShoalError, silentLogger } from "@shoal/base";
 import { bootstrapLog, MemoryStorage, type Storage } from "../storage.js";
 import { type ConfState, type Entry, emptyHardState, type HardState, type Snapshot } from "../types.js";
 import { WalErrorCode } from "./errors.js";
+import { nodeFileSystem, type WalFileSystem } from "./file-system.js";
+import { mkdirDurable } from "./fs-util.js";
 import { decodeBatch, encodeBatch } from "./records.js";
 import { type OpenedSegmentLog, SegmentLog } from "./segment-log.js";
 import { loadNewestSnapshot, pruneSnapshotFiles, writeSnapshotFile } from "./snapshot-files.js";
@@ -23,6 +24,8 @@ export interface WalStorageOptions {
    * membership from the leader's log or snapshot.
    */
   bootstrapVoters?: number[];
+  /** The file layer; default node:fs. The simulator passes one that injects disk faults. */
+  fileSystem?: WalFileSystem;
 }
 
 export interface RecoveryReport {
@@ -53,6 +56,7 @@ export class WalStorage implements Storage {
   private readonly snapDir: string;
   private readonly keepSnapshots: number;
   private readonly logger: Logger;
+  private readonly fs: WalFileSystem;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** A commit-only hard state change was saved without sync and is not on disk yet. */
@@ -73,6 +77,7 @@ export class WalStorage implements Storage {
     this.keepSnapshots = Math.max(1, init.options.keepSnapshots ?? 2);
     this.logger = init.options.logger ?? silentLogger();
     this.recovery = init.recovery;
+    this.fs = init.options.fileSystem ?? nodeFileSystem;
   }
 
   /**
@@ -84,11 +89,12 @@ export class WalStorage implements Storage {
     const logger = options.logger ?? silentLogger();
     const walDir = join(options.dir, "wal");
     const snapDir = join(options.dir, "snap");
-    await mkdir(walDir, { recursive: true });
-    await mkdir(snapDir, { recursive: true });
+    const fs = options.fileSystem ?? nodeFileSystem;
+    await mkdirDurable(fs, walDir);
+    await mkdirDurable(fs, snapDir);
 
-    const { snapshot, skipped } = await loadNewestSnapshot(snapDir, logger);
-    const hadLog = (await readdir(walDir)).some((n) => n.endsWith(".wal") || n === "wal.meta");
+    const { snapshot, skipped } = await loadNewestSnapshot(fs, snapDir, logger);
+    const hadLog = (await fs.readdir(walDir)).some((n) => n.endsWith(".wal") || n === "wal.meta");
     if (!hadLog && snapshot !== undefined) {
       throw new ShoalError(
         WalErrorCode.MissingSegment,
@@ -106,6 +112,7 @@ export class WalStorage implements Storage {
       {
         ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}),
         snapshotIndex: snapIndex,
+        fileSystem: fs,
         logger,
       },
     );
@@ -267,7 +274,7 @@ export class WalStorage implements Storage {
         return;
       }
       if (hardState === undefined && this.hsUnwritten) hardState = this.hs;
-      if (snapshot !== undefined) await writeSnapshotFile(this.snapDir, snapshot);
+      if (snapshot !== undefined) await writeSnapshotFile(this.fs, this.snapDir, snapshot);
       const installed =
         snapshot === undefined ? undefined : { index: snapshot.meta.index, term: snapshot.meta.term };
       await this.log.append(encodeBatch(hardState, entries, installed));
@@ -300,7 +307,7 @@ export class WalStorage implements Storage {
         },
         data,
       };
-      await writeSnapshotFile(this.snapDir, snap);
+      await writeSnapshotFile(this.fs, this.snapDir, snap);
       this.mem.createSnapshot(index, confState, data);
       await this.cleanup();
       return this.mem.snapshot();
@@ -330,7 +337,7 @@ export class WalStorage implements Storage {
   }
 
   private async cleanup(): Promise<void> {
-    const oldestKept = await pruneSnapshotFiles(this.snapDir, this.keepSnapshots);
+    const oldestKept = await pruneSnapshotFiles(this.fs, this.snapDir, this.keepSnapshots);
     if (oldestKept !== undefined) {
       const removed = await this.log.removeSegmentsBefore(oldestKept + 1);
       if (removed > 0) this.logger.debug({ removed, oldestKept }, "wal: compacted segments");
