@@ -239,6 +239,11 @@ export class SegmentLog {
     }
     if (metaLast !== last.segSeq) await writeMeta(fs, dir, last.segSeq);
     const fh = await fs.open(last.path, "r+");
+    // What was just replayed may be page cache only: a process that died between its write and
+    // its fsync leaves the frame readable but not durable. This incarnation acts on it (votes,
+    // acks), so make it durable first — the last segment's data and the directory's entries.
+    await fh.datasync();
+    await fsyncDir(fs, dir);
     const log = new SegmentLog(dir, segs, fh, lastSize, nextSeq!, options);
     log.allocatedBytes = lastAllocated;
     const opened: OpenedSegmentLog = { log, payloads, created: false };

@@ -49,25 +49,36 @@ class Bytes {
   }
 }
 
+/** Set `log` to trace every file operation (debugging a seed). */
+export const faultFsTrace: { log?: (line: string) => void } = {};
+
 class FileNode {
   readonly kind = "file";
+  constructor(readonly fileId: string) {}
   current = new Bytes();
   durable = new Bytes();
   pending: Op[] = [];
 
   record(op: Op): void {
+    faultFsTrace.log?.(
+      `file ${this.fileId} ${op.kind === "write" ? `write ${op.pos}+${op.data.length}` : `truncate ${op.size}`}`,
+    );
     this.current.apply(op);
     this.pending.push(op);
   }
 
   /** Makes the first `count` pending operations durable. */
   syncUpTo(count: number): void {
+    faultFsTrace.log?.(`file ${this.fileId} synced ${count} of ${this.pending.length}`);
     for (const op of this.pending.splice(0, count)) this.durable.apply(op);
   }
 
   crash(random: Random): void {
     for (const op of this.pending) {
       const roll = random.next();
+      faultFsTrace.log?.(
+        `file ${this.fileId} crash: ${op.kind} ${roll < 0.4 ? "kept" : roll < 0.7 ? "torn" : "lost"}`,
+      );
       if (roll < 0.4) this.durable.apply(op);
       else if (roll < 0.7 && op.kind === "write" && op.data.length > 1) {
         this.durable.apply({
@@ -129,7 +140,7 @@ export class FaultDisk {
   /** fsyncs completed (for tests of the model). */
   syncs = 0;
 
-  constructor() {
+  constructor(readonly label = "") {
     this.root.sync();
   }
 
@@ -239,7 +250,7 @@ class FaultFs implements WalFileSystem {
     let node = this.disk.lookup(path);
     if (node === undefined) {
       if (flags !== "w") throw enoent(path);
-      node = new FileNode();
+      node = new FileNode(`${this.disk.label}${path}`);
       this.disk.parentOf(path).current.set(basename(path), node);
     } else if (flags === "w" && node.kind === "file") {
       node.record({ kind: "truncate", size: 0 });
