@@ -43,9 +43,20 @@ export interface RaftConfig {
    * DELIBERATELY UNSAFE, for testing the simulator's checkers only; never set outside tests.
    * "commitPreviousTerm": the leader commits earlier-term entries by counting replicas (Figure 8).
    * "voteIgnoringLog": voters skip the §5.4.1 up-to-date check, so stale logs can win elections.
+   * "readIndexWithoutHeartbeat": the leader answers ReadIndex without confirming it still leads.
+   * "acceptStaleAppendResp": the leader counts append acks sent in an earlier term.
+   * "neverReleaseParkedReads": reads parked until the leader's first commit are never answered.
    */
-  testingUnsafe?: "commitPreviousTerm" | "voteIgnoringLog";
+  testingUnsafe?: TestingUnsafeCore;
 }
+
+/** Deliberate bugs the simulator's checkers must catch (tests only; see RaftConfig.testingUnsafe). */
+export type TestingUnsafeCore =
+  | "commitPreviousTerm"
+  | "voteIgnoringLog"
+  | "readIndexWithoutHeartbeat"
+  | "acceptStaleAppendResp"
+  | "neverReleaseParkedReads";
 
 export interface ResolvedConfig {
   id: number;
@@ -64,7 +75,7 @@ export interface ResolvedConfig {
   preVote: boolean;
   disableProposalForwarding: boolean;
   snapshotRetryTicks: number;
-  testingUnsafe: "commitPreviousTerm" | "voteIgnoringLog" | undefined;
+  testingUnsafe: TestingUnsafeCore | undefined;
 }
 
 function invalid(message: string): ShoalError {

@@ -260,6 +260,10 @@ export class Raft {
         this.becomeFollower(m.term, NONE);
       }
     } else if (m.term < this.term) {
+      if (this.cfg.testingUnsafe === "acceptStaleAppendResp" && m.type === "appResp" && m.index > 0) {
+        this.stepFn(this, m);
+        return;
+      }
       if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === "heartbeat" || m.type === "app")) {
         // A stale leader (e.g. back from a partition) learns our term from this and steps down;
         // with PreVote it would otherwise never hear a higher term.

@@ -98,6 +98,10 @@ export function handleReadIndex(r: Raft, m: ReadIndexMessage): void {
     r.pendingReadIndex.push(m);
     return;
   }
+  if (r.cfg.testingUnsafe === "readIndexWithoutHeartbeat") {
+    answerRead(r, m.from, r.log.committed, m.context);
+    return;
+  }
   r.readOnly.add(r.log.committed, m.from, m.context);
   r.readOnly.recvAck(r.id, m.context, () => true);
   sendHeartbeats(r, m.context);
@@ -105,6 +109,7 @@ export function handleReadIndex(r: Raft, m: ReadIndexMessage): void {
 
 function releasePendingReadIndex(r: Raft): void {
   if (r.pendingReadIndex.length === 0 || !r.committedEntryInCurrentTerm()) return;
+  if (r.cfg.testingUnsafe === "neverReleaseParkedReads") return;
   const pending = r.pendingReadIndex;
   r.pendingReadIndex = [];
   for (const m of pending) if (m.type === "readIndex") handleReadIndex(r, m);

@@ -21,6 +21,9 @@ interface Waiter {
 export class PendingProposals {
   private readonly byIndex = new Map<number, Waiter>();
 
+  /** `ignoreTerm`: DELIBERATELY UNSAFE, for the simulator's mutation checks only. */
+  constructor(private readonly ignoreTerm = false) {}
+
   get size(): number {
     return this.byIndex.size;
   }
@@ -37,7 +40,7 @@ export class PendingProposals {
     const w = this.byIndex.get(entry.index);
     if (w === undefined) return;
     this.byIndex.delete(entry.index);
-    if (w.term === entry.term) w.resolve({ index: entry.index, term: entry.term });
+    if (w.term === entry.term || this.ignoreTerm) w.resolve({ index: entry.index, term: entry.term });
     else w.reject(replaced(entry.index, w.term, entry.term));
   }
 

@@ -51,6 +51,11 @@ export interface RaftNodeOptions {
   /** readIndex() gives up after this long. Default twice the maximum election timeout. */
   readTimeoutMs?: number;
   /**
+   * DELIBERATELY UNSAFE, for the simulator's mutation checks only; never set outside tests.
+   * "resolveIgnoringTerm": a proposal resolves when any entry is applied at its index.
+   */
+  testingUnsafe?: "resolveIgnoringTerm";
+  /**
    * Further core settings (maxSizePerMsg, maxInflightMsgs, maxUncommittedBytes, preVote, …).
    * Proposal forwarding stays off whatever is passed (see run()).
    */
@@ -110,7 +115,7 @@ export class RaftNode {
   private transfers: number[] = [];
   private unreachable: number[] = [];
   private snapshotReports: [number, boolean][] = [];
-  private readonly pending = new PendingProposals();
+  private readonly pending: PendingProposals;
 
   private pumping = false;
   private pumpDone: Promise<void> = Promise.resolve();
@@ -143,6 +148,7 @@ export class RaftNode {
         },
       );
     }
+    this.pending = new PendingProposals(opts.testingUnsafe === "resolveIgnoringTerm");
     this.readContexts = new ReadContexts(opts.id, opts.random ?? systemRandom());
   }
 

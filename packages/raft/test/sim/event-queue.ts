@@ -28,6 +28,14 @@ export class EventQueue {
     return n;
   }
 
+  /** Removes and returns the earliest event due by `until` (time moves to it), if any. */
+  popDue(until: number): { at: number; run: () => void } | undefined {
+    if (this.heap.length === 0 || (this.heap[0] as Event).at > until) return undefined;
+    const e = this.pop();
+    this.now = e.at;
+    return e;
+  }
+
   get size(): number {
     return this.heap.length;
   }

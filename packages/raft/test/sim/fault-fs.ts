@@ -205,6 +205,8 @@ class FaultFile implements WalFile {
   }
 
   writeSync(data: Uint8Array, offset: number, length: number, position: number): number {
+    // A dead process writes nothing (its code never runs on, but be sure of it).
+    if (!this.fs.hooks.alive()) return length;
     const copy = Buffer.from(data.subarray(offset, offset + length));
     this.file().record({ kind: "write", pos: position, data: copy });
     return length;

@@ -1,4 +1,4 @@
-import { decodeConfChange, type Entry, type MemoryStorage } from "../../src/index.js";
+import { decodeConfChange, type Entry, type Storage } from "../../src/index.js";
 
 /** A broken Raft safety property, with enough context to debug it from the seed. */
 export class SafetyViolation extends Error {
@@ -17,7 +17,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-function durableTerm(s: MemoryStorage, index: number): number | undefined {
+function durableTerm(s: Storage, index: number): number | undefined {
   if (index < s.firstIndex() - 1 || index > s.lastIndex()) return undefined;
   return s.term(index);
 }
@@ -34,6 +34,10 @@ export class SafetyChecker {
   /** Entries known committed (index → entry); State Machine Safety and Leader Completeness. */
   readonly committed = new Map<number, Entry>();
   maxCommitted = 0;
+  /** Highest term of any leader seen so far. */
+  private maxLeaderTerm = 0;
+  /** Per committed index: an upper bound of the term in which it was committed. */
+  private readonly commitTermBound = new Map<number, number>();
   private readonly confChanges: Entry[] = [];
   /** The last few distinct voter sets any node applied; changes go one at a time. */
   readonly recentVoterSets: number[][] = [];
@@ -48,7 +52,7 @@ export class SafetyChecker {
   /** Per node: highest durable commit index (monotonic across restarts). */
   private readonly durableCommit = new Map<number, number>();
 
-  leaderElected(id: number, term: number, storage: MemoryStorage): void {
+  leaderElected(id: number, term: number, storage: Storage): void {
     const prior = this.leaders.get(term);
     if (prior !== undefined && prior !== id) {
       throw new SafetyViolation(
@@ -57,11 +61,14 @@ export class SafetyChecker {
       );
     }
     this.leaders.set(term, id);
-    // Leader Completeness: every committed entry is in the new leader's (now durable) log.
+    if (term > this.maxLeaderTerm) this.maxLeaderTerm = term;
+    // Leader Completeness: every entry committed in an earlier term is in the new leader's (now
+    // durable) log. A leader may be elected late (delayed votes of an old term), after a newer
+    // leader committed more: only entries surely committed before its term are checked.
     const snapIndex = storage.snapshot().meta.index;
     for (let i = Math.max(snapIndex + 1, 1); i <= this.maxCommitted; i++) {
       const c = this.committed.get(i);
-      if (c === undefined) continue;
+      if (c === undefined || (this.commitTermBound.get(i) ?? 0) >= term) continue;
       const t = durableTerm(storage, i);
       if (t !== c.term) {
         throw new SafetyViolation(
@@ -73,7 +80,7 @@ export class SafetyChecker {
   }
 
   /** Log Matching, checked on each entry as it becomes durable on `id`. */
-  entriesPersisted(id: number, entries: Entry[], storage: MemoryStorage): void {
+  entriesPersisted(id: number, entries: Entry[], storage: Storage): void {
     for (const e of entries) {
       if (e.index < storage.firstIndex()) continue;
       const prevTerm = durableTerm(storage, e.index - 1);
@@ -105,9 +112,9 @@ export class SafetyChecker {
   commitPersisted(
     id: number,
     commit: number,
-    storage: MemoryStorage,
+    storage: Storage,
     _voterSets: number[][],
-    disks: Map<number, MemoryStorage>,
+    disks: Map<number, Storage>,
   ): void {
     const prev = this.durableCommit.get(id) ?? 0;
     if (commit < prev) {
@@ -174,6 +181,8 @@ export class SafetyChecker {
     const c = this.committed.get(e.index);
     if (c === undefined) {
       this.committed.set(e.index, e);
+      // It was committed by a leader already elected; none newer than the newest seen so far.
+      this.commitTermBound.set(e.index, Math.max(this.maxLeaderTerm, e.term));
       if (e.type === "confChange") {
         this.confChanges.push(e);
         this.confChanges.sort((a, b) => a.index - b.index);
