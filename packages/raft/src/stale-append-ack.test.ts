@@ -1,0 +1,83 @@
+import { seededRandom, silentLogger } from "@shoal/base";
+import { describe, expect, it } from "vitest";
+import type { RaftConfig } from "./config.js";
+import { RawNode } from "./raw-node.js";
+import { MemoryStorage } from "./storage.js";
+
+// An append acknowledgement is a statement about the follower's log in the term it was sent: a
+// leader that counted one from an earlier term could commit an entry no follower holds. Issue 11,
+// item 8: the mutation "append acks from an earlier term accepted" is caught here (the random
+// sweep reaches the needed sequence — a re-elected leader whose log was cut below a delayed
+// ack's index — too rarely within its seeds).
+
+/** Whether leader 1, cut off from both followers, commits its own entry on a stale ack. */
+function commitsOnStaleAck(extra: Partial<RaftConfig>): boolean {
+  const ids = [1, 2, 3];
+  const nodes = new Map<number, { rn: RawNode; disk: MemoryStorage }>();
+  for (const id of ids) {
+    const disk = MemoryStorage.bootstrap(ids);
+    const rn = new RawNode({
+      id,
+      storage: disk,
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      random: seededRandom(id),
+      logger: silentLogger(),
+      ...extra,
+    });
+    nodes.set(id, { rn, disk });
+  }
+  let connected = true;
+  const settle = () => {
+    for (let round = 0; round < 100; round++) {
+      let moved = false;
+      for (const [id, { rn, disk }] of nodes) {
+        if (!rn.hasReady()) continue;
+        moved = true;
+        const rd = rn.ready();
+        disk.append(rd.entries);
+        if (rd.hardState) disk.setHardState(rd.hardState);
+        rn.advance(rd);
+        for (const m of rd.messages) if (connected || (m.to !== 1 && id !== 1)) nodes.get(m.to)!.rn.step(m);
+      }
+      if (!moved) return;
+    }
+  };
+  settle();
+  const leader = nodes.get(1)!.rn;
+  leader.campaign();
+  settle();
+  leader.campaign(); // a second election: the leader's term is now above its first term's acks
+  settle();
+  const term = leader.status().term;
+  expect(leader.status().role).toBe("leader");
+  connected = false;
+  const r = leader.propose(new TextEncoder().encode("x"));
+  settle();
+  const index = r.ok && !r.forwarded ? r.index : -1;
+  const before = leader.status().commit;
+  expect(before).toBeLessThan(index);
+  // A delayed ack of an earlier term claims follower 2 holds everything up to `index`.
+  leader.step({
+    type: "appResp",
+    from: 2,
+    to: 1,
+    term: term - 1,
+    index,
+    reject: false,
+    rejectHint: 0,
+    logTerm: 0,
+  });
+  settle();
+  return leader.status().commit >= index;
+}
+
+describe("append acknowledgements from an earlier term", () => {
+  it("are ignored: a leader cut off from its followers commits nothing on a stale ack", () => {
+    expect(commitsOnStaleAck({})).toBe(false);
+  });
+
+  it("the deliberately broken core that accepts them is caught by the test above", () => {
+    expect(commitsOnStaleAck({ testingUnsafe: "acceptStaleAppendResp" })).toBe(true);
+  });
+});
