@@ -16,6 +16,15 @@ export function parseCertificatePem(pem: string, what: string): x509.X509Certifi
   }
 }
 
+/**
+ * PEM text ending in a newline, as PEM files do: the library's output lacks it, and a bundle made
+ * by concatenating two such texts would fuse one's END line with the next one's BEGIN line.
+ */
+export function toPem(item: { toString(format: "pem"): string }): string {
+  const pem = item.toString("pem");
+  return pem.endsWith("\n") ? pem : `${pem}\n`;
+}
+
 /** SHA-256 of the certificate's DER: independent of PEM line breaks, so it survives re-encoding. */
 export function certificateSha256(cert: x509.X509Certificate): Buffer {
   return createHash("sha256").update(new Uint8Array(cert.rawData)).digest();

@@ -1,4 +1,5 @@
 import { ShoalError } from "@shoal/base";
+import { toPem } from "./certificate.js";
 import { PkiErrorCode } from "./errors.js";
 import { exportPrivateKeyPem, generateP256KeyPair } from "./keys.js";
 import { EC_SIGNING_ALGORITHM, x509 } from "./x509.js";
@@ -21,7 +22,7 @@ export async function createNodeKeyAndCsr(): Promise<NodeKeyAndCsr> {
     keys: keys as never,
     signingAlgorithm: EC_SIGNING_ALGORITHM,
   });
-  return { keyPem: await exportPrivateKeyPem(keys.privateKey), csrPem: csr.toString("pem") };
+  return { keyPem: await exportPrivateKeyPem(keys.privateKey), csrPem: toPem(csr) };
 }
 
 /**

@@ -153,7 +153,7 @@ export class KeyEncryptionKey {
     cipher.setAAD(Buffer.concat([header, Buffer.from(purpose, "utf8")]));
     const body = Buffer.concat([cipher.update(keyPem, "utf8"), cipher.final()]);
     const envelope = Buffer.concat([header, iv, body, cipher.getAuthTag()]);
-    return x509.PemConverter.encode(new Uint8Array(envelope), SEALED_PEM_LABEL);
+    return `${x509.PemConverter.encode(new Uint8Array(envelope), SEALED_PEM_LABEL)}\n`;
   }
 
   /** Opens an envelope from `sealPrivateKeyPem`; `what` names the key in messages ("root CA key"). */

@@ -14,7 +14,7 @@ export async function generateP256KeyPair(): Promise<CryptoKeyPair> {
 /** PKCS #8 PEM ("PRIVATE KEY"), the form Node's TLS and grpc-js accept. */
 export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
   const der = await subtle.exportKey("pkcs8", key);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
+  return `${x509.PemConverter.encode(der, "PRIVATE KEY")}\n`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { ShoalError } from "@shoal/base";
-import { parseCertificatePem, subjectAttribute } from "./certificate.js";
+import { parseCertificatePem, subjectAttribute, toPem } from "./certificate.js";
 import { verifyCsr } from "./csr.js";
 import { PkiErrorCode } from "./errors.js";
 import { rootDigestOf } from "./join-token.js";
@@ -97,7 +97,7 @@ export class RootCa {
       ],
     });
     const keyPem = await exportPrivateKeyPem(keys.privateKey);
-    const certPem = cert.toString("pem");
+    const certPem = toPem(cert);
     return new RootCa(cert, certPem, keys.privateKey, keyPem);
   }
 
@@ -117,7 +117,7 @@ export class RootCa {
     if (!keySpki.equals(Buffer.from(cert.publicKey.rawData))) {
       throw new ShoalError(PkiErrorCode.KeyMismatch, "root CA key does not belong to the root certificate");
     }
-    return new RootCa(cert, cert.toString("pem"), signingKey, keyPem);
+    return new RootCa(cert, toPem(cert), signingKey, keyPem);
   }
 
   /** The plaintext key, for sealing only (`sealRootCa`). Never log or send it. */
@@ -162,7 +162,7 @@ export class RootCa {
       ],
     });
     return {
-      certPem: cert.toString("pem"),
+      certPem: toPem(cert),
       notBeforeMs: cert.notBefore.getTime(),
       notAfterMs: cert.notAfter.getTime(),
       serialNumber: cert.serialNumber,

@@ -40,7 +40,12 @@ export class NodeCertificateProvider implements CertificateProvider {
 
   addCaCertificateListener(listener: CaListener): void {
     this.caListeners.add(listener);
-    listener(this.caUpdate());
+    // The first update goes out on a later turn: grpc-js registers with the provider before it
+    // starts listening for the result, so an update delivered during registration would be lost
+    // and the server would drop every connection for want of a certificate.
+    queueMicrotask(() => {
+      if (this.caListeners.has(listener)) listener(this.caUpdate());
+    });
   }
 
   removeCaCertificateListener(listener: CaListener): void {
@@ -49,7 +54,9 @@ export class NodeCertificateProvider implements CertificateProvider {
 
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.identityListeners.add(listener);
-    listener(this.identityUpdate());
+    queueMicrotask(() => {
+      if (this.identityListeners.has(listener)) listener(this.identityUpdate());
+    });
   }
 
   removeIdentityCertificateListener(listener: IdentityListener): void {
