@@ -20,6 +20,12 @@ export const REDACTED_PATHS = [
   "*.key",
   "privateKey",
   "*.privateKey",
+  // @shoal/pki's names: a node's PEM key (NodeTlsMaterial, NodeKeyAndCsr) and the sealed CA key.
+  "keyPem",
+  "*.keyPem",
+  "*.*.keyPem",
+  "caKeySealedPem",
+  "*.caKeySealedPem",
   // Secret payloads (SecretSpec.data one level down, as in `{ spec }`), and raft entries, whose
   // data may carry a secret being written.
   "data",
