@@ -137,6 +137,11 @@ export class KeyEncryptionKey {
     return true;
   }
 
+  /** What a log line shows: the fingerprint and the file, never the key. */
+  toJSON(): { id: string; path: string | undefined } {
+    return { id: this.id, path: this.path };
+  }
+
   /** The raw key, for handing to a joining manager over mTLS. Never log it. */
   exportBytes(): Buffer {
     return Buffer.from(this.key);

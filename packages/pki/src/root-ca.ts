@@ -120,6 +120,11 @@ export class RootCa {
     return new RootCa(cert, toPem(cert), signingKey, keyPem);
   }
 
+  /** What a log line shows of a root CA: never its key, whatever the logger's redaction. */
+  toJSON(): { clusterId: string; digest: string } {
+    return { clusterId: this.clusterId, digest: this.digest };
+  }
+
   /** The plaintext key, for sealing only (`sealRootCa`). Never log or send it. */
   exportKeyPem(): string {
     return this.keyPem;

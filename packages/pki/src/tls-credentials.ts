@@ -32,6 +32,11 @@ export class NodeCertificateProvider implements CertificateProvider {
     return this.material;
   }
 
+  /** What a log line shows: the certificate, never the key. */
+  toJSON(): { certPem: string } {
+    return { certPem: this.material.certPem };
+  }
+
   update(material: NodeTlsMaterial): void {
     this.material = material;
     for (const listener of this.caListeners) listener(this.caUpdate());
