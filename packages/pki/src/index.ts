@@ -75,4 +75,5 @@ export {
   NodeCertificateProvider,
   type NodeTlsMaterial,
   type ServerCredentialsOptions,
+  tlsChannelOptions,
 } from "./tls-credentials.js";

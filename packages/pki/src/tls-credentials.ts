@@ -1,6 +1,6 @@
 import type { PeerCertificate } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
-import type { NodeRole } from "./node-role.js";
+import { type NodeRole, roleDnsName } from "./node-role.js";
 
 type CertificateProvider = grpc.experimental.CertificateProvider;
 type CaListener = grpc.experimental.CaCertificateUpdateListener;
@@ -181,6 +181,18 @@ function serverIdentityCheck(
       );
     }
     return undefined;
+  };
+}
+
+/**
+ * Channel options to go with the client credentials. Nodes dial by IP address, and TLS may not
+ * carry an IP as server name (RFC 6066; Node warns), so the name sent is the role's DNS name, which
+ * every certificate of that role carries as a SAN; the identity check itself is on the subject.
+ */
+export function tlsChannelOptions(serverRole: NodeRole = "manager"): grpc.ChannelOptions {
+  return {
+    "grpc.ssl_target_name_override": roleDnsName(serverRole),
+    "grpc.default_authority": roleDnsName(serverRole),
   };
 }
 

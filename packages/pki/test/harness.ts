@@ -23,6 +23,7 @@ import {
   type NodeRole,
   type NodeTlsMaterial,
   type RootCa,
+  tlsChannelOptions,
   verifiedCaller,
 } from "../src/index.js";
 
@@ -152,7 +153,7 @@ export class TestClients {
 
   constructor(address: string, credentials: grpc.ChannelCredentials) {
     // A fresh channel each: the tests must see a new TLS handshake, not a reused connection.
-    const options = { "grpc.use_local_subchannel_pool": 1 };
+    const options = { ...tlsChannelOptions(), "grpc.use_local_subchannel_pool": 1 };
     this.control = new ControlClient(address, credentials, options);
     this.dispatcher = new DispatcherClient(address, credentials, options);
     this.ca = new NodeCAClient(address, credentials, options);
