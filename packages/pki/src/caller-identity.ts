@@ -27,14 +27,14 @@ export interface CallWithAuthContext {
  */
 export function callerIdentity(call: CallWithAuthContext, clusterId: string): CallerIdentityResult {
   const auth = call.getAuthContext();
-  if (auth?.transportSecurityType !== "ssl") {
-    return { kind: "anonymous", reason: "the connection has no verified TLS client certificate" };
-  }
-  const peer = auth.sslPeerCertificate;
+  const peer = auth?.transportSecurityType === "ssl" ? auth.sslPeerCertificate : undefined;
   if (peer === undefined) {
+    // grpc-js does not say which it was: no certificate, one not signed by the root, an expired
+    // one, or no TLS at all all look the same here.
     return {
       kind: "anonymous",
-      reason: "the caller presented no client certificate signed by the cluster root",
+      reason:
+        "the caller presented no valid client certificate (none, not signed by the cluster root, or expired)",
     };
   }
   const subject = (peer.subject ?? {}) as Record<string, string | string[] | undefined>;

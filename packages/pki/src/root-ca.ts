@@ -112,6 +112,12 @@ export class RootCa {
     if (algorithm.name !== EC_KEY_ALGORITHM.name || algorithm.namedCurve !== EC_KEY_ALGORITHM.namedCurve) {
       throw new ShoalError(PkiErrorCode.InvalidCertificate, "root certificate key is not ECDSA P-256");
     }
+    if (subjectAttribute(cert, "O") === undefined) {
+      throw new ShoalError(
+        PkiErrorCode.InvalidCertificate,
+        `root certificate subject "${cert.subject}" has no cluster id (O)`,
+      );
+    }
     const signingKey = await importP256PrivateKeyPem(keyPem, "root CA key");
     const keySpki = publicKeySpkiOfPrivateKeyPem(keyPem, "root CA key");
     if (!keySpki.equals(Buffer.from(cert.publicKey.rawData))) {

@@ -141,11 +141,21 @@ describe("a certificate of another cluster", () => {
 describe("the client's check of the server", () => {
   it("refuses a manager of another cluster id and a server whose certificate is a worker's", async () => {
     const wrongCluster = clients(ifGiven, createClientCredentials(workerTls, { clusterId: "cluster-z" }));
-    expect(await wrongCluster.heartbeat()).toMatchObject({ ok: false, code: "UNAVAILABLE" });
+    expect(await wrongCluster.heartbeat()).toMatchObject({
+      ok: false,
+      code: "UNAVAILABLE",
+      details: expect.stringContaining(
+        'server certificate belongs to cluster "cluster-a", expected "cluster-z"',
+      ),
+    });
     const workerServer = await startServer(workerTls, "require", CLUSTER);
     try {
       const c = clients(workerServer, createClientCredentials(managerTls, { clusterId: CLUSTER }));
-      expect(await c.heartbeat()).toMatchObject({ ok: false, code: "UNAVAILABLE" });
+      expect(await c.heartbeat()).toMatchObject({
+        ok: false,
+        code: "UNAVAILABLE",
+        details: expect.stringContaining('server certificate has role "worker", expected "manager"'),
+      });
       expect(workerServer.handled).toEqual([]);
     } finally {
       await workerServer.close();
