@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -105,5 +105,35 @@ describe("sealed root CA", () => {
     const fileText = (await readFile(path, "utf8")).trim().split(":")[1] ?? "";
     const sealed = sealRootCa(await RootCa.create({ clusterId: "c1", nowMs: 0 }), kek);
     expect(JSON.stringify(sealed)).not.toContain(fileText);
+  });
+});
+
+describe("KeyEncryptionKey.writeTo", () => {
+  it("never replaces an existing key file and leaves no temporary file behind", async () => {
+    const path = join(dir, "certs", "root-ca.kek");
+    const first = await KeyEncryptionKey.openOrCreate(path);
+    const other = KeyEncryptionKey.fromBytes(new Uint8Array(32).fill(1));
+    expect(await other.writeTo(path)).toBe(false);
+    expect((await KeyEncryptionKey.open(path)).id).toBe(first.id);
+    expect(await readdir(join(dir, "certs"))).toEqual(["root-ca.kek"]);
+  });
+
+  it("lets concurrent first openers agree on one key", async () => {
+    const path = join(dir, "race.kek");
+    const keys = await Promise.all(Array.from({ length: 8 }, () => KeyEncryptionKey.openOrCreate(path)));
+    expect(new Set(keys.map((k) => k.id)).size).toBe(1);
+  });
+
+  it("hands a joining manager the same key through bytes", async () => {
+    const original = await KeyEncryptionKey.openOrCreate(join(dir, "a.kek"));
+    const copy = KeyEncryptionKey.fromBytes(original.exportBytes());
+    expect(await copy.writeTo(join(dir, "b.kek"))).toBe(true);
+    expect((await KeyEncryptionKey.open(join(dir, "b.kek"))).id).toBe(original.id);
+    expect(() => KeyEncryptionKey.fromBytes(new Uint8Array(16))).toThrow(
+      expect.objectContaining({
+        code: PkiErrorCode.KekUnavailable,
+        message: "key-encryption key is 16 bytes, expected 32",
+      }),
+    );
   });
 });

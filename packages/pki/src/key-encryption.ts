@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
-import { mkdir, open, readFile, stat } from "node:fs/promises";
+import { link, mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ShoalError } from "@shoal/base";
 import { PkiErrorCode } from "./errors.js";
@@ -110,31 +110,42 @@ export class KeyEncryptionKey {
   }
 
   /**
-   * Writes the key to a new file (never over an existing one). Returns false when the file already
-   * exists. The file is fsynced, and so is its directory, before the key is used to seal anything.
+   * Writes the key to a new file (never over an existing one); false when the file already exists.
+   * The key is written and fsynced under a temporary name and then hard-linked into place, which
+   * fails if the name exists: a crash leaves either no key file or a whole one, never an empty one
+   * that would stop the manager from starting. The directory is fsynced before the key is used.
    */
   async writeTo(path: string): Promise<boolean> {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    let handle: Awaited<ReturnType<typeof open>>;
-    try {
-      handle = await open(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw err;
-    }
+    const dir = dirname(path);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const tmpPath = `${path}.tmp-${randomBytes(6).toString("hex")}`;
+    const handle = await open(
+      tmpPath,
+      fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL,
+      0o600,
+    );
     try {
       await handle.writeFile(`${KEK_FILE_PREFIX}${this.key.toString("base64")}\n`, "utf8");
       await handle.sync();
     } finally {
       await handle.close();
     }
-    const dir = await open(dirname(path), "r");
+    let linked = true;
     try {
-      await dir.sync();
+      await link(tmpPath, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      linked = false;
     } finally {
-      await dir.close();
+      await unlink(tmpPath);
     }
-    return true;
+    const dirHandle = await open(dir, "r");
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+    return linked;
   }
 
   /** What a log line shows: the fingerprint and the file, never the key. */
