@@ -108,4 +108,38 @@ describe("CertificateRenewer", () => {
     controller.abort();
     await running;
   });
+
+  it("after a role change, keeps renewing until the certificate carries the new role", async () => {
+    const clock = new ManualClock(0);
+    const stored: { role: string }[] = [];
+    let issuedRole = "worker";
+    let calls = 0;
+    const renewer = new CertificateRenewer({
+      clock,
+      random: middle,
+      current: { notBeforeMs: 0, notAfterMs: 100_000, role: "worker" },
+      retryMinMs: 1000,
+      renew: async () => {
+        calls++;
+        // The CA applies the promotion only from the third request on.
+        if (calls === 3) issuedRole = "manager";
+        return { notBeforeMs: clock.now(), notAfterMs: clock.now() + 100_000, role: issuedRole };
+      },
+      store: (cert) => {
+        stored.push(cert);
+      },
+    });
+    const controller = new AbortController();
+    const running = renewer.run(controller.signal);
+    renewer.renewNow((cert) => cert.role === "manager");
+    await clock.advanceAsync(0);
+    expect(calls).toBe(1);
+    expect(stored).toEqual([]);
+    await clock.advanceAsync(750 + 1500);
+    expect(calls).toBe(3);
+    expect(stored.map((c) => c.role)).toEqual(["manager"]);
+    expect(renewer.current.role).toBe("manager");
+    controller.abort();
+    await running;
+  });
 });

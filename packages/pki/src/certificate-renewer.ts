@@ -35,6 +35,7 @@ export class CertificateRenewer<T extends CertificateValidity> {
   private currentCert: T;
   private wake: (() => void) | undefined;
   private forced = false;
+  private accept: ((renewed: T) => boolean) | undefined;
 
   constructor(options: CertificateRenewerOptions<T>) {
     this.clock = options.clock;
@@ -52,9 +53,14 @@ export class CertificateRenewer<T extends CertificateValidity> {
     return this.currentCert;
   }
 
-  /** Renew as soon as possible, e.g. after the node's role changed. */
-  renewNow(): void {
+  /**
+   * Renew as soon as possible, e.g. after the node's role changed. With `accept`, a certificate it
+   * rejects (the CA has not applied the new role yet) is not stored, and renewal is retried with
+   * backoff until one is accepted — Swarm's "expected role".
+   */
+  renewNow(accept?: (renewed: T) => boolean): void {
     this.forced = true;
+    this.accept = accept;
     this.wake?.();
   }
 
@@ -72,7 +78,13 @@ export class CertificateRenewer<T extends CertificateValidity> {
       this.forced = false;
       try {
         const renewed = await this.renew(signal);
+        if (this.accept !== undefined && !this.accept(renewed)) {
+          failures++;
+          this.logger.info({ failures }, "renewed certificate not accepted yet; retrying");
+          continue;
+        }
         await this.store(renewed);
+        this.accept = undefined;
         this.currentCert = renewed;
         failures = 0;
         this.logger.info({ notAfterMs: renewed.notAfterMs }, "certificate renewed");
