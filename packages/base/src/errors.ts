@@ -32,10 +32,10 @@ export class ShoalError extends Error {
 /** Codes declared by this package. Other packages declare theirs in their own errors.ts. */
 export const BaseErrorCode = {
   /** A duration string such as "1m30s" could not be parsed. */
-  InvalidDuration: "INVALID_DURATION",
+  InvalidDuration: "BASE_INVALID_DURATION",
   /** A byte size such as "512M" could not be parsed. */
-  InvalidByteSize: "INVALID_BYTE_SIZE",
+  InvalidByteSize: "BASE_INVALID_BYTE_SIZE",
   /** A Random was asked for a value from an empty range or list. */
-  EmptyRange: "EMPTY_RANGE",
+  EmptyRange: "BASE_EMPTY_RANGE",
 } as const;
 export type BaseErrorCode = (typeof BaseErrorCode)[keyof typeof BaseErrorCode];

@@ -12,7 +12,7 @@ export function resourcesValid(r: Resources): boolean {
   return isAmount(r.nanoCpus) && isAmount(r.memoryBytes);
 }
 
-/** The error for resources that are not (see INVALID_SCHEDULER_INPUT); `what` names the owner. */
+/** The error for resources that are not (see SCHEDULER_INVALID_INPUT); `what` names the owner. */
 export function invalidResources(r: Resources, what: string): ShoalError {
   return new ShoalError(
     SchedulerErrorCode.InvalidInput,

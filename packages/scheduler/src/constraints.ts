@@ -78,7 +78,7 @@ export function parseConstraint(text: string): Constraint {
   return constraint;
 }
 
-/** Parses every expression; throws the first error (a ShoalError with code INVALID_CONSTRAINT). */
+/** Parses every expression; throws the first error (a ShoalError with code SCHEDULER_INVALID_CONSTRAINT). */
 export function parseConstraints(texts: readonly string[]): Constraint[] {
   return texts.map(parseConstraint);
 }

@@ -27,7 +27,7 @@ export interface ScheduleOptions {
 /**
  * Places pending tasks on nodes. Pure: the same input and seed give the same result. Groups are
  * placed in input order; tasks that do not fit stay unplaced with Swarm's explanation.
- * Throws ShoalError INVALID_SCHEDULER_INPUT for a negative or non-finite capacity or reservation.
+ * Throws ShoalError SCHEDULER_INVALID_INPUT for a negative or non-finite capacity or reservation.
  */
 export function schedule(input: ScheduleInput, options: ScheduleOptions): ScheduleResult {
   const random = typeof options.random === "number" ? seededRandom(options.random) : options.random;
