@@ -37,5 +37,7 @@ export const BaseErrorCode = {
   InvalidByteSize: "BASE_INVALID_BYTE_SIZE",
   /** A Random was asked for a value from an empty range or list. */
   EmptyRange: "BASE_EMPTY_RANGE",
+  /** An IPv4 subnet is not "a.b.c.d/p", its prefix is out of range, or it has host bits set. */
+  InvalidSubnet: "BASE_INVALID_SUBNET",
 } as const;
 export type BaseErrorCode = (typeof BaseErrorCode)[keyof typeof BaseErrorCode];

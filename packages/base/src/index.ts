@@ -4,6 +4,15 @@ export { type Clock, ManualClock, systemClock, type TimerHandle } from "./clock.
 export { BaseErrorCode, ShoalError, type ShoalErrorOptions } from "./errors.js";
 export { ID_LENGTH, isId, newId } from "./ids.js";
 export {
+  formatIpv4,
+  type Ipv4Subnet,
+  type Ipv4SubnetLimits,
+  ipv4SubnetContains,
+  ipv4SubnetsOverlap,
+  parseIpv4,
+  parseIpv4Subnet,
+} from "./ipv4.js";
+export {
   createLogger,
   type Logger,
   type LoggerOptions,

@@ -15,8 +15,8 @@ export async function run(): Promise<void> {
       specVersion: "1",
       reservations: { nanoCpus: 1e8, memoryBytes: 64 * 1024 ** 2 },
       hostPorts: [],
-      desiredState: "running",
-      observedState: "running",
+      holdsResources: true,
+      isActive: true,
     });
   }
   for (const [name, preferences] of [

@@ -1,19 +1,18 @@
 import { ShoalError } from "@shoal/base";
 import { SchedulerErrorCode } from "./errors.js";
-import { countsForSpread, holdsResources } from "./task-state.js";
-import type { HostPort, PlacedTask, Resources, SchedulerNode, TaskFailure } from "./types.js";
+import type { HostPort, PlacedTask, SchedulerNode, SchedulerResources, TaskFailure } from "./types.js";
 
 function isAmount(v: number): boolean {
   return Number.isFinite(v) && v >= 0;
 }
 
 /** True when both amounts are finite numbers ≥ 0. */
-export function resourcesValid(r: Resources): boolean {
+export function resourcesValid(r: SchedulerResources): boolean {
   return isAmount(r.nanoCpus) && isAmount(r.memoryBytes);
 }
 
 /** The error for resources that are not (see SCHEDULER_INVALID_INPUT); `what` names the owner. */
-export function invalidResources(r: Resources, what: string): ShoalError {
+export function invalidResources(r: SchedulerResources, what: string): ShoalError {
   return new ShoalError(
     SchedulerErrorCode.InvalidInput,
     `${what} has resources nanoCpus=${r.nanoCpus} memoryBytes=${r.memoryBytes}; both must be finite and at least 0`,
@@ -97,12 +96,12 @@ export class ClusterState {
     }
     for (const t of placedTasks) {
       const i = this.indexById.get(t.nodeId);
-      if (i === undefined || !holdsResources(t.observedState)) continue;
+      if (i === undefined || !t.holdsResources) continue;
       if (!resourcesValid(t.reservations)) throw invalidResources(t.reservations, `task "${t.id}"`);
       this.usedCpu[i] = (this.usedCpu[i] as number) + t.reservations.nanoCpus;
       this.usedMemory[i] = (this.usedMemory[i] as number) + t.reservations.memoryBytes;
       for (const p of t.hostPorts) this.addPort(i, p);
-      if (countsForSpread(t.desiredState, t.observedState)) {
+      if (t.isActive) {
         this.taskCount[i] = (this.taskCount[i] as number) + 1;
         if (servicesOfInterest.has(t.serviceId)) this.addServiceCount(t.serviceId, i, 1);
       }

@@ -9,5 +9,10 @@ export const SchedulerErrorCode = {
    * from store objects, so the whole call is refused rather than placing on nonsense.
    */
   InvalidInput: "SCHEDULER_INVALID_INPUT",
+  /**
+   * A broken invariant: @shoal/proto's constraint parser accepted a text this package cannot
+   * resolve. A bug, never user input; it throws and crashes the caller.
+   */
+  Invariant: "SCHEDULER_INVARIANT",
 } as const;
 export type SchedulerErrorCode = (typeof SchedulerErrorCode)[keyof typeof SchedulerErrorCode];

@@ -1,5 +1,5 @@
 import { type ClusterState, fixedPortKeys, MAX_RECENT_FAILURES } from "./cluster-state.js";
-import { type Constraint, nodeMatchesConstraints } from "./constraints.js";
+import { type CompiledConstraint, nodeMatchesConstraints } from "./constraints.js";
 import { REASON_INDEX } from "./explain.js";
 import { platformMatches } from "./platform.js";
 import { FilterReason, type PendingGroup, type SchedulerNode } from "./types.js";
@@ -14,7 +14,7 @@ export class StaticFilterCache {
 
   constructor(private readonly state: ClusterState) {}
 
-  constraintMask(constraints: readonly Constraint[]): Uint8Array {
+  constraintMask(constraints: readonly CompiledConstraint[]): Uint8Array {
     const key = constraints.map((c) => c.text).join("\n");
     let mask = this.constraintMasks.get(key);
     if (mask === undefined) {

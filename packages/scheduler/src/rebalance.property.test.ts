@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CONSTRAINT_POOL, nodesArb } from "../test/arbitraries.js";
-import { nodeMatchesConstraints, parseConstraints } from "./constraints.js";
+import { compileConstraints, nodeMatchesConstraints } from "./constraints.js";
 import { platformMatches } from "./platform.js";
 import { planRebalance, type RebalanceService } from "./rebalance.js";
 import type { PlacedTask, SchedulerNode } from "./types.js";
@@ -50,8 +50,8 @@ function toTasks(c: Case): PlacedTask[] {
     specVersion: "1",
     reservations: { nanoCpus: t.cpuTenths * 1e8, memoryBytes: t.memoryMiB * 1024 ** 2 },
     hostPorts: t.port ? [{ publishedPort: 9000 + i, protocol: "tcp" as const }] : [],
-    desiredState: "running",
-    observedState: "running",
+    holdsResources: true,
+    isActive: true,
   }));
 }
 
@@ -65,7 +65,7 @@ describe("planRebalance properties", () => {
           { random: c.seed },
         );
         expect(moves.length).toBeLessThanOrEqual(c.maxMoves);
-        const constraints = parseConstraints(c.service.constraints);
+        const constraints = compileConstraints(c.service.constraints);
         const eligible = (n: SchedulerNode) =>
           n.state === "ready" &&
           n.availability === "active" &&
@@ -157,8 +157,8 @@ describe("planRebalance properties", () => {
               specVersion: "1",
               reservations: { nanoCpus: 0, memoryBytes: 0 },
               hostPorts: [],
-              desiredState: "running" as const,
-              observedState: "running" as const,
+              holdsResources: true,
+              isActive: true,
             })),
           );
           const moves = planRebalance(

@@ -1,20 +1,19 @@
 import { type Random, seededRandom } from "@shoal/base";
 import { ClusterState, fixedPortKeys } from "./cluster-state.js";
-import { nodeMatchesConstraints, parseConstraints } from "./constraints.js";
+import { compileConstraints, nodeMatchesConstraints } from "./constraints.js";
 import { platformMatches } from "./platform.js";
 import { buildTreeShape } from "./preference-tree.js";
 import { parseSpreadDescriptor, spreadValueIds } from "./preferences.js";
-import { countsForSpread } from "./task-state.js";
 import { TieBreakStream } from "./tie-break.js";
-import type { PlacedTask, PlacementPreference, Platform, SchedulerNode } from "./types.js";
+import type { PlacedTask, SchedulerNode, SchedulerPlatform, SpreadPreference } from "./types.js";
 
 /** The placement spec of the service to rebalance (its tasks carry their own reservations and ports). */
 export interface RebalanceService {
   serviceId: string;
   constraints: readonly string[];
-  preferences: readonly PlacementPreference[];
+  preferences: readonly SpreadPreference[];
   maxReplicasPerNode?: number | undefined;
-  platforms: readonly Platform[];
+  platforms: readonly SchedulerPlatform[];
 }
 
 export interface RebalanceInput {
@@ -51,7 +50,7 @@ export function planRebalance(input: RebalanceInput, options: RebalanceOptions):
   const { service, maxMoves } = input;
   const state = new ClusterState(input.nodes, input.placedTasks, [], 0, new Set([service.serviceId]));
   const size = state.size;
-  const constraints = parseConstraints(service.constraints);
+  const constraints = compileConstraints(service.constraints);
   const preferenceValues = service.preferences.map((p) =>
     spreadValueIds(input.nodes, parseSpreadDescriptor(p.spreadDescriptor)),
   );
@@ -67,7 +66,7 @@ export function planRebalance(input: RebalanceInput, options: RebalanceOptions):
   // The service's running tasks per eligible node, in input order; moves take the last one.
   const movable: PlacedTask[][] = Array.from({ length: size }, () => []);
   for (const t of input.placedTasks) {
-    if (t.serviceId !== service.serviceId || !countsForSpread(t.desiredState, t.observedState)) continue;
+    if (t.serviceId !== service.serviceId || !(t.holdsResources && t.isActive)) continue;
     const n = state.indexById.get(t.nodeId);
     if (n !== undefined && (tree.leafOfNode[n] as number) >= 0) (movable[n] as PlacedTask[]).push(t);
   }

@@ -1,19 +1,19 @@
 import { type Random, ShoalError, seededRandom } from "@shoal/base";
 import type { NodeAttribute } from "./attributes.js";
 import { ClusterState, invalidResources, resourcesValid } from "./cluster-state.js";
-import { type Constraint, parseConstraints } from "./constraints.js";
+import { type CompiledConstraint, compileConstraints } from "./constraints.js";
 import { explain, rejectionsFromCounts } from "./explain.js";
 import { GroupFilters, StaticFilterCache } from "./filters.js";
 import { placeReplicas, RankScratch } from "./place-replicas.js";
 import { buildTreeShape, type TreeShape } from "./preference-tree.js";
 import { parseSpreadDescriptor, spreadValueIds } from "./preferences.js";
 import type {
-  Assignment,
   PendingGroup,
   PendingTask,
   PlacementStrategy,
   ScheduleInput,
   ScheduleResult,
+  SchedulerAssignment,
   Unplaced,
 } from "./types.js";
 
@@ -44,12 +44,12 @@ export function schedule(input: ScheduleInput, options: ScheduleOptions): Schedu
   const scratch = new RankScratch(state.size);
   const serviceCount = new Int32Array(state.size);
   const preferenceCache = new Map<string, Int32Array>();
-  const constraintCache = new Map<string, Constraint[] | ShoalError>();
+  const constraintCache = new Map<string, CompiledConstraint[] | ShoalError>();
   const treeCache = new Map<string, TreeShape>();
   // Groups still to come per service: the last one need not write its counts back.
   const groupsLeft = new Map<string, number>();
   for (const g of input.pending) groupsLeft.set(g.serviceId, (groupsLeft.get(g.serviceId) ?? 0) + 1);
-  const assignments: Assignment[] = [];
+  const assignments: SchedulerAssignment[] = [];
   const unplaced: Unplaced[] = [];
 
   for (const group of input.pending) {
@@ -188,13 +188,13 @@ function* allNodes(size: number): Iterable<number> {
 }
 
 interface ParsedGroup {
-  constraints: Constraint[];
+  constraints: CompiledConstraint[];
   preferenceValues: Int32Array[];
 }
 
 function parseGroup(
   group: PendingGroup,
-  constraintCache: Map<string, Constraint[] | ShoalError>,
+  constraintCache: Map<string, CompiledConstraint[] | ShoalError>,
   preferenceCache: Map<string, Int32Array>,
   nodes: ScheduleInput["nodes"],
 ): ParsedGroup | ShoalError {
@@ -202,7 +202,7 @@ function parseGroup(
   let constraints = constraintCache.get(key);
   if (constraints === undefined) {
     try {
-      constraints = parseConstraints(group.constraints);
+      constraints = compileConstraints(group.constraints);
     } catch (err) {
       if (!ShoalError.is(err)) throw err;
       constraints = err;

@@ -96,7 +96,7 @@ export const groupArb = (serviceId: string, specVersion: string): fc.Arbitrary<P
  * Observed states that still hold a node's resources and ports: written out here rather than taken
  * from src/task-state.ts, so the properties check the scheduler against the rule, not against itself.
  */
-export const HOLDING_STATES: ReadonlySet<string> = new Set([
+const HOLDING_STATES: ReadonlySet<string> = new Set([
   "new",
   "pending",
   "assigned",
@@ -106,11 +106,6 @@ export const HOLDING_STATES: ReadonlySet<string> = new Set([
   "starting",
   "running",
 ]);
-
-/** A placed task still meant to run and still holding its node: what max-per-node and spread count. */
-export function isActive(t: PlacedTask): boolean {
-  return t.desiredState === "running" && HOLDING_STATES.has(t.observedState);
-}
 
 // (desired, observed) pairs as the store holds them: mostly running, some on their way down (still
 // holding the node) and some finished (holding nothing, so their room must be usable again).
@@ -170,8 +165,9 @@ export function placedArb(nodes: readonly SchedulerNode[]): fc.Arbitrary<PlacedT
           specVersion: "0",
           reservations: { nanoCpus: cpu, memoryBytes: memory },
           hostPorts: withPort ? [portPool[0] as HostPort] : [],
-          desiredState,
-          observedState,
+          // The rule the manager's from-wire mapping applies, written out here independently.
+          holdsResources: holds,
+          isActive: holds && desiredState === "running",
         });
       });
       return out;

@@ -16,7 +16,7 @@ import {
 } from "./names.js";
 import { renderPartitionRules } from "./partition.js";
 import { claimSlot, deleteNetnsSync, type HarnessRecord, releaseSlot } from "./registry.js";
-import { formatSubnet, gatewayAddress, hostAddress, hostCapacity, parseCidr, type Subnet } from "./subnet.js";
+import { gatewayAddress, hostAddress, hostCapacity, parseTestSubnet, type Subnet } from "./subnet.js";
 import { assertHostsSupported } from "./supported.js";
 import { waitFor } from "./wait-for.js";
 
@@ -79,7 +79,7 @@ export async function createHosts(count: number, options: CreateHostsOptions = {
     );
   }
   if (options.subnet !== undefined) {
-    const capacity = hostCapacity(parseCidr(options.subnet));
+    const capacity = hostCapacity(parseTestSubnet(options.subnet));
     if (count > capacity) {
       throw new ShoalError(
         TestkitErrorCode.InvalidOptions,
@@ -143,8 +143,8 @@ class Harness implements TestHosts {
   ) {
     this.slot = record.slot;
     this.id = harnessId(record.slot);
-    this.net = parseCidr(record.subnet);
-    this.subnet = formatSubnet(this.net);
+    this.net = parseTestSubnet(record.subnet);
+    this.subnet = this.net.cidr;
     this.gateway = record.rootLink ? gatewayAddress(this.net) : undefined;
     this.unregister = registerTeardown(() => this.teardownSync());
   }
@@ -195,7 +195,7 @@ class Harness implements TestHosts {
       await run(
         "ip",
         ["-batch", "-"],
-        `link set ${link} addrgenmode none\naddr add ${this.gateway}/${this.net.prefix} dev ${link}\nlink set ${link} up\n`,
+        `link set ${link} addrgenmode none\naddr add ${this.gateway}/${this.net.prefixLength} dev ${link}\nlink set ${link} up\n`,
       );
       await run("ip", ["-n", sw, "link", "set", SWITCH_GATEWAY_PORT, "master", SWITCH_BRIDGE, "up"]);
       await waitOperUp(undefined, link);
@@ -233,7 +233,7 @@ class Harness implements TestHosts {
     await run(
       "ip",
       ["-n", netns, "-batch", "-"],
-      `link set lo up\naddr add ${address}/${this.net.prefix} dev ${HOST_INTERFACE}\nlink set ${HOST_INTERFACE} up\n`,
+      `link set lo up\naddr add ${address}/${this.net.prefixLength} dev ${HOST_INTERFACE}\nlink set ${HOST_INTERFACE} up\n`,
     );
     await waitOperUp(netns, HOST_INTERFACE);
     await waitOperUp(sw, switchPort(index));
