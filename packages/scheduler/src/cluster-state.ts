@@ -87,7 +87,7 @@ export class ClusterState {
     this.usedMemory = new Float64Array(n);
     this.taskCount = new Int32Array(n);
     for (let i = 0; i < n; i++) {
-      const node = nodes[i] as SchedulerNode;
+      const node = nodes[i];
       if (!resourcesValid(node.resources)) throw invalidResources(node.resources, `node "${node.id}"`);
       this.indexById.set(node.id, i);
       this.isAvailable[i] = node.state === "ready" && node.availability === "active" ? 1 : 0;
@@ -98,11 +98,11 @@ export class ClusterState {
       const i = this.indexById.get(t.nodeId);
       if (i === undefined || !t.holdsResources) continue;
       if (!resourcesValid(t.reservations)) throw invalidResources(t.reservations, `task "${t.id}"`);
-      this.usedCpu[i] = (this.usedCpu[i] as number) + t.reservations.nanoCpus;
-      this.usedMemory[i] = (this.usedMemory[i] as number) + t.reservations.memoryBytes;
+      this.usedCpu[i] = this.usedCpu[i] + t.reservations.nanoCpus;
+      this.usedMemory[i] = this.usedMemory[i] + t.reservations.memoryBytes;
       for (const p of t.hostPorts) this.addPort(i, p);
       if (t.isActive) {
-        this.taskCount[i] = (this.taskCount[i] as number) + 1;
+        this.taskCount[i] = this.taskCount[i] + 1;
         if (servicesOfInterest.has(t.serviceId)) this.addServiceCount(t.serviceId, i, 1);
       }
     }

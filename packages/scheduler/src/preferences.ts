@@ -29,7 +29,7 @@ export function spreadValueIds(nodes: readonly SchedulerNode[], attribute: NodeA
   const ids = new Int32Array(nodes.length);
   const interned = new Map<string, number>();
   for (let i = 0; i < nodes.length; i++) {
-    const value = attributeValue(nodes[i] as SchedulerNode, attribute);
+    const value = attributeValue(nodes[i], attribute);
     if (value === undefined) {
       // A node without the label is its own group, distinct from every value including "".
       ids[i] = -1;

@@ -45,7 +45,7 @@ interface Case {
 function toTasks(c: Case): PlacedTask[] {
   return c.tasks.map((t, i) => ({
     id: `t${i}`,
-    nodeId: (c.nodes[t.node] as SchedulerNode).id,
+    nodeId: c.nodes[t.node].id,
     serviceId: t.service,
     specVersion: "1",
     reservations: { nanoCpus: t.cpuTenths * 1e8, memoryBytes: t.memoryMiB * 1024 ** 2 },
@@ -97,7 +97,7 @@ describe("planRebalance properties", () => {
           return out;
         };
         const lexLess = (a: number[], b: number[]) => {
-          for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return (a[i] as number) < (b[i] as number);
+          for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i];
           return false;
         };
         let before = potential();

@@ -143,7 +143,7 @@ describe("schedule properties", () => {
         (nodeCount, tasks, seed, cpus) => {
           // Unequal node sizes must not matter for spread when nothing is reserved.
           const ns = nodes(nodeCount, (k) => ({
-            resources: { nanoCpus: (cpus[k] as number) * 1e9, memoryBytes: 2 ** 33 },
+            resources: { nanoCpus: cpus[k] * 1e9, memoryBytes: 2 ** 33 },
           }));
           const r = schedule(input({ nodes: ns, pending: [group("web", tasks)] }), { random: seed });
           expect(r.assignments).toHaveLength(tasks);

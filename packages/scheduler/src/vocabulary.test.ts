@@ -13,7 +13,7 @@ function exportedNames(dir: string): Set<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile() || !entry.name.endsWith(".ts") || entry.name.endsWith(".test.ts")) continue;
     const text = readFileSync(join(entry.parentPath, entry.name), "utf8");
-    for (const m of text.matchAll(DECLARATION)) names.add(m[1] as string);
+    for (const m of text.matchAll(DECLARATION)) names.add(m[1]);
   }
   return names;
 }

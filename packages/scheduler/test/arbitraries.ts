@@ -72,7 +72,7 @@ export const groupArb = (serviceId: string, specVersion: string): fc.Arbitrary<P
         [{ os: "linux", architecture: "amd64" }],
         [{ os: "linux", architecture: "aarch64" }],
       ),
-      hostPorts: fc.constantFrom([], [], [portPool[0] as HostPort]),
+      hostPorts: fc.constantFrom([], [], [portPool[0]]),
       maxReplicasPerNode: fc.constantFrom(0, 0, 1, 2, 3),
       preferences: fc.constantFrom(
         [],
@@ -143,7 +143,7 @@ export function placedArb(nodes: readonly SchedulerNode[]): fc.Arbitrary<PlacedT
       const ports = new Set<string>();
       const out: PlacedTask[] = [];
       rows.forEach((r, i) => {
-        const n = nodes[r.node] as SchedulerNode;
+        const n = nodes[r.node];
         const [desiredState, observedState] = r.states;
         const holds = HOLDING_STATES.has(observedState);
         // Finished tasks may have held anything: make them big, so that counting them would show.
@@ -164,7 +164,7 @@ export function placedArb(nodes: readonly SchedulerNode[]): fc.Arbitrary<PlacedT
           serviceId: r.service,
           specVersion: "0",
           reservations: { nanoCpus: cpu, memoryBytes: memory },
-          hostPorts: withPort ? [portPool[0] as HostPort] : [],
+          hostPorts: withPort ? [portPool[0]] : [],
           // The rule the manager's from-wire mapping applies, written out here independently.
           holdsResources: holds,
           isActive: holds && desiredState === "running",
