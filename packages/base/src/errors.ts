@@ -39,5 +39,7 @@ export const BaseErrorCode = {
   EmptyRange: "BASE_EMPTY_RANGE",
   /** An IPv4 subnet is not "a.b.c.d/p", its prefix is out of range, or it has host bits set. */
   InvalidSubnet: "BASE_INVALID_SUBNET",
+  /** SHOAL_LOG_LEVEL (or another level given as text) is not one of LOG_LEVELS. */
+  InvalidLogLevel: "BASE_INVALID_LOG_LEVEL",
 } as const;
 export type BaseErrorCode = (typeof BaseErrorCode)[keyof typeof BaseErrorCode];

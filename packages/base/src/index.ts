@@ -14,9 +14,13 @@ export {
 } from "./ipv4.js";
 export {
   createLogger,
+  DEFAULT_LOG_LEVEL,
+  LOG_LEVEL_ENV,
+  LOG_LEVELS,
   type Logger,
   type LoggerOptions,
   type LogLevel,
+  loggerOptionsFromEnv,
   REDACTED_PATHS,
   silentLogger,
 } from "./logger.js";

@@ -20,6 +20,9 @@ import { gatewayAddress, hostAddress, hostCapacity, parseTestSubnet, type Subnet
 import { assertHostsSupported } from "./supported.js";
 import { waitFor } from "./wait-for.js";
 
+/** SIGTERM → SIGKILL grace for processes spawned in test hosts, when the options do not say. */
+export const DEFAULT_STOP_GRACE_MS = 2000;
+
 export interface CreateHostsOptions {
   /** IPv4 CIDR for the hosts (/8../28). Default "10.231.<slot>.0/24", unique per live harness. */
   subnet?: string | undefined;
@@ -91,7 +94,7 @@ export async function createHosts(count: number, options: CreateHostsOptions = {
   const logger = (options.logger ?? silentLogger()).child({ module: "testkit/hosts" });
   const { record, stale } = await claimSlot(options.subnet, options.rootLink ?? true);
   if (stale.slots.length > 0) logger.warn({ stale }, "removed leftovers of crashed test harnesses");
-  const harness = new Harness(record, options.stopGraceMs ?? 2000, logger);
+  const harness = new Harness(record, options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS, logger);
   try {
     await harness.setUp();
     // Hosts are independent: set them up concurrently (indexes are taken in call order).
