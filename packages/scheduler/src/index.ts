@@ -26,5 +26,5 @@ export {
   type RebalanceOptions,
   type RebalanceService,
 } from "./rebalance.js";
-export { type ScheduleOptions, schedule } from "./schedule.js";
+export { DEFAULT_PLACEMENT_STRATEGY, type ScheduleOptions, schedule } from "./schedule.js";
 export * from "./types.js";
