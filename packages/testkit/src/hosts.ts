@@ -20,6 +20,10 @@ import { gatewayAddress, hostAddress, hostCapacity, parseTestSubnet, type Subnet
 import { assertHostsSupported } from "./supported.js";
 import { waitFor } from "./wait-for.js";
 
+/** How long a new veth may take to come up, and how often it is checked. */
+const LINK_UP_TIMEOUT_MS = 5000;
+const LINK_UP_POLL_MS = 5;
+
 /** SIGTERM → SIGKILL grace for processes spawned in test hosts, when the options do not say. */
 export const DEFAULT_STOP_GRACE_MS = 2000;
 
@@ -119,8 +123,8 @@ async function waitOperUp(netns: string | undefined, link: string): Promise<void
   const args = [...(netns === undefined ? [] : ["-n", netns]), "-o", "link", "show", "dev", link];
   await waitFor(async () => / state UP /.test(await run("ip", args)), {
     description: `link "${link}"${netns === undefined ? "" : ` in "${netns}"`} to come up`,
-    timeoutMs: 5000,
-    intervalMs: 5,
+    timeoutMs: LINK_UP_TIMEOUT_MS,
+    intervalMs: LINK_UP_POLL_MS,
   });
 }
 
