@@ -161,7 +161,10 @@ export class RaftNode {
    * fails (storage or apply error), after shutting down.
    */
   async run(signal?: AbortSignal): Promise<void> {
-    if (this.core !== undefined || this.stopping) throw new Error("raft node: run() may be called once");
+    if (this.core !== undefined || this.stopping)
+      throw new ShoalError(NodeErrorCode.AlreadyRunning, `raft node ${this.id} is already running`, {
+        hint: "run() may be called once; create a new RaftNode to restart",
+      });
     const storage = this.opts.storage;
     const snap = storage.snapshot();
     if (snap.meta.index > 0) await this.opts.restore?.(snap.data);
