@@ -59,7 +59,7 @@ const storage = await WalStorage.open({
   bootstrapVoters: config.voters,
   logger,
 });
-const transport = new GrpcTransport({
+const transport = await GrpcTransport.open({
   id: config.id,
   credentials: credentials.createInsecure(),
   listen: { address: "127.0.0.1:0", credentials: ServerCredentials.createInsecure() },
@@ -209,6 +209,7 @@ process.on("message", (msg: ToMember) => {
       break;
     case "stop":
       void node.stop().then(async () => {
+        await transport.close();
         await storage.close();
         process.exit(0);
       });

@@ -1,13 +1,4 @@
-import {
-  type Clock,
-  type Logger,
-  type Random,
-  ShoalError,
-  silentLogger,
-  systemClock,
-  systemRandom,
-  type TimerHandle,
-} from "@shoal/base";
+import { type Clock, type Logger, type Random, ShoalError, type TimerHandle } from "@shoal/base";
 import type { RaftConfig } from "../config.js";
 import type { ProposeResult, RawNodeApi, Status } from "../core-api.js";
 import { RawNode } from "../raw-node.js";
@@ -15,6 +6,7 @@ import type { Transport } from "../transport/transport.js";
 import { type ConfChange, type Entry, EntryType, type Message, type Ready, Role } from "../types.js";
 import type { DurableStorage } from "./durable-storage.js";
 import { NodeErrorCode } from "./errors.js";
+import { type ResolvedNodeOptions, resolveNodeOptions } from "./options.js";
 import { PendingProposals, type Proposed } from "./pending.js";
 
 export interface RaftNodeOptions {
@@ -89,6 +81,8 @@ interface QueuedRead {
 export class RaftNode {
   readonly id: number;
   private readonly opts: RaftNodeOptions;
+  /** Every option with its default filled in (options.ts), resolved once here. */
+  private readonly resolved: ResolvedNodeOptions;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly tickMs: number;
@@ -123,10 +117,11 @@ export class RaftNode {
   constructor(opts: RaftNodeOptions) {
     this.id = opts.id;
     this.opts = opts;
-    this.clock = opts.clock ?? systemClock;
-    this.logger = (opts.logger ?? silentLogger()).child({ module: "raft/node", raftId: opts.id });
-    this.tickMs = opts.tickMs ?? 100;
-    this.electionTicks = opts.electionTicks ?? 10;
+    this.resolved = resolveNodeOptions(opts);
+    this.clock = this.resolved.clock;
+    this.logger = this.resolved.logger;
+    this.tickMs = this.resolved.tickMs;
+    this.electionTicks = this.resolved.electionTicks;
   }
 
   /** Index of the last entry applied to the state machine. */
@@ -174,7 +169,7 @@ export class RaftNode {
     const createCore = this.opts.createCore ?? ((config: RaftConfig) => new RawNode(config));
     this.core = createCore({
       electionTicks: this.electionTicks,
-      heartbeatTicks: this.opts.heartbeatTicks ?? 1,
+      heartbeatTicks: this.resolved.heartbeatTicks,
       // Followers reject instead of forwarding: a forwarded entry's (index, term) is unknown here,
       // so its outcome could not be reported truthfully. Callers retry on the leader hint.
       disableProposalForwarding: true,
@@ -182,7 +177,7 @@ export class RaftNode {
       id: this.id,
       storage,
       applied: this.appliedIndex,
-      random: this.opts.random ?? systemRandom(),
+      random: this.resolved.random,
       logger: this.logger,
     });
     const finished = new Promise<void>((resolve) => {
@@ -191,7 +186,7 @@ export class RaftNode {
     const onAbort = () => void this.stop();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      await this.opts.transport.start({
+      this.opts.transport.attach({
         receive: (m) => this.enqueue(() => this.inbox.push(m)),
         reportUnreachable: (id) => this.enqueue(() => this.unreachable.push(id)),
         reportSnapshot: (id, ok) => this.enqueue(() => this.snapshotReports.push([id, ok])),
@@ -207,7 +202,10 @@ export class RaftNode {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  /** Stops the timer, lets the Ready in flight finish, stops the transport, rejects what is pending. */
+  /**
+   * Stops the timer, lets the Ready in flight finish, detaches from the transport (its owner
+   * closes it), rejects what is pending.
+   */
   async stop(): Promise<void> {
     if (this.stopping) {
       await this.pumpDone;
@@ -216,9 +214,7 @@ export class RaftNode {
     this.stopping = true;
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
     await this.pumpDone;
-    await this.opts.transport
-      .stop()
-      .catch((err: unknown) => this.logger.warn({ err }, "raft node: transport stop failed"));
+    this.opts.transport.detach();
     const stopped = () =>
       new ShoalError(NodeErrorCode.Stopped, `raft node ${this.id} stopped before the request finished`, {
         ...(this.failure === undefined ? {} : { cause: this.failure }),
@@ -272,7 +268,7 @@ export class RaftNode {
       }
       const context = new TextEncoder().encode(`${this.id}/${++this.readSeq}`);
       const key = keyOf(context);
-      const timeoutMs = this.opts.readTimeoutMs ?? 2 * 2 * this.electionTicks * this.tickMs;
+      const timeoutMs = this.resolved.readTimeoutMs;
       const timer = this.clock.setTimeout(() => {
         this.readQueue = this.readQueue.filter((r) => r !== read);
         this.reads.delete(key);
@@ -483,7 +479,7 @@ export class RaftNode {
   }
 
   private async maybeSnapshot(core: RawNodeApi): Promise<void> {
-    const every = this.opts.snapshotEntries ?? 10_000;
+    const every = this.resolved.snapshotEntries;
     const take = this.opts.snapshot;
     const storage = this.opts.storage;
     if (every <= 0 || take === undefined) return;
@@ -491,7 +487,7 @@ export class RaftNode {
     const index = this.appliedIndex;
     const data = await take();
     await storage.createSnapshot(index, core.status().confState, data);
-    const compactTo = index - (this.opts.snapshotCatchUpEntries ?? 1000);
+    const compactTo = index - this.resolved.snapshotCatchUpEntries;
     if (compactTo > storage.firstIndex()) await storage.compact(compactTo);
     this.logger.info({ index, bytes: data.byteLength }, "raft node took snapshot");
   }
