@@ -1,5 +1,6 @@
 export { type DurableStorage, MemoryDurableStorage } from "./durable-storage.js";
 export { NodeErrorCode } from "./errors.js";
+export { LeadershipSignal, type LeadershipState } from "./leadership.js";
 export {
   DEFAULT_ELECTION_TICKS,
   DEFAULT_HEARTBEAT_TICKS,

@@ -6,6 +6,7 @@ import type { Transport } from "../transport/transport.js";
 import { type ConfChange, type Entry, EntryType, type Message, type Ready, Role } from "../types.js";
 import type { DurableStorage } from "./durable-storage.js";
 import { NodeErrorCode } from "./errors.js";
+import { LeadershipSignal, type LeadershipState } from "./leadership.js";
 import { type ResolvedNodeOptions, resolveNodeOptions } from "./options.js";
 import { PendingProposals, type Proposed } from "./pending.js";
 
@@ -98,6 +99,7 @@ export class RaftNode {
   private unreachable: number[] = [];
   private snapshotReports: [number, boolean][] = [];
   private readonly pending = new PendingProposals();
+  private readonly leadershipSignal: LeadershipSignal;
 
   private pumping = false;
   private pumpDone: Promise<void> = Promise.resolve();
@@ -122,6 +124,7 @@ export class RaftNode {
     this.logger = this.resolved.logger;
     this.tickMs = this.resolved.tickMs;
     this.electionTicks = this.resolved.electionTicks;
+    this.leadershipSignal = new LeadershipSignal(opts.id);
   }
 
   /** Index of the last entry applied to the state machine. */
@@ -144,6 +147,15 @@ export class RaftNode {
 
   isLeader(): boolean {
     return this.currentRole === Role.Leader;
+  }
+
+  /**
+   * The leadership signal (leadership.ts): first the current state, then every change of role,
+   * leader or leader's term, once each and in order, until the node stops or `signal` aborts.
+   * `for await (const s of node.leadershipChanges(signal)) s.isLeader ? startLoops() : stopLoops();`
+   */
+  leadershipChanges(signal?: AbortSignal): AsyncIterableIterator<LeadershipState> {
+    return this.leadershipSignal.subscribe(signal);
   }
 
   status(): Status | undefined {
@@ -229,6 +241,7 @@ export class RaftNode {
     this.readQueue = [];
     this.reads.clear();
     this.logger.info({ applied: this.appliedIndex }, "raft node stopped");
+    this.leadershipSignal.end();
     this.finished?.();
   }
 
@@ -398,6 +411,7 @@ export class RaftNode {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
     if (rd.hardState !== undefined) this.currentTerm = rd.hardState.term;
+    this.leadershipSignal.observe(this.currentTerm, this.leaderId, this.currentRole);
 
     // A leader may replicate in parallel with its own disk write (Raft thesis §10.2.1): appends,
     // heartbeats and snapshot chunks in its current (already durable) term promise nothing about
@@ -438,6 +452,7 @@ export class RaftNode {
       if (e.type === EntryType.ConfChange || e.data.byteLength > 0) await this.opts.apply(e);
       this.appliedIndex = e.index;
       this.pending.applied(e);
+      if (e.type === EntryType.ConfChange) this.leadershipSignal.observeApplied(e, this.currentTerm);
     }
     for (const rs of rd.readStates) {
       const read = this.reads.get(keyOf(rs.context));
