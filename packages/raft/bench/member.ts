@@ -89,7 +89,7 @@ running.catch((err: unknown) => {
   send({ type: "failed", error: String(err) });
   process.exit(1);
 });
-while (transport.port === 0) await new Promise((r) => setTimeout(r, 2));
+// GrpcTransport.open() resolved once the server was bound.
 send({ type: "listening", port: transport.port });
 
 function value(bytes: number): Uint8Array {
