@@ -100,6 +100,8 @@ export class RaftNode {
   private snapshotReports: [number, boolean][] = [];
   private readonly pending = new PendingProposals();
   private readonly leadershipSignal: LeadershipSignal;
+  /** Our handler is attached to the transport (so stop() never detaches someone else's). */
+  private attached = false;
 
   private pumping = false;
   private pumpDone: Promise<void> = Promise.resolve();
@@ -203,6 +205,7 @@ export class RaftNode {
         reportUnreachable: (id) => this.enqueue(() => this.unreachable.push(id)),
         reportSnapshot: (id, ok) => this.enqueue(() => this.snapshotReports.push([id, ok])),
       });
+      this.attached = true;
       if (signal?.aborted) void this.stop();
       this.armTick();
       this.logger.info({ applied: this.appliedIndex, term: this.currentTerm }, "raft node started");
@@ -226,7 +229,8 @@ export class RaftNode {
     this.stopping = true;
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
     await this.pumpDone;
-    this.opts.transport.detach();
+    if (this.attached) this.opts.transport.detach();
+    this.attached = false;
     const stopped = () =>
       new ShoalError(NodeErrorCode.Stopped, `raft node ${this.id} stopped before the request finished`, {
         ...(this.failure === undefined ? {} : { cause: this.failure }),
