@@ -31,10 +31,7 @@ const ALLOWED_PREFIXES: Readonly<Record<string, readonly string[]>> = {
  * Codes known to be declared twice, each with the reason it is tolerated. Keep this empty: an
  * entry is a debt with an owner.
  */
-const KNOWN_DUPLICATES: ReadonlySet<string> = new Set([
-  // removed when raft-api merges (raft's src/errors.ts and src/node/errors.ts both declare it)
-  "RAFT_PROPOSAL_DROPPED",
-]);
+const KNOWN_DUPLICATES: ReadonlySet<string> = new Set([]);
 
 const CODE_PATTERN = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/;
 
