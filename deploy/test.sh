@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone on a fresh Debian machine (as root):
-# install what is missing, build, lint, check generated code, type-check, run every test.
+# install what is missing, build, lint, find unused code and dependencies, check generated code,
+# type-check, run every test.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 
 step "lint (biome)"
 npx biome check .
+
+step "no unused files, dependencies or exports (knip)"
+npx knip --no-progress --no-config-hints
 
 step "generated code is up to date (proto:check)"
 npm run --silent proto:check

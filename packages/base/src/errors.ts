@@ -32,10 +32,14 @@ export class ShoalError extends Error {
 /** Codes declared by this package. Other packages declare theirs in their own errors.ts. */
 export const BaseErrorCode = {
   /** A duration string such as "1m30s" could not be parsed. */
-  InvalidDuration: "INVALID_DURATION",
+  InvalidDuration: "BASE_INVALID_DURATION",
   /** A byte size such as "512M" could not be parsed. */
-  InvalidByteSize: "INVALID_BYTE_SIZE",
+  InvalidByteSize: "BASE_INVALID_BYTE_SIZE",
   /** A Random was asked for a value from an empty range or list. */
-  EmptyRange: "EMPTY_RANGE",
+  EmptyRange: "BASE_EMPTY_RANGE",
+  /** An IPv4 subnet is not "a.b.c.d/p", its prefix is out of range, or it has host bits set. */
+  InvalidSubnet: "BASE_INVALID_SUBNET",
+  /** SHOAL_LOG_LEVEL (or another level given as text) is not one of LOG_LEVELS. */
+  InvalidLogLevel: "BASE_INVALID_LOG_LEVEL",
 } as const;
 export type BaseErrorCode = (typeof BaseErrorCode)[keyof typeof BaseErrorCode];

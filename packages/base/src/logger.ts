@@ -1,7 +1,14 @@
 import { pino } from "pino";
+import { BaseErrorCode, ShoalError } from "./errors.js";
 
 export type Logger = pino.Logger;
-export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The level when none is given. */
+export const DEFAULT_LOG_LEVEL: LogLevel = "info";
+/** The environment variable a composition root reads the level from (loggerOptionsFromEnv). */
+export const LOG_LEVEL_ENV = "SHOAL_LOG_LEVEL";
 
 /**
  * Paths whose values never reach a log line: secret payloads, join tokens, keys. pino's redact
@@ -20,6 +27,12 @@ export const REDACTED_PATHS = [
   "*.key",
   "privateKey",
   "*.privateKey",
+  // @shoal/pki's names: a node's PEM key (NodeTlsMaterial, NodeKeyAndCsr) and the sealed CA key.
+  "keyPem",
+  "*.keyPem",
+  "*.*.keyPem",
+  "caKeySealedPem",
+  "*.caKeySealedPem",
   // Secret payloads (SecretSpec.data one level down, as in `{ spec }`), and raft entries, whose
   // data may carry a secret being written.
   "data",
@@ -38,10 +51,11 @@ export const REDACTED_PATHS = [
 ];
 
 export interface LoggerOptions {
+  /** Default DEFAULT_LOG_LEVEL. */
   level?: LogLevel;
   /** Process name, e.g. "shoal-daemon". */
   name?: string;
-  /** Human-readable output (pino-pretty). Defaults to true when stderr is a TTY. */
+  /** Human-readable output (pino-pretty) instead of JSON lines. Default false. */
   pretty?: boolean;
   /** Where JSON lines go; defaults to stderr (fd 2). */
   destination?: pino.DestinationStream;
@@ -50,12 +64,34 @@ export interface LoggerOptions {
 }
 
 /**
+ * The level and output form a composition root resolves once from its environment: the level
+ * from SHOAL_LOG_LEVEL (an unknown value is an error, not silently "info"), pretty output when a
+ * person is watching stderr. Pure: the caller passes `process.env` and `process.stderr.isTTY`.
+ */
+export function loggerOptionsFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  stderrIsTty: boolean,
+): Pick<LoggerOptions, "level" | "pretty"> {
+  const raw = env[LOG_LEVEL_ENV];
+  const pretty = stderrIsTty;
+  if (raw === undefined || raw === "") return { level: DEFAULT_LOG_LEVEL, pretty };
+  const level = LOG_LEVELS.find((l) => l === raw.trim().toLowerCase());
+  if (level === undefined) {
+    throw new ShoalError(BaseErrorCode.InvalidLogLevel, `${LOG_LEVEL_ENV} "${raw}" is not a log level`, {
+      hint: `use one of ${LOG_LEVELS.join(", ")}`,
+      details: { value: raw },
+    });
+  }
+  return { level, pretty };
+}
+
+/**
  * The one root logger of a process. Components take a child: `root.child({ module: "raft" })`.
- * Output is JSON unless a person is watching (TTY) or `pretty` is set.
+ * It reads no environment: the composition root resolves its options (loggerOptionsFromEnv).
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? (process.env.SHOAL_LOG_LEVEL as LogLevel | undefined) ?? "info";
-  const pretty = options.pretty ?? (options.destination === undefined && process.stderr.isTTY === true);
+  const level = options.level ?? DEFAULT_LOG_LEVEL;
+  const pretty = options.pretty ?? false;
   const config: pino.LoggerOptions = {
     level,
     base: { ...(options.name === undefined ? {} : { name: options.name }), ...options.base },

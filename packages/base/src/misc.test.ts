@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ShoalError } from "./errors.js";
 import { ID_LENGTH, isId, newId } from "./ids.js";
-import { createLogger } from "./logger.js";
+import { createLogger, loggerOptionsFromEnv } from "./logger.js";
 
 describe("ids", () => {
   it("are 25 URL-safe characters and unique", () => {
@@ -78,5 +78,35 @@ describe("createLogger", () => {
       expect(text).not.toContain(leak);
     }
     expect(text).toContain("db-pass");
+  });
+
+  it("takes its level from the options only, not from the environment", () => {
+    const { lines, destination } = capture();
+    const before = process.env.SHOAL_LOG_LEVEL;
+    process.env.SHOAL_LOG_LEVEL = "debug";
+    try {
+      createLogger({ destination }).debug("hidden");
+      createLogger({ destination, level: "debug" }).debug("shown");
+    } finally {
+      if (before === undefined) delete process.env.SHOAL_LOG_LEVEL;
+      else process.env.SHOAL_LOG_LEVEL = before;
+    }
+    expect(lines.map((l) => l.msg)).toEqual(["shown"]);
+  });
+});
+
+describe("loggerOptionsFromEnv", () => {
+  it("resolves the level and the output form once, for a composition root", () => {
+    expect(loggerOptionsFromEnv({}, false)).toEqual({ level: "info", pretty: false });
+    expect(loggerOptionsFromEnv({ SHOAL_LOG_LEVEL: " Debug " }, true)).toEqual({
+      level: "debug",
+      pretty: true,
+    });
+  });
+
+  it("refuses an unknown level with the allowed ones", () => {
+    expect(() => loggerOptionsFromEnv({ SHOAL_LOG_LEVEL: "verbose" }, false)).toThrow(
+      'SHOAL_LOG_LEVEL "verbose" is not a log level',
+    );
   });
 });

@@ -36,7 +36,7 @@ describe("parseDurationMs", () => {
       return undefined;
     })();
     expect(err).toBeInstanceOf(ShoalError);
-    expect((err as ShoalError).code).toBe("INVALID_DURATION");
+    expect((err as ShoalError).code).toBe("BASE_INVALID_DURATION");
     expect((err as ShoalError).message).toBe(message);
   });
 

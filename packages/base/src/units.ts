@@ -16,7 +16,7 @@ const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
 
 /**
  * Parses a Go-style duration ("1m30s", "1.5h", "300ms", "0") into milliseconds (fractional for
- * sub-millisecond values). Throws INVALID_DURATION naming the input.
+ * sub-millisecond values). Throws BASE_INVALID_DURATION naming the input.
  */
 export function parseDurationMs(input: string): number {
   const s = input.trim();
@@ -80,7 +80,7 @@ const BYTE_UNITS: Record<string, number> = {
 
 /**
  * Parses a byte size as Docker's RAMInBytes does: binary units, case-insensitive, optional "b" /
- * "ib" ("512M", "1.5g", "128MiB", "1024", "2 GB"). Throws INVALID_BYTE_SIZE naming the input.
+ * "ib" ("512M", "1.5g", "128MiB", "1024", "2 GB"). Throws BASE_INVALID_BYTE_SIZE naming the input.
  */
 export function parseBytes(input: string | number): number {
   if (typeof input === "number") {

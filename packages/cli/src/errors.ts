@@ -3,9 +3,9 @@ import { ShoalError } from "@shoal/base";
 /** Error codes of the CLI itself. */
 export const CliErrorCode = {
   /** The command group exists in the design but its issue has not landed yet. */
-  NotAvailable: "NOT_AVAILABLE",
+  NotAvailable: "CLI_NOT_AVAILABLE",
   /** The command line itself is wrong (unknown option, missing argument, bad value). */
-  Usage: "USAGE",
+  Usage: "CLI_USAGE",
 } as const;
 
 /** Exit codes: 1 for a failed command, 2 for a wrong command line (as commander and most CLIs). */

@@ -59,7 +59,7 @@ const storage = await WalStorage.open({
   bootstrapVoters: config.voters,
   logger,
 });
-const transport = new GrpcTransport({
+const transport = await GrpcTransport.open({
   id: config.id,
   credentials: credentials.createInsecure(),
   listen: { address: "127.0.0.1:0", credentials: ServerCredentials.createInsecure() },
@@ -89,7 +89,7 @@ running.catch((err: unknown) => {
   send({ type: "failed", error: String(err) });
   process.exit(1);
 });
-while (transport.port === 0) await new Promise((r) => setTimeout(r, 2));
+// GrpcTransport.open() resolved once the server was bound.
 send({ type: "listening", port: transport.port });
 
 function value(bytes: number): Uint8Array {
@@ -209,6 +209,7 @@ process.on("message", (msg: ToMember) => {
       break;
     case "stop":
       void node.stop().then(async () => {
+        await transport.close();
         await storage.close();
         process.exit(0);
       });

@@ -5,6 +5,18 @@ import type { Storage } from "./storage.js";
 
 /** Hard cap on any message the core emits: snapshot chunks and append batches stay below it. */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Room left in a message for everything but entry or chunk bytes. */
+const MESSAGE_HEADROOM_BYTES = 64 * 1024;
+
+// The core's defaults, resolved once by resolveConfig.
+export const DEFAULT_MAX_SIZE_PER_MSG = 1024 * 1024;
+export const DEFAULT_MAX_INFLIGHT_MSGS = 256;
+/** 0 = no cap on the uncommitted tail. */
+export const DEFAULT_MAX_UNCOMMITTED_BYTES = 0;
+export const DEFAULT_MAX_COMMITTED_BYTES_PER_READY = 64 * 1024 * 1024;
+export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** snapshotRetryTicks defaults to this many election timeouts. */
+export const DEFAULT_SNAPSHOT_RETRY_ELECTIONS = 4;
 
 export interface RaftConfig {
   /** This node's raft id (> 0, < 2^53). */
@@ -89,10 +101,16 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
   if (c.electionTicks <= c.heartbeatTicks) {
     throw invalid(`electionTicks ${c.electionTicks} must be greater than heartbeatTicks ${c.heartbeatTicks}`);
   }
-  const maxSizePerMsg = Math.min(c.maxSizePerMsg ?? 1024 * 1024, MAX_MESSAGE_BYTES - 64 * 1024);
-  const maxInflightMsgs = c.maxInflightMsgs ?? 256;
+  const maxSizePerMsg = Math.min(
+    c.maxSizePerMsg ?? DEFAULT_MAX_SIZE_PER_MSG,
+    MAX_MESSAGE_BYTES - MESSAGE_HEADROOM_BYTES,
+  );
+  const maxInflightMsgs = c.maxInflightMsgs ?? DEFAULT_MAX_INFLIGHT_MSGS;
   if (maxInflightMsgs <= 0) throw invalid(`maxInflightMsgs ${maxInflightMsgs} must be at least 1`);
-  const chunk = Math.min(c.snapshotChunkBytes ?? 1024 * 1024, MAX_MESSAGE_BYTES - 64 * 1024);
+  const chunk = Math.min(
+    c.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES,
+    MAX_MESSAGE_BYTES - MESSAGE_HEADROOM_BYTES,
+  );
   if (chunk <= 0) throw invalid(`snapshotChunkBytes ${chunk} must be at least 1`);
   return {
     id: c.id,
@@ -104,13 +122,13 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     applied: c.applied ?? 0,
     maxSizePerMsg,
     maxInflightMsgs,
-    maxUncommittedBytes: c.maxUncommittedBytes ?? 0,
-    maxCommittedBytesPerReady: c.maxCommittedBytesPerReady ?? 64 * 1024 * 1024,
+    maxUncommittedBytes: c.maxUncommittedBytes ?? DEFAULT_MAX_UNCOMMITTED_BYTES,
+    maxCommittedBytesPerReady: c.maxCommittedBytesPerReady ?? DEFAULT_MAX_COMMITTED_BYTES_PER_READY,
     snapshotChunkBytes: chunk,
     checkQuorum: c.checkQuorum ?? true,
     preVote: c.preVote ?? true,
     disableProposalForwarding: c.disableProposalForwarding ?? false,
-    snapshotRetryTicks: c.snapshotRetryTicks ?? 4 * c.electionTicks,
+    snapshotRetryTicks: c.snapshotRetryTicks ?? DEFAULT_SNAPSHOT_RETRY_ELECTIONS * c.electionTicks,
     testingUnsafe: c.testingUnsafe,
   };
 }

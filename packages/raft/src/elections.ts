@@ -52,7 +52,8 @@ export function campaign(r: Raft, kind: "preVote" | "vote", transfer: boolean): 
 /** Records a vote answer and acts on the outcome; used by the candidate step function. */
 export function poll(r: Raft, from: number, granted: boolean, kind: "preVoteResp" | "voteResp"): void {
   r.trk.recordVote(from, granted);
-  const { result } = r.trk.tallyVotes();
+  const { granted: yes, rejected: no, result } = r.trk.tallyVotes();
+  r.logger.debug({ term: r.term, kind, from, granted, yes, no, result }, "raft vote counted");
   if (result === "won") {
     if (kind === "preVoteResp") campaign(r, "vote", false);
     else {
@@ -69,7 +70,29 @@ export function handleVote(r: Raft, m: VoteMessage): void {
     r.vote === m.from || (r.vote === NONE && r.lead === NONE) || (m.type === "preVote" && m.term > r.term);
   const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
   const upToDate = r.cfg.testingUnsafe === "voteIgnoringLog" || r.log.isUpToDate(m.index, m.logTerm);
-  if (canVote && upToDate) {
+  const granted = canVote && upToDate;
+  r.logger.debug(
+    {
+      term: r.term,
+      type: m.type,
+      from: m.from,
+      candidateTerm: m.term,
+      index: m.index,
+      logTerm: m.logTerm,
+      lastIndex: r.log.lastIndex(),
+      lastTerm: r.log.lastTerm(),
+      granted,
+      why: granted
+        ? "candidate log is at least as up to date as ours"
+        : !canVote
+          ? r.vote !== NONE
+            ? `already voted for ${r.vote} in term ${r.term}`
+            : `following leader ${r.lead} in term ${r.term}`
+          : "candidate log is behind ours (§5.4.1)",
+    },
+    "raft vote decision",
+  );
+  if (granted) {
     // A granted pre-vote answers with the candidate's future term so it is not seen as stale.
     r.send({ type: respType, from: r.id, to: m.from, term: m.term, reject: false });
     if (m.type === "vote") {

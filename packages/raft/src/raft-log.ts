@@ -1,12 +1,7 @@
-import { ShoalError } from "@shoal/base";
-import { RaftErrorCode } from "./errors.js";
+import { invariant } from "./errors.js";
 import { UnstableLog } from "./log-unstable.js";
 import { limitSize, type Storage } from "./storage.js";
 import type { Entry, Snapshot } from "./types.js";
-
-function invariant(message: string): ShoalError {
-  return new ShoalError(RaftErrorCode.Invariant, message);
-}
 
 /**
  * The log as the core sees it: durable entries in storage followed by unstable ones, with the

@@ -3,6 +3,7 @@ import { decodeConfChange } from "./conf-change.js";
 import type { ResolvedConfig } from "./config.js";
 import type { ProposeResult } from "./core-api.js";
 import { campaign, handleVote, hup, poll } from "./elections.js";
+import { invariant } from "./errors.js";
 import { applyConfChange, reportSnapshot, restoreSnapshot } from "./membership.js";
 import { ProgressTracker } from "./progress-tracker.js";
 import { RaftLog } from "./raft-log.js";
@@ -71,7 +72,7 @@ export class Raft {
     const { hardState, confState } = cfg.storage.initialState();
     this.trk.setConf(confState, this.log.lastIndex() + 1);
     if (hardState.commit > this.log.lastIndex()) {
-      throw new Error(
+      throw invariant(
         `raft hard state commit ${hardState.commit} is beyond the last index ${this.log.lastIndex()}`,
       );
     }
@@ -150,7 +151,7 @@ export class Raft {
   }
 
   becomePreCandidate(): void {
-    if (this.role === Role.Leader) throw new Error("raft: invalid transition leader -> preCandidate");
+    if (this.role === Role.Leader) throw invariant("raft invalid transition leader -> preCandidate");
     // PreVote changes neither term nor vote: a partitioned node cannot inflate terms.
     this.stepFn = stepCandidate;
     this.trk.resetVotes();
@@ -160,7 +161,7 @@ export class Raft {
   }
 
   becomeCandidate(): void {
-    if (this.role === Role.Leader) throw new Error("raft: invalid transition leader -> candidate");
+    if (this.role === Role.Leader) throw invariant("raft invalid transition leader -> candidate");
     this.stepFn = stepCandidate;
     this.reset(this.term + 1);
     this.tickFn = () => this.tickElection();
@@ -169,7 +170,7 @@ export class Raft {
   }
 
   becomeLeader(): void {
-    if (this.role === Role.Follower) throw new Error("raft: invalid transition follower -> leader");
+    if (this.role === Role.Follower) throw invariant("raft invalid transition follower -> leader");
     this.stepFn = stepLeader;
     this.reset(this.term);
     this.tickFn = () => this.tickHeartbeat();

@@ -45,18 +45,53 @@ export function stepFollower(r: Raft, m: Message): void {
 
 export function handleAppend(r: Raft, m: AppMessage): void {
   const reply = { type: "appResp", from: r.id, to: m.from, term: r.term } as const;
+  // Per-message traffic: the fields are built only when debug is on (appends are the hot path).
+  const debug = r.logger.isLevelEnabled("debug");
+  const fields = () => ({
+    term: r.term,
+    from: m.from,
+    index: m.index,
+    logTerm: m.logTerm,
+    entries: m.entries.length,
+    commit: m.commit,
+  });
   if (m.index < r.log.committed) {
+    if (debug)
+      r.logger.debug(
+        {
+          ...fields(),
+          committed: r.log.committed,
+          accepted: true,
+          why: "already committed past the append's start",
+        },
+        "raft append decision",
+      );
     r.send({ ...reply, index: r.log.committed, reject: false, rejectHint: 0, logTerm: 0 });
     return;
   }
   const lastNew = r.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
   if (lastNew !== undefined) {
+    if (debug)
+      r.logger.debug(
+        { ...fields(), lastNew, accepted: true, why: "log matches at the append's start" },
+        "raft append decision",
+      );
     r.send({ ...reply, index: lastNew, reject: false, rejectHint: 0, logTerm: 0 });
     return;
   }
   // Mismatch: hint the largest index whose term is <= the leader's term there, so the leader
   // skips a whole divergent term per round trip instead of one entry.
   const hint = r.log.findConflictByTerm(Math.min(m.index, r.log.lastIndex()), m.logTerm);
+  if (debug) {
+    const why =
+      m.index > r.log.lastIndex()
+        ? `our log ends at ${r.log.lastIndex()}`
+        : `our term at ${m.index} is ${r.log.term(m.index)}, not ${m.logTerm}`;
+    r.logger.debug(
+      { ...fields(), accepted: false, rejectHint: hint.index, hintTerm: hint.term, why },
+      "raft append decision",
+    );
+  }
   r.send({ ...reply, index: m.index, reject: true, rejectHint: hint.index, logTerm: hint.term });
 }
 

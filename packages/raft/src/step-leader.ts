@@ -39,6 +39,18 @@ function handleAppendResponse(r: Raft, m: AppRespMessage): void {
     let probe = m.rejectHint;
     // The follower told us its term at rejectHint: skip every entry of ours from later terms.
     if (m.logTerm > 0) probe = r.log.findConflictByTerm(m.rejectHint, m.logTerm).index;
+    r.logger.debug(
+      {
+        term: r.term,
+        from: m.from,
+        index: m.index,
+        rejectHint: m.rejectHint,
+        hintTerm: m.logTerm,
+        probe,
+        state: pr.state,
+      },
+      "raft append rejected, probing back",
+    );
     if (pr.maybeDecrTo(m.index, probe)) {
       if (pr.state === "replicate") pr.becomeProbe();
       sendAppend(r, m.from, true);

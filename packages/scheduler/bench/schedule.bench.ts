@@ -62,8 +62,8 @@ function timeSteadyState(): Timing {
       specVersion: "0",
       reservations: group.reservations,
       hostPorts: [],
-      desiredState: "running",
-      observedState: "running",
+      holdsResources: true,
+      isActive: true,
     };
   }
   const steady = { ...input, placedTasks, pending: input.pending.slice(0, 5) };

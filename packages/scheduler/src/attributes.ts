@@ -15,9 +15,6 @@ export type NodeAttribute =
   | { kind: "node-label"; key: string }
   | { kind: "engine-label"; key: string };
 
-/** The alphabet of constraint and preference keys (Swarm's); label names are case-sensitive. */
-export const KEY_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-
 const NODE_LABEL_PREFIX = "node.labels.";
 const ENGINE_LABEL_PREFIX = "engine.labels.";
 

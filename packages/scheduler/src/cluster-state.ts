@@ -1,19 +1,18 @@
 import { ShoalError } from "@shoal/base";
 import { SchedulerErrorCode } from "./errors.js";
-import { countsForSpread, holdsResources } from "./task-state.js";
-import type { HostPort, PlacedTask, Resources, SchedulerNode, TaskFailure } from "./types.js";
+import type { HostPort, PlacedTask, SchedulerNode, SchedulerResources, TaskFailure } from "./types.js";
 
 function isAmount(v: number): boolean {
   return Number.isFinite(v) && v >= 0;
 }
 
 /** True when both amounts are finite numbers ≥ 0. */
-export function resourcesValid(r: Resources): boolean {
+export function resourcesValid(r: SchedulerResources): boolean {
   return isAmount(r.nanoCpus) && isAmount(r.memoryBytes);
 }
 
-/** The error for resources that are not (see INVALID_SCHEDULER_INPUT); `what` names the owner. */
-export function invalidResources(r: Resources, what: string): ShoalError {
+/** The error for resources that are not (see SCHEDULER_INVALID_INPUT); `what` names the owner. */
+export function invalidResources(r: SchedulerResources, what: string): ShoalError {
   return new ShoalError(
     SchedulerErrorCode.InvalidInput,
     `${what} has resources nanoCpus=${r.nanoCpus} memoryBytes=${r.memoryBytes}; both must be finite and at least 0`,
@@ -88,7 +87,7 @@ export class ClusterState {
     this.usedMemory = new Float64Array(n);
     this.taskCount = new Int32Array(n);
     for (let i = 0; i < n; i++) {
-      const node = nodes[i] as SchedulerNode;
+      const node = nodes[i];
       if (!resourcesValid(node.resources)) throw invalidResources(node.resources, `node "${node.id}"`);
       this.indexById.set(node.id, i);
       this.isAvailable[i] = node.state === "ready" && node.availability === "active" ? 1 : 0;
@@ -97,13 +96,13 @@ export class ClusterState {
     }
     for (const t of placedTasks) {
       const i = this.indexById.get(t.nodeId);
-      if (i === undefined || !holdsResources(t.observedState)) continue;
+      if (i === undefined || !t.holdsResources) continue;
       if (!resourcesValid(t.reservations)) throw invalidResources(t.reservations, `task "${t.id}"`);
-      this.usedCpu[i] = (this.usedCpu[i] as number) + t.reservations.nanoCpus;
-      this.usedMemory[i] = (this.usedMemory[i] as number) + t.reservations.memoryBytes;
+      this.usedCpu[i] = this.usedCpu[i] + t.reservations.nanoCpus;
+      this.usedMemory[i] = this.usedMemory[i] + t.reservations.memoryBytes;
       for (const p of t.hostPorts) this.addPort(i, p);
-      if (countsForSpread(t.desiredState, t.observedState)) {
-        this.taskCount[i] = (this.taskCount[i] as number) + 1;
+      if (t.isActive) {
+        this.taskCount[i] = this.taskCount[i] + 1;
         if (servicesOfInterest.has(t.serviceId)) this.addServiceCount(t.serviceId, i, 1);
       }
     }

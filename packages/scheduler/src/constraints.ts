@@ -1,89 +1,74 @@
 import { ShoalError } from "@shoal/base";
-import { attributeValue, KEY_PATTERN, type NodeAttribute, parseAttribute } from "./attributes.js";
+import { parseConstraint } from "@shoal/proto";
+import { attributeValue, type NodeAttribute, parseAttribute } from "./attributes.js";
 import { SchedulerErrorCode } from "./errors.js";
 import { type Cidr, cidrContains, hostOfAddr, ipEquals, parseCidr, parseIp } from "./ip.js";
 import { normalizeArch } from "./platform.js";
 import type { SchedulerNode } from "./types.js";
 
-export interface Constraint {
+/**
+ * A constraint ready for matching: the key resolved to a node attribute, the value lower-cased
+ * (values compare case-insensitively) and, for `node.ip`, the address or network as bytes.
+ * Which texts are constraints is decided by @shoal/proto's `parseConstraint` alone — the one
+ * parser of the language, which spec validation uses too — so a spec that passed validation
+ * always compiles here.
+ */
+export interface CompiledConstraint {
   /** The expression as written, for messages. */
   text: string;
   key: string;
   attribute: NodeAttribute;
   operator: "==" | "!=";
-  /** Lower-cased (values compare case-insensitively); architecture aliases normalized. */
+  /** Lower-cased; architecture aliases normalized. */
   value: string;
   /** For `node.ip`: the address or network to compare with. */
   ip?: { kind: "exact"; address: Uint8Array } | { kind: "cidr"; cidr: Cidr };
 }
 
-function invalid(text: string, why: string, hint?: string): ShoalError {
-  return new ShoalError(SchedulerErrorCode.InvalidConstraint, `constraint "${text}" ${why}`, {
-    hint: hint ?? 'write constraints as "<key> == <value>" or "<key> != <value>"',
+function invalid(text: string, why: string): ShoalError {
+  return new ShoalError(SchedulerErrorCode.InvalidConstraint, `constraint ${why}`, {
+    hint: 'write constraints as "<key> == <value>" or "<key> != <value>"',
     details: { constraint: text },
   });
 }
 
 /**
- * Parses one Swarm constraint expression. Keys: node.id, node.hostname, node.role,
- * node.platform.os, node.platform.arch, node.ip (an address or a CIDR), node.labels.<k>,
- * engine.labels.<k>. @shoal/proto's validation parses the same language (see
- * constraint-language.test.ts, which runs both parsers over one table); change them together.
+ * Parses one Swarm constraint expression with @shoal/proto's parser and resolves it for matching.
+ * Throws ShoalError SCHEDULER_INVALID_CONSTRAINT with the parser's reason when it is not one.
  */
-export function parseConstraint(text: string): Constraint {
-  const eq = text.indexOf("==");
-  const ne = text.indexOf("!=");
-  let at: number;
-  let operator: "==" | "!=";
-  if (eq >= 0 && (ne < 0 || eq < ne)) {
-    at = eq;
-    operator = "==";
-  } else if (ne >= 0) {
-    at = ne;
-    operator = "!=";
-  } else {
-    throw invalid(text, "has no operator (expected == or !=)");
-  }
-  const key = text.slice(0, at).trim();
-  const rawValue = text.slice(at + 2).trim();
-  if (rawValue.includes("==") || rawValue.includes("!=")) throw invalid(text, "has more than one operator");
-  if (!KEY_PATTERN.test(key)) throw invalid(text, `has an invalid key "${key}"`);
+export function compileConstraint(text: string): CompiledConstraint {
+  const parsed = parseConstraint(text);
+  if (!parsed.ok) throw invalid(text, parsed.reason);
+  const { key, operator, value: rawValue } = parsed.constraint;
   const attribute = parseAttribute(key);
-  if (attribute === undefined) {
-    throw invalid(
-      text,
-      `has an unknown key "${key}"`,
-      "known keys: node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.ip, node.labels.<key>, engine.labels.<key>",
+  // The parser accepted the key, so it names an attribute: anything else is a bug in one of the two.
+  if (attribute === undefined)
+    throw new ShoalError(
+      SchedulerErrorCode.Invariant,
+      `constraint key "${key}" was accepted but names no attribute`,
     );
-  }
-  // Swarm refuses empty values: a missing label still equals "" when matching (so `!= x` holds).
-  if (rawValue === "") throw invalid(text, "has an empty value");
   const value = attribute.kind === "arch" ? normalizeArch(rawValue) : rawValue.toLowerCase();
-  if (attribute.kind === "role" && value !== "manager" && value !== "worker") {
-    throw invalid(text, `compares node.role with "${rawValue}"`, "node.role is manager or worker");
-  }
-  const constraint: Constraint = { text, key, attribute, operator, value };
+  const constraint: CompiledConstraint = { text, key, attribute, operator, value };
   if (attribute.kind === "ip") {
     const cidr = parseCidr(rawValue);
-    if (cidr !== undefined) {
-      constraint.ip = { kind: "cidr", cidr };
-    } else {
-      const address = parseIp(rawValue);
-      if (address === undefined) {
-        throw invalid(text, `has value "${rawValue}" which is neither an IP address nor a CIDR network`);
-      }
-      constraint.ip = { kind: "exact", address };
-    }
+    const address = cidr === undefined ? parseIp(rawValue) : undefined;
+    if (cidr !== undefined) constraint.ip = { kind: "cidr", cidr };
+    else if (address !== undefined) constraint.ip = { kind: "exact", address };
+    else
+      throw new ShoalError(
+        SchedulerErrorCode.Invariant,
+        `node.ip value "${rawValue}" was accepted but is no address`,
+      );
   }
   return constraint;
 }
 
-/** Parses every expression; throws the first error (a ShoalError with code INVALID_CONSTRAINT). */
-export function parseConstraints(texts: readonly string[]): Constraint[] {
-  return texts.map(parseConstraint);
+/** Compiles every expression; throws the first error (ShoalError SCHEDULER_INVALID_CONSTRAINT). */
+export function compileConstraints(texts: readonly string[]): CompiledConstraint[] {
+  return texts.map(compileConstraint);
 }
 
-function matchesOne(c: Constraint, node: SchedulerNode): boolean {
+function matchesOne(c: CompiledConstraint, node: SchedulerNode): boolean {
   if (c.ip !== undefined) {
     const address = parseIp(hostOfAddr(node.addr));
     // A node whose address we cannot read is not in any network and equals no address.
@@ -99,7 +84,10 @@ function matchesOne(c: Constraint, node: SchedulerNode): boolean {
 }
 
 /** True when the node satisfies every constraint (all must hold, as in Swarm). */
-export function nodeMatchesConstraints(constraints: readonly Constraint[], node: SchedulerNode): boolean {
+export function nodeMatchesConstraints(
+  constraints: readonly CompiledConstraint[],
+  node: SchedulerNode,
+): boolean {
   for (const c of constraints) if (!matchesOne(c, node)) return false;
   return true;
 }

@@ -1,8 +1,8 @@
 import { type ClusterState, fixedPortKeys, MAX_RECENT_FAILURES } from "./cluster-state.js";
-import { type Constraint, nodeMatchesConstraints } from "./constraints.js";
-import { REASON_INDEX } from "./explain.js";
+import { type CompiledConstraint, nodeMatchesConstraints } from "./constraints.js";
+import { type Demand, firstRejection, passesStaticFilters, REASON_INDEX } from "./filter-table.js";
 import { platformMatches } from "./platform.js";
-import { FilterReason, type PendingGroup, type SchedulerNode } from "./types.js";
+import type { FilterReason, PendingGroup, SchedulerPlatform } from "./types.js";
 
 /**
  * Per-call caches of the filters that do not depend on what is placed: a constraint set or a
@@ -14,28 +14,28 @@ export class StaticFilterCache {
 
   constructor(private readonly state: ClusterState) {}
 
-  constraintMask(constraints: readonly Constraint[]): Uint8Array {
+  constraintMask(constraints: readonly CompiledConstraint[]): Uint8Array {
     const key = constraints.map((c) => c.text).join("\n");
     let mask = this.constraintMasks.get(key);
     if (mask === undefined) {
       const nodes = this.state.nodes;
       mask = new Uint8Array(nodes.length);
       for (let i = 0; i < nodes.length; i++) {
-        mask[i] = nodeMatchesConstraints(constraints, nodes[i] as SchedulerNode) ? 1 : 0;
+        mask[i] = nodeMatchesConstraints(constraints, nodes[i]) ? 1 : 0;
       }
       this.constraintMasks.set(key, mask);
     }
     return mask;
   }
 
-  platformMask(group: PendingGroup): Uint8Array {
-    const key = group.platforms.map((p) => `${p.os}/${p.architecture}`).join("\n");
+  platformMask(platforms: readonly SchedulerPlatform[]): Uint8Array {
+    const key = platforms.map((p) => `${p.os}/${p.architecture}`).join("\n");
     let mask = this.platformMasks.get(key);
     if (mask === undefined) {
       const nodes = this.state.nodes;
       mask = new Uint8Array(nodes.length);
       for (let i = 0; i < nodes.length; i++) {
-        mask[i] = platformMatches(group.platforms, (nodes[i] as SchedulerNode).platform) ? 1 : 0;
+        mask[i] = platformMatches(platforms, nodes[i].platform) ? 1 : 0;
       }
       this.platformMasks.set(key, mask);
     }
@@ -44,13 +44,12 @@ export class StaticFilterCache {
 }
 
 /**
- * The filter pipeline bound to one group. Static filters (ready, constraints, platform) are masks;
- * dynamic ones (resources, host ports, max replicas) read the state, which changes as tasks land.
- * `serviceCount` is a dense per-node copy of the group's service counts, kept current by `assign`.
+ * The filter table (filter-table.ts) bound to one group: its demand, plus the static masks and a
+ * dense per-node copy of the group's service counts, kept current by `assign`.
  */
-export class GroupFilters {
-  readonly reqCpu: number;
-  readonly reqMemory: number;
+export class GroupFilters implements Demand {
+  readonly cpu: number;
+  readonly memory: number;
   readonly portKeys: number[];
   /** 0: unlimited. */
   readonly maxPerNode: number;
@@ -58,50 +57,41 @@ export class GroupFilters {
   constructor(
     readonly state: ClusterState,
     readonly group: PendingGroup,
-    private readonly constraintOk: Uint8Array,
-    private readonly platformOk: Uint8Array,
+    readonly constraintOk: Uint8Array,
+    readonly platformOk: Uint8Array,
     readonly serviceCount: Int32Array,
   ) {
-    this.reqCpu = group.reservations.nanoCpus;
-    this.reqMemory = group.reservations.memoryBytes;
+    this.cpu = group.reservations.nanoCpus;
+    this.memory = group.reservations.memoryBytes;
     this.portKeys = fixedPortKeys(group.hostPorts);
     this.maxPerNode = group.maxReplicasPerNode ?? 0;
   }
 
   /** Filters that cannot change while this group is placed. */
   passesStatic(n: number): boolean {
-    return this.state.isAvailable[n] === 1 && this.constraintOk[n] === 1 && this.platformOk[n] === 1;
+    return passesStaticFilters(this.state, this, n);
   }
 
-  /** Filters that only get stricter as tasks of this group land: one more task fits on the node. */
+  /**
+   * The dynamic filters of the table, written out for the hot path (it runs once per placed task
+   * and per eligible node): exactly `passesDynamicFilters`, which filters.test.ts checks by a
+   * property. A new dynamic filter adds its line here.
+   */
   fitsOneMore(n: number): boolean {
     const s = this.state;
-    if ((s.usedCpu[n] as number) + this.reqCpu > (s.totalCpu[n] as number)) return false;
-    if ((s.usedMemory[n] as number) + this.reqMemory > (s.totalMemory[n] as number)) return false;
-    if (this.maxPerNode > 0 && (this.serviceCount[n] as number) >= this.maxPerNode) return false;
+    if (s.usedCpu[n] + this.cpu > s.totalCpu[n]) return false;
+    if (s.usedMemory[n] + this.memory > s.totalMemory[n]) return false;
+    if (this.maxPerNode > 0 && this.serviceCount[n] >= this.maxPerNode) return false;
     if (this.portKeys.length > 0 && s.portsConflict(n, this.portKeys)) return false;
     return true;
   }
 
   /** The first filter, in Swarm's order, that rejects the node; undefined when the node fits. */
   firstRejection(n: number): FilterReason | undefined {
-    const s = this.state;
-    if (s.isAvailable[n] !== 1) return FilterReason.NotReady;
-    const cpuShort = (s.usedCpu[n] as number) + this.reqCpu > (s.totalCpu[n] as number);
-    const memoryShort = (s.usedMemory[n] as number) + this.reqMemory > (s.totalMemory[n] as number);
-    if (cpuShort && memoryShort) return FilterReason.InsufficientCpuAndMemory;
-    if (memoryShort) return FilterReason.InsufficientMemory;
-    if (cpuShort) return FilterReason.InsufficientCpu;
-    if (this.constraintOk[n] !== 1) return FilterReason.Constraints;
-    if (this.platformOk[n] !== 1) return FilterReason.Platform;
-    if (this.portKeys.length > 0 && s.portsConflict(n, this.portKeys)) return FilterReason.HostPort;
-    if (this.maxPerNode > 0 && (this.serviceCount[n] as number) >= this.maxPerNode) {
-      return FilterReason.MaxReplicas;
-    }
-    return undefined;
+    return firstRejection(this.state, this, n);
   }
 
-  /** Counts the first rejection of every node, indexed as explain.ts's REASON_INDEX. */
+  /** Counts the first rejection of every node, indexed as filter-table.ts's REASON_INDEX. */
   countRejections(nodes: Iterable<number>): Int32Array {
     const counts = new Int32Array(REASON_INDEX.size);
     for (const n of nodes) {
@@ -114,10 +104,10 @@ export class GroupFilters {
   /** Records one task of this group on the node. */
   assign(n: number): void {
     const s = this.state;
-    s.usedCpu[n] = (s.usedCpu[n] as number) + this.reqCpu;
-    s.usedMemory[n] = (s.usedMemory[n] as number) + this.reqMemory;
-    s.taskCount[n] = (s.taskCount[n] as number) + 1;
-    this.serviceCount[n] = (this.serviceCount[n] as number) + 1;
+    s.usedCpu[n] += this.cpu;
+    s.usedMemory[n] += this.memory;
+    s.taskCount[n]++;
+    this.serviceCount[n]++;
     for (const p of this.group.hostPorts) s.addPort(n, p);
   }
 

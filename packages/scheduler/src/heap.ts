@@ -35,13 +35,13 @@ export class RankHeap {
   }
 
   top(): number {
-    return this.items[0] as number;
+    return this.items[0];
   }
 
   pop(): void {
     this.size--;
     if (this.size > 0) {
-      this.items[0] = this.items[this.size] as number;
+      this.items[0] = this.items[this.size];
       this.siftDown(0);
     }
   }
@@ -52,25 +52,25 @@ export class RankHeap {
   }
 
   private less(a: number, b: number): boolean {
-    const pa = this.primary[a] as number;
-    const pb = this.primary[b] as number;
+    const pa = this.primary[a];
+    const pb = this.primary[b];
     if (pa !== pb) return pa < pb;
-    return (this.secondary[a] as number) < (this.secondary[b] as number);
+    return this.secondary[a] < this.secondary[b];
   }
 
   private siftDown(start: number): void {
     const items = this.items;
     const size = this.size;
     let i = start;
-    const item = items[i] as number;
+    const item = items[i];
     for (;;) {
       const left = 2 * i + 1;
       if (left >= size) break;
       const right = left + 1;
       let best = left;
-      if (right < size && this.less(items[right] as number, items[left] as number)) best = right;
-      if (!this.less(items[best] as number, item)) break;
-      items[i] = items[best] as number;
+      if (right < size && this.less(items[right], items[left])) best = right;
+      if (!this.less(items[best], item)) break;
+      items[i] = items[best];
       i = best;
     }
     items[i] = item;
@@ -96,7 +96,7 @@ export class ObjectHeap<T> {
   }
 
   top(): T {
-    return this.items[0] as T;
+    return this.items[0];
   }
 
   pop(): void {
@@ -115,15 +115,15 @@ export class ObjectHeap<T> {
     const items = this.items;
     const size = items.length;
     let i = start;
-    const item = items[i] as T;
+    const item = items[i];
     for (;;) {
       const left = 2 * i + 1;
       if (left >= size) break;
       const right = left + 1;
       let best = left;
-      if (right < size && this.less(items[right] as T, items[left] as T)) best = right;
-      if (!this.less(items[best] as T, item)) break;
-      items[i] = items[best] as T;
+      if (right < size && this.less(items[right], items[left])) best = right;
+      if (!this.less(items[best], item)) break;
+      items[i] = items[best];
       i = best;
     }
     items[i] = item;

@@ -1,8 +1,22 @@
 export { type NodeAttribute, parseAttribute } from "./attributes.js";
 export { FAILURE_WINDOW_MS, MAX_RECENT_FAILURES } from "./cluster-state.js";
-export { type Constraint, nodeMatchesConstraints, parseConstraint, parseConstraints } from "./constraints.js";
+export {
+  type CompiledConstraint,
+  compileConstraint,
+  compileConstraints,
+  nodeMatchesConstraints,
+} from "./constraints.js";
 export { SchedulerErrorCode } from "./errors.js";
 export { explain } from "./explain.js";
+export {
+  isSchedulable,
+  nodeFromWire,
+  pendingGroupsFromWire,
+  placedTaskFromWire,
+  rebalanceServiceFromWire,
+  scheduleInputFromWire,
+  taskFailureFromWire,
+} from "./from-wire.js";
 export { normalizeArch, platformMatches } from "./platform.js";
 export { parseSpreadDescriptor } from "./preferences.js";
 export {
@@ -12,5 +26,5 @@ export {
   type RebalanceOptions,
   type RebalanceService,
 } from "./rebalance.js";
-export { type ScheduleOptions, schedule } from "./schedule.js";
+export { DEFAULT_PLACEMENT_STRATEGY, type ScheduleOptions, schedule } from "./schedule.js";
 export * from "./types.js";

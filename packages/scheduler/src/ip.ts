@@ -9,7 +9,7 @@ function parseIpv4Into(text: string, out: Uint8Array, offset: number): boolean {
   const parts = text.split(".");
   if (parts.length !== 4) return false;
   for (let i = 0; i < 4; i++) {
-    const p = parts[i] as string;
+    const p = parts[i];
     if (!/^\d{1,3}$/.test(p)) return false;
     const v = Number(p);
     if (v > 255) return false;
@@ -34,19 +34,16 @@ export function parseIp(text: string): Uint8Array | undefined {
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
   const groups = (s: string): string[] => (s === "" ? [] : s.split(":"));
-  const head = groups(halves[0] as string);
-  const tail = halves.length === 2 ? groups(halves[1] as string) : [];
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
   const words: number[] = [];
   const pushAll = (list: string[], isLast: boolean): boolean => {
     for (let i = 0; i < list.length; i++) {
-      const g = list[i] as string;
+      const g = list[i];
       if (isLast && i === list.length - 1 && g.includes(".")) {
         const v4 = new Uint8Array(4);
         if (!parseIpv4Into(g, v4, 0)) return false;
-        words.push(
-          ((v4[0] as number) << 8) | (v4[1] as number),
-          ((v4[2] as number) << 8) | (v4[3] as number),
-        );
+        words.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
         continue;
       }
       if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return false;
@@ -60,11 +57,11 @@ export function parseIp(text: string): Uint8Array | undefined {
   const tailWords = words.length - headWords;
   if (halves.length === 1 ? words.length !== 8 : words.length > 7) return undefined;
   const all = new Array<number>(8).fill(0);
-  for (let i = 0; i < headWords; i++) all[i] = words[i] as number;
-  for (let i = 0; i < tailWords; i++) all[8 - tailWords + i] = words[headWords + i] as number;
+  for (let i = 0; i < headWords; i++) all[i] = words[i];
+  for (let i = 0; i < tailWords; i++) all[8 - tailWords + i] = words[headWords + i];
   for (let i = 0; i < 8; i++) {
-    out[2 * i] = (all[i] as number) >> 8;
-    out[2 * i + 1] = (all[i] as number) & 0xff;
+    out[2 * i] = all[i] >> 8;
+    out[2 * i + 1] = all[i] & 0xff;
   }
   return out;
 }
@@ -72,7 +69,7 @@ export function parseIp(text: string): Uint8Array | undefined {
 /** Strips a trailing ":port" (and IPv6 brackets) from a node address. */
 export function hostOfAddr(addr: string): string {
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(addr);
-  if (bracketed) return bracketed[1] as string;
+  if (bracketed) return bracketed[1];
   const colon = addr.indexOf(":");
   if (colon >= 0 && colon === addr.lastIndexOf(":")) return addr.slice(0, colon);
   return addr;
@@ -100,7 +97,7 @@ export function cidrContains(cidr: Cidr, ip: Uint8Array): boolean {
   let bits = cidr.prefixBits;
   for (let i = 0; i < 16 && bits > 0; i++, bits -= 8) {
     const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if (((ip[i] as number) & mask) !== ((cidr.network[i] as number) & mask)) return false;
+    if ((ip[i] & mask) !== (cidr.network[i] & mask)) return false;
   }
   return true;
 }

@@ -1,4 +1,4 @@
-import type { Platform } from "./types.js";
+import type { SchedulerPlatform } from "./types.js";
 
 // Daemons report `uname -m` names, images use Go names; both mean the same machine.
 const ARCH_ALIASES: Readonly<Record<string, string>> = {
@@ -15,7 +15,7 @@ export function normalizeArch(arch: string): string {
 }
 
 /** True when the node's platform is one of `wanted` (an empty list accepts every platform). */
-export function platformMatches(wanted: readonly Platform[], node: Platform): boolean {
+export function platformMatches(wanted: readonly SchedulerPlatform[], node: SchedulerPlatform): boolean {
   if (wanted.length === 0) return true;
   const os = node.os.trim().toLowerCase();
   const arch = normalizeArch(node.architecture);

@@ -30,8 +30,8 @@ export function buildTreeShape(
     if (!passesStatic(n)) continue;
     let branch = 0;
     for (let level = 0; level < levels; level++) {
-      const slot = ((preferenceValues[level] as Int32Array)[n] as number) + 1;
-      const known = byValue[branch] as number[];
+      const slot = preferenceValues[level][n] + 1;
+      const known = byValue[branch];
       let child = known[slot];
       if (child === undefined) {
         child = parent.length;
@@ -40,15 +40,13 @@ export function buildTreeShape(
         byValue.push([]);
         members.push([]);
         known[slot] = child;
-        (children[branch] as number[]).push(child);
+        children[branch].push(child);
       }
       branch = child;
     }
-    (members[branch] as number[]).push(n);
+    members[branch].push(n);
     leafOfNode[n] = branch;
   }
-  const leafNodes = members.map((m, b) =>
-    (children[b] as number[]).length === 0 ? Int32Array.from(m) : undefined,
-  );
+  const leafNodes = members.map((m, b) => (children[b].length === 0 ? Int32Array.from(m) : undefined));
   return { parent: Int32Array.from(parent), children, leafNodes, leafOfNode };
 }

@@ -1,16 +1,17 @@
 import { ShoalError } from "@shoal/base";
-import { attributeValue, KEY_PATTERN, type NodeAttribute, parseAttribute } from "./attributes.js";
+import { isSpreadKey } from "@shoal/proto";
+import { attributeValue, type NodeAttribute, parseAttribute } from "./attributes.js";
 import { SchedulerErrorCode } from "./errors.js";
 import type { SchedulerNode } from "./types.js";
 
 /**
- * Parses a spread descriptor such as `node.labels.zone`: exactly what @shoal/proto's validation
- * accepts (constraint-language.test.ts runs both). An id or an address would put every node in a
- * group of its own, which plain spread already does.
+ * Resolves a spread descriptor such as `node.labels.zone`. Which keys may be spread over is
+ * @shoal/proto's `isSpreadKey` (the rule spec validation applies): an id or an address would put
+ * every node in a group of its own, which plain spread already does.
  */
 export function parseSpreadDescriptor(descriptor: string): NodeAttribute {
-  const attribute = KEY_PATTERN.test(descriptor) ? parseAttribute(descriptor) : undefined;
-  if (attribute === undefined || attribute.kind === "ip" || attribute.kind === "id") {
+  const attribute = isSpreadKey(descriptor) ? parseAttribute(descriptor) : undefined;
+  if (attribute === undefined) {
     throw new ShoalError(
       SchedulerErrorCode.InvalidPreference,
       `placement preference "spread=${descriptor}" names an attribute that cannot be spread over`,
@@ -28,7 +29,7 @@ export function spreadValueIds(nodes: readonly SchedulerNode[], attribute: NodeA
   const ids = new Int32Array(nodes.length);
   const interned = new Map<string, number>();
   for (let i = 0; i < nodes.length; i++) {
-    const value = attributeValue(nodes[i] as SchedulerNode, attribute);
+    const value = attributeValue(nodes[i], attribute);
     if (value === undefined) {
       // A node without the label is its own group, distinct from every value including "".
       ids[i] = -1;

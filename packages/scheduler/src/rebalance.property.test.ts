@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CONSTRAINT_POOL, nodesArb } from "../test/arbitraries.js";
-import { nodeMatchesConstraints, parseConstraints } from "./constraints.js";
+import { compileConstraints, nodeMatchesConstraints } from "./constraints.js";
 import { platformMatches } from "./platform.js";
 import { planRebalance, type RebalanceService } from "./rebalance.js";
 import type { PlacedTask, SchedulerNode } from "./types.js";
@@ -45,13 +45,13 @@ interface Case {
 function toTasks(c: Case): PlacedTask[] {
   return c.tasks.map((t, i) => ({
     id: `t${i}`,
-    nodeId: (c.nodes[t.node] as SchedulerNode).id,
+    nodeId: c.nodes[t.node].id,
     serviceId: t.service,
     specVersion: "1",
     reservations: { nanoCpus: t.cpuTenths * 1e8, memoryBytes: t.memoryMiB * 1024 ** 2 },
     hostPorts: t.port ? [{ publishedPort: 9000 + i, protocol: "tcp" as const }] : [],
-    desiredState: "running",
-    observedState: "running",
+    holdsResources: true,
+    isActive: true,
   }));
 }
 
@@ -65,7 +65,7 @@ describe("planRebalance properties", () => {
           { random: c.seed },
         );
         expect(moves.length).toBeLessThanOrEqual(c.maxMoves);
-        const constraints = parseConstraints(c.service.constraints);
+        const constraints = compileConstraints(c.service.constraints);
         const eligible = (n: SchedulerNode) =>
           n.state === "ready" &&
           n.availability === "active" &&
@@ -97,7 +97,7 @@ describe("planRebalance properties", () => {
           return out;
         };
         const lexLess = (a: number[], b: number[]) => {
-          for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return (a[i] as number) < (b[i] as number);
+          for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i];
           return false;
         };
         let before = potential();
@@ -157,8 +157,8 @@ describe("planRebalance properties", () => {
               specVersion: "1",
               reservations: { nanoCpus: 0, memoryBytes: 0 },
               hostPorts: [],
-              desiredState: "running" as const,
-              observedState: "running" as const,
+              holdsResources: true,
+              isActive: true,
             })),
           );
           const moves = planRebalance(

@@ -123,7 +123,7 @@ describe("planRebalance", () => {
     const ns = [node("gone", { state: "down" }), node("a"), node("b")];
     const tasks = [
       ...tasksOn({ gone: 4 }),
-      ...tasksOn({ a: 4 }, "web", { desiredState: "shutdown" }),
+      ...tasksOn({ a: 4 }, "web", { isActive: false }),
       ...tasksOn({ b: 1 }),
     ];
     const moves = planRebalance(

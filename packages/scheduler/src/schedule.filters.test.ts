@@ -32,13 +32,13 @@ describe("filters", () => {
           placed("t1", "a", "db", { reservations: { nanoCpus: 0, memoryBytes: 2 * GiB } }),
           placed("t2", "a", "db", {
             reservations: { nanoCpus: 0, memoryBytes: 2 * GiB },
-            observedState: "failed",
-            desiredState: "shutdown",
+            holdsResources: false,
+            isActive: false,
           }),
           // Told to stop but still running: still holds its memory.
           placed("t3", "a", "db", {
             reservations: { nanoCpus: 0, memoryBytes: 1 * GiB },
-            desiredState: "shutdown",
+            isActive: false,
           }),
         ],
         pending: [group("web", 3, { reservations: { nanoCpus: 0, memoryBytes: 0.5 * GiB } })],
@@ -155,8 +155,8 @@ describe("filters", () => {
           // Finished task: its port is free again.
           placed("gone", "n2", "other", {
             hostPorts: [port],
-            observedState: "complete",
-            desiredState: "shutdown",
+            holdsResources: false,
+            isActive: false,
           }),
         ],
         pending: [group("web", 5, { hostPorts: [port] })],
@@ -200,7 +200,7 @@ describe("filters", () => {
     );
     expect(r.assignments).toEqual([]);
     expect(r.unplaced[0]?.message).toBe(
-      'invalid placement: constraint "node.colour == red" has an unknown key "node.colour"',
+      'invalid placement: constraint "node.colour == red" has unknown key "node.colour"; use node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.ip, node.labels.<name> or engine.labels.<name>',
     );
   });
 });

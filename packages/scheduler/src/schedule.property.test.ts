@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { HOLDING_STATES, isActive, scheduleInputArb } from "../test/arbitraries.js";
+import { scheduleInputArb } from "../test/arbitraries.js";
 import { group, input, node, nodes } from "../test/fixtures.js";
-import { nodeMatchesConstraints, parseConstraints } from "./constraints.js";
+import { compileConstraints, nodeMatchesConstraints } from "./constraints.js";
 import { platformMatches } from "./platform.js";
 import { schedule } from "./schedule.js";
 import type { PendingGroup, ScheduleInput, SchedulerNode } from "./types.js";
@@ -29,7 +29,7 @@ describe("schedule properties", () => {
             let cpu = 0;
             let memory = 0;
             for (const t of i.placedTasks) {
-              if (t.nodeId !== n.id || !HOLDING_STATES.has(t.observedState)) continue;
+              if (t.nodeId !== n.id || !t.holdsResources) continue;
               cpu += t.reservations.nanoCpus;
               memory += t.reservations.memoryBytes;
             }
@@ -57,10 +57,10 @@ describe("schedule properties", () => {
         const port80 = new Map<string, number>();
         const perService = new Map<string, number>();
         for (const t of i.placedTasks) {
-          if (t.hostPorts.length > 0 && HOLDING_STATES.has(t.observedState)) {
+          if (t.hostPorts.length > 0 && t.holdsResources) {
             port80.set(t.nodeId, (port80.get(t.nodeId) ?? 0) + 1);
           }
-          if (!isActive(t)) continue;
+          if (!t.isActive) continue;
           perService.set(
             `${t.serviceId}/${t.nodeId}`,
             (perService.get(`${t.serviceId}/${t.nodeId}`) ?? 0) + 1,
@@ -72,7 +72,7 @@ describe("schedule properties", () => {
           const n = nodeById.get(a.nodeId) as SchedulerNode;
           expect(n.state).toBe("ready");
           expect(n.availability).toBe("active");
-          expect(nodeMatchesConstraints(parseConstraints(g.constraints), n)).toBe(true);
+          expect(nodeMatchesConstraints(compileConstraints(g.constraints), n)).toBe(true);
           expect(platformMatches(g.platforms, n.platform)).toBe(true);
           if (g.hostPorts.length > 0) port80.set(n.id, (port80.get(n.id) ?? 0) + 1);
           const key = `${g.serviceId}/${n.id}`;
@@ -143,7 +143,7 @@ describe("schedule properties", () => {
         (nodeCount, tasks, seed, cpus) => {
           // Unequal node sizes must not matter for spread when nothing is reserved.
           const ns = nodes(nodeCount, (k) => ({
-            resources: { nanoCpus: (cpus[k] as number) * 1e9, memoryBytes: 2 ** 33 },
+            resources: { nanoCpus: cpus[k] * 1e9, memoryBytes: 2 ** 33 },
           }));
           const r = schedule(input({ nodes: ns, pending: [group("web", tasks)] }), { random: seed });
           expect(r.assignments).toHaveLength(tasks);

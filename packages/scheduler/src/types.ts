@@ -4,26 +4,27 @@
  * Resource units: `nanoCpus` (1 CPU = 1e9) and `memoryBytes`, both plain numbers.
  */
 
-export interface Resources {
+export interface SchedulerResources {
   nanoCpus: number;
   memoryBytes: number;
 }
 
-export const NodeRole = { Manager: "manager", Worker: "worker" } as const;
-export type NodeRole = (typeof NodeRole)[keyof typeof NodeRole];
+export const SchedulerNodeRole = { Manager: "manager", Worker: "worker" } as const;
+export type SchedulerNodeRole = (typeof SchedulerNodeRole)[keyof typeof SchedulerNodeRole];
 
-export const NodeAvailability = { Active: "active", Pause: "pause", Drain: "drain" } as const;
-export type NodeAvailability = (typeof NodeAvailability)[keyof typeof NodeAvailability];
+export const SchedulerNodeAvailability = { Active: "active", Pause: "pause", Drain: "drain" } as const;
+export type SchedulerNodeAvailability =
+  (typeof SchedulerNodeAvailability)[keyof typeof SchedulerNodeAvailability];
 
-export const NodeState = {
+export const SchedulerNodeState = {
   Unknown: "unknown",
   Down: "down",
   Ready: "ready",
   Disconnected: "disconnected",
 } as const;
-export type NodeState = (typeof NodeState)[keyof typeof NodeState];
+export type SchedulerNodeState = (typeof SchedulerNodeState)[keyof typeof SchedulerNodeState];
 
-export interface Platform {
+export interface SchedulerPlatform {
   /** e.g. "linux"; empty matches any. */
   os: string;
   /** e.g. "amd64" (≡ "x86_64") or "arm64" (≡ "aarch64"); empty matches any. */
@@ -33,47 +34,28 @@ export interface Platform {
 export interface SchedulerNode {
   id: string;
   hostname: string;
-  role: NodeRole;
+  role: SchedulerNodeRole;
   /** Labels set by operators (`node update --label-add`); matched by `node.labels.<key>`. */
   labels: Readonly<Record<string, string>>;
   /** Labels reported by the node's daemon; matched by `engine.labels.<key>`. */
   engineLabels: Readonly<Record<string, string>>;
-  platform: Platform;
-  availability: NodeAvailability;
-  state: NodeState;
+  platform: SchedulerPlatform;
+  availability: SchedulerNodeAvailability;
+  state: SchedulerNodeState;
   /** Total schedulable capacity of the node. */
-  resources: Resources;
+  resources: SchedulerResources;
   /** The node's address as the managers see it (an IP, optionally with ":port"); `node.ip` matches it. */
   addr: string;
 }
 
-/** Task states in their only direction of travel (as in Swarm). */
-export const TASK_STATES = [
-  "new",
-  "pending",
-  "assigned",
-  "accepted",
-  "preparing",
-  "ready",
-  "starting",
-  "running",
-  "complete",
-  "shutdown",
-  "failed",
-  "rejected",
-  "remove",
-  "orphaned",
-] as const;
-export type TaskState = (typeof TASK_STATES)[number];
-
-export const PortProtocol = { Tcp: "tcp", Udp: "udp", Sctp: "sctp" } as const;
-export type PortProtocol = (typeof PortProtocol)[keyof typeof PortProtocol];
+export const SchedulerPortProtocol = { Tcp: "tcp", Udp: "udp", Sctp: "sctp" } as const;
+export type SchedulerPortProtocol = (typeof SchedulerPortProtocol)[keyof typeof SchedulerPortProtocol];
 
 /** A port published in host mode: it occupies `publishedPort/protocol` on the node itself. */
 export interface HostPort {
   /** 0: the node picks a free port when the task starts, so it never conflicts here. */
   publishedPort: number;
-  protocol: PortProtocol;
+  protocol: SchedulerPortProtocol;
 }
 
 /** A task the store already places on a node. */
@@ -82,10 +64,18 @@ export interface PlacedTask {
   nodeId: string;
   serviceId: string;
   specVersion: string;
-  reservations: Resources;
+  reservations: SchedulerResources;
   hostPorts: readonly HostPort[];
-  desiredState: TaskState;
-  observedState: TaskState;
+  /**
+   * The task's observed state is at most RUNNING: its container may still exist, so it holds its
+   * reservations and host ports (a task told to shut down keeps its memory until it is gone).
+   */
+  holdsResources: boolean;
+  /**
+   * Desired and observed state are both at most RUNNING (Swarm's active task): it counts for
+   * spread and max replicas per node, and rebalance may move it. A task being replaced does not.
+   */
+  isActive: boolean;
 }
 
 /** One task failure the restart supervisor saw, for down-weighting nodes that keep failing a service. */
@@ -104,7 +94,7 @@ export interface PendingTask {
 }
 
 /** `spread=node.labels.zone` and friends: one level of the placement-preference tree. */
-export interface PlacementPreference {
+export interface SpreadPreference {
   spreadDescriptor: string;
 }
 
@@ -113,14 +103,14 @@ export interface PendingGroup {
   serviceId: string;
   specVersion: string;
   tasks: readonly PendingTask[];
-  reservations: Resources;
+  reservations: SchedulerResources;
   /** Swarm constraint expressions: `node.labels.zone == eu-1`, `node.role != manager`, … */
   constraints: readonly string[];
-  preferences: readonly PlacementPreference[];
+  preferences: readonly SpreadPreference[];
   /** 0 or absent means unlimited. */
   maxReplicasPerNode?: number | undefined;
   /** Empty means any platform. */
-  platforms: readonly Platform[];
+  platforms: readonly SchedulerPlatform[];
   hostPorts: readonly HostPort[];
 }
 
@@ -138,7 +128,7 @@ export interface ScheduleInput {
   nowMs: number;
 }
 
-export interface Assignment {
+export interface SchedulerAssignment {
   taskId: string;
   nodeId: string;
   serviceId: string;
@@ -173,6 +163,6 @@ export interface Unplaced {
 }
 
 export interface ScheduleResult {
-  assignments: Assignment[];
+  assignments: SchedulerAssignment[];
   unplaced: Unplaced[];
 }

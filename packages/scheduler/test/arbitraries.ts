@@ -72,7 +72,7 @@ export const groupArb = (serviceId: string, specVersion: string): fc.Arbitrary<P
         [{ os: "linux", architecture: "amd64" }],
         [{ os: "linux", architecture: "aarch64" }],
       ),
-      hostPorts: fc.constantFrom([], [], [portPool[0] as HostPort]),
+      hostPorts: fc.constantFrom([], [], [portPool[0]]),
       maxReplicasPerNode: fc.constantFrom(0, 0, 1, 2, 3),
       preferences: fc.constantFrom(
         [],
@@ -96,7 +96,7 @@ export const groupArb = (serviceId: string, specVersion: string): fc.Arbitrary<P
  * Observed states that still hold a node's resources and ports: written out here rather than taken
  * from src/task-state.ts, so the properties check the scheduler against the rule, not against itself.
  */
-export const HOLDING_STATES: ReadonlySet<string> = new Set([
+const HOLDING_STATES: ReadonlySet<string> = new Set([
   "new",
   "pending",
   "assigned",
@@ -106,11 +106,6 @@ export const HOLDING_STATES: ReadonlySet<string> = new Set([
   "starting",
   "running",
 ]);
-
-/** A placed task still meant to run and still holding its node: what max-per-node and spread count. */
-export function isActive(t: PlacedTask): boolean {
-  return t.desiredState === "running" && HOLDING_STATES.has(t.observedState);
-}
 
 // (desired, observed) pairs as the store holds them: mostly running, some on their way down (still
 // holding the node) and some finished (holding nothing, so their room must be usable again).
@@ -148,7 +143,7 @@ export function placedArb(nodes: readonly SchedulerNode[]): fc.Arbitrary<PlacedT
       const ports = new Set<string>();
       const out: PlacedTask[] = [];
       rows.forEach((r, i) => {
-        const n = nodes[r.node] as SchedulerNode;
+        const n = nodes[r.node];
         const [desiredState, observedState] = r.states;
         const holds = HOLDING_STATES.has(observedState);
         // Finished tasks may have held anything: make them big, so that counting them would show.
@@ -169,9 +164,10 @@ export function placedArb(nodes: readonly SchedulerNode[]): fc.Arbitrary<PlacedT
           serviceId: r.service,
           specVersion: "0",
           reservations: { nanoCpus: cpu, memoryBytes: memory },
-          hostPorts: withPort ? [portPool[0] as HostPort] : [],
-          desiredState,
-          observedState,
+          hostPorts: withPort ? [portPool[0]] : [],
+          // The rule the manager's from-wire mapping applies, written out here independently.
+          holdsResources: holds,
+          isActive: holds && desiredState === "running",
         });
       });
       return out;

@@ -59,8 +59,8 @@ export function placed(
     specVersion: "1",
     reservations: { nanoCpus: 0, memoryBytes: 0 },
     hostPorts: [],
-    desiredState: "running",
-    observedState: "running",
+    holdsResources: true,
+    isActive: true,
     ...overrides,
   };
 }

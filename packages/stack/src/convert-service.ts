@@ -16,6 +16,7 @@ import {
   RestartCondition,
   type RestartPolicy,
   type SecretReference,
+  ServiceDefaults,
   type ServiceSpec,
   type UpdateConfig,
   UpdateFailureAction,
@@ -24,6 +25,9 @@ import {
 import type { ConvertContext } from "./convert-context.js";
 import { parseCpus } from "./cpus.js";
 import type { UpdateConfig as ComposeUpdate, ResourceSpec, ServiceConfig } from "./model.js";
+
+/** Mode of a secret or config file in the container when the stack file gives none (Compose's). */
+export const DEFAULT_FILE_MODE = 0o444;
 
 const PROPAGATION: Record<string, BindPropagation> = {
   rprivate: BindPropagation.RPRIVATE,
@@ -156,7 +160,7 @@ function containerSpec(ctx: ConvertContext, key: string, svc: ServiceConfig): Co
           name: ref.target ?? ref.source,
           uid: ref.uid ?? "0",
           gid: ref.gid ?? "0",
-          mode: ref.mode ?? 0o444,
+          mode: ref.mode ?? DEFAULT_FILE_MODE,
         },
       }),
     ),
@@ -168,7 +172,7 @@ function containerSpec(ctx: ConvertContext, key: string, svc: ServiceConfig): Co
           name: ref.target ?? `/${ref.source}`,
           uid: ref.uid ?? "0",
           gid: ref.gid ?? "0",
-          mode: ref.mode ?? 0o444,
+          mode: ref.mode ?? DEFAULT_FILE_MODE,
         },
       }),
     ),
@@ -336,7 +340,7 @@ function restartPolicy(
 function updateConfig(u: ComposeUpdate): UpdateConfig {
   const out: UpdateConfig = {
     // docker/cli sends parallelism 1 when the file leaves it out.
-    parallelism: u.parallelism ?? 1,
+    parallelism: u.parallelism ?? ServiceDefaults.update.parallelism,
     delayMs: ms(u.delay) ?? 0,
     failureAction: FAILURE_ACTION[u.failure_action ?? ""] ?? UpdateFailureAction.UNSPECIFIED,
     maxFailureRatio: u.max_failure_ratio ?? 0,

@@ -5,6 +5,9 @@ import type { StackIssue } from "./errors.js";
 import type { FileObjectConfig, NetworkConfig, StackConfig } from "./model.js";
 import type { SourceMap } from "./source-map.js";
 
+/** Driver of a stack network the file gives none for: overlay, as Swarm. */
+export const DEFAULT_NETWORK_DRIVER = "overlay";
+
 /** A network the stack uses: created by the deploy unless it is external (then it must exist). */
 export interface StackNetwork {
   key: string;
@@ -101,7 +104,7 @@ function network(ctx: ConvertContext, key: string, def: NetworkConfig): StackNet
   const spec: NetworkSpec = {
     name: ctx.networkName(key),
     labels: def.external ? {} : ctx.withStackLabel(def.labels ?? {}),
-    driverConfig: { name: def.driver ?? "overlay", options: def.driver_opts ?? {} },
+    driverConfig: { name: def.driver ?? DEFAULT_NETWORK_DRIVER, options: def.driver_opts ?? {} },
     ipv6Enabled: def.enable_ipv6 === true,
     internal: def.internal === true,
     attachable: def.attachable === true,

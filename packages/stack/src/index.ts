@@ -1,5 +1,12 @@
-export { convertStack, type StackFileObject, type StackNetwork, type StackPlan } from "./convert.js";
+export {
+  convertStack,
+  DEFAULT_NETWORK_DRIVER,
+  type StackFileObject,
+  type StackNetwork,
+  type StackPlan,
+} from "./convert.js";
 export { STACK_NAMESPACE_LABEL } from "./convert-context.js";
+export { DEFAULT_FILE_MODE } from "./convert-service.js";
 export { parseCpus } from "./cpus.js";
 export { parseDotEnv, parseEnvFile } from "./env-file.js";
 export { Diagnostics, formatIssue, StackErrorCode, type StackIssue, stackError } from "./errors.js";

@@ -19,7 +19,10 @@ export interface ExecResult {
   signal: NodeJS.Signals | null;
 }
 
-const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
+/** How long `host.exec` lets a command run when the options do not say. */
+export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
+/** How long one of the harness's own commands (ip, nft, …) may take before it counts as hung. */
+export const HARNESS_COMMAND_TIMEOUT_MS = 15_000;
 
 /** Runs a command to completion. A non-zero exit is a result, not an error: tests assert on it. */
 export function execCommand(
@@ -79,7 +82,7 @@ export function execCommand(
 
 /** Runs one of the harness's own commands (ip, nft, …) and throws with its stderr when it fails. */
 export async function run(cmd: string, args: readonly string[], input?: string): Promise<string> {
-  const result = await execCommand(cmd, args, { input, timeoutMs: 15_000 });
+  const result = await execCommand(cmd, args, { input, timeoutMs: HARNESS_COMMAND_TIMEOUT_MS });
   if (result.code !== 0) throw commandFailed(cmd, args, result.stderr, result.code);
   return result.stdout;
 }
@@ -92,7 +95,7 @@ export function runSync(
   cmd: string,
   args: readonly string[],
 ): { ok: boolean; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 15_000 });
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: HARNESS_COMMAND_TIMEOUT_MS });
   return { ok: r.status === 0, stdout: r.stdout ?? "", stderr: r.stderr ?? String(r.error ?? "") };
 }
 

@@ -14,5 +14,9 @@ export const TestkitErrorCode = {
   Destroyed: "TESTKIT_DESTROYED",
   /** `waitFor` gave up: the condition did not hold within `timeoutMs`. */
   WaitTimeout: "TESTKIT_WAIT_TIMEOUT",
+  /** A transcript file cannot be parsed, names an unknown command, or gives a command bad arguments. */
+  TranscriptSyntax: "TESTKIT_TRANSCRIPT_SYNTAX",
+  /** A transcript command's output differs from the expected output written in the file. */
+  TranscriptMismatch: "TESTKIT_TRANSCRIPT_MISMATCH",
 } as const;
 export type TestkitErrorCode = (typeof TestkitErrorCode)[keyof typeof TestkitErrorCode];

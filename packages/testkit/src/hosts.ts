@@ -16,9 +16,16 @@ import {
 } from "./names.js";
 import { renderPartitionRules } from "./partition.js";
 import { claimSlot, deleteNetnsSync, type HarnessRecord, releaseSlot } from "./registry.js";
-import { formatSubnet, gatewayAddress, hostAddress, hostCapacity, parseCidr, type Subnet } from "./subnet.js";
+import { gatewayAddress, hostAddress, hostCapacity, parseTestSubnet, type Subnet } from "./subnet.js";
 import { assertHostsSupported } from "./supported.js";
 import { waitFor } from "./wait-for.js";
+
+/** How long a new veth may take to come up, and how often it is checked. */
+const LINK_UP_TIMEOUT_MS = 5000;
+const LINK_UP_POLL_MS = 5;
+
+/** SIGTERM → SIGKILL grace for processes spawned in test hosts, when the options do not say. */
+export const DEFAULT_STOP_GRACE_MS = 2000;
 
 export interface CreateHostsOptions {
   /** IPv4 CIDR for the hosts (/8../28). Default "10.231.<slot>.0/24", unique per live harness. */
@@ -79,7 +86,7 @@ export async function createHosts(count: number, options: CreateHostsOptions = {
     );
   }
   if (options.subnet !== undefined) {
-    const capacity = hostCapacity(parseCidr(options.subnet));
+    const capacity = hostCapacity(parseTestSubnet(options.subnet));
     if (count > capacity) {
       throw new ShoalError(
         TestkitErrorCode.InvalidOptions,
@@ -91,7 +98,7 @@ export async function createHosts(count: number, options: CreateHostsOptions = {
   const logger = (options.logger ?? silentLogger()).child({ module: "testkit/hosts" });
   const { record, stale } = await claimSlot(options.subnet, options.rootLink ?? true);
   if (stale.slots.length > 0) logger.warn({ stale }, "removed leftovers of crashed test harnesses");
-  const harness = new Harness(record, options.stopGraceMs ?? 2000, logger);
+  const harness = new Harness(record, options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS, logger);
   try {
     await harness.setUp();
     // Hosts are independent: set them up concurrently (indexes are taken in call order).
@@ -116,8 +123,8 @@ async function waitOperUp(netns: string | undefined, link: string): Promise<void
   const args = [...(netns === undefined ? [] : ["-n", netns]), "-o", "link", "show", "dev", link];
   await waitFor(async () => / state UP /.test(await run("ip", args)), {
     description: `link "${link}"${netns === undefined ? "" : ` in "${netns}"`} to come up`,
-    timeoutMs: 5000,
-    intervalMs: 5,
+    timeoutMs: LINK_UP_TIMEOUT_MS,
+    intervalMs: LINK_UP_POLL_MS,
   });
 }
 
@@ -143,8 +150,8 @@ class Harness implements TestHosts {
   ) {
     this.slot = record.slot;
     this.id = harnessId(record.slot);
-    this.net = parseCidr(record.subnet);
-    this.subnet = formatSubnet(this.net);
+    this.net = parseTestSubnet(record.subnet);
+    this.subnet = this.net.cidr;
     this.gateway = record.rootLink ? gatewayAddress(this.net) : undefined;
     this.unregister = registerTeardown(() => this.teardownSync());
   }
@@ -195,7 +202,7 @@ class Harness implements TestHosts {
       await run(
         "ip",
         ["-batch", "-"],
-        `link set ${link} addrgenmode none\naddr add ${this.gateway}/${this.net.prefix} dev ${link}\nlink set ${link} up\n`,
+        `link set ${link} addrgenmode none\naddr add ${this.gateway}/${this.net.prefixLength} dev ${link}\nlink set ${link} up\n`,
       );
       await run("ip", ["-n", sw, "link", "set", SWITCH_GATEWAY_PORT, "master", SWITCH_BRIDGE, "up"]);
       await waitOperUp(undefined, link);
@@ -233,7 +240,7 @@ class Harness implements TestHosts {
     await run(
       "ip",
       ["-n", netns, "-batch", "-"],
-      `link set lo up\naddr add ${address}/${this.net.prefix} dev ${HOST_INTERFACE}\nlink set ${HOST_INTERFACE} up\n`,
+      `link set lo up\naddr add ${address}/${this.net.prefixLength} dev ${HOST_INTERFACE}\nlink set ${HOST_INTERFACE} up\n`,
     );
     await waitOperUp(netns, HOST_INTERFACE);
     await waitOperUp(sw, switchPort(index));

@@ -1,11 +1,11 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ShoalError } from "@shoal/base";
+import { parseIpv4Subnet, ShoalError } from "@shoal/base";
 import { runSync } from "./command.js";
 import { TestkitErrorCode } from "./errors.js";
 import { MAX_SLOT, slotOfNetns, slotOfRootLink } from "./names.js";
-import { defaultSubnet, formatSubnet, overlaps, parseCidr, type Subnet } from "./subnet.js";
+import { defaultSubnet, overlaps, parseTestSubnet, type Subnet } from "./subnet.js";
 
 /**
  * Who owns which slot. One JSON file per live harness: `/run/shoal-testkit/<slot>.json`, written
@@ -172,7 +172,8 @@ function rootRoutes(): Subnet[] {
     const dest = line.split(" ")[0] ?? "";
     if (dest === "" || dest === "default") continue;
     try {
-      routes.push(parseCidr(dest, { minPrefix: 0, maxPrefix: 32 }));
+      // A host route is printed as a bare address.
+      routes.push(parseIpv4Subnet(dest.includes("/") ? dest : `${dest}/32`));
     } catch {
       // not an IPv4 destination (e.g. "broadcast", "local" types): cannot clash
     }
@@ -196,11 +197,11 @@ export function claimSlot(subnet: string | undefined, rootLink: boolean): Promis
     const routes = rootLink ? rootRoutes() : [];
     const taken = new Set(listNetns().map(slotOfNetns).concat(listRootLinks().map(slotOfRootLink)));
     if (subnet !== undefined) {
-      const clash = routes.find((r) => overlaps(r, parseCidr(subnet)));
+      const clash = routes.find((r) => overlaps(r, parseTestSubnet(subnet)));
       if (clash) {
         throw new ShoalError(
           TestkitErrorCode.InvalidOptions,
-          `subnet "${subnet}" overlaps route "${formatSubnet(clash)}" of the root namespace`,
+          `subnet "${subnet}" overlaps route "${clash.cidr}" of the root namespace`,
           { hint: "choose another subnet, or pass rootLink: false" },
         );
       }
@@ -211,7 +212,7 @@ export function claimSlot(subnet: string | undefined, rootLink: boolean): Promis
       const slot = (start + i) % (MAX_SLOT + 1);
       if (taken.has(slot)) continue;
       const slotSubnet = subnet ?? defaultSubnet(slot);
-      if (subnet === undefined && routes.some((r) => overlaps(r, parseCidr(slotSubnet)))) continue;
+      if (subnet === undefined && routes.some((r) => overlaps(r, parseTestSubnet(slotSubnet)))) continue;
       const record: HarnessRecord = {
         slot,
         pid: process.pid,

@@ -9,7 +9,10 @@ export interface TempDir {
 }
 
 /** A fresh directory under the OS temp dir, e.g. /tmp/shoal-raft-Xa81kQ. Call `remove()` in afterEach/afterAll. */
-export async function tempDir(prefix = "shoal-test-"): Promise<TempDir> {
+/** The name prefix of a temp dir when the caller gives none. */
+export const DEFAULT_TEMP_DIR_PREFIX = "shoal-test-";
+
+export async function tempDir(prefix = DEFAULT_TEMP_DIR_PREFIX): Promise<TempDir> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return {
     path,

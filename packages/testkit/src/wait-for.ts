@@ -13,6 +13,11 @@ export interface WaitForOptions {
 
 type Truthy<T> = Exclude<T, false | null | undefined | 0 | "">;
 
+/** How long waitFor polls when the options do not say. */
+export const DEFAULT_WAIT_TIMEOUT_MS = 10_000;
+/** How often waitFor polls when the options do not say. */
+export const DEFAULT_WAIT_INTERVAL_MS = 50;
+
 /**
  * Polls `predicate` until it returns a truthy value, which it resolves with. A throwing predicate
  * counts as "not yet"; the last error is kept and reported if the wait gives up.
@@ -21,8 +26,8 @@ export async function waitFor<T>(
   predicate: () => T | Promise<T>,
   options: WaitForOptions,
 ): Promise<Truthy<Awaited<T>>> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const intervalMs = options.intervalMs ?? 50;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  const intervalMs = options.intervalMs ?? DEFAULT_WAIT_INTERVAL_MS;
   const deadline = Date.now() + timeoutMs;
   let attempts = 0;
   let lastError: unknown;

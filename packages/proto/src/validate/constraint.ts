@@ -2,10 +2,9 @@ import { ipVersion, isCidr } from "./ip.js";
 
 /**
  * Placement constraints: `key==value` or `key!=value` (spaces around the operator allowed), as in
- * Swarm. The scheduler has its own parser (it also resolves keys to node attributes and addresses
- * to bytes, and depends on nothing but @shoal/base); both accept exactly the same language, which
- * `packages/scheduler/src/constraint-language.test.ts` proves by running both over one table.
- * Change them together.
+ * Swarm. This is the language's only parser: spec validation reports its reasons as issues, and
+ * @shoal/scheduler compiles what it accepts (`compileConstraint`: key to node attribute, address
+ * to bytes) and refuses the rest with the same reason.
  */
 export interface Constraint {
   key: string;
@@ -68,7 +67,7 @@ export function parseConstraint(text: string): ConstraintParse {
     ok: false,
     reason: `${quoted} is not a valid constraint; use key==value or key!=value`,
   } as const;
-  // The first operator splits key from value, as in the scheduler.
+  // The first operator splits key from value.
   const eq = text.indexOf("==");
   const ne = text.indexOf("!=");
   const at = eq >= 0 && (ne < 0 || eq < ne) ? eq : ne;

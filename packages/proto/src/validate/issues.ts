@@ -67,7 +67,7 @@ export function enumValueName(members: Record<string, number>, value: number): s
   return entry === undefined ? String(value) : enumDisplayName(entry[0]);
 }
 
-/** Throws one INVALID_SPEC error listing every issue; does nothing when there are none. */
+/** Throws one PROTO_INVALID_SPEC error listing every issue; does nothing when there are none. */
 export function throwIfIssues(what: string, issues: ValidationIssue[]): void {
   if (issues.length === 0) return;
   throw new ShoalError(

@@ -80,7 +80,7 @@ describe("validateSecretSpec and validateConfigSpec", () => {
     ).toEqual(["data: 1MiB is above the 1000KiB maximum"]);
   });
 
-  it("assertValidSecretSpec throws INVALID_SPEC", () => {
+  it("assertValidSecretSpec throws PROTO_INVALID_SPEC", () => {
     expect(() => assertValidSecretSpec(SecretSpec.fromPartial({ name: "s" }))).toThrow(
       'secret spec "s" is invalid: data: must not be empty',
     );

@@ -1,4 +1,5 @@
 import { formatBytes, formatDurationMs } from "@shoal/base";
+import { ClusterDefaults } from "../defaults.js";
 import type { ClusterSpec, ConfigSpec, NetworkSpec, NodeSpec, SecretSpec } from "../gen/shoal/v1/specs.js";
 import { SchedulingStrategy } from "../gen/shoal/v1/specs.js";
 import { NodeAvailability, NodeMembership, NodeRole } from "../gen/shoal/v1/types.js";
@@ -92,8 +93,12 @@ export function validateClusterSpec(spec: ClusterSpec): ValidationIssue[] {
       issues.add("raft.heartbeat_tick", `${heartbeat} is below the 1 minimum`);
     // Raft needs several heartbeats per election timeout, or followers start elections while the
     // leader is healthy.
-    if (election !== undefined && election <= (heartbeat ?? 1)) {
-      issues.add("raft.election_tick", `${election} must be above the heartbeat tick of ${heartbeat ?? 1}`);
+    const effectiveHeartbeat = heartbeat ?? ClusterDefaults.heartbeatTick;
+    if (election !== undefined && election <= effectiveHeartbeat) {
+      issues.add(
+        "raft.election_tick",
+        `${election} must be above the heartbeat tick of ${effectiveHeartbeat}`,
+      );
     }
   }
   const heartbeatPeriod = spec.dispatcher?.heartbeatPeriodMs;

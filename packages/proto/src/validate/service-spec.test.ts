@@ -595,7 +595,7 @@ describe("validateServiceSpec", () => {
 });
 
 describe("assertValidServiceSpec", () => {
-  it("throws one INVALID_SPEC error listing every issue", () => {
+  it("throws one PROTO_INVALID_SPEC error listing every issue", () => {
     const spec = baseSpec();
     spec.updateConfig!.parallelism = -1;
     c(spec).image = "";

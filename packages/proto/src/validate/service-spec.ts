@@ -45,7 +45,7 @@ export function validateServiceSpec(spec: ServiceSpec): ValidationIssue[] {
   return issues.issues;
 }
 
-/** Throws one ShoalError INVALID_SPEC that lists every issue (details.issues holds them). */
+/** Throws one ShoalError PROTO_INVALID_SPEC that lists every issue (details.issues holds them). */
 export function assertValidServiceSpec(spec: ServiceSpec): void {
   throwIfIssues(spec.name === "" ? "service spec" : `service spec "${spec.name}"`, validateServiceSpec(spec));
 }

@@ -15,6 +15,8 @@ export const NodeErrorCode = {
   OutcomeUnknown: "RAFT_OUTCOME_UNKNOWN",
   /** A linearizable read did not get a read index in time (no leader, or no quorum). */
   ReadTimeout: "RAFT_READ_TIMEOUT",
+  /** run() was called a second time (a RaftNode runs once; make a new one to restart). */
+  AlreadyRunning: "RAFT_NODE_ALREADY_RUNNING",
   /** The node stopped (or failed) before the request finished. */
   Stopped: "RAFT_NODE_STOPPED",
   /** An empty proposal: empty normal entries are reserved for the leader's no-op at term start. */

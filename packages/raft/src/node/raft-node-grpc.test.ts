@@ -25,7 +25,7 @@ describe("RaftNode over the gRPC transport", () => {
         dir: join(root, `n${id}`),
         bootstrapVoters: ids,
       });
-      const transport = new GrpcTransport({
+      const transport = await GrpcTransport.open({
         id,
         credentials: credentials.createInsecure(),
         listen: { address: "127.0.0.1:0", credentials: ServerCredentials.createInsecure() },
@@ -48,15 +48,13 @@ describe("RaftNode over the gRPC transport", () => {
       running.catch(() => {});
       cleanups.push(async () => {
         await node.stop();
+        await transport.close();
         await storage.close();
       });
       members.push({ id, node, transport, machine });
     }
-    await waitFor(
-      () => members.every((m) => m.transport.port > 0) || undefined,
-      5000,
-      "transports to listen",
-    );
+    // open() resolves once the server is bound.
+    for (const m of members) expect(m.transport.port).toBeGreaterThan(0);
     for (const m of members)
       for (const p of members) if (p.id !== m.id) m.transport.setPeer(p.id, `127.0.0.1:${p.transport.port}`);
 

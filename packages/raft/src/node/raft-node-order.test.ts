@@ -83,13 +83,13 @@ describe("RaftNode ordering", () => {
     const events: string[] = [];
     const core = new ScriptedCore();
     const storage = new SlowStorage(events);
-    let handler: Parameters<Transport["start"]>[0] | undefined;
+    let handler: Parameters<Transport["attach"]>[0] | undefined;
     const transport: Transport = {
-      start: async (h) => {
+      attach: (h) => {
         handler = h;
       },
+      detach: () => {},
       send: (msgs) => events.push(`send:${msgs.map((m) => m.type).join(",")}`),
-      stop: async () => {},
     };
     const entry: Entry = { index: 1, term: 1, type: "normal", data: new Uint8Array([1]) };
     core.readys.push({

@@ -54,7 +54,7 @@ class ReadCore implements RawNodeApi {
   }
 }
 
-const idleTransport = (): Transport => ({ start: async () => {}, send: () => {}, stop: async () => {} });
+const idleTransport = (): Transport => ({ attach: () => {}, detach: () => {}, send: () => {} });
 const settle = () => new Promise((r) => setTimeout(r, 5));
 function readState(context: Uint8Array, index: number): Ready {
   return {

@@ -1,13 +1,4 @@
-import {
-  type Clock,
-  type Logger,
-  type Random,
-  ShoalError,
-  silentLogger,
-  systemClock,
-  systemRandom,
-  type TimerHandle,
-} from "@shoal/base";
+import { type Clock, type Logger, type Random, ShoalError, type TimerHandle } from "@shoal/base";
 import type { RaftConfig } from "../config.js";
 import type { ProposeResult, RawNodeApi, Status } from "../core-api.js";
 import { RaftErrorCode } from "../errors.js";
@@ -16,6 +7,8 @@ import type { Transport } from "../transport/transport.js";
 import { type ConfChange, type Entry, EntryType, type Message, type Ready, Role } from "../types.js";
 import type { DurableStorage } from "./durable-storage.js";
 import { NodeErrorCode } from "./errors.js";
+import { LeadershipSignal, type LeadershipState } from "./leadership.js";
+import { type ResolvedNodeOptions, resolveNodeOptions } from "./options.js";
 import { PendingProposals, type Proposed } from "./pending.js";
 import { ReadContexts } from "./read-context.js";
 
@@ -101,6 +94,8 @@ interface QueuedRead {
 export class RaftNode {
   readonly id: number;
   private readonly opts: RaftNodeOptions;
+  /** Every option with its default filled in (options.ts), resolved once here. */
+  private readonly resolved: ResolvedNodeOptions;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly tickMs: number;
@@ -116,6 +111,9 @@ export class RaftNode {
   private unreachable: number[] = [];
   private snapshotReports: [number, boolean][] = [];
   private readonly pending: PendingProposals;
+  private readonly leadershipSignal: LeadershipSignal;
+  /** Our handler is attached to the transport (so stop() never detaches someone else's). */
+  private attached = false;
 
   private pumping = false;
   private pumpDone: Promise<void> = Promise.resolve();
@@ -135,10 +133,12 @@ export class RaftNode {
   constructor(opts: RaftNodeOptions) {
     this.id = opts.id;
     this.opts = opts;
-    this.clock = opts.clock ?? systemClock;
-    this.logger = (opts.logger ?? silentLogger()).child({ module: "raft/node", raftId: opts.id });
-    this.tickMs = opts.tickMs ?? 100;
-    this.electionTicks = opts.electionTicks ?? 10;
+    this.resolved = resolveNodeOptions(opts);
+    this.clock = this.resolved.clock;
+    this.logger = this.resolved.logger;
+    this.tickMs = this.resolved.tickMs;
+    this.electionTicks = this.resolved.electionTicks;
+    this.leadershipSignal = new LeadershipSignal(opts.id);
     if (opts.coreConfig !== undefined && "disableProposalForwarding" in opts.coreConfig) {
       throw new ShoalError(
         RaftErrorCode.InvalidConfig,
@@ -149,7 +149,7 @@ export class RaftNode {
       );
     }
     this.pending = new PendingProposals(opts.testingUnsafe === "resolveIgnoringTerm");
-    this.readContexts = new ReadContexts(opts.id, opts.random ?? systemRandom());
+    this.readContexts = new ReadContexts(opts.id, this.resolved.random);
   }
 
   /** Index of the last entry applied to the state machine. */
@@ -174,6 +174,15 @@ export class RaftNode {
     return this.currentRole === Role.Leader;
   }
 
+  /**
+   * The leadership signal (leadership.ts): first the current state, then every change of role,
+   * leader or leader's term, once each and in order, until the node stops or `signal` aborts.
+   * `for await (const s of node.leadershipChanges(signal)) s.isLeader ? startLoops() : stopLoops();`
+   */
+  leadershipChanges(signal?: AbortSignal): AsyncIterableIterator<LeadershipState> {
+    return this.leadershipSignal.subscribe(signal);
+  }
+
   status(): Status | undefined {
     return this.core?.status();
   }
@@ -184,7 +193,10 @@ export class RaftNode {
    * fails (storage or apply error), after shutting down.
    */
   async run(signal?: AbortSignal): Promise<void> {
-    if (this.core !== undefined || this.stopping) throw new Error("raft node: run() may be called once");
+    if (this.core !== undefined || this.stopping)
+      throw new ShoalError(NodeErrorCode.AlreadyRunning, `raft node ${this.id} is already running`, {
+        hint: "run() may be called once; create a new RaftNode to restart",
+      });
     const storage = this.opts.storage;
     const snap = storage.snapshot();
     if (snap.meta.index > 0) await this.opts.restore?.(snap.data);
@@ -194,7 +206,7 @@ export class RaftNode {
     const createCore = this.opts.createCore ?? ((config: RaftConfig) => new RawNode(config));
     this.core = createCore({
       electionTicks: this.electionTicks,
-      heartbeatTicks: this.opts.heartbeatTicks ?? 1,
+      heartbeatTicks: this.resolved.heartbeatTicks,
       ...this.opts.coreConfig,
       // Followers reject instead of forwarding: a forwarded entry's (index, term) is unknown here,
       // so its outcome could not be reported truthfully. Callers retry on the leader hint. Last,
@@ -203,7 +215,7 @@ export class RaftNode {
       id: this.id,
       storage,
       applied: this.appliedIndex,
-      random: this.opts.random ?? systemRandom(),
+      random: this.resolved.random,
       logger: this.logger,
     });
     const finished = new Promise<void>((resolve) => {
@@ -212,11 +224,12 @@ export class RaftNode {
     const onAbort = () => void this.stop();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      await this.opts.transport.start({
+      this.opts.transport.attach({
         receive: (m) => this.enqueue(() => this.inbox.push(m)),
         reportUnreachable: (id) => this.enqueue(() => this.unreachable.push(id)),
         reportSnapshot: (id, ok) => this.enqueue(() => this.snapshotReports.push([id, ok])),
       });
+      this.attached = true;
       if (signal?.aborted) void this.stop();
       this.armTick();
       this.logger.info({ applied: this.appliedIndex, term: this.currentTerm }, "raft node started");
@@ -228,7 +241,10 @@ export class RaftNode {
     if (this.failure !== undefined) throw this.failure;
   }
 
-  /** Stops the timer, lets the Ready in flight finish, stops the transport, rejects what is pending. */
+  /**
+   * Stops the timer, lets the Ready in flight finish, detaches from the transport (its owner
+   * closes it), rejects what is pending.
+   */
   async stop(): Promise<void> {
     if (this.stopping) {
       await this.pumpDone;
@@ -237,9 +253,8 @@ export class RaftNode {
     this.stopping = true;
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
     await this.pumpDone;
-    await this.opts.transport
-      .stop()
-      .catch((err: unknown) => this.logger.warn({ err }, "raft node: transport stop failed"));
+    if (this.attached) this.opts.transport.detach();
+    this.attached = false;
     const stopped = () =>
       new ShoalError(NodeErrorCode.Stopped, `raft node ${this.id} stopped before the request finished`, {
         ...(this.failure === undefined ? {} : { cause: this.failure }),
@@ -254,6 +269,7 @@ export class RaftNode {
     this.readQueue = [];
     this.reads.clear();
     this.logger.info({ applied: this.appliedIndex }, "raft node stopped");
+    this.leadershipSignal.end();
     this.finished?.();
   }
 
@@ -293,7 +309,7 @@ export class RaftNode {
       }
       const context = this.readContexts.next();
       const key = keyOf(context);
-      const timeoutMs = this.opts.readTimeoutMs ?? 2 * 2 * this.electionTicks * this.tickMs;
+      const timeoutMs = this.resolved.readTimeoutMs;
       const timer = this.clock.setTimeout(() => {
         this.readQueue = this.readQueue.filter((r) => r !== read);
         this.reads.delete(key);
@@ -423,6 +439,7 @@ export class RaftNode {
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.onSoftState(rd.softState.role, rd.softState.leader);
     if (rd.hardState !== undefined) this.currentTerm = rd.hardState.term;
+    this.leadershipSignal.observe(this.currentTerm, this.leaderId, this.currentRole);
 
     // A leader may replicate in parallel with its own disk write (Raft thesis §10.2.1): appends,
     // heartbeats and snapshot chunks in its current (already durable) term promise nothing about
@@ -463,6 +480,7 @@ export class RaftNode {
       if (e.type === EntryType.ConfChange || e.data.byteLength > 0) await this.opts.apply(e);
       this.appliedIndex = e.index;
       this.pending.applied(e);
+      if (e.type === EntryType.ConfChange) this.leadershipSignal.observeApplied(e, this.currentTerm);
     }
     for (const rs of rd.readStates) {
       // Answers to requests of an earlier incarnation carry another nonce and match nothing here.
@@ -505,7 +523,7 @@ export class RaftNode {
   }
 
   private async maybeSnapshot(core: RawNodeApi): Promise<void> {
-    const every = this.opts.snapshotEntries ?? 10_000;
+    const every = this.resolved.snapshotEntries;
     const take = this.opts.snapshot;
     const storage = this.opts.storage;
     if (every <= 0 || take === undefined) return;
@@ -513,7 +531,7 @@ export class RaftNode {
     const index = this.appliedIndex;
     const data = await take();
     await storage.createSnapshot(index, core.status().confState, data);
-    const compactTo = index - (this.opts.snapshotCatchUpEntries ?? 1000);
+    const compactTo = index - this.resolved.snapshotCatchUpEntries;
     if (compactTo > storage.firstIndex()) await storage.compact(compactTo);
     this.logger.info({ index, bytes: data.byteLength }, "raft node took snapshot");
   }

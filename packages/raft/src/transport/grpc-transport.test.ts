@@ -29,7 +29,7 @@ function recorder(): Recorder {
 
 const started: GrpcTransport[] = [];
 afterEach(async () => {
-  for (const t of started.splice(0).reverse()) await t.stop();
+  for (const t of started.splice(0).reverse()) await t.close();
 });
 
 async function transport(
@@ -37,7 +37,7 @@ async function transport(
   opts: Partial<GrpcTransportOptions> = {},
   port = 0,
 ): Promise<[GrpcTransport, Recorder]> {
-  const t = new GrpcTransport({
+  const t = await GrpcTransport.open({
     id,
     credentials: credentials.createInsecure(),
     listen: { address: `127.0.0.1:${port}`, credentials: ServerCredentials.createInsecure() },
@@ -46,7 +46,7 @@ async function transport(
     ...opts,
   });
   const r = recorder();
-  await t.start(r);
+  t.attach(r);
   started.push(t);
   return [t, r];
 }
@@ -71,6 +71,17 @@ const app = (i: number, bytes = 8): Message => ({
 });
 
 describe("GrpcTransport", () => {
+  it("is a resource: open() binds the port, one handler at a time, nothing after close()", async () => {
+    const [t, r] = await transport(1);
+    expect(t.port).toBeGreaterThan(0);
+    expect(() => t.attach(r)).toThrow(expect.objectContaining({ code: "RAFT_TRANSPORT_ALREADY_ATTACHED" }));
+    t.detach();
+    t.attach(r);
+    await t.close();
+    await t.close(); // idempotent
+    expect(() => t.attach(r)).toThrow(expect.objectContaining({ code: "RAFT_TRANSPORT_CLOSED" }));
+  });
+
   it("delivers messages to a peer in order over one stream", async () => {
     const [b, rb] = await transport(2);
     const [a] = await transport(1, { peers: { 2: `127.0.0.1:${b.port}` } });
@@ -156,9 +167,9 @@ describe("GrpcTransport", () => {
 
   it("serves through handlers mounted on a server the caller owns", async () => {
     const server = new Server();
-    const b = new GrpcTransport({ id: 2, credentials: credentials.createInsecure() });
+    const b = await GrpcTransport.open({ id: 2, credentials: credentials.createInsecure() });
     const rb = recorder();
-    await b.start(rb);
+    b.attach(rb);
     started.push(b);
     const unimplemented = (_call: unknown, cb: (err: Error) => void) => cb(new Error("not here"));
     server.addService(RaftService, {
@@ -185,7 +196,7 @@ describe("GrpcTransport", () => {
     const [b0] = await transport(2);
     const port = b0.port;
     const [a, ra] = await transport(1, { peers: { 2: `127.0.0.1:${port}` } });
-    await b0.stop();
+    await b0.close();
     const sendUntil = async (probe: () => boolean, what: string) => {
       const deadline = Date.now() + 5000;
       for (let i = 0; !probe(); i++) {

@@ -52,6 +52,12 @@ export interface GrpcTransportOptions {
   maxQueuedMessages?: number;
 }
 
+export const DEFAULT_INITIAL_BACKOFF_MS = 50;
+export const DEFAULT_MAX_BACKOFF_MS = 2000;
+export const DEFAULT_MAX_QUEUED_MESSAGES = 4096;
+/** close() waits this long for calls in progress before it shuts the server down hard. */
+export const SERVER_SHUTDOWN_GRACE_MS = 500;
+
 export interface TransportStats {
   sent: number;
   received: number;
@@ -76,12 +82,20 @@ const channelOptions = {
  * messages sent meanwhile are dropped (reported unreachable; Raft retransmits). No message over
  * MAX_MESSAGE_BYTES leaves: the core chunks snapshots and bounds appends, this transport drops
  * (and logs) anything that would still be larger, and both ends set gRPC's limits to it.
+ *
+ * A resource: `await GrpcTransport.open(opts)` binds the server (when `listen` is given),
+ * `close()` ends every stream and shuts the server down. The RaftNode that uses it only attaches
+ * its handler while it runs; whoever opened the transport closes it.
  */
 export class GrpcTransport implements Transport {
   readonly stats: TransportStats = { sent: 0, received: 0, dropped: 0, maxSentBytes: 0, maxReceivedBytes: 0 };
   private readonly opts: GrpcTransportOptions;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly maxQueuedMessages: number;
   private readonly peers = new Map<number, PeerStream>();
   private readonly addresses = new Map<number, string>();
   private readonly clientCtor: ReturnType<typeof makeGenericClientConstructor>;
@@ -89,12 +103,23 @@ export class GrpcTransport implements Transport {
   private handler: TransportHandler | undefined;
   private server: Server | undefined;
   private boundPort = 0;
-  private stopped = false;
+  private closed = false;
 
-  constructor(opts: GrpcTransportOptions) {
+  /** Opens the transport: binds its own server when `listen` is given. */
+  static async open(opts: GrpcTransportOptions): Promise<GrpcTransport> {
+    const t = new GrpcTransport(opts);
+    if (opts.listen !== undefined) await t.listen(opts.listen);
+    return t;
+  }
+
+  private constructor(opts: GrpcTransportOptions) {
     this.opts = opts;
     this.logger = (opts.logger ?? silentLogger()).child({ module: "raft/transport", raftId: opts.id });
     this.clock = opts.clock ?? systemClock;
+    this.random = opts.random ?? systemRandom();
+    this.initialBackoffMs = opts.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
+    this.maxBackoffMs = opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
+    this.maxQueuedMessages = opts.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES;
     const peers =
       opts.peers instanceof Map
         ? opts.peers
@@ -119,15 +144,28 @@ export class GrpcTransport implements Transport {
     this.clientCtor = makeGenericClientConstructor(this.definition as never, "shoal.v1.Raft");
   }
 
-  /** Port the own server is bound to (after start; useful with address `127.0.0.1:0`). */
+  /** Port the own server is bound to (useful with address `127.0.0.1:0`); 0 without `listen`. */
   get port(): number {
     return this.boundPort;
   }
 
-  async start(handler: TransportHandler): Promise<void> {
+  attach(handler: TransportHandler): void {
+    if (this.closed) throw closedError(this.opts.id);
+    if (this.handler !== undefined) {
+      throw new ShoalError(
+        TransportErrorCode.AlreadyAttached,
+        `raft transport ${this.opts.id} already has a handler attached`,
+        { hint: "detach() the running node first; one RaftNode per transport" },
+      );
+    }
     this.handler = handler;
-    const listen = this.opts.listen;
-    if (listen === undefined) return;
+  }
+
+  detach(): void {
+    this.handler = undefined;
+  }
+
+  private async listen(listen: NonNullable<GrpcTransportOptions["listen"]>): Promise<void> {
     const server = new Server({
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
@@ -178,7 +216,7 @@ export class GrpcTransport implements Transport {
   }
 
   send(messages: readonly Message[]): void {
-    if (this.stopped) return;
+    if (this.closed) return;
     for (const m of messages) {
       const estimate = estimateWireBytes(m);
       if (estimate > MAX_MESSAGE_BYTES) {
@@ -206,8 +244,10 @@ export class GrpcTransport implements Transport {
     }
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
+  /** Ends every peer stream and shuts the own server down (idempotent). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.handler = undefined;
     for (const p of this.peers.values()) p.close();
     this.peers.clear();
     const server = this.server;
@@ -217,7 +257,7 @@ export class GrpcTransport implements Transport {
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();
-        }, 500);
+        }, SERVER_SHUTDOWN_GRACE_MS);
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();
@@ -243,7 +283,7 @@ export class GrpcTransport implements Transport {
   }
 
   private deliver(w: RaftMessage): void {
-    if (this.stopped || this.handler === undefined) return;
+    if (this.closed || this.handler === undefined) return;
     let m: Message;
     try {
       m = fromWire(w);
@@ -268,11 +308,11 @@ export class GrpcTransport implements Transport {
       ctor: this.clientCtor,
       credentials: this.opts.credentials,
       clock: this.clock,
-      random: this.opts.random ?? systemRandom(),
+      random: this.random,
       logger: this.logger.child({ peer: id }),
-      initialBackoffMs: this.opts.initialBackoffMs ?? 50,
-      maxBackoffMs: this.opts.maxBackoffMs ?? 2000,
-      maxQueued: this.opts.maxQueuedMessages ?? 4096,
+      initialBackoffMs: this.initialBackoffMs,
+      maxBackoffMs: this.maxBackoffMs,
+      maxQueued: this.maxQueuedMessages,
     });
     this.peers.set(id, p);
     return p;
@@ -297,6 +337,12 @@ function tuneServerSockets(server: Server): void {
       session.once("connect", () => session.setLocalWindowSize(STREAM_WINDOW_BYTES * 4));
     });
   }
+}
+
+function closedError(id: number): ShoalError {
+  return new ShoalError(TransportErrorCode.Closed, `raft transport ${id} is closed`, {
+    hint: "open a new transport with GrpcTransport.open()",
+  });
 }
 
 const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;

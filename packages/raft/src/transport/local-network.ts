@@ -16,14 +16,14 @@ export class LocalNetwork {
   /** The transport of member `id`. */
   transport(id: number): Transport {
     return {
-      start: async (handler) => {
+      attach: (handler) => {
         this.handlers.set(id, handler);
+      },
+      detach: () => {
+        this.handlers.delete(id);
       },
       send: (messages) => {
         for (const m of messages) this.deliver(id, m);
-      },
-      stop: async () => {
-        this.handlers.delete(id);
       },
     };
   }

@@ -15,10 +15,15 @@ export interface TransportHandler {
  * duplicated and Raft copes; a transport must never reorder messages to one peer within a stream
  * in a way that corrupts a snapshot (chunks carry offsets) and must never send a message over
  * MAX_MESSAGE_BYTES. The core never imports a transport; only the driver does.
+ *
+ * A transport is a resource its owner opens and closes (GrpcTransport.open() / close()); the
+ * driver only attaches its handler while it runs and detaches it when it stops.
  */
 export interface Transport {
-  start(handler: TransportHandler): Promise<void>;
+  /** Delivers received messages and reports to `handler` from now on (one handler at a time). */
+  attach(handler: TransportHandler): void;
+  /** Stops delivering to the handler; messages that arrive afterwards are dropped. */
+  detach(): void;
   /** Queues messages for their `to` peers and returns at once. */
   send(messages: readonly Message[]): void;
-  stop(): Promise<void>;
 }

@@ -144,8 +144,11 @@ export class ProdNode {
       this.sm = new KvStateMachine();
       this.reportedLeaderTerm = 0;
       const transport: Transport = {
-        start: async (h) => {
+        attach: (h) => {
           if (live()) this.handler = h;
+        },
+        detach: () => {
+          if (live()) this.handler = undefined;
         },
         send: (messages) => {
           if (!live()) return;
@@ -162,7 +165,6 @@ export class ProdNode {
             if (random.chance(0.7)) this.host.restartSoon(this, random.intBetween(1, 30));
           }
         },
-        stop: async () => {},
       };
       const mutation = this.host.mutation;
       const node: RaftNode = new RaftNode({
