@@ -28,3 +28,17 @@ describe("production-driver simulator sweep", () => {
     });
   }
 });
+
+describe("production-driver simulator determinism", () => {
+  it("replays a seed exactly (same history, same outcome)", { timeout: 120_000 }, async () => {
+    const run = async () => {
+      const sim = new ProdSimulator({ seed: 42, nodes: 3 });
+      const r = await sim.run();
+      return { r, history: JSON.stringify(sim.clients.history), now: sim.queue.now };
+    };
+    const a = await run();
+    const b = await run();
+    expect(b).toEqual(a);
+    expect(a.r.ok).toBe(true);
+  });
+});
