@@ -1,7 +1,7 @@
-import { seededRandom, silentLogger } from "@shoal/base";
 import { describe, expect, it } from "vitest";
-import { RawNode } from "./raw-node.js";
-import { MemoryStorage } from "./storage.js";
+import type { RawNode } from "./raw-node.js";
+import type { MemoryStorage } from "./storage.js";
+import { bootstrapMembers } from "./test-members.js";
 import type { ReadState } from "./types.js";
 
 // Issue 11, item 9: a leader cut off from its followers never answers a ReadIndex — not while it
@@ -16,18 +16,7 @@ interface Member {
 function cluster(): { members: Map<number, Member>; cut: Set<number> } {
   const ids = [1, 2, 3];
   const members = new Map<number, Member>();
-  for (const id of ids) {
-    const disk = MemoryStorage.bootstrap(ids);
-    const rn = new RawNode({
-      id,
-      storage: disk,
-      electionTicks: 10,
-      heartbeatTicks: 1,
-      random: seededRandom(id),
-      logger: silentLogger(),
-    });
-    members.set(id, { rn, disk, reads: [] });
-  }
+  for (const [id, m] of bootstrapMembers(ids)) members.set(id, { ...m, reads: [] });
   return { members, cut: new Set() };
 }
 

@@ -1,8 +1,6 @@
-import { seededRandom, silentLogger } from "@shoal/base";
 import { describe, expect, it } from "vitest";
 import type { RaftConfig } from "./config.js";
-import { RawNode } from "./raw-node.js";
-import { MemoryStorage } from "./storage.js";
+import { bootstrapMembers } from "./test-members.js";
 
 // An append acknowledgement is a statement about the follower's log in the term it was sent: a
 // leader that counted one from an earlier term could commit an entry no follower holds. Issue 11,
@@ -13,20 +11,7 @@ import { MemoryStorage } from "./storage.js";
 /** Whether leader 1, cut off from both followers, commits its own entry on a stale ack. */
 function commitsOnStaleAck(extra: Partial<RaftConfig>): boolean {
   const ids = [1, 2, 3];
-  const nodes = new Map<number, { rn: RawNode; disk: MemoryStorage }>();
-  for (const id of ids) {
-    const disk = MemoryStorage.bootstrap(ids);
-    const rn = new RawNode({
-      id,
-      storage: disk,
-      electionTicks: 10,
-      heartbeatTicks: 1,
-      random: seededRandom(id),
-      logger: silentLogger(),
-      ...extra,
-    });
-    nodes.set(id, { rn, disk });
-  }
+  const nodes = bootstrapMembers(ids, extra);
   let connected = true;
   const settle = () => {
     for (let round = 0; round < 100; round++) {

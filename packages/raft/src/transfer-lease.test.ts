@@ -1,26 +1,10 @@
-import { seededRandom, silentLogger } from "@shoal/base";
 import { describe, expect, it } from "vitest";
-import { RawNode } from "./raw-node.js";
-import { MemoryStorage } from "./storage.js";
+import { bootstrapMembers, type TestMember } from "./test-members.js";
 
 // A leadership transfer must not extend an isolated leader's lease (issue 11, defect 4).
 
-function cluster(): { nodes: Map<number, { rn: RawNode; disk: MemoryStorage }>; cut: Set<number> } {
-  const ids = [1, 2, 3];
-  const nodes = new Map<number, { rn: RawNode; disk: MemoryStorage }>();
-  for (const id of ids) {
-    const disk = MemoryStorage.bootstrap(ids);
-    const rn = new RawNode({
-      id,
-      storage: disk,
-      electionTicks: 10,
-      heartbeatTicks: 1,
-      random: seededRandom(id),
-      logger: silentLogger(),
-    });
-    nodes.set(id, { rn, disk });
-  }
-  return { nodes, cut: new Set() };
+function cluster(): { nodes: Map<number, TestMember>; cut: Set<number> } {
+  return { nodes: bootstrapMembers([1, 2, 3]), cut: new Set() };
 }
 
 function settle(c: ReturnType<typeof cluster>): void {
