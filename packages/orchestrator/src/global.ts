@@ -49,13 +49,18 @@ export function reconcileGlobal(input: ServiceReconcileInput, ctx: ReconcileCont
   return out.plan;
 }
 
-/** Shared by global services and global jobs (`tasks` already filtered to the job iteration). */
+/**
+ * Shared by global services and global jobs (`tasks` already filtered to the job iteration; the
+ * service's other tasks still hold their node until they stop).
+ */
 export function reconcilePerNode(
   input: ServiceReconcileInput,
   scope: GroupScope,
   tasks: readonly Task[],
 ): void {
   const byNode = groupByNode(tasks);
+  const current = new Set(tasks.map((t) => t.id));
+  const othersByNode = groupByNode(input.tasks.filter((t) => !current.has(t.id)));
   const template = input.service.spec?.taskTemplate;
   for (const [nodeId, group] of byNode) {
     if (input.nodes.has(nodeId)) continue;
@@ -71,6 +76,6 @@ export function reconcilePerNode(
     const key = { slot: 0, nodeId: node.id, blockedReason: whyNodeTakesNothingNew(node) };
     const state = tendGroup(scope, key, group);
     if (state.live.length > 0 || state.completed || key.blockedReason !== undefined) continue;
-    fillGroup(scope, key, group, `node ${node.id} is eligible`);
+    fillGroup(scope, key, group, `node ${node.id} is eligible`, othersByNode.get(node.id) ?? []);
   }
 }

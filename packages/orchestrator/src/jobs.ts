@@ -48,7 +48,10 @@ export function reconcileReplicatedJob(input: ServiceReconcileInput, ctx: Reconc
     jobIteration: iteration,
   };
   const { maxConcurrent, totalCompletions } = jobLimits(input.service);
-  const bySlot = groupBySlot(splitIterations(scope, input.tasks, iteration));
+  const current = splitIterations(scope, input.tasks, iteration);
+  const bySlot = groupBySlot(current);
+  const ids = new Set(current.map((t) => t.id));
+  const earlierBySlot = groupBySlot(input.tasks.filter((t) => !ids.has(t.id)));
   let active = 0;
   const settled = new Set<number>();
   for (const [slot, group] of bySlot) {
@@ -67,6 +70,7 @@ export function reconcileReplicatedJob(input: ServiceReconcileInput, ctx: Reconc
       { slot, nodeId: "" },
       bySlot.get(slot) ?? [],
       `job iteration ${iteration}: run slot ${slot}`,
+      earlierBySlot.get(slot) ?? [],
     );
     active++;
   }

@@ -107,10 +107,25 @@ function maybePromote(scope: GroupScope, key: GroupKey, t: Task, tasks: readonly
   return promoted;
 }
 
-/** Creates the group's task: at once, keeping the group's restart history. */
-export function fillGroup(scope: GroupScope, key: GroupKey, group: readonly Task[], reason: string): Task {
+/**
+ * Creates the group's task: at once, keeping the group's restart history. `others` are tasks of
+ * the same place outside the group (an earlier job iteration's) that it must wait for too.
+ */
+export function fillGroup(
+  scope: GroupScope,
+  key: GroupKey,
+  group: readonly Task[],
+  reason: string,
+  others: readonly Task[] = [],
+): Task {
   const tasks = [...group].sort(newestFirst);
-  const created = makeTask(scope, key, tasks, scope.ctx.nowMs, tasks[0]?.restartHistoryMs ?? []);
+  const created = makeTask(
+    scope,
+    key,
+    [...tasks, ...others],
+    scope.ctx.nowMs,
+    tasks[0]?.restartHistoryMs ?? [],
+  );
   scope.out.createTask(created, `${where(key)}: ${reason}`);
   return created;
 }
