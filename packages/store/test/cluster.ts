@@ -57,7 +57,10 @@ export class TestCluster {
   async leader(timeoutMs = 10_000): Promise<ReplicatedStore> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      for (const m of this.members.values()) if (m.store.isLeader()) return m.store;
+      // A leader every member knows (so followers can forward to it).
+      for (const m of this.members.values())
+        if (m.store.isLeader() && [...this.members.values()].every((o) => o.store.leader === m.store.id))
+          return m.store;
       await new Promise((r) => setTimeout(r, 10));
     }
     throw new Error(`no leader among members ${[...this.members.keys()].join(", ")} within ${timeoutMs}ms`);
