@@ -3,6 +3,7 @@
 // will, records every request, and turns a service's spec into tasks at once — RUNNING, or
 // REJECTED with an error for images named in `rejectImages`, so both ends of convergence are seen.
 import * as grpc from "@grpc/grpc-js";
+import { authorizeService } from "@shoal/pki";
 import {
   type Config,
   ControlService,
@@ -92,7 +93,14 @@ function byLabels(labels: Record<string, string> | undefined) {
 }
 
 export async function startFakeCluster(
-  listen: { socketPath: string } | { tcp: string; credentials: grpc.ServerCredentials },
+  listen:
+    | { socketPath: string }
+    | {
+        tcp: string;
+        credentials: grpc.ServerCredentials;
+        /** Wrap Control in the manager's role check for this cluster (NodeAdmin is socket-only). */
+        clusterId: string;
+      },
 ): Promise<FakeCluster> {
   const now = () => Date.now();
   const failures = new Map<string, { status: grpc.status; message: string; code?: string | undefined }>();
@@ -430,8 +438,15 @@ export async function startFakeCluster(
   }
 
   const server = new grpc.Server();
-  server.addService(ControlService, implement(ControlService, control));
-  server.addService(NodeAdminService, implement(NodeAdminService, admin));
+  if ("socketPath" in listen) {
+    server.addService(ControlService, implement(ControlService, control));
+    server.addService(NodeAdminService, implement(NodeAdminService, admin));
+  } else {
+    server.addService(
+      ControlService,
+      authorizeService(ControlService, implement(ControlService, control), { clusterId: listen.clusterId }),
+    );
+  }
   const address = await new Promise<string>((done, fail) => {
     const target = "socketPath" in listen ? `unix:${listen.socketPath}` : listen.tcp;
     const credentials = "socketPath" in listen ? grpc.ServerCredentials.createInsecure() : listen.credentials;
