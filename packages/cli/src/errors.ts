@@ -14,9 +14,10 @@ export const CliErrorCode = {
   Remote: "CLI_REMOTE",
   /** A service did not converge (a task failed or was rejected, or the wait timed out). */
   NotConverged: "CLI_NOT_CONVERGED",
-  /** A name or id prefix matched more than one object, or none. */
-  Ambiguous: "CLI_AMBIGUOUS",
+  /** An object the command needs does not exist (a file, an external network, a stack). */
   NotFound: "CLI_NOT_FOUND",
+  /** The cluster holds something in the way (a service of the same name outside the stack). */
+  Conflict: "CLI_CONFLICT",
 } as const;
 
 /**
@@ -54,8 +55,9 @@ function exitCodeOf(err: ShoalError): number {
     case CliErrorCode.Unreachable:
       return ExitCode.Unreachable;
     case CliErrorCode.NotFound:
-    case CliErrorCode.Ambiguous:
       return ExitCode.NotFound;
+    case CliErrorCode.Conflict:
+      return ExitCode.Conflict;
     case CliErrorCode.NotConverged:
       return ExitCode.NotConverged;
     default:

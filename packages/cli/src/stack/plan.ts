@@ -86,7 +86,7 @@ export function planStackDeploy(
     }
     if (!inStack(ns)(existing)) {
       throw new ShoalError(
-        CliErrorCode.Ambiguous,
+        CliErrorCode.Conflict,
         `service "${spec.name}" exists but does not belong to stack "${ns}"`,
         {
           hint: "remove it or rename the service in the stack file",
