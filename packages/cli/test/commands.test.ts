@@ -452,3 +452,25 @@ describe("shoal secret / config", () => {
     expect(missing.code).toBe(4);
   });
 });
+
+describe("service create arguments", () => {
+  it("passes what follows the image to the command, dashes included (docker's rule)", async () => {
+    const r = await shoal(
+      "service",
+      "create",
+      "-d",
+      "--name",
+      "web",
+      "nginx:1.27",
+      "nginx",
+      "-g",
+      "daemon off;",
+    );
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(request("createService")[0]).toMatchObject({
+      spec: { taskTemplate: { container: { args: ["nginx", "-g", "daemon off;"] } } },
+    });
+    const json = await shoal("--format", "json", "service", "create", "-d", "--name", "api", "busybox");
+    expect(JSON.parse(json.stdout).spec.name).toBe("api");
+  });
+});

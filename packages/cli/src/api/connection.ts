@@ -57,11 +57,10 @@ export class Connection implements Api {
         name,
       );
     }
-    const [rootCertPem, certPem, keyPem] = await Promise.all([
-      readPem(endpoint.caCertPath, "root CA certificate"),
-      readPem(endpoint.certPath, "client certificate"),
-      readPem(endpoint.keyPath, "client key"),
-    ]);
+    // One after the other, so the first missing file named is always the same one.
+    const rootCertPem = await readPem(endpoint.caCertPath, "root CA certificate");
+    const certPem = await readPem(endpoint.certPath, "client certificate");
+    const keyPem = await readPem(endpoint.keyPath, "client key");
     const clusterId = clusterIdOfRoot(rootCertPem, endpoint.caCertPath);
     const credentials = createClientCredentials({ rootCertPem, certPem, keyPem }, { clusterId });
     return new Connection(new grpc.Client(endpoint.address, credentials, tlsChannelOptions()), name);

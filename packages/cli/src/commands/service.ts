@@ -106,17 +106,20 @@ export function registerService(program: Command, ctx: CommandContext): void {
   const service = program
     .command("service")
     .summary("create, list, inspect, scale, update, roll back and remove services")
-    .description("Manage services (docker service …).");
+    .description("Manage services (docker service …).")
+    // So that `create IMAGE COMMAND -flag` passes -flag to the command, as docker does.
+    .enablePositionalOptions();
 
   addServiceFlags(
     service
       .command("create")
       .summary("create a service and wait for it to converge")
       .description(
-        "Create a service. Put -- before the command when its arguments start with a dash:\n  shoal service create --name web nginx:1.27 -- nginx -g 'daemon off;'",
+        "Create a service. Options go before the image; what follows it is the command, as docker:\n  shoal service create --name web -p 8080:80 nginx:1.27 nginx -g 'daemon off;'",
       )
       .argument("<image>", "image to run")
-      .argument("[command...]", "command and arguments"),
+      .argument("[command...]", "command and arguments")
+      .passThroughOptions(),
     "create",
   ).action(async (image: string, args: string[], opts: ServiceFlags & WaitFlags) => {
     const spec = specFromCreateFlags(image, args, opts);
