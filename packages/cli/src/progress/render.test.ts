@@ -204,7 +204,14 @@ describe("progressFrame", () => {
   });
 
   it("failures of an earlier spec version do not count", () => {
-    const tasks = [1, 2, 3].map((i) => task(1, TaskState.FAILED, { atMs: i, id: `f${i}`, specVersion: 1 }));
+    const tasks = [1, 2, 3].map((i) =>
+      task(1, TaskState.FAILED, {
+        atMs: i,
+        id: `f${i}`,
+        specVersion: 1,
+        spec: ServiceSpec.fromPartial({ taskTemplate: { container: { image: "nginx:0" } } }).taskTemplate,
+      }),
+    );
     const frame = progressFrame(
       { startedAtMs: 100 },
       {
@@ -228,5 +235,64 @@ describe("progressFrame", () => {
     );
     expect(frame.outcome.kind).toBe("waiting");
     expect(frame.state.allDoneSinceMs).toBe(8000);
+  });
+});
+
+describe("progressFrame during updates", () => {
+  const withImage = (image: string, version: number) => {
+    const s = replicated(2);
+    s.specVersion = version;
+    s.spec = ServiceSpec.fromPartial({ ...s.spec, taskTemplate: { container: { image } } });
+    return s;
+  };
+  const running = (slot: number, image: string, specVersion: number) =>
+    task(slot, TaskState.RUNNING, {
+      specVersion,
+      spec: ServiceSpec.fromPartial({ taskTemplate: { container: { image } } }).taskTemplate,
+    });
+
+  it("a task still running the old spec is not done", () => {
+    const svc = withImage("nginx:2", 3);
+    const frame = progressFrame(start, {
+      service: svc,
+      tasks: [running(1, "nginx:2", 3), running(2, "nginx:1", 2)],
+      desiredTasks: 2,
+      nowMs: 10,
+    });
+    expect(frame.lines[0]).toBe("overall progress: 1 out of 2 tasks");
+    expect(frame.outcome.kind).toBe("waiting");
+  });
+
+  it("after a scale (new version, same template) the running tasks count", () => {
+    const svc = withImage("nginx:1", 4);
+    const frame = progressFrame(start, {
+      service: svc,
+      tasks: [running(1, "nginx:1", 2), running(2, "nginx:1", 4)],
+      desiredTasks: 2,
+      nowMs: 10,
+    });
+    expect(frame.lines[0]).toBe("overall progress: 2 out of 2 tasks");
+  });
+
+  it("is not converged while the manager reports the update in progress", () => {
+    const svc = withImage("nginx:1", 2);
+    svc.updateStatus = { state: UpdateState.UPDATING, startedAtMs: 0, completedAtMs: 0, message: "" };
+    svc.spec = ServiceSpec.fromPartial({ ...svc.spec, updateConfig: { monitorMs: 0 } });
+    const frame = progressFrame(start, {
+      service: svc,
+      tasks: [running(1, "nginx:1", 2), running(2, "nginx:1", 2)],
+      desiredTasks: 2,
+      nowMs: 10,
+    });
+    expect(frame.outcome.kind).toBe("waiting");
+    svc.updateStatus.state = UpdateState.COMPLETED;
+    expect(
+      progressFrame(start, {
+        service: svc,
+        tasks: [running(1, "nginx:1", 2), running(2, "nginx:1", 2)],
+        desiredTasks: 2,
+        nowMs: 10,
+      }).outcome.kind,
+    ).toBe("converged");
   });
 });

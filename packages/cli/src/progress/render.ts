@@ -1,4 +1,4 @@
-import { enumValueName, type Service, type Task, TaskState, UpdateState } from "@shoal/proto";
+import { enumValueName, type Service, type Task, TaskSpec, TaskState, UpdateState } from "@shoal/proto";
 
 /** Docker shows one line per task up to this many; above it only the overall line. */
 export const MAX_TASK_LINES = 20;
@@ -90,28 +90,30 @@ function taskError(task: Task): string {
  * reports (docker's `progress.go` in spirit): per slot (or per node for global services) the newest
  * task meant to run; `overall progress: R out of N tasks`; once all run, a verify window of the
  * service's update monitor period (5 s by default) in which nothing may fail. The wait fails when
- * the service's update pauses or rolls back, or a slot's tasks of the current spec version failed
- * MAX_FAILURES_PER_SLOT times.
+ * the service's update pauses or rolls back, or a slot's tasks of the current spec failed
+ * MAX_FAILURES_PER_SLOT times. A task counts as done only when it runs the current spec.
  */
 export function progressFrame(state: ProgressState, input: ProgressInput): ProgressFrame {
   const { service, tasks, nowMs } = input;
   const job = isJob(service);
   const doneState = job ? TaskState.COMPLETE : TaskState.RUNNING;
-  const specVersion = service.specVersion;
-  const current = tasks.filter(
-    (t) =>
-      t.serviceId === service.id &&
-      (specVersion === 0 || t.specVersion === 0 || t.specVersion >= specVersion),
+  const current = tasks.filter((t) => t.serviceId === service.id);
+  const template = JSON.stringify(
+    service.spec?.taskTemplate === undefined ? null : TaskSpec.toJSON(service.spec.taskTemplate),
   );
-
+  // A task runs the current spec when it was made for this spec version or its task spec is the
+  // service's template (scaling bumps the version but keeps the tasks, as swarmkit's dirty check).
+  const upToDate = (t: Task) =>
+    (service.specVersion !== 0 && t.specVersion >= service.specVersion) ||
+    JSON.stringify(t.spec === undefined ? null : TaskSpec.toJSON(t.spec)) === template;
   // The newest task meant to run per slot, and the failures per slot.
   const bySlot = new Map<string, Task>();
   const failures = new Map<string, Task[]>();
   for (const task of current) {
     const key = slotKey(service, task);
     const taskState = task.status?.state ?? TaskState.NEW;
-    // Only tasks of the current spec are here: failures of an earlier version do not count.
-    if (taskState === TaskState.FAILED || taskState === TaskState.REJECTED) {
+    // Failures of an earlier spec do not count.
+    if ((taskState === TaskState.FAILED || taskState === TaskState.REJECTED) && upToDate(task)) {
       failures.set(key, [...(failures.get(key) ?? []), task]);
     }
     if (task.desiredState > doneState) continue;
@@ -122,7 +124,7 @@ export function progressFrame(state: ProgressState, input: ProgressInput): Progr
     isGlobal(service) ? a.localeCompare(b) : Number(a) - Number(b),
   );
   const total = Math.max(input.desiredTasks, slots.length);
-  const done = slots.filter(([, t]) => t.status?.state === doneState).length;
+  const done = slots.filter(([, t]) => t.status?.state === doneState && upToDate(t)).length;
 
   const lines = [`overall progress: ${done} out of ${total} tasks`];
   if (total <= MAX_TASK_LINES) {
@@ -152,7 +154,9 @@ export function progressFrame(state: ProgressState, input: ProgressInput): Progr
     return failed(state, lines, `tasks failed ${worst.length} times`, failures);
   }
 
-  const allDone = total > 0 && done === total && slots.length === total;
+  // While the manager is still rolling the update out, old tasks may all run: not converged yet.
+  const rolling = update === UpdateState.UPDATING;
+  const allDone = !rolling && total > 0 && done === total && slots.length === total;
   if (!allDone) return { state: { startedAtMs: state.startedAtMs }, lines, outcome: { kind: "waiting" } };
   if (job) {
     lines.push("job complete");
