@@ -9,3 +9,10 @@ export {
   type ObservedFailure,
 } from "./controller/next-action.js";
 export { AgentErrorCode } from "./errors.js";
+export { expandTemplate, type TemplateValue } from "./template/go-template.js";
+export {
+  expandContainerSpec,
+  serviceNameOf,
+  type TemplateNode,
+  templateContext,
+} from "./template/task-template.js";
