@@ -8,7 +8,20 @@ export {
   type ObservedContainer,
   type ObservedFailure,
 } from "./controller/next-action.js";
+export {
+  DEFAULT_MAX_TRANSIENT_ATTEMPTS,
+  TaskController,
+  type TaskControllerDeps,
+} from "./controller/task-controller.js";
 export { AgentErrorCode } from "./errors.js";
+export type { Engine, EngineContainer } from "./executor/engine.js";
+export { AgentRecords, RECORDS_FILE, type TaskRecord } from "./records/agent-records.js";
+export {
+  DEFAULT_REPORT_BATCH_SIZE,
+  StatusReporter,
+  type StatusReporterOptions,
+  type StatusSender,
+} from "./reporter/status-reporter.js";
 export { expandTemplate, type TemplateValue } from "./template/go-template.js";
 export {
   expandContainerSpec,
@@ -16,3 +29,4 @@ export {
   type TemplateNode,
   templateContext,
 } from "./template/task-template.js";
+export { type AssignmentSink, Worker, type WorkerOptions } from "./worker.js";
