@@ -15,6 +15,7 @@ export {
 } from "./controller/task-controller.js";
 export { AgentErrorCode } from "./errors.js";
 export type { Engine, EngineContainer } from "./executor/engine.js";
+export { describeNode, type NodeDescriptionOptions } from "./node-description.js";
 export { AgentRecords, RECORDS_FILE, type TaskRecord } from "./records/agent-records.js";
 export {
   DEFAULT_REPORT_BATCH_SIZE,
@@ -22,6 +23,13 @@ export {
   type StatusReporterOptions,
   type StatusSender,
 } from "./reporter/status-reporter.js";
+export {
+  DEFAULT_HEARTBEAT_PERIOD_MS,
+  DEFAULT_SESSION_OPEN_TIMEOUT_MS,
+  DispatcherSession,
+  type DispatcherSessionOptions,
+} from "./session/dispatcher-session.js";
+export { type ManagerAddress, pickManager } from "./session/manager-list.js";
 export { expandTemplate, type TemplateValue } from "./template/go-template.js";
 export {
   expandContainerSpec,
