@@ -1,4 +1,6 @@
 // @shoal/agent: the node agent (DESIGN.md §5).
+
+export { Agent, type AgentOptions } from "./agent.js";
 export { backoffDelayMs, DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS } from "./controller/backoff.js";
 export { isPermanentCode } from "./controller/error-class.js";
 export {
@@ -15,6 +17,12 @@ export {
 } from "./controller/task-controller.js";
 export { AgentErrorCode } from "./errors.js";
 export type { Engine, EngineContainer } from "./executor/engine.js";
+export {
+  DEFAULT_ENGINE_POLL_MS,
+  RuntimeEngine,
+  type RuntimeEngineOptions,
+} from "./executor/runtime-engine.js";
+export { hostPorts, toContainerSpec } from "./executor/to-container-spec.js";
 export { describeNode, type NodeDescriptionOptions } from "./node-description.js";
 export { AgentRecords, RECORDS_FILE, type TaskRecord } from "./records/agent-records.js";
 export {
