@@ -160,6 +160,21 @@ describe("Worker and task controllers", () => {
     expect(engine.calls).toEqual(["pull nope:1"]);
   });
 
+  it("retries a transient failure with backoff, then gives the task up as REJECTED", async () => {
+    const engine = new ScriptedEngine();
+    let pulls = 0;
+    engine.pull = async (ref: string) => {
+      pulls++;
+      throw new ShoalError("IMAGE_REGISTRY_UNREACHABLE", `registry of "${ref}" is unreachable`);
+    };
+    const agent = await startAgent(await dataDir(), engine);
+    agent.worker.applyComplete([task("t1", TaskState.RUNNING, "far:1")]);
+    await waitFor(() => agent.state("t1") === "TASK_STATE_REJECTED", { description: "t1 rejected" });
+    // maxTransientAttempts is 2 here: one retry after the first failure.
+    expect(pulls).toBe(2);
+    expect(agent.records.get("t1")?.status.err).toBe('registry of "far:1" is unreachable');
+  });
+
   it("a restarted agent re-adopts its running container, learns an exit, and creates no duplicate", async () => {
     const engine = new ScriptedEngine();
     const dir = await dataDir();

@@ -56,6 +56,7 @@ afterAll(async () => {
 
 interface Node {
   config: AgentNodeConfig;
+  /** Replaced when a test brings a manager back. */
   dispatcher: TestDispatcher;
   tasks: Map<string, Task>;
   child?: ChildProcess;
@@ -269,6 +270,27 @@ describe("agent on runc", () => {
       });
     expect((await until(node, graceful.id, TaskState.SHUTDOWN)).containerStatus?.exitCode).toBe(9);
     expect((await until(node, stubborn.id, TaskState.SHUTDOWN)).containerStatus?.exitCode).toBe(137);
+  });
+
+  it("keeps tasks running while no manager answers, and re-reports them when one is back", async () => {
+    const node = await newNode();
+    await startAgent(node);
+    const t = task(1, { command: ["sleep", "1000"] });
+    assign(node, t);
+    const before = await until(node, t.id, TaskState.RUNNING);
+    const port = Number(node.dispatcher.addr.split(":")[1]);
+    node.dispatcher.kill();
+    await new Promise((r) => setTimeout(r, 3000));
+    const back = await TestDispatcher.start({
+      root: pki.root,
+      nodeId: "manager1",
+      heartbeatPeriodMs: 500,
+      tasks: () => [...node.tasks.values()],
+      port,
+    });
+    node.dispatcher = back;
+    const again = await until(node, t.id, TaskState.RUNNING);
+    expect(again.containerStatus?.pid).toBe(before.containerStatus?.pid);
   });
 
   it("a restarted agent re-adopts its running container, learns an exit, and starts no duplicate", async () => {

@@ -157,7 +157,20 @@ describe("DispatcherSession", () => {
       description: "reports after the manager is back",
       timeoutMs: 20_000,
     });
+    await waitFor(() => a.sink.events.length === 1, { description: "the complete set of the new session" });
     expect(a.sink.events).toEqual(["complete "]);
+  });
+
+  it("opens no session with a certificate from another cluster's root", async () => {
+    const pki = await testPki(NODE_ID);
+    const stranger = await testPki(NODE_ID);
+    const d = await TestDispatcher.start({ root: pki.root, nodeId: "manager1", heartbeatPeriodMs: 200 });
+    cleanups.push(() => d.kill());
+    const a = await agent([d.addr], stranger);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(d.sessions).toEqual([]);
+    expect(d.updates).toEqual([]);
+    expect(a.session.currentSessionId()).toBe("");
   });
 
   it("reconnects for a complete set when an increment does not follow the set it holds", async () => {
