@@ -16,7 +16,7 @@ export {
   type TaskControllerDeps,
 } from "./controller/task-controller.js";
 export { AgentErrorCode } from "./errors.js";
-export type { Engine, EngineContainer } from "./executor/engine.js";
+export type { Engine, EngineContainer, PublishedPort } from "./executor/engine.js";
 export {
   DEFAULT_ENGINE_POLL_MS,
   RuntimeEngine,

@@ -33,6 +33,7 @@ class ScriptedEngine implements Engine {
   }
   async attachNetwork(task: Task) {
     this.calls.push(`attach ${task.id}`);
+    return [{ protocol: "tcp" as const, targetPort: 80, publishedPort: 49200 }];
   }
   async detachNetwork(id: string) {
     this.calls.push(`detach ${id}`);

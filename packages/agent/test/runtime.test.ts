@@ -9,15 +9,17 @@ import { silentLogger } from "@shoal/base";
 import {
   AssignmentAction,
   MountType,
+  PortProtocol,
+  PublishMode,
   type Task,
   Task as TaskCodec,
   TaskState,
   type TaskStatus,
   taskStateToJSON,
 } from "@shoal/proto";
-import { ContainerRuntime, LocalImageStore } from "@shoal/runtime";
+import { ContainerRuntime, createRunner, LocalImageStore, NodeNetwork } from "@shoal/runtime";
 import { buildBusyboxImage, startRegistry, type TestRegistry, writeOciLayout } from "@shoal/runtime/testing";
-import { type TempDir, tempDir, waitFor } from "@shoal/testkit";
+import { createHosts, type TempDir, type TestHost, tempDir, waitFor } from "@shoal/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLUSTER_ID, nodeMaterial, TestDispatcher, testPki } from "./dispatcher-server.js";
 import type { AgentNodeConfig } from "./fixtures/agent-node.js";
@@ -64,15 +66,28 @@ interface Node {
 const nodes: Node[] = [];
 
 afterEach(async () => {
-  for (const n of nodes.splice(0)) {
-    await killChild(n.child);
-    n.dispatcher.kill();
-    await removeEverything(n.config);
-  }
+  for (const n of nodes.splice(0)) await cleanUp(n);
 });
 
+/** Kills the agent, removes its containers and cgroups, and its node network if it had one. */
+async function cleanUp(n: Node): Promise<void> {
+  await killChild(n.child);
+  n.dispatcher.kill();
+  await removeEverything(n.config);
+  if (n.config.network !== undefined) {
+    const { netnsPath, ...rest } = n.config.network;
+    const net = await NodeNetwork.open({
+      ...rest,
+      stateDir: join(n.config.dataDir, "network"),
+      runner: createRunner(netnsPath),
+      logger: silentLogger(),
+    });
+    await net.destroy();
+  }
+}
+
 let counter = 0;
-async function newNode(): Promise<Node> {
+async function newNode(network?: AgentNodeConfig["network"]): Promise<Node> {
   const tasks = new Map<string, Task>();
   const dispatcher = await TestDispatcher.start({
     root: pki.root,
@@ -90,6 +105,7 @@ async function newNode(): Promise<Node> {
     dispatcher: dispatcher.addr,
     clusterId: CLUSTER_ID,
     tls: await nodeMaterial(pki.root, NODE_ID, "worker"),
+    ...(network === undefined ? {} : { network }),
   };
   const node: Node = { config, dispatcher, tasks };
   nodes.push(node);
@@ -325,4 +341,67 @@ describe("agent on runc", () => {
     expect(after?.containerStatus?.pid).toBe(before.containerStatus?.pid);
     expect(states(node, long.id).filter((s) => s === "STARTING")).toHaveLength(1);
   });
+
+  it("publishes a host-mode port on the node's network and reports the port", async () => {
+    const hosts = await createHosts(2);
+    try {
+      const [h1, h2] = hosts.all as [TestHost, TestHost];
+      const node = await newNode({
+        netnsPath: h1.netnsPath,
+        subnet: "10.88.9.0/24",
+        netnsPrefix: `shoal-agt${process.pid}-`,
+        vethPrefix: "sa",
+        chainPrefix: "SHAGT",
+      });
+      await startAgent(node);
+      const web = task(
+        1,
+        { command: ["httpd", "-f", "-p", "80", "-h", "/var/www"] },
+        {
+          endpoint: {
+            spec: undefined,
+            virtualIps: [],
+            ports: [
+              {
+                name: "",
+                protocol: PortProtocol.TCP,
+                targetPort: 80,
+                publishedPort: 8080,
+                publishMode: PublishMode.HOST,
+              },
+            ],
+          },
+        },
+      );
+      assign(node, web);
+      const running = await until(node, web.id, TaskState.RUNNING);
+      expect(running.portStatus?.ports.map((p) => [p.targetPort, p.publishedPort])).toEqual([[80, 8080]]);
+      const script = `fetch("http://${h1.address}:8080/", { signal: AbortSignal.timeout(3000) }).then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(String(e.cause ?? e)); process.exit(1); })`;
+      const body = await waitFor(
+        async () => {
+          const r = await h2.exec("node", ["-e", script], { timeoutMs: 10_000 });
+          return r.code === 0 ? r.stdout : undefined;
+        },
+        { description: `GET http://${h1.address}:8080/ from ${h2.name}` },
+      );
+      expect(body.length).toBeGreaterThan(0);
+      // Removal detaches: no namespace of this node is left.
+      assign(node, {
+        ...web,
+        desiredState: TaskState.REMOVE,
+        meta: { version: 2, createdAtMs: 0, updatedAtMs: 0 },
+      });
+      await until(node, web.id, TaskState.SHUTDOWN);
+      await waitFor(
+        async () => !(await readdir("/run/netns")).some((n) => n.startsWith(`shoal-agt${process.pid}-`)),
+        {
+          description: "the task's network namespace removed",
+        },
+      );
+    } finally {
+      // Before the hosts go: the node network lives in h1's namespace.
+      for (const n of nodes.splice(0)) await cleanUp(n);
+      await hosts.destroy();
+    }
+  }, 120_000);
 });

@@ -1,7 +1,15 @@
 import { type Clock, isAbortError, type Logger, type Random, ShoalError } from "@shoal/base";
-import { type Task, TaskState, type TaskStatus, taskStateToJSON } from "@shoal/proto";
+import {
+  type PortConfig,
+  PortProtocol,
+  PublishMode,
+  type Task,
+  TaskState,
+  type TaskStatus,
+  taskStateToJSON,
+} from "@shoal/proto";
 import { AgentErrorCode } from "../errors.js";
-import type { Engine, EngineContainer } from "../executor/engine.js";
+import type { Engine, EngineContainer, PublishedPort } from "../executor/engine.js";
 import type { AgentRecords, TaskRecord } from "../records/agent-records.js";
 import type { StatusReporter } from "../reporter/status-reporter.js";
 import { expandContainerSpec, type TemplateNode, templateContext } from "../template/task-template.js";
@@ -34,6 +42,8 @@ export class TaskController {
   /** The step that failed last and how often in a row; kept across the retry's back-off. */
   private streak: { kind: string; attempts: number } | undefined;
   private wake = new AbortController();
+  /** The image this controller pulled: present even if the store names it differently. */
+  private pulled: string | undefined;
   private desired: TaskState;
   private readonly log: Logger;
   private readonly maxTransientAttempts: number;
@@ -68,8 +78,9 @@ export class TaskController {
       let imagePresent = true;
       try {
         container = await this.deps.engine.inspect(this.deps.taskId);
-        if (record.status.state === TaskState.PREPARING && container === undefined) {
-          imagePresent = await this.deps.engine.hasImage(record.task.spec?.container?.image ?? "");
+        const ref = record.task.spec?.container?.image ?? "";
+        if (record.status.state === TaskState.PREPARING && container === undefined && this.pulled !== ref) {
+          imagePresent = await this.deps.engine.hasImage(ref);
         }
       } catch (err) {
         // The runtime could not say; nothing is decided on a guess. Look again after a pause.
@@ -137,11 +148,20 @@ export class TaskController {
           switch (action.kind) {
             case "pull":
               await engine.pull(task.spec?.container?.image ?? "", task.registryAuth, waitSignal);
+              this.pulled = task.spec?.container?.image;
               return;
             case "attach-network":
               // Recorded first: a crash mid-attach leaves a record that makes the next run detach.
               this.deps.records.put({ ...record, networkAttached: true });
-              await engine.attachNetwork(task);
+              {
+                const ports = await engine.attachNetwork(task);
+                // Kept on the record's status, so the next report (READY) carries them.
+                const current = this.deps.records.get(task.id) ?? record;
+                this.deps.records.put({
+                  ...current,
+                  status: { ...current.status, portStatus: { ports: ports.map(toPortConfig) } },
+                });
+              }
               return;
             case "detach-network":
               await engine.detachNetwork(task.id);
@@ -233,6 +253,16 @@ function expandedTask(task: Task, node: TemplateNode): Task {
   return {
     ...task,
     spec: { ...task.spec, container: expandContainerSpec(container, templateContext(task, node)) },
+  };
+}
+
+function toPortConfig(p: PublishedPort): PortConfig {
+  return {
+    name: "",
+    protocol: p.protocol === "udp" ? PortProtocol.UDP : PortProtocol.TCP,
+    targetPort: p.targetPort,
+    publishedPort: p.publishedPort,
+    publishMode: PublishMode.HOST,
   };
 }
 

@@ -14,8 +14,8 @@ export interface Engine {
   pull(ref: string, auth: RegistryAuth | undefined, signal: AbortSignal): Promise<void>;
   /** "not-needed" when the task's containers get no attachment from the node network (host, none). */
   networkMode(task: Task): "needed" | "not-needed";
-  /** Idempotent: an attachment that exists already is kept. */
-  attachNetwork(task: Task): Promise<void>;
+  /** Idempotent: an attachment that exists already is kept. Returns the host ports published. */
+  attachNetwork(task: Task): Promise<PublishedPort[]>;
   /** Idempotent: detaching what is not attached is a no-op. */
   detachNetwork(taskId: string): Promise<void>;
   /** Creates the container (id = task id) from the task with templates expanded; exists → no-op. */
@@ -29,6 +29,13 @@ export interface Engine {
   stop(task: Task): Promise<void>;
   /** Idempotent. */
   remove(taskId: string): Promise<void>;
+}
+
+/** A host-mode port as the node published it (the node picks `publishedPort` when the task left it 0). */
+export interface PublishedPort {
+  protocol: "tcp" | "udp";
+  targetPort: number;
+  publishedPort: number;
 }
 
 export interface EngineContainer extends ObservedContainer {

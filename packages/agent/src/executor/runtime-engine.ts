@@ -9,14 +9,15 @@ import {
   ContainerErrorCode,
   type ContainerInfo,
   ContainerRuntime,
+  createRunner,
   LocalImageStore,
   type NetworkAttachment,
-  type NodeNetwork,
+  NodeNetwork,
   type RegistryCredentials,
   type RegistryHostConfig,
 } from "@shoal/runtime";
 import { serviceNameOf, type TemplateNode } from "../template/task-template.js";
-import type { Engine, EngineContainer } from "./engine.js";
+import type { Engine, EngineContainer, PublishedPort } from "./engine.js";
 import { hostPorts, toContainerSpec } from "./to-container-spec.js";
 
 /** How often `waitForChange` looks again when neither an exit nor a health event came. */
@@ -32,10 +33,22 @@ export interface RuntimeEngineOptions {
   /** Per registry host: insecure flag and credentials. */
   registries?: Record<string, RegistryHostConfig>;
   /** Containers get their own namespace on the node bridge; without it, loopback only ("none"). */
-  network?: NodeNetwork;
+  network?: RuntimeEngineNetworkOptions;
   logger: Logger;
   clock?: Clock;
   pollMs?: number;
+}
+
+/** The node network (bridge, IPAM, NAT, host-mode ports) of @shoal/runtime, stage 1. */
+export interface RuntimeEngineNetworkOptions {
+  /** The node's container subnet, e.g. "10.88.1.0/24". */
+  subnet: string;
+  bridge?: string;
+  chainPrefix?: string;
+  netnsPrefix?: string;
+  vethPrefix?: string;
+  /** Run the node network's commands in this namespace (a test host) instead of our own. */
+  netnsPath?: string;
 }
 
 export class RuntimeEngine implements Engine {
@@ -45,6 +58,7 @@ export class RuntimeEngine implements Engine {
   private constructor(
     readonly images: LocalImageStore,
     readonly runtime: ContainerRuntime,
+    private readonly network: NodeNetwork | undefined,
     private readonly opts: RuntimeEngineOptions,
   ) {}
 
@@ -66,7 +80,17 @@ export class RuntimeEngine implements Engine {
       clock: opts.clock ?? systemClock,
       onHealthChange: (id) => engine?.changed(id),
     });
-    engine = new RuntimeEngine(images, runtime, opts);
+    let network: NodeNetwork | undefined;
+    if (opts.network !== undefined) {
+      const { netnsPath, ...rest } = opts.network;
+      network = await NodeNetwork.open({
+        ...rest,
+        stateDir: join(opts.dataDir, "network"),
+        ...(netnsPath === undefined ? {} : { runner: createRunner(netnsPath) }),
+        logger: opts.logger,
+      });
+    }
+    engine = new RuntimeEngine(images, runtime, network, opts);
     // Re-adopts the containers that outlived the previous agent process.
     await runtime.open();
     return engine;
@@ -87,16 +111,21 @@ export class RuntimeEngine implements Engine {
   }
 
   networkMode(): "needed" | "not-needed" {
-    return this.opts.network === undefined ? "not-needed" : "needed";
+    return this.network === undefined ? "not-needed" : "needed";
   }
 
-  async attachNetwork(task: Task): Promise<void> {
-    await this.attachment(task);
+  async attachNetwork(task: Task): Promise<PublishedPort[]> {
+    const a = await this.attachment(task);
+    return a.ports.map((p) => ({
+      protocol: p.protocol === "udp" ? "udp" : "tcp",
+      targetPort: p.targetPort,
+      publishedPort: p.publishedPort,
+    }));
   }
 
   async detachNetwork(taskId: string): Promise<void> {
     this.attachments.delete(taskId);
-    await this.opts.network?.detach(taskId);
+    await this.network?.detach(taskId);
   }
 
   async create(task: Task, _node: TemplateNode): Promise<void> {
@@ -107,7 +136,7 @@ export class RuntimeEngine implements Engine {
       ...(c?.dnsConfig === undefined ? {} : { dns: c.dnsConfig }),
     };
     let network: NetworkAttachment = { kind: "none", ...extra };
-    if (this.opts.network !== undefined) {
+    if (this.network !== undefined) {
       const a = await this.attachment(task);
       network = { kind: "netns", path: a.netnsPath, ...(a.ip === undefined ? {} : { ip: a.ip }), ...extra };
     }
@@ -196,7 +225,7 @@ export class RuntimeEngine implements Engine {
   private async attachment(task: Task): Promise<Attachment> {
     const known = this.attachments.get(task.id);
     if (known !== undefined) return known;
-    const network = this.opts.network as NodeNetwork;
+    const network = this.network as NodeNetwork;
     // NodeNetwork.attach returns the recorded lease when there is one (after an agent restart).
     const a = await network.attach({ containerId: task.id, ports: hostPorts(task) });
     this.attachments.set(task.id, a);
