@@ -43,6 +43,10 @@ export const REDACTED_PATHS = [
   "*.joinTokens",
   "caKey",
   "*.caKey",
+  // Registry credentials sent with a task (Task.registryAuth), at any depth the agent logs a task.
+  "registryAuth",
+  "*.registryAuth",
+  "*.*.registryAuth",
   "*.*.caKey",
   "authorization",
   "*.authorization",

@@ -142,7 +142,11 @@ export interface NodeDescription {
     | undefined;
   /** Total capacity of the node. */
   resources?: Resources | undefined;
-  engine?: EngineDescription | undefined;
+  engine?:
+    | EngineDescription
+    | undefined;
+  /** Addresses of the node's interfaces (IPv4/IPv6, no loopback), as the agent found them. */
+  addresses: string[];
 }
 
 export interface EngineDescription {
@@ -285,11 +289,26 @@ export interface Task {
    * max-attempts window, kept on the task so a new leader counts the same attempts.
    */
   restartHistoryMs: number[];
+  /**
+   * Credentials the agent pulls the task's image with (the CLI's --with-registry-auth). Sent only
+   * to the node that runs the task; never logged, never returned by the control API.
+   */
+  registryAuth?: RegistryAuth | undefined;
 }
 
 export interface Task_ServiceLabelsEntry {
   key: string;
   value: string;
+}
+
+/**
+ * Registry credentials: username and password (basic, or exchanged for a bearer token), or a
+ * ready-made registry token. All empty = anonymous.
+ */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  token: string;
 }
 
 export interface TaskStatus {
@@ -621,7 +640,7 @@ export const Node: MessageFns<Node> = {
 };
 
 function createBaseNodeDescription(): NodeDescription {
-  return { hostname: "", platform: undefined, resources: undefined, engine: undefined };
+  return { hostname: "", platform: undefined, resources: undefined, engine: undefined, addresses: [] };
 }
 
 export const NodeDescription: MessageFns<NodeDescription> = {
@@ -637,6 +656,9 @@ export const NodeDescription: MessageFns<NodeDescription> = {
     }
     if (message.engine !== undefined) {
       EngineDescription.encode(message.engine, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.addresses) {
+      writer.uint32(42).string(v!);
     }
     return writer;
   },
@@ -686,6 +708,14 @@ export const NodeDescription: MessageFns<NodeDescription> = {
             message.engine = EngineDescription.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.addresses.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -704,6 +734,9 @@ export const NodeDescription: MessageFns<NodeDescription> = {
       platform: isSet(object.platform) ? Platform.fromJSON(object.platform) : undefined,
       resources: isSet(object.resources) ? Resources.fromJSON(object.resources) : undefined,
       engine: isSet(object.engine) ? EngineDescription.fromJSON(object.engine) : undefined,
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -720,6 +753,9 @@ export const NodeDescription: MessageFns<NodeDescription> = {
     }
     if (message.engine !== undefined) {
       obj.engine = EngineDescription.toJSON(message.engine);
+    }
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses;
     }
     return obj;
   },
@@ -739,6 +775,7 @@ export const NodeDescription: MessageFns<NodeDescription> = {
     message.engine = (object.engine !== undefined && object.engine !== null)
       ? EngineDescription.fromPartial(object.engine)
       : undefined;
+    message.addresses = object.addresses?.map((e) => e) || [];
     return message;
   },
 };
@@ -2060,6 +2097,7 @@ function createBaseTask(): Task {
     address: "",
     restartAtMs: 0,
     restartHistoryMs: [],
+    registryAuth: undefined,
   };
 }
 
@@ -2122,6 +2160,9 @@ export const Task: MessageFns<Task> = {
         writer.int64(safeLong(v));
       }
       writer.join();
+    }
+    if (message.registryAuth !== undefined) {
+      RegistryAuth.encode(message.registryAuth, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -2296,6 +2337,14 @@ export const Task: MessageFns<Task> = {
 
             break;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.registryAuth = RegistryAuth.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2388,6 +2437,11 @@ export const Task: MessageFns<Task> = {
         : globalThis.Array.isArray(object?.restart_history_ms)
         ? object.restart_history_ms.map((e: any) => globalThis.Number(e))
         : [],
+      registryAuth: isSet(object.registryAuth)
+        ? RegistryAuth.fromJSON(object.registryAuth)
+        : isSet(object.registry_auth)
+        ? RegistryAuth.fromJSON(object.registry_auth)
+        : undefined,
     };
   },
 
@@ -2453,6 +2507,9 @@ export const Task: MessageFns<Task> = {
     if (message.restartHistoryMs?.length) {
       obj.restartHistoryMs = message.restartHistoryMs.map((e) => Math.round(e));
     }
+    if (message.registryAuth !== undefined) {
+      obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
+    }
     return obj;
   },
 
@@ -2492,6 +2549,9 @@ export const Task: MessageFns<Task> = {
     message.address = object.address ?? "";
     message.restartAtMs = object.restartAtMs ?? 0;
     message.restartHistoryMs = object.restartHistoryMs?.map((e) => e) || [];
+    message.registryAuth = (object.registryAuth !== undefined && object.registryAuth !== null)
+      ? RegistryAuth.fromPartial(object.registryAuth)
+      : undefined;
     return message;
   },
 };
@@ -2577,6 +2637,107 @@ export const Task_ServiceLabelsEntry: MessageFns<Task_ServiceLabelsEntry> = {
     const message = createBaseTask_ServiceLabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseRegistryAuth(): RegistryAuth {
+  return { username: "", password: "", token: "" };
+}
+
+export const RegistryAuth: MessageFns<RegistryAuth> = {
+  encode(message: RegistryAuth, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    if (message.password !== "") {
+      writer.uint32(18).string(message.password);
+    }
+    if (message.token !== "") {
+      writer.uint32(26).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegistryAuth {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegistryAuth();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegistryAuth {
+    return {
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+    };
+  },
+
+  toJSON(message: RegistryAuth): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RegistryAuth>): RegistryAuth {
+    return RegistryAuth.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RegistryAuth>): RegistryAuth {
+    const message = createBaseRegistryAuth();
+    message.username = object.username ?? "";
+    message.password = object.password ?? "";
+    message.token = object.token ?? "";
     return message;
   },
 };

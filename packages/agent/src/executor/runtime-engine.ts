@@ -1,0 +1,245 @@
+// The one file that calls @shoal/runtime (the image store, the container runtime, the node
+// network). Everything else in the agent sees only the `Engine` interface, so a change of the
+// runtime's life cycle or API is absorbed here.
+import { join } from "node:path";
+import { type Clock, type Logger, ShoalError, systemClock } from "@shoal/base";
+import type { RegistryAuth, Task } from "@shoal/proto";
+import {
+  type Attachment,
+  ContainerErrorCode,
+  type ContainerInfo,
+  ContainerRuntime,
+  createRunner,
+  LocalImageStore,
+  type NetworkAttachment,
+  NodeNetwork,
+  type RegistryCredentials,
+  type RegistryHostConfig,
+} from "@shoal/runtime";
+import { serviceNameOf, type TemplateNode } from "../template/task-template.js";
+import type { Engine, EngineContainer, PublishedPort } from "./engine.js";
+import { hostPorts, toContainerSpec } from "./to-container-spec.js";
+
+/** How often `waitForChange` looks again when neither an exit nor a health event came. */
+export const DEFAULT_ENGINE_POLL_MS = 2_000;
+
+export interface RuntimeEngineOptions {
+  /** The node's data dir; images/ and containers/ live under it. */
+  dataDir: string;
+  nodeId: string;
+  /** Cgroup parent of the node's containers, e.g. "/shoal/<node id>". */
+  cgroupParent: string;
+  runcRoot?: string;
+  /** Per registry host: insecure flag and credentials. */
+  registries?: Record<string, RegistryHostConfig>;
+  /** Containers get their own namespace on the node bridge; without it, loopback only ("none"). */
+  network?: RuntimeEngineNetworkOptions;
+  logger: Logger;
+  clock?: Clock;
+  pollMs?: number;
+}
+
+/** The node network (bridge, IPAM, NAT, host-mode ports) of @shoal/runtime, stage 1. */
+export interface RuntimeEngineNetworkOptions {
+  /** The node's container subnet, e.g. "10.88.1.0/24". */
+  subnet: string;
+  bridge?: string;
+  chainPrefix?: string;
+  netnsPrefix?: string;
+  vethPrefix?: string;
+  /** Run the node network's commands in this namespace (a test host) instead of our own. */
+  netnsPath?: string;
+}
+
+export class RuntimeEngine implements Engine {
+  private readonly changes = new Map<string, Set<() => void>>();
+  private readonly attachments = new Map<string, Attachment>();
+
+  private constructor(
+    readonly images: LocalImageStore,
+    readonly runtime: ContainerRuntime,
+    private readonly network: NodeNetwork | undefined,
+    private readonly opts: RuntimeEngineOptions,
+  ) {}
+
+  static async open(opts: RuntimeEngineOptions): Promise<RuntimeEngine> {
+    const images = new LocalImageStore({
+      root: join(opts.dataDir, "images"),
+      registries: opts.registries,
+      logger: opts.logger,
+    });
+    await images.open();
+    let engine: RuntimeEngine | undefined;
+    const runtime = new ContainerRuntime({
+      root: join(opts.dataDir, "containers"),
+      ...(opts.runcRoot === undefined ? {} : { runcRoot: opts.runcRoot }),
+      cgroupParent: opts.cgroupParent,
+      nodeId: opts.nodeId,
+      images,
+      logger: opts.logger,
+      clock: opts.clock ?? systemClock,
+      onHealthChange: (id) => engine?.changed(id),
+    });
+    let network: NodeNetwork | undefined;
+    if (opts.network !== undefined) {
+      const { netnsPath, ...rest } = opts.network;
+      network = await NodeNetwork.open({
+        ...rest,
+        stateDir: join(opts.dataDir, "network"),
+        ...(netnsPath === undefined ? {} : { runner: createRunner(netnsPath) }),
+        logger: opts.logger,
+      });
+    }
+    engine = new RuntimeEngine(images, runtime, network, opts);
+    // Re-adopts the containers that outlived the previous agent process.
+    await runtime.open();
+    return engine;
+  }
+
+  /** Timers and watches only: containers keep running. */
+  close(): void {
+    this.runtime.close();
+  }
+
+  async hasImage(ref: string): Promise<boolean> {
+    return this.images.get(ref) !== undefined;
+  }
+
+  async pull(ref: string, auth: RegistryAuth | undefined, signal: AbortSignal): Promise<void> {
+    const credentials = toCredentials(auth);
+    await this.images.pull(ref, { signal, ...(credentials === undefined ? {} : { credentials }) });
+  }
+
+  networkMode(): "needed" | "not-needed" {
+    return this.network === undefined ? "not-needed" : "needed";
+  }
+
+  async attachNetwork(task: Task): Promise<PublishedPort[]> {
+    const a = await this.attachment(task);
+    return a.ports.map((p) => ({
+      protocol: p.protocol === "udp" ? "udp" : "tcp",
+      targetPort: p.targetPort,
+      publishedPort: p.publishedPort,
+    }));
+  }
+
+  async detachNetwork(taskId: string): Promise<void> {
+    this.attachments.delete(taskId);
+    await this.network?.detach(taskId);
+  }
+
+  async create(task: Task, _node: TemplateNode): Promise<void> {
+    const spec = toContainerSpec(task);
+    const c = task.spec?.container;
+    const extra = {
+      extraHosts: [...(c?.hosts ?? [])],
+      ...(c?.dnsConfig === undefined ? {} : { dns: c.dnsConfig }),
+    };
+    let network: NetworkAttachment = { kind: "none", ...extra };
+    if (this.network !== undefined) {
+      const a = await this.attachment(task);
+      network = { kind: "netns", path: a.netnsPath, ...(a.ip === undefined ? {} : { ip: a.ip }), ...extra };
+    }
+    try {
+      await this.runtime.create({
+        id: task.id,
+        spec,
+        owner: {
+          taskId: task.id,
+          serviceId: task.serviceId,
+          serviceName: serviceNameOf(task),
+          slot: Number(task.slot),
+        },
+        network,
+      });
+    } catch (err) {
+      // The container id is the task id: an existing one is this task's, made before a crash.
+      if (!ShoalError.is(err, ContainerErrorCode.AlreadyExists)) throw err;
+    }
+  }
+
+  async start(taskId: string): Promise<void> {
+    try {
+      await this.runtime.start(taskId);
+    } catch (err) {
+      if (
+        ShoalError.is(err, ContainerErrorCode.InvalidState) &&
+        (await this.inspect(taskId))?.state !== "created"
+      )
+        return;
+      throw err;
+    }
+    this.changed(taskId);
+  }
+
+  async inspect(taskId: string): Promise<EngineContainer | undefined> {
+    let info: ContainerInfo;
+    try {
+      info = await this.runtime.inspect(taskId);
+    } catch (err) {
+      if (ShoalError.is(err, ContainerErrorCode.NotFound)) return undefined;
+      throw err;
+    }
+    return {
+      state: info.state,
+      exitCode: info.exit?.exitCode,
+      oomKilled: info.exit?.oomKilled,
+      health: info.health?.status,
+      hasHealthcheck: info.health !== undefined,
+      pid: info.pid,
+    };
+  }
+
+  async waitForChange(taskId: string, signal: AbortSignal): Promise<void> {
+    const local = new AbortController();
+    const both = AbortSignal.any([signal, local.signal]);
+    const listeners = this.changes.get(taskId) ?? new Set();
+    this.changes.set(taskId, listeners);
+    let onChange: (() => void) | undefined;
+    try {
+      await Promise.race([
+        this.runtime.wait(taskId, both),
+        new Promise<void>((resolve) => {
+          onChange = resolve;
+          listeners.add(resolve);
+        }),
+        (this.opts.clock ?? systemClock).sleep(this.opts.pollMs ?? DEFAULT_ENGINE_POLL_MS, both),
+      ]);
+    } finally {
+      if (onChange !== undefined) listeners.delete(onChange);
+      local.abort();
+    }
+  }
+
+  async stop(task: Task): Promise<void> {
+    // The runtime recorded the spec's stop signal and grace period at create.
+    await this.runtime.stop(task.id);
+    this.changed(task.id);
+  }
+
+  async remove(taskId: string): Promise<void> {
+    await this.runtime.remove(taskId);
+    this.changed(taskId);
+  }
+
+  private async attachment(task: Task): Promise<Attachment> {
+    const known = this.attachments.get(task.id);
+    if (known !== undefined) return known;
+    const network = this.network as NodeNetwork;
+    // NodeNetwork.attach returns the recorded lease when there is one (after an agent restart).
+    const a = await network.attach({ containerId: task.id, ports: hostPorts(task) });
+    this.attachments.set(task.id, a);
+    return a;
+  }
+
+  private changed(taskId: string): void {
+    for (const l of [...(this.changes.get(taskId) ?? [])]) l();
+  }
+}
+
+function toCredentials(auth: RegistryAuth | undefined): RegistryCredentials | undefined {
+  if (auth === undefined) return undefined;
+  if (auth.token !== "") return { kind: "token", token: auth.token };
+  if (auth.username !== "") return { kind: "basic", username: auth.username, password: auth.password };
+  return undefined;
+}

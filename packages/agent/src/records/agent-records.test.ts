@@ -1,0 +1,101 @@
+import { spawn } from "node:child_process";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ShoalError } from "@shoal/base";
+import { Task, TaskState, TaskStatus } from "@shoal/proto";
+import { tempDir } from "@shoal/testkit";
+import { afterEach, describe, expect, it } from "vitest";
+import { AgentErrorCode } from "../errors.js";
+import { AgentRecords, RECORDS_FILE, type TaskRecord } from "./agent-records.js";
+
+const dirs: { remove(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await d.remove();
+});
+async function dir(): Promise<string> {
+  const d = await tempDir("agent-records-");
+  dirs.push(d);
+  return d.path;
+}
+const record = (id: string, state: TaskState, seq = 1): TaskRecord => ({
+  task: Task.fromPartial({ id, desiredState: TaskState.RUNNING, spec: { container: { image: "busybox" } } }),
+  status: TaskStatus.fromPartial({ state, message: "m" }),
+  seq,
+  networkAttached: seq % 2 === 0,
+});
+
+describe("AgentRecords", () => {
+  it("keeps puts and deletes across a reopen, and compacts its log", async () => {
+    const path = await dir();
+    const a = await AgentRecords.open({ dir: path });
+    for (let i = 0; i < 200; i++) a.put(record(`t${i % 10}`, TaskState.RUNNING, i));
+    a.delete("t3");
+    a.close();
+    const lines = readFileSync(join(path, RECORDS_FILE), "utf8").trim().split("\n").length;
+    expect(lines).toBeLessThan(100);
+    const b = await AgentRecords.open({ dir: path });
+    expect(
+      b
+        .all()
+        .map((r) => r.task.id)
+        .sort(),
+    ).toEqual(["t0", "t1", "t2", "t4", "t5", "t6", "t7", "t8", "t9"]);
+    expect(b.get("t9")).toEqual(record("t9", TaskState.RUNNING, 199));
+    b.close();
+  });
+
+  it("drops a torn last line and appends after it", async () => {
+    const path = await dir();
+    const a = await AgentRecords.open({ dir: path });
+    a.put(record("t1", TaskState.RUNNING));
+    a.close();
+    appendFileSync(join(path, RECORDS_FILE), '{"id":"t2","task":{"id"');
+    const b = await AgentRecords.open({ dir: path });
+    expect(b.all().map((r) => r.task.id)).toEqual(["t1"]);
+    b.put(record("t3", TaskState.COMPLETE));
+    b.close();
+    const c = await AgentRecords.open({ dir: path });
+    expect(c.all().map((r) => r.task.id)).toEqual(["t1", "t3"]);
+    c.close();
+  });
+
+  it("refuses a corrupt line in the middle, naming the file and line", async () => {
+    const path = await dir();
+    writeFileSync(
+      join(path, RECORDS_FILE),
+      '{"id":"a","deleted":true}\nnot json\n{"id":"b","deleted":true}\n',
+    );
+    const err = await AgentRecords.open({ dir: path }).catch((e: unknown) => e);
+    expect(ShoalError.is(err, AgentErrorCode.RecordsCorrupt)).toBe(true);
+    expect((err as Error).message).toMatch(/agent-records\.jsonl" line 2 is not JSON/);
+  });
+
+  it("loses no acknowledged record when the writing process is SIGKILLed", async () => {
+    const path = await dir();
+    const fixture = fileURLToPath(new URL("../../test/fixtures/records-writer.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--conditions=shoal-source", "--import", "tsx", fixture, path], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    await new Promise<void>((resolve) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.split("\n").length > 300) resolve();
+      });
+    });
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("exit", resolve));
+    const acknowledged = out.split("\n").filter((l) => l !== "");
+    const records = await AgentRecords.open({ dir: path });
+    const last = acknowledged.at(-1) ?? "";
+    expect(records.get(last)?.task.id).toBe(last);
+    for (const id of acknowledged) {
+      const i = Number(id.slice(4));
+      // Every third put deletes the one before it; all others must be there.
+      const deleted = (i + 1) % 3 === 0 && acknowledged.includes(`task${i + 1}`);
+      expect(records.get(id) === undefined, id).toBe(deleted);
+    }
+    records.close();
+  });
+});

@@ -1,0 +1,98 @@
+import { ManualClock, seededRandom, silentLogger } from "@shoal/base";
+import { Task, TaskState, TaskStatus, type TaskStatusUpdate } from "@shoal/proto";
+import { tempDir } from "@shoal/testkit";
+import { afterEach, describe, expect, it } from "vitest";
+import { AgentRecords } from "../records/agent-records.js";
+import { StatusReporter } from "./status-reporter.js";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function setup() {
+  const dir = await tempDir("agent-reporter-");
+  const records = await AgentRecords.open({ dir: dir.path });
+  for (const id of ["a", "b"]) {
+    records.put({
+      task: Task.fromPartial({ id }),
+      status: TaskStatus.fromPartial({ state: TaskState.ASSIGNED }),
+      seq: 0,
+      networkAttached: false,
+    });
+  }
+  const clock = new ManualClock(1_000);
+  const reporter = new StatusReporter({ records, clock, random: seededRandom(3), logger: silentLogger() });
+  const ac = new AbortController();
+  const done = reporter.run(ac.signal);
+  cleanups.push(async () => {
+    ac.abort();
+    await done;
+    records.close();
+    await dir.remove();
+  });
+  return { dir: dir.path, records, clock, reporter };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+const status = (state: TaskState) => TaskStatus.fromPartial({ state, timestampMs: 1 });
+
+describe("StatusReporter", () => {
+  it("persists a transition before any session exists, and sends it when one does", async () => {
+    const { dir, reporter } = await setup();
+    reporter.report("a", status(TaskState.ACCEPTED));
+    const reopened = await AgentRecords.open({ dir });
+    expect(reopened.get("a")?.status.state).toBe(TaskState.ACCEPTED);
+    reopened.close();
+    const sent: TaskStatusUpdate[][] = [];
+    reporter.setSender(async (u) => {
+      sent.push(u);
+    });
+    await tick();
+    expect(sent.flat().map((u) => [u.taskId, u.status?.state])).toEqual([
+      ["a", TaskState.ACCEPTED],
+      ["b", TaskState.ASSIGNED],
+    ]);
+    reporter.report("b", status(TaskState.REJECTED));
+    await tick();
+    expect(sent.at(-1)?.map((u) => [u.taskId, u.status?.state])).toEqual([["b", TaskState.REJECTED]]);
+  });
+
+  it("retries a failed send with backoff and loses nothing", async () => {
+    const { clock, reporter } = await setup();
+    let failures = 2;
+    const delivered: string[] = [];
+    reporter.setSender(async (u) => {
+      if (failures-- > 0) throw new Error("unavailable");
+      delivered.push(...u.map((x) => `${x.taskId}:${x.status?.state}`));
+    });
+    reporter.report("a", status(TaskState.RUNNING));
+    await tick();
+    expect(delivered).toEqual([]);
+    await clock.advanceAsync(100);
+    await tick();
+    await clock.advanceAsync(200);
+    await tick();
+    expect(delivered).toEqual([`a:${TaskState.RUNNING}`, `b:${TaskState.ASSIGNED}`]);
+  });
+
+  it("re-reports everything after a reconnect", async () => {
+    const { reporter } = await setup();
+    const first: string[] = [];
+    reporter.setSender(async (u) => {
+      first.push(...u.map((x) => x.taskId));
+    });
+    await tick();
+    reporter.setSender(undefined);
+    reporter.report("a", status(TaskState.PREPARING));
+    await tick();
+    const second: string[] = [];
+    reporter.setSender(async (u) => {
+      second.push(...u.map((x) => `${x.taskId}:${x.status?.state}`));
+    });
+    await tick();
+    expect(first).toEqual(["a", "b"]);
+    expect(second).toEqual([`a:${TaskState.PREPARING}`, `b:${TaskState.ASSIGNED}`]);
+    expect(reporter.pending()).toEqual([]);
+  });
+});

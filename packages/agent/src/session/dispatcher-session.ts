@@ -1,0 +1,238 @@
+import * as grpc from "@grpc/grpc-js";
+import { type Clock, isAbortError, type Logger, type Random, ShoalError } from "@shoal/base";
+import {
+  type AssignmentsMessage,
+  AssignmentsType,
+  DispatcherClient,
+  type NodeDescription,
+  type SessionMessage,
+  type Task,
+} from "@shoal/proto";
+import { backoffDelayMs, DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS } from "../controller/backoff.js";
+import { AgentErrorCode } from "../errors.js";
+import type { StatusReporter } from "../reporter/status-reporter.js";
+import type { AssignmentSink } from "../worker.js";
+import { type ManagerAddress, pickManager } from "./manager-list.js";
+
+/** How long a dispatcher may take to send the session id before the agent tries another. */
+export const DEFAULT_SESSION_OPEN_TIMEOUT_MS = 10_000;
+/** Used until the dispatcher says otherwise, and as the floor of a heartbeat call's deadline. */
+export const DEFAULT_HEARTBEAT_PERIOD_MS = 5_000;
+
+export interface DispatcherSessionOptions {
+  /** Where to start; replaced by the list each session message carries. */
+  managers: ManagerAddress[];
+  credentials: grpc.ChannelCredentials;
+  channelOptions?: grpc.ChannelOptions;
+  describe: () => NodeDescription;
+  assignments: AssignmentSink;
+  reporter: StatusReporter;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  backoffMinMs?: number;
+  backoffMaxMs?: number;
+  sessionOpenTimeoutMs?: number;
+}
+
+/**
+ * One dispatcher session at a time (DESIGN.md §5, swarmkit's `agent/session.go`): open the
+ * session, heartbeat at the period the dispatcher returns, apply the assignment stream (a complete
+ * set, then increments), and hand the status reporter a sender bound to the session. Any failure
+ * ends the session; the next one goes to another manager of the weighted list after a randomized
+ * backoff (100 ms → 8 s), reset once a session has proven itself with a heartbeat. Losing every
+ * manager changes nothing on the node: the worker keeps its tasks until a manager says otherwise.
+ */
+export class DispatcherSession {
+  private managerList: ManagerAddress[];
+  private sessionId = "";
+  private lastFailed: string | undefined;
+  private failures = 0;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: DispatcherSessionOptions) {
+    if (opts.managers.length === 0) {
+      throw new ShoalError(
+        AgentErrorCode.NoManagers,
+        "dispatcher session needs at least one manager address",
+        {
+          hint: "give the address of a manager (host:port) from `shoal cluster join`",
+        },
+      );
+    }
+    this.managerList = [...opts.managers];
+    this.log = opts.logger.child({ module: "agent/session" });
+  }
+
+  /** The current weighted manager list (the latest a dispatcher sent). */
+  managers(): ManagerAddress[] {
+    return [...this.managerList];
+  }
+
+  /** The id of the open session, "" while there is none. */
+  currentSessionId(): string {
+    return this.sessionId;
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const manager = pickManager(this.managerList, this.opts.random, this.lastFailed);
+      try {
+        await this.runSession(manager.addr, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        this.lastFailed = manager.addr;
+        this.log.warn({ err, manager: manager.addr }, "dispatcher session ended");
+      }
+      if (signal.aborted) return;
+      const delayMs = backoffDelayMs(this.failures++, this.opts.random, {
+        minMs: this.opts.backoffMinMs ?? DEFAULT_BACKOFF_MIN_MS,
+        maxMs: this.opts.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
+      });
+      try {
+        await this.opts.clock.sleep(delayMs, signal);
+      } catch (err) {
+        if (isAbortError(err) || signal.aborted) return;
+        throw err;
+      }
+    }
+  }
+
+  /** Resolves or rejects when the session ends; never both streams left open. */
+  private async runSession(addr: string, outer: AbortSignal): Promise<void> {
+    const client = new DispatcherClient(addr, this.opts.credentials, this.opts.channelOptions ?? {});
+    const ended = new AbortController();
+    const signal = AbortSignal.any([outer, ended.signal]);
+    let failure: unknown;
+    const fail = (err: unknown) => {
+      failure ??= err;
+      ended.abort();
+    };
+    const calls: grpc.ClientReadableStream<unknown>[] = [];
+    try {
+      const session = client.session({
+        description: this.opts.describe(),
+        previousSessionId: this.sessionId,
+      });
+      calls.push(session);
+      const first = await this.firstMessage(session, addr);
+      this.sessionId = first.sessionId;
+      this.applySessionMessage(first);
+      this.log.info({ manager: addr, sessionId: this.sessionId }, "dispatcher session open");
+      session.on("data", (m: SessionMessage) => this.applySessionMessage(m));
+      session.on("error", fail);
+      session.on("end", () => fail(new Error(`dispatcher ${addr} ended the session`)));
+
+      const assignments = client.assignments({ sessionId: this.sessionId });
+      calls.push(assignments);
+      let resultsIn: string | undefined;
+      assignments.on("data", (m: AssignmentsMessage) => {
+        try {
+          resultsIn = this.applyAssignments(m, resultsIn);
+        } catch (err) {
+          fail(err);
+        }
+      });
+      assignments.on("error", fail);
+      assignments.on("end", () => fail(new Error(`dispatcher ${addr} ended the assignments stream`)));
+
+      const sessionId = this.sessionId;
+      this.opts.reporter.setSender(
+        (updates) =>
+          new Promise<void>((resolve, reject) => {
+            client.updateTaskStatus({ sessionId, updates }, (err) => (err ? reject(err) : resolve()));
+          }),
+      );
+      await this.heartbeatLoop(client, signal).catch(fail);
+    } finally {
+      this.opts.reporter.setSender(undefined);
+      for (const call of calls) call.cancel();
+      client.close();
+    }
+    if (!outer.aborted && failure !== undefined) throw failure;
+  }
+
+  private firstMessage(
+    session: grpc.ClientReadableStream<SessionMessage>,
+    addr: string,
+  ): Promise<SessionMessage> {
+    const timeoutMs = this.opts.sessionOpenTimeoutMs ?? DEFAULT_SESSION_OPEN_TIMEOUT_MS;
+    return new Promise((resolve, reject) => {
+      const timer = this.opts.clock.setTimeout(
+        () => done(new Error(`dispatcher ${addr} sent no session id within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const done = (err: unknown, m?: SessionMessage) => {
+        this.opts.clock.clearTimeout(timer);
+        session.off("data", onData);
+        session.off("error", done);
+        session.off("end", onEnd);
+        if (m !== undefined) resolve(m);
+        else reject(err);
+      };
+      const onData = (m: SessionMessage) => {
+        if (m.sessionId === "") {
+          done(
+            new ShoalError(
+              AgentErrorCode.SessionProtocol,
+              `dispatcher ${addr} opened a session without an id`,
+            ),
+          );
+        } else done(undefined, m);
+      };
+      const onEnd = () => done(new Error(`dispatcher ${addr} closed the session before sending its id`));
+      session.on("data", onData);
+      session.on("error", done);
+      session.on("end", onEnd);
+    });
+  }
+
+  private applySessionMessage(m: SessionMessage): void {
+    const managers = m.managers.flatMap((w) =>
+      w.peer === undefined || w.peer.addr === "" ? [] : [{ addr: w.peer.addr, weight: w.weight }],
+    );
+    if (managers.length > 0) this.managerList = managers;
+  }
+
+  /** Returns the set id the next increment must apply to. */
+  private applyAssignments(m: AssignmentsMessage, resultsIn: string | undefined): string {
+    const tasks = (changes: AssignmentsMessage["changes"]): Task[] =>
+      changes.flatMap((c) => (c.assignment?.item?.$case === "task" ? [c.assignment.item.value] : []));
+    if (m.type === AssignmentsType.COMPLETE) {
+      this.opts.assignments.applyComplete(tasks(m.changes));
+    } else {
+      if (resultsIn === undefined || m.appliesTo !== resultsIn) {
+        // Applying it would build on a set we do not have; a new session brings a complete one.
+        throw new ShoalError(
+          AgentErrorCode.SessionProtocol,
+          `assignments increment applies to "${m.appliesTo}" but the agent holds "${resultsIn ?? "(none)"}"`,
+        );
+      }
+      this.opts.assignments.applyIncremental(m.changes);
+    }
+    return m.resultsIn;
+  }
+
+  private async heartbeatLoop(client: DispatcherClient, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const periodMs = await new Promise<number>((resolve, reject) => {
+        client.heartbeat(
+          { sessionId: this.sessionId },
+          new grpc.Metadata(),
+          { deadline: new Date(this.opts.clock.now() + DEFAULT_HEARTBEAT_PERIOD_MS * 2) },
+          (err, response) => (err ? reject(err) : resolve(Number(response.periodMs))),
+        );
+      });
+      // A session that heartbeats is healthy: the next failure starts the backoff from the bottom.
+      this.failures = 0;
+      this.lastFailed = undefined;
+      const nextMs = periodMs > 0 ? periodMs : DEFAULT_HEARTBEAT_PERIOD_MS;
+      try {
+        await this.opts.clock.sleep(nextMs, signal);
+      } catch (err) {
+        if (isAbortError(err) || signal.aborted) return;
+        throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,407 @@
+// The agent on real runc: an agent process (fixtures/agent-node.ts) with the real RuntimeEngine,
+// talking mTLS gRPC to a test dispatcher in this process, pulling the busybox fixture image from a
+// loopback registry with basic auth sent with the task. Needs root (runc, overlayfs, cgroups).
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, readdir, rmdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { silentLogger } from "@shoal/base";
+import {
+  AssignmentAction,
+  MountType,
+  PortProtocol,
+  PublishMode,
+  type Task,
+  Task as TaskCodec,
+  TaskState,
+  type TaskStatus,
+  taskStateToJSON,
+} from "@shoal/proto";
+import { ContainerRuntime, createRunner, LocalImageStore, NodeNetwork } from "@shoal/runtime";
+import { buildBusyboxImage, startRegistry, type TestRegistry, writeOciLayout } from "@shoal/runtime/testing";
+import { createHosts, type TempDir, type TestHost, tempDir, waitFor } from "@shoal/testkit";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CLUSTER_ID, nodeMaterial, TestDispatcher, testPki } from "./dispatcher-server.js";
+import type { AgentNodeConfig } from "./fixtures/agent-node.js";
+
+const FIXTURE = fileURLToPath(new URL("./fixtures/agent-node.ts", import.meta.url));
+const NODE_ID = "runcnode00000000000000001";
+
+let registry: TestRegistry;
+let image: string;
+let pki: Awaited<ReturnType<typeof testPki>>;
+let work: TempDir;
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0)
+    throw new Error("the agent's runc tests need root (runc, overlayfs, cgroups)");
+  work = await tempDir("agent-runc-");
+  registry = await startRegistry({ auth: "basic" });
+  // Seed the registry: the busybox fixture imported into a scratch store, pushed with credentials.
+  const seeder = new LocalImageStore({
+    root: join(work.path, "seed"),
+    registries: { [registry.host]: registry.hostConfig(true) },
+  });
+  await seeder.open();
+  const layout = join(work.path, "layout");
+  await writeOciLayout(await buildBusyboxImage("one-layer"), layout, "fixtures/busybox:1");
+  await seeder.importImage(layout);
+  image = `${registry.host}/fixtures/busybox:1`;
+  await seeder.push("fixtures/busybox:1", image);
+  pki = await testPki(NODE_ID);
+}, 120_000);
+
+afterAll(async () => {
+  await registry?.stop();
+  await work?.remove();
+});
+
+interface Node {
+  config: AgentNodeConfig;
+  /** Replaced when a test brings a manager back. */
+  dispatcher: TestDispatcher;
+  tasks: Map<string, Task>;
+  child?: ChildProcess;
+}
+const nodes: Node[] = [];
+
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await cleanUp(n);
+});
+
+/** Kills the agent, removes its containers and cgroups, and its node network if it had one. */
+async function cleanUp(n: Node): Promise<void> {
+  await killChild(n.child);
+  n.dispatcher.kill();
+  await removeEverything(n.config);
+  if (n.config.network !== undefined) {
+    const { netnsPath, ...rest } = n.config.network;
+    const net = await NodeNetwork.open({
+      ...rest,
+      stateDir: join(n.config.dataDir, "network"),
+      runner: createRunner(netnsPath),
+      logger: silentLogger(),
+    });
+    await net.destroy();
+  }
+}
+
+let counter = 0;
+async function newNode(network?: AgentNodeConfig["network"]): Promise<Node> {
+  const tasks = new Map<string, Task>();
+  const dispatcher = await TestDispatcher.start({
+    root: pki.root,
+    nodeId: "manager1",
+    heartbeatPeriodMs: 500,
+    tasks: () => [...tasks.values()],
+  });
+  const dataDir = join(work.path, `node${++counter}`);
+  const config: AgentNodeConfig = {
+    dataDir,
+    nodeId: NODE_ID,
+    cgroupParent: `/shoal-agent-test-${process.pid}-${counter}`,
+    runcRoot: join(dataDir, "runc"),
+    registryHost: registry.host,
+    dispatcher: dispatcher.addr,
+    clusterId: CLUSTER_ID,
+    tls: await nodeMaterial(pki.root, NODE_ID, "worker"),
+    ...(network === undefined ? {} : { network }),
+  };
+  const node: Node = { config, dispatcher, tasks };
+  nodes.push(node);
+  return node;
+}
+
+async function startAgent(node: Node): Promise<void> {
+  await mkdir(node.config.dataDir, { recursive: true });
+  const path = join(node.config.dataDir, "..", `config-${counter}.json`);
+  await writeFile(path, JSON.stringify(node.config));
+  const child = spawn(process.execPath, ["--conditions=shoal-source", "--import", "tsx", FIXTURE, path], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  node.child = child;
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.once("data", () => resolve());
+    child.once("exit", (code) => reject(new Error(`agent process exited with ${code} before it was ready`)));
+  });
+}
+
+async function killChild(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGKILL");
+  await exited;
+}
+
+/** Removes every container the node's runtime holds and its cgroup parent (the agent is dead). */
+async function removeEverything(config: AgentNodeConfig): Promise<void> {
+  const rt = new ContainerRuntime({
+    root: join(config.dataDir, "containers"),
+    runcRoot: config.runcRoot,
+    cgroupParent: config.cgroupParent,
+    nodeId: config.nodeId,
+    images: { acquire: async () => ({}) as never, release: async () => undefined },
+    logger: silentLogger(),
+  });
+  try {
+    for (const c of await rt.list()) await rt.remove(c.id);
+  } finally {
+    rt.close();
+  }
+  await waitFor(async () => removeCgroupDirs(config.cgroupParent), {
+    description: `cgroup parent ${config.cgroupParent} removed (conmon monitors gone)`,
+    timeoutMs: 10_000,
+  });
+}
+
+async function removeCgroupDirs(parent: string): Promise<boolean> {
+  let allGone = true;
+  for (const h of await readdir("/sys/fs/cgroup")) {
+    const dir = join("/sys/fs/cgroup", h, parent);
+    allGone = (await rmdirTree(dir)) && allGone;
+  }
+  return allGone;
+}
+
+async function rmdirTree(dir: string): Promise<boolean> {
+  let entries: string[];
+  try {
+    entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR")
+      return true;
+    throw err;
+  }
+  let ok = true;
+  for (const e of entries) ok = (await rmdirTree(join(dir, e))) && ok;
+  try {
+    await rmdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EBUSY") return false;
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  return ok;
+}
+
+function assign(node: Node, task: Task): void {
+  node.tasks.set(task.id, task);
+  node.dispatcher.push([
+    { action: AssignmentAction.UPDATE, assignment: { item: { $case: "task", value: task } } },
+  ]);
+}
+
+let taskCounter = 0;
+function task(
+  slot: number,
+  container: Partial<NonNullable<NonNullable<Task["spec"]>["container"]>>,
+  over: Partial<Task> = {},
+): Task {
+  const id = `task${String(++taskCounter).padStart(21, "0")}`;
+  return TaskCodec.fromPartial({
+    id,
+    name: `web.${slot}.${id}`,
+    serviceId: "service00000000000000000a",
+    slot,
+    nodeId: NODE_ID,
+    desiredState: TaskState.RUNNING,
+    meta: { version: 1 },
+    status: { state: TaskState.ASSIGNED },
+    registryAuth: { username: registry.username, password: registry.password },
+    spec: { container: { image, ...container } },
+    ...over,
+  });
+}
+
+/** Every status the dispatcher got for a task, in order. */
+function statuses(node: Node, id: string): TaskStatus[] {
+  return node.dispatcher.updates.filter((u) => u.taskId === id).flatMap((u) => (u.status ? [u.status] : []));
+}
+const states = (node: Node, id: string) =>
+  statuses(node, id).map((s) => taskStateToJSON(s.state).replace("TASK_STATE_", ""));
+const last = (node: Node, id: string) => statuses(node, id).at(-1);
+async function until(node: Node, id: string, state: TaskState, timeoutMs = 30_000): Promise<TaskStatus> {
+  return waitFor(() => (last(node, id)?.state === state ? last(node, id) : undefined), {
+    description: `task ${id} reported ${taskStateToJSON(state)} (so far: ${states(node, id).join(" → ")})`,
+    timeoutMs,
+  });
+}
+
+describe("agent on runc", () => {
+  it("walks tasks to RUNNING and COMPLETE or FAILED, rejects a missing image with the registry's error", async () => {
+    const node = await newNode();
+    await startAgent(node);
+    // The hostname template must be expanded, or the task fails.
+    const ok = task(1, {
+      hostname: "{{.Service.Name}}-{{.Task.Slot}}",
+      command: ["sh", "-c", 'test "$(hostname)" = web-1 && sleep 2'],
+    });
+    const bad = task(2, { command: ["sh", "-c", "exit 3"] });
+    const missing = task(3, { image: `${registry.host}/fixtures/nope:1` });
+    for (const t of [ok, bad, missing]) assign(node, t);
+    await until(node, ok.id, TaskState.COMPLETE);
+    expect(states(node, ok.id)).toContain("RUNNING");
+    expect(last(node, ok.id)?.containerStatus?.exitCode).toBe(0);
+    const failed = await until(node, bad.id, TaskState.FAILED);
+    expect(failed.err).toBe("task: non-zero exit (3)");
+    expect(failed.containerStatus?.exitCode).toBe(3);
+    const rejected = await until(node, missing.id, TaskState.REJECTED);
+    expect(rejected.err).toMatch(/nope/);
+    expect(states(node, missing.id)).not.toContain("STARTING");
+  });
+
+  it("reports RUNNING only once the health check passes", async () => {
+    const node = await newNode();
+    await startAgent(node);
+    const t = task(1, {
+      command: ["sh", "-c", "sleep 2; touch /tmp/ok; sleep 1000"],
+      healthcheck: { test: ["CMD-SHELL", "test -f /tmp/ok"], intervalMs: 200, timeoutMs: 2000, retries: 50 },
+    });
+    assign(node, t);
+    const running = await until(node, t.id, TaskState.RUNNING);
+    const starting = statuses(node, t.id).find((s) => s.state === TaskState.STARTING);
+    expect(starting).toBeDefined();
+    // /tmp/ok appears 2 s after the start: RUNNING cannot have been decided before that.
+    expect(running.timestampMs - (starting?.timestampMs ?? 0)).toBeGreaterThanOrEqual(1500);
+  });
+
+  it("stops with the stop signal and waits the grace period, then SIGKILLs", async () => {
+    const node = await newNode();
+    await startAgent(node);
+    const graceful = task(1, {
+      command: ["sh", "-c", "trap 'sleep 1; exit 9' TERM; while true; do sleep 0.1; done"],
+      stopGracePeriodMs: 10_000,
+    });
+    const stubborn = task(2, {
+      command: ["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"],
+      stopGracePeriodMs: 500,
+    });
+    for (const t of [graceful, stubborn]) assign(node, t);
+    await until(node, graceful.id, TaskState.RUNNING);
+    await until(node, stubborn.id, TaskState.RUNNING);
+    for (const t of [graceful, stubborn])
+      assign(node, {
+        ...t,
+        desiredState: TaskState.SHUTDOWN,
+        meta: { version: 2, createdAtMs: 0, updatedAtMs: 0 },
+      });
+    expect((await until(node, graceful.id, TaskState.SHUTDOWN)).containerStatus?.exitCode).toBe(9);
+    expect((await until(node, stubborn.id, TaskState.SHUTDOWN)).containerStatus?.exitCode).toBe(137);
+  });
+
+  it("keeps tasks running while no manager answers, and re-reports them when one is back", async () => {
+    const node = await newNode();
+    await startAgent(node);
+    const t = task(1, { command: ["sleep", "1000"] });
+    assign(node, t);
+    const before = await until(node, t.id, TaskState.RUNNING);
+    const port = Number(node.dispatcher.addr.split(":")[1]);
+    node.dispatcher.kill();
+    await new Promise((r) => setTimeout(r, 3000));
+    const back = await TestDispatcher.start({
+      root: pki.root,
+      nodeId: "manager1",
+      heartbeatPeriodMs: 500,
+      tasks: () => [...node.tasks.values()],
+      port,
+    });
+    node.dispatcher = back;
+    const again = await until(node, t.id, TaskState.RUNNING);
+    expect(again.containerStatus?.pid).toBe(before.containerStatus?.pid);
+  });
+
+  it("a restarted agent re-adopts its running container, learns an exit, and starts no duplicate", async () => {
+    const node = await newNode();
+    const signals = join(node.config.dataDir, "..", `signals-${counter}`);
+    await mkdir(join(signals, "2"), { recursive: true });
+    await startAgent(node);
+    const long = task(1, { command: ["sleep", "1000"] });
+    const waiter = task(2, {
+      command: ["sh", "-c", "while [ ! -f /signal/go ]; do sleep 0.1; done; exit 4"],
+      mounts: [
+        { type: MountType.BIND, source: `${signals}/{{.Task.Slot}}`, target: "/signal", readOnly: true },
+      ],
+    });
+    for (const t of [long, waiter]) assign(node, t);
+    const before = await until(node, long.id, TaskState.RUNNING);
+    await until(node, waiter.id, TaskState.RUNNING);
+    await killChild(node.child);
+    // While no agent runs, one container ends.
+    await writeFile(join(signals, "2", "go"), "");
+    await new Promise((r) => setTimeout(r, 1000));
+    const reportsBefore = node.dispatcher.updates.length;
+    await startAgent(node);
+    const exited = await until(node, waiter.id, TaskState.FAILED);
+    expect(exited.containerStatus?.exitCode).toBe(4);
+    // The running one is re-reported (new session) with the same process: re-adopted, not restarted.
+    await waitFor(() => node.dispatcher.updates.slice(reportsBefore).some((u) => u.taskId === long.id), {
+      description: "the long task re-reported after the restart",
+    });
+    const after = last(node, long.id);
+    expect(after?.state).toBe(TaskState.RUNNING);
+    expect(after?.containerStatus?.pid).toBe(before.containerStatus?.pid);
+    expect(states(node, long.id).filter((s) => s === "STARTING")).toHaveLength(1);
+  });
+
+  it("publishes a host-mode port on the node's network and reports the port", async () => {
+    const hosts = await createHosts(2);
+    try {
+      const [h1, h2] = hosts.all as [TestHost, TestHost];
+      const node = await newNode({
+        netnsPath: h1.netnsPath,
+        subnet: "10.88.9.0/24",
+        netnsPrefix: `shoal-agt${process.pid}-`,
+        vethPrefix: "sa",
+        chainPrefix: "SHAGT",
+      });
+      await startAgent(node);
+      const web = task(
+        1,
+        { command: ["httpd", "-f", "-p", "80", "-h", "/var/www"] },
+        {
+          endpoint: {
+            spec: undefined,
+            virtualIps: [],
+            ports: [
+              {
+                name: "",
+                protocol: PortProtocol.TCP,
+                targetPort: 80,
+                publishedPort: 8080,
+                publishMode: PublishMode.HOST,
+              },
+            ],
+          },
+        },
+      );
+      assign(node, web);
+      const running = await until(node, web.id, TaskState.RUNNING);
+      expect(running.portStatus?.ports.map((p) => [p.targetPort, p.publishedPort])).toEqual([[80, 8080]]);
+      const script = `fetch("http://${h1.address}:8080/", { signal: AbortSignal.timeout(3000) }).then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(String(e.cause ?? e)); process.exit(1); })`;
+      const body = await waitFor(
+        async () => {
+          const r = await h2.exec("node", ["-e", script], { timeoutMs: 10_000 });
+          return r.code === 0 ? r.stdout : undefined;
+        },
+        { description: `GET http://${h1.address}:8080/ from ${h2.name}` },
+      );
+      expect(body.length).toBeGreaterThan(0);
+      // Removal detaches: no namespace of this node is left.
+      assign(node, {
+        ...web,
+        desiredState: TaskState.REMOVE,
+        meta: { version: 2, createdAtMs: 0, updatedAtMs: 0 },
+      });
+      await until(node, web.id, TaskState.SHUTDOWN);
+      await waitFor(
+        async () => !(await readdir("/run/netns")).some((n) => n.startsWith(`shoal-agt${process.pid}-`)),
+        {
+          description: "the task's network namespace removed",
+        },
+      );
+    } finally {
+      // Before the hosts go: the node network lives in h1's namespace.
+      for (const n of nodes.splice(0)) await cleanUp(n);
+      await hosts.destroy();
+    }
+  }, 120_000);
+});
