@@ -101,6 +101,15 @@ describe("shoal cluster", () => {
     );
   });
 
+  it("init, join and leave refuse a TCP --host: only the local daemon can do them", async () => {
+    const r = await shoal("--host", "10.0.0.1", "cluster", "init");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'error: "shoal cluster init" works on the local daemon only, not on --host 10.0.0.1\nhint: run it on the node itself (as root, for the admin socket)\n',
+    );
+    expect(fake.calls).toEqual([]);
+  });
+
   it("join, leave", async () => {
     const join = await shoal("cluster", "join", "--token", "SHTKN-1-x", "10.0.0.1:4270");
     expect(join).toMatchObject({ code: 0, stdout: "This node joined a cluster as a worker.\n" });
