@@ -7,10 +7,14 @@ import { StoreRequest } from "@shoal/proto";
 //   message StoreBatch { repeated StoreRequest requests = 1; }
 // so a proto-aware tool can read the log.
 
-export function encodeEntry(requests: readonly StoreRequest[]): Uint8Array {
+/** Encodes one request once; entries are concatenations of encoded requests. */
+export function encodeRequest(request: StoreRequest): Uint8Array {
+  return StoreRequest.encode(request).finish();
+}
+
+export function encodeEntry(encodedRequests: readonly Uint8Array[]): Uint8Array {
   const w = new BinaryWriter();
-  for (const r of requests)
-    StoreRequest.encode(r, w.uint32((1 << 3) | WireType.LengthDelimited).fork()).join();
+  for (const r of encodedRequests) w.uint32((1 << 3) | WireType.LengthDelimited).bytes(r);
   return w.finish();
 }
 
@@ -29,5 +33,5 @@ export function decodeEntry(data: Uint8Array): StoreRequest[] {
 
 /** Encoded size of one request inside an entry (for the transaction and batch limits). */
 export function requestBytes(request: StoreRequest): number {
-  return StoreRequest.encode(request).finish().byteLength + 6;
+  return encodeRequest(request).byteLength + 6;
 }
