@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { ShoalError } from "@shoal/base";
-import { Task } from "@shoal/proto";
 import { StoreErrorCode } from "./errors.js";
 import { CODECS, KINDS, type Kind, type ObjectByKind, type StoredObject } from "./kinds.js";
 import type { SpecInterner } from "./spec-interner.js";
 import type { Tables } from "./tables.js";
+import { decodeTask, encodeTask } from "./task-codec.js";
 
 // StoreSnapshot field numbers (proto/shoal/v1/raft.proto) and Task's spec field.
 const SNAPSHOT_FIELDS: Record<Kind, number> = {
@@ -18,7 +18,6 @@ const SNAPSHOT_FIELDS: Record<Kind, number> = {
   cluster: 7,
 };
 const KIND_BY_FIELD = new Map(Object.entries(SNAPSHOT_FIELDS).map(([k, f]) => [f, k as Kind]));
-const TASK_SPEC_FIELD = 3;
 const LD = WireType.LengthDelimited;
 
 /**
@@ -33,13 +32,8 @@ export function encodeSnapshot(tables: Tables): Uint8Array {
     const field = SNAPSHOT_FIELDS[kind];
     if (kind === "task") {
       for (const t of tables.byKind.task.values()) {
-        const raw = t.spec === undefined ? undefined : tables.specs.encoded(t.spec);
         w.uint32((field << 3) | LD).fork();
-        if (raw === undefined) Task.encode(t, w);
-        else
-          Task.encode({ ...t, spec: undefined }, w)
-            .uint32((TASK_SPEC_FIELD << 3) | LD)
-            .bytes(raw);
+        encodeTask(t, w, tables.specs);
         w.join();
       }
       continue;
@@ -87,29 +81,6 @@ export function decodeSnapshot(data: Uint8Array, source: string, specs: SpecInte
     }
   }
   return out;
-}
-
-/** Decodes a task, sharing its spec through the interner (decoded only the first time seen). */
-function decodeTask(bytes: Uint8Array, specs: SpecInterner): Task {
-  const r = new BinaryReader(bytes);
-  let rest: Uint8Array[] | undefined;
-  let specRaw: Uint8Array | undefined;
-  let from = 0;
-  while (r.pos < r.len) {
-    const start = r.pos;
-    const [field, wireType] = r.tag();
-    if (field === TASK_SPEC_FIELD && wireType === LD) {
-      specRaw = r.bytes();
-      rest ??= [];
-      rest.push(bytes.subarray(from, start));
-      from = r.pos;
-    } else r.skip(wireType, field);
-  }
-  if (rest === undefined) return Task.decode(bytes);
-  rest.push(bytes.subarray(from));
-  const task = Task.decode(Buffer.concat(rest));
-  task.spec = specs.intern(undefined, specRaw);
-  return task;
 }
 
 export function loadSnapshot(tables: Tables, snap: DecodedSnapshot): void {

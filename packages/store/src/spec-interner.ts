@@ -15,6 +15,7 @@ export class SpecInterner {
 
   /** The shared copy of `spec` (given decoded, or as its encoding `raw`). */
   intern(spec: TaskSpec | undefined, raw?: Uint8Array): TaskSpec {
+    if (spec !== undefined && this.bytesOf.has(spec)) return spec; // already the shared copy
     const bytes = raw ?? TaskSpec.encode(spec!).finish();
     const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
     const hit = this.byBytes.get(key)?.deref();

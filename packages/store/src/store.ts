@@ -9,7 +9,7 @@ import {
 } from "@shoal/base";
 import type { StoreRequest } from "@shoal/proto";
 import { applyRequest } from "./apply.js";
-import { decodeEntry, encodeEntry, encodeRequest, requestBytes } from "./entry-codec.js";
+import { decodeEntry, encodeEntry, encodeRequest } from "./entry-codec.js";
 import { StoreErrorCode } from "./errors.js";
 import {
   DEFAULT_PROPOSAL_TIMEOUT_MS,
@@ -133,7 +133,7 @@ export class Store {
         const set = new ChangeSet(overlays);
         step(writeTx(this.tables, set, () => this.clock.now()));
         if (set.size === 0) return;
-        const bytes = requestBytes(set.actionsRequest(0));
+        const bytes = encodeRequest(set.actionsRequest(0), this.tables.specs).byteLength + 6;
         if (
           chunk.size > 0 &&
           (chunk.size + set.size > MAX_CHANGES_PER_TRANSACTION || chunkBytes + bytes > MAX_TRANSACTION_BYTES)
@@ -217,7 +217,7 @@ export class Store {
   applyEntry(index: number, data: Uint8Array): void {
     let requests: StoreRequest[];
     try {
-      requests = decodeEntry(data);
+      requests = decodeEntry(data, this.tables.specs);
     } catch (err) {
       this.logger.error(
         { err, index, bytes: data.byteLength },
@@ -276,7 +276,7 @@ export class Store {
   }
 
   private submit(request: StoreRequest, timeoutMs = this.proposalTimeoutMs): Promise<Committed> {
-    const encoded = encodeRequest(request);
+    const encoded = encodeRequest(request, this.tables.specs);
     const bytes = encoded.byteLength;
     if (bytes > MAX_TRANSACTION_BYTES)
       return Promise.reject(
