@@ -41,8 +41,11 @@ export async function run(): Promise<void> {
   store.restore(clusterSnapshot(), 1);
 
   let t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const snap = store.snapshot();
+  const cpu = process.cpuUsage(cpu0);
   reportFigure("store_snapshot_s_100k_tasks", (performance.now() - t0) / 1000, "s");
+  reportFigure("store_snapshot_cpu_s_100k_tasks", (cpu.user + cpu.system) / 1e6, "s");
   reportFigure("store_snapshot_mib_100k_tasks", snap.byteLength / (1024 * 1024), "MiB");
 
   const dir = mkdtempSync(join(tmpdir(), "shoal-storebench-snap-"));

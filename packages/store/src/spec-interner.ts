@@ -7,23 +7,33 @@ import { TaskSpec } from "@shoal/proto";
  * more (weak references), so the table never grows with history.
  */
 export class SpecInterner {
-  private readonly byBytes = new Map<string, WeakRef<TaskSpec>>();
+  /** Buckets by a cheap sampled hash; candidates are compared byte for byte (natively). */
+  private readonly byHash = new Map<number, WeakRef<TaskSpec>[]>();
   private readonly bytesOf = new WeakMap<TaskSpec, Uint8Array>();
-  private readonly registry = new FinalizationRegistry<string>((key) => {
-    if (this.byBytes.get(key)?.deref() === undefined) this.byBytes.delete(key);
+  private readonly registry = new FinalizationRegistry<number>((hash) => {
+    const bucket = this.byHash.get(hash)?.filter((r) => r.deref() !== undefined);
+    if (bucket === undefined || bucket.length === 0) this.byHash.delete(hash);
+    else this.byHash.set(hash, bucket);
   });
 
   /** The shared copy of `spec` (given decoded, or as its encoding `raw`). */
   intern(spec: TaskSpec | undefined, raw?: Uint8Array): TaskSpec {
     if (spec !== undefined && this.bytesOf.has(spec)) return spec; // already the shared copy
     const bytes = raw ?? TaskSpec.encode(spec!).finish();
-    const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-    const hit = this.byBytes.get(key)?.deref();
-    if (hit !== undefined) return hit;
+    const hash = sampledHash(bytes);
+    const bucket = this.byHash.get(hash);
+    if (bucket !== undefined) {
+      const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (const ref of bucket) {
+        const hit = ref.deref();
+        if (hit !== undefined && view.equals(this.bytesOf.get(hit)!)) return hit;
+      }
+    }
     const shared = deepFreeze(spec ?? TaskSpec.decode(bytes));
-    this.byBytes.set(key, new WeakRef(shared));
     this.bytesOf.set(shared, bytes.slice());
-    this.registry.register(shared, key);
+    if (bucket === undefined) this.byHash.set(hash, [new WeakRef(shared)]);
+    else bucket.push(new WeakRef(shared));
+    this.registry.register(shared, hash);
     return shared;
   }
 
@@ -31,10 +41,14 @@ export class SpecInterner {
   encoded(spec: TaskSpec): Uint8Array | undefined {
     return this.bytesOf.get(spec);
   }
+}
 
-  get size(): number {
-    return this.byBytes.size;
-  }
+/** FNV-1a over the length and about 64 evenly spaced bytes: cheap, and collisions only cost a compare. */
+function sampledHash(bytes: Uint8Array): number {
+  let h = 0x811c9dc5 ^ bytes.byteLength;
+  const step = Math.max(1, bytes.byteLength >> 6);
+  for (let i = 0; i < bytes.byteLength; i += step) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
 }
 
 function deepFreeze<T>(o: T): T {
