@@ -100,14 +100,13 @@ describe("node networking, stage 1", () => {
     const archive = join(dir.path, "busybox.tar");
     await writeOciArchive(await buildBusyboxImage("one-layer"), archive, "busybox:latest");
     await images.importImage(archive, { ref: "busybox:latest" });
-    runtime = new ContainerRuntime({
+    runtime = await ContainerRuntime.open({
       root: join(dir.path, "rt"),
       cgroupParent,
       nodeId: "h1",
       images,
       logger: silentLogger(),
     });
-    await runtime.open();
   }, 120_000);
 
   afterAll(async () => {
@@ -117,7 +116,7 @@ describe("node networking, stage 1", () => {
         await runtime.stop(c.id, { graceMs: 0 }).catch(() => {});
         await runtime.remove(c.id).catch(() => {});
       }
-      runtime.close();
+      await runtime.close();
     }
     await removeCgroupParent(cgroupParent);
     await net?.destroy().catch(() => {});
@@ -340,20 +339,20 @@ describe("node networking, stage 1", () => {
       // The killed process's containers: re-adopted by a new runtime on its data dir, then removed.
       const images = new LocalImageStore({ root: join(crashDir, "images") });
       await images.open();
-      const adopter = new ContainerRuntime({
+      const adopter = await ContainerRuntime.open({
         root: join(crashDir, "rt"),
         cgroupParent: crashCgroup,
         nodeId: "h1",
         images,
         logger: silentLogger(),
       });
-      const report = await adopter.open();
+      const report = adopter.recovery;
       expect(report.adopted.length).toBeGreaterThanOrEqual(done.length);
       for (const c of await adopter.list()) {
         await adopter.stop(c.id, { graceMs: 0 }).catch(() => {});
         await adopter.remove(c.id);
       }
-      adopter.close();
+      await adopter.close();
       await removeCgroupParent(crashCgroup);
       await restarted.destroy();
     }
