@@ -1,6 +1,7 @@
 // Node networking stage 1 across real test hosts: bridge, IPAM, NAT, host-mode published ports,
 // with real containers (runc under conmon, busybox httpd) and real network namespaces.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readdir, readFile, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -82,13 +83,27 @@ describe("node networking, stage 1", () => {
   let images: LocalImageStore;
   const processes: ChildProcess[] = [];
   const cgroupParent = `/shoal-net-e2e-${process.pid}`;
-  const options = (): NodeNetworkOptions => ({
-    stateDir: join(dir.path, "net"),
-    subnet: SUBNET,
-    netnsPrefix: `shoal-e2e${process.pid}-`,
-    runner: createRunner(h1.netnsPath),
-    logger: silentLogger(),
-  });
+  /** While set, every rule set given to the real iptables-restore carries a rule it refuses. */
+  let breakRules = false;
+  const options = (): NodeNetworkOptions => {
+    const real = createRunner(h1.netnsPath);
+    return {
+      stateDir: join(dir.path, "net"),
+      subnet: SUBNET,
+      netnsPrefix: `shoal-e2e${process.pid}-`,
+      runner: {
+        run: (cmd, args, o = {}) =>
+          real.run(cmd, args, {
+            ...o,
+            // The nat table commits; the filter table then fails on a target that does not exist.
+            ...(cmd === "iptables-restore" && breakRules && o.input !== undefined
+              ? { input: o.input.replace(/COMMIT\n$/, "-A SHOAL-FORWARD -j NO-SUCH-TARGET\nCOMMIT\n") }
+              : {}),
+          }),
+      },
+      logger: silentLogger(),
+    };
+  };
 
   beforeAll(async () => {
     dir = await tempDir("shoal-net-e2e-");
@@ -247,6 +262,36 @@ describe("node networking, stage 1", () => {
       await readFile(join(options().stateDir, "network.json"), "utf8"),
     ) as NetworkState;
     expect(Object.keys(state.leases).filter((id) => id.startsWith("many"))).toEqual([]);
+  }, 120_000);
+
+  it("undoes an attach whose iptables-restore fails (the undo's too): nothing left, and no DNAT after a reopen", async () => {
+    breakRules = true;
+    const err = await net
+      .attach({ containerId: "badrules", ports: [{ targetPort: 80, publishedPort: 8099 }] })
+      .catch((e: unknown) => e);
+    breakRules = false;
+    expect(err).toMatchObject({ code: "NETWORK_COMMAND_FAILED" });
+    expect(net.lease("badrules")).toBeUndefined();
+    const after = await kernelView(h1, options().netnsPrefix ?? "");
+    expect(after.netns.filter((n) => n.includes("badrules"))).toEqual([]);
+    const veth = `sh${createHash("sha256").update(`${options().netnsPrefix}/badrules`).digest("hex").slice(0, 10)}`;
+    expect(after.links.filter((l) => l.includes(veth))).toEqual([]);
+    const state = JSON.parse(
+      await readFile(join(options().stateDir, "network.json"), "utf8"),
+    ) as NetworkState;
+    expect(state.leases.badrules).toBeUndefined();
+    // A restart of the node's networking applies the record, which has no rule of the failed attach.
+    await net.close();
+    net = await NodeNetwork.open(options());
+    const reopened = await kernelView(h1, options().netnsPrefix ?? "");
+    expect(reopened.rules).not.toContain("--comment badrules ");
+    expect(reopened.dnat.filter((l) => l.includes("--dport 8099"))).toEqual([]);
+    // Its port is free.
+    const web = await startHttpd("web-after-bad", 8099);
+    expect(web.ports[0]?.publishedPort).toBe(8099);
+    await runtime.stop("web-after-bad", { graceMs: 0 });
+    await runtime.remove("web-after-bad");
+    await net.detach("web-after-bad");
   }, 120_000);
 
   it("reconciles rules and leases after the owning process is killed mid-way through starting 10 containers", async () => {

@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ignoring } from "../ignore.js";
 import type { ContainerStats } from "./types.js";
 
 /** cgroup v1 mount point; the hierarchies live below it, one per controller. */
@@ -22,7 +23,7 @@ export async function moveToMonitorCgroup(
   const moved: string[] = [];
   for (const hierarchy of ["systemd", "unified"]) {
     const base = join(root, hierarchy);
-    if ((await readdir(base).catch(() => undefined)) === undefined) continue;
+    if ((await ignoring(readdir(base), ["ENOENT", "ENOTDIR"], undefined)) === undefined) continue;
     const dir = join(base, cgroupParent, MONITOR_CGROUP);
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "cgroup.procs"), `${pid}\n`);
@@ -36,12 +37,11 @@ export function cgroupDir(controller: string, cgroupsPath: string, root = CGROUP
 }
 
 async function readNumber(path: string): Promise<number | undefined> {
-  try {
-    const n = Number((await readFile(path, "utf8")).trim());
-    return Number.isFinite(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
+  // ENOENT/ENODEV: the cgroup went away with its container.
+  const text = await ignoring(readFile(path, "utf8"), ["ENOENT", "ENODEV"], undefined);
+  if (text === undefined) return undefined;
+  const n = Number(text.trim());
+  return Number.isFinite(n) ? n : undefined;
 }
 
 /** Above this the v1 memory limit means "unlimited" (the kernel reports PAGE_COUNTER_MAX pages). */
@@ -61,13 +61,10 @@ export async function readStats(
   const maxUsage = (await readNumber(join(mem, "memory.max_usage_in_bytes"))) ?? usage;
   const pids = (await readNumber(join(cgroupDir("pids", cgroupsPath, root), "pids.current"))) ?? 0;
   let inactiveFile = 0;
-  try {
-    const stat = await readFile(join(mem, "memory.stat"), "utf8");
-    const m = /^total_inactive_file (\d+)$/m.exec(stat);
-    if (m !== null) inactiveFile = Number(m[1]);
-  } catch {
-    // memory.stat vanished with the cgroup; usage alone is still a fair answer.
-  }
+  // memory.stat may vanish with the cgroup; usage alone is still a fair answer.
+  const memStat = await ignoring(readFile(join(mem, "memory.stat"), "utf8"), ["ENOENT", "ENODEV"], "");
+  const m = /^total_inactive_file (\d+)$/m.exec(memStat);
+  if (m !== null) inactiveFile = Number(m[1]);
   const stats: ContainerStats = {
     timestampMs: nowMs,
     cpuUsageNs: cpu,
@@ -93,7 +90,7 @@ export function cpuPercent(prev: ContainerStats, cur: ContainerStats): number {
  */
 export async function removeCgroupTree(cgroupsPath: string, root = CGROUP_V1_ROOT): Promise<string[]> {
   const busy: string[] = [];
-  const controllers = await readdir(root).catch(() => [] as string[]);
+  const controllers = await ignoring(readdir(root), ["ENOENT"], [] as string[]);
   for (const c of controllers) {
     await removeDirTree(join(root, c, cgroupsPath), busy);
   }
@@ -101,12 +98,8 @@ export async function removeCgroupTree(cgroupsPath: string, root = CGROUP_V1_ROO
 }
 
 async function removeDirTree(dir: string, busy: string[]): Promise<void> {
-  let entries: import("node:fs").Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
+  const entries = await ignoring(readdir(dir, { withFileTypes: true }), ["ENOENT", "ENOTDIR"], undefined);
+  if (entries === undefined) return;
   for (const e of entries) if (e.isDirectory()) await removeDirTree(join(dir, e.name), busy);
   try {
     await rmdir(dir);
@@ -118,9 +111,9 @@ async function removeDirTree(dir: string, busy: string[]): Promise<void> {
 /** Cgroup dirs that exist for `cgroupsPath` in any hierarchy (leak checks in tests). */
 export async function existingCgroupDirs(cgroupsPath: string, root = CGROUP_V1_ROOT): Promise<string[]> {
   const out: string[] = [];
-  for (const c of await readdir(root).catch(() => [] as string[])) {
+  for (const c of await ignoring(readdir(root), ["ENOENT"], [] as string[])) {
     const dir = join(root, c, cgroupsPath);
-    if ((await readdir(dir).catch(() => undefined)) !== undefined) out.push(dir);
+    if ((await ignoring(readdir(dir), ["ENOENT", "ENOTDIR"], undefined)) !== undefined) out.push(dir);
   }
   return out;
 }

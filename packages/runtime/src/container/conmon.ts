@@ -3,6 +3,7 @@ import { closeSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { ShoalError } from "@shoal/base";
+import { ignoring } from "../ignore.js";
 import { cleanToolMessage } from "./command.js";
 import { ContainerErrorCode } from "./errors.js";
 
@@ -89,11 +90,11 @@ export async function launchConmon(o: ConmonLaunch): Promise<{ pid: number }> {
   const sync = child.stdio[3] as Readable;
   try {
     const message = await readSyncMessage(sync, child, o.timeoutMs).catch(async (err: ShoalError) => {
-      const stderr = (await readFile(o.stderrPath, "utf8").catch(() => "")).trim();
+      const stderr = (await ignoring(readFile(o.stderrPath, "utf8"), ["ENOENT"], "")).trim();
       throw stderr === "" ? err : new ShoalError(err.code, `${err.message}: ${stderr}`, { cause: err });
     });
     if (message.data === undefined || message.data < 0) {
-      const stderr = await readFile(o.stderrPath, "utf8").catch(() => "");
+      const stderr = await ignoring(readFile(o.stderrPath, "utf8"), ["ENOENT"], "");
       throw new ShoalError(
         ContainerErrorCode.CreateFailed,
         `container "${o.id}" could not be created: ${cleanToolMessage(message.message ?? stderr) || "runc create failed"}`,
@@ -163,12 +164,8 @@ function readSyncMessage(
 
 /** The exit code conmon recorded, or undefined while the container runs (or conmon is writing). */
 export async function readExitFile(path: string): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    return undefined;
-  }
+  const text = await ignoring(readFile(path, "utf8"), ["ENOENT"], undefined);
+  if (text === undefined) return undefined;
   const n = Number.parseInt(text.trim(), 10);
   return Number.isNaN(n) ? undefined : n;
 }

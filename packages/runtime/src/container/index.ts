@@ -6,6 +6,7 @@ export {
   resolveCapabilities,
 } from "./capabilities.js";
 export { cpuPercent, readStats } from "./cgroups.js";
+export { CrashPoint } from "./crash-points.js";
 export { ContainerErrorCode } from "./errors.js";
 export { type EffectiveHealthcheck, initialHealth, nextHealth, resolveHealthcheck } from "./health.js";
 export { HealthMonitor, type HealthMonitorDeps, type HealthProbe } from "./health-monitor.js";
@@ -24,11 +25,21 @@ export { DEFAULT_PATH, mergeEnv, resolveArgv } from "./process-args.js";
 export {
   ContainerRuntime,
   type ContainerRuntimeOptions,
+  DEFAULT_CONMON_PATH,
+  DEFAULT_CREATE_TIMEOUT_MS,
+  DEFAULT_HOST_RESOLV_CONF_PATH,
+  DEFAULT_LOG_MAX_FILES,
+  DEFAULT_LOG_MAX_SIZE_BYTES,
+  DEFAULT_LOG_SYNC_INTERVAL_MS,
+  DEFAULT_POLL_MS,
+  DEFAULT_RUNC_PATH,
+  DEFAULT_STOP_GRACE_MS,
   LABEL_NODE_ID,
   LABEL_SERVICE_ID,
   LABEL_SERVICE_NAME,
   LABEL_TASK_ID,
   LABEL_TASK_SLOT,
+  LOG_FOLLOW_MIN_POLL_MS,
   type RecoveryReport,
   type StopOptions,
 } from "./runtime.js";

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "@shoal/base";
+import { ignoring } from "../ignore.js";
 import { renderHosts, renderResolvConf } from "../network/resolv.js";
 import { moveToMonitorCgroup } from "./cgroups.js";
 import { launchConmon } from "./conmon.js";
@@ -47,10 +48,10 @@ export async function prepareContainer(
   await Promise.all([mkdir(paths.rootfs), mkdir(paths.upper), mkdir(paths.work)]);
   await mountOverlay(image.layerDirs, paths.upper, paths.work, paths.rootfs);
   const [passwd, group, hostResolv, upstreamResolv] = await Promise.all([
-    readFile(join(paths.rootfs, "etc/passwd"), "utf8").catch(() => undefined),
-    readFile(join(paths.rootfs, "etc/group"), "utf8").catch(() => undefined),
-    readFile(deps.hostResolvConfPath, "utf8").catch(() => ""),
-    readFile(deps.upstreamResolvConfPath ?? SYSTEMD_RESOLVED_UPSTREAM, "utf8").catch(() => ""),
+    ignoring(readFile(join(paths.rootfs, "etc/passwd"), "utf8"), ["ENOENT"], undefined),
+    ignoring(readFile(join(paths.rootfs, "etc/group"), "utf8"), ["ENOENT"], undefined),
+    ignoring(readFile(deps.hostResolvConfPath, "utf8"), ["ENOENT"], ""),
+    ignoring(readFile(deps.upstreamResolvConfPath ?? SYSTEMD_RESOLVED_UPSTREAM, "utf8"), ["ENOENT"], ""),
   ]);
   const user = resolveUser(spec.user ?? image.config.user ?? "", passwd, group);
   if (spec.groups !== undefined && spec.groups.length > 0) {
@@ -109,7 +110,7 @@ export async function prepareContainer(
     timeoutMs: deps.createTimeoutMs,
   });
   record.pid = pid;
-  const conmonPid = Number((await readFile(paths.conmonPidFile, "utf8").catch(() => "")).trim());
+  const conmonPid = Number((await ignoring(readFile(paths.conmonPidFile, "utf8"), ["ENOENT"], "")).trim());
   try {
     if (conmonPid > 0) await moveToMonitorCgroup(conmonPid, deps.cgroupParent);
     else deps.logger.warn({ containerId: id }, "conmon wrote no pid file; it stays in the daemon's cgroup");

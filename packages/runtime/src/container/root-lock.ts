@@ -1,7 +1,14 @@
 import { type FileHandle, open } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { ShoalError } from "@shoal/base";
-import fsx from "fs-native-extensions";
 import { ContainerErrorCode } from "./errors.js";
+
+/** The part of fs-native-extensions (a CommonJS addon without bundled types) that we use. */
+interface FsNativeExtensions {
+  /** Exclusive lock on the whole file without waiting; false when another description holds it. */
+  tryLock(fd: number): boolean;
+}
+const fsx = createRequire(import.meta.url)("fs-native-extensions") as FsNativeExtensions;
 
 /**
  * One runtime per data dir: a second one would tear down the first one's half-made containers as

@@ -157,7 +157,7 @@ export async function makeSandbox(config: Partial<ImageConfig> = {}): Promise<Sa
       for (const [rt] of runtimes) await rt.close();
     },
     async leaks() {
-      const runc = await readdir(runcRoot).catch(() => [] as string[]);
+      const runc = await ignoring(readdir(runcRoot), ["ENOENT"], [] as string[]);
       // Container cgroups are the parent's subdirectories, in any hierarchy; the monitors' shared
       // cgroup is not a container's.
       const cgroups: string[] = [];
@@ -175,7 +175,7 @@ export async function makeSandbox(config: Partial<ImageConfig> = {}): Promise<Sa
         await rt.close();
       }
       // Whatever a failed test left: runc containers, mounts, cgroups.
-      for (const id of await readdir(runcRoot).catch(() => [] as string[])) {
+      for (const id of await ignoring(readdir(runcRoot), ["ENOENT"], [] as string[])) {
         try {
           execFileSync("runc", ["--root", runcRoot, "delete", "--force", id], { stdio: "ignore" });
         } catch {

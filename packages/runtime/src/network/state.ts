@@ -30,6 +30,8 @@ export interface NetworkState {
   version: 1;
   subnet: string;
   leases: Record<string, Lease>;
+  /** The IPAM's next offset to try (see `Ipam.cursor`); absent in records of earlier versions. */
+  ipamCursor?: number;
 }
 
 export function emptyState(subnet: string): NetworkState {
