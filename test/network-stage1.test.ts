@@ -294,6 +294,28 @@ describe("node networking, stage 1", () => {
     await net.detach("web-after-bad");
   }, 120_000);
 
+  it("releases at open the lease of a container that was never created (agent died between attach and create)", async () => {
+    await net.attach({
+      containerId: "orphan",
+      ports: [{ targetPort: 80, publishedPort: 8098 }],
+    });
+    expect((await kernelView(h1, options().netnsPrefix ?? "")).rules).toContain("--comment orphan ");
+    // The agent dies here; on restart it opens the runtime, then the network with its containers.
+    await net.close();
+    net = await NodeNetwork.open({ ...options(), containerIds: (await runtime.list()).map((c) => c.id) });
+    expect(net.lease("orphan")).toBeUndefined();
+    const view = await kernelView(h1, options().netnsPrefix ?? "");
+    expect(view.netns.filter((n) => n.includes("orphan"))).toEqual([]);
+    expect(view.rules).not.toContain("--comment orphan ");
+    // Its port is free for the next container.
+    const next = await net.attach({
+      containerId: "after-orphan",
+      ports: [{ targetPort: 80, publishedPort: 8098 }],
+    });
+    expect(next.ports[0]?.publishedPort).toBe(8098);
+    await net.detach("after-orphan");
+  }, 120_000);
+
   it("reconciles rules and leases after the owning process is killed mid-way through starting 10 containers", async () => {
     const crashDir = join(dir.path, "crash");
     const prefix = `shoal-crash${process.pid}-`;

@@ -167,7 +167,7 @@ describe("the data dir lock and the records", () => {
     await mkdir(root, { recursive: true });
     await writeFile(join(root, "owner.pid"), "1\n");
     const rt = await sb.open({ root });
-    expect(rt.recovery).toEqual({ adopted: [], cleanedUp: [], settledStarts: [] });
+    expect(rt.recovery).toEqual({ adopted: [], cleanedUp: [], settledStarts: [], releasedHolds: [] });
     await rt.close();
   });
 
@@ -250,5 +250,28 @@ describe("the data dir lock and the records", () => {
     expect((await next.inspect(c.id)).exit).toMatchObject({ exitCode: 255 });
     await next.remove(c.id);
     expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
+  });
+});
+
+describe("image holds on open", () => {
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await makeSandbox();
+  });
+  afterAll(async () => {
+    await sb?.destroy();
+  });
+
+  it("releases holds of containers that do not exist and keeps those of adopted ones", async () => {
+    const rt = await sb.open();
+    const c = await rt.create({ spec: sleeper, owner: { taskId: "t", serviceId: "s" } });
+    await rt.close();
+    // A hold whose container dir is gone (an older version's remove, a hand-deleted dir).
+    await sb.images.acquire("busybox", "ghost");
+    const next = await sb.open();
+    expect(next.recovery.releasedHolds).toEqual(["ghost"]);
+    expect(sb.images.holders).toEqual(new Set([c.id]));
+    await next.remove(c.id);
+    expect(sb.images.holders.size).toBe(0);
   });
 });

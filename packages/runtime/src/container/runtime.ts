@@ -135,6 +135,8 @@ export interface RecoveryReport {
   cleanedUp: string[];
   /** Adopted containers whose start was interrupted, settled with `runc state`: started or not. */
   settledStarts: { id: string; started: boolean }[];
+  /** Image holds of containers that no longer exist, released (sources that list holders only). */
+  releasedHolds: string[];
 }
 
 export const LABEL_TASK_ID = "com.shoal.task.id";
@@ -168,7 +170,7 @@ export class ContainerRuntime {
   private logTimer: TimerHandle | undefined;
   private logSync: Promise<void> = Promise.resolve();
   private closed = false;
-  private report: RecoveryReport = { adopted: [], cleanedUp: [], settledStarts: [] };
+  private report: RecoveryReport = { adopted: [], cleanedUp: [], settledStarts: [], releasedHolds: [] };
   readonly exitDir: string;
   readonly volumesDir: string;
   private readonly socketDir: string;
@@ -222,7 +224,7 @@ export class ContainerRuntime {
     this.lock = await RootLock.acquire(join(this.opts.root, "owner.lock"), this.opts.root);
     // The pid file of earlier versions; the lock replaced it.
     await rm(join(this.opts.root, "owner.pid"), { force: true });
-    const report: RecoveryReport = { adopted: [], cleanedUp: [], settledStarts: [] };
+    const report: RecoveryReport = { adopted: [], cleanedUp: [], settledStarts: [], releasedHolds: [] };
     const deps = this.teardownDeps();
     // Every record is read before anything is torn down: an unreadable one stops `open` with
     // nothing changed (its container may be running; it is not ours to guess).
@@ -251,6 +253,7 @@ export class ContainerRuntime {
       report.adopted.push(id);
     }
     report.cleanedUp.push(...(await cleanupOrphans(deps, new Set(this.records.keys()))));
+    report.releasedHolds = await this.reconcileImageHolds();
     this.exits.watch();
     for (const record of this.records.values()) {
       if (record.startedAtMs !== undefined && (await this.exits.exitOf(record.id)) === undefined)
@@ -265,6 +268,22 @@ export class ContainerRuntime {
   /** What `open` found on disk and did about it; empty lists on a fresh data dir. */
   get recovery(): RecoveryReport {
     return this.report;
+  }
+
+  /**
+   * Releases the image holds of containers that are gone. Teardown releases a hold before it
+   * deletes the record, so no crash of this version leaves one; this catches holds left by
+   * anything else (an older version, a hand-deleted container dir).
+   */
+  private async reconcileImageHolds(): Promise<string[]> {
+    const listed = this.opts.images.holderIds?.();
+    if (listed === undefined) return [];
+    const stale = listed.filter((holder) => !this.records.has(holder));
+    for (const holder of stale) {
+      this.log.warn({ containerId: holder }, "releasing the image hold of a container that does not exist");
+      await this.opts.images.release(holder);
+    }
+    return stale;
   }
 
   /**

@@ -87,6 +87,10 @@ export class DirImageSource implements ContainerImageSource {
   async release(holderId: string): Promise<void> {
     this.holders.delete(holderId);
   }
+
+  holderIds(): readonly string[] {
+    return [...this.holders];
+  }
 }
 
 export interface Sandbox {
