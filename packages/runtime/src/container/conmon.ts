@@ -18,8 +18,8 @@ export interface ConmonLaunch {
   pidFile: string;
   /** Where conmon writes its own pid (after it daemonized). */
   conmonPidFile: string;
+  /** conmon only writes it; the runtime rotates it (see `rotateLog`). */
   logPath: string;
-  logMaxSizeBytes: number;
   /** Shared dir of exit files, one per container id: a single watch sees every exit. */
   exitDir: string;
   /** Per-container dir where conmon leaves `exit` and, after an OOM kill, `oom`. */
@@ -57,8 +57,6 @@ export async function launchConmon(o: ConmonLaunch): Promise<{ pid: number }> {
     o.conmonPidFile,
     "-l",
     `k8s-file:${o.logPath}`,
-    "--log-size-max",
-    String(o.logMaxSizeBytes),
     "--exit-dir",
     o.exitDir,
     "--persist-dir",

@@ -30,5 +30,9 @@ export const ContainerErrorCode = {
   RecordUnreadable: "CONTAINER_RECORD_UNREADABLE",
   /** A method was called after `close()`. */
   Closed: "CONTAINER_RUNTIME_CLOSED",
+  /** The spec's seccomp profile file is missing, unreadable or not a valid Docker-format profile. */
+  SeccompProfileInvalid: "CONTAINER_SECCOMP_PROFILE_INVALID",
+  /** A bind mount's source path does not exist on the node. */
+  MountSourceNotFound: "CONTAINER_MOUNT_SOURCE_NOT_FOUND",
 } as const;
 export type ContainerErrorCode = (typeof ContainerErrorCode)[keyof typeof ContainerErrorCode];

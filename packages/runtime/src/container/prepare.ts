@@ -1,17 +1,20 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import type { Logger } from "@shoal/base";
-import { ignoring } from "../ignore.js";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import { type Logger, ShoalError } from "@shoal/base";
+import { hasCode, ignoring } from "../ignore.js";
 import { renderHosts, renderResolvConf } from "../network/resolv.js";
 import { moveToMonitorCgroup } from "./cgroups.js";
 import { launchConmon } from "./conmon.js";
+import { ContainerErrorCode } from "./errors.js";
 import { resolveHealthcheck } from "./health.js";
 import { mountOverlay } from "./mounts.js";
+import { thermalThrottlePaths } from "./oci-defaults.js";
 import { buildOciSpec } from "./oci-spec.js";
 import { type ContainerPaths, type ContainerRecord, writeRecord } from "./record.js";
 import type { Runc } from "./runc.js";
+import { loadSeccompProfile, SECCOMP_DEFAULT, SECCOMP_UNCONFINED } from "./seccomp.js";
 import { normalizeSignal } from "./signals.js";
-import type { ContainerImageSource } from "./types.js";
+import type { ContainerImageSource, MountSpec } from "./types.js";
 import { resolveGroups, resolveUser } from "./user.js";
 
 const SYSTEMD_RESOLVED_UPSTREAM = "/run/systemd/resolve/resolv.conf";
@@ -42,6 +45,13 @@ export async function prepareContainer(
   record: ContainerRecord,
 ): Promise<void> {
   const { spec, network, id } = record;
+  // Spec errors first, before anything exists to undo.
+  const profile = spec.seccompProfile;
+  const seccompFile =
+    profile !== undefined && profile !== SECCOMP_DEFAULT && profile !== SECCOMP_UNCONFINED
+      ? await loadSeccompProfile(profile)
+      : undefined;
+  await checkBindSources(spec.mounts ?? []);
   const image = await deps.images.acquire(spec.image, id);
   record.imageId = image.id;
   await writeRecord(paths, record);
@@ -84,6 +94,8 @@ export async function prepareContainer(
     cgroupsPath: record.cgroupsPath,
     volumesDir: deps.volumesDir,
     annotations: { ...record.labels, "com.shoal.container.name": record.name },
+    extraMaskedPaths: await thermalThrottlePaths(),
+    ...(seccompFile !== undefined ? { seccompFile } : {}),
   });
   const health = resolveHealthcheck(spec.healthcheck, image.config.healthcheck);
   if (health !== undefined) record.healthcheck = health;
@@ -102,7 +114,6 @@ export async function prepareContainer(
     pidFile: paths.pidFile,
     conmonPidFile: paths.conmonPidFile,
     logPath: paths.log,
-    logMaxSizeBytes: record.logMaxSizeBytes,
     exitDir: deps.exitDir,
     persistDir: paths.dir,
     socketDir: deps.socketDir,
@@ -116,5 +127,25 @@ export async function prepareContainer(
     else deps.logger.warn({ containerId: id }, "conmon wrote no pid file; it stays in the daemon's cgroup");
   } catch (err) {
     deps.logger.warn({ containerId: id, err }, "could not move conmon out of the daemon's cgroup");
+  }
+}
+
+/**
+ * A bind source that does not exist is the spec's fault (the task must be rejected, retrying
+ * cannot help), unlike a runc failure: say so with its own code before runc gets to fail on it.
+ */
+async function checkBindSources(mounts: readonly MountSpec[]): Promise<void> {
+  for (const m of mounts) {
+    if (m.kind !== "bind" || !isAbsolute(m.source)) continue;
+    try {
+      await stat(m.source);
+    } catch (err) {
+      if (!hasCode(err, ["ENOENT", "ENOTDIR"])) throw err;
+      throw new ShoalError(
+        ContainerErrorCode.MountSourceNotFound,
+        `bind mount source "${m.source}" (for "${m.target}") does not exist on this node`,
+        { hint: "create the path on the node, or fix the mount's source" },
+      );
+    }
   }
 }

@@ -7,7 +7,8 @@ import { type CrashPoint, crashPoint, CrashPoint as Step } from "./crash-points.
 import { ContainerErrorCode } from "./errors.js";
 import { ExitWatcher } from "./exit-watcher.js";
 import { HealthMonitor } from "./health-monitor.js";
-import { type ReadLogsOptions, readLogs, syncLogLinks } from "./log-files.js";
+import { type ReadLogsOptions, readLogs } from "./log-files.js";
+import { LogRotator } from "./log-rotator.js";
 import { type PrepareDeps, prepareContainer } from "./prepare.js";
 import { identify, isRuncInit } from "./process-identity.js";
 import {
@@ -54,7 +55,7 @@ export interface ContainerRuntimeOptions {
   hostResolvConfPath?: string;
   logMaxSizeBytes?: number;
   logMaxFiles?: number;
-  /** How often rotated log files are linked and pruned (default 1 s). */
+  /** How often every log is checked besides the watch-driven checks (default 1 s). */
   logSyncIntervalMs?: number;
   /** How often `wait` and log follow look for news when no watch event came (default 50 ms). */
   pollMs?: number;
@@ -168,7 +169,7 @@ export class ContainerRuntime {
   private readonly exits: ExitWatcher;
   private lock: RootLock | undefined;
   private logTimer: TimerHandle | undefined;
-  private logSync: Promise<void> = Promise.resolve();
+  private readonly logRotator: LogRotator;
   private closed = false;
   private report: RecoveryReport = { adopted: [], cleanedUp: [], settledStarts: [], releasedHolds: [] };
   readonly exitDir: string;
@@ -180,6 +181,7 @@ export class ContainerRuntime {
     this.clock = this.opts.clock;
     this.log = this.opts.logger.child({ module: "runtime/containers" });
     this.runc = new Runc(this.opts.runcPath, this.opts.runcRoot);
+    this.logRotator = new LogRotator(this.log);
     this.exitDir = join(this.opts.root, "exits");
     this.volumesDir = join(this.opts.root, "volumes");
     this.socketDir = join(this.opts.root, "sock");
@@ -316,9 +318,9 @@ export class ContainerRuntime {
     this.closed = true;
     this.exits.close();
     if (this.logTimer !== undefined) this.clock.clearTimeout(this.logTimer);
+    this.logRotator.close();
     for (const m of this.health.values()) m.stop();
     this.health.clear();
-    await this.logSync;
     await this.lock?.release();
     this.lock = undefined;
   }
@@ -427,6 +429,7 @@ export class ContainerRuntime {
       record.phase = "created";
       await writeRecord(paths, record);
       this.records.set(id, record);
+      this.watchLog(record);
       this.log.info({ containerId: id, name: record.name, taskId: owner.taskId }, "container created");
       return this.info(record);
     } catch (err) {
@@ -600,6 +603,7 @@ export class ContainerRuntime {
     const paths = this.paths(id);
     const record = this.records.get(id) ?? (await readRecord(paths));
     this.stopHealth(id);
+    this.logRotator.unwatch(id);
     // Busy keeps the log-link timer out of a directory that is being deleted.
     this.busy.add(id);
     try {
@@ -621,11 +625,10 @@ export class ContainerRuntime {
   /** The container's log (JSON-lines fields), optionally following until it exits. */
   async *logs(id: string, o: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
     this.assertOpen();
-    const record = this.record(id);
+    this.record(id);
     yield* readLogs(this.paths(id).log, o, {
       clock: this.clock,
       pollMs: Math.max(this.opts.pollMs, LOG_FOLLOW_MIN_POLL_MS),
-      maxFiles: record.logMaxFiles,
       hasExited: async () =>
         this.closed || !this.records.has(id) || (await this.exits.exitOf(id)) !== undefined,
     });
@@ -663,19 +666,23 @@ export class ContainerRuntime {
   private scheduleLogSync(): void {
     if (this.closed) return;
     this.logTimer = this.clock.setTimeout(() => {
-      this.logSync = this.syncAllLogLinks().then(() => this.scheduleLogSync());
+      const live = new Set<string>();
+      for (const r of this.records.values()) {
+        if (this.busy.has(r.id)) continue;
+        live.add(r.id);
+        this.watchLog(r);
+      }
+      this.logRotator.retain(live);
+      this.scheduleLogSync();
     }, this.opts.logSyncIntervalMs);
   }
 
-  private async syncAllLogLinks(): Promise<void> {
-    for (const r of this.records.values()) {
-      if (this.busy.has(r.id) || this.closed) continue;
-      try {
-        await syncLogLinks(this.paths(r.id).log, r.logMaxFiles);
-      } catch (err) {
-        // A container removed meanwhile has no dir any more; anything else is worth a line.
-        if (!hasCode(err, ["ENOENT"])) this.log.warn({ containerId: r.id, err }, "log links not synced");
-      }
-    }
+  private watchLog(r: ContainerRecord): void {
+    const p = this.paths(r.id);
+    this.logRotator.watch(r.id, p.log, {
+      ctlPath: join(p.dir, "ctl"),
+      maxSizeBytes: r.logMaxSizeBytes,
+      maxFiles: r.logMaxFiles,
+    });
   }
 }

@@ -174,8 +174,13 @@ export async function makeSandbox(config: Partial<ImageConfig> = {}): Promise<Sa
     },
     async destroy() {
       for (const [rt] of runtimes) {
+        // A test that failed half-way may leave anything: clean up what can be, report the rest.
         // A runtime the test closed already is skipped; what it held goes with the sweep below.
-        for (const c of await ignoring(rt.list(), [ContainerErrorCode.Closed], [])) await rt.remove(c.id);
+        for (const c of await ignoring(rt.list(), [ContainerErrorCode.Closed], [])) {
+          await rt
+            .remove(c.id)
+            .catch((err: unknown) => console.error(`sandbox: removing "${c.id}" failed`, err));
+        }
         await rt.close();
       }
       // Whatever a failed test left: runc containers, mounts, cgroups.
