@@ -25,6 +25,15 @@ export { buildOciSpec, type OciSpec, type OciSpecInput } from "./oci-spec.js";
 export { DEFAULT_PATH, mergeEnv, resolveArgv } from "./process-args.js";
 export {
   ContainerRuntime,
+  LABEL_NODE_ID,
+  LABEL_SERVICE_ID,
+  LABEL_SERVICE_NAME,
+  LABEL_TASK_ID,
+  LABEL_TASK_SLOT,
+  type RecoveryReport,
+  type StopOptions,
+} from "./runtime.js";
+export {
   type ContainerRuntimeOptions,
   DEFAULT_CONMON_PATH,
   DEFAULT_CREATE_TIMEOUT_MS,
@@ -35,15 +44,8 @@ export {
   DEFAULT_POLL_MS,
   DEFAULT_RUNC_PATH,
   DEFAULT_STOP_GRACE_MS,
-  LABEL_NODE_ID,
-  LABEL_SERVICE_ID,
-  LABEL_SERVICE_NAME,
-  LABEL_TASK_ID,
-  LABEL_TASK_SLOT,
   LOG_FOLLOW_MIN_POLL_MS,
-  type RecoveryReport,
-  type StopOptions,
-} from "./runtime.js";
+} from "./runtime-options.js";
 export { normalizeSignal, signalNumber } from "./signals.js";
 export * from "./types.js";
 export { parseGroup, parsePasswd, type ResolvedUser, resolveGroups, resolveUser } from "./user.js";

@@ -10,7 +10,8 @@ import type { ImageConfig, ImageRecord } from "../image/types.js";
 import { existingCgroupDirs, MONITOR_CGROUP, removeCgroupTree } from "./cgroups.js";
 import { ContainerErrorCode } from "./errors.js";
 import { mountPointsUnder } from "./mounts.js";
-import { ContainerRuntime, type ContainerRuntimeOptions } from "./runtime.js";
+import { ContainerRuntime } from "./runtime.js";
+import type { ContainerRuntimeOptions } from "./runtime-options.js";
 import type { ContainerImageSource } from "./types.js";
 
 const APPLETS = [
