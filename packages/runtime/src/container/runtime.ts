@@ -186,7 +186,8 @@ export class ContainerRuntime {
     this.scheduleLogSync();
     if (report.adopted.length > 0 || report.cleanedUp.length > 0)
       this.log.info(report, "containers recovered");
-    this.report = report;
+    // A half-created runc dir and its record's teardown name the same container once.
+    this.report = { ...report, cleanedUp: [...new Set(report.cleanedUp)] };
   }
 
   /** What `open` found on disk and did about it; empty lists on a fresh data dir. */
