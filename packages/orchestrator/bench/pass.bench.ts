@@ -4,7 +4,7 @@
 // (e2e_sim_100k_tasks_s, …) need the store and the manager and are not measured here.
 
 import { reportFigure } from "@shoal/base";
-import { NodeState, ServiceSpec, TaskState } from "@shoal/proto";
+import { ClusterSpec, NodeState, ServiceSpec, TaskState } from "@shoal/proto";
 import { SimCluster } from "../test/sim.js";
 
 function timed(what: () => void): { seconds: number; cpuSeconds: number } {
@@ -18,6 +18,13 @@ function timed(what: () => void): { seconds: number; cpuSeconds: number } {
 
 function cluster(nodes: number, services: number, replicas: number): SimCluster {
   const sim = new SimCluster(42);
+  // The default pool (10.42.0.0/16 in /24s) holds 256 node subnets; 1,000 nodes need a /14.
+  sim.cluster = {
+    id: "c",
+    spec: ClusterSpec.fromPartial({ allocator: { nodeSubnetPool: "10.40.0.0/14" } }),
+    networkBootstrapKeys: [],
+    encryptionKeyLamportClock: 0,
+  };
   for (let i = 0; i < nodes; i++) sim.addNode(128, i % 2 === 0 ? "a" : "b");
   for (let s = 0; s < services; s++) {
     const spec = ServiceSpec.fromPartial({
