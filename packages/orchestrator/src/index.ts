@@ -28,5 +28,6 @@ export { reconcileService } from "./reconcile-service.js";
 export { reconcileReplicated, replicasOf, type ServiceReconcileInput } from "./replicated.js";
 export { decideRestart, type RestartDecision, restartPolicyOf } from "./restart.js";
 export { planScheduling } from "./scheduling-step.js";
+export { orchestratorStoreOf } from "./store-adapter.js";
 export type { OrchestratorStore, StoreChange, UpdateOutcome } from "./store-port.js";
 export { type ClusterView, type ReconcileContext, viewOf, WorkingView } from "./view.js";
