@@ -3,7 +3,7 @@
 import {
   type Cluster,
   ClusterSpec,
-  type Node,
+  Node,
   NodeAvailability,
   NodeRole,
   NodeState,
@@ -32,7 +32,7 @@ export function node(
     subnet?: string;
   } = {},
 ): Node {
-  return {
+  return Node.fromPartial({
     id,
     spec: {
       name: id,
@@ -49,7 +49,7 @@ export function node(
     status: { state: o.state ?? NodeState.READY, message: "", addr: "" },
     role: NodeRole.WORKER,
     containerSubnet: o.subnet ?? "",
-  };
+  });
 }
 
 export function service(

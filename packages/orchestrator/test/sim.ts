@@ -153,6 +153,7 @@ export class SimCluster {
         hostname: `host-${this.ids}`,
         platform: { os: "linux", architecture: "amd64" },
         resources: { nanoCpus: 4e9, memoryBytes: memoryGiB * 2 ** 30, pids: 0, generic: [] },
+        addresses: [],
       },
       status: { state: NodeState.READY, message: "", addr: "10.0.0.1" },
       role: NodeRole.WORKER,
