@@ -125,7 +125,14 @@ export interface Node {
     | undefined;
   /** Observed role (the one in its certificate); the spec's desired_role may differ during changes. */
   role: NodeRole;
-  certificate?: NodeCertificate | undefined;
+  certificate?:
+    | NodeCertificate
+    | undefined;
+  /**
+   * The node's container subnet (CIDR, e.g. "10.42.3.0/24"), carved by the allocator from the
+   * cluster's node subnet pool; empty until allocated. Task addresses come from it.
+   */
+  containerSubnet: string;
 }
 
 export interface NodeDescription {
@@ -268,6 +275,21 @@ export interface Task {
     | number
     | undefined;
   /**
+   * The task's address on its node's container subnet (CIDR, e.g. "10.42.3.7/24"), given by the
+   * allocator when the task is assigned; empty before.
+   */
+  address: string;
+  /**
+   * Set by the restart supervisor on a replacement created with desired state READY: the
+   * orchestrator raises it to RUNNING at this time (the restart delay), 0 = at once.
+   */
+  restartAtMs: number;
+  /**
+   * When the earlier restarts of this slot (or node) happened, newest last: the supervisor's
+   * max-attempts window, kept on the task so a new leader counts the same attempts.
+   */
+  restartHistoryMs: number[];
+  /**
    * Credentials the agent pulls the task's image with (the CLI's --with-registry-auth). Sent only
    * to the node that runs the task; never logged, never returned by the control API.
    */
@@ -404,6 +426,7 @@ function createBaseNode(): Node {
     managerStatus: undefined,
     role: 0,
     certificate: undefined,
+    containerSubnet: "",
   };
 }
 
@@ -432,6 +455,9 @@ export const Node: MessageFns<Node> = {
     }
     if (message.certificate !== undefined) {
       NodeCertificate.encode(message.certificate, writer.uint32(66).fork()).join();
+    }
+    if (message.containerSubnet !== "") {
+      writer.uint32(74).string(message.containerSubnet);
     }
     return writer;
   },
@@ -513,6 +539,14 @@ export const Node: MessageFns<Node> = {
             message.certificate = NodeCertificate.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.containerSubnet = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -539,6 +573,11 @@ export const Node: MessageFns<Node> = {
         : undefined,
       role: isSet(object.role) ? nodeRoleFromJSON(object.role) : 0,
       certificate: isSet(object.certificate) ? NodeCertificate.fromJSON(object.certificate) : undefined,
+      containerSubnet: isSet(object.containerSubnet)
+        ? globalThis.String(object.containerSubnet)
+        : isSet(object.container_subnet)
+        ? globalThis.String(object.container_subnet)
+        : "",
     };
   },
 
@@ -568,6 +607,9 @@ export const Node: MessageFns<Node> = {
     if (message.certificate !== undefined) {
       obj.certificate = NodeCertificate.toJSON(message.certificate);
     }
+    if (message.containerSubnet !== "") {
+      obj.containerSubnet = message.containerSubnet;
+    }
     return obj;
   },
 
@@ -592,6 +634,7 @@ export const Node: MessageFns<Node> = {
     message.certificate = (object.certificate !== undefined && object.certificate !== null)
       ? NodeCertificate.fromPartial(object.certificate)
       : undefined;
+    message.containerSubnet = object.containerSubnet ?? "";
     return message;
   },
 };
@@ -2051,6 +2094,9 @@ function createBaseTask(): Task {
     endpoint: undefined,
     assignedGenericResources: [],
     jobIteration: undefined,
+    address: "",
+    restartAtMs: 0,
+    restartHistoryMs: [],
     registryAuth: undefined,
   };
 }
@@ -2102,8 +2148,21 @@ export const Task: MessageFns<Task> = {
     if (message.jobIteration !== undefined) {
       writer.uint32(120).uint64(safeLong(message.jobIteration));
     }
+    if (message.address !== "") {
+      writer.uint32(130).string(message.address);
+    }
+    if (message.restartAtMs !== 0) {
+      writer.uint32(136).int64(safeLong(message.restartAtMs));
+    }
+    if (message.restartHistoryMs.length !== 0) {
+      writer.uint32(146).fork();
+      for (const v of message.restartHistoryMs) {
+        writer.int64(safeLong(v));
+      }
+      writer.join();
+    }
     if (message.registryAuth !== undefined) {
-      RegistryAuth.encode(message.registryAuth, writer.uint32(130).fork()).join();
+      RegistryAuth.encode(message.registryAuth, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -2249,6 +2308,40 @@ export const Task: MessageFns<Task> = {
               break;
             }
 
+            message.address = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.restartAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 18: {
+            if (tag === 144) {
+              message.restartHistoryMs.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 146) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.restartHistoryMs.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
             message.registryAuth = RegistryAuth.decode(reader, reader.uint32());
             continue;
           }
@@ -2333,6 +2426,17 @@ export const Task: MessageFns<Task> = {
         : isSet(object.job_iteration)
         ? globalThis.Number(object.job_iteration)
         : undefined,
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      restartAtMs: isSet(object.restartAtMs)
+        ? globalThis.Number(object.restartAtMs)
+        : isSet(object.restart_at_ms)
+        ? globalThis.Number(object.restart_at_ms)
+        : 0,
+      restartHistoryMs: globalThis.Array.isArray(object?.restartHistoryMs)
+        ? object.restartHistoryMs.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.restart_history_ms)
+        ? object.restart_history_ms.map((e: any) => globalThis.Number(e))
+        : [],
       registryAuth: isSet(object.registryAuth)
         ? RegistryAuth.fromJSON(object.registryAuth)
         : isSet(object.registry_auth)
@@ -2394,6 +2498,15 @@ export const Task: MessageFns<Task> = {
     if (message.jobIteration !== undefined) {
       obj.jobIteration = Math.round(message.jobIteration);
     }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.restartAtMs !== 0) {
+      obj.restartAtMs = Math.round(message.restartAtMs);
+    }
+    if (message.restartHistoryMs?.length) {
+      obj.restartHistoryMs = message.restartHistoryMs.map((e) => Math.round(e));
+    }
     if (message.registryAuth !== undefined) {
       obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
     }
@@ -2433,6 +2546,9 @@ export const Task: MessageFns<Task> = {
     message.assignedGenericResources = object.assignedGenericResources?.map((e) => GenericResource.fromPartial(e)) ||
       [];
     message.jobIteration = object.jobIteration ?? undefined;
+    message.address = object.address ?? "";
+    message.restartAtMs = object.restartAtMs ?? 0;
+    message.restartHistoryMs = object.restartHistoryMs?.map((e) => e) || [];
     message.registryAuth = (object.registryAuth !== undefined && object.registryAuth !== null)
       ? RegistryAuth.fromPartial(object.registryAuth)
       : undefined;
