@@ -8,7 +8,7 @@ import {
   type Config,
   ControlService,
   type Network,
-  type Node,
+  Node,
   NodeAdminService,
   NodeAvailability,
   NodeRole,
@@ -17,7 +17,7 @@ import {
   type Secret,
   type Service,
   ServiceSpec,
-  type Task,
+  Task,
   TaskState,
 } from "@shoal/proto";
 
@@ -107,7 +107,7 @@ export async function startFakeCluster(
   const state: Omit<FakeCluster, "address" | "close" | "failNext" | "methods"> = {
     calls: [],
     nodes: [
-      {
+      Node.fromPartial({
         id: "node1managerxxxxxxxxxxxxx",
         meta: meta(now()),
         spec: {
@@ -126,8 +126,8 @@ export async function startFakeCluster(
           reachability: Reachability.REACHABLE,
         },
         role: NodeRole.MANAGER,
-      },
-      {
+      }),
+      Node.fromPartial({
         id: "node2workerxxxxxxxxxxxxxx",
         meta: meta(now()),
         spec: {
@@ -140,7 +140,7 @@ export async function startFakeCluster(
         description: { hostname: "host-b", engine: { engineVersion: "0.1.0", labels: {} } },
         status: { state: NodeState.READY, message: "", addr: "10.0.0.2" },
         role: NodeRole.WORKER,
-      },
+      }),
     ],
     services: [],
     tasks: [],
@@ -194,29 +194,31 @@ export async function startFakeCluster(
       if (live) continue;
       // A rejected image gets three attempts, all rejected, the way restarts would pile up.
       for (let attempt = 0; attempt < (reject === undefined ? 1 : 3); attempt++) {
-        state.tasks.push({
-          id: id("task"),
-          meta: meta(now()),
-          spec: spec.taskTemplate,
-          specVersion: service.specVersion,
-          serviceId: service.id,
-          slot,
-          nodeId,
-          name: `${spec.name}.${slot}`,
-          serviceLabels: spec.labels,
-          status:
-            reject === undefined
-              ? { timestampMs: now(), state: TaskState.RUNNING, message: "started", err: "" }
-              : {
-                  timestampMs: now() + attempt,
-                  state: TaskState.REJECTED,
-                  message: "preparing",
-                  err: reject,
-                },
-          desiredState: reject === undefined ? TaskState.RUNNING : TaskState.SHUTDOWN,
-          networks: [],
-          assignedGenericResources: [],
-        });
+        state.tasks.push(
+          Task.fromPartial({
+            id: id("task"),
+            meta: meta(now()),
+            spec: spec.taskTemplate,
+            specVersion: service.specVersion,
+            serviceId: service.id,
+            slot,
+            nodeId,
+            name: `${spec.name}.${slot}`,
+            serviceLabels: spec.labels,
+            status:
+              reject === undefined
+                ? { timestampMs: now(), state: TaskState.RUNNING, message: "started", err: "" }
+                : {
+                    timestampMs: now() + attempt,
+                    state: TaskState.REJECTED,
+                    message: "preparing",
+                    err: reject,
+                  },
+            desiredState: reject === undefined ? TaskState.RUNNING : TaskState.SHUTDOWN,
+            networks: [],
+            assignedGenericResources: [],
+          }),
+        );
       }
     }
   }

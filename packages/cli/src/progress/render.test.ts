@@ -1,4 +1,4 @@
-import { type Service, ServiceSpec, type Task, TaskState, UpdateState } from "@shoal/proto";
+import { type Service, ServiceSpec, Task, TaskState, UpdateState } from "@shoal/proto";
 import { describe, expect, it } from "vitest";
 import { type ProgressState, progressFrame } from "./render.js";
 
@@ -18,7 +18,7 @@ function task(
   extra: Partial<Task> & { err?: string; atMs?: number } = {},
 ): Task {
   const { err = "", atMs = 1000, ...rest } = extra;
-  return {
+  return Task.fromPartial({
     id: `t${slot}-${state}-${atMs}`,
     serviceId: "svc1",
     slot,
@@ -31,7 +31,7 @@ function task(
     assignedGenericResources: [],
     status: { timestampMs: atMs, state, message: "", err },
     ...rest,
-  };
+  });
 }
 
 const replicated = (n: number) => service({ $case: "replicated", value: { replicas: n } });
