@@ -1,6 +1,7 @@
 // Node networking stage 1 across real test hosts: bridge, IPAM, NAT, host-mode published ports,
 // with real containers (runc under conmon, busybox httpd) and real network namespaces.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readdir, readFile, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -82,13 +83,27 @@ describe("node networking, stage 1", () => {
   let images: LocalImageStore;
   const processes: ChildProcess[] = [];
   const cgroupParent = `/shoal-net-e2e-${process.pid}`;
-  const options = (): NodeNetworkOptions => ({
-    stateDir: join(dir.path, "net"),
-    subnet: SUBNET,
-    netnsPrefix: `shoal-e2e${process.pid}-`,
-    runner: createRunner(h1.netnsPath),
-    logger: silentLogger(),
-  });
+  /** While set, every rule set given to the real iptables-restore carries a rule it refuses. */
+  let breakRules = false;
+  const options = (): NodeNetworkOptions => {
+    const real = createRunner(h1.netnsPath);
+    return {
+      stateDir: join(dir.path, "net"),
+      subnet: SUBNET,
+      netnsPrefix: `shoal-e2e${process.pid}-`,
+      runner: {
+        run: (cmd, args, o = {}) =>
+          real.run(cmd, args, {
+            ...o,
+            // The nat table commits; the filter table then fails on a target that does not exist.
+            ...(cmd === "iptables-restore" && breakRules && o.input !== undefined
+              ? { input: o.input.replace(/COMMIT\n$/, "-A SHOAL-FORWARD -j NO-SUCH-TARGET\nCOMMIT\n") }
+              : {}),
+          }),
+      },
+      logger: silentLogger(),
+    };
+  };
 
   beforeAll(async () => {
     dir = await tempDir("shoal-net-e2e-");
@@ -100,14 +115,13 @@ describe("node networking, stage 1", () => {
     const archive = join(dir.path, "busybox.tar");
     await writeOciArchive(await buildBusyboxImage("one-layer"), archive, "busybox:latest");
     await images.importImage(archive, { ref: "busybox:latest" });
-    runtime = new ContainerRuntime({
+    runtime = await ContainerRuntime.open({
       root: join(dir.path, "rt"),
       cgroupParent,
       nodeId: "h1",
       images,
       logger: silentLogger(),
     });
-    await runtime.open();
   }, 120_000);
 
   afterAll(async () => {
@@ -117,7 +131,7 @@ describe("node networking, stage 1", () => {
         await runtime.stop(c.id, { graceMs: 0 }).catch(() => {});
         await runtime.remove(c.id).catch(() => {});
       }
-      runtime.close();
+      await runtime.close();
     }
     await removeCgroupParent(cgroupParent);
     await net?.destroy().catch(() => {});
@@ -250,6 +264,58 @@ describe("node networking, stage 1", () => {
     expect(Object.keys(state.leases).filter((id) => id.startsWith("many"))).toEqual([]);
   }, 120_000);
 
+  it("undoes an attach whose iptables-restore fails (the undo's too): nothing left, and no DNAT after a reopen", async () => {
+    breakRules = true;
+    const err = await net
+      .attach({ containerId: "badrules", ports: [{ targetPort: 80, publishedPort: 8099 }] })
+      .catch((e: unknown) => e);
+    breakRules = false;
+    expect(err).toMatchObject({ code: "NETWORK_COMMAND_FAILED" });
+    expect(net.lease("badrules")).toBeUndefined();
+    const after = await kernelView(h1, options().netnsPrefix ?? "");
+    expect(after.netns.filter((n) => n.includes("badrules"))).toEqual([]);
+    const veth = `sh${createHash("sha256").update(`${options().netnsPrefix}/badrules`).digest("hex").slice(0, 10)}`;
+    expect(after.links.filter((l) => l.includes(veth))).toEqual([]);
+    const state = JSON.parse(
+      await readFile(join(options().stateDir, "network.json"), "utf8"),
+    ) as NetworkState;
+    expect(state.leases.badrules).toBeUndefined();
+    // A restart of the node's networking applies the record, which has no rule of the failed attach.
+    await net.close();
+    net = await NodeNetwork.open(options());
+    const reopened = await kernelView(h1, options().netnsPrefix ?? "");
+    expect(reopened.rules).not.toContain("--comment badrules ");
+    expect(reopened.dnat.filter((l) => l.includes("--dport 8099"))).toEqual([]);
+    // Its port is free.
+    const web = await startHttpd("web-after-bad", 8099);
+    expect(web.ports[0]?.publishedPort).toBe(8099);
+    await runtime.stop("web-after-bad", { graceMs: 0 });
+    await runtime.remove("web-after-bad");
+    await net.detach("web-after-bad");
+  }, 120_000);
+
+  it("releases at open the lease of a container that was never created (agent died between attach and create)", async () => {
+    await net.attach({
+      containerId: "orphan",
+      ports: [{ targetPort: 80, publishedPort: 8098 }],
+    });
+    expect((await kernelView(h1, options().netnsPrefix ?? "")).rules).toContain("--comment orphan ");
+    // The agent dies here; on restart it opens the runtime, then the network with its containers.
+    await net.close();
+    net = await NodeNetwork.open({ ...options(), containerIds: (await runtime.list()).map((c) => c.id) });
+    expect(net.lease("orphan")).toBeUndefined();
+    const view = await kernelView(h1, options().netnsPrefix ?? "");
+    expect(view.netns.filter((n) => n.includes("orphan"))).toEqual([]);
+    expect(view.rules).not.toContain("--comment orphan ");
+    // Its port is free for the next container.
+    const next = await net.attach({
+      containerId: "after-orphan",
+      ports: [{ targetPort: 80, publishedPort: 8098 }],
+    });
+    expect(next.ports[0]?.publishedPort).toBe(8098);
+    await net.detach("after-orphan");
+  }, 120_000);
+
   it("reconciles rules and leases after the owning process is killed mid-way through starting 10 containers", async () => {
     const crashDir = join(dir.path, "crash");
     const prefix = `shoal-crash${process.pid}-`;
@@ -340,20 +406,20 @@ describe("node networking, stage 1", () => {
       // The killed process's containers: re-adopted by a new runtime on its data dir, then removed.
       const images = new LocalImageStore({ root: join(crashDir, "images") });
       await images.open();
-      const adopter = new ContainerRuntime({
+      const adopter = await ContainerRuntime.open({
         root: join(crashDir, "rt"),
         cgroupParent: crashCgroup,
         nodeId: "h1",
         images,
         logger: silentLogger(),
       });
-      const report = await adopter.open();
+      const report = adopter.recovery;
       expect(report.adopted.length).toBeGreaterThanOrEqual(done.length);
       for (const c of await adopter.list()) {
         await adopter.stop(c.id, { graceMs: 0 }).catch(() => {});
         await adopter.remove(c.id);
       }
-      adopter.close();
+      await adopter.close();
       await removeCgroupParent(crashCgroup);
       await restarted.destroy();
     }

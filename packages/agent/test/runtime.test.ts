@@ -135,7 +135,7 @@ async function killChild(child: ChildProcess | undefined): Promise<void> {
 
 /** Removes every container the node's runtime holds and its cgroup parent (the agent is dead). */
 async function removeEverything(config: AgentNodeConfig): Promise<void> {
-  const rt = new ContainerRuntime({
+  const rt = await ContainerRuntime.open({
     root: join(config.dataDir, "containers"),
     runcRoot: config.runcRoot,
     cgroupParent: config.cgroupParent,
@@ -146,7 +146,7 @@ async function removeEverything(config: AgentNodeConfig): Promise<void> {
   try {
     for (const c of await rt.list()) await rt.remove(c.id);
   } finally {
-    rt.close();
+    await rt.close();
   }
   await waitFor(async () => removeCgroupDirs(config.cgroupParent), {
     description: `cgroup parent ${config.cgroupParent} removed (conmon monitors gone)`,

@@ -101,6 +101,15 @@ describe("shoal cluster", () => {
     );
   });
 
+  it("init, join and leave refuse a TCP --host: only the local daemon can do them", async () => {
+    const r = await shoal("--host", "10.0.0.1", "cluster", "init");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'error: "shoal cluster init" works on the local daemon only, not on --host 10.0.0.1\nhint: run it on the node itself (as root, for the admin socket)\n',
+    );
+    expect(fake.calls).toEqual([]);
+  });
+
   it("join, leave", async () => {
     const join = await shoal("cluster", "join", "--token", "SHTKN-1-x", "10.0.0.1:4270");
     expect(join).toMatchObject({ code: 0, stdout: "This node joined a cluster as a worker.\n" });
@@ -145,9 +154,9 @@ describe("shoal node", () => {
   it("ls prints docker's columns, JSON, and ids", async () => {
     const r = await shoal("node", "ls");
     expect(r.stdout).toBe(
-      "ID                         HOSTNAME  STATUS  AVAILABILITY  MANAGER STATUS  ENGINE VERSION\n" +
-        "node1managerxxxxxxxxxxxxx  host-a    Ready   Active        Leader          0.1.0\n" +
-        "node2workerxxxxxxxxxxxxxx  host-b    Ready   Active                        0.1.0\n",
+      "ID                           HOSTNAME  STATUS  AVAILABILITY  MANAGER STATUS  ENGINE VERSION\n" +
+        "node1managerxxxxxxxxxxxxx *  host-a    Ready   Active        Leader          0.1.0\n" +
+        "node2workerxxxxxxxxxxxxxx    host-b    Ready   Active                        0.1.0\n",
     );
     const json = JSON.parse((await shoal("node", "ls", "--format", "json")).stdout);
     expect(json.map((x: { description: { hostname: string } }) => x.description.hostname)).toEqual([
@@ -472,5 +481,27 @@ describe("service create arguments", () => {
     });
     const json = await shoal("--format", "json", "service", "create", "-d", "--name", "api", "busybox");
     expect(JSON.parse(json.stdout).spec.name).toBe("api");
+  });
+});
+
+describe("progress on a terminal", () => {
+  it("redraws the frame in place and ends with the converged frame", async () => {
+    let stdout = "";
+    const io: CliIo = {
+      stdout: Object.assign({ write: (t: string) => (stdout += t) }, { isTTY: true }),
+      stderr: { write: () => {} },
+      env: { SHOAL_SOCKET: socket },
+      cwd: dir,
+    };
+    const code = await runCli(
+      ["service", "create", "--name", "web", "--update-monitor", "600ms", "nginx"],
+      io,
+    );
+    expect(code).toBe(0);
+    // Three lines per frame (overall, the task, verify) are erased before the next one is drawn.
+    expect(stdout).toContain("\u001b[3A\u001b[J");
+    expect(stdout.split("\u001b[3A\u001b[J").at(-1)).toMatch(
+      /^overall progress: 1 out of 1 tasks\n1\/1: running {3}\[=+>\]\nverify: Service converged\n$/,
+    );
   });
 });

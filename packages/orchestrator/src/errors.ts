@@ -9,7 +9,5 @@ export const OrchErrorCode = {
   PortRangeExhausted: "ORCH_PORT_RANGE_EXHAUSTED",
   /** The cluster's node subnet pool is not a CIDR that holds at least one node subnet. */
   InvalidSubnetPool: "ORCH_INVALID_SUBNET_POOL",
-  /** The in-memory test store refused an update whose read version is stale (a conflict). */
-  VersionConflict: "ORCH_VERSION_CONFLICT",
 } as const;
 export type OrchErrorCode = (typeof OrchErrorCode)[keyof typeof OrchErrorCode];

@@ -9,6 +9,7 @@ export {
   type PortAllocation,
 } from "./allocator/ports.js";
 export { holdsAddress, NodeAddressBook } from "./allocator/task-addresses.js";
+export { Batcher, type BatchTiming, IMMEDIATE, SCHEDULER_BATCH } from "./batcher.js";
 export { reconcileConstraints } from "./constraint-enforcer.js";
 export { OrchErrorCode } from "./errors.js";
 export { reconcileGlobal } from "./global.js";
@@ -16,9 +17,17 @@ export { jobIterationOf, reconcileGlobalJob, reconcileReplicatedJob } from "./jo
 export { reconcileNodeState } from "./node-state.js";
 export { type Change, describePlan, emptyPlan, isEmptyPlan, type Plan, wakeAtMs } from "./plan.js";
 export { historyLimitOf, mayStillReport, reconcileReaper } from "./reaper.js";
-export { reconcileCluster } from "./reconcile-cluster.js";
+export { orchestratorStep, reconcileCluster } from "./reconcile-cluster.js";
+export {
+  DEFAULT_MAX_CONFLICT_RETRIES,
+  ReconcileLoop,
+  type ReconcileLoopOptions,
+  type ReconcileStep,
+} from "./reconcile-loop.js";
 export { reconcileService } from "./reconcile-service.js";
 export { reconcileReplicated, replicasOf, type ServiceReconcileInput } from "./replicated.js";
 export { decideRestart, type RestartDecision, restartPolicyOf } from "./restart.js";
 export { planScheduling } from "./scheduling-step.js";
+export { orchestratorStoreOf } from "./store-adapter.js";
+export type { OrchestratorStore, StoreChange, UpdateOutcome } from "./store-port.js";
 export { type ClusterView, type ReconcileContext, viewOf, WorkingView } from "./view.js";

@@ -10,15 +10,11 @@ import { tasksOfService } from "./task-facts.js";
 import { type ClusterView, type ReconcileContext, WorkingView } from "./view.js";
 
 /**
- * Every decision of one leader pass, in the order the loops would reach them: node subnets and
- * ports, node state and constraints (which free slots), the services' orchestrators (which fill
- * them), allocation of the new tasks, scheduling, then the reaper. Each step sees the ones before
- * it; the result is one plan against `view`. Used by tests and the simulation; the manager runs
- * the same steps as separate loops.
+ * The orchestrators' pass: node state and constraints (which free slots), then each service's
+ * orchestrator by mode (which fills them), then the reaper. One loop in the manager.
  */
-export function reconcileCluster(view: ClusterView, ctx: ReconcileContext & { random: Random }): Plan {
+export function orchestratorStep(view: ClusterView, ctx: ReconcileContext): Plan {
   const work = new WorkingView(view);
-  work.apply(reconcileAllocator(work, ctx));
   work.apply(reconcileNodeState(work));
   work.apply(reconcileConstraints(work));
   const byService = tasksOfService(work.tasks);
@@ -26,8 +22,21 @@ export function reconcileCluster(view: ClusterView, ctx: ReconcileContext & { ra
     if (service.pendingDelete) continue;
     work.apply(reconcileService({ service, tasks: byService.get(service.id) ?? [], nodes: work.nodes }, ctx));
   }
+  work.apply(reconcileReaper(work));
+  return work.plan();
+}
+
+/**
+ * Every decision of one leader pass, in the order the loops reach them: allocation, the
+ * orchestrators, allocation of the tasks they made, scheduling. Each step sees the ones before it;
+ * the result is one plan against `view`. For tests and the simulation; the manager runs the same
+ * steps as three loops (orchestratorStep, reconcileAllocator, planScheduling).
+ */
+export function reconcileCluster(view: ClusterView, ctx: ReconcileContext & { random: Random }): Plan {
+  const work = new WorkingView(view);
+  work.apply(reconcileAllocator(work, ctx));
+  work.apply(orchestratorStep(work, ctx));
   work.apply(reconcileAllocator(work, ctx));
   work.apply(planScheduling(work, ctx));
-  work.apply(reconcileReaper(work));
   return work.plan();
 }

@@ -8,7 +8,13 @@ import {
   TaskState,
   UpdateOrder,
 } from "@shoal/proto";
-import { compileConstraints, nodeFromWire, nodeMatchesConstraints, platformMatches } from "@shoal/scheduler";
+import {
+  type CompiledConstraint,
+  compileConstraints,
+  nodeFromWire,
+  nodeMatchesConstraints,
+  platformMatches,
+} from "@shoal/scheduler";
 
 // Small facts about tasks and nodes that every reconciler reads the same way. The task-state
 // order is proto's; "live" is the orchestrators' word for "the managers still want this task".
@@ -48,19 +54,34 @@ export function occupiesSlot(task: Task, nodes: ReadonlyMap<string, Node>): bool
   return isOnNode(task) && !hasEnded(task) && !isNodeDown(nodes.get(task.nodeId));
 }
 
+/** Compiled constraints by their text; a pass asks for the same few sets once per task. */
+const compiled = new Map<string, CompiledConstraint[] | undefined>();
+const MAX_COMPILED = 1_024;
+
+function compiledConstraints(texts: readonly string[]): CompiledConstraint[] | undefined {
+  const key = texts.join("\u0000");
+  if (compiled.has(key)) return compiled.get(key);
+  let out: CompiledConstraint[] | undefined;
+  try {
+    out = compileConstraints(texts);
+  } catch {
+    // Validation refuses such specs; a stored one that does not compile matches nothing, so no
+    // task lands (the scheduler reports the same constraint as an invalid placement).
+    out = undefined;
+  }
+  if (compiled.size >= MAX_COMPILED) compiled.clear();
+  compiled.set(key, out);
+  return out;
+}
+
 /** The service's template constraints and platforms hold on the node. */
 export function nodeSatisfiesPlacement(task: Task["spec"], node: Node): boolean {
   const placement = task?.placement;
   const wireNode = nodeFromWire(node);
   const platforms = (placement?.platforms ?? []).map((p) => ({ os: p.os, architecture: p.architecture }));
   if (!platformMatches(platforms, wireNode.platform)) return false;
-  try {
-    return nodeMatchesConstraints(compileConstraints(placement?.constraints ?? []), wireNode);
-  } catch {
-    // Validation refuses such specs; a stored one that does not compile matches nothing, so no
-    // task lands (the scheduler reports the same constraint as an invalid placement).
-    return false;
-  }
+  const constraints = compiledConstraints(placement?.constraints ?? []);
+  return constraints !== undefined && nodeMatchesConstraints(constraints, wireNode);
 }
 
 export function isStartFirst(service: Service): boolean {

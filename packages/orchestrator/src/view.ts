@@ -1,5 +1,5 @@
 import type { Cluster, Node, Service, Task } from "@shoal/proto";
-import { emptyPlan, type Plan } from "./plan.js";
+import type { Change, Plan } from "./plan.js";
 
 /** Everything a reconciler reads: one consistent snapshot of the store's objects. */
 export interface ClusterView {
@@ -39,8 +39,14 @@ export class WorkingView implements ClusterView {
   readonly services: Map<string, Service>;
   readonly tasks: Map<string, Task>;
   readonly cluster: Cluster | undefined;
-  private readonly combined = emptyPlan();
-  private readonly created = new Set<string>();
+  // The combined plan, one entry per object (by id, in first-change order).
+  private readonly createdTasks = new Map<string, Change<Task>>();
+  private readonly updatedTasks = new Map<string, Change<Task>>();
+  private readonly removedTasks = new Map<string, string>();
+  private readonly updatedNodes = new Map<string, Change<Node>>();
+  private readonly updatedServices = new Map<string, Change<Service>>();
+  private readonly timers: Plan["timers"] = [];
+  private readonly notes: string[] = [];
 
   constructor(view: ClusterView) {
     this.nodes = new Map(view.nodes);
@@ -53,53 +59,50 @@ export class WorkingView implements ClusterView {
   apply(plan: Plan): void {
     for (const c of plan.createTasks) {
       this.tasks.set(c.object.id, c.object);
-      this.created.add(c.object.id);
-      this.combined.createTasks.push(c);
+      this.createdTasks.set(c.object.id, c);
     }
     for (const c of plan.updateTasks) {
       this.tasks.set(c.object.id, c.object);
-      if (this.created.has(c.object.id)) {
-        const i = this.combined.createTasks.findIndex((x) => x.object.id === c.object.id);
-        this.combined.createTasks[i] = {
-          object: c.object,
-          reason: `${this.combined.createTasks[i]?.reason}; ${c.reason}`,
-        };
-      } else {
-        replaceOrPush(this.combined.updateTasks, c);
-      }
+      const created = this.createdTasks.get(c.object.id);
+      if (created !== undefined) this.createdTasks.set(c.object.id, merge(created, c));
+      else mergeInto(this.updatedTasks, c);
     }
     for (const r of plan.removeTasks) {
       this.tasks.delete(r.taskId);
-      this.combined.updateTasks = this.combined.updateTasks.filter((c) => c.object.id !== r.taskId);
-      if (this.created.delete(r.taskId)) {
-        this.combined.createTasks = this.combined.createTasks.filter((c) => c.object.id !== r.taskId);
-      } else {
-        this.combined.removeTasks.push(r);
-      }
+      this.updatedTasks.delete(r.taskId);
+      if (!this.createdTasks.delete(r.taskId)) this.removedTasks.set(r.taskId, r.reason);
     }
     for (const c of plan.updateNodes) {
       this.nodes.set(c.object.id, c.object);
-      replaceOrPush(this.combined.updateNodes, c);
+      mergeInto(this.updatedNodes, c);
     }
     for (const c of plan.updateServices) {
       this.services.set(c.object.id, c.object);
-      replaceOrPush(this.combined.updateServices, c);
+      mergeInto(this.updatedServices, c);
     }
-    this.combined.timers.push(...plan.timers);
-    this.combined.notes.push(...plan.notes);
+    this.timers.push(...plan.timers);
+    this.notes.push(...plan.notes);
   }
 
   /** Everything applied so far, as one plan against the original view. */
   plan(): Plan {
-    return this.combined;
+    return {
+      createTasks: [...this.createdTasks.values()],
+      updateTasks: [...this.updatedTasks.values()],
+      removeTasks: [...this.removedTasks].map(([taskId, reason]) => ({ taskId, reason })),
+      updateNodes: [...this.updatedNodes.values()],
+      updateServices: [...this.updatedServices.values()],
+      timers: [...this.timers],
+      notes: [...this.notes],
+    };
   }
 }
 
-function replaceOrPush<T extends { id: string }>(
-  list: { object: T; reason: string }[],
-  c: { object: T; reason: string },
-): void {
-  const i = list.findIndex((x) => x.object.id === c.object.id);
-  if (i < 0) list.push(c);
-  else list[i] = { object: c.object, reason: `${list[i]?.reason}; ${c.reason}` };
+function merge<T>(before: Change<T>, after: Change<T>): Change<T> {
+  return { object: after.object, reason: `${before.reason}; ${after.reason}` };
+}
+
+function mergeInto<T extends { id: string }>(map: Map<string, Change<T>>, c: Change<T>): void {
+  const before = map.get(c.object.id);
+  map.set(c.object.id, before === undefined ? c : merge(before, c));
 }

@@ -11,8 +11,7 @@ const PARALLEL = 50;
 export async function run(): Promise<void> {
   const sb = await makeSandbox();
   try {
-    const rt = sb.runtime();
-    await rt.open();
+    const rt = await sb.open();
     const spec = {
       image: "busybox",
       command: ["/bin/sh", "-c", "sleep 300"],

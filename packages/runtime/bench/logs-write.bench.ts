@@ -11,8 +11,7 @@ const RUNS = 3;
 export async function run(): Promise<void> {
   const sb = await makeSandbox();
   try {
-    const rt = sb.runtime();
-    await rt.open();
+    const rt = await sb.open();
     let payload = 0;
     for (let i = 1; i <= LINES; i++) payload += String(i).length + 1;
     const rates: number[] = [];

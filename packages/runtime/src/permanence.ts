@@ -27,6 +27,9 @@ const KIND: Record<RuntimeErrorCode, typeof P | typeof T> = {
   [ContainerErrorCode.CommandFailed]: T,
   [ContainerErrorCode.InvalidState]: T,
   [ContainerErrorCode.RootInUse]: T,
+  // The node's state needs a person (restore or move the record); another node can run the task.
+  [ContainerErrorCode.RecordUnreadable]: T,
+  [ContainerErrorCode.Closed]: T,
   [ImageErrorCode.InvalidReference]: P,
   [ImageErrorCode.NotFoundInRegistry]: P,
   [ImageErrorCode.Unauthorized]: P,
@@ -50,6 +53,7 @@ const KIND: Record<RuntimeErrorCode, typeof P | typeof T> = {
   [NetworkErrorCode.NoEphemeralPort]: T,
   [NetworkErrorCode.CommandFailed]: T,
   [NetworkErrorCode.StateCorrupt]: T,
+  [NetworkErrorCode.Closed]: T,
 };
 
 /** True when an error with this code means the task's spec is wrong; unknown codes are transient. */

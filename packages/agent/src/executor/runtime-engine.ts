@@ -71,7 +71,8 @@ export class RuntimeEngine implements Engine {
     });
     await images.open();
     let engine: RuntimeEngine | undefined;
-    const runtime = new ContainerRuntime({
+    // Opening re-adopts the containers that outlived the previous agent process.
+    const runtime = await ContainerRuntime.open({
       root: join(opts.dataDir, "containers"),
       ...(opts.runcRoot === undefined ? {} : { runcRoot: opts.runcRoot }),
       cgroupParent: opts.cgroupParent,
@@ -84,22 +85,25 @@ export class RuntimeEngine implements Engine {
     let network: NodeNetwork | undefined;
     if (opts.network !== undefined) {
       const { netnsPath, ...rest } = opts.network;
+      // Containers are named by task id, so a lease whose container was never created (the agent
+      // died between attach and create) is released here instead of holding its port forever.
+      const containerIds = (await runtime.list()).map((c) => c.id);
       network = await NodeNetwork.open({
         ...rest,
         stateDir: join(opts.dataDir, "network"),
+        containerIds,
         ...(netnsPath === undefined ? {} : { runner: createRunner(netnsPath) }),
         logger: opts.logger,
       });
     }
     engine = new RuntimeEngine(images, runtime, network, opts);
-    // Re-adopts the containers that outlived the previous agent process.
-    await runtime.open();
     return engine;
   }
 
-  /** Timers and watches only: containers keep running. */
-  close(): void {
-    this.runtime.close();
+  /** Timers, watches and locks only: containers keep running. */
+  async close(): Promise<void> {
+    await this.network?.close();
+    await this.runtime.close();
   }
 
   async hasImage(ref: string): Promise<boolean> {

@@ -78,6 +78,16 @@ describe("fromGrpcError", () => {
     });
   }
 
+  it("shows the socket error grpc-js wraps", () => {
+    const err = grpcError(
+      status.UNAVAILABLE,
+      "No connection established. Last error: Error: connect ENOENT /x.sock. Resolution note: ",
+    );
+    expect(shown(err).text.split("\n")[0]).toBe(
+      "error: cannot reach shoal at unix:///run/shoal/shoal.sock: connect ENOENT /x.sock",
+    );
+  });
+
   it("keeps the server's code as the error's code", () => {
     expect(
       fromGrpcError(grpcError(status.NOT_FOUND, "x", { "shoal-code": "MANAGER_NOT_FOUND" }), "e").code,

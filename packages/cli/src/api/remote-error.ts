@@ -89,11 +89,15 @@ export function fromGrpcError(err: ServiceError, endpoint: string): ShoalError {
     });
   }
   if (err.code === GrpcStatus.UNAVAILABLE) {
-    return new ShoalError(CliErrorCode.Unreachable, `cannot reach shoal at ${endpoint}: ${message}`, {
-      ...(byStatus?.hint === undefined ? {} : { hint: byStatus.hint }),
-      details: { exitCode: ExitCode.Unreachable, grpcStatus: err.code },
-      cause: err,
-    });
+    return new ShoalError(
+      CliErrorCode.Unreachable,
+      `cannot reach shoal at ${endpoint}: ${transportCause(message)}`,
+      {
+        ...(byStatus?.hint === undefined ? {} : { hint: byStatus.hint }),
+        details: { exitCode: ExitCode.Unreachable, grpcStatus: err.code },
+        cause: err,
+      },
+    );
   }
   const hint = serverHint ?? byStatus?.hint;
   return new ShoalError(CliErrorCode.Remote, message, {
@@ -101,6 +105,15 @@ export function fromGrpcError(err: ServiceError, endpoint: string): ShoalError {
     details: { exitCode: byStatus?.exitCode ?? ExitCode.Failed, grpcStatus: err.code },
     cause: err,
   });
+}
+
+/**
+ * grpc-js wraps the socket error ("No connection established. Last error: Error: connect ENOENT
+ * /run/shoal/shoal.sock. Resolution note: "); the user needs the socket error.
+ */
+function transportCause(message: string): string {
+  const m = /Last error: (?:Error: )?(.*?)(?:\.? Resolution note:.*)?$/s.exec(message);
+  return (m?.[1] ?? message).trim();
 }
 
 function firstString(values: readonly (string | Buffer)[] | undefined): string | undefined {

@@ -1,6 +1,7 @@
 import { Cluster, NodeAvailability, NodeRole } from "@shoal/proto";
 import type { Command } from "commander";
 import type { Api } from "../api/connection.js";
+import { EndpointEnv } from "../api/endpoint.js";
 import { usageError } from "../errors.js";
 import { parseCountFlag, parseDurationFlag } from "../flags/values.js";
 import type { CommandContext } from "../io.js";
@@ -26,6 +27,20 @@ function joinInstructions(role: "worker" | "manager", token: string, addr: strin
   return `To add a ${role} to this cluster, run the following command:\n\n    shoal cluster join --token ${token} ${addr}\n`;
 }
 
+/**
+ * init, join and leave change the daemon this command runs beside: only its admin socket serves
+ * NodeAdmin, so a TCP --host is refused up front rather than failing with UNIMPLEMENTED.
+ */
+function requireLocal(ctx: CommandContext, verb: string): void {
+  const host = ctx.globals().host ?? ctx.io.env[EndpointEnv.Host];
+  if (host !== undefined && host !== "" && !host.startsWith("unix://")) {
+    throw usageError(
+      `"shoal cluster ${verb}" works on the local daemon only, not on --host ${host}`,
+      "run it on the node itself (as root, for the admin socket)",
+    );
+  }
+}
+
 /** `shoal cluster …` — docker's `swarm` verbs. init/join/leave go to the local daemon's admin socket. */
 export function registerCluster(program: Command, ctx: CommandContext): void {
   const cluster = program
@@ -40,6 +55,7 @@ export function registerCluster(program: Command, ctx: CommandContext): void {
     .option("--listen-addr <addr:port>", "address the cluster port listens on")
     .option("--force-new-cluster", "start a new cluster from this node's state, dropping the other managers")
     .action(async (opts: { advertiseAddr?: string; listenAddr?: string; forceNewCluster?: boolean }) => {
+      requireLocal(ctx, "init");
       await ctx.withApi(async (api) => {
         const r = await api.admin("initCluster", {
           listenAddr: opts.listenAddr ?? "",
@@ -68,6 +84,7 @@ export function registerCluster(program: Command, ctx: CommandContext): void {
         addr: string,
         opts: { token: string; advertiseAddr?: string; listenAddr?: string; availability: string },
       ) => {
+        requireLocal(ctx, "join");
         const availability = AVAILABILITY[opts.availability];
         if (availability === undefined)
           throw usageError(`--availability "${opts.availability}": must be one of active, pause, drain`);
@@ -113,6 +130,7 @@ export function registerCluster(program: Command, ctx: CommandContext): void {
     .summary("leave the cluster (on a manager, --force is needed if the quorum depends on it)")
     .option("-f, --force", "leave even if this breaks the managers' quorum")
     .action(async (opts: { force?: boolean }) => {
+      requireLocal(ctx, "leave");
       await ctx.withApi(async (api) => {
         await api.admin("leaveCluster", { force: opts.force === true });
         say(ctx, "Node left the cluster.");

@@ -1,3 +1,5 @@
+import * as grpc from "@grpc/grpc-js";
+import { ShoalError } from "@shoal/base";
 import { enumValueName, Node, NodeAvailability, NodeRole, NodeState, Reachability } from "@shoal/proto";
 import type { Command } from "commander";
 import type { Api } from "../api/connection.js";
@@ -23,6 +25,20 @@ function managerStatus(node: Node): string {
   if (node.managerStatus === undefined) return "";
   if (node.managerStatus.leader) return "Leader";
   return title(enumValueName(Reachability, node.managerStatus.reachability));
+}
+
+/**
+ * The node this CLI runs on, for docker's `*` after its id: only the local daemon knows, on its
+ * admin socket; a remote manager does not serve NodeAdmin (UNIMPLEMENTED), which is no error here.
+ */
+async function selfNodeId(api: Api): Promise<string | undefined> {
+  if (!api.endpoint.startsWith("unix://")) return undefined;
+  try {
+    return (await api.admin("getNodeInfo", {})).nodeId;
+  } catch (err) {
+    if (ShoalError.is(err) && err.details.grpcStatus === grpc.status.UNIMPLEMENTED) return undefined;
+    throw err;
+  }
 }
 
 async function getNode(api: Api, ref: string): Promise<Node> {
@@ -61,12 +77,13 @@ export function registerNode(program: Command, ctx: CommandContext): void {
             a.id.localeCompare(b.id),
         );
         if (opts.quiet === true) return void ctx.io.stdout.write(sorted.map((n) => `${n.id}\n`).join(""));
+        const self = await selfNodeId(api);
         printRows(
           ctx.io,
           ctx.globals().format,
           sorted,
           [
-            { header: "ID", value: (n) => n.id },
+            { header: "ID", value: (n) => (n.id === self ? `${n.id} *` : n.id) },
             { header: "HOSTNAME", value: (n) => n.description?.hostname ?? "" },
             {
               header: "STATUS",

@@ -18,7 +18,7 @@ export class NodeAddressBook {
       this.subnets.set(node.id, parseIpv4Subnet(node.containerSubnet));
       this.held.set(node.id, new Set());
     }
-    for (const t of view.tasks.values()) if (holdsAddress(t)) this.hold(t);
+    for (const t of view.tasks.values()) if (holdsAddress(t) && this.subnets.has(t.nodeId)) this.hold(t);
   }
 
   private hold(task: Task): void {
@@ -40,7 +40,10 @@ export class NodeAddressBook {
   }
 }
 
-/** The task keeps its address until its container is gone. */
+/**
+ * The task keeps its address until its container is gone. A task of a node removed from the
+ * cluster holds nothing: the node's subnet went with it and may be given to a new node.
+ */
 export function holdsAddress(task: Task): boolean {
   return task.address !== "" && task.nodeId !== "" && !hasEnded(task);
 }

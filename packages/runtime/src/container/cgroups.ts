@@ -37,12 +37,11 @@ export function cgroupDir(controller: string, cgroupsPath: string, root = CGROUP
 }
 
 async function readNumber(path: string): Promise<number | undefined> {
-  try {
-    const n = Number((await readFile(path, "utf8")).trim());
-    return Number.isFinite(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
+  // ENOENT/ENODEV: the cgroup went away with its container.
+  const text = await ignoring(readFile(path, "utf8"), ["ENOENT", "ENODEV"], undefined);
+  if (text === undefined) return undefined;
+  const n = Number(text.trim());
+  return Number.isFinite(n) ? n : undefined;
 }
 
 /** Above this the v1 memory limit means "unlimited" (the kernel reports PAGE_COUNTER_MAX pages). */
@@ -62,13 +61,10 @@ export async function readStats(
   const maxUsage = (await readNumber(join(mem, "memory.max_usage_in_bytes"))) ?? usage;
   const pids = (await readNumber(join(cgroupDir("pids", cgroupsPath, root), "pids.current"))) ?? 0;
   let inactiveFile = 0;
-  try {
-    const stat = await readFile(join(mem, "memory.stat"), "utf8");
-    const m = /^total_inactive_file (\d+)$/m.exec(stat);
-    if (m !== null) inactiveFile = Number(m[1]);
-  } catch {
-    // memory.stat vanished with the cgroup; usage alone is still a fair answer.
-  }
+  // memory.stat may vanish with the cgroup; usage alone is still a fair answer.
+  const memStat = await ignoring(readFile(join(mem, "memory.stat"), "utf8"), ["ENOENT", "ENODEV"], "");
+  const m = /^total_inactive_file (\d+)$/m.exec(memStat);
+  if (m !== null) inactiveFile = Number(m[1]);
   const stats: ContainerStats = {
     timestampMs: nowMs,
     cpuUsageNs: cpu,
@@ -102,12 +98,8 @@ export async function removeCgroupTree(cgroupsPath: string, root = CGROUP_V1_ROO
 }
 
 async function removeDirTree(dir: string, busy: string[]): Promise<void> {
-  let entries: import("node:fs").Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
+  const entries = await ignoring(readdir(dir, { withFileTypes: true }), ["ENOENT", "ENOTDIR"], undefined);
+  if (entries === undefined) return;
   for (const e of entries) if (e.isDirectory()) await removeDirTree(join(dir, e.name), busy);
   try {
     await rmdir(dir);

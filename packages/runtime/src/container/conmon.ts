@@ -162,12 +162,8 @@ function readSyncMessage(
 
 /** The exit code conmon recorded, or undefined while the container runs (or conmon is writing). */
 export async function readExitFile(path: string): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    return undefined;
-  }
+  const text = await ignoring(readFile(path, "utf8"), ["ENOENT"], undefined);
+  if (text === undefined) return undefined;
   const n = Number.parseInt(text.trim(), 10);
   return Number.isNaN(n) ? undefined : n;
 }

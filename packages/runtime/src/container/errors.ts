@@ -21,8 +21,15 @@ export const ContainerErrorCode = {
   CommandFailed: "CONTAINER_COMMAND_FAILED",
   /** The operation does not fit the container's state (start twice, exec in a stopped one…). */
   InvalidState: "CONTAINER_INVALID_STATE",
-  /** Another live process already runs a runtime on the same data dir. */
+  /** Another live process holds the data dir's lock (`owner.lock`): it runs a runtime there. */
   RootInUse: "CONTAINER_ROOT_IN_USE",
+  /**
+   * A container's `state.json` exists but cannot be read or parsed; `open` refuses rather than
+   * tear down a container it cannot see. The message names the file and what to do.
+   */
+  RecordUnreadable: "CONTAINER_RECORD_UNREADABLE",
+  /** A method was called after `close()`. */
+  Closed: "CONTAINER_RUNTIME_CLOSED",
   /** The spec's seccomp profile file is missing, unreadable or not a valid Docker-format profile. */
   SeccompProfileInvalid: "CONTAINER_SECCOMP_PROFILE_INVALID",
   /** A bind mount's source path does not exist on the node. */

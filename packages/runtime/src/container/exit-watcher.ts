@@ -5,6 +5,7 @@ import { type Clock, type Logger, ShoalError } from "@shoal/base";
 import { ignoring } from "../ignore.js";
 import { readExitFile } from "./conmon.js";
 import { ContainerErrorCode } from "./errors.js";
+import { isAlive, isConmonOf, type ProcessIdentity } from "./process-identity.js";
 import type { ContainerPaths } from "./record.js";
 import type { ContainerExit } from "./types.js";
 
@@ -15,7 +16,8 @@ export interface ExitWatcherDeps {
   /** Fallback poll period when no watch event arrives. */
   pollMs: number;
   paths: (id: string) => ContainerPaths;
-  initPid: (id: string) => number | undefined;
+  /** The container's init process: its identity when recorded, else the bare pid of an older record. */
+  initProcess: (id: string) => ProcessIdentity | number | undefined;
 }
 
 /**
@@ -56,24 +58,22 @@ export class ExitWatcher {
     const code = (await readExitFile(exitPath)) ?? (await readExitFile(paths.exitFile));
     if (code === undefined) return this.lostExit(id);
     const st = (await ignoring(stat(exitPath), ["ENOENT"], undefined)) ?? (await stat(paths.exitFile));
-    const oomKilled = await stat(paths.oomFile).then(
-      () => true,
-      () => false,
-    );
+    const oomKilled = (await ignoring(stat(paths.oomFile), ["ENOENT"], undefined)) !== undefined;
     return { exitCode: code, oomKilled, finishedAtMs: st.mtimeMs };
   }
 
   /**
    * A container whose conmon was killed (by hand, by the OOM killer) never gets an exit file.
    * When both conmon and the container's init are gone, report the exit as unknown (255, as
-   * Docker does) instead of "running" forever.
+   * Docker does) instead of "running" forever. "Gone" is judged by process identity, not by pid:
+   * after a reboot (or a long uptime) the recorded pids may belong to other processes.
    */
   private async lostExit(id: string): Promise<ContainerExit | undefined> {
-    const pid = this.deps.initPid(id);
-    if (pid === undefined || (await isAlive(pid))) return undefined;
+    const init = this.deps.initProcess(id);
+    if (init === undefined || (await isAlive(init))) return undefined;
     const paths = this.deps.paths(id);
     const conmonPid = Number((await ignoring(readFile(paths.conmonPidFile, "utf8"), ["ENOENT"], "")).trim());
-    if (conmonPid > 0 && (await isAlive(conmonPid))) return undefined;
+    if (conmonPid > 0 && (await isConmonOf(conmonPid, id))) return undefined;
     // conmon may have written the file just before exiting.
     const code = (await readExitFile(join(this.deps.exitDir, id))) ?? (await readExitFile(paths.exitFile));
     if (code !== undefined) return this.exitOf(id);
@@ -123,16 +123,5 @@ export class ExitWatcher {
       set.add(wake);
       signal?.addEventListener("abort", wake, { once: true });
     });
-  }
-}
-
-/** A zombie counts as dead: whoever reaps it (pid 1 once conmon is gone) may take its time. */
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    const end = stat.lastIndexOf(")");
-    return stat.slice(end + 2, end + 3) !== "Z";
-  } catch {
-    return false;
   }
 }

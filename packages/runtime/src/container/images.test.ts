@@ -30,7 +30,7 @@ describe("containers from the image store", () => {
   });
 
   it("shows the whiteout-resolved tree of a three-layer image inside a running container", async () => {
-    const rt = sb.runtime({ images: store });
+    const rt = await sb.open({ images: store });
     const files = Object.keys(THREE_LAYER_TREE.files);
     const script = [
       ...files.map((f) => `echo "file ${f} $(cat ${f} | tr '\\n' '|')"`),
@@ -57,7 +57,7 @@ describe("containers from the image store", () => {
   });
 
   it("uses the image's STOPSIGNAL, and leaves no mount, cgroup, runc state or layer dir after removing all", async () => {
-    const rt = sb.runtime({ images: store });
+    const rt = await sb.open({ images: store });
     const c = await rt.create({
       spec: {
         image: "fixtures/three:v1",

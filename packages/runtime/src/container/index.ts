@@ -6,6 +6,7 @@ export {
   resolveCapabilities,
 } from "./capabilities.js";
 export { cpuPercent, readStats } from "./cgroups.js";
+export { CrashPoint } from "./crash-points.js";
 export { ContainerErrorCode } from "./errors.js";
 export { type EffectiveHealthcheck, initialHealth, nextHealth, resolveHealthcheck } from "./health.js";
 export { HealthMonitor, type HealthMonitorDeps, type HealthProbe } from "./health-monitor.js";
@@ -24,7 +25,6 @@ export { buildOciSpec, type OciSpec, type OciSpecInput } from "./oci-spec.js";
 export { DEFAULT_PATH, mergeEnv, resolveArgv } from "./process-args.js";
 export {
   ContainerRuntime,
-  type ContainerRuntimeOptions,
   LABEL_NODE_ID,
   LABEL_SERVICE_ID,
   LABEL_SERVICE_NAME,
@@ -33,6 +33,19 @@ export {
   type RecoveryReport,
   type StopOptions,
 } from "./runtime.js";
+export {
+  type ContainerRuntimeOptions,
+  DEFAULT_CONMON_PATH,
+  DEFAULT_CREATE_TIMEOUT_MS,
+  DEFAULT_HOST_RESOLV_CONF_PATH,
+  DEFAULT_LOG_MAX_FILES,
+  DEFAULT_LOG_MAX_SIZE_BYTES,
+  DEFAULT_LOG_SYNC_INTERVAL_MS,
+  DEFAULT_POLL_MS,
+  DEFAULT_RUNC_PATH,
+  DEFAULT_STOP_GRACE_MS,
+  LOG_FOLLOW_MIN_POLL_MS,
+} from "./runtime-options.js";
 export { normalizeSignal, signalNumber } from "./signals.js";
 export * from "./types.js";
 export { parseGroup, parsePasswd, type ResolvedUser, resolveGroups, resolveUser } from "./user.js";

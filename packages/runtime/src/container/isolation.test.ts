@@ -21,7 +21,7 @@ describe("mounts, rootfs, network seam, exec and stats", () => {
     spec: ContainerSpec,
     network?: NetworkAttachment,
   ): Promise<{ exitCode: number; lines: string[] }> {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     const c = await rt.create({ spec, owner, ...(network !== undefined ? { network } : {}) });
     await rt.start(c.id);
     const { exitCode } = await rt.wait(c.id);
@@ -153,7 +153,7 @@ describe("mounts, rootfs, network seam, exec and stats", () => {
   });
 
   it("execs in a running container as its user and reports CPU and memory usage", async () => {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     const c = await rt.create({
       spec: {
         image: "busybox",
@@ -206,7 +206,7 @@ describe("mounts, rootfs, network seam, exec and stats", () => {
       ...(await new DirImageSource(sb.rootfs).acquire(ref, holderId)),
       layerDirs,
     });
-    const rt = sb.runtime({ images });
+    const rt = await sb.open({ images });
     const c = await rt.create({
       spec: { image: "many", command: ["/bin/sh", "-c", "ls /layers | wc -l"] },
       owner,

@@ -65,8 +65,8 @@ describe("re-adoption after the owning process is SIGKILLed", () => {
     // Both exit while no runtime process exists; conmon records it in the exit dir.
     for (const id of owner.ids.slice(0, 2)) await waitForFile(join(root, "exits", id));
 
-    const rt = sb.runtime();
-    const report = await rt.open();
+    const rt = await sb.open();
+    const report = rt.recovery;
     expect(report.adopted.sort()).toEqual([...owner.ids].sort());
     expect(report.cleanedUp).toEqual([]);
     const byId = new Map((await rt.list()).map((c) => [c.id, c]));

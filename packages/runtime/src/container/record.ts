@@ -1,6 +1,11 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ShoalError } from "@shoal/base";
+import { writeFileDurable } from "../durable-write.js";
+import { hasCode, ignoring } from "../ignore.js";
+import { ContainerErrorCode } from "./errors.js";
 import type { EffectiveHealthcheck } from "./health.js";
+import type { ProcessIdentity } from "./process-identity.js";
 import type { ContainerSpec, HealthReport, NetworkAttachment } from "./types.js";
 
 /**
@@ -87,8 +92,15 @@ export interface ContainerRecord {
   logMaxSizeBytes: number;
   logMaxFiles: number;
   createdAtMs: number;
+  /**
+   * Written (durably) just before the process is let run: a crash between the two leaves a
+   * record that says "maybe started", which `open` settles with `runc state`.
+   */
+  startRequestedAtMs?: number;
   startedAtMs?: number;
   pid?: number;
+  /** Which process `pid` is (start time and boot): a pid reused after a reboot is not ours. */
+  pidIdentity?: ProcessIdentity;
   /** Resolved at create from spec, then image, then SIGTERM. */
   stopSignal: string;
   stopGracePeriodMs: number;
@@ -99,31 +111,64 @@ export interface ContainerRecord {
   execCwd: string;
 }
 
-/** Writes via rename so a crash never leaves a torn state.json. */
+/** Atomic and durable (temp, fsync, rename, dir fsync): a crash never leaves a torn or empty state.json. */
 export async function writeRecord(paths: ContainerPaths, record: ContainerRecord): Promise<void> {
-  const tmp = `${paths.record}.tmp`;
-  await writeFile(tmp, JSON.stringify(record));
-  await rename(tmp, paths.record);
+  await writeFileDurable(paths.record, JSON.stringify(record));
 }
 
+/** Atomic but not fsynced: a health report lost in a power cut only restarts the count. */
 export async function writeHealth(paths: ContainerPaths, report: HealthReport): Promise<void> {
   const tmp = `${paths.health}.tmp`;
   await writeFile(tmp, JSON.stringify(report));
   await rename(tmp, paths.health);
 }
 
+/** The saved health report; undefined when there is none or it cannot be parsed (it only seeds the count). */
 export async function readHealth(paths: ContainerPaths): Promise<HealthReport | undefined> {
+  const text = await ignoring(readFile(paths.health, "utf8"), ["ENOENT"], undefined);
+  if (text === undefined) return undefined;
   try {
-    return JSON.parse(await readFile(paths.health, "utf8")) as HealthReport;
+    return JSON.parse(text) as HealthReport;
   } catch {
     return undefined;
   }
 }
 
+/**
+ * The container's record; undefined only when there is none (ENOENT: a create that died before
+ * its first write, or a remove that got that far). A record that exists but cannot be read or
+ * parsed throws `CONTAINER_RECORD_UNREADABLE`: taking it for "no record" would tear down a
+ * container that may be running.
+ */
 export async function readRecord(paths: ContainerPaths): Promise<ContainerRecord | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(paths.record, "utf8")) as ContainerRecord;
-  } catch {
-    return undefined;
+    text = await readFile(paths.record, "utf8");
+  } catch (err) {
+    if (hasCode(err, ["ENOENT"])) return undefined;
+    throw unreadable(paths, err);
   }
+  let record: ContainerRecord;
+  try {
+    record = JSON.parse(text) as ContainerRecord;
+  } catch (err) {
+    throw unreadable(paths, err);
+  }
+  if (record === null || typeof record !== "object" || record.version !== 1 || record.id !== paths.id)
+    throw unreadable(paths, new Error(`not a version 1 record of container "${paths.id}"`));
+  return record;
+}
+
+function unreadable(paths: ContainerPaths, cause: unknown): ShoalError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new ShoalError(
+    ContainerErrorCode.RecordUnreadable,
+    `container record "${paths.record}" cannot be read (${why}); the container was left as it is`,
+    {
+      cause,
+      hint:
+        `restore the file, or move "${paths.dir}" out of the containers dir to have the next open ` +
+        "remove what is left of that container (process, cgroups, runc state)",
+    },
+  );
 }

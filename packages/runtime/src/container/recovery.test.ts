@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeSandbox, type Sandbox } from "./test-support.js";
@@ -24,21 +24,21 @@ describe("recovery of interrupted creates and removes", () => {
 
   it("tears down what a crash left half-made, half-removed or unrecorded, and adopts the rest", async () => {
     const root = join(sb.dir, "rt");
-    const first = sb.runtime();
+    const first = await sb.open();
     const creating = await first.create({ spec: sleeper, owner });
     const removing = await first.create({ spec: sleeper, owner });
     const unrecorded = await first.create({ spec: sleeper, owner });
     const healthy = await first.create({ spec: sleeper, owner });
     for (const c of [creating, removing, unrecorded, healthy]) await first.start(c.id);
-    first.close();
+    await first.close();
     // A create that died before its last write, a remove that died after marking its record, and a
     // create that died before writing any record (mount, cgroup and runc state exist regardless).
     await setPhase(root, creating.id, "creating");
     await setPhase(root, removing.id, "removing");
     await rm(join(root, "containers", unrecorded.id, "state.json"));
 
-    const second = sb.runtime();
-    const report = await second.open();
+    const second = await sb.open();
+    const report = second.recovery;
     expect(report.adopted).toEqual([healthy.id]);
     expect(report.cleanedUp.sort()).toEqual([creating.id, removing.id, unrecorded.id].sort());
     expect((await second.list()).map((c) => [c.id, c.state])).toEqual([[healthy.id, "running"]]);
@@ -48,7 +48,7 @@ describe("recovery of interrupted creates and removes", () => {
   });
 
   it("reports a container whose conmon and process were killed behind its back as exited (255)", async () => {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     const c = await rt.create({ spec: sleeper, owner });
     await rt.start(c.id);
     const conmonPid = Number(
@@ -63,16 +63,8 @@ describe("recovery of interrupted creates and removes", () => {
     expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
   });
 
-  it("refuses a data dir that another live process runs a runtime on", async () => {
-    const root = join(sb.dir, "taken");
-    await mkdir(root, { recursive: true });
-    await writeFile(join(root, "owner.pid"), "1\n");
-    const rt = sb.runtime({ root });
-    await expect(rt.open()).rejects.toThrowError(`container root "${root}" is in use by process 1`);
-  });
-
   it("rejects bad input with a clear error and leaves nothing behind", async () => {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     await expect(rt.create({ id: "../x", spec: sleeper, owner })).rejects.toThrowError(
       'container id "../x" must be',
     );

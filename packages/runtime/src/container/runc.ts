@@ -2,9 +2,10 @@ import { constants } from "node:fs";
 import { type FileHandle, open, readFile, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ShoalError } from "@shoal/base";
-import { ignoring } from "../ignore.js";
+import { hasCode, ignoring } from "../ignore.js";
 import { cleanToolMessage, runChecked, runCommand } from "./command.js";
 import { ContainerErrorCode } from "./errors.js";
+import { isAlive } from "./process-identity.js";
 
 export interface RuncState {
   id: string;
@@ -69,7 +70,7 @@ export class Runc {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         if (await readStartByte(handle, id)) break;
-        if (!(await processAlive(initPid))) {
+        if (!(await isAlive(initPid))) {
           // A short-lived process may have been released, run and exited between our read and
           // the liveness check; its byte is then still in the fifo (runc checks the same way).
           if (await readStartByte(handle, id)) break;
@@ -145,24 +146,15 @@ export class Runc {
       if (r.timedOut && pid > 0) {
         try {
           process.kill(pid, "SIGKILL");
-        } catch {
-          // it finished after all
+        } catch (err) {
+          // ESRCH: it finished after all.
+          if (!hasCode(err, ["ESRCH"])) throw err;
         }
       }
       await rm(opts.pidFile, { force: true });
     }
     if (r.timedOut) return { exitCode: -1, output: `timed out after ${opts.timeoutMs} ms` };
     return { exitCode: r.exitCode, output: r.stdout + r.stderr };
-  }
-}
-
-async function processAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    const end = stat.lastIndexOf(")");
-    return stat.slice(end + 2, end + 3) !== "Z";
-  } catch {
-    return false;
   }
 }
 

@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cgroupDir } from "./cgroups.js";
+import type { ContainerRuntime } from "./runtime.js";
 import { makeSandbox, type Sandbox } from "./test-support.js";
 import type { LogEntry } from "./types.js";
 
@@ -23,7 +24,7 @@ describe("ContainerRuntime on runc", () => {
   });
 
   it("creates, starts, logs, exits and removes a container without leftovers", async () => {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     const created = await rt.create({
       spec: {
         image: "busybox",
@@ -69,7 +70,7 @@ describe("ContainerRuntime on runc", () => {
   });
 
   it("removes right after start without racing conmon or the log-link timer", async () => {
-    const rt = sb.runtime({ logSyncIntervalMs: 1 });
+    const rt = await sb.open({ logSyncIntervalMs: 1 });
     for (let i = 0; i < 8; i++) {
       const c = await rt.create({
         spec: { image: "busybox", command: ["/bin/sh", "-c", "echo hi; sleep 30"] },
@@ -83,7 +84,7 @@ describe("ContainerRuntime on runc", () => {
   });
 
   it("starts processes that exit at once (the start must not race their exit)", async () => {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     for (let i = 0; i < 10; i++) {
       const c = await rt.create({ spec: { image: "busybox", command: ["/bin/true"] }, owner });
       await rt.start(c.id);
@@ -93,7 +94,7 @@ describe("ContainerRuntime on runc", () => {
   });
 
   it("applies memory, CPU and pids limits in the container's cgroup", async () => {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     const c = await rt.create({
       spec: {
         image: "busybox",
@@ -125,7 +126,7 @@ describe("ContainerRuntime on runc", () => {
   });
 
   it("stops with the spec's signal and gives a trapping container its full grace before SIGKILL", async () => {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     const trapper = await rt.create({
       spec: {
         image: "busybox",
@@ -159,7 +160,7 @@ describe("ContainerRuntime on runc", () => {
   });
 
   it("reports an OOM kill with exit code 137", async () => {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     const c = await rt.create({
       spec: {
         image: "busybox",
@@ -187,7 +188,7 @@ describe("health checks and log rotation", () => {
 
   it("goes healthy, then unhealthy when the check starts failing, keeping the last outputs", async () => {
     const changes: string[] = [];
-    const rt = sb.runtime({ onHealthChange: (_id, report) => changes.push(report.status) });
+    const rt = await sb.open({ onHealthChange: (_id, report) => changes.push(report.status) });
     // The check looks at a file the test controls, so the transitions do not race the machine's load.
     const ctl = join(sb.dir, "health-ctl");
     await mkdir(ctl, { recursive: true });
@@ -225,14 +226,14 @@ describe("health checks and log rotation", () => {
     expect(unhealthy?.log.at(-1)).toMatchObject({ exitCode: 1, output: "missing\n" });
     expect(changes).toEqual(["healthy", "unhealthy"]);
     // A restarted runtime carries on from the saved report instead of "starting" again.
-    rt.close();
-    const next = sb.runtime();
+    await rt.close();
+    const next = await sb.open();
     expect((await next.inspect(c.id)).health?.status).toBe("unhealthy");
     await next.remove(c.id);
   });
 
   it("rotates logs by size, keeps at most maxFiles, and reads them in order with tail and since", async () => {
-    const rt = sb.runtime({ logSyncIntervalMs: 20 });
+    const rt = await sb.open({ logSyncIntervalMs: 20 });
     const c = await rt.create({
       spec: {
         image: "busybox",
@@ -278,7 +279,7 @@ describe("logs under a fast writer", () => {
   });
 
   it("keeps the configured number of files and no line is lost inside them", async () => {
-    const rt = sb.runtime({ logSyncIntervalMs: 10 });
+    const rt = await sb.open({ logSyncIntervalMs: 10 });
     const c = await rt.create({
       spec: { image: "busybox", command: ["/bin/seq", "1", "200000"] },
       owner,
@@ -301,7 +302,7 @@ describe("logs under a fast writer", () => {
   });
 
   it("shows a last line without a newline, also in the tail of the dead container", async () => {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     const c = await rt.create({
       spec: { image: "busybox", command: ["/bin/printf", "first\\nlast-without-newline"] },
       owner,
@@ -329,7 +330,7 @@ async function pollUntil<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeo
   }
 }
 
-async function waitForLog(rt: ReturnType<Sandbox["runtime"]>, id: string, text: string): Promise<void> {
+async function waitForLog(rt: ContainerRuntime, id: string, text: string): Promise<void> {
   const ac = new AbortController();
   for await (const e of rt.logs(id, { follow: true, signal: ac.signal })) {
     if (e.log === text) {

@@ -1,13 +1,16 @@
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { type Clock, type Logger, newId, ShoalError, systemClock, type TimerHandle } from "@shoal/base";
+import { mkdir, readdir, rm, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { type Clock, type Logger, newId, ShoalError, type TimerHandle } from "@shoal/base";
+import { hasCode, ignoring } from "../ignore.js";
 import { readStats } from "./cgroups.js";
+import { crashPoint, CrashPoint as Step } from "./crash-points.js";
 import { ContainerErrorCode } from "./errors.js";
 import { ExitWatcher } from "./exit-watcher.js";
 import { HealthMonitor } from "./health-monitor.js";
 import { type ReadLogsOptions, readLogs } from "./log-files.js";
 import { LogRotator } from "./log-rotator.js";
 import { type PrepareDeps, prepareContainer } from "./prepare.js";
+import { identify, isRuncInit } from "./process-identity.js";
 import {
   ContainerPaths,
   type ContainerRecord,
@@ -16,44 +19,30 @@ import {
   writeHealth,
   writeRecord,
 } from "./record.js";
+import { RootLock } from "./root-lock.js";
 import { Runc } from "./runc.js";
+import {
+  type ContainerRuntimeOptions,
+  DEFAULT_STOP_GRACE_MS,
+  LOG_FOLLOW_MIN_POLL_MS,
+  type ResolvedOptions,
+  resolveOptions,
+} from "./runtime-options.js";
 import { normalizeSignal } from "./signals.js";
-import { cleanupOrphans, teardownContainer } from "./teardown.js";
+import {
+  cleanupHalfCreatedRuncDirs,
+  cleanupOrphans,
+  type TeardownDeps,
+  teardownContainer,
+} from "./teardown.js";
 import type {
   ContainerExit,
-  ContainerImageSource,
   ContainerInfo,
   ContainerStats,
   CreateContainerOptions,
   HealthReport,
   LogEntry,
 } from "./types.js";
-
-export interface ContainerRuntimeOptions {
-  /** Data dir of this runtime: containers/, exits/, volumes/, sock/ (and runc/ by default). */
-  root: string;
-  /** runc's --root; private per runtime so tests and daemons never see each other's containers. */
-  runcRoot?: string;
-  /** Cgroup parent for every container of this node, e.g. "/shoal/<nodeId>". */
-  cgroupParent: string;
-  nodeId: string;
-  images: ContainerImageSource;
-  logger: Logger;
-  clock?: Clock;
-  conmonPath?: string;
-  runcPath?: string;
-  /** The node's resolv.conf, the base of containers' (default /etc/resolv.conf). */
-  hostResolvConfPath?: string;
-  logMaxSizeBytes?: number;
-  logMaxFiles?: number;
-  /** How often every log is checked besides the watch-driven checks (default 1 s). */
-  logSyncIntervalMs?: number;
-  /** How often `wait` and log follow look for news when no watch event came (default 50 ms). */
-  pollMs?: number;
-  createTimeoutMs?: number;
-  /** Called when a container's health status changes (starting → healthy → unhealthy …). */
-  onHealthChange?: (id: string, report: HealthReport) => void;
-}
 
 export interface StopOptions {
   /** Overrides the spec's and image's stop signal. */
@@ -67,6 +56,10 @@ export interface RecoveryReport {
   adopted: string[];
   /** Containers torn down because a create or remove was interrupted, or runc/mount leftovers. */
   cleanedUp: string[];
+  /** Adopted containers whose start was interrupted, settled with `runc state`: started or not. */
+  settledStarts: { id: string; started: boolean }[];
+  /** Image holds of containers that no longer exist, released (sources that list holders only). */
+  releasedHolds: string[];
 }
 
 export const LABEL_TASK_ID = "com.shoal.task.id";
@@ -75,7 +68,6 @@ export const LABEL_SERVICE_NAME = "com.shoal.service.name";
 export const LABEL_TASK_SLOT = "com.shoal.task.slot";
 export const LABEL_NODE_ID = "com.shoal.node.id";
 
-const DEFAULT_GRACE_MS = 10_000;
 /** After SIGKILL a container is gone within milliseconds; this only guards against a wedged kernel. */
 const KILL_WAIT_MS = 10_000;
 
@@ -83,50 +75,67 @@ const KILL_WAIT_MS = 10_000;
  * One node's containers on runc, each under its own conmon. The runtime keeps no state that
  * matters in memory: everything is in `<root>/containers/<id>/`, so a new process (after a crash
  * or an upgrade) calls `open` and carries on with the containers that kept running meanwhile.
+ *
+ * Life cycle: `await ContainerRuntime.open(options)` takes the data dir's lock, finishes what a
+ * crash interrupted and re-adopts the rest (`recovery` says what it did); `await close()` stops
+ * timers, watches and health checks and releases the lock. Containers outlive both.
  */
 export class ContainerRuntime {
+  private readonly opts: ResolvedOptions;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly runc: Runc;
-  private readonly conmonPath: string;
   private readonly records = new Map<string, ContainerRecord>();
   private readonly health = new Map<string, HealthMonitor>();
   private readonly busy = new Set<string>();
   private readonly exits: ExitWatcher;
-  private opened: Promise<RecoveryReport> | undefined;
+  private lock: RootLock | undefined;
   private logTimer: TimerHandle | undefined;
   private readonly logRotator: LogRotator;
   private closed = false;
+  private report: RecoveryReport = { adopted: [], cleanedUp: [], settledStarts: [], releasedHolds: [] };
   readonly exitDir: string;
   readonly volumesDir: string;
   private readonly socketDir: string;
 
-  constructor(private readonly opts: ContainerRuntimeOptions) {
-    this.clock = opts.clock ?? systemClock;
-    this.log = opts.logger.child({ module: "runtime/containers" });
-    this.runc = new Runc(opts.runcPath ?? "/usr/sbin/runc", opts.runcRoot ?? join(opts.root, "runc"));
-    this.conmonPath = opts.conmonPath ?? "/usr/bin/conmon";
+  private constructor(options: ContainerRuntimeOptions) {
+    this.opts = resolveOptions(options);
+    this.clock = this.opts.clock;
+    this.log = this.opts.logger.child({ module: "runtime/containers" });
+    this.runc = new Runc(this.opts.runcPath, this.opts.runcRoot);
     this.logRotator = new LogRotator(this.log);
-    this.exitDir = join(opts.root, "exits");
-    this.volumesDir = join(opts.root, "volumes");
-    this.socketDir = join(opts.root, "sock");
+    this.exitDir = join(this.opts.root, "exits");
+    this.volumesDir = join(this.opts.root, "volumes");
+    this.socketDir = join(this.opts.root, "sock");
     this.exits = new ExitWatcher({
       exitDir: this.exitDir,
       clock: this.clock,
       logger: this.log,
-      pollMs: opts.pollMs ?? 50,
+      pollMs: this.opts.pollMs,
       paths: (id) => this.paths(id),
-      initPid: (id) => this.records.get(id)?.pid,
+      initProcess: (id) => {
+        const r = this.records.get(id);
+        return r?.pidIdentity ?? r?.pid;
+      },
     });
   }
 
-  /** Prepares the dirs, finishes interrupted creates/removes and re-adopts running containers. */
-  open(): Promise<RecoveryReport> {
-    this.opened ??= this.recover();
-    return this.opened;
+  /**
+   * Takes the data dir's lock (`CONTAINER_ROOT_IN_USE` when another live runtime holds it), then
+   * finishes interrupted creates, starts and removes, and re-adopts the containers on disk.
+   */
+  static async open(options: ContainerRuntimeOptions): Promise<ContainerRuntime> {
+    const rt = new ContainerRuntime(options);
+    try {
+      await rt.recover();
+    } catch (err) {
+      await rt.close();
+      throw err;
+    }
+    return rt;
   }
 
-  private async recover(): Promise<RecoveryReport> {
+  private async recover(): Promise<void> {
     for (const d of [
       join(this.opts.root, "containers"),
       this.exitDir,
@@ -136,26 +145,39 @@ export class ContainerRuntime {
     ]) {
       await mkdir(d, { recursive: true });
     }
-    await claimRoot(join(this.opts.root, "owner.pid"));
-    const report: RecoveryReport = { adopted: [], cleanedUp: [] };
+    this.lock = await RootLock.acquire(join(this.opts.root, "owner.lock"), this.opts.root);
+    // The pid file of earlier versions; the lock replaced it.
+    await rm(join(this.opts.root, "owner.pid"), { force: true });
+    const report: RecoveryReport = { adopted: [], cleanedUp: [], settledStarts: [], releasedHolds: [] };
+    const deps = this.teardownDeps();
+    // Every record is read before anything is torn down: an unreadable one stops `open` with
+    // nothing changed (its container may be running; it is not ours to guess).
+    const found: [ContainerPaths, ContainerRecord | undefined][] = [];
     for (const id of await readdir(join(this.opts.root, "containers"))) {
       const paths = this.paths(id);
-      const record = await readRecord(paths);
+      found.push([paths, await readRecord(paths)]);
+    }
+    report.cleanedUp.push(...(await cleanupHalfCreatedRuncDirs(deps)));
+    for (const [paths, record] of found) {
+      const id = paths.id;
       if (record === undefined || record.phase !== "created") {
         this.log.warn(
           { containerId: id, phase: record?.phase },
           "tearing down container left half-made or half-removed",
         );
-        await teardownContainer(this.teardownDeps(), paths, record);
+        await teardownContainer(deps, paths, record);
         report.cleanedUp.push(id);
         continue;
       }
+      if (record.startRequestedAtMs !== undefined && record.startedAtMs === undefined)
+        report.settledStarts.push({ id, started: await this.settleStart(record) });
       this.records.set(id, record);
-      if (record.imageId !== undefined)
-        await this.opts.images.acquire(record.imageId, id).catch(() => undefined);
+      // Idempotent per holder: re-adoption re-asserts the hold (the store may have lost it).
+      if (record.imageId !== undefined) await this.opts.images.acquire(record.imageId, id);
       report.adopted.push(id);
     }
-    report.cleanedUp.push(...(await cleanupOrphans(this.teardownDeps(), new Set(this.records.keys()))));
+    report.cleanedUp.push(...(await cleanupOrphans(deps, new Set(this.records.keys()))));
+    report.releasedHolds = await this.reconcileImageHolds();
     this.exits.watch();
     for (const record of this.records.values()) {
       if (record.startedAtMs !== undefined && (await this.exits.exitOf(record.id)) === undefined)
@@ -164,25 +186,80 @@ export class ContainerRuntime {
     this.scheduleLogSync();
     if (report.adopted.length > 0 || report.cleanedUp.length > 0)
       this.log.info(report, "containers recovered");
-    return report;
+    // A half-created runc dir and its record's teardown name the same container once.
+    this.report = { ...report, cleanedUp: [...new Set(report.cleanedUp)] };
   }
 
-  /** Stops timers, watches and health checks. Containers keep running; a later `open` adopts them. */
-  close(): void {
+  /** What `open` found on disk and did about it; empty lists on a fresh data dir. */
+  get recovery(): RecoveryReport {
+    return this.report;
+  }
+
+  /**
+   * Releases the image holds of containers that are gone. Teardown releases a hold before it
+   * deletes the record, so no crash of this version leaves one; this catches holds left by
+   * anything else (an older version, a hand-deleted container dir).
+   */
+  private async reconcileImageHolds(): Promise<string[]> {
+    const listed = this.opts.images.holderIds?.();
+    if (listed === undefined) return [];
+    const stale = listed.filter((holder) => !this.records.has(holder));
+    for (const holder of stale) {
+      this.log.warn({ containerId: holder }, "releasing the image hold of a container that does not exist");
+      await this.opts.images.release(holder);
+    }
+    return stale;
+  }
+
+  /**
+   * A start was requested but not recorded as done: the process died between the intent and the
+   * record. runc knows whether the container's process was let run: it was unless runc still
+   * calls it `created` and its pid is still runc's init (the fifo may be there for a moment after
+   * the process was released). Records the answer and returns it.
+   */
+  private async settleStart(record: ContainerRecord): Promise<boolean> {
+    const state = await this.runc.state(record.id);
+    const started = state === undefined || state.status !== "created" || !(await isRuncInit(state.pid));
+    if (started) {
+      record.startedAtMs = record.startRequestedAtMs ?? this.clock.now();
+      // runc tells "created" from "running" by the fifo; the released process makes it moot.
+      await ignoring(unlink(join(this.runc.root, record.id, "exec.fifo")), ["ENOENT"], undefined);
+    } else {
+      delete record.startRequestedAtMs;
+    }
+    await writeRecord(this.paths(record.id), record);
+    this.log.info({ containerId: record.id, started }, "settled an interrupted start");
+    return started;
+  }
+
+  /**
+   * Stops timers, watches and health checks and releases the data dir's lock; later calls fail
+   * with `CONTAINER_RUNTIME_CLOSED`. Containers keep running; a later `open` adopts them.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     this.exits.close();
     if (this.logTimer !== undefined) this.clock.clearTimeout(this.logTimer);
     this.logRotator.close();
     for (const m of this.health.values()) m.stop();
     this.health.clear();
+    await this.lock?.release();
+    this.lock = undefined;
+  }
+
+  private assertOpen(): void {
+    if (this.closed)
+      throw new ShoalError(ContainerErrorCode.Closed, `container runtime "${this.opts.root}" is closed`);
   }
 
   private paths(id: string): ContainerPaths {
     return new ContainerPaths(this.opts.root, id);
   }
 
-  private teardownDeps() {
+  private teardownDeps(): TeardownDeps {
     return {
+      crashAt: this.opts.crashAt,
       runc: this.runc,
       images: this.opts.images,
       root: this.opts.root,
@@ -197,12 +274,12 @@ export class ContainerRuntime {
     return {
       images: this.opts.images,
       runc: this.runc,
-      conmonPath: this.conmonPath,
+      conmonPath: this.opts.conmonPath,
       exitDir: this.exitDir,
       socketDir: this.socketDir,
       volumesDir: this.volumesDir,
-      hostResolvConfPath: this.opts.hostResolvConfPath ?? "/etc/resolv.conf",
-      createTimeoutMs: this.opts.createTimeoutMs ?? 30_000,
+      hostResolvConfPath: this.opts.hostResolvConfPath,
+      createTimeoutMs: this.opts.createTimeoutMs,
       cgroupParent: this.opts.cgroupParent,
       logger: this.log,
     };
@@ -216,7 +293,7 @@ export class ContainerRuntime {
 
   /** Makes the bundle and the rootfs and runs `runc create` under conmon; the process waits for `start`. */
   async create(o: CreateContainerOptions): Promise<ContainerInfo> {
-    await this.open();
+    this.assertOpen();
     const id = o.id ?? newId();
     // The id names a directory, a runc container and a cgroup: nothing that could escape them.
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(id)) {
@@ -229,7 +306,7 @@ export class ContainerRuntime {
     try {
       await mkdir(paths.dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST")
+      if (hasCode(err, ["EEXIST"]))
         throw new ShoalError(ContainerErrorCode.AlreadyExists, `container "${id}" already exists`);
       throw err;
     }
@@ -253,11 +330,11 @@ export class ContainerRuntime {
       spec,
       network: o.network ?? { kind: "none" },
       cgroupsPath: `${this.opts.cgroupParent.replace(/\/+$/, "")}/${id}`,
-      logMaxSizeBytes: o.logs?.maxSizeBytes ?? this.opts.logMaxSizeBytes ?? 10 * 1024 * 1024,
-      logMaxFiles: o.logs?.maxFiles ?? this.opts.logMaxFiles ?? 3,
+      logMaxSizeBytes: o.logs?.maxSizeBytes ?? this.opts.logMaxSizeBytes,
+      logMaxFiles: o.logs?.maxFiles ?? this.opts.logMaxFiles,
       createdAtMs: this.clock.now(),
       stopSignal: "SIGTERM",
-      stopGracePeriodMs: spec.stopGracePeriodMs ?? DEFAULT_GRACE_MS,
+      stopGracePeriodMs: spec.stopGracePeriodMs ?? DEFAULT_STOP_GRACE_MS,
       execUser: "0:0",
       execEnv: [],
       execCwd: "/",
@@ -267,6 +344,11 @@ export class ContainerRuntime {
       // Written before anything else exists, so a crash from here on is found and undone by `open`.
       await writeRecord(paths, record);
       await prepareContainer(this.prepareDeps(), paths, record);
+      if (record.pid !== undefined) {
+        const who = await identify(record.pid);
+        if (who !== undefined) record.pidIdentity = who;
+      }
+      crashPoint(this.opts.crashAt, Step.CreateAfterConmon);
       record.phase = "created";
       await writeRecord(paths, record);
       this.records.set(id, record);
@@ -286,14 +368,26 @@ export class ContainerRuntime {
 
   /** Lets the created container's process run. */
   async start(id: string): Promise<ContainerInfo> {
-    await this.open();
+    this.assertOpen();
     const record = this.record(id);
     if (record.startedAtMs !== undefined)
       throw new ShoalError(ContainerErrorCode.InvalidState, `container "${id}" was already started`);
-    if (record.pid !== undefined) await this.runc.startViaFifo(id, record.pid);
-    else await this.runc.start(id);
+    const paths = this.paths(id);
+    // Intent first: a crash from here until the second write is settled by `open` with runc state.
+    record.startRequestedAtMs = this.clock.now();
+    await writeRecord(paths, record);
+    crashPoint(this.opts.crashAt, Step.StartAfterIntent);
+    try {
+      if (record.pid !== undefined) await this.runc.startViaFifo(id, record.pid);
+      else await this.runc.start(id);
+    } catch (err) {
+      delete record.startRequestedAtMs;
+      await writeRecord(paths, record);
+      throw err;
+    }
+    crashPoint(this.opts.crashAt, Step.StartAfterRun);
     record.startedAtMs = this.clock.now();
-    await writeRecord(this.paths(id), record);
+    await writeRecord(paths, record);
     this.startHealth(record);
     return this.info(record);
   }
@@ -319,7 +413,7 @@ export class ContainerRuntime {
           pidFile: join(this.paths(record.id).dir, `exec-${newId()}.pid`),
         }),
       onChange: (report) => {
-        if (!this.busy.has(record.id)) {
+        if (!this.busy.has(record.id) && !this.closed) {
           writeHealth(paths, report).catch((err: unknown) =>
             this.log.warn({ containerId: record.id, err }, "health report not saved"),
           );
@@ -363,19 +457,19 @@ export class ContainerRuntime {
   }
 
   async inspect(id: string): Promise<ContainerInfo> {
-    await this.open();
+    this.assertOpen();
     return this.info(this.record(id));
   }
 
   /** Every container of this runtime, including those that exited while no runtime process ran. */
   async list(): Promise<ContainerInfo[]> {
-    await this.open();
+    this.assertOpen();
     return Promise.all([...this.records.values()].map((r) => this.info(r)));
   }
 
   /** Resolves when the container has exited (at once if it already has). */
   async wait(id: string, signal?: AbortSignal): Promise<ContainerExit> {
-    await this.open();
+    this.assertOpen();
     this.record(id);
     return this.exits.wait(id, signal);
   }
@@ -385,12 +479,15 @@ export class ContainerRuntime {
    * exit, then SIGKILL. Returns how it exited.
    */
   async stop(id: string, o: StopOptions = {}): Promise<ContainerExit> {
-    await this.open();
+    this.assertOpen();
     const record = this.record(id);
     const done = await this.exits.exitOf(id);
     if (done !== undefined) return done;
     this.stopHealth(id);
-    if (record.startedAtMs === undefined) {
+    // A start whose record was not written yet (in flight, or interrupted before an open could
+    // settle it) still gets its grace period when runc says the process runs.
+    const started = record.startedAtMs !== undefined || (await this.runc.state(id))?.status === "running";
+    if (!started) {
       // A created container's process is still runc's init, which does not act on stop signals.
       await this.runc.kill(id, "SIGKILL");
     } else {
@@ -415,7 +512,7 @@ export class ContainerRuntime {
 
   /** Sends a signal without waiting (SIGHUP for reloads and the like). */
   async kill(id: string, signal: string): Promise<void> {
-    await this.open();
+    this.assertOpen();
     this.record(id);
     await this.runc.kill(id, normalizeSignal(signal));
   }
@@ -425,7 +522,7 @@ export class ContainerRuntime {
    * rootfs mount, bundle, logs, and the image hold. Removing an unknown id is a no-op.
    */
   async remove(id: string): Promise<void> {
-    await this.open();
+    this.assertOpen();
     const paths = this.paths(id);
     const record = this.records.get(id) ?? (await readRecord(paths));
     this.stopHealth(id);
@@ -435,8 +532,10 @@ export class ContainerRuntime {
     try {
       if (record !== undefined) {
         record.phase = "removing";
-        await writeRecord(paths, record).catch(() => undefined);
+        // The dir may be gone already (a remove that got that far before a crash).
+        await ignoring(writeRecord(paths, record), ["ENOENT"], undefined);
       }
+      crashPoint(this.opts.crashAt, Step.RemoveAfterMark);
       await teardownContainer(this.teardownDeps(), paths, record);
       this.records.delete(id);
     } finally {
@@ -448,18 +547,18 @@ export class ContainerRuntime {
 
   /** The container's log (JSON-lines fields), optionally following until it exits. */
   async *logs(id: string, o: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
-    await this.open();
+    this.assertOpen();
     this.record(id);
     yield* readLogs(this.paths(id).log, o, {
       clock: this.clock,
-      pollMs: Math.max(this.opts.pollMs ?? 50, 100),
+      pollMs: Math.max(this.opts.pollMs, LOG_FOLLOW_MIN_POLL_MS),
       hasExited: async () =>
         this.closed || !this.records.has(id) || (await this.exits.exitOf(id)) !== undefined,
     });
   }
 
   async stats(id: string): Promise<ContainerStats> {
-    await this.open();
+    this.assertOpen();
     const record = this.record(id);
     const stats = await readStats(record.cgroupsPath, this.clock.now());
     if (stats === undefined)
@@ -473,7 +572,7 @@ export class ContainerRuntime {
     argv: string[],
     o: { timeoutMs?: number } = {},
   ): Promise<{ exitCode: number; output: string }> {
-    await this.open();
+    this.assertOpen();
     const record = this.record(id);
     if ((await this.exits.exitOf(id)) !== undefined || record.startedAtMs === undefined) {
       throw new ShoalError(ContainerErrorCode.InvalidState, `container "${id}" is not running`);
@@ -498,7 +597,7 @@ export class ContainerRuntime {
       }
       this.logRotator.retain(live);
       this.scheduleLogSync();
-    }, this.opts.logSyncIntervalMs ?? 1000);
+    }, this.opts.logSyncIntervalMs);
   }
 
   private watchLog(r: ContainerRecord): void {
@@ -509,30 +608,4 @@ export class ContainerRuntime {
       maxFiles: r.logMaxFiles,
     });
   }
-}
-
-/**
- * One runtime per data dir: a second one would tear down the first one's half-made containers as
- * crash leftovers. The pid file names the owner; a dead owner (crash, SIGKILL) is taken over.
- */
-async function claimRoot(pidFile: string): Promise<void> {
-  const holder = Number((await readFile(pidFile, "utf8").catch(() => "")).trim());
-  if (holder > 0 && holder !== process.pid) {
-    let alive = true;
-    try {
-      process.kill(holder, 0);
-    } catch (err) {
-      alive = (err as NodeJS.ErrnoException).code === "EPERM";
-    }
-    if (alive) {
-      throw new ShoalError(
-        ContainerErrorCode.RootInUse,
-        `container root "${dirname(pidFile)}" is in use by process ${holder}`,
-        {
-          hint: "stop the other daemon, or give this one its own data dir",
-        },
-      );
-    }
-  }
-  await writeFile(pidFile, `${process.pid}\n`);
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ContainerRuntime } from "./runtime.js";
 import { makeSandbox, type Sandbox } from "./test-support.js";
 
 const COUNT = 50;
@@ -13,7 +14,7 @@ describe("many containers at once", () => {
   });
 
   it(`runs ${COUNT} containers with memory and CPU limits, each seeing its limits in its cgroup files`, async () => {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     const ids: string[] = [];
     const script =
       "echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); echo quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us); echo done; sleep 120";
@@ -52,7 +53,7 @@ describe("many containers at once", () => {
   }, 120_000);
 });
 
-async function readUntilDone(rt: ReturnType<Sandbox["runtime"]>, id: string): Promise<string[]> {
+async function readUntilDone(rt: ContainerRuntime, id: string): Promise<string[]> {
   const ac = new AbortController();
   const out: string[] = [];
   const timer = setTimeout(() => ac.abort(), 20_000);

@@ -131,7 +131,7 @@ describe("seccomp in a real container", () => {
   });
 
   async function probe(extra: Partial<ContainerSpec>): Promise<Record<string, string>> {
-    const rt = sb.runtime();
+    const rt = await sb.open();
     const c = await rt.create({
       spec: { image: "busybox", command: ["/bin/probe"], ...extra },
       owner: { taskId: "t", serviceId: "s" },
@@ -182,7 +182,7 @@ describe("seccomp in a real container", () => {
 
     const broken = join(sb.dir, "broken.json");
     await writeFile(broken, '{"defaultAction": 3}');
-    const rt = sb.runtime();
+    const rt = await sb.open();
     for (const [path, why] of [
       [broken, 'seccomp profile "BROKEN" has an unknown action "3" at defaultAction'],
       [join(sb.dir, "missing.json"), 'seccomp profile "MISSING" cannot be read: ENOENT'],

@@ -10,7 +10,8 @@ import type { ImageConfig, ImageRecord } from "../image/types.js";
 import { existingCgroupDirs, MONITOR_CGROUP, removeCgroupTree } from "./cgroups.js";
 import { ContainerErrorCode } from "./errors.js";
 import { mountPointsUnder } from "./mounts.js";
-import { ContainerRuntime, type ContainerRuntimeOptions } from "./runtime.js";
+import { ContainerRuntime } from "./runtime.js";
+import type { ContainerRuntimeOptions } from "./runtime-options.js";
 import type { ContainerImageSource } from "./types.js";
 
 const APPLETS = [
@@ -87,6 +88,10 @@ export class DirImageSource implements ContainerImageSource {
   async release(holderId: string): Promise<void> {
     this.holders.delete(holderId);
   }
+
+  holderIds(): readonly string[] {
+    return [...this.holders];
+  }
 }
 
 export interface Sandbox {
@@ -96,7 +101,15 @@ export interface Sandbox {
   runcRoot: string;
   images: DirImageSource;
   logger: Logger;
-  runtime(over?: Partial<ContainerRuntimeOptions>): ContainerRuntime;
+  /** Options of a runtime on this sandbox (root `<dir>/rt`), with `over` on top. */
+  options(over?: Partial<ContainerRuntimeOptions>): ContainerRuntimeOptions;
+  /**
+   * Opens a runtime on this sandbox, closing an earlier one on the same root first; `destroy`
+   * removes the containers of those still open and closes them.
+   */
+  open(over?: Partial<ContainerRuntimeOptions>): Promise<ContainerRuntime>;
+  /** Closes every runtime of the sandbox (their containers keep running), e.g. to hand the root to another process. */
+  closeAll(): Promise<void>;
   /** Leftovers that must be empty after everything was removed. */
   leaks(): Promise<{ mounts: string[]; cgroups: string[]; runc: string[] }>;
   destroy(): Promise<void>;
@@ -118,7 +131,16 @@ export async function makeSandbox(config: Partial<ImageConfig> = {}): Promise<Sa
   const runcRoot = join(dir, "runc");
   const images = new DirImageSource(rootfs, config);
   const logger = process.env.SHOAL_TEST_LOG ? createLogger({ level: "debug" }) : silentLogger();
-  const runtimes: ContainerRuntime[] = [];
+  const runtimes: [ContainerRuntime, string][] = [];
+  const options = (over: Partial<ContainerRuntimeOptions> = {}): ContainerRuntimeOptions => ({
+    root: join(dir, "rt"),
+    runcRoot,
+    cgroupParent,
+    nodeId: "node-1",
+    images,
+    logger,
+    ...over,
+  });
   return {
     dir,
     rootfs,
@@ -126,18 +148,18 @@ export async function makeSandbox(config: Partial<ImageConfig> = {}): Promise<Sa
     runcRoot,
     images,
     logger,
-    runtime(over = {}) {
-      const rt = new ContainerRuntime({
-        root: join(dir, "rt"),
-        runcRoot,
-        cgroupParent,
-        nodeId: "node-1",
-        images,
-        logger,
-        ...over,
-      });
-      runtimes.push(rt);
+    options,
+    async open(over = {}) {
+      const o = options(over);
+      // One open runtime per data dir, as on a node: the one before goes first (its containers
+      // keep running, as across a daemon restart).
+      for (const [earlier, root] of runtimes) if (root === o.root) await earlier.close();
+      const rt = await ContainerRuntime.open(o);
+      runtimes.push([rt, o.root]);
       return rt;
+    },
+    async closeAll() {
+      for (const [rt] of runtimes) await rt.close();
     },
     async leaks() {
       const runc = await ignoring(readdir(runcRoot), ["ENOENT"], [] as string[]);
@@ -152,15 +174,15 @@ export async function makeSandbox(config: Partial<ImageConfig> = {}): Promise<Sa
       return { mounts: await mountPointsUnder(dir), cgroups, runc };
     },
     async destroy() {
-      for (const rt of runtimes) {
+      for (const [rt] of runtimes) {
         // A test that failed half-way may leave anything: clean up what can be, report the rest.
-        // A runtime that never got its root (a test of CONTAINER_ROOT_IN_USE) holds nothing.
-        for (const c of await ignoring(rt.list(), [ContainerErrorCode.RootInUse], [])) {
+        // A runtime the test closed already is skipped; what it held goes with the sweep below.
+        for (const c of await ignoring(rt.list(), [ContainerErrorCode.Closed], [])) {
           await rt
             .remove(c.id)
             .catch((err: unknown) => console.error(`sandbox: removing "${c.id}" failed`, err));
         }
-        rt.close();
+        await rt.close();
       }
       // Whatever a failed test left: runc containers, mounts, cgroups.
       for (const id of await ignoring(readdir(runcRoot), ["ENOENT"], [] as string[])) {

@@ -110,9 +110,13 @@ export interface CreateContainerOptions {
 
 /**
  * Where containers get their images from: the image store's `acquire`/`release` (holder = the
- * container id, idempotent, so re-adoption after a restart can call it again).
+ * container id, idempotent, so re-adoption after a restart can call it again). A source that also
+ * lists its holders (`holderIds`) gets them reconciled on `open`: a holder that is no container of
+ * the runtime is released. Offer it only when every holder is this runtime's.
  */
-export type ContainerImageSource = Pick<ImageStore, "acquire" | "release">;
+export type ContainerImageSource = Pick<ImageStore, "acquire" | "release"> & {
+  holderIds?: () => readonly string[];
+};
 
 export const ContainerState = {
   Created: "created",

@@ -14,6 +14,8 @@ export const NetworkErrorCode = {
   NoEphemeralPort: "NETWORK_NO_EPHEMERAL_PORT",
   /** An `ip`, `iptables` or `conntrack` command failed. */
   CommandFailed: "NETWORK_COMMAND_FAILED",
+  /** A method was called after `close()`. */
+  Closed: "NETWORK_CLOSED",
   /** The recorded network state file cannot be read. */
   StateCorrupt: "NETWORK_STATE_CORRUPT",
 } as const;

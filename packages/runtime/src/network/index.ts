@@ -4,6 +4,11 @@ export { Ipam } from "./ipam.js";
 export {
   type Attachment,
   type AttachRequest,
+  DEFAULT_BRIDGE,
+  DEFAULT_CHAIN_PREFIX,
+  DEFAULT_EPHEMERAL_PORTS,
+  DEFAULT_NETNS_PREFIX,
+  DEFAULT_VETH_PREFIX,
   NetworkMode,
   NodeNetwork,
   type NodeNetworkOptions,

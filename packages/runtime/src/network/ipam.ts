@@ -2,6 +2,9 @@ import { ShoalError } from "@shoal/base";
 import { addressAt, offsetOf, type Subnet } from "./cidr.js";
 import { NetworkErrorCode } from "./errors.js";
 
+/** Offset 0 is the network address, 1 the gateway: containers start at 2. */
+const FIRST_OFFSET = 2;
+
 /**
  * Container addresses on a node subnet. Offset 1 is the bridge's gateway; the network and
  * broadcast addresses are never handed out. Pure: the caller owns persistence, so a lease is
@@ -10,16 +13,34 @@ import { NetworkErrorCode } from "./errors.js";
 export class Ipam {
   private readonly held = new Set<number>();
   /** Where the next search starts: addresses are not reused right away after a release. */
-  private cursor = 2;
+  private next = FIRST_OFFSET;
 
+  /** `cursor`: a persisted `cursor` of an earlier run, so a restart does not start over at .2. */
   constructor(
     readonly subnet: Subnet,
     heldAddresses: Iterable<string> = [],
+    cursor?: number,
   ) {
     for (const ip of heldAddresses) {
       const offset = offsetOf(subnet, ip);
       if (offset !== undefined) this.held.add(offset);
     }
+    if (
+      cursor !== undefined &&
+      Number.isInteger(cursor) &&
+      cursor >= FIRST_OFFSET &&
+      cursor <= this.lastOffset
+    )
+      this.next = cursor;
+  }
+
+  /** The offset the next search starts at; persist it with the leases. */
+  get cursor(): number {
+    return this.next;
+  }
+
+  private get lastOffset(): number {
+    return this.subnet.size - 2;
   }
 
   get gateway(): string {
@@ -42,14 +63,14 @@ export class Ipam {
 
   /** Leases the next free address after the last one handed out (wrapping around). */
   allocate(): string {
-    const first = 2;
-    const last = this.subnet.size - 2;
+    const first = FIRST_OFFSET;
+    const last = this.lastOffset;
     const span = last - first + 1;
     for (let i = 0; i < span; i++) {
-      const offset = first + ((this.cursor - first + i) % span);
+      const offset = first + ((this.next - first + i) % span);
       if (!this.held.has(offset)) {
         this.held.add(offset);
-        this.cursor = offset + 1 > last ? first : offset + 1;
+        this.next = offset + 1 > last ? first : offset + 1;
         return addressAt(this.subnet, offset);
       }
     }

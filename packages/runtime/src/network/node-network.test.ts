@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -270,3 +271,95 @@ describe("NodeNetwork.attach refuses bad port requests before touching anything"
     expect(a.ports.map((p) => `${p.publishedPort}/${p.protocol}`)).toEqual(["5353/tcp", "5353/udp"]);
   });
 });
+
+describe("NodeNetwork recovery of attachments nobody uses", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "shoal-net-unit-"));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const open = (runner: CommandRunner, extra: object = {}) =>
+    NodeNetwork.open({ stateDir: dir, subnet: "10.88.1.0/24", runner, logger: silentLogger(), ...extra });
+
+  it("undoes an attach whose iptables-restore failed: no lease, namespace, veth or port, and no DNAT on reopen", async () => {
+    const kernel = fakeKernel([], []);
+    // The injected failure: iptables-restore fails while `broken` (the undo's rewrite fails too).
+    let broken = false;
+    const failing: CommandRunner = {
+      async run(cmd, args, options = {}) {
+        if (cmd === "iptables-restore" && broken) {
+          kernel.calls.push({ cmd, args: [...args], input: options.input });
+          throw new ShoalError(NetworkErrorCode.CommandFailed, "iptables-restore: line 7 failed");
+        }
+        return kernel.runner.run(cmd, args, options);
+      },
+    };
+    const net = await open(failing);
+    broken = true;
+    const err = await net
+      .attach({ containerId: "bad", ports: [{ targetPort: 80, publishedPort: 8080 }] })
+      .catch((e: unknown) => e);
+    expect(ShoalError.is(err, NetworkErrorCode.CommandFailed)).toBe(true);
+    expect(net.lease("bad")).toBeUndefined();
+    const deleted = kernel.calls.filter((c) => c.args[1] === "del").map((c) => c.args.join(" "));
+    expect(deleted).toEqual([`link del ${vethOf("bad")}`, "netns del shoal-c-bad"]);
+    const saved = JSON.parse(await readFile(join(dir, "network.json"), "utf8")) as NetworkState;
+    expect(saved.leases).toEqual({});
+    // The port is free again, and a reopen installs no rule for the failed attachment.
+    broken = false;
+    const good = await net.attach({ containerId: "good", ports: [{ targetPort: 80, publishedPort: 8080 }] });
+    expect(good.ports[0]?.publishedPort).toBe(8080);
+    await net.close();
+    const again = fakeKernel(["shoal-c-good"], [vethOf("good")]);
+    const reopened = await open(again.runner);
+    const restores = again.calls.filter((c) => c.cmd === "iptables-restore").map((c) => c.input ?? "");
+    expect(restores.at(-1)).toContain("--comment good ");
+    expect(restores.every((r) => !r.includes("--comment bad "))).toBe(true);
+    expect(reopened.leases().map((l) => l.containerId)).toEqual(["good"]);
+  });
+
+  it("releases, at open, the leases of containers the runtime does not hold (agent died between attach and create)", async () => {
+    const first = fakeKernel([], []);
+    const net = await open(first.runner);
+    const kept = await net.attach({ containerId: "kept", ports: [{ targetPort: 80, publishedPort: 8080 }] });
+    const lost = await net.attach({ containerId: "lost", ports: [{ targetPort: 80, publishedPort: 9090 }] });
+    await net.close();
+    const veths = Object.fromEntries(net.leases().map((l) => [l.containerId, l.hostVeth]));
+    const kernel = fakeKernel(["shoal-c-kept", "shoal-c-lost"], [veths.kept as string, veths.lost as string]);
+    const reopened = await open(kernel.runner, { containerIds: ["kept"] });
+    expect(reopened.leases().map((l) => l.containerId)).toEqual(["kept"]);
+    expect(reopened.lease("kept")?.ip).toBe(kept.ip);
+    const deleted = kernel.calls.filter((c) => c.args[1] === "del").map((c) => c.args[2]);
+    expect(deleted.sort()).toEqual([veths.lost, "shoal-c-lost"].sort());
+    const rules = kernel.calls.filter((c) => c.cmd === "iptables-restore").at(-1)?.input ?? "";
+    expect(rules).toContain("--dport 8080");
+    expect(rules).not.toContain("--dport 9090");
+    // The released port and address are free for the next container.
+    const next = await reopened.attach({
+      containerId: "next",
+      ports: [{ targetPort: 80, publishedPort: 9090 }],
+    });
+    expect(next.ports[0]?.publishedPort).toBe(9090);
+    expect(next.ip).not.toBe(kept.ip);
+    expect(lost.containerId).toBe("lost");
+  });
+
+  it("does not hand out a just-released address again right after a restart", async () => {
+    const net = await open(fakeKernel([], []).runner);
+    const a = await net.attach({ containerId: "a" });
+    expect(a.ip).toBe("10.88.1.2");
+    await net.detach("a");
+    await net.close();
+    const reopened = await open(fakeKernel([], []).runner);
+    const b = await reopened.attach({ containerId: "b" });
+    expect(b.ip).toBe("10.88.1.3");
+    await expect(net.attach({ containerId: "c" })).rejects.toMatchObject({ code: NetworkErrorCode.Closed });
+  });
+});
+
+/** The host-side veth name NodeNetwork gives a container with the default prefixes. */
+function vethOf(containerId: string): string {
+  return `sh${createHash("sha256").update(`shoal-c-/${containerId}`).digest("hex").slice(0, 10)}`;
+}

@@ -8,6 +8,7 @@ import { Ipam } from "./ipam.js";
 import { type ChainNames, chainNames, jumpRules, renderRules } from "./rules.js";
 import { type CommandRunner, createRunner } from "./runner.js";
 import {
+  emptyState,
   type Lease,
   loadState,
   type NetworkState,
@@ -37,8 +38,22 @@ export interface NodeNetworkOptions {
   ephemeralPorts?: readonly [number, number];
   /** Runs ip/iptables/conntrack; default: in this process's network namespace. */
   runner?: CommandRunner;
+  /**
+   * The containers that exist on the node (the runtime's `list()` after its `open`). When given,
+   * `open` releases every lease of a container not among them: an agent that died between
+   * `attach` and the container's `create` would otherwise hold its address and port forever.
+   */
+  containerIds?: Iterable<string>;
   logger: Logger;
 }
+
+export const DEFAULT_BRIDGE = "shoal0";
+export const DEFAULT_CHAIN_PREFIX = "SHOAL";
+/** Not "shoal-", which would claim the testkit's `shoal-t<slot>-h<k>` hosts. */
+export const DEFAULT_NETNS_PREFIX = "shoal-c-";
+export const DEFAULT_VETH_PREFIX = "sh";
+/** Docker's range for ports published without a number. */
+export const DEFAULT_EPHEMERAL_PORTS: readonly [number, number] = [49153, 65535];
 
 /** A port to publish in host mode; without `publishedPort` the node picks one. */
 export interface PortRequest {
@@ -79,7 +94,6 @@ function checkPort(containerId: string, which: "target" | "published", port: num
     `${which} port ${port} for container "${containerId}" is not a whole number from 1 to ${MAX_PORT}`,
   );
 }
-const DEFAULT_NETNS_PREFIX = "shoal-c-";
 
 /**
  * One node's container networking, stage 1: a bridge with the gateway of the node's subnet, a
@@ -97,32 +111,52 @@ export class NodeNetwork {
   private readonly netnsPrefix: string;
   private readonly vethPrefix: string;
   private readonly ephemeral: readonly [number, number];
+  private readonly stateDir: string;
   private readonly statePath: string;
   private readonly subnet: Subnet;
+  private readonly containerIds: ReadonlySet<string> | undefined;
   private ipam: Ipam;
   private state: NetworkState;
   /** Serialises changes: each one rewrites the state file and our chains whole. */
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
-  private constructor(options: NodeNetworkOptions, state: NetworkState) {
+  private constructor(options: NodeNetworkOptions) {
     this.log = options.logger.child({ module: "runtime/network" });
     this.runner = options.runner ?? createRunner();
-    this.bridge = options.bridge ?? "shoal0";
-    this.chains = chainNames(options.chainPrefix ?? "SHOAL");
+    this.bridge = options.bridge ?? DEFAULT_BRIDGE;
+    this.chains = chainNames(options.chainPrefix ?? DEFAULT_CHAIN_PREFIX);
     this.netnsPrefix = options.netnsPrefix ?? DEFAULT_NETNS_PREFIX;
-    this.vethPrefix = options.vethPrefix ?? "sh";
-    this.ephemeral = options.ephemeralPorts ?? [49153, 65535];
+    this.vethPrefix = options.vethPrefix ?? DEFAULT_VETH_PREFIX;
+    this.ephemeral = options.ephemeralPorts ?? DEFAULT_EPHEMERAL_PORTS;
+    this.stateDir = options.stateDir;
     this.statePath = join(options.stateDir, "network.json");
     this.subnet = parseSubnet(options.subnet);
-    this.state = state;
+    this.containerIds = options.containerIds === undefined ? undefined : new Set(options.containerIds);
+    this.state = emptyState(this.subnet.cidr);
     this.ipam = new Ipam(this.subnet, []);
   }
 
-  /** Sets up the bridge and chains and reconciles the kernel with the recorded leases. */
+  /**
+   * Sets up the bridge and chains and reconciles the kernel with the recorded leases (and the
+   * leases with `containerIds`, when given). `close()` when done; the kernel objects stay.
+   */
   static async open(options: NodeNetworkOptions): Promise<NodeNetwork> {
-    const subnet = parseSubnet(options.subnet);
-    await mkdir(options.stateDir, { recursive: true });
-    const state = await loadState(join(options.stateDir, "network.json"), subnet.cidr);
+    const net = new NodeNetwork(options);
+    await net.load();
+    return net;
+  }
+
+  /** Waits for the change in flight; later calls fail with `NETWORK_CLOSED`. Containers keep their networking. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue;
+  }
+
+  private async load(): Promise<void> {
+    const subnet = this.subnet;
+    await mkdir(this.stateDir, { recursive: true });
+    const state = await loadState(this.statePath, subnet.cidr);
     const previous = state.subnet === subnet.cidr ? undefined : parseSubnet(state.subnet);
     if (previous !== undefined) {
       // Containers on the old subnet would keep their addresses but lose outbound NAT, and the
@@ -136,16 +170,17 @@ export class NodeNetwork {
         );
       }
       state.subnet = subnet.cidr;
+      // Offsets of the old subnet mean nothing in the new one.
+      delete state.ipamCursor;
     }
-    const net = new NodeNetwork(options, state);
+    this.state = state;
     if (previous !== undefined) {
       // `addr replace` below adds the new gateway; the old one must not stay on the bridge.
       const oldGateway = `${new Ipam(previous).gateway}/${previous.prefixLength}`;
-      await net.runner.run("ip", ["addr", "del", oldGateway, "dev", net.bridge], { allowFailure: true });
+      await this.runner.run("ip", ["addr", "del", oldGateway, "dev", this.bridge], { allowFailure: true });
     }
-    await net.setUpNode();
-    await net.reconcile();
-    return net;
+    await this.setUpNode();
+    await this.reconcile();
   }
 
   get gateway(): string {
@@ -191,8 +226,16 @@ export class NodeNetwork {
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed)
+      return Promise.reject(
+        new ShoalError(NetworkErrorCode.Closed, `node network "${this.bridge}" is closed`),
+      );
     const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => {});
+    // The queue only orders the changes; each caller gets its own outcome from `next`.
+    this.queue = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   }
 
@@ -252,13 +295,18 @@ export class NodeNetwork {
     for (const lease of Object.values(this.state.leases)) {
       const complete =
         namespaces.has(lease.netns) && (lease.hostVeth === "" || veths.get(lease.hostVeth) === true);
-      if (complete) {
+      const orphaned = this.containerIds !== undefined && !this.containerIds.has(lease.containerId);
+      if (complete && !orphaned) {
         kept[lease.containerId] = lease;
         doomedNetns.delete(lease.netns);
         doomedVeths.delete(lease.hostVeth);
       } else {
-        // An attach that did not finish: its container was never started, so drop it all.
-        this.log.info({ containerId: lease.containerId }, "removing an unfinished network attachment");
+        // An attach that did not finish, or one whose container was never created (the agent died
+        // in between): nothing runs in it, so drop it all, address and ports included.
+        this.log.info(
+          { containerId: lease.containerId, complete, orphaned },
+          "removing a network attachment nobody uses",
+        );
         if (namespaces.has(lease.netns)) doomedNetns.add(lease.netns);
         if (veths.has(lease.hostVeth)) doomedVeths.add(lease.hostVeth);
       }
@@ -273,8 +321,9 @@ export class NodeNetwork {
     this.ipam = new Ipam(
       this.subnet,
       Object.values(kept).map((l) => l.ip),
+      this.state.ipamCursor,
     );
-    await saveState(this.statePath, this.state);
+    await this.save();
     await this.repairAttachments(Object.values(kept));
     await this.applyRules();
   }
@@ -341,7 +390,7 @@ export class NodeNetwork {
     // Record first: whatever the kernel then holds for this container, a restart can find and remove.
     this.state.leases[containerId] = lease;
     try {
-      await saveState(this.statePath, this.state);
+      await this.save();
       if (bridged) {
         // Two `ip` runs per container: one on the node side, one inside the new namespace.
         await this.runner.run("ip", ["-batch", "-"], {
@@ -361,7 +410,7 @@ export class NodeNetwork {
         await this.runner.run("ip", ["-n", lease.netns, "link", "set", "lo", "up"]);
       }
     } catch (err) {
-      await this.doDetach(containerId).catch(() => {});
+      await this.undoAttach(lease);
       throw err;
     }
     this.log.debug({ containerId, ip: lease.ip, ports }, "container attached");
@@ -457,8 +506,66 @@ export class NodeNetwork {
     await this.runner.run("ip", ["netns", "del", lease.netns], { allowFailure: true });
     delete this.state.leases[containerId];
     if (lease.ip !== "") this.ipam.release(lease.ip);
-    await saveState(this.statePath, this.state);
+    await this.save();
     this.log.debug({ containerId }, "container detached");
+  }
+
+  /**
+   * Undoes an attach that failed at any step. The lease goes from the record first, so a restart
+   * never re-creates what this attach did not finish (nor installs its DNAT rules), and the
+   * address and ports are free again. Kernel objects follow; whatever of them cannot be removed
+   * now carries our prefixes and is removed by the next `open`. The rules are rewritten without
+   * the lease (a failed `iptables-restore` may have committed its nat table before failing in
+   * filter); if that fails too, the rules on record are applied by the next change or `open`, and
+   * the failure is logged, not hidden.
+   */
+  private async undoAttach(lease: Lease): Promise<void> {
+    const { containerId } = lease;
+    delete this.state.leases[containerId];
+    if (lease.ip !== "") this.ipam.release(lease.ip);
+    const problems: string[] = [];
+    const attempt = async (what: string, work: () => Promise<unknown>) => {
+      try {
+        await work();
+      } catch (err) {
+        problems.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    await attempt("record", () => this.save());
+    if (lease.ports.length > 0) await attempt("rules", () => this.applyRules());
+    if (lease.hostVeth !== "") await attempt("veth", () => this.removeLink(lease.hostVeth));
+    await attempt("netns", () => this.removeNetns(lease.netns));
+    if (problems.length > 0)
+      this.log.error(
+        { containerId, problems },
+        "undoing a failed attach left something; the next open removes it",
+      );
+  }
+
+  /** `ip link del` that takes "no such device" as done. */
+  private async removeLink(name: string): Promise<void> {
+    const r = await this.runner.run("ip", ["link", "del", name], { allowFailure: true });
+    if ((r.code ?? 0) !== 0 && !/Cannot find device|does not exist/.test(r.stderr))
+      throw new ShoalError(
+        NetworkErrorCode.CommandFailed,
+        `ip link del "${name}" failed: ${r.stderr.trim()}`,
+      );
+  }
+
+  /** `ip netns del` that takes "no such namespace" as done. */
+  private async removeNetns(name: string): Promise<void> {
+    const r = await this.runner.run("ip", ["netns", "del", name], { allowFailure: true });
+    if ((r.code ?? 0) !== 0 && !/No such file or directory|Cannot remove namespace file/.test(r.stderr))
+      throw new ShoalError(
+        NetworkErrorCode.CommandFailed,
+        `ip netns del "${name}" failed: ${r.stderr.trim()}`,
+      );
+  }
+
+  /** The record with the IPAM's position, so a restart does not hand out a just-released address. */
+  private async save(): Promise<void> {
+    this.state.ipamCursor = this.ipam.cursor;
+    await saveState(this.statePath, this.state);
   }
 
   private async applyRules(leases: readonly Lease[] = Object.values(this.state.leases)): Promise<void> {

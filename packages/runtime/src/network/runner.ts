@@ -5,6 +5,8 @@ import { NetworkErrorCode } from "./errors.js";
 export interface RunResult {
   stdout: string;
   stderr: string;
+  /** Exit code; 0 when absent (runners in unit tests may leave it out). */
+  code?: number;
 }
 
 /**

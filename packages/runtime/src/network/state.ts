@@ -1,6 +1,6 @@
-import { open, readFile, rename } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile } from "node:fs/promises";
 import { ShoalError } from "@shoal/base";
+import { writeFileDurable } from "../durable-write.js";
 import { NetworkErrorCode } from "./errors.js";
 
 export const Protocol = { Tcp: "tcp", Udp: "udp" } as const;
@@ -30,6 +30,8 @@ export interface NetworkState {
   version: 1;
   subnet: string;
   leases: Record<string, Lease>;
+  /** The IPAM's next offset to try (see `Ipam.cursor`); absent in records of earlier versions. */
+  ipamCursor?: number;
 }
 
 export function emptyState(subnet: string): NetworkState {
@@ -62,21 +64,7 @@ export async function loadState(path: string, subnet: string): Promise<NetworkSt
   }
 }
 
-/** Writes the state atomically and durably: temp file, fsync, rename, directory fsync. */
+/** Writes the state atomically and durably (temp file, fsync, rename, directory fsync). */
 export async function saveState(path: string, state: NetworkState): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const file = await open(tmp, "w", 0o600);
-  try {
-    await file.writeFile(JSON.stringify(state));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(dirname(path), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileDurable(path, JSON.stringify(state));
 }

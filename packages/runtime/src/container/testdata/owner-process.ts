@@ -14,7 +14,7 @@ interface Args {
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as Args;
-const rt = new ContainerRuntime({
+const rt = await ContainerRuntime.open({
   root: args.root,
   runcRoot: args.runcRoot,
   cgroupParent: args.cgroupParent,

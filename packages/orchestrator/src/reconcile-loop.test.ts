@@ -1,0 +1,198 @@
+import { ManualClock, seededRandom, silentLogger } from "@shoal/base";
+import { NodeState, RestartCondition, type Task, TaskState } from "@shoal/proto";
+import { afterEach, describe, expect, it } from "vitest";
+import { node, service } from "../test/fixtures.js";
+import { MemoryStore } from "../test/memory-store.js";
+import { reconcileAllocator } from "./allocator/allocator.js";
+import { Batcher, SCHEDULER_BATCH } from "./batcher.js";
+import { orchestratorStep } from "./reconcile-cluster.js";
+import { ReconcileLoop, type ReconcileStep } from "./reconcile-loop.js";
+import { planScheduling } from "./scheduling-step.js";
+
+const controllers: AbortController[] = [];
+afterEach(() => {
+  for (const c of controllers.splice(0)) c.abort();
+});
+
+function startLeader(store: MemoryStore, clock: ManualClock, seed = 1) {
+  const controller = new AbortController();
+  controllers.push(controller);
+  let ids = 0;
+  const common = {
+    store,
+    clock,
+    random: seededRandom(seed),
+    logger: silentLogger(),
+    newTaskId: () => `t${seed}-${++ids}`,
+  };
+  const loops = [
+    new ReconcileLoop({ ...common, name: "orchestrator", step: orchestratorStep }),
+    new ReconcileLoop({ ...common, name: "allocator", step: reconcileAllocator }),
+    new ReconcileLoop({ ...common, name: "scheduler", step: planScheduling, batch: SCHEDULER_BATCH }),
+  ];
+  const running = loops.map((l) => l.run(controller.signal));
+  return { controller, running, loops };
+}
+
+/** The agent's side, done by hand: every ASSIGNED task on a ready node reports RUNNING. */
+function agentsRun(store: MemoryStore, clock: ManualClock): void {
+  for (const t of store.tasks.values()) {
+    const state = t.status?.state ?? TaskState.NEW;
+    if (state >= TaskState.ASSIGNED && state < TaskState.RUNNING && t.desiredState === TaskState.RUNNING) {
+      store.put("task", {
+        ...t,
+        status: { timestampMs: clock.now(), state: TaskState.RUNNING, message: "started", err: "" },
+      } as Task);
+    }
+  }
+}
+
+const running = (store: MemoryStore) =>
+  [...store.tasks.values()].filter(
+    (t) => t.status?.state === TaskState.RUNNING && t.desiredState === TaskState.RUNNING,
+  );
+
+describe("Batcher", () => {
+  it("fires 50 ms after the last poke", () => {
+    const clock = new ManualClock();
+    let fired = 0;
+    const b = new Batcher(clock, SCHEDULER_BATCH, () => fired++);
+    b.poke();
+    clock.advance(40);
+    b.poke();
+    clock.advance(40);
+    expect(fired).toBe(0);
+    clock.advance(10);
+    expect(fired).toBe(1);
+  });
+
+  it("fires at most 1 s after the first poke of a busy batch", () => {
+    const clock = new ManualClock();
+    let fired = 0;
+    const b = new Batcher(clock, SCHEDULER_BATCH, () => fired++);
+    for (let i = 0; i < 30; i++) {
+      b.poke();
+      clock.advance(40);
+    }
+    expect(fired).toBe(1);
+  });
+});
+
+describe("ReconcileLoop", () => {
+  it("loops converge a service onto nodes, and the scheduler batches its passes", async () => {
+    const clock = new ManualClock(1_000);
+    const store = new MemoryStore(clock);
+    store.put("node", node("n1"));
+    store.put("node", node("n2"));
+    store.put("service", service("web", { mode: { $case: "replicated", value: { replicas: 3 } } }));
+    startLeader(store, clock);
+    await clock.advanceAsync(SCHEDULER_BATCH.debounceMs);
+    agentsRun(store, clock);
+    await clock.advanceAsync(100);
+    expect(
+      running(store)
+        .map((t) => t.slot)
+        .sort(),
+    ).toEqual([1, 2, 3]);
+    const web = store.services.get("web");
+    if (web?.spec === undefined) throw new Error("no service");
+    store.put("service", {
+      ...web,
+      spec: { ...web.spec, mode: { $case: "replicated", value: { replicas: 4 } } },
+    });
+    await clock.advanceAsync(0);
+    const fourth = () => [...store.tasks.values()].find((t) => t.slot === 4);
+    expect(fourth()?.status?.state).toBe(TaskState.PENDING); // the scheduler waits for its batch
+    await clock.advanceAsync(SCHEDULER_BATCH.debounceMs);
+    expect(fourth()?.status?.state).toBe(TaskState.ASSIGNED);
+    agentsRun(store, clock);
+    await clock.advanceAsync(100);
+    expect(
+      running(store)
+        .map((t) => t.slot)
+        .sort(),
+    ).toEqual([1, 2, 3, 4]);
+    expect(new Set(running(store).map((t) => t.address)).size).toBe(4);
+  });
+
+  it("a restart delay is a timer on the injected clock", async () => {
+    const clock = new ManualClock(1_000);
+    const store = new MemoryStore(clock);
+    store.put("node", node("n1"));
+    store.put(
+      "service",
+      service("web", {
+        mode: { $case: "replicated", value: { replicas: 1 } },
+        taskTemplate: { restartPolicy: { condition: RestartCondition.ANY, delayMs: 2_000 } },
+      }),
+    );
+    startLeader(store, clock);
+    await clock.advanceAsync(100);
+    agentsRun(store, clock);
+    await clock.advanceAsync(100);
+    const [first] = running(store);
+    if (first === undefined) throw new Error("no running task");
+    store.put("task", {
+      ...first,
+      status: { timestampMs: clock.now(), state: TaskState.FAILED, message: "exit 1", err: "exit 1" },
+    } as Task);
+    await clock.advanceAsync(100);
+    const replacement = [...store.tasks.values()].find((t) => t.id !== first.id);
+    expect(replacement?.desiredState).toBe(TaskState.READY);
+    await clock.advanceAsync(2_000);
+    expect(store.tasks.get(replacement?.id ?? "")?.desiredState).toBe(TaskState.RUNNING);
+  });
+
+  it("a new leader resumes from the store alone: no task is duplicated, a lost node is replaced", async () => {
+    const clock = new ManualClock(1_000);
+    const store = new MemoryStore(clock);
+    store.put("node", node("n1"));
+    store.put("node", node("n2"));
+    store.put("service", service("web", { mode: { $case: "replicated", value: { replicas: 2 } } }));
+    const first = startLeader(store, clock, 1);
+    await clock.advanceAsync(100);
+    agentsRun(store, clock);
+    await clock.advanceAsync(100);
+    first.controller.abort();
+    await Promise.all(first.running);
+    const n1 = store.nodes.get("n1");
+    if (n1?.status === undefined) throw new Error("no node");
+    store.put("node", { ...n1, status: { ...n1.status, state: NodeState.DOWN } });
+    startLeader(store, clock, 2);
+    await clock.advanceAsync(100);
+    agentsRun(store, clock);
+    await clock.advanceAsync(100);
+    const live = running(store);
+    expect(live).toHaveLength(2);
+    expect(live.every((t) => t.nodeId === "n2")).toBe(true);
+    expect(new Set(live.map((t) => t.slot)).size).toBe(2);
+  });
+
+  it("stop() ends run() and a failing step rejects it", async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore(clock);
+    const loop = new ReconcileLoop({
+      name: "x",
+      store,
+      clock,
+      random: seededRandom(1),
+      logger: silentLogger(),
+      step: orchestratorStep,
+    });
+    const run = loop.run(new AbortController().signal);
+    loop.stop();
+    await expect(run).resolves.toBeUndefined();
+    const broken: ReconcileStep = () => {
+      throw new Error("invariant broken");
+    };
+    const failing = new ReconcileLoop({
+      name: "y",
+      store,
+      clock,
+      random: seededRandom(1),
+      logger: silentLogger(),
+      step: broken,
+    });
+    await expect(failing.run(new AbortController().signal)).rejects.toThrow("invariant broken");
+  });
+});

@@ -1,0 +1,150 @@
+import { type Clock, type Logger, newId, type Random, type TimerHandle } from "@shoal/base";
+import { Batcher, type BatchTiming, IMMEDIATE } from "./batcher.js";
+import { isEmptyPlan, type Plan, wakeAtMs } from "./plan.js";
+import type { OrchestratorStore } from "./store-port.js";
+import type { ClusterView, ReconcileContext } from "./view.js";
+
+/** One pure decision pass of a loop: the whole view in, a plan out. */
+export type ReconcileStep = (view: ClusterView, ctx: ReconcileContext & { random: Random }) => Plan;
+
+export interface ReconcileLoopOptions {
+  /** For logs: "orchestrator", "allocator", "scheduler". */
+  name: string;
+  store: OrchestratorStore;
+  step: ReconcileStep;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  batch?: BatchTiming | undefined;
+  newTaskId?: (() => string) | undefined;
+  maxConflictRetries?: number | undefined;
+}
+
+/** Passes retried at once after version conflicts before the loop waits for the next change. */
+export const DEFAULT_MAX_CONFLICT_RETRIES = 5;
+
+/**
+ * The shell around a pure step: a full pass when it starts (so a new leader resumes from the
+ * store alone), another after each batch of commits, and one at the earliest time a plan asked
+ * for (restart delays). Plans are committed in one version-checked update and recomputed on a
+ * conflict. It holds nothing a new leader would lack: only a timer and a batch.
+ */
+export class ReconcileLoop {
+  private readonly options: Required<
+    Omit<ReconcileLoopOptions, "batch" | "newTaskId" | "maxConflictRetries">
+  > & {
+    batch: BatchTiming;
+    newTaskId: () => string;
+    maxConflictRetries: number;
+  };
+  private readonly stopper = new AbortController();
+  private readonly log: Logger;
+  private wakeTimer: TimerHandle | undefined;
+  private wakeAt: number | undefined;
+  private passing = false;
+  private again = false;
+
+  constructor(options: ReconcileLoopOptions) {
+    this.options = {
+      ...options,
+      batch: options.batch ?? IMMEDIATE,
+      newTaskId: options.newTaskId ?? newId,
+      maxConflictRetries: options.maxConflictRetries ?? DEFAULT_MAX_CONFLICT_RETRIES,
+    };
+    this.log = options.logger.child({ module: `orchestrator/${options.name}` });
+  }
+
+  /** Runs until `signal` fires or `stop()` is called; rejects if a pass fails (a broken invariant). */
+  async run(signal: AbortSignal): Promise<void> {
+    const done = AbortSignal.any([signal, this.stopper.signal]);
+    let failure: unknown;
+    const fail = (err: unknown) => {
+      failure ??= err;
+      this.stopper.abort();
+    };
+    const batcher = new Batcher(this.options.clock, this.options.batch, () => this.pass(done).catch(fail));
+    const watching = (async () => {
+      for await (const change of this.options.store.watch(done)) if (change.kind === "commit") batcher.poke();
+    })().catch((err) => {
+      if (!done.aborted) fail(err);
+    });
+    await this.pass(done).catch(fail);
+    if (!done.aborted)
+      await new Promise<void>((resolve) => done.addEventListener("abort", () => resolve(), { once: true }));
+    batcher.cancel();
+    if (this.wakeTimer !== undefined) this.options.clock.clearTimeout(this.wakeTimer);
+    await watching;
+    if (failure !== undefined) throw failure;
+  }
+
+  stop(): void {
+    this.stopper.abort();
+  }
+
+  /** One pass; a pass asked for while one runs happens right after it. */
+  private async pass(signal: AbortSignal): Promise<void> {
+    if (this.passing) {
+      this.again = true;
+      return;
+    }
+    this.passing = true;
+    try {
+      do {
+        this.again = false;
+        await this.passOnce(signal);
+      } while (this.again && !signal.aborted);
+    } finally {
+      this.passing = false;
+    }
+  }
+
+  private async passOnce(signal: AbortSignal): Promise<void> {
+    for (let attempt = 0; attempt <= this.options.maxConflictRetries && !signal.aborted; attempt++) {
+      const nowMs = this.options.clock.now();
+      const plan = this.options.step(this.options.store.view(), {
+        nowMs,
+        newTaskId: this.options.newTaskId,
+        random: this.options.random,
+      });
+      this.armWake(plan, nowMs, signal);
+      if (isEmptyPlan(plan)) return;
+      const outcome = await this.options.store.update(plan);
+      if (outcome.kind === "committed") {
+        this.logPlan(plan);
+        return;
+      }
+      this.log.debug({ objectIds: outcome.objectIds, attempt }, "version conflict; reconciling again");
+    }
+  }
+
+  private armWake(plan: Plan, nowMs: number, signal: AbortSignal): void {
+    const at = wakeAtMs({ ...plan, timers: plan.timers.filter((t) => t.atMs > nowMs) });
+    if (at === undefined || (this.wakeAt !== undefined && this.wakeAt <= at && this.wakeAt > nowMs)) return;
+    if (this.wakeTimer !== undefined) this.options.clock.clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = this.options.clock.setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAt = undefined;
+      if (!signal.aborted) this.pass(signal).catch(() => this.stopper.abort());
+    }, at - nowMs);
+  }
+
+  private logPlan(plan: Plan): void {
+    if (!this.log.isLevelEnabled("debug")) return;
+    for (const c of plan.createTasks) {
+      const t = c.object;
+      this.log.debug(
+        { taskId: t.id, serviceId: t.serviceId, nodeId: t.nodeId, slot: t.slot },
+        `create task: ${c.reason}`,
+      );
+    }
+    for (const c of plan.updateTasks) {
+      const t = c.object;
+      this.log.debug({ taskId: t.id, serviceId: t.serviceId, nodeId: t.nodeId }, `update task: ${c.reason}`);
+    }
+    for (const r of plan.removeTasks) this.log.debug({ taskId: r.taskId }, `remove task: ${r.reason}`);
+    for (const c of plan.updateNodes) this.log.debug({ nodeId: c.object.id }, `update node: ${c.reason}`);
+    for (const c of plan.updateServices)
+      this.log.debug({ serviceId: c.object.id }, `update service: ${c.reason}`);
+  }
+}

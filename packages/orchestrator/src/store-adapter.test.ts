@@ -1,0 +1,97 @@
+import { ManualClock, seededRandom, silentLogger } from "@shoal/base";
+import { NodeState, TaskState } from "@shoal/proto";
+import { Store } from "@shoal/store";
+import { afterEach, describe, expect, it } from "vitest";
+import { node, service } from "../test/fixtures.js";
+import { reconcileAllocator } from "./allocator/allocator.js";
+import { SCHEDULER_BATCH } from "./batcher.js";
+import { orchestratorStep } from "./reconcile-cluster.js";
+import { ReconcileLoop } from "./reconcile-loop.js";
+import { planScheduling } from "./scheduling-step.js";
+import { orchestratorStoreOf } from "./store-adapter.js";
+
+const controllers: AbortController[] = [];
+afterEach(() => {
+  for (const c of controllers.splice(0)) c.abort();
+});
+
+function leader(store: Store, clock: ManualClock, seed: number): Promise<void>[] {
+  const controller = new AbortController();
+  controllers.push(controller);
+  const common = {
+    store: orchestratorStoreOf(store),
+    clock,
+    random: seededRandom(seed),
+    logger: silentLogger(),
+  };
+  return [
+    new ReconcileLoop({ ...common, name: "orchestrator", step: orchestratorStep }).run(controller.signal),
+    new ReconcileLoop({ ...common, name: "allocator", step: reconcileAllocator }).run(controller.signal),
+    new ReconcileLoop({ ...common, name: "scheduler", step: planScheduling, batch: SCHEDULER_BATCH }).run(
+      controller.signal,
+    ),
+  ];
+}
+
+/** The agents' side: tasks assigned to ready nodes report RUNNING, as the dispatcher would write. */
+async function agentsRun(store: Store): Promise<void> {
+  await store.update((tx) => {
+    for (const t of tx.tasks.list()) {
+      const node = tx.nodes.get(t.nodeId);
+      const state = t.status?.state ?? TaskState.NEW;
+      if (node?.status?.state !== NodeState.READY || state < TaskState.ASSIGNED || state >= TaskState.RUNNING)
+        continue;
+      if (t.desiredState !== TaskState.RUNNING) continue;
+      tx.tasks.update({
+        ...t,
+        status: { timestampMs: 0, state: TaskState.RUNNING, message: "started", err: "" },
+      });
+    }
+  });
+}
+
+/** Moves time in small steps and lets the store's and the loops' promise chains run in between. */
+async function settle(clock: ManualClock): Promise<void> {
+  for (let i = 0; i < 30; i++) {
+    await clock.advanceAsync(10);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+const runningSlots = (store: Store) =>
+  store
+    .view((tx) => tx.tasks.list())
+    .filter((t) => t.status?.state === TaskState.RUNNING && t.desiredState === TaskState.RUNNING)
+    .map((t) => `${t.slot}@${t.nodeId}`)
+    .sort();
+
+describe("the loops over @shoal/store", () => {
+  it("converge a replicated service, and a new leader replaces a lost node's tasks from the store alone", async () => {
+    const clock = new ManualClock(1_000);
+    const store = new Store({ clock, random: seededRandom(9), logger: silentLogger() });
+    await store.update((tx) => {
+      tx.nodes.create(node("n1"));
+      tx.nodes.create(node("n2"));
+      tx.services.create(service("web", { mode: { $case: "replicated", value: { replicas: 4 } } }));
+    });
+    const first = leader(store, clock, 1);
+    await settle(clock);
+    await agentsRun(store);
+    await settle(clock);
+    expect(runningSlots(store)).toHaveLength(4);
+    controllers[0]?.abort();
+    await Promise.all(first);
+
+    await store.update((tx) => {
+      const n1 = tx.nodes.get("n1");
+      if (n1?.status !== undefined)
+        tx.nodes.update({ ...n1, status: { ...n1.status, state: NodeState.DOWN } });
+    });
+    leader(store, clock, 2);
+    await settle(clock);
+    await agentsRun(store);
+    await settle(clock);
+    const slots = runningSlots(store);
+    expect(slots).toEqual(["1@n2", "2@n2", "3@n2", "4@n2"]);
+  });
+});
