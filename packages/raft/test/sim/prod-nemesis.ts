@@ -44,7 +44,7 @@ function step(sim: ProdSimulator): void {
     const l = sim.leader();
     const victim = l !== undefined && sim.random.chance(0.7) ? l : sim.nodes.get(sim.random.pick(ids));
     if (victim?.alive) {
-      victim.proc.pausedUntil = sim.queue.now + sim.random.intBetween(300, 1500);
+      victim.proc.pause(sim.random.intBetween(300, 1500));
       if (sim.random.chance(0.5)) sim.isolate(victim.id);
     }
   } else if (f.membership && roll < 0.7) {

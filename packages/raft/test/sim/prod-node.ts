@@ -107,7 +107,7 @@ export class ProdNode {
     const proc = this.proc;
     proc.alive = true;
     proc.incarnation++;
-    proc.pausedUntil = 0;
+    proc.resume();
     proc.drift = 0.9 + this.host.random.next() * 0.2;
     const incarnation = proc.incarnation;
     const live = () => proc.alive && proc.incarnation === incarnation;

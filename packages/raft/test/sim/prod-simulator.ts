@@ -216,7 +216,7 @@ export class ProdSimulator implements ProdHost {
       this.faults = { net: false, crashes: false, pauses: false, membership: false };
       this.heal();
       for (const n of this.nodes.values()) {
-        n.proc.pausedUntil = 0;
+        n.proc.resume();
         n.start();
       }
       await this.runFor(1500);
