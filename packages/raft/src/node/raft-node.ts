@@ -118,6 +118,8 @@ export class RaftNode {
   private pumping = false;
   private pumpDone: Promise<void> = Promise.resolve();
   private tickTimer: TimerHandle | undefined;
+  /** Deadlines of proposals left pending when this node stopped leading (onSoftState). */
+  private readonly orphanTimers = new Set<TimerHandle>();
   private stopping = false;
   private failure: unknown;
   private finished: (() => void) | undefined;
@@ -252,6 +254,8 @@ export class RaftNode {
     }
     this.stopping = true;
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
+    for (const t of this.orphanTimers) this.clock.clearTimeout(t);
+    this.orphanTimers.clear();
     await this.pumpDone;
     if (this.attached) this.opts.transport.detach();
     this.attached = false;
@@ -413,7 +417,7 @@ export class RaftNode {
 
   private settleProposeResult(result: ProposeResult, p: QueuedProposal): void {
     if (result.ok && !result.forwarded) {
-      this.pending.add(result.index, result.term, p.resolve, p.reject);
+      this.pending.add(result.index, result.term, p.resolve, p.reject, () => this.leadershipLost(0));
       return;
     }
     const leader = result.leader;
@@ -497,19 +501,28 @@ export class RaftNode {
     }
     this.currentRole = role;
     this.leaderId = leader;
-    if (wasLeader && role !== Role.Leader) {
-      this.pending.rejectAll(
-        () =>
-          new ShoalError(
-            NodeErrorCode.LeadershipLost,
-            `raft node ${this.id} lost leadership before the proposal was applied`,
-            {
-              hint: "the entry may still be committed by the new leader; retry only idempotent requests, or read back first",
-              details: { leader },
-            },
-          ),
-      );
+    if (wasLeader && role !== Role.Leader && this.pending.size > 0) {
+      // The proposals stay pending: the entry this node applies at each one's index settles it
+      // (ours: applied; another term's: replaced), usually as soon as the new leader's first
+      // commit reaches us. Only what is still open after readTimeoutMs is given up as unknown.
+      const token = this.pending.orphanAll();
+      const timer = this.clock.setTimeout(() => {
+        this.orphanTimers.delete(timer);
+        this.pending.expireOrphans(token, () => this.leadershipLost(this.leaderId));
+      }, this.resolved.readTimeoutMs);
+      this.orphanTimers.add(timer);
     }
+  }
+
+  private leadershipLost(leader: number): ShoalError {
+    return new ShoalError(
+      NodeErrorCode.LeadershipLost,
+      `raft node ${this.id} lost leadership and did not see the proposal's outcome`,
+      {
+        hint: "the entry may still be committed by the new leader; retry only idempotent requests, or read back first",
+        details: { leader },
+      },
+    );
   }
 
   private settleReads(): void {
