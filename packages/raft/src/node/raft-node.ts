@@ -279,9 +279,9 @@ export class RaftNode {
 
   /**
    * Proposes `data` and resolves with its (index, term) once it is applied on this node. Rejects
-   * with RAFT_NOT_LEADER (details.leader) on a follower, RAFT_LEADERSHIP_LOST when leadership is
-   * lost before it applied (the entry may still commit), RAFT_ENTRY_REPLACED when another term's
-   * entry took its slot. Never resolves for an entry that is not applied.
+   * with RAFT_NOT_LEADER (details.leader) on a follower, RAFT_ENTRY_REPLACED when another term's
+   * entry took its slot, RAFT_LEADERSHIP_LOST when this node stopped leading and saw no outcome
+   * within readTimeoutMs (the entry may still commit). Never resolves for an entry not applied.
    */
   propose(data: Uint8Array): Promise<Proposed> {
     if (data.byteLength === 0) {
