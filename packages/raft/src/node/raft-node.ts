@@ -540,13 +540,32 @@ export class RaftNode {
     const take = this.opts.snapshot;
     const storage = this.opts.storage;
     if (every <= 0 || take === undefined) return;
-    if (this.appliedIndex - storage.snapshot().meta.index < every) return;
+    const due = this.appliedIndex - storage.snapshot().meta.index >= every;
+    if (!due && !this.snapshotLacksCatchingUpMember(core)) return;
     const index = this.appliedIndex;
     const data = await take();
     await storage.createSnapshot(index, core.status().confState, data);
     const compactTo = index - this.resolved.snapshotCatchUpEntries;
     if (compactTo > storage.firstIndex()) await storage.compact(compactTo);
     this.logger.info({ index, bytes: data.byteLength }, "raft node took snapshot");
+  }
+
+  /**
+   * A leader whose newest snapshot predates a member (a learner added since) cannot catch that
+   * member up with it: the member refuses a snapshot whose configuration lacks it, and with the log
+   * compacted there is nothing else to send. Take a fresh one then (etcd builds the snapshot it
+   * sends at send time for the same reason).
+   */
+  private snapshotLacksCatchingUpMember(core: RawNodeApi): boolean {
+    if (this.currentRole !== Role.Leader) return false;
+    const snap = this.opts.storage.snapshot().meta;
+    if (this.appliedIndex <= snap.index) return false;
+    const status = core.status();
+    for (const [id, pr] of status.progress) {
+      if (pr.state !== "snapshot") continue;
+      if (!snap.confState.voters.includes(id) && !snap.confState.learners.includes(id)) return true;
+    }
+    return false;
   }
 
   private fail(err: unknown): void {
