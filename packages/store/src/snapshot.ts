@@ -85,10 +85,7 @@ export function decodeSnapshot(data: Uint8Array, source: string, specs: SpecInte
 
 export function loadSnapshot(tables: Tables, snap: DecodedSnapshot): void {
   tables.clear();
-  for (const kind of KINDS) {
-    const table = tables.table(kind);
-    for (const o of snap[kind]) table.put(o as never);
-  }
+  for (const kind of KINDS) tables.table(kind).load(snap[kind] as never);
 }
 
 function corrupt(source: string, why: string, cause?: unknown): ShoalError {
