@@ -72,7 +72,8 @@ export type DecodedSnapshot = { [K in Kind]: ObjectByKind[K][] };
 export function decodeSnapshot(data: Uint8Array, source: string, specs: SpecInterner): DecodedSnapshot {
   const out = Object.fromEntries(KINDS.map((k) => [k, []])) as unknown as DecodedSnapshot;
   try {
-    const r = new BinaryReader(data);
+    // A plain view: the per-object subarrays of a Buffer are Buffers, slower to make and to read.
+    const r = new BinaryReader(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     while (r.pos < r.len) {
       const [field, wireType] = r.tag();
       const kind = KIND_BY_FIELD.get(field);
