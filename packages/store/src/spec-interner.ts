@@ -23,10 +23,10 @@ export class SpecInterner {
     const hash = sampledHash(bytes);
     const bucket = this.byHash.get(hash);
     if (bucket !== undefined) {
-      const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (const ref of bucket) {
         const hit = ref.deref();
-        if (hit !== undefined && view.equals(this.bytesOf.get(hit)!)) return hit;
+        // Buffer's native compare works on any Uint8Array: no Buffer view made per lookup.
+        if (hit !== undefined && bufferEquals.call(bytes, this.bytesOf.get(hit)!)) return hit;
       }
     }
     const shared = deepFreeze(spec ?? TaskSpec.decode(bytes));
@@ -62,6 +62,8 @@ export class SpecInterner {
     return this.bytesOf.get(spec);
   }
 }
+
+const bufferEquals = Buffer.prototype.equals as (this: Uint8Array, other: Uint8Array) => boolean;
 
 /** FNV-1a over the length and about 64 evenly spaced bytes: cheap, and collisions only cost a compare. */
 function sampledHash(bytes: Uint8Array): number {
