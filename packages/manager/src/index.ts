@@ -1,0 +1,20 @@
+// @shoal/manager: what a manager node runs besides its agent — the cluster port (one mTLS gRPC
+// server for Raft, CA, control API and dispatcher, every RPC authorized by certificate role),
+// the error → gRPC status mapping, and the leader-only component runner.
+export {
+  ClusterServer,
+  type ClusterServerOptions,
+  type ClusterServices,
+  DEFAULT_CLUSTER_PORT,
+  DEFAULT_SHUTDOWN_GRACE_MS,
+} from "./cluster-server.js";
+export { ManagerErrorCode } from "./errors.js";
+export {
+  fromStatus,
+  grpcStatusFor,
+  SHOAL_CODE_TRAILER,
+  SHOAL_DETAILS_TRAILER,
+  SHOAL_HINT_TRAILER,
+  toStatus,
+} from "./grpc-status.js";
+export { type RpcContext, streamHandler, unaryHandler } from "./rpc-handler.js";
