@@ -17,4 +17,11 @@ export {
   SHOAL_HINT_TRAILER,
   toStatus,
 } from "./grpc-status.js";
+export {
+  DEFAULT_COMPONENT_RESTART_DELAY_MS,
+  type LeaderComponent,
+  LeaderComponents,
+  type LeaderComponentsOptions,
+  type LeadershipSource,
+} from "./leader-components.js";
 export { type RpcContext, streamHandler, unaryHandler } from "./rpc-handler.js";
