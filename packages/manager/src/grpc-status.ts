@@ -42,6 +42,11 @@ const BY_CODE: Readonly<Record<string, grpc.status>> = {
   RAFT_LEADERSHIP_LOST: S.UNKNOWN,
   RAFT_OUTCOME_UNKNOWN: S.UNKNOWN,
   RAFT_ENTRY_REPLACED: S.UNAVAILABLE,
+  STORE_MISSING_REFERENCE: S.FAILED_PRECONDITION,
+  STORE_TASK_STATE_BACKWARDS: S.FAILED_PRECONDITION,
+  STORE_OUTCOME_UNKNOWN: S.UNKNOWN,
+  STORE_SNAPSHOT_CORRUPT: S.DATA_LOSS,
+  STORE_ENTRY_CORRUPT: S.DATA_LOSS,
   PKI_ROOT_MISMATCH: S.FAILED_PRECONDITION,
   PKI_KEK_UNAVAILABLE: S.FAILED_PRECONDITION,
   PKI_KEY_DECRYPT_FAILED: S.FAILED_PRECONDITION,
@@ -49,7 +54,7 @@ const BY_CODE: Readonly<Record<string, grpc.status>> = {
 
 /**
  * Codes of other packages by what their name ends with, so a package's new code gets the right
- * status without an entry here (the store's codes are being written as this file is).
+ * status without an entry here (the store's codes were written beside this file).
  */
 const BY_SUFFIX: readonly (readonly [RegExp, grpc.status])[] = [
   [/_NOT_FOUND$/, S.NOT_FOUND],

@@ -1,6 +1,16 @@
 // @shoal/manager: what a manager node runs besides its agent — the cluster port (one mTLS gRPC
 // server for Raft, CA, control API and dispatcher, every RPC authorized by certificate role),
 // the error → gRPC status mapping, and the leader-only component runner.
+
+export {
+  type ClusterInit,
+  type ClusterInitOptions,
+  DEFAULT_CLUSTER_NAME,
+  DEFAULT_NODE_SUBNET_POOL,
+  DEFAULT_NODE_SUBNET_SIZE,
+  defaultClusterSpec,
+  initCluster,
+} from "./cluster-init.js";
 export {
   ClusterServer,
   type ClusterServerOptions,
@@ -24,4 +34,10 @@ export {
   type LeaderComponentsOptions,
   type LeadershipSource,
 } from "./leader-components.js";
+export {
+  checkQuorumSafety,
+  type ManagerMember,
+  type MembershipChange,
+  type QuorumCheck,
+} from "./quorum-safety.js";
 export { type RpcContext, streamHandler, unaryHandler } from "./rpc-handler.js";
