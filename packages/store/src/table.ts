@@ -1,0 +1,145 @@
+import type { Kind, ObjectByKind } from "./kinds.js";
+
+/** Derives an object's keys for one secondary index (several keys, or none). */
+export type IndexKeys<T> = (object: T) => readonly string[];
+
+/** What a table declares: its kind, its unique name (if names are unique) and its indexes. */
+export interface TableSpec<K extends Kind, I extends string> {
+  kind: K;
+  /** The object's name when names are unique per kind (case-sensitive, as Docker's). */
+  uniqueName?: (object: ObjectByKind[K]) => string;
+  indexes: Record<I, IndexKeys<ObjectByKind[K]>>;
+}
+
+const NO_IDS: ReadonlySet<string> = new Set();
+
+/**
+ * One kind's objects by id, plus its indexes, kept up to date change by change (never rebuilt).
+ * Objects are stored as given and shared with readers: nobody may mutate them.
+ */
+export class Table<K extends Kind, I extends string> {
+  readonly kind: K;
+  private readonly spec: TableSpec<K, I>;
+  private readonly byId = new Map<string, ObjectByKind[K]>();
+  private readonly byName = new Map<string, string>();
+  private readonly indexes = new Map<I, Map<string, Set<string>>>();
+  private readonly indexNames: readonly I[];
+
+  constructor(spec: TableSpec<K, I>) {
+    this.kind = spec.kind;
+    this.spec = spec;
+    this.indexNames = Object.keys(spec.indexes) as I[];
+    for (const name of this.indexNames) this.indexes.set(name, new Map());
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(id: string): ObjectByKind[K] | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Every object, in insertion order (use `sortedIds` for a deterministic order). */
+  values(): IterableIterator<ObjectByKind[K]> {
+    return this.byId.values();
+  }
+
+  sortedIds(): string[] {
+    return [...this.byId.keys()].sort();
+  }
+
+  /** The id holding `name`, for kinds with unique names. */
+  idByName(name: string): string | undefined {
+    return this.byName.get(name);
+  }
+
+  nameOf(object: ObjectByKind[K]): string | undefined {
+    return this.spec.uniqueName?.(object);
+  }
+
+  hasUniqueNames(): boolean {
+    return this.spec.uniqueName !== undefined;
+  }
+
+  /** Ids whose `index` keys include `key`. The set is live: copy it before writing to the table. */
+  idsBy(index: I, key: string): ReadonlySet<string> {
+    return this.indexes.get(index)?.get(key) ?? NO_IDS;
+  }
+
+  keysOf(index: I, object: ObjectByKind[K]): readonly string[] {
+    return this.spec.indexes[index](object);
+  }
+
+  /** Ids starting with `prefix`. */
+  idsWithPrefix(prefix: string): string[] {
+    const out: string[] = [];
+    for (const id of this.byId.keys()) if (id.startsWith(prefix)) out.push(id);
+    return out;
+  }
+
+  /** Inserts or replaces; returns the previous object. */
+  put(object: ObjectByKind[K]): ObjectByKind[K] | undefined {
+    const id = object.id;
+    const old = this.byId.get(id);
+    this.byId.set(id, object);
+    const uniqueName = this.spec.uniqueName;
+    if (uniqueName !== undefined) {
+      if (old !== undefined) this.byName.delete(uniqueName(old));
+      this.byName.set(uniqueName(object), id);
+    }
+    for (const name of this.indexNames) {
+      const keysOf = this.spec.indexes[name];
+      const newKeys = keysOf(object);
+      const oldKeys = old === undefined ? [] : keysOf(old);
+      if (sameKeys(oldKeys, newKeys)) continue;
+      const index = this.indexes.get(name)!;
+      for (const k of oldKeys) removeFrom(index, k, id);
+      for (const k of newKeys) addTo(index, k, id);
+    }
+    return old;
+  }
+
+  /** Removes `id`; returns the removed object. */
+  delete(id: string): ObjectByKind[K] | undefined {
+    const old = this.byId.get(id);
+    if (old === undefined) return undefined;
+    this.byId.delete(id);
+    const uniqueName = this.spec.uniqueName;
+    if (uniqueName !== undefined && this.byName.get(uniqueName(old)) === id)
+      this.byName.delete(uniqueName(old));
+    for (const name of this.indexNames) {
+      const index = this.indexes.get(name)!;
+      for (const k of this.spec.indexes[name](old)) removeFrom(index, k, id);
+    }
+    return old;
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.byName.clear();
+    for (const index of this.indexes.values()) index.clear();
+  }
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function addTo(index: Map<string, Set<string>>, key: string, id: string): void {
+  let ids = index.get(key);
+  if (ids === undefined) {
+    ids = new Set();
+    index.set(key, ids);
+  }
+  ids.add(id);
+}
+
+function removeFrom(index: Map<string, Set<string>>, key: string, id: string): void {
+  const ids = index.get(key);
+  if (ids === undefined) return;
+  ids.delete(id);
+  if (ids.size === 0) index.delete(key);
+}
