@@ -2,6 +2,8 @@
 export const ManagerErrorCode = {
   /** A write reached a manager that is not the leader and no leader is known to forward it to. */
   NoLeader: "MANAGER_NO_LEADER",
+  /** A leader-only service (the dispatcher) was called on a follower; `details.leaderAddr` says where to go. */
+  NotLeader: "MANAGER_NOT_LEADER",
   /** A membership change (leave, demote, remove) would leave too few reachable managers for quorum. */
   QuorumUnsafe: "MANAGER_QUORUM_UNSAFE",
   /** A join token is malformed, of another cluster, or not the current worker/manager token. */

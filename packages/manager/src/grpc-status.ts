@@ -19,6 +19,7 @@ const S = grpc.status;
 /** Codes whose status is not what their name's suffix says, and every code of this package. */
 const BY_CODE: Readonly<Record<string, grpc.status>> = {
   [ManagerErrorCode.NoLeader]: S.UNAVAILABLE,
+  [ManagerErrorCode.NotLeader]: S.UNAVAILABLE,
   [ManagerErrorCode.QuorumUnsafe]: S.FAILED_PRECONDITION,
   [ManagerErrorCode.JoinTokenRefused]: S.PERMISSION_DENIED,
   [ManagerErrorCode.NodeRemoved]: S.PERMISSION_DENIED,

@@ -18,6 +18,14 @@ export {
   DEFAULT_CLUSTER_PORT,
   DEFAULT_SHUTDOWN_GRACE_MS,
 } from "./cluster-server.js";
+export { Dispatcher, type DispatcherOptions } from "./dispatcher/dispatcher.js";
+export {
+  DEFAULT_HEARTBEAT_JITTER,
+  DEFAULT_HEARTBEAT_PERIOD_MS,
+  DEFAULT_LEADER_CHANGE_GRACE_PERIODS,
+  DEFAULT_MISSED_HEARTBEATS,
+} from "./dispatcher/node-liveness.js";
+export { DEFAULT_STATUS_FLUSH_MS } from "./dispatcher/status-batcher.js";
 export { ManagerErrorCode } from "./errors.js";
 export {
   fromStatus,
@@ -41,3 +49,9 @@ export {
   type QuorumCheck,
 } from "./quorum-safety.js";
 export { type RpcContext, streamHandler, unaryHandler } from "./rpc-handler.js";
+export {
+  type AgentView,
+  SimulatedAgents,
+  type SimulatedAgentsOptions,
+  type SimulatedNode,
+} from "./sim/simulated-agents.js";

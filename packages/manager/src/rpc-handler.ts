@@ -10,6 +10,8 @@ export interface RpcContext {
   /** The verified caller; undefined only on methods open to callers without a certificate. */
   caller: CallerIdentity | undefined;
   metadata: grpc.Metadata;
+  /** The client's address as the server saw it (`ip:port`). */
+  peer: string;
   /** Aborted when the client cancels or the call ends. */
   signal: AbortSignal;
 }
@@ -19,7 +21,13 @@ function contextOf(
 ) {
   const controller = new AbortController();
   call.on("cancelled", () => controller.abort());
-  return { caller: verifiedCaller(call), metadata: call.metadata, signal: controller.signal, controller };
+  return {
+    caller: verifiedCaller(call),
+    metadata: call.metadata,
+    peer: call.getPeer(),
+    signal: controller.signal,
+    controller,
+  };
 }
 
 /** A unary handler from `fn`; a thrown error becomes the mapped status with the Shoal code in trailers. */
