@@ -33,15 +33,14 @@ describe("decideStatusUpdates", () => {
   });
 
   it("refuses the whole request when one report is about another node's task", () => {
-    const err = (() => {
-      try {
-        decideStatusUpdates("n1", [report("t1", TaskState.ACCEPTED), report("t9", TaskState.FAILED)], (id) =>
-          tasks.get(id),
-        );
-      } catch (e) {
-        return e;
-      }
-    })();
+    let err: unknown;
+    try {
+      decideStatusUpdates("n1", [report("t1", TaskState.ACCEPTED), report("t9", TaskState.FAILED)], (id) =>
+        tasks.get(id),
+      );
+    } catch (e) {
+      err = e;
+    }
     expect(ShoalError.is(err, ManagerErrorCode.NotOwnTask)).toBe(true);
     expect((err as Error).message).toBe(
       'node "n1" reported the status of task "t9", which is assigned to node "n9"',
