@@ -2,6 +2,7 @@
 // (`Store`) or replicated on @shoal/raft (`ReplicatedStore`). See README.md.
 export type { Change, ChangeAction } from "./change.js";
 export { StoreErrorCode } from "./errors.js";
+export { LocalForwarding, type ProposalForwarding } from "./forwarding.js";
 export { KINDS, type Kind, type ObjectByKind, type StoredObject } from "./kinds.js";
 export {
   DEFAULT_PROPOSAL_TIMEOUT_MS,
@@ -11,6 +12,7 @@ export {
 } from "./limits.js";
 export type { Committed } from "./pending.js";
 export type { KindReader, ReadTx } from "./read-tx.js";
+export { ReplicatedStore, type ReplicatedStoreOptions } from "./replicated-store.js";
 export {
   type Batch,
   type BatchResult,

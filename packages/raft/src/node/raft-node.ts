@@ -122,6 +122,8 @@ export class RaftNode {
   private failure: unknown;
   private finished: (() => void) | undefined;
   private readonly readContexts: ReadContexts;
+  /** requestSnapshot() was called: snapshot after the next Ready whatever snapshotEntries says. */
+  private snapshotRequested = false;
 
   private appliedIndex = 0;
   private leaderId = 0;
@@ -329,6 +331,19 @@ export class RaftNode {
     });
   }
 
+  /**
+   * Takes a snapshot (and compacts) right after the Ready being handled, or the next one, instead
+   * of waiting for `snapshotEntries`. Call it from `apply` after a membership change that adds a
+   * member: a member that joins empty can only install a snapshot whose configuration includes
+   * it, so the leader's snapshot must be taken after the change (otherwise the newcomer refuses
+   * the older one until enough entries pass for the next periodic snapshot). No-op without a
+   * `snapshot` callback or with `snapshotEntries` 0.
+   */
+  requestSnapshot(): void {
+    this.snapshotRequested = true;
+    this.kick();
+  }
+
   /** Asks for leadership to move to `to` (e.g. before a graceful shutdown). */
   transferLeadership(to: number): void {
     this.enqueue(() => this.transfers.push(to));
@@ -527,7 +542,9 @@ export class RaftNode {
     const take = this.opts.snapshot;
     const storage = this.opts.storage;
     if (every <= 0 || take === undefined) return;
-    if (this.appliedIndex - storage.snapshot().meta.index < every) return;
+    const since = this.appliedIndex - storage.snapshot().meta.index;
+    if (since <= 0 || (since < every && !this.snapshotRequested)) return;
+    this.snapshotRequested = false;
     const index = this.appliedIndex;
     const data = await take();
     await storage.createSnapshot(index, core.status().confState, data);
