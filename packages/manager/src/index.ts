@@ -18,6 +18,7 @@ export {
   DEFAULT_CLUSTER_PORT,
   DEFAULT_SHUTDOWN_GRACE_MS,
 } from "./cluster-server.js";
+export { ControlApi, type ControlApiOptions } from "./control/control-api.js";
 export { Dispatcher, type DispatcherOptions } from "./dispatcher/dispatcher.js";
 export {
   DEFAULT_HEARTBEAT_JITTER,
