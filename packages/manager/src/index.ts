@@ -43,6 +43,8 @@ export {
   type LeaderComponentsOptions,
   type LeadershipSource,
 } from "./leader-components.js";
+export { LEADER_TRANSFER_TIMEOUT_MS, Manager, type ManagerOptions } from "./manager.js";
+export type { ManagerIdentity } from "./node-files.js";
 export {
   checkQuorumSafety,
   type ManagerMember,
