@@ -2,6 +2,7 @@
 // server for Raft, CA, control API and dispatcher, every RPC authorized by certificate role),
 // the error → gRPC status mapping, and the leader-only component runner.
 
+export { type NodeCaOptions, NodeCaService } from "./ca/node-ca.js";
 export {
   type ClusterInit,
   type ClusterInitOptions,
@@ -44,6 +45,12 @@ export {
   type LeadershipSource,
 } from "./leader-components.js";
 export { LEADER_TRANSFER_TIMEOUT_MS, Manager, type ManagerOptions } from "./manager.js";
+export {
+  PROMOTE_CHECK_MS,
+  PROMOTE_MAX_LAG_ENTRIES,
+  RaftMembership,
+  type RaftMembershipOptions,
+} from "./membership/raft-membership.js";
 export type { ManagerIdentity } from "./node-files.js";
 export {
   checkQuorumSafety,

@@ -25,12 +25,15 @@ import {
 import { Cluster, Node, NodeRole, NodeState } from "@shoal/proto";
 import { GrpcTransport } from "@shoal/raft/transport";
 import { ReplicatedStore, type ReplicatedStoreOptions } from "@shoal/store";
+import { NodeCaService } from "./ca/node-ca.js";
 import { initCluster } from "./cluster-init.js";
 import { ClusterServer } from "./cluster-server.js";
 import { ControlApi } from "./control/control-api.js";
 import { Dispatcher } from "./dispatcher/dispatcher.js";
 import { ManagerErrorCode } from "./errors.js";
+import { joinCluster } from "./join.js";
 import { LeaderComponents } from "./leader-components.js";
+import { RaftMembership } from "./membership/raft-membership.js";
 import {
   type ManagerIdentity,
   raftDir,
@@ -40,7 +43,6 @@ import {
   writeTls,
 } from "./node-files.js";
 import { checkQuorumSafety, type ManagerMember } from "./quorum-safety.js";
-import { unaryHandler } from "./rpc-handler.js";
 
 export interface ManagerOptions {
   dataDir: string;
@@ -76,6 +78,7 @@ export class Manager {
     private readonly transport: GrpcTransport,
     private readonly server: ClusterServer,
     private readonly components: LeaderComponents,
+    private readonly membership: RaftMembership,
     private readonly options: ManagerOptions,
     private readonly logger: Logger,
   ) {}
@@ -138,7 +141,44 @@ export class Manager {
     );
     await writeTls(options.dataDir, tls);
     await writeIdentity(options.dataDir, identity);
-    return Manager.start(options, identity, tls, [identity.raftId]);
+    return Manager.start(options, identity, tls, kek, [identity.raftId]);
+  }
+
+  /**
+   * Joins an existing cluster as a manager: pins the remote's root against the token, gets a
+   * manager certificate for a CSR, asks the leader to add it (as a learner, promoted once caught
+   * up) and receives the KEK over mutual TLS. A wrong or rotated token is refused with a clear
+   * message (MANAGER_JOIN_TOKEN_REFUSED), changing nothing here.
+   */
+  static async join(
+    options: ManagerOptions,
+    join: { token: string; remoteAddress: string },
+  ): Promise<Manager> {
+    const existing = await readIdentity(options.dataDir);
+    if (existing !== undefined) {
+      throw new ShoalError(
+        ManagerErrorCode.InvalidArgument,
+        `"${options.dataDir}" already holds a manager of cluster "${existing.clusterId}"`,
+        {
+          hint: "start it without join, or use an empty data dir",
+        },
+      );
+    }
+    const joined = await joinCluster({
+      token: join.token,
+      remoteAddress: join.remoteAddress,
+      advertiseAddress: options.advertiseAddress,
+      hosts: [hostOf(options.advertiseAddress)],
+    });
+    const kek = KeyEncryptionKey.fromBytes(joined.kek);
+    await kek.writeTo(kekPath(options.dataDir));
+    await writeTls(options.dataDir, joined.tls);
+    await writeIdentity(options.dataDir, joined.identity);
+    const manager = await Manager.start(options, joined.identity, joined.tls, kek, undefined);
+    for (const m of joined.members) {
+      if (m.raftId !== joined.identity.raftId && m.addr !== "") manager.transport.setPeer(m.raftId, m.addr);
+    }
+    return manager;
   }
 
   /** Restarts the manager whose identity, certificates and WAL are in the data dir. */
@@ -149,13 +189,15 @@ export class Manager {
         hint: "initialize a cluster with init, or join one",
       });
     }
-    return Manager.start(options, identity, await readTls(options.dataDir), undefined);
+    const kek = await KeyEncryptionKey.open(kekPath(options.dataDir));
+    return Manager.start(options, identity, await readTls(options.dataDir), kek, undefined);
   }
 
   private static async start(
     options: ManagerOptions,
     identity: ManagerIdentity,
     tls: NodeTlsMaterial,
+    kek: KeyEncryptionKey,
     bootstrapVoters: number[] | undefined,
   ): Promise<Manager> {
     const logger = (options.logger ?? silentLogger()).child({ module: "manager", nodeId: identity.nodeId });
@@ -182,6 +224,21 @@ export class Manager {
       leaderAddress: () => Manager.addressOfRaft(store, store.leader),
     });
     components.register(dispatcher);
+    const membership = new RaftMembership({
+      store,
+      transport,
+      kek,
+      selfRaftId: identity.raftId,
+      leaderAddress: () => Manager.addressOfRaft(store, store.leader),
+      logger,
+    });
+    components.register(membership.promoter());
+    const ca = new NodeCaService({
+      store,
+      kek,
+      logger,
+      ...(options.nodeCertLifetimeMs === undefined ? {} : { nodeCertLifetimeMs: options.nodeCertLifetimeMs }),
+    });
     const members = () => Manager.members(store);
     const control = new ControlApi({
       store,
@@ -196,14 +253,10 @@ export class Manager {
         clusterId: identity.clusterId,
         logger,
         services: {
-          raft: { ...transport.serviceHandlers() },
+          raft: { ...transport.serviceHandlers(), ...membership.handlers() },
           control: control.service(),
           dispatcher: dispatcher.service(),
-          nodeCa: {
-            getRootCaCertificate: unaryHandler(logger, async () => ({
-              certificate: Buffer.from(tls.rootCertPem),
-            })),
-          },
+          nodeCa: ca.service(),
         },
       });
     } catch (err) {
@@ -219,7 +272,7 @@ export class Manager {
       },
       "manager open",
     );
-    return new Manager(identity, store, transport, server, components, options, logger);
+    return new Manager(identity, store, transport, server, components, membership, options, logger);
   }
 
   /** The cluster address of the manager with `raftId`, from the store's node objects. */
@@ -261,6 +314,7 @@ export class Manager {
     const storeRun = this.store.run(member.signal);
     const componentsRun = this.components.run(this.store, member.signal);
     const bootstrap = this.writePendingBootstrap(member.signal);
+    const peers = this.membership.syncPeers(member.signal);
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });
@@ -268,7 +322,7 @@ export class Manager {
     });
     await this.transferLeadershipIfLeading();
     member.abort();
-    await Promise.allSettled([componentsRun, bootstrap]);
+    await Promise.allSettled([componentsRun, bootstrap, peers]);
     await storeRun;
   }
 

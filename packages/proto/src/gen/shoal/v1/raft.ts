@@ -411,6 +411,11 @@ export interface JoinResponse {
   raftId: number;
   members: RaftMember[];
   removedMembers: number[];
+  /**
+   * The key-encryption key that seals the root CA key in the Raft state. Only a caller with a
+   * verified manager certificate gets it, over mutual TLS; it is never logged or stored elsewhere.
+   */
+  kek: Uint8Array;
 }
 
 export interface LeaveRequest {
@@ -2185,7 +2190,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
 };
 
 function createBaseJoinResponse(): JoinResponse {
-  return { raftId: 0, members: [], removedMembers: [] };
+  return { raftId: 0, members: [], removedMembers: [], kek: new Uint8Array(0) };
 }
 
 export const JoinResponse: MessageFns<JoinResponse> = {
@@ -2202,6 +2207,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
         writer.uint64(safeLong(v));
       }
       writer.join();
+    }
+    if (message.kek.length !== 0) {
+      writer.uint32(34).bytes(message.kek);
     }
     return writer;
   },
@@ -2253,6 +2261,14 @@ export const JoinResponse: MessageFns<JoinResponse> = {
 
             break;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kek = reader.bytes();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2278,6 +2294,7 @@ export const JoinResponse: MessageFns<JoinResponse> = {
         : globalThis.Array.isArray(object?.removed_members)
         ? object.removed_members.map((e: any) => globalThis.Number(e))
         : [],
+      kek: isSet(object.kek) ? bytesFromBase64(object.kek) : new Uint8Array(0),
     };
   },
 
@@ -2292,6 +2309,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     if (message.removedMembers?.length) {
       obj.removedMembers = message.removedMembers.map((e) => Math.round(e));
     }
+    if (message.kek.length !== 0) {
+      obj.kek = base64FromBytes(message.kek);
+    }
     return obj;
   },
 
@@ -2303,6 +2323,7 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     message.raftId = object.raftId ?? 0;
     message.members = object.members?.map((e) => RaftMember.fromPartial(e)) || [];
     message.removedMembers = object.removedMembers?.map((e) => e) || [];
+    message.kek = object.kek ?? new Uint8Array(0);
     return message;
   },
 };
