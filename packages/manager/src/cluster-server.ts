@@ -20,6 +20,7 @@ import {
   LogsService,
   NodeCAService,
   RaftService,
+  StoreForwardingService,
 } from "@shoal/proto";
 import { ManagerErrorCode } from "./errors.js";
 import { codeForBareStatus, SHOAL_CODE_TRAILER, toStatus } from "./grpc-status.js";
@@ -41,6 +42,7 @@ export interface ClusterServices {
   dispatcher?: Impl;
   logBroker?: Impl;
   logs?: Impl;
+  storeForwarding?: Impl;
 }
 
 export interface ClusterServerOptions {
@@ -64,6 +66,7 @@ const DEFINITIONS: readonly (readonly [keyof ClusterServices, grpc.ServiceDefini
   ["dispatcher", DispatcherService],
   ["logBroker", LogBrokerService],
   ["logs", LogsService],
+  ["storeForwarding", StoreForwardingService],
 ];
 
 export class ClusterServer {

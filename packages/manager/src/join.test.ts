@@ -1,7 +1,7 @@
 // Two (then three) real managers in one process, each with its own data dir, Raft member and
 // mTLS cluster port on loopback: join with the manager token (learner, then voter), a wrong,
 // a rotated and a worker token refused with clear messages and nothing written, writes on one
-// manager seen on the other, and the KEK reaching the joined manager so it can sign certificates.
+// manager seen on the other (a follower's write forwarded to the leader), and the KEK reaching the joined manager so it can sign certificates.
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -112,6 +112,24 @@ describe("joining managers", () => {
       tx.secrets.create(Secret.fromPartial({ id: "s1", spec: { name: "x", data: new Uint8Array([1]) } })),
     );
     await until("the secret on m2", () => m2.store.view((tx) => tx.secrets.get("s1")) !== undefined);
+    // A write on the follower is forwarded to the leader over StoreForwarding and acknowledged
+    // once applied on the follower too.
+    expect(m2.store.isLeader()).toBe(false);
+    await m2.store.update((tx) =>
+      tx.secrets.create(Secret.fromPartial({ id: "s2", spec: { name: "y", data: new Uint8Array([2]) } })),
+    );
+    expect(m2.store.view((tx) => tx.secrets.get("s2"))).toBeDefined();
+    await until(
+      "the forwarded secret on m1",
+      () => m1.store.view((tx) => tx.secrets.get("s2")) !== undefined,
+    );
+    // A store decision on the leader comes back with its code: a duplicate name.
+    const dup = await m2.store
+      .update((tx) =>
+        tx.secrets.create(Secret.fromPartial({ id: "s3", spec: { name: "y", data: new Uint8Array([3]) } })),
+      )
+      .catch((e: unknown) => e);
+    expect(ShoalError.is(dup, "STORE_NAME_CONFLICT")).toBe(true);
 
     // After a rotation the old manager token is refused.
     const rotated = rotateJoinToken(tokens.manager);

@@ -33,6 +33,7 @@ import { Dispatcher } from "./dispatcher/dispatcher.js";
 import { ManagerErrorCode } from "./errors.js";
 import { joinCluster } from "./join.js";
 import { LeaderComponents } from "./leader-components.js";
+import { GrpcForwarding } from "./membership/grpc-forwarding.js";
 import { RaftMembership } from "./membership/raft-membership.js";
 import {
   type ManagerIdentity,
@@ -79,6 +80,7 @@ export class Manager {
     private readonly server: ClusterServer,
     private readonly components: LeaderComponents,
     private readonly membership: RaftMembership,
+    private readonly forwarding: GrpcForwarding,
     private readonly options: ManagerOptions,
     private readonly logger: Logger,
   ) {}
@@ -206,7 +208,15 @@ export class Manager {
       credentials: createClientCredentials(tls, { clusterId: identity.clusterId }),
       logger,
     });
+    let storeRef: ReplicatedStore | undefined;
+    const forwarding = new GrpcForwarding(
+      tls,
+      identity.clusterId,
+      (raftId) => (storeRef === undefined ? undefined : Manager.addressOfRaft(storeRef, raftId)),
+      logger,
+    );
     const store = await ReplicatedStore.open({
+      forwarding,
       id: identity.raftId,
       dir: raftDir(options.dataDir),
       ...(bootstrapVoters === undefined ? {} : { bootstrapVoters }),
@@ -215,6 +225,7 @@ export class Manager {
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.raft === undefined ? {} : { raft: options.raft }),
     });
+    storeRef = store;
     const provider = new NodeCertificateProvider(tls);
     const components = new LeaderComponents({ logger });
     const dispatcher = new Dispatcher({
@@ -257,6 +268,7 @@ export class Manager {
           control: control.service(),
           dispatcher: dispatcher.service(),
           nodeCa: ca.service(),
+          storeForwarding: forwarding.service(),
         },
       });
     } catch (err) {
@@ -272,7 +284,17 @@ export class Manager {
       },
       "manager open",
     );
-    return new Manager(identity, store, transport, server, components, membership, options, logger);
+    return new Manager(
+      identity,
+      store,
+      transport,
+      server,
+      components,
+      membership,
+      forwarding,
+      options,
+      logger,
+    );
   }
 
   /** The cluster address of the manager with `raftId`, from the store's node objects. */
@@ -327,6 +349,7 @@ export class Manager {
   }
 
   async close(): Promise<void> {
+    this.forwarding.close();
     await this.server.close();
     await this.store.close();
     await this.transport.close();
