@@ -4,6 +4,7 @@
 // on a follower every call fails with MANAGER_NOT_LEADER naming the leader's address, so the
 // agent moves there. After a leader change the nodes the store says are up get a grace of
 // several periods to reconnect before they are marked DOWN.
+import { setMaxListeners } from "node:events";
 import type * as grpc from "@grpc/grpc-js";
 import {
   type Clock,
@@ -135,6 +136,8 @@ export class Dispatcher implements LeaderComponent {
 
   /** Serves while `signal` lasts (this manager's leadership); marks silent nodes DOWN. */
   async run(signal: AbortSignal): Promise<void> {
+    // Every session and stream listens on the leadership signal (through AbortSignal.any).
+    setMaxListeners(0, signal);
     const periodMs = this.clusterPeriodMs();
     const liveness = new NodeLiveness({
       periodMs,

@@ -54,6 +54,8 @@ export interface AgentView {
   sessions: number;
 }
 
+/** Sessions opened at once by `open`. */
+const CONNECT_WAVE = 50;
 /** A lost session is opened again after this long. */
 const RECONNECT_DELAY_MS = 50;
 
@@ -259,7 +261,11 @@ export class SimulatedAgents {
     const sim = new SimulatedAgents({ ...options, logger: options.logger ?? silentLogger() });
     for (const node of options.nodes) sim.agents.set(node.nodeId, new Agent(node, sim.options));
     try {
-      await Promise.all([...sim.agents.values()].map((a) => a.start()));
+      // In waves, as a fleet reconnects: thousands of TLS handshakes at once only get resets.
+      const agents = [...sim.agents.values()];
+      for (let i = 0; i < agents.length; i += CONNECT_WAVE) {
+        await Promise.all(agents.slice(i, i + CONNECT_WAVE).map((a) => a.start()));
+      }
     } catch (err) {
       sim.close();
       throw err;
