@@ -12,6 +12,7 @@ import {
   type NodeCertificateProvider,
   type RpcRoleTable,
   SHOAL_RPC_ROLES,
+  verifiedCaller,
 } from "@shoal/pki";
 import {
   ControlService,
@@ -57,7 +58,21 @@ export interface ClusterServerOptions {
   /** The RPC roles table; Shoal's by default. */
   roles?: RpcRoleTable;
   shutdownGraceMs?: number;
+  /**
+   * A second check after the certificate's role, for manager-only services: the caller's node
+   * as the store knows it. Returns a refusal, or undefined to let the call through. This is how
+   * a removed or demoted manager is refused with its old (still unexpired) certificate.
+   */
+  checkManager?: (nodeId: string) => ShoalError | undefined;
 }
+
+/** Services whose callers must also be managers in the store (not only by certificate). */
+const MANAGER_ONLY: ReadonlySet<keyof ClusterServices> = new Set([
+  "raft",
+  "control",
+  "storeForwarding",
+  "logs",
+]);
 
 const DEFINITIONS: readonly (readonly [keyof ClusterServices, grpc.ServiceDefinition])[] = [
   ["raft", RaftService],
@@ -88,7 +103,11 @@ export class ClusterServer {
       interceptors: [codeTrailerInterceptor],
     });
     for (const [key, definition] of DEFINITIONS) {
-      const implementation = withUnimplemented(definition, options.services[key] ?? {}, logger);
+      const served = withUnimplemented(definition, options.services[key] ?? {}, logger);
+      const implementation =
+        options.checkManager !== undefined && MANAGER_ONLY.has(key)
+          ? withManagerCheck(served, options.checkManager, logger)
+          : served;
       server.addService(
         definition,
         authorizeService(definition, implementation, {
@@ -149,6 +168,28 @@ const codeTrailerInterceptor: grpc.ServerInterceptor = (_method, call) =>
       next(status);
     },
   });
+
+/** Runs `check` on the verified caller before each handler (after authorizeService's role check). */
+function withManagerCheck(
+  implementation: Impl,
+  check: (nodeId: string) => ShoalError | undefined,
+  logger: Logger,
+): Impl {
+  const out: Impl = {};
+  for (const [name, handler] of Object.entries(implementation)) {
+    out[name] = ((call: object, callback?: grpc.sendUnaryData<unknown>) => {
+      const nodeId = verifiedCaller(call)?.nodeId;
+      const refusal = nodeId === undefined ? undefined : check(nodeId);
+      if (refusal === undefined) return (handler as (c: object, cb?: unknown) => unknown)(call, callback);
+      logger.info({ nodeId, code: refusal.code }, "rpc refused: not a manager of this cluster any more");
+      const status = toStatus(refusal, logger);
+      if (callback !== undefined) callback(status, null);
+      else (call as { emit(e: string, v: unknown): void }).emit("error", status);
+      return undefined;
+    }) as grpc.UntypedHandleCall;
+  }
+  return out;
+}
 
 function withUnimplemented(definition: grpc.ServiceDefinition, implementation: Impl, logger: Logger): Impl {
   const out: Impl = { ...implementation };

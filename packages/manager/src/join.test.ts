@@ -6,13 +6,16 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
 import { ShoalError, silentLogger } from "@shoal/base";
-import { rotateJoinToken } from "@shoal/pki";
-import { Secret } from "@shoal/proto";
+import { createClientCredentials, rotateJoinToken, tlsChannelOptions } from "@shoal/pki";
+import { ControlClient, NodeRole, Secret } from "@shoal/proto";
 import { afterAll, describe, expect, it } from "vitest";
 import { LOOPBACK } from "../test/tls.js";
 import { ManagerErrorCode } from "./errors.js";
+import { SHOAL_CODE_TRAILER } from "./grpc-status.js";
 import { Manager, type ManagerOptions } from "./manager.js";
+import { readTls } from "./node-files.js";
 
 const dirs: string[] = [];
 const stops: (() => Promise<void>)[] = [];
@@ -146,5 +149,34 @@ describe("joining managers", () => {
     const m3 = await Manager.join(o3, { token: rotated, remoteAddress: o1.advertiseAddress });
     run(m3);
     await until("m3 a voter", () => m1.store.raft.status()?.confState.voters.length === 3);
+
+    // Demote m3 (3 reachable managers: safe): it leaves Raft, becomes a worker, and its old
+    // manager certificate no longer opens manager-only services; once removed it is refused
+    // as removed.
+    const m3Tls = await readTls(o3.dataDir);
+    const control = new ControlClient(
+      o1.advertiseAddress,
+      createClientCredentials(m3Tls, { clusterId: m1.identity.clusterId }),
+      tlsChannelOptions(),
+    );
+    const listAsM3 = () =>
+      new Promise<grpc.ServiceError | null>((resolve) => control.listServices({}, (err) => resolve(err)));
+    expect(await listAsM3()).toBeNull();
+    await m1.store.update((tx) => {
+      const n = tx.nodes.get(m3.identity.nodeId);
+      if (n?.spec) tx.nodes.update({ ...n, spec: { ...n.spec, desiredRole: NodeRole.WORKER } });
+    });
+    await until("m3 out of raft", () => m1.store.raft.status()?.confState.voters.length === 2);
+    await until(
+      "m3 a worker",
+      () => m1.store.view((tx) => tx.nodes.get(m3.identity.nodeId)?.role) === NodeRole.WORKER,
+    );
+    const demotedErr = await listAsM3();
+    expect(demotedErr?.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(demotedErr?.details).toBe(`node "${m3.identity.nodeId}" is not a manager any more`);
+    await m1.store.update((tx) => tx.nodes.delete(m3.identity.nodeId));
+    const removedErr = await listAsM3();
+    expect(removedErr?.metadata.get(SHOAL_CODE_TRAILER)).toEqual([ManagerErrorCode.NodeRemoved]);
+    control.close();
   });
 });

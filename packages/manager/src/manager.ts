@@ -244,6 +244,7 @@ export class Manager {
       logger,
     });
     components.register(membership.promoter());
+    components.register(membership.demoter());
     const ca = new NodeCaService({
       store,
       kek,
@@ -261,6 +262,7 @@ export class Manager {
       server = await ClusterServer.open({
         listenAddress: options.listenAddress,
         certificates: provider,
+        checkManager: (nodeId) => Manager.checkManager(store, nodeId),
         clusterId: identity.clusterId,
         logger,
         services: {
@@ -303,6 +305,33 @@ export class Manager {
     return store.view(
       (tx) => tx.nodes.list().find((n) => n.managerStatus?.raftId === raftId)?.managerStatus?.addr,
     );
+  }
+
+  /**
+   * A manager-only call must come from a node that is a manager in the store: a removed node
+   * (no object) or a demoted one is refused although its certificate is still valid.
+   */
+  private static checkManager(store: ReplicatedStore, nodeId: string): ShoalError | undefined {
+    const { node, initialized } = store.view((tx) => ({
+      node: tx.nodes.get(nodeId),
+      initialized: tx.clusters.count() > 0,
+    }));
+    // A replica that has not received the cluster yet (a manager still joining) cannot tell a
+    // removed node from one it has not heard of: it lets the leader's messages in.
+    if (!initialized) return undefined;
+    if (node === undefined) {
+      return new ShoalError(
+        ManagerErrorCode.NodeRemoved,
+        `node "${nodeId}" is not a member of this cluster (it was removed)`,
+        {
+          hint: "a removed node cannot come back with its old identity: clear its data dir and join again with a token",
+        },
+      );
+    }
+    if (node.role !== NodeRole.MANAGER) {
+      return new ShoalError(ManagerErrorCode.PermissionDenied, `node "${nodeId}" is not a manager any more`);
+    }
+    return undefined;
   }
 
   /** The managers as this member sees them, for quorum checks (reachability from the leader's progress). */

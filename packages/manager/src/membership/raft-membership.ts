@@ -151,23 +151,60 @@ export class RaftMembership {
     }
   }
 
+  /**
+   * The leader-only demoter: a manager whose desired role became worker (quorum safety was
+   * checked when that was asked) leaves the Raft configuration, then becomes a worker in the
+   * store. A leader demoting itself hands leadership over first; the next leader finishes.
+   */
+  demoter(): LeaderComponent {
+    return {
+      name: "raft-demoter",
+      run: async (signal) => {
+        while (!signal.aborted) {
+          await sleep(PROMOTE_CHECK_MS, signal);
+          if (signal.aborted) return;
+          const status = this.store.raft.status();
+          if (status === undefined) continue;
+          const demoted = this.store.view((tx) =>
+            tx.nodes
+              .list()
+              .find((n) => n.role === NodeRole.MANAGER && n.spec?.desiredRole === NodeRole.WORKER),
+          );
+          if (demoted === undefined) continue;
+          const raftId = demoted.managerStatus?.raftId ?? 0;
+          const inConfig = [...status.confState.voters, ...status.confState.learners].includes(raftId);
+          try {
+            if (inConfig && raftId === status.id) {
+              const other = status.confState.voters.find((id) => id !== status.id);
+              if (other !== undefined) this.store.raft.transferLeadership(other);
+              continue;
+            }
+            if (inConfig) {
+              await this.store.raft.proposeConfChange({ type: "removeNode", nodeId: raftId });
+              this.logger.info({ nodeId: demoted.id, raftId }, "manager left the raft configuration");
+              continue;
+            }
+            await this.store.update((tx) => {
+              const n = tx.nodes.get(demoted.id);
+              if (n !== undefined) tx.nodes.update({ ...n, role: NodeRole.WORKER, managerStatus: undefined });
+            });
+            if (raftId !== 0) this.options.transport.removePeer(raftId);
+            this.logger.info({ nodeId: demoted.id }, "manager demoted to worker");
+          } catch (err) {
+            this.logger.debug({ err, nodeId: demoted.id }, "demotion step not applied yet; retrying");
+          }
+        }
+      },
+    };
+  }
+
   /** The leader-only promoter: a caught-up learner becomes a voter, one change at a time. */
   promoter(): LeaderComponent {
     return {
       name: "raft-promoter",
       run: async (signal) => {
         while (!signal.aborted) {
-          await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, PROMOTE_CHECK_MS);
-            signal.addEventListener(
-              "abort",
-              () => {
-                clearTimeout(t);
-                resolve();
-              },
-              { once: true },
-            );
-          });
+          await sleep(PROMOTE_CHECK_MS, signal);
           if (signal.aborted) return;
           const status = this.store.raft.status();
           if (status === undefined) continue;
@@ -186,4 +223,19 @@ export class RaftMembership {
       },
     };
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 }
