@@ -18,6 +18,9 @@ declare -A wanted=(
   [psmisc]=/usr/bin/fuser
   [ca-certificates]=/etc/ssl/certs/ca-certificates.crt
   [apache2-utils]=/usr/bin/htpasswd
+  # The seccomp test builds a static probe (gcc -static needs libc6-dev's libc.a).
+  [gcc]=/usr/bin/gcc
+  [libc6-dev]=/usr/lib/x86_64-linux-gnu/libc.a
 )
 
 missing=()

@@ -35,10 +35,10 @@ describe("shoal", () => {
   });
 
   it("refuses groups that are not available yet, with exit code 1 and a hint", async () => {
-    const r = await run("cluster", "init");
+    const r = await run("image", "ls");
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      'error: "shoal cluster" is not yet available in this build\nhint: see README.md for what this build of shoal can do\n',
+      'error: "shoal image" is not yet available in this build\nhint: see README.md for what this build of shoal can do\n',
     );
     expect(r.stdout).toBe("");
   });
@@ -63,9 +63,9 @@ describe("shoal", () => {
   });
 
   it("shows stack traces only with --debug", async () => {
-    const plain = await run("service", "ls");
+    const plain = await run("image", "ls");
     expect(plain.stderr).not.toContain("    at ");
-    const debug = await run("--debug", "service", "ls");
+    const debug = await run("--debug", "image", "ls");
     expect(debug.stderr).toContain("    at ");
   });
 });

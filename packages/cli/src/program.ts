@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { ShoalError } from "@shoal/base";
 import { Command, CommanderError, Option } from "commander";
+import { Connection } from "./api/connection.js";
+import { resolveEndpoint } from "./api/endpoint.js";
+import { registerCluster } from "./commands/cluster.js";
 import { PLANNED_GROUPS, registerPlannedGroup } from "./commands/groups.js";
+import { registerNode } from "./commands/node.js";
+import { registerSecretOrConfig } from "./commands/secret-config.js";
+import { registerService } from "./commands/service.js";
 import { registerStack } from "./commands/stack.js";
 import { CliErrorCode, ExitCode, reportError } from "./errors.js";
 import type { CliIo, CommandContext, GlobalOptions } from "./io.js";
@@ -19,12 +25,21 @@ export function buildProgram(io: CliIo): Command {
   const ctx: CommandContext = {
     io,
     globals: () => {
-      const opts = program.opts<{ format: GlobalOptions["format"]; debug: boolean; host?: string }>();
-      return {
-        format: opts.format,
-        debug: opts.debug,
-        ...(opts.host === undefined ? {} : { host: opts.host }),
-      };
+      const opts = program.opts<GlobalOptions>();
+      const out: GlobalOptions = { format: opts.format, debug: opts.debug };
+      for (const key of ["host", "tlscacert", "tlscert", "tlskey"] as const) {
+        if (opts[key] !== undefined) out[key] = opts[key];
+      }
+      return out;
+    },
+    withApi: async (fn) => {
+      const endpoint = resolveEndpoint(ctx.globals(), io.env, io.cwd);
+      const connection = await Connection.open(endpoint);
+      try {
+        return await fn(connection);
+      } finally {
+        connection.close();
+      }
     },
   };
 
@@ -33,9 +48,13 @@ export function buildProgram(io: CliIo): Command {
     .version(cliVersion(), "-v, --version", "print the version")
     .addOption(new Option("--format <format>", "output format").choices(["table", "json"]).default("table"))
     .option("--debug", "print stack traces and debug logs", false)
-    .addOption(
-      new Option("-H, --host <address>", "manager to talk to (default: the local socket)").env("SHOAL_HOST"),
+    .option(
+      "-H, --host <address>",
+      "manager address[:port] or unix:///path (env SHOAL_HOST; default: the admin socket)",
     )
+    .option("--tlscacert <file>", "the cluster's root CA, pinned for --host (env SHOAL_TLS_CACERT)")
+    .option("--tlscert <file>", "client certificate for --host (env SHOAL_TLS_CERT)")
+    .option("--tlskey <file>", "client certificate key for --host (env SHOAL_TLS_KEY)")
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
@@ -47,7 +66,12 @@ export function buildProgram(io: CliIo): Command {
     .helpCommand(true)
     .configureHelp({ sortSubcommands: true, helpWidth: 100 });
 
+  registerCluster(program, ctx);
+  registerNode(program, ctx);
+  registerService(program, ctx);
   registerStack(program, ctx);
+  registerSecretOrConfig(program, ctx, "secret");
+  registerSecretOrConfig(program, ctx, "config");
   for (const group of PLANNED_GROUPS) registerPlannedGroup(program, group);
   return program;
 }

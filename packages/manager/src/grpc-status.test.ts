@@ -45,6 +45,13 @@ describe("toStatus and fromStatus", () => {
     const status = toStatus(err, silentLogger());
     expect(status.code).toBe(S.ABORTED);
     expect(status.metadata?.get(SHOAL_CODE_TRAILER)).toEqual(["STORE_VERSION_CONFLICT"]);
+    // Not ASCII: only the -bin trailer carries it.
+    expect(status.metadata?.get("shoal-hint")).toEqual([]);
+    const ascii = toStatus(
+      new ShoalError("MANAGER_NOT_FOUND", "x", { hint: "list with `ls`" }),
+      silentLogger(),
+    );
+    expect(ascii.metadata?.get("shoal-hint")).toEqual(["list with `ls`"]);
     const back = fromStatus({
       ...status,
       name: "Error",

@@ -11,6 +11,8 @@ import { ManagerErrorCode } from "./errors.js";
 export const SHOAL_CODE_TRAILER = "shoal-code";
 /** Trailer with the error's hint line (UTF-8; `-bin` so any text survives). */
 export const SHOAL_HINT_TRAILER = "shoal-hint-bin";
+/** The same hint as plain text, which the CLI reads, sent when it is printable ASCII. */
+export const SHOAL_HINT_TEXT_TRAILER = "shoal-hint";
 /** Trailer with the error's `details` as UTF-8 JSON. */
 export const SHOAL_DETAILS_TRAILER = "shoal-details-bin";
 
@@ -90,7 +92,10 @@ export function toStatus(err: unknown, logger: Logger): Partial<grpc.StatusObjec
   if (!ShoalError.is(err)) logger.error({ err }, "rpc handler failed");
   const metadata = new grpc.Metadata();
   metadata.set(SHOAL_CODE_TRAILER, shoal.code);
-  if (shoal.hint !== undefined) metadata.set(SHOAL_HINT_TRAILER, Buffer.from(shoal.hint, "utf8"));
+  if (shoal.hint !== undefined) {
+    metadata.set(SHOAL_HINT_TRAILER, Buffer.from(shoal.hint, "utf8"));
+    if (/^[\x20-\x7e]*$/.test(shoal.hint)) metadata.set(SHOAL_HINT_TEXT_TRAILER, shoal.hint);
+  }
   if (Object.keys(shoal.details).length > 0) {
     metadata.set(SHOAL_DETAILS_TRAILER, Buffer.from(JSON.stringify(shoal.details), "utf8"));
   }

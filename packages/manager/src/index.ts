@@ -34,6 +34,7 @@ export {
   grpcStatusFor,
   SHOAL_CODE_TRAILER,
   SHOAL_DETAILS_TRAILER,
+  SHOAL_HINT_TEXT_TRAILER,
   SHOAL_HINT_TRAILER,
   toStatus,
 } from "./grpc-status.js";

@@ -127,7 +127,11 @@ describe("withClusterDefaults", () => {
     expect(out.dispatcher?.heartbeatPeriodMs).toBe(1_000);
     expect(out.caConfig?.nodeCertExpiryMs).toBe(90 * 24 * 3600 * 1000);
     expect(out.scheduler?.strategy).toBe(SchedulingStrategy.SPREAD);
-    expect(out.allocator).toEqual({ defaultAddressPool: ["10.0.0.0/8"], subnetSize: 24 });
+    expect(out.allocator).toEqual({
+      defaultAddressPool: ["10.0.0.0/8"],
+      subnetSize: 24,
+      nodeSubnetPool: "10.42.0.0/16",
+    });
     const zero = withClusterDefaults(
       ClusterSpec.fromPartial({ orchestration: { taskHistoryRetentionLimit: 0 } }),
     );

@@ -67,6 +67,7 @@ export const ClusterDefaults = {
   schedulingStrategy: SchedulingStrategy.SPREAD,
   defaultAddressPool: ["10.0.0.0/8"],
   subnetSize: 24,
+  nodeSubnetPool: "10.42.0.0/16",
 } as const;
 
 function withUpdateDefaults(config: UpdateConfig | undefined): UpdateConfig {
@@ -149,5 +150,6 @@ export function withClusterDefaults(spec: ClusterSpec): ClusterSpec {
   out.allocator = allocator;
   if (allocator.defaultAddressPool.length === 0) allocator.defaultAddressPool = [...d.defaultAddressPool];
   if (allocator.subnetSize === 0) allocator.subnetSize = d.subnetSize;
+  if (allocator.nodeSubnetPool === "") allocator.nodeSubnetPool = d.nodeSubnetPool;
   return out;
 }

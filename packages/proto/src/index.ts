@@ -13,6 +13,7 @@ export {
   withServiceDefaults,
 } from "./defaults.js";
 export { ProtoErrorCode } from "./errors.js";
+export * from "./gen/shoal/v1/admin.js";
 export * from "./gen/shoal/v1/ca.js";
 export * from "./gen/shoal/v1/control.js";
 export * from "./gen/shoal/v1/dispatcher.js";

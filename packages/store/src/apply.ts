@@ -49,6 +49,8 @@ function applyAction(
     );
   const kind: Kind = oneof.$case;
   const object: StoredObject = oneof.value;
+  if (oneof.$case === "task" && oneof.value.spec !== undefined && action.action !== ObjectAction.REMOVE)
+    oneof.value.spec = tables.specs.intern(oneof.value.spec);
   const table = tables.table(kind);
   const old = table.get(object.id) as StoredObject | undefined;
   const readVersion = object.meta?.version ?? 0;

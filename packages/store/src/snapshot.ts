@@ -1,71 +1,94 @@
 import { createHash } from "node:crypto";
+import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { ShoalError } from "@shoal/base";
-import { StoreSnapshot } from "@shoal/proto";
 import { StoreErrorCode } from "./errors.js";
-import { CODECS, KINDS } from "./kinds.js";
+import { CODECS, KINDS, type Kind, type ObjectByKind, type StoredObject } from "./kinds.js";
+import type { SpecInterner } from "./spec-interner.js";
 import type { Tables } from "./tables.js";
+import { decodeTask, encodeTask } from "./task-codec.js";
+
+// StoreSnapshot field numbers (proto/shoal/v1/raft.proto) and Task's spec field.
+const SNAPSHOT_FIELDS: Record<Kind, number> = {
+  node: 1,
+  service: 2,
+  task: 3,
+  network: 4,
+  secret: 5,
+  config: 6,
+  cluster: 7,
+};
+const KIND_BY_FIELD = new Map(Object.entries(SNAPSHOT_FIELDS).map(([k, f]) => [f, k as Kind]));
+const LD = WireType.LengthDelimited;
 
 /**
- * Encodes every table with the proto's binary codecs. Synchronous: it runs between two applies,
- * so it sees one version and stalls apply for exactly its encode time; objects are immutable
- * once stored, so no copy is made first.
+ * Encodes every table as a StoreSnapshot with the proto's binary codecs. Synchronous: it runs
+ * between two applies, so it sees one version and stalls apply for exactly its encode time
+ * (objects are immutable once stored, so no copy is made first). A task's spec is written from
+ * the interned encoding instead of being encoded once per task.
  */
 export function encodeSnapshot(tables: Tables): Uint8Array {
-  const t = tables.byKind;
-  return StoreSnapshot.encode({
-    nodes: [...t.node.values()],
-    services: [...t.service.values()],
-    tasks: [...t.task.values()],
-    networks: [...t.network.values()],
-    secrets: [...t.secret.values()],
-    configs: [...t.config.values()],
-    clusters: [...t.cluster.values()],
-    members: [],
-    removedMembers: [],
-  }).finish();
+  const w = new BinaryWriter();
+  for (const kind of KINDS) {
+    const field = SNAPSHOT_FIELDS[kind];
+    if (kind === "task") {
+      for (const t of tables.byKind.task.values()) {
+        w.uint32((field << 3) | LD).fork();
+        encodeTask(t, w, tables.specs);
+        w.join();
+      }
+      continue;
+    }
+    const codec = CODECS[kind] as unknown as { encode(o: unknown, w: BinaryWriter): BinaryWriter };
+    for (const o of tables.table(kind).values()) codec.encode(o, w.uint32((field << 3) | LD).fork()).join();
+  }
+  return w.finish();
 }
 
+/** A decoded snapshot: every object by kind. */
+export type DecodedSnapshot = { [K in Kind]: ObjectByKind[K][] };
+
 /**
- * Decodes a snapshot into fresh tables' contents. Throws STORE_SNAPSHOT_CORRUPT (naming `source`)
- * and leaves `tables` untouched when the bytes are not a valid snapshot.
+ * Decodes a snapshot. Throws STORE_SNAPSHOT_CORRUPT (naming `source`) when the bytes are not a
+ * valid snapshot; nothing is changed then.
  */
-export function decodeSnapshot(data: Uint8Array, source: string): StoreSnapshot {
-  let snap: StoreSnapshot;
+export function decodeSnapshot(data: Uint8Array, source: string, specs: SpecInterner): DecodedSnapshot {
+  const out = Object.fromEntries(KINDS.map((k) => [k, []])) as unknown as DecodedSnapshot;
   try {
-    snap = StoreSnapshot.decode(data);
+    const r = new BinaryReader(data);
+    while (r.pos < r.len) {
+      const [field, wireType] = r.tag();
+      const kind = KIND_BY_FIELD.get(field);
+      if (kind === undefined || wireType !== LD) {
+        r.skip(wireType, field); // members / removed members (kept by the manager), or unknown
+        continue;
+      }
+      const bytes = r.bytes();
+      if (kind === "task") out.task.push(decodeTask(bytes, specs));
+      else
+        (out[kind] as StoredObject[]).push(
+          (CODECS[kind] as { decode(b: Uint8Array): StoredObject }).decode(bytes),
+        );
+    }
   } catch (err) {
     throw corrupt(source, `it does not decode (${(err as Error).message})`, err);
   }
-  const lists = [
-    snap.nodes,
-    snap.services,
-    snap.tasks,
-    snap.networks,
-    snap.secrets,
-    snap.configs,
-    snap.clusters,
-  ];
-  for (const [i, list] of lists.entries()) {
+  for (const kind of KINDS) {
     const seen = new Set<string>();
-    for (const o of list) {
+    for (const o of out[kind]) {
       if (o.id === "" || seen.has(o.id))
-        throw corrupt(source, `a ${KINDS[i]} has an empty or repeated id "${o.id}"`);
+        throw corrupt(source, `a ${kind} has an empty or repeated id "${o.id}"`);
       seen.add(o.id);
     }
   }
-  return snap;
+  return out;
 }
 
-export function loadSnapshot(tables: Tables, snap: StoreSnapshot): void {
+export function loadSnapshot(tables: Tables, snap: DecodedSnapshot): void {
   tables.clear();
-  const t = tables.byKind;
-  for (const o of snap.nodes) t.node.put(o);
-  for (const o of snap.services) t.service.put(o);
-  for (const o of snap.tasks) t.task.put(o);
-  for (const o of snap.networks) t.network.put(o);
-  for (const o of snap.secrets) t.secret.put(o);
-  for (const o of snap.configs) t.config.put(o);
-  for (const o of snap.clusters) t.cluster.put(o);
+  for (const kind of KINDS) {
+    const table = tables.table(kind);
+    for (const o of snap[kind]) table.put(o as never);
+  }
 }
 
 function corrupt(source: string, why: string, cause?: unknown): ShoalError {

@@ -1,5 +1,5 @@
 import { ManualClock, ShoalError, seededRandom } from "@shoal/base";
-import { TaskState } from "@shoal/proto";
+import { StoreSnapshot, TaskState } from "@shoal/proto";
 import { describe, expect, it } from "vitest";
 import { config, network, node, secret, service, task } from "../test/objects.js";
 import { StoreErrorCode } from "./errors.js";
@@ -365,11 +365,19 @@ describe("watches", () => {
 describe("snapshots and hashes", () => {
   it("restores the same state (same hash) from a snapshot", async () => {
     const s = await seeded();
+    await s.update((tx) => tx.tasks.create(task("t3", "svc1", 3, { nodeId: "n2" })));
     const copy = newStore();
     copy.restore(s.snapshot(), s.applied);
     expect(copy.stateHash()).toBe(s.stateHash());
     expect(copy.view((tx) => tx.tasks.find("nodeId", "n1").map((t) => t.id))).toEqual(["t1"]);
-    expect(copy.applied).toBe(2);
+    expect(copy.applied).toBe(3);
+    // The encoding is a plain StoreSnapshot (task specs are written from their shared encoding).
+    const plain = StoreSnapshot.decode(s.snapshot());
+    expect(plain.tasks.map((t) => t.spec)).toEqual(s.view((tx) => tx.tasks.list().map((t) => t.spec)));
+    // Tasks with equal specs share one frozen copy.
+    const [a, b] = copy.view((tx) => [tx.tasks.get("t2"), tx.tasks.get("t3")]);
+    expect(a!.spec).toBe(b!.spec);
+    expect(Object.isFrozen(a!.spec)).toBe(true);
   });
 
   it("refuses a corrupt snapshot with STORE_SNAPSHOT_CORRUPT naming the source, changing nothing", async () => {

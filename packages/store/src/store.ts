@@ -9,7 +9,7 @@ import {
 } from "@shoal/base";
 import type { StoreRequest } from "@shoal/proto";
 import { applyRequest } from "./apply.js";
-import { decodeEntry, encodeEntry, requestBytes } from "./entry-codec.js";
+import { decodeEntry, encodeEntry, encodeRequest } from "./entry-codec.js";
 import { StoreErrorCode } from "./errors.js";
 import {
   DEFAULT_PROPOSAL_TIMEOUT_MS,
@@ -75,7 +75,7 @@ export class Store {
   private readonly pending: PendingRequests;
   private readonly hub = new WatchHub();
   private readonly proposalTimeoutMs: number;
-  private queued: { request: StoreRequest; bytes: number; timeoutMs: number }[] = [];
+  private queued: { id: number; encoded: Uint8Array }[] = [];
   private flushScheduled = false;
   private appliedIndex = 0;
 
@@ -133,7 +133,7 @@ export class Store {
         const set = new ChangeSet(overlays);
         step(writeTx(this.tables, set, () => this.clock.now()));
         if (set.size === 0) return;
-        const bytes = requestBytes(set.actionsRequest(0));
+        const bytes = encodeRequest(set.actionsRequest(0), this.tables.specs).byteLength + 6;
         if (
           chunk.size > 0 &&
           (chunk.size + set.size > MAX_CHANGES_PER_TRANSACTION || chunkBytes + bytes > MAX_TRANSACTION_BYTES)
@@ -196,7 +196,7 @@ export class Store {
    * bytes do not decode; `source` names where they came from (a file) in that message.
    */
   restore(data: Uint8Array, index: number, source = "data"): void {
-    const snap = decodeSnapshot(data, source);
+    const snap = decodeSnapshot(data, source, this.tables.specs);
     loadSnapshot(this.tables, snap);
     this.appliedIndex = index;
     this.hub.failAll(
@@ -217,7 +217,7 @@ export class Store {
   applyEntry(index: number, data: Uint8Array): void {
     let requests: StoreRequest[];
     try {
-      requests = decodeEntry(data);
+      requests = decodeEntry(data, this.tables.specs);
     } catch (err) {
       this.logger.error(
         { err, index, bytes: data.byteLength },
@@ -276,7 +276,8 @@ export class Store {
   }
 
   private submit(request: StoreRequest, timeoutMs = this.proposalTimeoutMs): Promise<Committed> {
-    const bytes = requestBytes(request);
+    const encoded = encodeRequest(request, this.tables.specs);
+    const bytes = encoded.byteLength;
     if (bytes > MAX_TRANSACTION_BYTES)
       return Promise.reject(
         new ShoalError(
@@ -286,7 +287,7 @@ export class Store {
         ),
       );
     const done = this.pending.add(request.id, timeoutMs);
-    this.queued.push({ request, bytes, timeoutMs });
+    this.queued.push({ id: request.id, encoded });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // Group commit: every writer that submits in this turn shares the entry.
@@ -299,20 +300,22 @@ export class Store {
     this.flushScheduled = false;
     const queued = this.queued;
     this.queued = [];
-    let group: StoreRequest[] = [];
+    let group: Uint8Array[] = [];
+    let ids: number[] = [];
     let groupBytes = 0;
     const send = () => {
       if (group.length === 0) return;
-      const ids = group.map((r) => r.id);
       this.proposeEntry(encodeEntry(group), ids);
       group = [];
+      ids = [];
       groupBytes = 0;
     };
     for (const q of queued) {
-      if (!this.pending.has(q.request.id)) continue; // timed out already
-      if (groupBytes + q.bytes > MAX_ENTRY_BYTES) send();
-      group.push(q.request);
-      groupBytes += q.bytes;
+      if (!this.pending.has(q.id)) continue; // timed out already
+      if (groupBytes + q.encoded.byteLength > MAX_ENTRY_BYTES) send();
+      group.push(q.encoded);
+      ids.push(q.id);
+      groupBytes += q.encoded.byteLength;
     }
     send();
   }

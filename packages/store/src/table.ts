@@ -22,7 +22,8 @@ export class Table<K extends Kind, I extends string> {
   private readonly spec: TableSpec<K, I>;
   private readonly byId = new Map<string, ObjectByKind[K]>();
   private readonly byName = new Map<string, string>();
-  private readonly indexes = new Map<I, Map<string, Set<string>>>();
+  /** Per index: key → the one id holding it, or a set once several do (most slot keys stay single). */
+  private readonly indexes = new Map<I, Map<string, string | Set<string>>>();
   private readonly indexNames: readonly I[];
 
   constructor(spec: TableSpec<K, I>) {
@@ -64,7 +65,9 @@ export class Table<K extends Kind, I extends string> {
 
   /** Ids whose `index` keys include `key`. The set is live: copy it before writing to the table. */
   idsBy(index: I, key: string): ReadonlySet<string> {
-    return this.indexes.get(index)?.get(key) ?? NO_IDS;
+    const ids = this.indexes.get(index)?.get(key);
+    if (ids === undefined) return NO_IDS;
+    return typeof ids === "string" ? new Set([ids]) : ids;
   }
 
   keysOf(index: I, object: ObjectByKind[K]): readonly string[] {
@@ -128,18 +131,22 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-function addTo(index: Map<string, Set<string>>, key: string, id: string): void {
-  let ids = index.get(key);
-  if (ids === undefined) {
-    ids = new Set();
-    index.set(key, ids);
-  }
-  ids.add(id);
+function addTo(index: Map<string, string | Set<string>>, key: string, id: string): void {
+  const ids = index.get(key);
+  if (ids === undefined) index.set(key, id);
+  else if (typeof ids === "string") {
+    if (ids !== id) index.set(key, new Set([ids, id]));
+  } else ids.add(id);
 }
 
-function removeFrom(index: Map<string, Set<string>>, key: string, id: string): void {
+function removeFrom(index: Map<string, string | Set<string>>, key: string, id: string): void {
   const ids = index.get(key);
   if (ids === undefined) return;
+  if (typeof ids === "string") {
+    if (ids === id) index.delete(key);
+    return;
+  }
   ids.delete(id);
-  if (ids.size === 0) index.delete(key);
+  if (ids.size === 1) index.set(key, ids.values().next().value!);
+  else if (ids.size === 0) index.delete(key);
 }

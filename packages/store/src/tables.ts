@@ -1,4 +1,5 @@
 import type { Kind } from "./kinds.js";
+import { SpecInterner } from "./spec-interner.js";
 import { Table } from "./table.js";
 import { type ClusterIndex, clustersTable } from "./tables/clusters.js";
 import { type ConfigIndex, configsTable } from "./tables/configs.js";
@@ -30,6 +31,9 @@ export class Tables {
     config: new Table(configsTable),
     cluster: new Table(clustersTable),
   };
+
+  /** One shared copy of each distinct task spec (see spec-interner.ts). */
+  readonly specs = new SpecInterner();
 
   table<K extends Kind>(kind: K): Table<K, IndexByKind[K]> {
     return this.byKind[kind];

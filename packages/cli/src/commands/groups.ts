@@ -13,15 +13,6 @@ export const PLANNED_GROUPS: readonly { name: string; summary: string; usage: st
     summary: "run the node daemon (agent, and manager on manager nodes)",
     usage: "[options]",
   },
-  { name: "cluster", summary: "init, join, leave and inspect the cluster; join tokens", usage: "<command>" },
-  { name: "node", summary: "list, inspect, update, promote, demote and remove nodes", usage: "<command>" },
-  {
-    name: "service",
-    summary: "create, list, inspect, scale, update, roll back and remove services",
-    usage: "<command>",
-  },
-  { name: "secret", summary: "manage secrets", usage: "<command>" },
-  { name: "config", summary: "manage configs", usage: "<command>" },
   { name: "image", summary: "pull, import, list and remove images on this node", usage: "<command>" },
   { name: "events", summary: "stream cluster events", usage: "[options]" },
 ];

@@ -1,13 +1,125 @@
+import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { ShoalError } from "@shoal/base";
-import { formatIssue, planStackFiles, renderPlan } from "@shoal/stack";
+import {
+  formatIssue,
+  planStackFiles,
+  readStackFiles,
+  renderPlan,
+  STACK_NAMESPACE_LABEL,
+  type StackPlan,
+} from "@shoal/stack";
 import { type Command, Option } from "commander";
+import type { Api } from "../api/connection.js";
 import { CliErrorCode } from "../errors.js";
 import type { CommandContext } from "../io.js";
-import { registerNotAvailable } from "./groups.js";
+import { printRows } from "../output.js";
+import {
+  type ClusterObjects,
+  describeStep,
+  planStackDeploy,
+  planStackRemove,
+  type StackStep,
+} from "../stack/plan.js";
+import { say } from "./common.js";
+import { emptyServiceFilters, maybeWait, printServices } from "./service.js";
+import { printTasks } from "./tasks-table.js";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+const composeFileOption = () =>
+  new Option("-c, --compose-file <file>", "stack file; repeat to merge several").argParser(
+    (value, previous: string[] | undefined) => collect(value, previous ?? []),
+  );
+
+function needFiles(files: string[] | undefined): string[] {
+  if (files === undefined || files.length === 0) {
+    throw new ShoalError(CliErrorCode.Usage, "no stack file given", { hint: "use -c FILE" });
+  }
+  return files;
+}
+
+const objectFilters = (labels: Record<string, string> = {}) => ({
+  names: [],
+  namePrefixes: [],
+  ids: [],
+  idPrefixes: [],
+  labels,
+});
+
+async function clusterObjects(api: Api): Promise<ClusterObjects> {
+  const [services, networks, secrets, configs] = await Promise.all([
+    api.control("listServices", { filters: emptyServiceFilters() }),
+    api.control("listNetworks", { filters: objectFilters() }),
+    api.control("listSecrets", { filters: objectFilters() }),
+    api.control("listConfigs", { filters: objectFilters() }),
+  ]);
+  return {
+    services: services.services,
+    networks: networks.networks,
+    secrets: secrets.secrets,
+    configs: configs.configs,
+  };
+}
+
+async function stackServices(api: Api, namespace: string) {
+  const { services } = await api.control("listServices", {
+    filters: { ...emptyServiceFilters(), labels: { [STACK_NAMESPACE_LABEL]: namespace } },
+  });
+  if (services.length === 0) {
+    throw new ShoalError(CliErrorCode.NotFound, `nothing found in stack: ${namespace}`, {
+      hint: "`shoal stack ls` lists the stacks",
+    });
+  }
+  return services;
+}
+
+/** Runs one step; returns the id of a service that was created or updated (to wait for). */
+async function runStep(api: Api, step: StackStep): Promise<string | undefined> {
+  switch (step.kind) {
+    case "create-network":
+      await api.control("createNetwork", { spec: step.spec });
+      return undefined;
+    case "create-secret":
+      await api.control("createSecret", { spec: step.spec });
+      return undefined;
+    case "create-config":
+      await api.control("createConfig", { spec: step.spec });
+      return undefined;
+    case "create-service":
+      return (await api.control("createService", { spec: step.spec })).service?.id;
+    case "update-service":
+      await api.control("updateService", {
+        serviceId: step.id,
+        serviceVersion: step.version,
+        spec: step.spec,
+        rollback: false,
+      });
+      return step.id;
+    case "remove-service":
+      await api.control("removeService", { serviceId: step.id });
+      return undefined;
+    case "remove-network":
+      await api.control("removeNetwork", { networkId: step.id });
+      return undefined;
+    case "remove-secret":
+      await api.control("removeSecret", { secretId: step.id });
+      return undefined;
+    case "remove-config":
+      await api.control("removeConfig", { configId: step.id });
+      return undefined;
+  }
+}
+
+function readBytes(path: string): Uint8Array | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    // readStackFiles reports every unreadable file together, by name.
+    return undefined;
+  }
 }
 
 /**
@@ -35,29 +147,126 @@ export function registerStack(program: Command, ctx: CommandContext): void {
         ".env beside the first file, validates them and prints what a deploy would create. Needs no cluster.",
     )
     .argument("[name]", "stack name used to scope object names (default: the first file's directory)")
-    .addOption(
-      new Option("-c, --compose-file <file>", "stack file; repeat to merge several").argParser(
-        (value, previous: string[] | undefined) => collect(value, previous ?? []),
-      ),
-    )
+    .addOption(composeFileOption())
     .addOption(new Option("--format <format>", "output format").choices(["yaml", "json"]))
     .action((name: string | undefined, opts: { composeFile?: string[]; format?: "yaml" | "json" }) => {
       const { io } = ctx;
       // `shoal --format json stack config …` works too; the global default (table) means YAML here.
       const format = opts.format ?? (ctx.globals().format === "json" ? "json" : "yaml");
-      const files = opts.composeFile ?? [];
-      if (files.length === 0) {
-        throw new ShoalError(CliErrorCode.Usage, "no stack file given", { hint: "use -c FILE" });
-      }
+      const files = needFiles(opts.composeFile);
       const namespace = name ?? defaultStackName(files[0] as string, io.cwd);
       const plan = planStackFiles(files, namespace, { env: io.env, cwd: io.cwd });
       for (const w of plan.warnings) io.stderr.write(`warning: ${formatIssue(w)}\n`);
       io.stdout.write(renderPlan(plan, format));
     });
 
-  for (const verb of ["deploy", "ls", "ps", "services", "rm"]) {
-    registerNotAvailable(stack, verb, {
-      hint: "`shoal stack config -c FILE` shows what a deploy would create",
+  stack
+    .command("deploy")
+    .summary("create or update a stack's services, networks, secrets and configs")
+    .description(
+      "Deploys the stack files (merged in order): creates the stack's networks, secrets and configs,\n" +
+        "then its services; a second deploy updates only the services whose spec changed. Waits for\n" +
+        "every created or updated service to converge unless --detach.",
+    )
+    .argument("<name>", "stack name")
+    .addOption(composeFileOption())
+    .option("--prune", "remove the stack's services that are no longer in the files")
+    .option("-d, --detach", "return at once instead of waiting for the services")
+    .option("-q, --quiet", "no progress")
+    .action(
+      async (
+        name: string,
+        opts: { composeFile?: string[]; prune?: boolean; detach?: boolean; quiet?: boolean },
+      ) => {
+        const { io } = ctx;
+        const files = needFiles(opts.composeFile);
+        const loaded = planStackFiles(files, name, { env: io.env, cwd: io.cwd });
+        for (const w of loaded.warnings) io.stderr.write(`warning: ${formatIssue(w)}\n`);
+        const plan: StackPlan = readStackFiles(loaded, readBytes, (key) => io.env[key]);
+        await ctx.withApi(async (api) => {
+          const steps = planStackDeploy(plan, await clusterObjects(api), { prune: opts.prune === true });
+          const changed: { id: string; name: string }[] = [];
+          for (const step of steps) {
+            say(ctx, describeStep(step));
+            const id = await runStep(api, step);
+            if (id !== undefined) changed.push({ id, name: step.name });
+          }
+          if (steps.length === 0) say(ctx, `Stack ${name} is up to date.`);
+          for (const service of changed) {
+            if (opts.detach !== true && opts.quiet !== true) say(ctx, `${service.name}`);
+            await maybeWait(ctx, api, service.id, opts);
+          }
+        });
+      },
+    );
+
+  stack
+    .command("ls")
+    .alias("list")
+    .summary("list stacks")
+    .action(async () => {
+      await ctx.withApi(async (api) => {
+        const { services } = await api.control("listServices", { filters: emptyServiceFilters() });
+        const counts = new Map<string, number>();
+        for (const s of services) {
+          const ns = s.spec?.labels[STACK_NAMESPACE_LABEL];
+          if (ns !== undefined) counts.set(ns, (counts.get(ns) ?? 0) + 1);
+        }
+        const rows = [...counts.entries()]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([stackName, n]) => ({ name: stackName, services: n }));
+        printRows(ctx.io, ctx.globals().format, rows, [
+          { header: "NAME", value: (r) => r.name },
+          { header: "SERVICES", value: (r) => String(r.services) },
+        ]);
+      });
     });
-  }
+
+  stack
+    .command("ps")
+    .summary("list the tasks of a stack")
+    .argument("<name>", "stack name")
+    .option("-q, --quiet", "print only task ids")
+    .option("--no-trunc", "do not cut ids and errors")
+    .action(async (name: string, opts: { quiet?: boolean; trunc?: boolean }) => {
+      await ctx.withApi(async (api) => {
+        await printTasks(ctx, api, await stackServices(api, name), {
+          quiet: opts.quiet === true,
+          noTrunc: opts.trunc === false,
+        });
+      });
+    });
+
+  stack
+    .command("services")
+    .summary("list the services of a stack")
+    .argument("<name>", "stack name")
+    .option("-q, --quiet", "print only ids")
+    .action(async (name: string, opts: { quiet?: boolean }) => {
+      await ctx.withApi(async (api) => {
+        await printServices(ctx, api, await stackServices(api, name), opts.quiet === true);
+      });
+    });
+
+  stack
+    .command("rm")
+    .alias("remove")
+    .summary("remove stacks: everything a deploy made, and nothing else")
+    .argument("<name...>", "stack names")
+    .action(async (names: string[]) => {
+      await ctx.withApi(async (api) => {
+        for (const name of names) {
+          const steps = planStackRemove(name, await clusterObjects(api));
+          if (steps.length === 0) {
+            throw new ShoalError(CliErrorCode.NotFound, `nothing found in stack: ${name}`, {
+              hint: "`shoal stack ls` lists the stacks",
+            });
+          }
+          for (const step of steps) {
+            say(ctx, describeStep(step));
+            await runStep(api, step);
+          }
+        }
+      });
+    });
 }

@@ -172,10 +172,11 @@ describe("validateClusterSpec", () => {
     ],
     [
       "bad allocator",
-      { allocator: { defaultAddressPool: ["10.0.0.0"], subnetSize: 31 } },
+      { allocator: { defaultAddressPool: ["10.0.0.0"], subnetSize: 31, nodeSubnetPool: "10.42.0.0" } },
       [
         'allocator.default_address_pool[0]: "10.0.0.0" is not a valid CIDR like 10.0.0.0/8',
         "allocator.subnet_size: 31 must be between 8 and 30",
+        'allocator.node_subnet_pool: "10.42.0.0" is not a valid CIDR like 10.42.0.0/16',
       ],
     ],
   ])("%s", (_title, partial, expected) => {

@@ -123,6 +123,12 @@ export function validateClusterSpec(spec: ClusterSpec): ValidationIssue[] {
     if (allocator.subnetSize !== 0 && (allocator.subnetSize < 8 || allocator.subnetSize > 30)) {
       issues.add("allocator.subnet_size", `${allocator.subnetSize} must be between 8 and 30`);
     }
+    if (allocator.nodeSubnetPool !== "" && !isCidr(allocator.nodeSubnetPool)) {
+      issues.add(
+        "allocator.node_subnet_pool",
+        `"${allocator.nodeSubnetPool}" is not a valid CIDR like 10.42.0.0/16`,
+      );
+    }
   }
   return issues.issues;
 }

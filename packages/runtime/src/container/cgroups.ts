@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ignoring } from "../ignore.js";
 import type { ContainerStats } from "./types.js";
 
 /** cgroup v1 mount point; the hierarchies live below it, one per controller. */
@@ -22,7 +23,7 @@ export async function moveToMonitorCgroup(
   const moved: string[] = [];
   for (const hierarchy of ["systemd", "unified"]) {
     const base = join(root, hierarchy);
-    if ((await readdir(base).catch(() => undefined)) === undefined) continue;
+    if ((await ignoring(readdir(base), ["ENOENT", "ENOTDIR"], undefined)) === undefined) continue;
     const dir = join(base, cgroupParent, MONITOR_CGROUP);
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "cgroup.procs"), `${pid}\n`);
@@ -93,7 +94,7 @@ export function cpuPercent(prev: ContainerStats, cur: ContainerStats): number {
  */
 export async function removeCgroupTree(cgroupsPath: string, root = CGROUP_V1_ROOT): Promise<string[]> {
   const busy: string[] = [];
-  const controllers = await readdir(root).catch(() => [] as string[]);
+  const controllers = await ignoring(readdir(root), ["ENOENT"], [] as string[]);
   for (const c of controllers) {
     await removeDirTree(join(root, c, cgroupsPath), busy);
   }
@@ -118,9 +119,9 @@ async function removeDirTree(dir: string, busy: string[]): Promise<void> {
 /** Cgroup dirs that exist for `cgroupsPath` in any hierarchy (leak checks in tests). */
 export async function existingCgroupDirs(cgroupsPath: string, root = CGROUP_V1_ROOT): Promise<string[]> {
   const out: string[] = [];
-  for (const c of await readdir(root).catch(() => [] as string[])) {
+  for (const c of await ignoring(readdir(root), ["ENOENT"], [] as string[])) {
     const dir = join(root, c, cgroupsPath);
-    if ((await readdir(dir).catch(() => undefined)) !== undefined) out.push(dir);
+    if ((await ignoring(readdir(dir), ["ENOENT", "ENOTDIR"], undefined)) !== undefined) out.push(dir);
   }
   return out;
 }

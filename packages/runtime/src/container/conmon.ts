@@ -3,6 +3,7 @@ import { closeSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { ShoalError } from "@shoal/base";
+import { ignoring } from "../ignore.js";
 import { cleanToolMessage } from "./command.js";
 import { ContainerErrorCode } from "./errors.js";
 
@@ -17,8 +18,8 @@ export interface ConmonLaunch {
   pidFile: string;
   /** Where conmon writes its own pid (after it daemonized). */
   conmonPidFile: string;
+  /** conmon only writes it; the runtime rotates it (see `rotateLog`). */
   logPath: string;
-  logMaxSizeBytes: number;
   /** Shared dir of exit files, one per container id: a single watch sees every exit. */
   exitDir: string;
   /** Per-container dir where conmon leaves `exit` and, after an OOM kill, `oom`. */
@@ -56,8 +57,6 @@ export async function launchConmon(o: ConmonLaunch): Promise<{ pid: number }> {
     o.conmonPidFile,
     "-l",
     `k8s-file:${o.logPath}`,
-    "--log-size-max",
-    String(o.logMaxSizeBytes),
     "--exit-dir",
     o.exitDir,
     "--persist-dir",
@@ -89,11 +88,11 @@ export async function launchConmon(o: ConmonLaunch): Promise<{ pid: number }> {
   const sync = child.stdio[3] as Readable;
   try {
     const message = await readSyncMessage(sync, child, o.timeoutMs).catch(async (err: ShoalError) => {
-      const stderr = (await readFile(o.stderrPath, "utf8").catch(() => "")).trim();
+      const stderr = (await ignoring(readFile(o.stderrPath, "utf8"), ["ENOENT"], "")).trim();
       throw stderr === "" ? err : new ShoalError(err.code, `${err.message}: ${stderr}`, { cause: err });
     });
     if (message.data === undefined || message.data < 0) {
-      const stderr = await readFile(o.stderrPath, "utf8").catch(() => "");
+      const stderr = await ignoring(readFile(o.stderrPath, "utf8"), ["ENOENT"], "");
       throw new ShoalError(
         ContainerErrorCode.CreateFailed,
         `container "${o.id}" could not be created: ${cleanToolMessage(message.message ?? stderr) || "runc create failed"}`,

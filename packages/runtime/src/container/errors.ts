@@ -23,5 +23,9 @@ export const ContainerErrorCode = {
   InvalidState: "CONTAINER_INVALID_STATE",
   /** Another live process already runs a runtime on the same data dir. */
   RootInUse: "CONTAINER_ROOT_IN_USE",
+  /** The spec's seccomp profile file is missing, unreadable or not a valid Docker-format profile. */
+  SeccompProfileInvalid: "CONTAINER_SECCOMP_PROFILE_INVALID",
+  /** A bind mount's source path does not exist on the node. */
+  MountSourceNotFound: "CONTAINER_MOUNT_SOURCE_NOT_FOUND",
 } as const;
 export type ContainerErrorCode = (typeof ContainerErrorCode)[keyof typeof ContainerErrorCode];

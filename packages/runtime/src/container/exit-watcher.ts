@@ -2,6 +2,7 @@ import { type FSWatcher, watch } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Clock, type Logger, ShoalError } from "@shoal/base";
+import { ignoring } from "../ignore.js";
 import { readExitFile } from "./conmon.js";
 import { ContainerErrorCode } from "./errors.js";
 import type { ContainerPaths } from "./record.js";
@@ -54,7 +55,7 @@ export class ExitWatcher {
     const paths = this.deps.paths(id);
     const code = (await readExitFile(exitPath)) ?? (await readExitFile(paths.exitFile));
     if (code === undefined) return this.lostExit(id);
-    const st = await stat(exitPath).catch(() => stat(paths.exitFile));
+    const st = (await ignoring(stat(exitPath), ["ENOENT"], undefined)) ?? (await stat(paths.exitFile));
     const oomKilled = await stat(paths.oomFile).then(
       () => true,
       () => false,
@@ -71,7 +72,7 @@ export class ExitWatcher {
     const pid = this.deps.initPid(id);
     if (pid === undefined || (await isAlive(pid))) return undefined;
     const paths = this.deps.paths(id);
-    const conmonPid = Number((await readFile(paths.conmonPidFile, "utf8").catch(() => "")).trim());
+    const conmonPid = Number((await ignoring(readFile(paths.conmonPidFile, "utf8"), ["ENOENT"], "")).trim());
     if (conmonPid > 0 && (await isAlive(conmonPid))) return undefined;
     // conmon may have written the file just before exiting.
     const code = (await readExitFile(join(this.deps.exitDir, id))) ?? (await readExitFile(paths.exitFile));

@@ -9,7 +9,7 @@ export { cpuPercent, readStats } from "./cgroups.js";
 export { ContainerErrorCode } from "./errors.js";
 export { type EffectiveHealthcheck, initialHealth, nextHealth, resolveHealthcheck } from "./health.js";
 export { HealthMonitor, type HealthMonitorDeps, type HealthProbe } from "./health-monitor.js";
-export { type ReadLogsOptions, syncLogLinks } from "./log-files.js";
+export type { ReadLogsOptions } from "./log-files.js";
 export {
   formatLogEntry,
   LogLineAssembler,
@@ -18,6 +18,7 @@ export {
   parseLogText,
   type RawLogRecord,
 } from "./log-format.js";
+export { LogRotator, type RotateOptions, rotateLog } from "./log-rotator.js";
 export { MASKED_PATHS, READONLY_PATHS } from "./oci-defaults.js";
 export { buildOciSpec, type OciSpec, type OciSpecInput } from "./oci-spec.js";
 export { DEFAULT_PATH, mergeEnv, resolveArgv } from "./process-args.js";

@@ -1,41 +1,9 @@
-import { link, open, readdir, stat, unlink } from "node:fs/promises";
+import { open, readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Clock } from "@shoal/base";
+import { ignoring } from "../ignore.js";
 import { LogLineAssembler, parseLogText } from "./log-format.js";
 import type { LogEntry } from "./types.js";
-
-/**
- * Size-based rotation on top of conmon. conmon caps the live file at `--log-size-max` and then
- * replaces it with a fresh one (write to `<path>.tmp`, rename over `<path>`), which alone would
- * drop the old content. We keep every live file's inode reachable through a numbered hard link
- * (`<path>.<n>`), so when conmon swaps the file the old one survives as a rotated generation.
- * Generations beyond `maxFiles` are deleted. The links are made by `syncLogLinks`, called on a
- * timer and before every read; while the runtime is down conmon still caps each file, so at worst
- * generations in between are lost, never the disk.
- */
-export async function syncLogLinks(logPath: string, maxFiles: number): Promise<void> {
-  const gens = await listGenerations(logPath);
-  let live: Awaited<ReturnType<typeof stat>>;
-  try {
-    live = await stat(logPath);
-  } catch {
-    return;
-  }
-  const newest = gens.at(-1);
-  if (newest === undefined || newest.ino !== live.ino) {
-    const next = (newest?.n ?? 0) + 1;
-    try {
-      await link(logPath, `${logPath}.${next}`);
-      gens.push({ n: next, path: `${logPath}.${next}`, ino: live.ino });
-    } catch {
-      // conmon swapped the file between stat and link; the next sync links the new one.
-    }
-  }
-  while (gens.length > Math.max(1, maxFiles)) {
-    const old = gens.shift();
-    if (old !== undefined) await unlink(old.path).catch(() => undefined);
-  }
-}
 
 interface Generation {
   n: number;
@@ -43,33 +11,55 @@ interface Generation {
   ino: number;
 }
 
-async function listGenerations(logPath: string): Promise<Generation[]> {
+/** The rotated files `<logPath>.<n>`, oldest first. */
+export async function listGenerations(logPath: string): Promise<Generation[]> {
   const dir = dirname(logPath);
   const base = `${basename(logPath)}.`;
-  const names = await readdir(dir).catch(() => [] as string[]);
+  const names = await ignoring(readdir(dir), ["ENOENT"], [] as string[]);
   const gens: Generation[] = [];
   for (const name of names) {
     if (!name.startsWith(base)) continue;
     const n = Number(name.slice(base.length));
     if (!Number.isInteger(n) || n <= 0) continue;
     const p = join(dir, name);
-    const s = await stat(p).catch(() => undefined);
+    const s = await ignoring(stat(p), ["ENOENT"], undefined);
     if (s !== undefined) gens.push({ n, path: p, ino: s.ino });
   }
   return gens.sort((a, b) => a.n - b.n);
 }
 
-/** Files to read, oldest first: the generations, then the live file if it is not linked yet. */
+/** Files to read, oldest first: the generations, then the live file. */
 async function filesInOrder(logPath: string): Promise<{ path: string; ino: number }[]> {
+  // The live file first: a rotation right after shows it among the generations too (same inode,
+  // dropped below), while listing first could miss it in both places and lose a follower's place.
+  const live = await ignoring(stat(logPath), ["ENOENT"], undefined);
   const gens = await listGenerations(logPath);
-  // Two links to one inode (a sync racing another) must not make its lines appear twice.
+  // Two links to one inode (left by an older runtime's hard-link rotation) must not make its lines
+  // appear twice.
   const seen = new Set<number>();
   const out = gens
     .filter((g) => !seen.has(g.ino) && seen.add(g.ino))
     .map((g) => ({ path: g.path, ino: g.ino }));
-  const live = await stat(logPath).catch(() => undefined);
-  if (live !== undefined && out.at(-1)?.ino !== live.ino) out.push({ path: logPath, ino: live.ino });
+  if (live !== undefined && !seen.has(live.ino)) out.push({ path: logPath, ino: live.ino });
   return out;
+}
+
+/**
+ * `<generation>.head` names the streams whose line began in a generation rotation deleted since:
+ * the first piece of each of them in this file is the end of a line nobody can read whole.
+ */
+export function headMarkerPath(generationPath: string): string {
+  return `${generationPath}.head`;
+}
+
+async function brokenHeads(path: string): Promise<string[]> {
+  const text = await ignoring(readFile(headMarkerPath(path), "utf8"), ["ENOENT"], "[]");
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  } catch {
+    return [];
+  }
 }
 
 export interface ReadLogsOptions {
@@ -86,7 +76,6 @@ export interface FollowDeps {
   /** True once the container has exited: following ends after the last bytes are read. */
   hasExited: () => Promise<boolean>;
   pollMs: number;
-  maxFiles: number;
 }
 
 /**
@@ -98,14 +87,16 @@ export async function* readLogs(
   opts: ReadLogsOptions,
   deps: FollowDeps,
 ): AsyncGenerator<LogEntry> {
-  await syncLogLinks(logPath, deps.maxFiles);
   const files = await filesInOrder(logPath);
   const assembler = new LogLineAssembler();
   let entries: LogEntry[] = [];
   // Reading by open handle pins each inode, so a rotation in the middle cannot pull it away.
   let last: { ino: number; offset: number } | undefined;
+  const first = files[0];
+  if (first !== undefined) for (const stream of await brokenHeads(first.path)) assembler.dropNext(stream);
   for (const f of files) {
-    const handle = await open(f.path, "r").catch(() => undefined);
+    // Pruned since it was listed: the next one follows on.
+    const handle = await ignoring(open(f.path, "r"), ["ENOENT"], undefined);
     if (handle === undefined) continue;
     try {
       const buf = await handle.readFile();
@@ -118,6 +109,9 @@ export async function* readLogs(
       await handle.close();
     }
   }
+  // A last line without a newline (conmon wrote it as a partial record) is part of what is there;
+  // a follower gets it once the container is done, or its rest first if it still comes.
+  if (!opts.follow) entries.push(...assembler.flush());
   if (opts.sinceMs !== undefined) entries = entries.filter((e) => e.timeMs >= (opts.sinceMs as number));
   if (opts.tail !== undefined) entries = opts.tail <= 0 ? [] : entries.slice(-opts.tail);
   for (const e of entries) yield e;
@@ -131,7 +125,7 @@ export async function* readLogs(
   for (;;) {
     if (opts.signal?.aborted) return;
     const exited = await deps.hasExited();
-    const fresh = await readNew(logPath, cursor, assembler, deps.maxFiles);
+    const fresh = await readNew(logPath, cursor, assembler);
     cursor = fresh.cursor;
     for (const e of fresh.entries) if (keep(e)) yield e;
     quietSinceExit = exited && fresh.entries.length === 0 ? quietSinceExit + 1 : 0;
@@ -154,9 +148,7 @@ async function readNew(
   logPath: string,
   cursor: { ino: number; offset: number },
   assembler: LogLineAssembler,
-  maxFiles: number,
 ): Promise<{ entries: LogEntry[]; cursor: { ino: number; offset: number } }> {
-  await syncLogLinks(logPath, maxFiles);
   const files = await filesInOrder(logPath);
   const idx = files.findIndex((f) => f.ino === cursor.ino);
   // The file we were in was pruned (reader too slow): continue at the oldest still there.
@@ -166,7 +158,7 @@ async function readNew(
   for (let i = from; i < files.length; i++) {
     const f = files[i] as { path: string; ino: number };
     const offset = f.ino === next.ino ? next.offset : 0;
-    const handle = await open(f.path, "r").catch(() => undefined);
+    const handle = await ignoring(open(f.path, "r"), ["ENOENT"], undefined);
     if (handle === undefined) continue;
     try {
       const size = (await handle.stat()).size;
@@ -189,6 +181,7 @@ async function readNew(
 /** Total bytes of the live file and generations (for tests and `inspect`). */
 export async function logBytes(logPath: string): Promise<number> {
   let total = 0;
-  for (const f of await filesInOrder(logPath)) total += (await stat(f.path).catch(() => ({ size: 0 }))).size;
+  for (const f of await filesInOrder(logPath))
+    total += (await ignoring(stat(f.path), ["ENOENT"], { size: 0 })).size;
   return total;
 }

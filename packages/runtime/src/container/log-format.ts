@@ -36,8 +36,18 @@ export function logTimeMs(time: string): number {
  */
 export class LogLineAssembler {
   private readonly pending = new Map<string, { time: string; text: string }>();
+  private readonly dropping = new Set<string>();
+
+  /** The next line of `stream` is a remainder whose beginning is gone: it is not returned. */
+  dropNext(stream: string): void {
+    this.dropping.add(stream);
+  }
 
   push(rec: RawLogRecord): LogEntry | undefined {
+    if (this.dropping.has(rec.stream)) {
+      if (!rec.partial) this.dropping.delete(rec.stream);
+      return undefined;
+    }
     const prior = this.pending.get(rec.stream);
     const time = prior?.time ?? rec.time;
     const text = (prior?.text ?? "") + rec.text;

@@ -1,3 +1,6 @@
+import { readdir, stat } from "node:fs/promises";
+import { ignoring } from "../ignore.js";
+
 /**
  * Fixed parts of every container's config.json, after moby's `oci/defaults.go`: the kernel
  * interfaces a container must not see or change.
@@ -7,6 +10,7 @@
 export const MASKED_PATHS: readonly string[] = [
   "/proc/asound",
   "/proc/acpi",
+  "/proc/interrupts",
   "/proc/kcore",
   "/proc/keys",
   "/proc/latency_stats",
@@ -26,6 +30,34 @@ export const READONLY_PATHS: readonly string[] = [
   "/proc/sys",
   "/proc/sysrq-trigger",
 ];
+
+/**
+ * `/sys/devices/system/cpu/<cpu>/thermal_throttle` of every CPU this node has (moby masks the
+ * same glob): its counters leak the host's load and can be reset. Read once per process.
+ */
+export function thermalThrottlePaths(): Promise<readonly string[]> {
+  thermalPaths ??= (async () => {
+    const base = "/sys/devices/system/cpu";
+    const names = await ignoring(readdir(base), ["ENOENT"], [] as string[]);
+    const out: string[] = [];
+    for (const n of names
+      .filter((x) => /^cpu\d+$/.test(x))
+      .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)))) {
+      const p = `${base}/${n}/thermal_throttle`;
+      if (
+        await ignoring(
+          stat(p).then(() => true),
+          ["ENOENT", "ENOTDIR"],
+          false,
+        )
+      )
+        out.push(p);
+    }
+    return out;
+  })();
+  return thermalPaths;
+}
+let thermalPaths: Promise<readonly string[]> | undefined;
 
 export interface OciMount {
   destination: string;

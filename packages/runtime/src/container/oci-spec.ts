@@ -5,6 +5,14 @@ import { resolveCapabilities } from "./capabilities.js";
 import { ContainerErrorCode } from "./errors.js";
 import { baseMounts, CPU_PERIOD_US, MASKED_PATHS, type OciMount, READONLY_PATHS } from "./oci-defaults.js";
 import { mergeEnv, resolveArgv } from "./process-args.js";
+import {
+  type OciSeccomp,
+  resolveSeccomp,
+  SECCOMP_DEFAULT,
+  SECCOMP_UNCONFINED,
+  type SeccompProfile,
+} from "./seccomp.js";
+import { DEFAULT_SECCOMP_PROFILE } from "./seccomp-default.js";
 import type { ContainerSpec, MountSpec, NetworkAttachment } from "./types.js";
 import type { ResolvedUser } from "./user.js";
 
@@ -24,6 +32,12 @@ export interface OciSpecInput {
   /** Host dir holding node-local named volumes (`<volumesDir>/<name>`). */
   volumesDir: string;
   annotations: Record<string, string>;
+  /** The profile file the spec's `seccompProfile` names, read and checked by the caller. */
+  seccompFile?: SeccompProfile;
+  /** Node's `process.arch` (default: this process's), for the profile's architectures. */
+  arch?: string;
+  /** Host-specific paths to mask besides `MASKED_PATHS` (the CPUs' thermal_throttle dirs). */
+  extraMaskedPaths?: readonly string[];
 }
 
 /** The subset of the OCI runtime spec that Shoal writes (runc 1.1 reads it as config.json). */
@@ -61,6 +75,7 @@ export interface OciSpec {
     sysctl: Record<string, string>;
     maskedPaths: string[];
     readonlyPaths: string[];
+    seccomp?: OciSeccomp;
   };
 }
 
@@ -219,6 +234,18 @@ export function buildOciSpec(input: OciSpecInput): OciSpec {
   }
   if (limits?.pids !== undefined && limits.pids > 0) resources.pids = { limit: limits.pids };
 
+  const linux: OciSpec["linux"] = {
+    namespaces,
+    cgroupsPath: input.cgroupsPath,
+    resources,
+    sysctl,
+    maskedPaths: [...MASKED_PATHS, ...(input.extraMaskedPaths ?? [])],
+    readonlyPaths: [...READONLY_PATHS],
+  };
+  const profile = seccompProfileOf(spec, input.seccompFile);
+  if (profile !== undefined)
+    linux.seccomp = resolveSeccomp(profile, { capabilities: caps, arch: input.arch ?? process.arch });
+
   return {
     ociVersion: "1.0.2",
     process: {
@@ -238,15 +265,19 @@ export function buildOciSpec(input: OciSpecInput): OciSpec {
     hostname: input.hostname,
     mounts: allMounts,
     annotations: input.annotations,
-    linux: {
-      namespaces,
-      cgroupsPath: input.cgroupsPath,
-      resources,
-      sysctl,
-      maskedPaths: [...MASKED_PATHS],
-      readonlyPaths: [...READONLY_PATHS],
-    },
+    linux,
   };
+}
+
+/** The spec's seccomp choice: Docker's default, none, or the file the caller read. */
+function seccompProfileOf(spec: ContainerSpec, file: SeccompProfile | undefined): SeccompProfile | undefined {
+  const choice = spec.seccompProfile ?? SECCOMP_DEFAULT;
+  if (choice === SECCOMP_DEFAULT) return DEFAULT_SECCOMP_PROFILE;
+  if (choice === SECCOMP_UNCONFINED) return undefined;
+  if (!posix.isAbsolute(choice))
+    throw invalid(`seccomp profile "${choice}" is neither "default", "unconfined" nor an absolute path`);
+  if (file === undefined) throw invalid(`seccomp profile "${choice}" was not read`);
+  return file;
 }
 
 function cleanTarget(p: string): string {

@@ -1,16 +1,20 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import type { Logger } from "@shoal/base";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import { type Logger, ShoalError } from "@shoal/base";
+import { hasCode, ignoring } from "../ignore.js";
 import { renderHosts, renderResolvConf } from "../network/resolv.js";
 import { moveToMonitorCgroup } from "./cgroups.js";
 import { launchConmon } from "./conmon.js";
+import { ContainerErrorCode } from "./errors.js";
 import { resolveHealthcheck } from "./health.js";
 import { mountOverlay } from "./mounts.js";
+import { thermalThrottlePaths } from "./oci-defaults.js";
 import { buildOciSpec } from "./oci-spec.js";
 import { type ContainerPaths, type ContainerRecord, writeRecord } from "./record.js";
 import type { Runc } from "./runc.js";
+import { loadSeccompProfile, SECCOMP_DEFAULT, SECCOMP_UNCONFINED } from "./seccomp.js";
 import { normalizeSignal } from "./signals.js";
-import type { ContainerImageSource } from "./types.js";
+import type { ContainerImageSource, MountSpec } from "./types.js";
 import { resolveGroups, resolveUser } from "./user.js";
 
 const SYSTEMD_RESOLVED_UPSTREAM = "/run/systemd/resolve/resolv.conf";
@@ -41,16 +45,23 @@ export async function prepareContainer(
   record: ContainerRecord,
 ): Promise<void> {
   const { spec, network, id } = record;
+  // Spec errors first, before anything exists to undo.
+  const profile = spec.seccompProfile;
+  const seccompFile =
+    profile !== undefined && profile !== SECCOMP_DEFAULT && profile !== SECCOMP_UNCONFINED
+      ? await loadSeccompProfile(profile)
+      : undefined;
+  await checkBindSources(spec.mounts ?? []);
   const image = await deps.images.acquire(spec.image, id);
   record.imageId = image.id;
   await writeRecord(paths, record);
   await Promise.all([mkdir(paths.rootfs), mkdir(paths.upper), mkdir(paths.work)]);
   await mountOverlay(image.layerDirs, paths.upper, paths.work, paths.rootfs);
   const [passwd, group, hostResolv, upstreamResolv] = await Promise.all([
-    readFile(join(paths.rootfs, "etc/passwd"), "utf8").catch(() => undefined),
-    readFile(join(paths.rootfs, "etc/group"), "utf8").catch(() => undefined),
-    readFile(deps.hostResolvConfPath, "utf8").catch(() => ""),
-    readFile(deps.upstreamResolvConfPath ?? SYSTEMD_RESOLVED_UPSTREAM, "utf8").catch(() => ""),
+    ignoring(readFile(join(paths.rootfs, "etc/passwd"), "utf8"), ["ENOENT"], undefined),
+    ignoring(readFile(join(paths.rootfs, "etc/group"), "utf8"), ["ENOENT"], undefined),
+    ignoring(readFile(deps.hostResolvConfPath, "utf8"), ["ENOENT"], ""),
+    ignoring(readFile(deps.upstreamResolvConfPath ?? SYSTEMD_RESOLVED_UPSTREAM, "utf8"), ["ENOENT"], ""),
   ]);
   const user = resolveUser(spec.user ?? image.config.user ?? "", passwd, group);
   if (spec.groups !== undefined && spec.groups.length > 0) {
@@ -83,6 +94,8 @@ export async function prepareContainer(
     cgroupsPath: record.cgroupsPath,
     volumesDir: deps.volumesDir,
     annotations: { ...record.labels, "com.shoal.container.name": record.name },
+    extraMaskedPaths: await thermalThrottlePaths(),
+    ...(seccompFile !== undefined ? { seccompFile } : {}),
   });
   const health = resolveHealthcheck(spec.healthcheck, image.config.healthcheck);
   if (health !== undefined) record.healthcheck = health;
@@ -101,7 +114,6 @@ export async function prepareContainer(
     pidFile: paths.pidFile,
     conmonPidFile: paths.conmonPidFile,
     logPath: paths.log,
-    logMaxSizeBytes: record.logMaxSizeBytes,
     exitDir: deps.exitDir,
     persistDir: paths.dir,
     socketDir: deps.socketDir,
@@ -109,11 +121,31 @@ export async function prepareContainer(
     timeoutMs: deps.createTimeoutMs,
   });
   record.pid = pid;
-  const conmonPid = Number((await readFile(paths.conmonPidFile, "utf8").catch(() => "")).trim());
+  const conmonPid = Number((await ignoring(readFile(paths.conmonPidFile, "utf8"), ["ENOENT"], "")).trim());
   try {
     if (conmonPid > 0) await moveToMonitorCgroup(conmonPid, deps.cgroupParent);
     else deps.logger.warn({ containerId: id }, "conmon wrote no pid file; it stays in the daemon's cgroup");
   } catch (err) {
     deps.logger.warn({ containerId: id, err }, "could not move conmon out of the daemon's cgroup");
+  }
+}
+
+/**
+ * A bind source that does not exist is the spec's fault (the task must be rejected, retrying
+ * cannot help), unlike a runc failure: say so with its own code before runc gets to fail on it.
+ */
+async function checkBindSources(mounts: readonly MountSpec[]): Promise<void> {
+  for (const m of mounts) {
+    if (m.kind !== "bind" || !isAbsolute(m.source)) continue;
+    try {
+      await stat(m.source);
+    } catch (err) {
+      if (!hasCode(err, ["ENOENT", "ENOTDIR"])) throw err;
+      throw new ShoalError(
+        ContainerErrorCode.MountSourceNotFound,
+        `bind mount source "${m.source}" (for "${m.target}") does not exist on this node`,
+        { hint: "create the path on the node, or fix the mount's source" },
+      );
+    }
   }
 }

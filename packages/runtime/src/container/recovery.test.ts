@@ -88,7 +88,10 @@ describe("recovery of interrupted creates and removes", () => {
         spec: { ...sleeper, mounts: [{ kind: "bind", source: join(sb.dir, "missing"), target: "/m" }] },
         owner,
       }),
-    ).rejects.toMatchObject({ code: "CONTAINER_CREATE_FAILED" });
+    ).rejects.toMatchObject({
+      code: "CONTAINER_MOUNT_SOURCE_NOT_FOUND",
+      message: `bind mount source "${join(sb.dir, "missing")}" (for "/m") does not exist on this node`,
+    });
     const c = await rt.create({ id: "fixed-id", spec: sleeper, owner });
     await expect(rt.create({ id: "fixed-id", spec: sleeper, owner })).rejects.toThrowError(
       'container "fixed-id" already exists',

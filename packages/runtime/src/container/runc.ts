@@ -2,6 +2,7 @@ import { constants } from "node:fs";
 import { type FileHandle, open, readFile, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ShoalError } from "@shoal/base";
+import { ignoring } from "../ignore.js";
 import { cleanToolMessage, runChecked, runCommand } from "./command.js";
 import { ContainerErrorCode } from "./errors.js";
 
@@ -140,7 +141,7 @@ export class Runc {
     });
     if (opts.pidFile !== undefined) {
       // Killing `runc exec` on timeout leaves its process running inside the container.
-      const pid = Number((await readFile(opts.pidFile, "utf8").catch(() => "")).trim());
+      const pid = Number((await ignoring(readFile(opts.pidFile, "utf8"), ["ENOENT"], "")).trim());
       if (r.timedOut && pid > 0) {
         try {
           process.kill(pid, "SIGKILL");

@@ -5,7 +5,8 @@ import { readStats } from "./cgroups.js";
 import { ContainerErrorCode } from "./errors.js";
 import { ExitWatcher } from "./exit-watcher.js";
 import { HealthMonitor } from "./health-monitor.js";
-import { type ReadLogsOptions, readLogs, syncLogLinks } from "./log-files.js";
+import { type ReadLogsOptions, readLogs } from "./log-files.js";
+import { LogRotator } from "./log-rotator.js";
 import { type PrepareDeps, prepareContainer } from "./prepare.js";
 import {
   ContainerPaths,
@@ -45,7 +46,7 @@ export interface ContainerRuntimeOptions {
   hostResolvConfPath?: string;
   logMaxSizeBytes?: number;
   logMaxFiles?: number;
-  /** How often rotated log files are linked and pruned (default 1 s). */
+  /** How often every log is checked besides the watch-driven checks (default 1 s). */
   logSyncIntervalMs?: number;
   /** How often `wait` and log follow look for news when no watch event came (default 50 ms). */
   pollMs?: number;
@@ -94,6 +95,7 @@ export class ContainerRuntime {
   private readonly exits: ExitWatcher;
   private opened: Promise<RecoveryReport> | undefined;
   private logTimer: TimerHandle | undefined;
+  private readonly logRotator: LogRotator;
   private closed = false;
   readonly exitDir: string;
   readonly volumesDir: string;
@@ -104,6 +106,7 @@ export class ContainerRuntime {
     this.log = opts.logger.child({ module: "runtime/containers" });
     this.runc = new Runc(opts.runcPath ?? "/usr/sbin/runc", opts.runcRoot ?? join(opts.root, "runc"));
     this.conmonPath = opts.conmonPath ?? "/usr/bin/conmon";
+    this.logRotator = new LogRotator(this.log);
     this.exitDir = join(opts.root, "exits");
     this.volumesDir = join(opts.root, "volumes");
     this.socketDir = join(opts.root, "sock");
@@ -169,6 +172,7 @@ export class ContainerRuntime {
     this.closed = true;
     this.exits.close();
     if (this.logTimer !== undefined) this.clock.clearTimeout(this.logTimer);
+    this.logRotator.close();
     for (const m of this.health.values()) m.stop();
     this.health.clear();
   }
@@ -266,6 +270,7 @@ export class ContainerRuntime {
       record.phase = "created";
       await writeRecord(paths, record);
       this.records.set(id, record);
+      this.watchLog(record);
       this.log.info({ containerId: id, name: record.name, taskId: owner.taskId }, "container created");
       return this.info(record);
     } catch (err) {
@@ -424,6 +429,7 @@ export class ContainerRuntime {
     const paths = this.paths(id);
     const record = this.records.get(id) ?? (await readRecord(paths));
     this.stopHealth(id);
+    this.logRotator.unwatch(id);
     // Busy keeps the log-link timer out of a directory that is being deleted.
     this.busy.add(id);
     try {
@@ -443,11 +449,10 @@ export class ContainerRuntime {
   /** The container's log (JSON-lines fields), optionally following until it exits. */
   async *logs(id: string, o: ReadLogsOptions = {}): AsyncGenerator<LogEntry> {
     await this.open();
-    const record = this.record(id);
+    this.record(id);
     yield* readLogs(this.paths(id).log, o, {
       clock: this.clock,
       pollMs: Math.max(this.opts.pollMs ?? 50, 100),
-      maxFiles: record.logMaxFiles,
       hasExited: async () =>
         this.closed || !this.records.has(id) || (await this.exits.exitOf(id)) !== undefined,
     });
@@ -485,14 +490,24 @@ export class ContainerRuntime {
   private scheduleLogSync(): void {
     if (this.closed) return;
     this.logTimer = this.clock.setTimeout(() => {
-      void (async () => {
-        for (const r of this.records.values()) {
-          if (this.busy.has(r.id)) continue;
-          await syncLogLinks(this.paths(r.id).log, r.logMaxFiles).catch(() => undefined);
-        }
-        this.scheduleLogSync();
-      })();
+      const live = new Set<string>();
+      for (const r of this.records.values()) {
+        if (this.busy.has(r.id)) continue;
+        live.add(r.id);
+        this.watchLog(r);
+      }
+      this.logRotator.retain(live);
+      this.scheduleLogSync();
     }, this.opts.logSyncIntervalMs ?? 1000);
+  }
+
+  private watchLog(r: ContainerRecord): void {
+    const p = this.paths(r.id);
+    this.logRotator.watch(r.id, p.log, {
+      ctlPath: join(p.dir, "ctl"),
+      maxSizeBytes: r.logMaxSizeBytes,
+      maxFiles: r.logMaxFiles,
+    });
   }
 }
 

@@ -5,8 +5,10 @@ import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, type Logger, silentLogger } from "@shoal/base";
+import { ignoring } from "../ignore.js";
 import type { ImageConfig, ImageRecord } from "../image/types.js";
 import { existingCgroupDirs, MONITOR_CGROUP, removeCgroupTree } from "./cgroups.js";
+import { ContainerErrorCode } from "./errors.js";
 import { mountPointsUnder } from "./mounts.js";
 import { ContainerRuntime, type ContainerRuntimeOptions } from "./runtime.js";
 import type { ContainerImageSource } from "./types.js";
@@ -138,7 +140,7 @@ export async function makeSandbox(config: Partial<ImageConfig> = {}): Promise<Sa
       return rt;
     },
     async leaks() {
-      const runc = await readdir(runcRoot).catch(() => [] as string[]);
+      const runc = await ignoring(readdir(runcRoot), ["ENOENT"], [] as string[]);
       // Container cgroups are the parent's subdirectories, in any hierarchy; the monitors' shared
       // cgroup is not a container's.
       const cgroups: string[] = [];
@@ -151,11 +153,17 @@ export async function makeSandbox(config: Partial<ImageConfig> = {}): Promise<Sa
     },
     async destroy() {
       for (const rt of runtimes) {
-        for (const c of await rt.list().catch(() => [])) await rt.remove(c.id).catch(() => undefined);
+        // A test that failed half-way may leave anything: clean up what can be, report the rest.
+        // A runtime that never got its root (a test of CONTAINER_ROOT_IN_USE) holds nothing.
+        for (const c of await ignoring(rt.list(), [ContainerErrorCode.RootInUse], [])) {
+          await rt
+            .remove(c.id)
+            .catch((err: unknown) => console.error(`sandbox: removing "${c.id}" failed`, err));
+        }
         rt.close();
       }
       // Whatever a failed test left: runc containers, mounts, cgroups.
-      for (const id of await readdir(runcRoot).catch(() => [] as string[])) {
+      for (const id of await ignoring(readdir(runcRoot), ["ENOENT"], [] as string[])) {
         try {
           execFileSync("runc", ["--root", runcRoot, "delete", "--force", id], { stdio: "ignore" });
         } catch {

@@ -63,6 +63,11 @@ export interface ContainerSpec {
   ulimits?: Ulimit[];
   /** Defaults to true: a setuid binary inside cannot gain privileges. */
   noNewPrivileges?: boolean;
+  /**
+   * "default" (the default: Docker's allowlist, see `seccomp-default.ts`), "unconfined" (no
+   * filter), or the absolute path of a Docker-format JSON profile on the node.
+   */
+  seccompProfile?: string;
   stopSignal?: string;
   stopGracePeriodMs?: number;
   healthcheck?: HealthcheckSpec;

@@ -1,3 +1,5 @@
+import { hasCode } from "../ignore.js";
+import { ImageErrorCode } from "./errors.js";
 /**
  * Runs `work` over `items` with at most `limit` in flight. On the first error no new item starts,
  * the running ones finish (nothing keeps writing after the caller got the error), then it throws.
@@ -102,6 +104,20 @@ export class SharedExclusiveLock {
 
 /** Blob transfers: 4 attempts, 250 ms, 500 ms, 1 s apart. */
 export const RETRY = { attempts: 4, delayMs: 250 } as const;
+
+/**
+ * Content that did not match its digest is not retried like a broken connection (the same bytes
+ * would come again), but once: a transfer corrupted on the way (a proxy, a flaky disk on the
+ * registry side) deserves a second download before the pull fails.
+ */
+export async function retryOnceOnMismatch<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!hasCode(err, [ImageErrorCode.DigestMismatch])) throw err;
+    return work();
+  }
+}
 
 /** Errors worth another attempt: the network, not the content or the credentials. */
 export function isTransient(err: unknown): boolean {

@@ -88,7 +88,8 @@ export class ContentStore {
         ...(options.signal === undefined ? [] : [{ signal: options.signal }]),
       );
       const digest = `sha256:${hash.digest("hex")}`;
-      if (expected !== undefined && digest !== expected) throw digestMismatch("blob", expected, digest);
+      if (expected !== undefined && digest !== expected)
+        throw digestMismatch(`blob "${expected}"`, expected, digest);
       const handle = await open(temp, "r");
       try {
         await handle.sync();

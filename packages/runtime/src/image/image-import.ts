@@ -5,6 +5,7 @@ import { mkdtemp, readFile, realpath, rm, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { ShoalError } from "@shoal/base";
+import { ignoring } from "../ignore.js";
 import type { ContentStore } from "./content-store.js";
 import { digestHex } from "./digest.js";
 import { ImageErrorCode } from "./errors.js";
@@ -65,7 +66,12 @@ export async function topLevelTarNames(path: string): Promise<Set<string>> {
       for await (const _ of reader.stream(hasData ? size : 0));
     }
   } finally {
-    await reader.drain().catch(() => undefined);
+    // Only to let go of the decompressor: trailing bytes after the archive's end may be broken.
+    await ignoring(
+      reader.drain(),
+      ["Z_BUF_ERROR", "Z_DATA_ERROR", "ERR_STREAM_PREMATURE_CLOSE", ImageErrorCode.InvalidLayer],
+      undefined,
+    );
   }
   return names;
 }

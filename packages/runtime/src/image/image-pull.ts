@@ -1,6 +1,7 @@
 import { PassThrough } from "node:stream";
 import { ShoalError } from "@shoal/base";
-import { mapLimit, RETRY, type Singleflight, withRetries } from "./concurrency.js";
+import { hasCode } from "../ignore.js";
+import { mapLimit, RETRY, retryOnceOnMismatch, type Singleflight, withRetries } from "./concurrency.js";
 import type { ContentStore } from "./content-store.js";
 import { ImageErrorCode } from "./errors.js";
 import { parseImageConfig } from "./image-config.js";
@@ -21,6 +22,8 @@ export interface PullDeps {
   downloads: Singleflight<void>;
   /** Marks digests as in use so a concurrent prune leaves them alone. */
   pin: (digest: string) => () => void;
+  /** Deletes blobs a failed pull wrote, unless something else uses them (the store decides). */
+  discard?: (digests: readonly string[]) => Promise<void>;
   onProgress: (event: PullProgress) => void;
   signal?: AbortSignal | undefined;
   parallelDownloads: number;
@@ -34,33 +37,35 @@ export async function fetchBlob(deps: PullDeps, ref: ImageReference, desc: Descr
     return;
   }
   await deps.downloads.run(desc.digest, () =>
-    withRetries(
-      async () => {
-        const { stream } = await deps.client.getBlob(ref, desc.digest, deps.signal);
-        let lastReport = 0;
-        const written = await deps.content.write(stream, desc.digest, {
-          signal: deps.signal,
-          onBytes: (done) => {
-            // At most every 1 MiB: progress bars need no more, and events are not free.
-            if (done - lastReport >= 1 << 20 || done === desc.size) {
-              lastReport = done;
-              deps.onProgress({
-                kind: "layer-downloading",
-                digest: desc.digest,
-                doneBytes: done,
-                totalBytes: desc.size,
-              });
-            }
-          },
-        });
-        if (written.sizeBytes !== desc.size) {
-          throw new ShoalError(
-            ImageErrorCode.DigestMismatch,
-            `blob "${desc.digest}" is ${written.sizeBytes} bytes, the manifest says ${desc.size}`,
-          );
-        }
-      },
-      { ...RETRY, signal: deps.signal },
+    retryOnceOnMismatch(() =>
+      withRetries(
+        async () => {
+          const { stream } = await deps.client.getBlob(ref, desc.digest, deps.signal);
+          let lastReport = 0;
+          const written = await deps.content.write(stream, desc.digest, {
+            signal: deps.signal,
+            onBytes: (done) => {
+              // At most every 1 MiB: progress bars need no more, and events are not free.
+              if (done - lastReport >= 1 << 20 || done === desc.size) {
+                lastReport = done;
+                deps.onProgress({
+                  kind: "layer-downloading",
+                  digest: desc.digest,
+                  doneBytes: done,
+                  totalBytes: desc.size,
+                });
+              }
+            },
+          });
+          if (written.sizeBytes !== desc.size) {
+            throw new ShoalError(
+              ImageErrorCode.DigestMismatch,
+              `blob "${desc.digest}" is ${written.sizeBytes} bytes, the manifest says ${desc.size}`,
+            );
+          }
+        },
+        { ...RETRY, signal: deps.signal },
+      ),
     ),
   );
   deps.onProgress({ kind: "layer-downloaded", digest: desc.digest, sizeBytes: desc.size });
@@ -76,10 +81,16 @@ export async function fetchImage(
   const release = () => {
     for (const unpin of pins.splice(0)) unpin();
   };
+  // Manifests and config this pull stored itself: removed again if it fails.
+  const wrote: string[] = [];
+  const store = async (bytes: Uint8Array, digest: string) => {
+    if (!(await deps.content.has(digest))) wrote.push(digest);
+    await deps.content.writeBuffer(bytes, digest);
+  };
   try {
     const top = await deps.client.getManifest(ref, deps.signal);
     pins.push(deps.pin(top.digest));
-    await deps.content.writeBuffer(top.bytes, top.digest);
+    await store(top.bytes, top.digest);
     let doc = parseManifestDocument(top.bytes, top.mediaType);
     let manifestDigest = top.digest;
     let indexDigest: string | undefined;
@@ -91,7 +102,7 @@ export async function fetchImage(
         deps.signal,
       );
       pins.push(deps.pin(fetched.digest));
-      await deps.content.writeBuffer(fetched.bytes, fetched.digest);
+      await store(fetched.bytes, fetched.digest);
       doc = parseManifestDocument(fetched.bytes, fetched.mediaType || chosen.mediaType);
       manifestDigest = fetched.digest;
       if (doc.kind !== "manifest") {
@@ -110,6 +121,7 @@ export async function fetchImage(
       totalBytes: manifest.layers.reduce((sum, l) => sum + l.size, 0),
     });
     for (const desc of [manifest.config, ...manifest.layers]) pins.push(deps.pin(desc.digest));
+    if (!(await deps.content.has(manifest.config.digest))) wrote.push(manifest.config.digest);
     await fetchBlob({ ...deps, onProgress: () => undefined }, ref, manifest.config);
     const { diffIds } = parseImageConfig(await deps.content.read(manifest.config.digest));
     if (diffIds.length !== manifest.layers.length) {
@@ -127,6 +139,7 @@ export async function fetchImage(
     return { manifestDigest, manifestMediaType: manifest.mediaType, indexDigest, names: [name], release };
   } catch (err) {
     release();
+    if (wrote.length > 0) await deps.discard?.(wrote);
     throw err;
   }
 }
@@ -181,15 +194,23 @@ export async function downloadAndUnpack(
       fail(err);
       throw err;
     });
-  const unpacked = unpackLayerStream(toUnpack, tempDir, `blob "${desc.digest}"`, {
+  // A corrupt blob usually breaks the unpacker (bad gzip) before the store sees its digest: the
+  // store keeps reading to the end then, and its digest mismatch is the error that explains.
+  let unpackError: unknown;
+  const unpacked = unpackLayerStream(toUnpack, tempDir, desc.digest, {
     expectedDiffId: diffId,
     signal,
   }).catch((err: unknown) => {
-    fail(err);
+    unpackError = err;
+    stream.unpipe(toUnpack);
+    toUnpack.resume();
     throw err;
   });
   const [written] = await Promise.allSettled([stored, unpacked]).then((results) => {
-    if (results.some((r) => r.status === "rejected")) throw firstError;
+    const [s, u] = results;
+    if (s?.status === "rejected")
+      throw hasCode(s.reason, [ImageErrorCode.DigestMismatch]) ? s.reason : firstError;
+    if (u?.status === "rejected") throw unpackError;
     return results.map((r) => (r as PromiseFulfilledResult<unknown>).value);
   });
   const sizeBytes = (written as { sizeBytes: number }).sizeBytes;

@@ -173,6 +173,19 @@ describe("LocalImageStore holds, remove and prune", () => {
     expect(await readdir(join(store.root, "blobs", "sha256"))).toEqual([]);
   });
 
+  it("calls a garbage reference invalid, and a well-formed unknown one missing", async () => {
+    const store = await newStore("garbage-ref");
+    await expect(store.acquire("Not A Ref!!", "c1")).rejects.toMatchObject({
+      code: ImageErrorCode.InvalidReference,
+    });
+    await expect(store.acquire("busybox:absent", "c1")).rejects.toMatchObject({
+      code: ImageErrorCode.NotFound,
+    });
+    await expect(store.acquire("sha256:abcdef12", "c1")).rejects.toMatchObject({
+      code: ImageErrorCode.NotFound,
+    });
+  });
+
   it("prune deletes unnamed images, and with all every unheld image", async () => {
     const store = await newStore("prune");
     const layout = join(work, "layout-prune");

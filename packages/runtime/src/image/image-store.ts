@@ -245,6 +245,7 @@ export class LocalImageStore implements ImageStore {
             content: this.content,
             downloads: this.downloads,
             pin: (d) => this.pin(d),
+            discard: (digests) => this.discardBlobs(digests),
             onProgress,
             signal: options.signal,
             parallelDownloads: this.parallelDownloads,
@@ -313,6 +314,8 @@ export class LocalImageStore implements ImageStore {
   private require(ref: string): StoredImage {
     const image = this.index.resolve(ref);
     if (image === undefined) {
+      // Garbage is the spec's fault, not a missing image: say so (IMAGE_INVALID_REFERENCE).
+      if (!/^(?:sha256:)?[a-f0-9]{6,64}$/.test(ref)) parseReference(ref);
       throw new ShoalError(ImageErrorCode.NotFound, `image "${ref}" not found`, {
         hint: "pull or import it first (shoal image pull)",
       });
@@ -409,6 +412,20 @@ export class LocalImageStore implements ImageStore {
     if (deletedImages.length > 0) await this.index.save();
     const freed = await this.collectGarbage();
     return { untagged: [], deletedImages, ...freed };
+  }
+
+  /**
+   * Deletes blobs a failed pull wrote (its manifests and config) unless an image uses them or an
+   * operation in progress pinned them. Runs under the pull's shared lock: pins protect the rest.
+   */
+  private async discardBlobs(digests: readonly string[]): Promise<void> {
+    const used = new Set<string>();
+    for (const image of this.index.images.values()) {
+      used.add(image.id);
+      used.add(image.manifestDigest);
+      if (image.indexDigest !== undefined) used.add(image.indexDigest);
+    }
+    for (const d of digests) if (!used.has(d) && !this.pinned.has(d)) await this.content.delete(d);
   }
 
   /** Frees unused layer dirs and blobs; waits for pulls and imports in progress to finish. */

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { RETRY, type Singleflight, withRetries } from "./concurrency.js";
+import { RETRY, retryOnceOnMismatch, type Singleflight, withRetries } from "./concurrency.js";
 import type { ContentStore } from "./content-store.js";
 import { digestHex } from "./digest.js";
 import { downloadAndUnpack, fetchBlob } from "./image-pull.js";
@@ -81,18 +81,20 @@ export class LayerCache {
       this.downloads
         .run(desc.digest, async () => {
           if (await this.exists(dir)) return;
-          await withRetries(
-            async () => {
-              const temp = join(this.layersDir, `.tmp-${randomBytes(6).toString("hex")}`);
-              try {
-                await downloadAndUnpack(client, this.content, ref, desc, diffId, temp, onProgress, signal);
-                await rename(temp, dir);
-              } catch (err) {
-                await rm(temp, { recursive: true, force: true });
-                throw err;
-              }
-            },
-            { ...RETRY, signal },
+          await retryOnceOnMismatch(() =>
+            withRetries(
+              async () => {
+                const temp = join(this.layersDir, `.tmp-${randomBytes(6).toString("hex")}`);
+                try {
+                  await downloadAndUnpack(client, this.content, ref, desc, diffId, temp, onProgress, signal);
+                  await rename(temp, dir);
+                } catch (err) {
+                  await rm(temp, { recursive: true, force: true });
+                  throw err;
+                }
+              },
+              { ...RETRY, signal },
+            ),
           );
           onProgress({ kind: "layer-downloaded", digest: desc.digest, sizeBytes: desc.size });
         })

@@ -125,7 +125,14 @@ export interface Node {
     | undefined;
   /** Observed role (the one in its certificate); the spec's desired_role may differ during changes. */
   role: NodeRole;
-  certificate?: NodeCertificate | undefined;
+  certificate?:
+    | NodeCertificate
+    | undefined;
+  /**
+   * The node's container subnet (CIDR, e.g. "10.42.3.0/24"), carved by the allocator from the
+   * cluster's node subnet pool; empty until allocated. Task addresses come from it.
+   */
+  containerSubnet: string;
 }
 
 export interface NodeDescription {
@@ -260,7 +267,24 @@ export interface Task {
   endpoint?: Endpoint | undefined;
   assignedGenericResources: GenericResource[];
   /** Set for job tasks: the JobStatus.job_iteration the task belongs to. */
-  jobIteration?: number | undefined;
+  jobIteration?:
+    | number
+    | undefined;
+  /**
+   * The task's address on its node's container subnet (CIDR, e.g. "10.42.3.7/24"), given by the
+   * allocator when the task is assigned; empty before.
+   */
+  address: string;
+  /**
+   * Set by the restart supervisor on a replacement created with desired state READY: the
+   * orchestrator raises it to RUNNING at this time (the restart delay), 0 = at once.
+   */
+  restartAtMs: number;
+  /**
+   * When the earlier restarts of this slot (or node) happened, newest last: the supervisor's
+   * max-attempts window, kept on the task so a new leader counts the same attempts.
+   */
+  restartHistoryMs: number[];
 }
 
 export interface Task_ServiceLabelsEntry {
@@ -383,6 +407,7 @@ function createBaseNode(): Node {
     managerStatus: undefined,
     role: 0,
     certificate: undefined,
+    containerSubnet: "",
   };
 }
 
@@ -411,6 +436,9 @@ export const Node: MessageFns<Node> = {
     }
     if (message.certificate !== undefined) {
       NodeCertificate.encode(message.certificate, writer.uint32(66).fork()).join();
+    }
+    if (message.containerSubnet !== "") {
+      writer.uint32(74).string(message.containerSubnet);
     }
     return writer;
   },
@@ -492,6 +520,14 @@ export const Node: MessageFns<Node> = {
             message.certificate = NodeCertificate.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.containerSubnet = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -518,6 +554,11 @@ export const Node: MessageFns<Node> = {
         : undefined,
       role: isSet(object.role) ? nodeRoleFromJSON(object.role) : 0,
       certificate: isSet(object.certificate) ? NodeCertificate.fromJSON(object.certificate) : undefined,
+      containerSubnet: isSet(object.containerSubnet)
+        ? globalThis.String(object.containerSubnet)
+        : isSet(object.container_subnet)
+        ? globalThis.String(object.container_subnet)
+        : "",
     };
   },
 
@@ -547,6 +588,9 @@ export const Node: MessageFns<Node> = {
     if (message.certificate !== undefined) {
       obj.certificate = NodeCertificate.toJSON(message.certificate);
     }
+    if (message.containerSubnet !== "") {
+      obj.containerSubnet = message.containerSubnet;
+    }
     return obj;
   },
 
@@ -571,6 +615,7 @@ export const Node: MessageFns<Node> = {
     message.certificate = (object.certificate !== undefined && object.certificate !== null)
       ? NodeCertificate.fromPartial(object.certificate)
       : undefined;
+    message.containerSubnet = object.containerSubnet ?? "";
     return message;
   },
 };
@@ -2012,6 +2057,9 @@ function createBaseTask(): Task {
     endpoint: undefined,
     assignedGenericResources: [],
     jobIteration: undefined,
+    address: "",
+    restartAtMs: 0,
+    restartHistoryMs: [],
   };
 }
 
@@ -2061,6 +2109,19 @@ export const Task: MessageFns<Task> = {
     }
     if (message.jobIteration !== undefined) {
       writer.uint32(120).uint64(safeLong(message.jobIteration));
+    }
+    if (message.address !== "") {
+      writer.uint32(130).string(message.address);
+    }
+    if (message.restartAtMs !== 0) {
+      writer.uint32(136).int64(safeLong(message.restartAtMs));
+    }
+    if (message.restartHistoryMs.length !== 0) {
+      writer.uint32(146).fork();
+      for (const v of message.restartHistoryMs) {
+        writer.int64(safeLong(v));
+      }
+      writer.join();
     }
     return writer;
   },
@@ -2201,6 +2262,40 @@ export const Task: MessageFns<Task> = {
             message.jobIteration = longToNumber(reader.uint64());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.restartAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 18: {
+            if (tag === 144) {
+              message.restartHistoryMs.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 146) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.restartHistoryMs.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2282,6 +2377,17 @@ export const Task: MessageFns<Task> = {
         : isSet(object.job_iteration)
         ? globalThis.Number(object.job_iteration)
         : undefined,
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      restartAtMs: isSet(object.restartAtMs)
+        ? globalThis.Number(object.restartAtMs)
+        : isSet(object.restart_at_ms)
+        ? globalThis.Number(object.restart_at_ms)
+        : 0,
+      restartHistoryMs: globalThis.Array.isArray(object?.restartHistoryMs)
+        ? object.restartHistoryMs.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.restart_history_ms)
+        ? object.restart_history_ms.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -2338,6 +2444,15 @@ export const Task: MessageFns<Task> = {
     if (message.jobIteration !== undefined) {
       obj.jobIteration = Math.round(message.jobIteration);
     }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.restartAtMs !== 0) {
+      obj.restartAtMs = Math.round(message.restartAtMs);
+    }
+    if (message.restartHistoryMs?.length) {
+      obj.restartHistoryMs = message.restartHistoryMs.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -2374,6 +2489,9 @@ export const Task: MessageFns<Task> = {
     message.assignedGenericResources = object.assignedGenericResources?.map((e) => GenericResource.fromPartial(e)) ||
       [];
     message.jobIteration = object.jobIteration ?? undefined;
+    message.address = object.address ?? "";
+    message.restartAtMs = object.restartAtMs ?? 0;
+    message.restartHistoryMs = object.restartHistoryMs?.map((e) => e) || [];
     return message;
   },
 };

@@ -858,6 +858,11 @@ export interface AllocatorConfig {
   defaultAddressPool: string[];
   /** Prefix length of each allocated subnet. Default 24. */
   subnetSize: number;
+  /**
+   * CIDR pool that the nodes' container subnets (one of `subnet_size` per node) are carved from.
+   * Default "10.42.0.0/16".
+   */
+  nodeSubnetPool: string;
 }
 
 export interface TaskDefaults {
@@ -6902,7 +6907,7 @@ export const SchedulerConfig: MessageFns<SchedulerConfig> = {
 };
 
 function createBaseAllocatorConfig(): AllocatorConfig {
-  return { defaultAddressPool: [], subnetSize: 0 };
+  return { defaultAddressPool: [], subnetSize: 0, nodeSubnetPool: "" };
 }
 
 export const AllocatorConfig: MessageFns<AllocatorConfig> = {
@@ -6912,6 +6917,9 @@ export const AllocatorConfig: MessageFns<AllocatorConfig> = {
     }
     if (message.subnetSize !== 0) {
       writer.uint32(16).uint32(message.subnetSize);
+    }
+    if (message.nodeSubnetPool !== "") {
+      writer.uint32(26).string(message.nodeSubnetPool);
     }
     return writer;
   },
@@ -6945,6 +6953,14 @@ export const AllocatorConfig: MessageFns<AllocatorConfig> = {
             message.subnetSize = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeSubnetPool = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6969,6 +6985,11 @@ export const AllocatorConfig: MessageFns<AllocatorConfig> = {
         : isSet(object.subnet_size)
         ? globalThis.Number(object.subnet_size)
         : 0,
+      nodeSubnetPool: isSet(object.nodeSubnetPool)
+        ? globalThis.String(object.nodeSubnetPool)
+        : isSet(object.node_subnet_pool)
+        ? globalThis.String(object.node_subnet_pool)
+        : "",
     };
   },
 
@@ -6980,6 +7001,9 @@ export const AllocatorConfig: MessageFns<AllocatorConfig> = {
     if (message.subnetSize !== 0) {
       obj.subnetSize = Math.round(message.subnetSize);
     }
+    if (message.nodeSubnetPool !== "") {
+      obj.nodeSubnetPool = message.nodeSubnetPool;
+    }
     return obj;
   },
 
@@ -6990,6 +7014,7 @@ export const AllocatorConfig: MessageFns<AllocatorConfig> = {
     const message = createBaseAllocatorConfig();
     message.defaultAddressPool = object.defaultAddressPool?.map((e) => e) || [];
     message.subnetSize = object.subnetSize ?? 0;
+    message.nodeSubnetPool = object.nodeSubnetPool ?? "";
     return message;
   },
 };

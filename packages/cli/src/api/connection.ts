@@ -1,0 +1,144 @@
+import { X509Certificate } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import * as grpc from "@grpc/grpc-js";
+import { ShoalError } from "@shoal/base";
+import { createClientCredentials, tlsChannelOptions } from "@shoal/pki";
+import { ControlService, NodeAdminService } from "@shoal/proto";
+import { CliErrorCode } from "../errors.js";
+import { describeEndpoint, type Endpoint } from "./endpoint.js";
+import { fromGrpcError } from "./remote-error.js";
+
+/** How long one call may take before the CLI gives up on the manager. */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+
+type Definition = Record<string, { path: string; requestStream: boolean; responseStream: boolean }>;
+type UnaryName<D> = {
+  [K in keyof D]: D[K] extends { requestStream: false; responseStream: false } ? K : never;
+}[keyof D] &
+  string;
+type RequestOf<M> = M extends { requestSerialize: (value: infer R) => Buffer } ? R : never;
+type ResponseOf<M> = M extends { responseDeserialize: (value: Buffer) => infer R } ? R : never;
+
+type ControlDef = typeof ControlService;
+type AdminDef = typeof NodeAdminService;
+export type ControlMethod = UnaryName<ControlDef>;
+export type AdminMethod = UnaryName<AdminDef>;
+
+/** What commands call: the Control API and the daemon's NodeAdmin API, as promises. */
+export interface Api {
+  readonly endpoint: string;
+  control<K extends ControlMethod>(
+    method: K,
+    request: RequestOf<ControlDef[K]>,
+  ): Promise<ResponseOf<ControlDef[K]>>;
+  admin<K extends AdminMethod>(method: K, request: RequestOf<AdminDef[K]>): Promise<ResponseOf<AdminDef[K]>>;
+}
+
+/**
+ * One grpc-js channel to the admin socket (plaintext: the socket's mode is the access control) or
+ * to a manager's cluster port (mTLS with the user's client certificate, the server checked against
+ * the pinned root CA and the cluster id that root names). Errors come back as ShoalErrors
+ * (`fromGrpcError`).
+ */
+export class Connection implements Api {
+  readonly endpoint: string;
+  private readonly client: grpc.Client;
+
+  private constructor(client: grpc.Client, endpoint: string) {
+    this.client = client;
+    this.endpoint = endpoint;
+  }
+
+  static async open(endpoint: Endpoint): Promise<Connection> {
+    const name = describeEndpoint(endpoint);
+    if (endpoint.kind === "socket") {
+      return new Connection(
+        new grpc.Client(`unix:${endpoint.path}`, grpc.credentials.createInsecure()),
+        name,
+      );
+    }
+    // One after the other, so the first missing file named is always the same one.
+    const rootCertPem = await readPem(endpoint.caCertPath, "root CA certificate");
+    const certPem = await readPem(endpoint.certPath, "client certificate");
+    const keyPem = await readPem(endpoint.keyPath, "client key");
+    const clusterId = clusterIdOfRoot(rootCertPem, endpoint.caCertPath);
+    const credentials = createClientCredentials({ rootCertPem, certPem, keyPem }, { clusterId });
+    return new Connection(new grpc.Client(endpoint.address, credentials, tlsChannelOptions()), name);
+  }
+
+  control<K extends ControlMethod>(
+    method: K,
+    request: RequestOf<ControlDef[K]>,
+  ): Promise<ResponseOf<ControlDef[K]>> {
+    return this.unary(ControlService, method, request);
+  }
+
+  admin<K extends AdminMethod>(method: K, request: RequestOf<AdminDef[K]>): Promise<ResponseOf<AdminDef[K]>> {
+    return this.unary(NodeAdminService, method, request);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private unary<D extends Definition, K extends UnaryName<D>>(
+    definition: D,
+    method: K,
+    request: RequestOf<D[K]>,
+  ): Promise<ResponseOf<D[K]>> {
+    const def = definition[method] as unknown as {
+      path: string;
+      requestSerialize: (value: unknown) => Buffer;
+      responseDeserialize: (value: Buffer) => unknown;
+    };
+    return new Promise((resolvePromise, reject) => {
+      this.client.makeUnaryRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize,
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + DEFAULT_CALL_TIMEOUT_MS },
+        (err, response) => {
+          if (err) reject(fromGrpcError(err, this.endpoint));
+          else resolvePromise(response as ResponseOf<D[K]>);
+        },
+      );
+    });
+  }
+}
+
+async function readPem(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    throw new ShoalError(
+      CliErrorCode.TlsMaterial,
+      `cannot read the ${what} "${path}": ${(err as Error).message}`,
+      {
+        hint: "check --tlscacert, --tlscert and --tlskey (or SHOAL_CERT_PATH)",
+        cause: err,
+      },
+    );
+  }
+}
+
+/** The cluster id is the root CA's O (see @shoal/pki): servers must present a certificate with it. */
+function clusterIdOfRoot(pem: string, path: string): string {
+  let subject: string;
+  try {
+    subject = new X509Certificate(pem).subject;
+  } catch (err) {
+    throw new ShoalError(CliErrorCode.TlsMaterial, `"${path}" is not a PEM certificate`, {
+      hint: "--tlscacert takes the cluster's root CA certificate",
+      cause: err,
+    });
+  }
+  const org = subject.split("\n").find((line) => line.startsWith("O="));
+  if (org === undefined) {
+    throw new ShoalError(CliErrorCode.TlsMaterial, `"${path}" names no cluster (its subject has no O=)`, {
+      hint: "--tlscacert takes the cluster's root CA certificate",
+    });
+  }
+  return org.slice(2);
+}

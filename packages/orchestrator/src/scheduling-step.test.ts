@@ -1,0 +1,59 @@
+import { seededRandom } from "@shoal/base";
+import { TaskState } from "@shoal/proto";
+import { describe, expect, it } from "vitest";
+import { node, service, task } from "../test/fixtures.js";
+import { planScheduling } from "./scheduling-step.js";
+import { viewOf } from "./view.js";
+
+const pending = (id: string, memMiB: number, message = "") =>
+  task(id, { slot: 1, state: TaskState.PENDING, memMiB, message });
+const run = (view: ReturnType<typeof viewOf>) => planScheduling(view, { nowMs: 10, random: seededRandom(1) });
+
+describe("planScheduling", () => {
+  it("assigns PENDING tasks with an address from the chosen node's subnet (Swarm: PENDING → ASSIGNED)", () => {
+    const plan = run(
+      viewOf({
+        nodes: [node("n1", { subnet: "10.42.0.0/24" })],
+        services: [service("s1")],
+        tasks: [pending("t", 100)],
+      }),
+    );
+    const t = plan.updateTasks[0]?.object;
+    expect([t?.status?.state, t?.nodeId, t?.address]).toEqual([TaskState.ASSIGNED, "n1", "10.42.0.2/24"]);
+  });
+
+  it("a task that fits nowhere stays PENDING with the scheduler's readable reason", () => {
+    const plan = run(
+      viewOf({
+        nodes: [node("n1", { subnet: "10.42.0.0/24", memGiB: 1 })],
+        services: [service("s1")],
+        tasks: [pending("t", 4096)],
+      }),
+    );
+    const t = plan.updateTasks[0]?.object;
+    expect(t?.status?.state).toBe(TaskState.PENDING);
+    expect(t?.status?.message).toBe("no suitable node (insufficient memory on 1 node)");
+  });
+
+  it("the reason is rewritten only when it changes", () => {
+    const view = viewOf({
+      nodes: [node("n1", { subnet: "10.42.0.0/24", memGiB: 1 })],
+      services: [service("s1")],
+      tasks: [pending("t", 4096, "no suitable node (insufficient memory on 1 node)")],
+    });
+    expect(run(view).updateTasks).toEqual([]);
+  });
+
+  it("nodes without a container subnet yet take no tasks", () => {
+    const plan = run(viewOf({ nodes: [node("n1")], services: [service("s1")], tasks: [pending("t", 1)] }));
+    expect(plan.updateTasks[0]?.object.status?.state).toBe(TaskState.PENDING);
+    expect(plan.updateTasks[0]?.object.nodeId).toBe("");
+  });
+
+  it("does nothing without pending tasks", () => {
+    expect(
+      run(viewOf({ nodes: [node("n1", { subnet: "10.42.0.0/24" })], tasks: [task("t", { node: "n1" })] }))
+        .updateTasks,
+    ).toEqual([]);
+  });
+});
