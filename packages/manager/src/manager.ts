@@ -14,6 +14,7 @@ import {
   systemRandom,
 } from "@shoal/base";
 import {
+  type CertificateRenewer,
   createClientCredentials,
   createNodeKeyAndCsr,
   KeyEncryptionKey,
@@ -44,6 +45,7 @@ import {
   writeTls,
 } from "./node-files.js";
 import { checkQuorumSafety, type ManagerMember } from "./quorum-safety.js";
+import { ownCertificateRenewer } from "./renewal.js";
 
 export interface ManagerOptions {
   dataDir: string;
@@ -70,6 +72,12 @@ function newRaftId(random: Random): number {
   return random.intBetween(1, 2 ** 48);
 }
 
+/** Where this manager dials its own port: the bound host, or loopback for a wildcard bind. */
+function selfDialHost(listenAddress: string): string {
+  const host = hostOf(listenAddress);
+  return host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host;
+}
+
 const hostOf = (address: string) => address.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
 
 export class Manager {
@@ -81,6 +89,9 @@ export class Manager {
     private readonly components: LeaderComponents,
     private readonly membership: RaftMembership,
     private readonly forwarding: GrpcForwarding,
+    private readonly renewer: CertificateRenewer<
+      NodeTlsMaterial & { notBeforeMs: number; notAfterMs: number }
+    >,
     private readonly options: ManagerOptions,
     private readonly logger: Logger,
   ) {}
@@ -286,6 +297,17 @@ export class Manager {
       },
       "manager open",
     );
+    const renewer = ownCertificateRenewer({
+      dataDir: options.dataDir,
+      address: () => `${selfDialHost(options.listenAddress)}:${server.port}`,
+      clusterId: identity.clusterId,
+      nodeId: identity.nodeId,
+      provider,
+      current: tls,
+      clock: options.clock ?? systemClock,
+      random: options.random ?? systemRandom(),
+      logger,
+    });
     return new Manager(
       identity,
       store,
@@ -294,6 +316,7 @@ export class Manager {
       components,
       membership,
       forwarding,
+      renewer,
       options,
       logger,
     );
@@ -366,6 +389,7 @@ export class Manager {
     const componentsRun = this.components.run(this.store, member.signal);
     const bootstrap = this.writePendingBootstrap(member.signal);
     const peers = this.membership.syncPeers(member.signal);
+    const renewal = this.renewer.run(member.signal);
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });
@@ -373,7 +397,7 @@ export class Manager {
     });
     await this.transferLeadershipIfLeading();
     member.abort();
-    await Promise.allSettled([componentsRun, bootstrap, peers]);
+    await Promise.allSettled([componentsRun, bootstrap, peers, renewal]);
     await storeRun;
   }
 
