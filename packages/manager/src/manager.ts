@@ -34,7 +34,6 @@ import { Dispatcher } from "./dispatcher/dispatcher.js";
 import { ManagerErrorCode } from "./errors.js";
 import { joinCluster } from "./join.js";
 import { LeaderComponents } from "./leader-components.js";
-import { withLongTimers } from "./long-timer-clock.js";
 import { GrpcForwarding } from "./membership/grpc-forwarding.js";
 import { RaftMembership } from "./membership/raft-membership.js";
 import {
@@ -305,7 +304,7 @@ export class Manager {
       nodeId: identity.nodeId,
       provider,
       current: tls,
-      clock: withLongTimers(options.clock ?? systemClock),
+      clock: options.clock ?? systemClock,
       random: options.random ?? systemRandom(),
       logger,
     });
