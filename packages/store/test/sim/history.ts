@@ -16,7 +16,7 @@ interface OpRecord {
   kind: "bump" | "create" | "delete" | "final";
   ids: string[];
   status: Status;
-  code?: string;
+  code?: string | undefined;
   index?: number;
   promise: Promise<unknown>;
 }
@@ -39,6 +39,16 @@ const UNKNOWN = new Set<string>([
 export class History {
   readonly ops: OpRecord[] = [];
   private next = 0;
+  readsOk = 0;
+  /** A violation found while the run went on (by a read). */
+  private problem: string | undefined;
+
+  /** `conflictAsAcked`: report a version conflict as success (the checks must catch it). */
+  constructor(
+    private readonly conflictAsAcked = false,
+    /** `localReads`: serve the "linearizable" reads from the local replica (the checks must catch it). */
+    private readonly localReads = false,
+  ) {}
 
   get acked(): number {
     return this.ops.filter((o) => o.status === "ok").length;
@@ -51,7 +61,7 @@ export class History {
   }
 
   /** Starts one transaction of `client` on `store` (reads its local replica, so often stale). */
-  begin(client: number, member: number, random: Random, store: Store): OpRecord | undefined {
+  begin(client: number, member: number, random: Random, store: Store): OpRecord {
     const token = `t${client}m${member}n${this.next++}`;
     const roll = random.next();
     const ids: string[] = [];
@@ -91,6 +101,31 @@ export class History {
     return op;
   }
 
+  /**
+   * A linearizable read on `store`: it must see every transaction acknowledged before it started
+   * (each object such a transaction wrote holds its token, unless a delete may have removed it).
+   */
+  read(store: Store): Promise<unknown> {
+    const before = this.ops.filter((o) => o.status === "ok" && o.kind !== "delete");
+    return store
+      .view({ linearizable: !this.localReads }, (tx) => new Map(tx.configs.list().map((c) => [c.id, c])))
+      .then(
+        (seen) => {
+          this.readsOk++;
+          for (const op of before)
+            for (const id of op.ids) {
+              const obj = seen.get(id);
+              if (obj === undefined ? !this.mayHaveDeleted(id, op) : obj.spec?.labels[op.token] === undefined)
+                this.problem ??= `a linearizable read missed transaction ${op.token} (acknowledged at ${op.index} before the read) on ${id}`;
+            }
+        },
+        (err: unknown) => {
+          if (!(err instanceof ShoalError && err.code.startsWith("STORE_")))
+            this.problem ??= `a linearizable read failed with ${String(err)}`;
+        },
+      );
+  }
+
   /** The write after healing that every member must apply. */
   final(store: Store): OpRecord {
     const token = `final${this.next++}`;
@@ -118,6 +153,11 @@ export class History {
       (err: unknown) => {
         const code = err instanceof ShoalError ? err.code : String(err);
         op.code = code;
+        if (this.conflictAsAcked && code === StoreErrorCode.VersionConflict) {
+          op.status = "ok";
+          op.code = undefined;
+          return;
+        }
         if (REJECTED.has(code)) op.status = "rejected";
         else if (DROPPED.has(code)) op.status = "dropped";
         else if (UNKNOWN.has(code)) op.status = "unknown";
@@ -132,20 +172,12 @@ export class History {
 
   /** What the final state says against what every client was told; undefined when they agree. */
   check(final: Map<string, Config>): string | undefined {
+    if (this.problem !== undefined) return this.problem;
     const unexpected = this.ops.find((o) => o.code?.startsWith("unexpected"));
     if (unexpected !== undefined) return `transaction ${unexpected.token} failed with ${unexpected.code}`;
     const tokens = new Map<string, string>();
     for (const c of final.values()) for (const t of Object.keys(c.spec?.labels ?? {})) tokens.set(t, c.id);
     const byToken = new Map(this.ops.map((o) => [o.token, o]));
-    const mayHaveDeleted = (id: string, except: OpRecord) =>
-      this.ops.some(
-        (o) =>
-          o !== except &&
-          o.kind === "delete" &&
-          o.ids[0] === id &&
-          o.status !== "rejected" &&
-          o.status !== "dropped",
-      );
     for (const [t, id] of tokens) {
       const op = byToken.get(t);
       if (op === undefined) return `config ${id} carries token ${t} of no transaction`;
@@ -160,13 +192,13 @@ export class History {
         if (op.kind === "delete") {
           if (applied && obj !== undefined)
             return `transaction ${op.token} deleted ${id} (acknowledged at ${op.index}) but it is still there`;
-          if (notApplied && obj === undefined && !mayHaveDeleted(id, op))
+          if (notApplied && obj === undefined && !this.mayHaveDeleted(id, op))
             return `transaction ${op.token} was reported ${op.code} but ${id} is gone and nothing else deleted it`;
           continue;
         }
         if (!applied) continue;
         if (obj === undefined) {
-          if (!mayHaveDeleted(id, op))
+          if (!this.mayHaveDeleted(id, op))
             return `transaction ${op.token} (acknowledged at ${op.index}) wrote ${id}, which is gone with no delete`;
         } else if (obj.spec?.labels[op.token] === undefined) {
           return `transaction ${op.token} (acknowledged at ${op.index}) is lost: ${id} (version ${obj.meta?.version}) lacks its write`;
@@ -174,5 +206,17 @@ export class History {
       }
     }
     return undefined;
+  }
+
+  /** Whether a delete of `id` other than `except` may have been applied. */
+  private mayHaveDeleted(id: string, except: OpRecord): boolean {
+    return this.ops.some(
+      (o) =>
+        o !== except &&
+        o.kind === "delete" &&
+        o.ids[0] === id &&
+        o.status !== "rejected" &&
+        o.status !== "dropped",
+    );
   }
 }

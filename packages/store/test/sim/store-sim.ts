@@ -25,13 +25,23 @@ export interface StoreSimOptions {
   /** Virtual time with client load and faults. Default 2,000 ms. */
   workloadMs?: number;
   clients?: number;
+  /** A deliberate bug in what the harness sees, which the checks must catch (sim-checks.test.ts). */
+  broken?: StoreSimMutation;
 }
+
+/**
+ * `dropWatchEvent`/`repeatWatchEvent`: a watcher misses or repeats a change now and then;
+ * `conflictAsAcked`: a writer is told success for a transaction that failed with a conflict;
+ * `localReads`: linearizable reads served from the local replica without a ReadIndex.
+ */
+export type StoreSimMutation = "dropWatchEvent" | "repeatWatchEvent" | "conflictAsAcked" | "localReads";
 
 export interface StoreSimResult {
   ok: boolean;
   seed: number;
   violation?: string;
   acked: number;
+  readsOk: number;
   rejected: number;
   unknown: number;
   watchEvents: number;
@@ -44,7 +54,7 @@ const TICK_MS = 10;
 const SEGMENT_BYTES = 16 * 1024;
 const PROPOSAL_TIMEOUT_MS = 1500;
 /** A client gives up on a request after this (its member may have died with it). */
-const CLIENT_TIMEOUT_MS = 3000;
+const CLIENT_TIMEOUT_MS = 1600;
 /** After healing, a write must commit and be applied by every member within this. */
 export const STORE_LIVENESS_BOUND_MS = 5000;
 
@@ -202,7 +212,11 @@ class Member {
       try {
         for await (const e of events) {
           if (!live()) return;
+          const broken = this.sim.opts.broken;
+          if (broken === "dropWatchEvent" && e.kind === "change" && this.sim.random.chance(0.02)) continue;
           this.sim.checkEvent(this.id, w, e);
+          if (broken === "repeatWatchEvent" && e.kind === "change" && this.sim.random.chance(0.02))
+            this.sim.checkEvent(this.id, w, e);
         }
       } catch (err) {
         if (!live()) return;
@@ -254,7 +268,7 @@ export class StoreSimulator {
     this.maxSizePerMsg = this.random.pick([1, 4096, 65_536]);
     this.watchQueue = this.random.pick([6, 50, undefined]);
     this.delayMaxMs = this.random.pick([5, 26]);
-    this.history = new History();
+    this.history = new History(opts.broken === "conflictAsAcked", opts.broken === "localReads");
     for (let id = 1; id <= opts.nodes; id++) this.members.set(id, new Member(id, this));
   }
 
@@ -456,11 +470,12 @@ export class StoreSimulator {
           done = true;
           this.clientLoop(client, until);
         };
-        const op = this.history.begin(client, m.id, this.random, store);
-        if (op === undefined) {
-          next();
+        if (this.random.chance(0.15)) {
+          this.history.read(store).then(next, next);
+          this.queue.schedule(CLIENT_TIMEOUT_MS, next);
           return;
         }
+        const op = this.history.begin(client, m.id, this.random, store);
         op.promise.then(next, next);
         this.queue.schedule(CLIENT_TIMEOUT_MS, () => {
           if (!done) this.history.abandon(op);
@@ -546,7 +561,7 @@ export class StoreSimulator {
       const voters = [...this.members.keys()];
       for (const m of this.members.values()) await m.provision(voters);
       for (const m of this.members.values()) m.start();
-      this.startClients(this.opts.clients ?? 4, workloadMs);
+      this.startClients(this.opts.clients ?? 6, workloadMs);
       this.nemesis(workloadMs);
       await this.runFor(workloadMs);
       // Heal everything; every member that is down comes back.
@@ -648,6 +663,7 @@ export class StoreSimulator {
       ok,
       seed: this.opts.seed,
       acked: this.history.acked,
+      readsOk: this.history.readsOk,
       rejected: this.history.rejected,
       unknown: this.history.unknown,
       watchEvents: this.watchEvents,
