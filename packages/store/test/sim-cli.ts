@@ -20,7 +20,7 @@ for (let seed = from; seed < from + Number(o.seeds); seed++) {
   const r = await new StoreSimulator({ seed, nodes }).run();
   if (o.verbose)
     console.log(
-      `seed ${seed} nodes ${nodes}: ok=${r.ok} acked=${r.acked} reads=${r.readsOk} rejected=${r.rejected} unknown=${r.unknown} watchEvents=${r.watchEvents} resyncs=${r.resyncs}`,
+      `seed ${seed} nodes ${nodes}: ok=${r.ok} acked=${r.acked} reads=${r.readsOk} rejected=${r.rejected} unknown=${r.unknown} watchEvents=${r.watchEvents} resyncs=${r.resyncs} added=${r.added} retired=${r.retired}`,
     );
   if (!r.ok) {
     console.log(`store_sim_seeds_passed ${passed}`);

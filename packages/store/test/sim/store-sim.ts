@@ -46,6 +46,9 @@ export interface StoreSimResult {
   unknown: number;
   watchEvents: number;
   resyncs: number;
+  /** Members added during the run (and the number retired after their removal). */
+  added: number;
+  retired: number;
 }
 
 export class StoreSimViolation extends Error {}
@@ -73,6 +76,8 @@ class Member {
   handler: TransportHandler | undefined;
   served: ((entry: Uint8Array) => Promise<void>) | undefined;
   watch: WatchState | undefined;
+  /** Removed from the cluster (its removal applied by the leader): never started again. */
+  retired = false;
   private readonly slowDisk: boolean;
 
   constructor(
@@ -107,7 +112,7 @@ class Member {
   }
 
   start(): void {
-    if (this.proc.alive) return;
+    if (this.proc.alive || this.retired) return;
     const sim = this.sim;
     const proc = this.proc;
     proc.alive = true;
@@ -253,6 +258,9 @@ export class StoreSimulator {
   readonly maxSizePerMsg: number;
   readonly watchQueue: number | undefined;
   faults = { net: true, crashes: true, pauses: true };
+  /** A member being added (learner, then voter). */
+  joining: number | undefined;
+  private membership = true;
   resyncs = 0;
   watchEvents = 0;
   /** What each committed index changed, as the first watcher saw it (members must agree). */
@@ -394,7 +402,7 @@ export class StoreSimulator {
     let best: Member | undefined;
     for (const m of this.members.values()) {
       const raft = m.store?.raft;
-      if (!m.alive || raft === undefined || !raft.isLeader()) continue;
+      if (!m.alive || m.retired || raft === undefined || !raft.isLeader()) continue;
       if (best === undefined || raft.term > (best.store?.raft.term ?? 0)) best = m;
     }
     return best;
@@ -452,7 +460,7 @@ export class StoreSimulator {
   private clientLoop(client: number, until: number): void {
     this.queue.schedule(this.random.int(30), () => {
       if (this.queue.now >= until) return;
-      const live = [...this.members.values()].filter((m) => m.alive && m.store !== undefined);
+      const live = this.current().filter((m) => m.alive && m.store !== undefined);
       if (live.length === 0) {
         this.clientLoop(client, until);
         return;
@@ -496,7 +504,7 @@ export class StoreSimulator {
   }
 
   private nemesisStep(): void {
-    const ids = [...this.members.keys()];
+    const ids = this.current().map((m) => m.id);
     const roll = this.random.next();
     if (roll < 0.25) {
       if (this.random.chance(0.5)) {
@@ -526,12 +534,57 @@ export class StoreSimulator {
         victim.proc.pausedUntil = this.queue.now + this.random.intBetween(300, 1500);
         if (this.random.chance(0.5)) this.isolate(victim.id);
       }
-    } else if (roll < 0.85) {
+    } else if (roll < 0.72) {
+      if (this.membership) this.changeMembership();
+    } else if (roll < 0.9) {
       const alive = ids.filter((id) => this.members.get(id)?.alive);
       if (alive.length > Math.floor(ids.length / 2) + 1 || this.random.chance(0.1))
         this.members.get(this.random.pick(alive.length > 0 ? alive : ids))?.crash();
     }
     for (const m of this.members.values()) if (!m.alive && this.random.chance(0.5)) m.start();
+  }
+
+  /** Members not retired (a removed member is retired once the leader applied its removal). */
+  current(): Member[] {
+    return [...this.members.values()].filter((m) => !m.retired);
+  }
+
+  /**
+   * Membership churn from the leader's view: retire members whose removal it applied, add a fresh
+   * (empty) member as a learner and promote it, or remove a voter.
+   */
+  private changeMembership(): void {
+    const l = this.leader();
+    const raft = l?.store?.raft;
+    const cs = raft?.status()?.confState;
+    if (l === undefined || raft === undefined || cs === undefined) return;
+    for (const m of this.current()) {
+      if (m.id !== this.joining && !cs.voters.includes(m.id) && !cs.learners.includes(m.id)) {
+        m.crash(false);
+        m.retired = true;
+      }
+    }
+    const propose = (change: Parameters<typeof raft.proposeConfChange>[0]) =>
+      l.proc.schedule(0, () => {
+        raft.proposeConfChange(change).catch(() => undefined);
+      });
+    if (this.joining !== undefined) {
+      const j = this.joining;
+      if (cs.voters.includes(j)) this.joining = undefined;
+      else if (cs.learners.includes(j)) propose({ type: "addVoter", nodeId: j });
+      else propose({ type: "addLearner", nodeId: j });
+      return;
+    }
+    if (cs.voters.length > 3 || (cs.voters.length === 3 && this.random.chance(0.3))) {
+      propose({ type: "removeNode", nodeId: this.random.pick(cs.voters) });
+    } else {
+      const id = Math.max(...this.members.keys()) + 1;
+      const m = new Member(id, this);
+      this.members.set(id, m);
+      m.start();
+      this.joining = id;
+      propose({ type: "addLearner", nodeId: id });
+    }
   }
 
   // ---- running ------------------------------------------------------------------------------
@@ -566,6 +619,7 @@ export class StoreSimulator {
       await this.runFor(workloadMs);
       // Heal everything; every member that is down comes back.
       this.faults = { net: false, crashes: false, pauses: false };
+      this.membership = false;
       this.heal();
       for (const m of this.members.values()) {
         m.proc.pausedUntil = 0;
@@ -609,7 +663,7 @@ export class StoreSimulator {
       await this.runUntil(() => settled, left);
     }
     const target = index;
-    const members = [...this.members.values()];
+    const members = this.configured();
     const applied = await this.runUntil(
       () =>
         members.every(
@@ -634,8 +688,16 @@ export class StoreSimulator {
     await this.runUntil(() => members.every((m) => (m.store?.applied ?? 0) >= top), 1000);
   }
 
+  /** The members in the leader's configuration (voters and learners). */
+  private configured(): Member[] {
+    const cs = this.leader()?.store?.raft.status()?.confState;
+    const ids = cs === undefined ? [] : [...cs.voters, ...cs.learners];
+    return ids.map((id) => this.members.get(id)).filter((m): m is Member => m !== undefined && !m.retired);
+  }
+
   private check(): void {
-    const members = [...this.members.values()];
+    const members = this.configured();
+    if (members.length === 0) throw new StoreSimViolation("no leader after healing");
     const hashes = members.map((m) => `${m.id}:${m.store?.applied}:${m.store?.stateHash().slice(0, 12)}`);
     if (new Set(hashes.map((h) => h.slice(h.indexOf(":") + 1))).size !== 1)
       throw new StoreSimViolation(`members differ after healing: ${hashes.join(" ")}`);
@@ -668,6 +730,8 @@ export class StoreSimulator {
       unknown: this.history.unknown,
       watchEvents: this.watchEvents,
       resyncs: this.resyncs,
+      added: this.members.size - this.opts.nodes,
+      retired: [...this.members.values()].filter((m) => m.retired).length,
     };
     if (violation !== undefined) r.violation = violation;
     return r;
