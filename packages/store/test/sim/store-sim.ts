@@ -714,6 +714,18 @@ export class StoreSimulator {
           `member ${m.id}'s watcher rebuilt [${got}] but the store holds [${want}]`,
         );
     }
+    // An acknowledged transaction's changes are in the entry at the index it was told.
+    for (const op of this.history.ops) {
+      if (op.status !== "ok" || op.index === undefined) continue;
+      const sig = this.committed.get(op.index);
+      if (sig === undefined) continue; // every watcher was resyncing across that index
+      const ids = new Set(sig.split(";").map((c) => c.split(" ")[1]));
+      const missing = op.ids.find((id) => !ids.has(id));
+      if (missing !== undefined)
+        throw new StoreSimViolation(
+          `transaction ${op.token} was acknowledged at ${op.index}, but the watchers saw no change of ${missing} there [${sig}]`,
+        );
+    }
     const problem = this.history.check(final);
     if (problem !== undefined) throw new StoreSimViolation(problem);
     if (this.history.acked === 0)
