@@ -16,9 +16,51 @@ import {
 } from "@shoal/runtime";
 import { buildBusyboxImage, writeOciArchive } from "@shoal/runtime/testing";
 import { createHosts, type TempDir, type TestHost, type TestHosts, tempDir, waitFor } from "@shoal/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 const SUBNET = "10.88.7.0/24";
+/** The many-containers case: how many, how many set up or torn down at once. */
+const MANY = 100;
+const MANY_PARALLEL = 4;
+/**
+ * Attach, create, start, stop, remove and detach of one container take well under a second here,
+ * but several seconds on 2 cores shared with other suites (runc waits for a CPU): the timeout
+ * scales with the count and leaves room for that, without asserting any speed.
+ */
+const MANY_TIMEOUT_MS = 60_000 + MANY * 3_000;
+
+/**
+ * Runs `fn` over `items`, at most `limit` at a time; results in the order of `items`. Once
+ * `signal` aborts (the test timed out) or an item failed, no further item is started.
+ */
+async function inBatches<T, R>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) {
+      signal?.throwIfAborted();
+      if (failed) return;
+      try {
+        out[i] = await fn(items[i] as T);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  // Every worker finishes its item before a failure is passed on: cleaning up after it must not
+  // race a create still in flight.
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  for (const r of settled) if (r.status === "rejected") throw r.reason;
+  return out;
+}
+
 const here = fileURLToPath(new URL(".", import.meta.url));
 
 /** An HTTP GET from inside a network namespace (node's fetch; busybox wget crashes on refusals). */
@@ -139,6 +181,39 @@ describe("node networking, stage 1", () => {
     await dir?.remove();
   }, 120_000);
 
+  /**
+   * Stops and removes the containers and detaches the leases whose id matches, what a failed test
+   * left; every one is tried, and the failures are returned.
+   */
+  async function removeLeftovers(match: (id: string) => boolean): Promise<unknown[]> {
+    const containers = (await runtime.list()).map((c) => c.id).filter(match);
+    const leases = net
+      .leases()
+      .map((l) => l.containerId)
+      .filter(match);
+    const ids = [...new Set([...containers, ...leases])];
+    const failures: unknown[] = [];
+    await inBatches(ids, MANY_PARALLEL, undefined, async (id) => {
+      try {
+        if (containers.includes(id)) {
+          await runtime.stop(id, { graceMs: 0 });
+          await runtime.remove(id);
+        }
+        if (leases.includes(id)) await net.detach(id);
+      } catch (err) {
+        failures.push(err);
+      }
+    });
+    return failures;
+  }
+
+  /** The many-containers run in flight: a timed-out test's body goes on, the next test waits for it. */
+  let manyRun: Promise<void> | undefined;
+  afterEach(async () => {
+    await Promise.allSettled([manyRun]);
+    manyRun = undefined;
+  }, MANY_TIMEOUT_MS);
+
   async function startHttpd(id: string, publishedPort?: number) {
     const attachment = await net.attach({
       containerId: id,
@@ -224,45 +299,71 @@ describe("node networking, stage 1", () => {
     );
   });
 
-  it("gives 100 running containers 100 distinct addresses and leaves nothing after removing them", async () => {
+  it(
+    `gives ${MANY} running containers ${MANY} distinct addresses and leaves nothing after removing them`,
+    async ({ signal }) => {
+      manyRun = manyContainers(signal);
+      await manyRun;
+    },
+    MANY_TIMEOUT_MS,
+  );
+
+  /** The many-containers case; cleans up whatever it left however it ends, timeouts included. */
+  async function manyContainers(signal: AbortSignal): Promise<void> {
     const before = await kernelView(h1, options().netnsPrefix ?? "");
-    const ids = Array.from({ length: 100 }, (_, i) => `many${i}`);
-    const attached = [];
-    for (const id of ids) {
-      const a = await net.attach({ containerId: id, ports: [{ targetPort: 80 }] });
-      attached.push(a);
-      // A real container in each namespace: its own view of eth0 must show the leased address.
-      await runtime.create({
-        id,
-        spec: { image: "busybox:latest", command: ["sleep", "3600"] },
-        owner: { taskId: id, serviceId: "many" },
-        network: { kind: "netns", path: a.netnsPath, ...(a.ip ? { ip: a.ip } : {}) },
+    const ids = Array.from({ length: MANY }, (_, i) => `many${i}`);
+    let failure: unknown;
+    try {
+      // Attaches queue inside NodeNetwork; creates and starts overlap a few at a time.
+      const attached = await inBatches(ids, MANY_PARALLEL, signal, async (id) => {
+        const a = await net.attach({ containerId: id, ports: [{ targetPort: 80 }] });
+        // A real container in each namespace: its own view of eth0 must show the leased address.
+        await runtime.create({
+          id,
+          spec: { image: "busybox:latest", command: ["sleep", "3600"] },
+          owner: { taskId: id, serviceId: "many" },
+          network: { kind: "netns", path: a.netnsPath, ...(a.ip ? { ip: a.ip } : {}) },
+        });
+        await runtime.start(id);
+        return a;
       });
-      await runtime.start(id);
+      expect(new Set(attached.map((a) => a.ip)).size).toBe(MANY);
+      expect(
+        (await runtime.list()).filter((c) => c.id.startsWith("many") && c.state === "running").length,
+      ).toBe(MANY);
+      const seen = await runtime.exec("many42", ["ip", "-o", "-4", "addr", "show", "eth0"]);
+      expect(seen.output).toContain(`inet ${attached[42]?.ip}/24`);
+      expect(new Set(attached.map((a) => a.ports[0]?.publishedPort)).size).toBe(MANY);
+      const during = await kernelView(h1, options().netnsPrefix ?? "");
+      expect(during.netns.length).toBe(before.netns.length + MANY);
+      expect(during.dnat.length).toBe(before.dnat.length + MANY);
+      await inBatches(ids, MANY_PARALLEL, signal, async (id) => {
+        await runtime.stop(id, { graceMs: 0 });
+        await runtime.remove(id);
+        await net.detach(id);
+      });
+      const after = await kernelView(h1, options().netnsPrefix ?? "");
+      expect(after.netns).toEqual(before.netns);
+      expect(after.links.length).toBe(before.links.length);
+      expect(after.addrs).toEqual(before.addrs);
+      expect(after.dnat).toEqual(before.dnat);
+      for (const id of ids) expect(after.rules).not.toContain(`--comment ${id} `);
+      const state = JSON.parse(
+        await readFile(join(options().stateDir, "network.json"), "utf8"),
+      ) as NetworkState;
+      expect(Object.keys(state.leases).filter((id) => id.startsWith("many"))).toEqual([]);
+    } catch (err) {
+      failure = err;
     }
-    expect(new Set(attached.map((a) => a.ip)).size).toBe(100);
-    const seen = await runtime.exec("many42", ["ip", "-o", "-4", "addr", "show", "eth0"]);
-    expect(seen.output).toContain(`inet ${attached[42]?.ip}/24`);
-    expect(new Set(attached.map((a) => a.ports[0]?.publishedPort)).size).toBe(100);
-    const during = await kernelView(h1, options().netnsPrefix ?? "");
-    expect(during.netns.length).toBe(before.netns.length + 100);
-    expect(during.dnat.length).toBe(before.dnat.length + 100);
-    for (const id of ids) {
-      await runtime.stop(id, { graceMs: 0 });
-      await runtime.remove(id);
-      await net.detach(id);
+    // After a failure the next tests must not start among a hundred leftovers.
+    const leftovers = await removeLeftovers((id) => id.startsWith("many"));
+    if (failure !== undefined) {
+      throw leftovers.length === 0
+        ? failure
+        : new AggregateError([failure, ...leftovers], "the test failed, and so did removing what it left");
     }
-    const after = await kernelView(h1, options().netnsPrefix ?? "");
-    expect(after.netns).toEqual(before.netns);
-    expect(after.links.length).toBe(before.links.length);
-    expect(after.addrs).toEqual(before.addrs);
-    expect(after.dnat).toEqual(before.dnat);
-    for (const id of ids) expect(after.rules).not.toContain(`--comment ${id} `);
-    const state = JSON.parse(
-      await readFile(join(options().stateDir, "network.json"), "utf8"),
-    ) as NetworkState;
-    expect(Object.keys(state.leases).filter((id) => id.startsWith("many"))).toEqual([]);
-  }, 120_000);
+    if (leftovers.length > 0) throw leftovers[0];
+  }
 
   it("undoes an attach whose iptables-restore fails (the undo's too): nothing left, and no DNAT after a reopen", async () => {
     breakRules = true;

@@ -36,6 +36,7 @@ export {
   DEFAULT_SESSION_OPEN_TIMEOUT_MS,
   DispatcherSession,
   type DispatcherSessionOptions,
+  STATUS_CALL_TIMEOUT_MS,
 } from "./session/dispatcher-session.js";
 export { type ManagerAddress, pickManager } from "./session/manager-list.js";
 export { expandTemplate, type TemplateValue } from "./template/go-template.js";

@@ -312,13 +312,19 @@ describe("agent on runc", () => {
   it("a restarted agent re-adopts its running container, learns an exit, and starts no duplicate", async () => {
     const node = await newNode();
     const signals = join(node.config.dataDir, "..", `signals-${counter}`);
-    await mkdir(join(signals, "2"), { recursive: true });
+    // Not made here: the mount's createMountpoint makes "<signals>/2" (after template expansion).
     await startAgent(node);
     const long = task(1, { command: ["sleep", "1000"] });
     const waiter = task(2, {
       command: ["sh", "-c", "while [ ! -f /signal/go ]; do sleep 0.1; done; exit 4"],
       mounts: [
-        { type: MountType.BIND, source: `${signals}/{{.Task.Slot}}`, target: "/signal", readOnly: true },
+        {
+          type: MountType.BIND,
+          source: `${signals}/{{.Task.Slot}}`,
+          target: "/signal",
+          readOnly: true,
+          bindOptions: { propagation: 0, nonRecursive: false, createMountpoint: true },
+        },
       ],
     });
     for (const t of [long, waiter]) assign(node, t);

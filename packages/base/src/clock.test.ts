@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock, systemClock } from "./clock.js";
+import { ManualClock, SystemClock, systemClock } from "./clock.js";
 
 describe("ManualClock", () => {
   it("never moves backwards and treats a NaN delay as 0", () => {
@@ -78,5 +78,27 @@ describe("systemClock", () => {
     const start = Date.now();
     await systemClock.sleep(20);
     expect(Date.now() - start).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe("SystemClock", () => {
+  it("waits out a delay longer than the timers' limit in steps instead of firing at once", async () => {
+    // Node fires a timer above 2^31-1 ms at once; the clock splits such delays. Scaled down here.
+    const clock = new SystemClock(10);
+    const started = Date.now();
+    const firedAt = await new Promise<number>((resolve) => clock.setTimeout(() => resolve(Date.now()), 45));
+    expect(firedAt - started).toBeGreaterThanOrEqual(44);
+  });
+
+  it("cancels a long timer between its steps", async () => {
+    const clock = new SystemClock(5);
+    let fired = false;
+    const h = clock.setTimeout(() => {
+      fired = true;
+    }, 30);
+    await new Promise((r) => setTimeout(r, 12));
+    clock.clearTimeout(h);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(fired).toBe(false);
   });
 });

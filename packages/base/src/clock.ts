@@ -33,9 +33,15 @@ function sleepOn(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<v
   });
 }
 
-class SystemClock implements Clock {
+/** The longest delay Node's timers take; a longer one fires at once (with a warning). */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+export class SystemClock implements Clock {
   private nextId = 1;
   private readonly timers = new Map<number, NodeJS.Timeout>();
+
+  /** `maxDelayMs` is for tests only: delays above it are waited out in steps of at most it. */
+  constructor(private readonly maxDelayMs = MAX_TIMER_DELAY_MS) {}
 
   now(): number {
     return Date.now();
@@ -43,12 +49,25 @@ class SystemClock implements Clock {
 
   setTimeout(fn: () => void, delayMs: number): TimerHandle {
     const id = this.nextId++;
+    this.arm(id, Date.now() + Math.max(0, delayMs), fn);
+    return { id };
+  }
+
+  // A delay beyond Node's limit (a 90-day certificate's renewal) is waited out in steps, each
+  // re-checking the wall clock, instead of firing at once.
+  private arm(id: number, dueMs: number, fn: () => void): void {
+    const remaining = dueMs - Date.now();
+    const step = Math.min(Math.max(0, remaining), this.maxDelayMs);
     const timer = setTimeout(() => {
+      if (!this.timers.has(id)) return;
+      if (Date.now() < dueMs && remaining > this.maxDelayMs) {
+        this.arm(id, dueMs, fn);
+        return;
+      }
       this.timers.delete(id);
       fn();
-    }, delayMs);
+    }, step);
     this.timers.set(id, timer);
-    return { id };
   }
 
   clearTimeout(handle: TimerHandle): void {

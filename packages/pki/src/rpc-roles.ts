@@ -29,6 +29,8 @@ export const SHOAL_RPC_ROLES: RpcRoleTable = {
   "/shoal.v1.Logs/*": MANAGERS,
   "/shoal.v1.Control/*": MANAGERS,
   "/shoal.v1.Raft/*": MANAGERS,
+  // A follower manager forwarding a store write to the leader.
+  "/shoal.v1.StoreForwarding/*": MANAGERS,
 };
 
 /** The access entry for a method path, or undefined when the table does not list it. */

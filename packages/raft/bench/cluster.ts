@@ -65,6 +65,13 @@ export class Member {
     });
   }
 
+  /** Election events, save latencies and the worst event-loop delay since the last call. */
+  async trace(): Promise<Extract<FromMember, { type: "trace" }>> {
+    const p = this.next("trace", 10_000);
+    this.send({ cmd: "trace" });
+    return p;
+  }
+
   async status(): Promise<Extract<FromMember, { type: "status" }>> {
     const p = this.next("status", 10_000);
     this.send({ cmd: "status" });
@@ -99,6 +106,7 @@ export class BenchCluster {
       snapshotCatchUpEntries: this.opts.snapshotCatchUpEntries ?? DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES,
       snapshotBytes: this.opts.snapshotBytes ?? 0,
       debug: process.env.SHOAL_BENCH_DEBUG === "1",
+      trace: process.env.SHOAL_BENCH_TRACE === "1",
     };
     const proc = fork(memberScript, [JSON.stringify(config)], {
       execArgv: ["--conditions=shoal-source", "--import", "tsx"],

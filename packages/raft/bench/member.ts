@@ -1,7 +1,8 @@
 // One Raft member in its own process, driven by the parent benchmark over IPC (see cluster.ts).
 // Real WAL with fsync, real gRPC transport on loopback, RaftNode with the default core.
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { credentials, ServerCredentials } from "@grpc/grpc-js";
-import { createLogger, silentLogger } from "@shoal/base";
+import { createLogger, type Logger, silentLogger } from "@shoal/base";
 import { RaftNode } from "../src/node/raft-node.js";
 import { GrpcTransport } from "../src/transport/grpc-transport.js";
 import type { Entry } from "../src/types.js";
@@ -18,6 +19,15 @@ export interface MemberConfig {
   /** Bytes the state machine's snapshot weighs (padding), to bench snapshot installs. */
   snapshotBytes: number;
   debug?: boolean;
+  /** Record election events, fsync latencies and event-loop stalls for the `trace` command. */
+  trace?: boolean;
+}
+
+/** One election-related event of a member, wall-clock stamped (the members share the machine). */
+export interface TraceEvent {
+  at: number;
+  msg: string;
+  fields: Record<string, unknown>;
 }
 
 export type ToMember =
@@ -26,6 +36,7 @@ export type ToMember =
   | { cmd: "loadForever"; concurrency: number; valueBytes: number }
   | { cmd: "proposeN"; n: number; concurrency: number; valueBytes: number }
   | { cmd: "status" }
+  | { cmd: "trace" }
   | { cmd: "stop" };
 
 export type FromMember =
@@ -43,11 +54,42 @@ export type FromMember =
       restores: number;
       restoredAt: number;
     }
+  | {
+      type: "trace";
+      events: TraceEvent[];
+      /** storage.save() latencies (ms) since the last trace, and the event loop's worst delay. */
+      saveMs: number[];
+      loopMaxMs: number;
+    }
   | { type: "failed"; error: string };
 
 const config = JSON.parse(process.argv[2]!) as MemberConfig;
 const send = (m: FromMember) => process.send?.(m);
-const logger = config.debug ? createLogger({ level: "info" }) : silentLogger();
+const TRACED = new Set([
+  "raft node role changed",
+  "raft vote decision",
+  "raft vote counted",
+  "raft ignoring vote request: leader lease not expired",
+  "raft became leader",
+  "raft node started",
+  "raft leader lost contact with a quorum, stepping down",
+]);
+let traceEvents: TraceEvent[] = [];
+let saveMs: number[] = [];
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+function traceLogger(): Logger {
+  loopDelay.enable();
+  return createLogger({
+    level: "debug",
+    destination: {
+      write(line: string) {
+        const { msg, time: _t, level: _l, pid: _p, hostname: _h, ...fields } = JSON.parse(line);
+        if (TRACED.has(msg)) traceEvents.push({ at: Date.now(), msg, fields });
+      },
+    },
+  });
+}
+const logger = config.trace ? traceLogger() : config.debug ? createLogger({ level: "info" }) : silentLogger();
 
 let restores = 0;
 let restoredAt = 0;
@@ -59,6 +101,14 @@ const storage = await WalStorage.open({
   bootstrapVoters: config.voters,
   logger,
 });
+if (config.trace) {
+  const save = storage.save.bind(storage);
+  storage.save = async (...args: Parameters<typeof save>) => {
+    const t0 = performance.now();
+    await save(...args);
+    saveMs.push(performance.now() - t0);
+  };
+}
 const transport = await GrpcTransport.open({
   id: config.id,
   credentials: credentials.createInsecure(),
@@ -206,6 +256,12 @@ process.on("message", (msg: ToMember) => {
         restores,
         restoredAt,
       });
+      break;
+    case "trace":
+      send({ type: "trace", events: traceEvents, saveMs, loopMaxMs: loopDelay.max / 1e6 });
+      traceEvents = [];
+      saveMs = [];
+      loopDelay.reset();
       break;
     case "stop":
       void node.stop().then(async () => {

@@ -27,24 +27,32 @@ function hasUnappliedConfChanges(r: Raft): boolean {
 }
 
 export function campaign(r: Raft, kind: "preVote" | "vote", transfer: boolean): void {
-  let term: number;
-  if (kind === "preVote") {
-    r.becomePreCandidate();
-    term = r.term + 1;
-  } else {
-    r.becomeCandidate();
-    term = r.term;
-  }
+  if (kind === "preVote") r.becomePreCandidate();
+  else r.becomeCandidate();
   r.trk.recordVote(r.id, true);
   if (r.trk.tallyVotes().result === "won") {
     if (kind === "preVote") campaign(r, "vote", false);
     else r.becomeLeader();
     return;
   }
+  r.campaignTransfer = transfer;
+  sendVoteRequests(r, false);
+}
+
+/**
+ * Sends this round's (pre-)vote request to every voter, or with `unansweredOnly` (a retry, see
+ * Raft.tickElection) to those that have not answered it. A request changes nothing at a voter that
+ * already answered it or ignored it (the leader lease), so sending it again is always safe.
+ */
+export function sendVoteRequests(r: Raft, unansweredOnly: boolean): void {
+  const preVote = r.role === Role.PreCandidate;
+  const kind = preVote ? "preVote" : "vote";
+  const term = preVote ? r.term + 1 : r.term;
   const index = r.log.lastIndex();
   const logTerm = r.log.lastTerm();
+  const transfer = r.campaignTransfer;
   for (const id of r.trk.voters) {
-    if (id === r.id) continue;
+    if (id === r.id || (unansweredOnly && r.trk.hasVoted(id))) continue;
     r.send({ type: kind, from: r.id, to: id, term, index, logTerm, transfer });
   }
 }

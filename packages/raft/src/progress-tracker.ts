@@ -67,6 +67,11 @@ export class ProgressTracker {
     this.votes.clear();
   }
 
+  /** Whether `id` answered the current (pre-)vote round. */
+  hasVoted(id: number): boolean {
+    return this.votes.has(id);
+  }
+
   recordVote(id: number, granted: boolean): void {
     if (!this.votes.has(id)) this.votes.set(id, granted);
   }

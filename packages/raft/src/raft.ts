@@ -2,7 +2,7 @@ import type { Logger, Random } from "@shoal/base";
 import { decodeConfChange } from "./conf-change.js";
 import type { ResolvedConfig } from "./config.js";
 import type { ProposeResult } from "./core-api.js";
-import { campaign, handleVote, hup, poll } from "./elections.js";
+import { campaign, handleVote, hup, poll, sendVoteRequests } from "./elections.js";
 import { invariant } from "./errors.js";
 import { applyConfChange, reportSnapshot, restoreSnapshot } from "./membership.js";
 import { ProgressTracker } from "./progress-tracker.js";
@@ -48,6 +48,8 @@ export class Raft {
   /** ReadIndex requests that arrived before this leader committed an entry of its term. */
   pendingReadIndex: Message[] = [];
   leadTransferee = NONE;
+  /** Whether the current campaign is a leadership transfer's (its vote requests skip the lease). */
+  campaignTransfer = false;
   /** Ticks since the current transfer started; its own clock, so it never touches the lease. */
   transferElapsed = 0;
   /** Index of the last conf change proposed; another waits until it is applied. */
@@ -191,6 +193,17 @@ export class Raft {
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTicks) {
       this.electionElapsed = 0;
       this.hup(false);
+      return;
+    }
+    // A (pre-)candidate asks the voters that have not answered again every heartbeat interval
+    // instead of waiting a whole new randomized timeout: a request lost, or ignored by a voter
+    // whose leader lease had a tick left (its clock runs a little behind ours), would otherwise
+    // turn a failover into two election timeouts.
+    if (
+      (this.role === Role.PreCandidate || this.role === Role.Candidate) &&
+      this.electionElapsed % this.cfg.heartbeatTicks === 0
+    ) {
+      sendVoteRequests(this, true);
     }
   }
 
@@ -249,7 +262,20 @@ export class Raft {
         // CheckQuorum lease: while we hear from a leader, a disruptive candidate is ignored.
         const inLease =
           this.cfg.checkQuorum && this.lead !== NONE && this.electionElapsed < this.cfg.electionTicks;
-        if (!m.transfer && inLease) return;
+        if (!m.transfer && inLease) {
+          this.logger.debug(
+            {
+              term: this.term,
+              type: m.type,
+              from: m.from,
+              candidateTerm: m.term,
+              lead: this.lead,
+              remainingTicks: this.cfg.electionTicks - this.electionElapsed,
+            },
+            "raft ignoring vote request: leader lease not expired",
+          );
+          return;
+        }
       }
       if (m.type === "preVote") {
         // A pre-vote never changes our term.

@@ -4,8 +4,8 @@ import { nodesForSeed, Simulator } from "./sim/simulator.js";
 
 // Tests of the checkers: a deliberately broken core or driver must be caught within the CI
 // sweep's seeds. (The Figure 8 commit bug, which needs a precise interleaving, is caught by the
-// scripted scenario in scenarios/figure8.test.ts; "a proposal resolved whatever the term of the
-// entry applied at its index" by src/node/pending.test.ts — see the note there.)
+// scripted scenario in scenarios/figure8.test.ts; "append acknowledgements from an earlier term
+// accepted" by src/stale-append-ack.test.ts — see the note there.)
 describe("deliberately broken core", () => {
   it("voting without the log up-to-date check is caught within 2,000 seeds", { timeout: 600_000 }, () => {
     let caughtAt: number | undefined;
@@ -48,6 +48,11 @@ const mutations: { mutation: Mutation; what: string; expected: RegExp }[] = [
     mutation: "neverReleaseParkedReads",
     what: "reads parked before the leader's first commit never released",
     expected: /liveness|workload/,
+  },
+  {
+    mutation: "resolveIgnoringTerm",
+    what: "a proposal resolved whatever the term of the entry applied at its index",
+    expected: /linearizability/,
   },
   {
     mutation: "voteIgnoringLog",

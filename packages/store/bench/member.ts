@@ -21,7 +21,16 @@ export type ToMember =
 export type FromMember =
   | { type: "listening"; port: number }
   | { type: "seeded" }
-  | { type: "loadResult"; commits: number; latenciesMs: number[]; errors: number; durationMs: number }
+  | {
+      type: "loadResult";
+      commits: number;
+      latenciesMs: number[];
+      errors: number;
+      durationMs: number;
+      /** This process's CPU time and the raft entries applied during the measured window. */
+      cpuMs: number;
+      entries: number;
+    }
   | { type: "status"; isLeader: boolean; applied: number }
   | { type: "failed"; error: string };
 
@@ -69,6 +78,12 @@ async function load(concurrency: number, durationMs: number, warmupMs: number): 
   const latenciesMs: number[] = [];
   let commits = 0;
   let errors = 0;
+  let cpu0 = process.cpuUsage();
+  let applied0 = store.applied;
+  const from = setTimeout(() => {
+    cpu0 = process.cpuUsage();
+    applied0 = store.applied;
+  }, warmupMs);
   const writer = async (w: number) => {
     const id = `bench-${w}`;
     while (Date.now() < end) {
@@ -93,7 +108,11 @@ async function load(concurrency: number, durationMs: number, warmupMs: number): 
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, w) => writer(w)));
-  send({ type: "loadResult", commits, latenciesMs, errors, durationMs });
+  clearTimeout(from);
+  const c = process.cpuUsage(cpu0);
+  const cpuMs = (c.user + c.system) / 1000;
+  const entries = store.applied - applied0;
+  send({ type: "loadResult", commits, latenciesMs, errors, durationMs, cpuMs, entries });
 }
 
 process.on("message", (msg: ToMember) => {

@@ -78,12 +78,18 @@ export async function run(): Promise<void> {
     );
     reportFigure("store_update_p50_ms", percentile(one.latenciesMs, 50), "ms");
     reportFigure("store_update_p99_ms_1writer", percentile(one.latenciesMs, 99), "ms");
+    // CPU the leader process spends per update: the store's cost on top of raft's (whose own
+    // `commits` bench gives the floor), and what wall time hides on a loaded machine.
+    reportFigure("store_update_leader_cpu_ms_1writer", one.cpuMs / one.commits, "ms");
     const many = await leader.ask(
       { cmd: "load", concurrency: WRITERS, durationMs: DURATION_MS, warmupMs: 1000 },
       "loadResult",
     );
     reportFigure("store_updates_per_s", Math.round(many.commits / (many.durationMs / 1000)), "updates/s");
     reportFigure("store_update_p99_ms_256writers", percentile(many.latenciesMs, 99), "ms");
+    reportFigure("store_update_leader_cpu_us_256writers", (many.cpuMs * 1000) / many.commits, "us");
+    // Group commit: transactions per raft entry.
+    reportFigure("store_updates_per_entry_256writers", many.commits / Math.max(1, many.entries), "updates");
   } finally {
     for (const m of members) m.proc.kill("SIGKILL");
     await rm(root, { recursive: true, force: true });

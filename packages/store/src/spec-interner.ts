@@ -23,10 +23,10 @@ export class SpecInterner {
     const hash = sampledHash(bytes);
     const bucket = this.byHash.get(hash);
     if (bucket !== undefined) {
-      const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (const ref of bucket) {
         const hit = ref.deref();
-        if (hit !== undefined && view.equals(this.bytesOf.get(hit)!)) return hit;
+        // Buffer's native compare works on any Uint8Array: no Buffer view made per lookup.
+        if (hit !== undefined && bufferEquals.call(bytes, this.bytesOf.get(hit)!)) return hit;
       }
     }
     const shared = deepFreeze(spec ?? TaskSpec.decode(bytes));
@@ -37,11 +37,33 @@ export class SpecInterner {
     return shared;
   }
 
+  /** Service labels by their encoding (small: the latin1 string of the bytes is the key). */
+  private readonly labelsByBytes = new Map<string, WeakRef<Record<string, string>>>();
+  private readonly labelsRegistry = new FinalizationRegistry<string>((key) => {
+    if (this.labelsByBytes.get(key)?.deref() === undefined) this.labelsByBytes.delete(key);
+  });
+
+  /**
+   * The shared, frozen copy of a task's service labels, decoded as `labels` from `raw` (their
+   * encoding): every task of a service carries the same labels, so they share one object.
+   */
+  internLabels(labels: Record<string, string>, raw: Uint8Array): Record<string, string> {
+    const key = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("latin1");
+    const hit = this.labelsByBytes.get(key)?.deref();
+    if (hit !== undefined) return hit;
+    Object.freeze(labels);
+    this.labelsByBytes.set(key, new WeakRef(labels));
+    this.labelsRegistry.register(labels, key);
+    return labels;
+  }
+
   /** The encoding of an interned spec (undefined for one that was never interned). */
   encoded(spec: TaskSpec): Uint8Array | undefined {
     return this.bytesOf.get(spec);
   }
 }
+
+const bufferEquals = Buffer.prototype.equals as (this: Uint8Array, other: Uint8Array) => boolean;
 
 /** FNV-1a over the length and about 64 evenly spaced bytes: cheap, and collisions only cost a compare. */
 function sampledHash(bytes: Uint8Array): number {

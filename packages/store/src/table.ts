@@ -11,7 +11,14 @@ export interface TableSpec<K extends Kind, I extends string> {
   indexes: Record<I, IndexKeys<ObjectByKind[K]>>;
 }
 
-const NO_IDS: ReadonlySet<string> = new Set();
+const NO_IDS: readonly string[] = [];
+
+/**
+ * An index key's ids: the one id holding it, a set once several do (most slot keys stay single),
+ * or — straight after a restore — the array the bulk load collected, turned into a set on the
+ * key's first change (so restore never builds sets of 100,000 ids for keys like a task state).
+ */
+type IndexIds = string | Set<string> | string[];
 
 /**
  * One kind's objects by id, plus its indexes, kept up to date change by change (never rebuilt).
@@ -23,7 +30,7 @@ export class Table<K extends Kind, I extends string> {
   private readonly byId = new Map<string, ObjectByKind[K]>();
   private readonly byName = new Map<string, string>();
   /** Per index: key → the one id holding it, or a set once several do (most slot keys stay single). */
-  private readonly indexes = new Map<I, Map<string, string | Set<string>>>();
+  private readonly indexes = new Map<I, Map<string, IndexIds>>();
   private readonly indexNames: readonly I[];
 
   constructor(spec: TableSpec<K, I>) {
@@ -63,11 +70,11 @@ export class Table<K extends Kind, I extends string> {
     return this.spec.uniqueName !== undefined;
   }
 
-  /** Ids whose `index` keys include `key`. The set is live: copy it before writing to the table. */
-  idsBy(index: I, key: string): ReadonlySet<string> {
+  /** Ids whose `index` keys include `key`, in no order. Live: copy it before writing to the table. */
+  idsBy(index: I, key: string): Iterable<string> {
     const ids = this.indexes.get(index)?.get(key);
     if (ids === undefined) return NO_IDS;
-    return typeof ids === "string" ? new Set([ids]) : ids;
+    return typeof ids === "string" ? [ids] : ids;
   }
 
   keysOf(index: I, object: ObjectByKind[K]): readonly string[] {
@@ -118,6 +125,32 @@ export class Table<K extends Kind, I extends string> {
     return old;
   }
 
+  /**
+   * Replaces the whole table with `objects` (restore): the indexes are built in bulk — each
+   * key's ids collected in an array first and turned into a set once — instead of object by
+   * object. Ids must be distinct (the snapshot decoder checks).
+   */
+  load(objects: readonly ObjectByKind[K][]): void {
+    this.clear();
+    const uniqueName = this.spec.uniqueName;
+    for (const o of objects) {
+      this.byId.set(o.id, o);
+      if (uniqueName !== undefined) this.byName.set(uniqueName(o), o.id);
+    }
+    for (const name of this.indexNames) {
+      const keysOf = this.spec.indexes[name];
+      const collected = new Map<string, string[]>();
+      for (const o of objects)
+        for (const k of keysOf(o)) {
+          const ids = collected.get(k);
+          if (ids === undefined) collected.set(k, [o.id]);
+          else ids.push(o.id);
+        }
+      const index = this.indexes.get(name)!;
+      for (const [k, ids] of collected) index.set(k, ids.length === 1 ? ids[0]! : ids);
+    }
+  }
+
   clear(): void {
     this.byId.clear();
     this.byName.clear();
@@ -131,20 +164,25 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-function addTo(index: Map<string, string | Set<string>>, key: string, id: string): void {
+function addTo(index: Map<string, IndexIds>, key: string, id: string): void {
   const ids = index.get(key);
   if (ids === undefined) index.set(key, id);
   else if (typeof ids === "string") {
     if (ids !== id) index.set(key, new Set([ids, id]));
-  } else ids.add(id);
+  } else if (Array.isArray(ids)) index.set(key, new Set(ids).add(id));
+  else ids.add(id);
 }
 
-function removeFrom(index: Map<string, string | Set<string>>, key: string, id: string): void {
-  const ids = index.get(key);
+function removeFrom(index: Map<string, IndexIds>, key: string, id: string): void {
+  let ids = index.get(key);
   if (ids === undefined) return;
   if (typeof ids === "string") {
     if (ids === id) index.delete(key);
     return;
+  }
+  if (Array.isArray(ids)) {
+    ids = new Set(ids);
+    index.set(key, ids);
   }
   ids.delete(id);
   if (ids.size === 1) index.set(key, ids.values().next().value!);

@@ -1,7 +1,7 @@
 import { ShoalError } from "@shoal/base";
 import { ObjectAction, type StoreAction, type StoreRequest } from "@shoal/proto";
 import { StoreErrorCode } from "./errors.js";
-import { CODECS, KINDS, type Kind, type ObjectByKind, toStoreObject } from "./kinds.js";
+import { CODECS, type Kind, type ObjectByKind, toStoreObject } from "./kinds.js";
 import { type KindReader, KindView, type Overlay, type READER_NAMES } from "./read-tx.js";
 import type { Tables } from "./tables.js";
 
@@ -95,7 +95,16 @@ export class ChangeSet {
 }
 
 export function emptyOverlays(): { [K in Kind]: Overlay } {
-  return Object.fromEntries(KINDS.map((k) => [k, new Map()])) as { [K in Kind]: Overlay };
+  // A literal (not fromEntries over KINDS): built once per transaction, on the write path.
+  return {
+    node: new Map(),
+    service: new Map(),
+    task: new Map(),
+    network: new Map(),
+    secret: new Map(),
+    config: new Map(),
+    cluster: new Map(),
+  };
 }
 
 class KindWriterImpl<K extends Kind> extends KindView<K> implements KindWriter<K> {

@@ -27,6 +27,7 @@ describe("isPermanentCode", () => {
   it.each([
     ["IMAGE_NOT_FOUND_IN_REGISTRY", true],
     ["IMAGE_INVALID_REFERENCE", true],
+    ["IMAGE_NOT_FOUND", false],
     ["CONTAINER_INVALID_SPEC", true],
     ["AGENT_TEMPLATE_UNKNOWN_FIELD", true],
     ["IMAGE_REGISTRY_UNREACHABLE", false],

@@ -1,9 +1,10 @@
 // The one file that calls @shoal/runtime (the image store, the container runtime, the node
 // network). Everything else in the agent sees only the `Engine` interface, so a change of the
 // runtime's life cycle or API is absorbed here.
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Clock, type Logger, ShoalError, systemClock } from "@shoal/base";
-import type { RegistryAuth, Task } from "@shoal/proto";
+import { MountType, type RegistryAuth, type Task } from "@shoal/proto";
 import {
   type Attachment,
   ContainerErrorCode,
@@ -135,6 +136,12 @@ export class RuntimeEngine implements Engine {
   async create(task: Task, _node: TemplateNode): Promise<void> {
     const spec = toContainerSpec(task);
     const c = task.spec?.container;
+    // Docker's bind option: make the host path when it is missing instead of failing the task.
+    for (const m of c?.mounts ?? []) {
+      if (m.type === MountType.BIND && m.bindOptions?.createMountpoint === true && m.source.startsWith("/")) {
+        await mkdir(m.source, { recursive: true });
+      }
+    }
     const extra = {
       extraHosts: [...(c?.hosts ?? [])],
       ...(c?.dnsConfig === undefined ? {} : { dns: c.dnsConfig }),

@@ -16,6 +16,8 @@ import { type ManagerAddress, pickManager } from "./manager-list.js";
 
 /** How long a dispatcher may take to send the session id before the agent tries another. */
 export const DEFAULT_SESSION_OPEN_TIMEOUT_MS = 10_000;
+/** A status batch not acknowledged by then is sent again (the reporter retries). */
+export const STATUS_CALL_TIMEOUT_MS = 10_000;
 /** Used until the dispatcher says otherwise, and as the floor of a heartbeat call's deadline. */
 export const DEFAULT_HEARTBEAT_PERIOD_MS = 5_000;
 
@@ -115,13 +117,25 @@ export class DispatcherSession {
         previousSessionId: this.sessionId,
       });
       calls.push(session);
-      const first = await this.firstMessage(session, addr);
-      this.sessionId = first.sessionId;
-      this.applySessionMessage(first);
-      this.log.info({ manager: addr, sessionId: this.sessionId }, "dispatcher session open");
-      session.on("data", (m: SessionMessage) => this.applySessionMessage(m));
+      // Every listener goes on at once: a stream that errors with no 'error' listener would throw,
+      // and messages that arrive together must not fall between two sets of listeners.
+      const first = this.firstMessage(session, addr, signal);
+      let opened = false;
+      const early: SessionMessage[] = [];
+      session.on("data", (m: SessionMessage) => {
+        if (opened) this.applySessionMessage(m);
+        else early.push(m);
+      });
       session.on("error", fail);
       session.on("end", () => fail(new Error(`dispatcher ${addr} ended the session`)));
+      const firstMessage = await first.catch((err: unknown) => {
+        // The session's own error (TLS refused, unavailable) says more than "closed before its id".
+        throw failure ?? err;
+      });
+      opened = true;
+      this.sessionId = firstMessage.sessionId;
+      for (const m of early) this.applySessionMessage(m);
+      this.log.info({ manager: addr, sessionId: this.sessionId }, "dispatcher session open");
 
       const assignments = client.assignments({ sessionId: this.sessionId });
       calls.push(assignments);
@@ -140,7 +154,12 @@ export class DispatcherSession {
       this.opts.reporter.setSender(
         (updates) =>
           new Promise<void>((resolve, reject) => {
-            client.updateTaskStatus({ sessionId, updates }, (err) => (err ? reject(err) : resolve()));
+            client.updateTaskStatus(
+              { sessionId, updates },
+              new grpc.Metadata(),
+              { deadline: new Date(this.opts.clock.now() + STATUS_CALL_TIMEOUT_MS) },
+              (err) => (err ? reject(err) : resolve()),
+            );
           }),
       );
       await this.heartbeatLoop(client, signal).catch(fail);
@@ -152,9 +171,11 @@ export class DispatcherSession {
     if (!outer.aborted && failure !== undefined) throw failure;
   }
 
+  /** The session's first message; rejects on timeout or when the session ends (or is aborted) first. */
   private firstMessage(
     session: grpc.ClientReadableStream<SessionMessage>,
     addr: string,
+    ended: AbortSignal,
   ): Promise<SessionMessage> {
     const timeoutMs = this.opts.sessionOpenTimeoutMs ?? DEFAULT_SESSION_OPEN_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
@@ -162,11 +183,11 @@ export class DispatcherSession {
         () => done(new Error(`dispatcher ${addr} sent no session id within ${timeoutMs} ms`)),
         timeoutMs,
       );
+      const onEnded = () => done(new Error(`dispatcher ${addr} closed the session before sending its id`));
       const done = (err: unknown, m?: SessionMessage) => {
         this.opts.clock.clearTimeout(timer);
         session.off("data", onData);
-        session.off("error", done);
-        session.off("end", onEnd);
+        ended.removeEventListener("abort", onEnded);
         if (m !== undefined) resolve(m);
         else reject(err);
       };
@@ -180,10 +201,8 @@ export class DispatcherSession {
           );
         } else done(undefined, m);
       };
-      const onEnd = () => done(new Error(`dispatcher ${addr} closed the session before sending its id`));
       session.on("data", onData);
-      session.on("error", done);
-      session.on("end", onEnd);
+      ended.addEventListener("abort", onEnded, { once: true });
     });
   }
 

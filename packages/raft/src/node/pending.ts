@@ -11,6 +11,8 @@ interface Waiter {
   term: number;
   resolve: (p: Proposed) => void;
   reject: (err: Error) => void;
+  /** Set when this node stopped leading while the proposal waited (the orphanAll() token). */
+  orphaned?: number;
 }
 
 /**
@@ -20,6 +22,7 @@ interface Waiter {
  */
 export class PendingProposals {
   private readonly byIndex = new Map<number, Waiter>();
+  private orphanTokens = 0;
 
   /** `ignoreTerm`: DELIBERATELY UNSAFE, for the simulator's mutation checks only. */
   constructor(private readonly ignoreTerm = false) {}
@@ -28,11 +31,39 @@ export class PendingProposals {
     return this.byIndex.size;
   }
 
-  add(index: number, term: number, resolve: (p: Proposed) => void, reject: (err: Error) => void): void {
-    // A slot is reused only after the old entry there was replaced, which rejects its waiter first
-    // (on leadership loss); reject defensively anyway rather than leave a promise hanging.
-    this.byIndex.get(index)?.reject(replaced(index, term, -1));
+  add(
+    index: number,
+    term: number,
+    resolve: (p: Proposed) => void,
+    reject: (err: Error) => void,
+    lost: () => Error,
+  ): void {
+    // Leading again, we append at a slot an orphan of an earlier term still waits on: our log no
+    // longer holds that entry, but another member's may, and a later leader could still commit
+    // it, so its outcome is unknown.
+    const prior = this.byIndex.get(index);
+    if (prior !== undefined) prior.reject(prior.orphaned !== undefined ? lost() : replaced(index, term, -1));
     this.byIndex.set(index, { term, resolve, reject });
+  }
+
+  /**
+   * This node stopped leading. Its proposals keep waiting: each still settles by the entry applied
+   * at its index (Log Matching makes the outcome definite: our entry, or another term's that
+   * replaced it). Returns a token for expireOrphans().
+   */
+  orphanAll(): number {
+    const token = ++this.orphanTokens;
+    for (const w of this.byIndex.values()) w.orphaned ??= token;
+    return token;
+  }
+
+  /** Rejects with `err` every proposal orphaned by orphanAll() `token` (or before) still waiting. */
+  expireOrphans(token: number, err: () => Error): void {
+    for (const [i, w] of this.byIndex) {
+      if (w.orphaned === undefined || w.orphaned > token) continue;
+      this.byIndex.delete(i);
+      w.reject(err());
+    }
   }
 
   /** Called after `entry` was applied to the state machine. */

@@ -118,6 +118,8 @@ export class RaftNode {
   private pumping = false;
   private pumpDone: Promise<void> = Promise.resolve();
   private tickTimer: TimerHandle | undefined;
+  /** Deadlines of proposals left pending when this node stopped leading (onSoftState). */
+  private readonly orphanTimers = new Set<TimerHandle>();
   private stopping = false;
   private failure: unknown;
   private finished: (() => void) | undefined;
@@ -254,6 +256,8 @@ export class RaftNode {
     }
     this.stopping = true;
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer);
+    for (const t of this.orphanTimers) this.clock.clearTimeout(t);
+    this.orphanTimers.clear();
     await this.pumpDone;
     if (this.attached) this.opts.transport.detach();
     this.attached = false;
@@ -277,9 +281,9 @@ export class RaftNode {
 
   /**
    * Proposes `data` and resolves with its (index, term) once it is applied on this node. Rejects
-   * with RAFT_NOT_LEADER (details.leader) on a follower, RAFT_LEADERSHIP_LOST when leadership is
-   * lost before it applied (the entry may still commit), RAFT_ENTRY_REPLACED when another term's
-   * entry took its slot. Never resolves for an entry that is not applied.
+   * with RAFT_NOT_LEADER (details.leader) on a follower, RAFT_ENTRY_REPLACED when another term's
+   * entry took its slot, RAFT_LEADERSHIP_LOST when this node stopped leading and saw no outcome
+   * within readTimeoutMs (the entry may still commit). Never resolves for an entry not applied.
    */
   propose(data: Uint8Array): Promise<Proposed> {
     if (data.byteLength === 0) {
@@ -428,7 +432,7 @@ export class RaftNode {
 
   private settleProposeResult(result: ProposeResult, p: QueuedProposal): void {
     if (result.ok && !result.forwarded) {
-      this.pending.add(result.index, result.term, p.resolve, p.reject);
+      this.pending.add(result.index, result.term, p.resolve, p.reject, () => this.leadershipLost(0));
       return;
     }
     const leader = result.leader;
@@ -512,19 +516,28 @@ export class RaftNode {
     }
     this.currentRole = role;
     this.leaderId = leader;
-    if (wasLeader && role !== Role.Leader) {
-      this.pending.rejectAll(
-        () =>
-          new ShoalError(
-            NodeErrorCode.LeadershipLost,
-            `raft node ${this.id} lost leadership before the proposal was applied`,
-            {
-              hint: "the entry may still be committed by the new leader; retry only idempotent requests, or read back first",
-              details: { leader },
-            },
-          ),
-      );
+    if (wasLeader && role !== Role.Leader && this.pending.size > 0) {
+      // The proposals stay pending: the entry this node applies at each one's index settles it
+      // (ours: applied; another term's: replaced), usually as soon as the new leader's first
+      // commit reaches us. Only what is still open after readTimeoutMs is given up as unknown.
+      const token = this.pending.orphanAll();
+      const timer = this.clock.setTimeout(() => {
+        this.orphanTimers.delete(timer);
+        this.pending.expireOrphans(token, () => this.leadershipLost(this.leaderId));
+      }, this.resolved.readTimeoutMs);
+      this.orphanTimers.add(timer);
     }
+  }
+
+  private leadershipLost(leader: number): ShoalError {
+    return new ShoalError(
+      NodeErrorCode.LeadershipLost,
+      `raft node ${this.id} lost leadership and did not see the proposal's outcome`,
+      {
+        hint: "the entry may still be committed by the new leader; retry only idempotent requests, or read back first",
+        details: { leader },
+      },
+    );
   }
 
   private settleReads(): void {
@@ -543,7 +556,8 @@ export class RaftNode {
     const storage = this.opts.storage;
     if (every <= 0 || take === undefined) return;
     const since = this.appliedIndex - storage.snapshot().meta.index;
-    if (since <= 0 || (since < every && !this.snapshotRequested)) return;
+    const due = since >= every || this.snapshotRequested;
+    if (since <= 0 || (!due && !this.snapshotLacksCatchingUpMember(core))) return;
     this.snapshotRequested = false;
     const index = this.appliedIndex;
     const data = await take();
@@ -551,6 +565,24 @@ export class RaftNode {
     const compactTo = index - this.resolved.snapshotCatchUpEntries;
     if (compactTo > storage.firstIndex()) await storage.compact(compactTo);
     this.logger.info({ index, bytes: data.byteLength }, "raft node took snapshot");
+  }
+
+  /**
+   * A leader whose newest snapshot predates a member (a learner added since) cannot catch that
+   * member up with it: the member refuses a snapshot whose configuration lacks it, and with the log
+   * compacted there is nothing else to send. Take a fresh one then (etcd builds the snapshot it
+   * sends at send time for the same reason).
+   */
+  private snapshotLacksCatchingUpMember(core: RawNodeApi): boolean {
+    if (this.currentRole !== Role.Leader) return false;
+    const snap = this.opts.storage.snapshot().meta;
+    if (this.appliedIndex <= snap.index) return false;
+    const status = core.status();
+    for (const [id, pr] of status.progress) {
+      if (pr.state !== "snapshot") continue;
+      if (!snap.confState.voters.includes(id) && !snap.confState.learners.includes(id)) return true;
+    }
+    return false;
   }
 
   private fail(err: unknown): void {

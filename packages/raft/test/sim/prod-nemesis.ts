@@ -3,7 +3,8 @@ import type { ProdSimulator } from "./prod-simulator.js";
 
 // The fault schedule of a production-driver run, every choice from the simulator's Random:
 // partitions, leader isolation, leadership transfers, process pauses (often of the leader, with
-// or without isolating it), crashes (mostly power losses) and restarts, and membership churn.
+// or without isolating it), crashes (mostly power losses) and restarts, membership churn, and
+// old append acknowledgements delivered again to a leader of a later term.
 
 export function prodNemesis(sim: ProdSimulator, until: number): void {
   sim.queue.schedule(sim.random.intBetween(80, 400), () => {
@@ -44,7 +45,7 @@ function step(sim: ProdSimulator): void {
     const l = sim.leader();
     const victim = l !== undefined && sim.random.chance(0.7) ? l : sim.nodes.get(sim.random.pick(ids));
     if (victim?.alive) {
-      victim.proc.pausedUntil = sim.queue.now + sim.random.intBetween(300, 1500);
+      victim.proc.pause(sim.random.intBetween(300, 1500));
       if (sim.random.chance(0.5)) sim.isolate(victim.id);
     }
   } else if (f.membership && roll < 0.7) {
@@ -55,6 +56,8 @@ function step(sim: ProdSimulator): void {
     if (alive.length > Math.floor(ids.length / 2) + 1 || sim.random.chance(0.1)) {
       sim.nodes.get(sim.random.pick(alive.length > 0 ? alive : ids))?.crash();
     }
+  } else if (f.net) {
+    sim.replayStaleAcks();
   }
   if (f.crashes) {
     for (const id of ids) {

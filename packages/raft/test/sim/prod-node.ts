@@ -38,6 +38,8 @@ export interface ProdHost {
   readonly coreConfig: Partial<RaftConfig>;
   readonly mutation: DriverMutation | undefined;
   readonly snapshotEntries: number;
+  /** Told when this node's leadership of a new term became durable (the network may react). */
+  leaderElected(): void;
 }
 
 /** Deliberate driver bugs the checkers must catch (see broken-variant.test.ts). */
@@ -107,7 +109,7 @@ export class ProdNode {
     const proc = this.proc;
     proc.alive = true;
     proc.incarnation++;
-    proc.pausedUntil = 0;
+    proc.resume();
     proc.drift = 0.9 + this.host.random.next() * 0.2;
     const incarnation = proc.incarnation;
     const live = () => proc.alive && proc.incarnation === incarnation;
@@ -230,6 +232,7 @@ export class ProdNode {
     if (node.isLeader() && node.term > this.reportedLeaderTerm) {
       this.reportedLeaderTerm = node.term;
       this.host.checker.leaderElected(this.id, node.term, wal);
+      this.host.leaderElected();
     }
   }
 }

@@ -53,6 +53,8 @@ export class ProdSimulator implements ProdHost {
   private readonly slowLinks = new Map<string, number>();
   private violation: SafetyViolation | undefined;
   private readonly delayMaxMs: number;
+  /** Per destination, the highest append acknowledgement each sender sent it in each term. */
+  private readonly pastAcks = new Map<number, Map<string, Message>>();
 
   constructor(readonly opts: ProdSimOptions) {
     this.random = seededRandom(opts.seed);
@@ -111,8 +113,37 @@ export class ProdSimulator implements ProdHost {
     for (const m of messages) this.sendOne(from, m);
   }
 
+  /**
+   * The network delivers, once more and long after they were sent, the append acknowledgements of
+   * earlier terms that it still holds for the current leader (duplication with an unbounded delay,
+   * which Raft must tolerate). A leader that counted them could commit what no follower holds: its
+   * log may have been cut below an old ack's index since (a leader that replicated before its own
+   * fsync, lost its tail in a power loss, and was elected again).
+   */
+  replayStaleAcks(): void {
+    const l = this.leader();
+    const term = l?.node?.term ?? 0;
+    if (l === undefined) return;
+    for (const m of this.pastAcks.get(l.id)?.values() ?? []) {
+      if (m.term < term) l.proc.schedule(1, () => l.handler?.receive(m));
+    }
+  }
+
+  /** A node became leader: a little later, while it appends its first entries, old acks arrive. */
+  leaderElected(): void {
+    if (this.faults.net && this.random.chance(0.5))
+      this.queue.schedule(this.random.intBetween(5, 60), () => this.replayStaleAcks());
+  }
+
   private sendOne(from: number, m: Message): void {
     const net = this.faults.net;
+    if (m.type === "appResp" && !m.reject && m.index > 0) {
+      const acks = this.pastAcks.get(m.to) ?? new Map<string, Message>();
+      const key = `${m.from}:${m.term}`;
+      const prev = acks.get(key);
+      if (prev === undefined || (prev.type === "appResp" && prev.index < m.index)) acks.set(key, m);
+      this.pastAcks.set(m.to, acks);
+    }
     const sender = this.nodes.get(from);
     const dest = this.nodes.get(m.to);
     const lost =
@@ -216,7 +247,7 @@ export class ProdSimulator implements ProdHost {
       this.faults = { net: false, crashes: false, pauses: false, membership: false };
       this.heal();
       for (const n of this.nodes.values()) {
-        n.proc.pausedUntil = 0;
+        n.proc.resume();
         n.start();
       }
       await this.runFor(1500);

@@ -11,7 +11,10 @@ import type { EventQueue } from "./event-queue.js";
 export class SimProcess {
   incarnation = 0;
   alive = false;
-  pausedUntil = 0;
+  /** Virtual time the current pause ends (0 = running); set through pause() and resume(). */
+  private pausedUntil = 0;
+  /** What came due while paused, in order; runs when the pause ends. */
+  private held: (() => void)[] = [];
   /** Timer delays are multiplied by this (1 = the shared clock's rate). */
   drift = 1;
 
@@ -26,7 +29,7 @@ export class SimProcess {
     const run = () => {
       if (!this.alive || this.incarnation !== incarnation) return;
       if (this.queue.now < this.pausedUntil) {
-        this.queue.schedule(this.pausedUntil - this.queue.now, run);
+        this.held.push(run);
         return;
       }
       fn();
@@ -41,6 +44,30 @@ export class SimProcess {
 
   paused(): boolean {
     return this.queue.now < this.pausedUntil;
+  }
+
+  /** Freezes the process for `ms`: nothing of it runs until then (or until resume()). */
+  pause(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.queue.now + ms);
+    this.queue.schedule(ms, () => {
+      if (!this.paused()) this.release();
+    });
+  }
+
+  /**
+   * Ends a pause now: what was held runs at once (each as its own event, in order), not at the
+   * time the pause would have ended. (Clearing the pause alone left everything that came due
+   * during it waiting for the old end: a healed cluster kept a frozen member for up to 1.5 s.)
+   */
+  resume(): void {
+    this.pausedUntil = 0;
+    this.release();
+  }
+
+  private release(): void {
+    const held = this.held;
+    this.held = [];
+    for (const run of held) this.queue.schedule(0, run);
   }
 
   /** The process's clock: the shared virtual time, with its timers drifted and gated. */

@@ -2,9 +2,10 @@
 // itself at the named step (the `crashAt` option), then recovered by `ContainerRuntime.open`
 // here, on real runc and conmon.
 import { execFileSync } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ImageErrorCode } from "../image/errors.js";
 import { LocalImageStore } from "../image/image-store.js";
 import { buildBusyboxImage, writeOciLayout } from "../testing/busybox-image.js";
 import { startChildRuntime } from "./crash-child.js";
@@ -135,6 +136,7 @@ describe("crash windows, each killed at its step in a child process and recovere
         const rt = await sb.open({ images: store });
         expect(rt.recovery.cleanedUp).toContain(c);
         expect(await rt.list()).toEqual([]);
+        expect(store.holderIds()).toEqual([]);
         expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
         // Untag and re-tag: IMAGE_IN_USE here would mean a hold outlived its container.
         const image = store.get(ref);
@@ -149,6 +151,58 @@ describe("crash windows, each killed at its step in a child process and recovere
         const layout = join(sb.dir, "layout");
         await again.importImage(layout);
       });
+    }
+
+    it("releases on open a hold whose container left no trace (record and exit file gone), durably", async () => {
+      const c = id();
+      // Torn down up to the release, then the container's dir and exit file deleted: what an
+      // older version's remove (record first) or a hand-deleted dir leaves — a hold of nobody.
+      await crashAt(
+        CrashPoint.TeardownBeforeRelease,
+        [
+          { op: "create", id: c, spec: { ...sleeper, image: ref } },
+          { op: "start", id: c },
+          { op: "remove", id: c },
+        ],
+        { imagesRoot: imagesRoot() },
+      );
+      const root = join(sb.dir, "rt");
+      await rm(join(root, "containers", c), { recursive: true, force: true });
+      await rm(join(root, "exits", c), { force: true });
+      const before = new LocalImageStore({ root: imagesRoot() });
+      await before.open();
+      expect(before.holderIds()).toEqual([c]);
+      await expect(before.remove(ref)).rejects.toMatchObject({ code: ImageErrorCode.InUse });
+
+      const store = new LocalImageStore({ root: imagesRoot() });
+      await store.open();
+      const rt = await sb.open({ images: store });
+      expect(rt.recovery.releasedHolds).toEqual([c]);
+      expect(rt.recovery.cleanedUp).not.toContain(c);
+      expect(store.holderIds()).toEqual([]);
+      const again = new LocalImageStore({ root: imagesRoot() });
+      await again.open();
+      expect(again.holderIds()).toEqual([]);
+      await expect(again.remove(ref)).resolves.toMatchObject({ untagged: [`docker.io/${ref}`] });
+      await again.importImage(join(sb.dir, "layout"));
+    });
+
+    it("keeps the holds of adopted containers of the real store, and releases them at remove", async () => {
+      const rt = await sb.open({ images: await openStore() });
+      const c = await rt.create({ spec: { ...sleeper, image: ref }, owner: { taskId: "t", serviceId: "s" } });
+      await rt.close();
+      const store = await openStore();
+      const next = await sb.open({ images: store });
+      expect(next.recovery).toMatchObject({ adopted: [c.id], releasedHolds: [] });
+      expect(store.holderIds()).toEqual([c.id]);
+      await next.remove(c.id);
+      expect(store.holderIds()).toEqual([]);
+    });
+
+    async function openStore(): Promise<LocalImageStore> {
+      const store = new LocalImageStore({ root: imagesRoot() });
+      await store.open();
+      return store;
     }
   });
 });

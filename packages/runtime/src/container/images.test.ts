@@ -1,8 +1,11 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import type { ShoalError } from "@shoal/base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ignoring } from "../ignore.js";
+import { ImageErrorCode } from "../image/errors.js";
 import { LocalImageStore } from "../image/image-store.js";
+import { isPermanent } from "../permanence.js";
 import { buildBusyboxImage, THREE_LAYER_TREE, writeOciLayout } from "../testing/busybox-image.js";
 import { makeSandbox, type Sandbox } from "./test-support.js";
 import type { LogEntry } from "./types.js";
@@ -54,6 +57,18 @@ describe("containers from the image store", () => {
     // The image's User "tester" resolved through its /etc/passwd; wheel (10) lists tester.
     expect(lines).toContain("user 1000:1000:1000 10");
     await rt.remove(c.id);
+  });
+
+  it("rejects a garbage image reference as IMAGE_INVALID_REFERENCE (permanent), leaving nothing", async () => {
+    const rt = await sb.open({ images: store });
+    const err = await rt
+      .create({ spec: { image: "Not A Ref!!", command: ["true"] }, owner: { taskId: "t", serviceId: "s" } })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ImageErrorCode.InvalidReference });
+    expect(isPermanent((err as ShoalError).code)).toBe(true);
+    expect(await rt.list()).toEqual([]);
+    expect(store.holderIds()).toEqual([]);
+    expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
   });
 
   it("uses the image's STOPSIGNAL, and leaves no mount, cgroup, runc state or layer dir after removing all", async () => {

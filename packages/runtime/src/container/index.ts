@@ -23,6 +23,7 @@ export { LogRotator, type RotateOptions, rotateLog } from "./log-rotator.js";
 export { MASKED_PATHS, READONLY_PATHS } from "./oci-defaults.js";
 export { buildOciSpec, type OciSpec, type OciSpecInput } from "./oci-spec.js";
 export { DEFAULT_PATH, mergeEnv, resolveArgv } from "./process-args.js";
+export type { RecoveryReport } from "./recovery.js";
 export {
   ContainerRuntime,
   LABEL_NODE_ID,
@@ -30,7 +31,6 @@ export {
   LABEL_SERVICE_NAME,
   LABEL_TASK_ID,
   LABEL_TASK_SLOT,
-  type RecoveryReport,
   type StopOptions,
 } from "./runtime.js";
 export {

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, unlink } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Clock, type Logger, newId, ShoalError, type TimerHandle } from "@shoal/base";
 import { hasCode, ignoring } from "../ignore.js";
@@ -10,7 +10,7 @@ import { HealthMonitor } from "./health-monitor.js";
 import { type ReadLogsOptions, readLogs } from "./log-files.js";
 import { LogRotator } from "./log-rotator.js";
 import { type PrepareDeps, prepareContainer } from "./prepare.js";
-import { identify, isRuncInit } from "./process-identity.js";
+import { identify } from "./process-identity.js";
 import {
   ContainerPaths,
   type ContainerRecord,
@@ -19,6 +19,7 @@ import {
   writeHealth,
   writeRecord,
 } from "./record.js";
+import { emptyRecoveryReport, type RecoveryReport, recoverContainers } from "./recovery.js";
 import { RootLock } from "./root-lock.js";
 import { Runc } from "./runc.js";
 import {
@@ -29,12 +30,7 @@ import {
   resolveOptions,
 } from "./runtime-options.js";
 import { normalizeSignal } from "./signals.js";
-import {
-  cleanupHalfCreatedRuncDirs,
-  cleanupOrphans,
-  type TeardownDeps,
-  teardownContainer,
-} from "./teardown.js";
+import { type TeardownDeps, teardownContainer } from "./teardown.js";
 import type {
   ContainerExit,
   ContainerInfo,
@@ -49,17 +45,6 @@ export interface StopOptions {
   signal?: string;
   /** Overrides the spec's grace period; SIGKILL follows when it runs out. */
   graceMs?: number;
-}
-
-/** What `open` did with what it found on disk. */
-export interface RecoveryReport {
-  adopted: string[];
-  /** Containers torn down because a create or remove was interrupted, or runc/mount leftovers. */
-  cleanedUp: string[];
-  /** Adopted containers whose start was interrupted, settled with `runc state`: started or not. */
-  settledStarts: { id: string; started: boolean }[];
-  /** Image holds of containers that no longer exist, released (sources that list holders only). */
-  releasedHolds: string[];
 }
 
 export const LABEL_TASK_ID = "com.shoal.task.id";
@@ -93,7 +78,7 @@ export class ContainerRuntime {
   private logTimer: TimerHandle | undefined;
   private readonly logRotator: LogRotator;
   private closed = false;
-  private report: RecoveryReport = { adopted: [], cleanedUp: [], settledStarts: [], releasedHolds: [] };
+  private report: RecoveryReport = emptyRecoveryReport();
   readonly exitDir: string;
   readonly volumesDir: string;
   private readonly socketDir: string;
@@ -146,90 +131,29 @@ export class ContainerRuntime {
       await mkdir(d, { recursive: true });
     }
     this.lock = await RootLock.acquire(join(this.opts.root, "owner.lock"), this.opts.root);
-    // The pid file of earlier versions; the lock replaced it.
-    await rm(join(this.opts.root, "owner.pid"), { force: true });
-    const report: RecoveryReport = { adopted: [], cleanedUp: [], settledStarts: [], releasedHolds: [] };
-    const deps = this.teardownDeps();
-    // Every record is read before anything is torn down: an unreadable one stops `open` with
-    // nothing changed (its container may be running; it is not ours to guess).
-    const found: [ContainerPaths, ContainerRecord | undefined][] = [];
-    for (const id of await readdir(join(this.opts.root, "containers"))) {
-      const paths = this.paths(id);
-      found.push([paths, await readRecord(paths)]);
-    }
-    report.cleanedUp.push(...(await cleanupHalfCreatedRuncDirs(deps)));
-    for (const [paths, record] of found) {
-      const id = paths.id;
-      if (record === undefined || record.phase !== "created") {
-        this.log.warn(
-          { containerId: id, phase: record?.phase },
-          "tearing down container left half-made or half-removed",
-        );
-        await teardownContainer(deps, paths, record);
-        report.cleanedUp.push(id);
-        continue;
-      }
-      if (record.startRequestedAtMs !== undefined && record.startedAtMs === undefined)
-        report.settledStarts.push({ id, started: await this.settleStart(record) });
-      this.records.set(id, record);
-      // Idempotent per holder: re-adoption re-asserts the hold (the store may have lost it).
-      if (record.imageId !== undefined) await this.opts.images.acquire(record.imageId, id);
-      report.adopted.push(id);
-    }
-    report.cleanedUp.push(...(await cleanupOrphans(deps, new Set(this.records.keys()))));
-    report.releasedHolds = await this.reconcileImageHolds();
+    const { report, records } = await recoverContainers({
+      root: this.opts.root,
+      runc: this.runc,
+      images: this.opts.images,
+      clock: this.clock,
+      logger: this.log,
+      teardown: this.teardownDeps(),
+    });
+    for (const [id, record] of records) this.records.set(id, record);
     this.exits.watch();
     for (const record of this.records.values()) {
       if (record.startedAtMs !== undefined && (await this.exits.exitOf(record.id)) === undefined)
         this.startHealth(record, await readHealth(this.paths(record.id)));
     }
     this.scheduleLogSync();
-    if (report.adopted.length > 0 || report.cleanedUp.length > 0)
+    if (report.adopted.length > 0 || report.cleanedUp.length > 0 || report.releasedHolds.length > 0)
       this.log.info(report, "containers recovered");
-    // A half-created runc dir and its record's teardown name the same container once.
-    this.report = { ...report, cleanedUp: [...new Set(report.cleanedUp)] };
+    this.report = report;
   }
 
   /** What `open` found on disk and did about it; empty lists on a fresh data dir. */
   get recovery(): RecoveryReport {
     return this.report;
-  }
-
-  /**
-   * Releases the image holds of containers that are gone. Teardown releases a hold before it
-   * deletes the record, so no crash of this version leaves one; this catches holds left by
-   * anything else (an older version, a hand-deleted container dir).
-   */
-  private async reconcileImageHolds(): Promise<string[]> {
-    const listed = this.opts.images.holderIds?.();
-    if (listed === undefined) return [];
-    const stale = listed.filter((holder) => !this.records.has(holder));
-    for (const holder of stale) {
-      this.log.warn({ containerId: holder }, "releasing the image hold of a container that does not exist");
-      await this.opts.images.release(holder);
-    }
-    return stale;
-  }
-
-  /**
-   * A start was requested but not recorded as done: the process died between the intent and the
-   * record. runc knows whether the container's process was let run: it was unless runc still
-   * calls it `created` and its pid is still runc's init (the fifo may be there for a moment after
-   * the process was released). Records the answer and returns it.
-   */
-  private async settleStart(record: ContainerRecord): Promise<boolean> {
-    const state = await this.runc.state(record.id);
-    const started = state === undefined || state.status !== "created" || !(await isRuncInit(state.pid));
-    if (started) {
-      record.startedAtMs = record.startRequestedAtMs ?? this.clock.now();
-      // runc tells "created" from "running" by the fifo; the released process makes it moot.
-      await ignoring(unlink(join(this.runc.root, record.id, "exec.fifo")), ["ENOENT"], undefined);
-    } else {
-      delete record.startRequestedAtMs;
-    }
-    await writeRecord(this.paths(record.id), record);
-    this.log.info({ containerId: record.id, started }, "settled an interrupted start");
-    return started;
   }
 
   /**

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promis
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { ignoring } from "../ignore.js";
 import { digestHex, digestMismatch, sha256Digest } from "./digest.js";
 
 // Blobs by sha256 under <root>/blobs/sha256/<hex>. A blob becomes visible only by rename after
@@ -36,11 +37,8 @@ export class ContentStore {
   }
 
   async size(digest: string): Promise<number | undefined> {
-    try {
-      return (await stat(this.path(digest))).size;
-    } catch {
-      return undefined;
-    }
+    // Only "not there" means missing; EACCES or EIO must not pass for a blob to fetch again.
+    return (await ignoring(stat(this.path(digest)), ["ENOENT"], undefined))?.size;
   }
 
   async has(digest: string): Promise<boolean> {

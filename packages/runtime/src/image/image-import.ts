@@ -302,11 +302,7 @@ async function importRootfs(
 }
 
 async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
+  return (await ignoring(stat(path), ["ENOENT", "ENOTDIR"], undefined))?.isFile() === true;
 }
 
 /** Detects the archive kind and copies its blobs into `content`; returns the manifests to register. */

@@ -158,9 +158,11 @@ describe("LocalImageStore holds, remove and prune", () => {
     const inUse = await store.remove("local/three:alias").catch((e: unknown) => e);
     expect(ShoalError.is(inUse, ImageErrorCode.InUse)).toBe(true);
 
+    expect(store.holderIds()).toEqual(["container-a"]);
     // A restarted runtime sees the same images and holds.
     store = await newStore(root);
     expect(store.get("local/three:alias")?.id).toBe(held.id);
+    expect(store.holderIds()).toEqual(["container-a"]);
     await store.remove("local/one:1");
     await store.remove("local/three:alias", { force: true });
     // Still held by container-a: its layers stay until release.
@@ -168,6 +170,8 @@ describe("LocalImageStore holds, remove and prune", () => {
     expect(store.list()).toEqual([expect.objectContaining({ id: held.id, names: [] })]);
     await store.release("container-a");
     await store.release("container-a");
+    expect(store.holderIds()).toEqual([]);
+    expect((await newStore(root)).holderIds()).toEqual([]);
     expect(store.list()).toEqual([]);
     expect(await readdir(join(store.root, "layers"))).toEqual([]);
     expect(await readdir(join(store.root, "blobs", "sha256"))).toEqual([]);

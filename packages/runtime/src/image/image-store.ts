@@ -352,6 +352,16 @@ export class LocalImageStore implements ImageStore {
     return this.toRecord(image);
   }
 
+  /**
+   * Every holder with a hold, as persisted in `images.json` (so also the holds of an earlier
+   * process). The node's container runtime reconciles them with its containers on `open`: a holder
+   * that is no container of it is released. Holders are container ids of the node's one runtime.
+   */
+  holderIds(): string[] {
+    this.assertOpen();
+    return [...this.index.holds.keys()];
+  }
+
   async release(holderId: string): Promise<void> {
     this.assertOpen();
     const id = this.index.holds.get(holderId);

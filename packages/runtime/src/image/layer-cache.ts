@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { ignoring } from "../ignore.js";
 import { RETRY, retryOnceOnMismatch, type Singleflight, withRetries } from "./concurrency.js";
 import type { ContentStore } from "./content-store.js";
 import { digestHex } from "./digest.js";
@@ -29,12 +30,7 @@ export class LayerCache {
   }
 
   private async exists(path: string): Promise<boolean> {
-    try {
-      await stat(path);
-      return true;
-    } catch {
-      return false;
-    }
+    return (await ignoring(stat(path), ["ENOENT"], undefined)) !== undefined;
   }
 
   /** Unpacks a layer once (shared among concurrent callers); the directory appears by rename. */

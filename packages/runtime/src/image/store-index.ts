@@ -2,12 +2,14 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ShoalError } from "@shoal/base";
+import { syncDir } from "../durable-write.js";
 import { ImageErrorCode } from "./errors.js";
 import { parseReference, tryNormalize } from "./reference.js";
 import type { Platform } from "./types.js";
 
 // The store's small persistent index: which images exist, their names, and who holds them.
-// Written whole and atomically (temp file, fsync, rename) after every change; a few KiB.
+// Written whole, atomically and durably (temp file, fsync, rename, dir fsync) after every change;
+// a few KiB.
 
 export interface StoredLayer {
   digest: string;
@@ -80,6 +82,8 @@ export class StoreIndex {
         await rm(temp, { force: true });
         throw err;
       }
+      // The rename itself must survive a power loss: an acknowledged hold or name is never lost.
+      await syncDir(dirname(this.path));
     };
     this.saving = this.saving.then(run, run);
     return this.saving;

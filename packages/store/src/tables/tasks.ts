@@ -25,6 +25,11 @@ export const tasksTable = {
 } satisfies TableSpec<"task", string>;
 export type TaskIndex = keyof typeof tasksTable.indexes;
 
-function networkIdsOf(t: Task): string[] {
-  return distinct([...networkTargetsOf(t.spec), ...t.networks.map((n) => n.networkId)]);
+function networkIdsOf(t: Task): readonly string[] {
+  const targets = networkTargetsOf(t.spec);
+  if (t.networks.length === 0) return targets;
+  // Usually the attachments are the spec's targets again (resolved ids): no new keys then.
+  if (t.networks.length === targets.length && t.networks.every((n, i) => n.networkId === targets[i]))
+    return targets;
+  return distinct([...targets, ...t.networks.map((n) => n.networkId)]);
 }

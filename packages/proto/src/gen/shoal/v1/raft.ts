@@ -411,6 +411,11 @@ export interface JoinResponse {
   raftId: number;
   members: RaftMember[];
   removedMembers: number[];
+  /**
+   * The key-encryption key that seals the root CA key in the Raft state. Only a caller with a
+   * verified manager certificate gets it, over mutual TLS; it is never logged or stored elsewhere.
+   */
+  kek: Uint8Array;
 }
 
 export interface LeaveRequest {
@@ -426,6 +431,14 @@ export interface ResolveAddressRequest {
 
 export interface ResolveAddressResponse {
   addr: string;
+}
+
+export interface ForwardedProposal {
+  /** One encoded store entry, as the follower would have proposed it. */
+  entry: Uint8Array;
+}
+
+export interface ForwardedProposalResponse {
 }
 
 function createBaseEntry(): Entry {
@@ -2185,7 +2198,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
 };
 
 function createBaseJoinResponse(): JoinResponse {
-  return { raftId: 0, members: [], removedMembers: [] };
+  return { raftId: 0, members: [], removedMembers: [], kek: new Uint8Array(0) };
 }
 
 export const JoinResponse: MessageFns<JoinResponse> = {
@@ -2202,6 +2215,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
         writer.uint64(safeLong(v));
       }
       writer.join();
+    }
+    if (message.kek.length !== 0) {
+      writer.uint32(34).bytes(message.kek);
     }
     return writer;
   },
@@ -2253,6 +2269,14 @@ export const JoinResponse: MessageFns<JoinResponse> = {
 
             break;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kek = reader.bytes();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2278,6 +2302,7 @@ export const JoinResponse: MessageFns<JoinResponse> = {
         : globalThis.Array.isArray(object?.removed_members)
         ? object.removed_members.map((e: any) => globalThis.Number(e))
         : [],
+      kek: isSet(object.kek) ? bytesFromBase64(object.kek) : new Uint8Array(0),
     };
   },
 
@@ -2292,6 +2317,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     if (message.removedMembers?.length) {
       obj.removedMembers = message.removedMembers.map((e) => Math.round(e));
     }
+    if (message.kek.length !== 0) {
+      obj.kek = base64FromBytes(message.kek);
+    }
     return obj;
   },
 
@@ -2303,6 +2331,7 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     message.raftId = object.raftId ?? 0;
     message.members = object.members?.map((e) => RaftMember.fromPartial(e)) || [];
     message.removedMembers = object.removedMembers?.map((e) => e) || [];
+    message.kek = object.kek ?? new Uint8Array(0);
     return message;
   },
 };
@@ -2572,6 +2601,125 @@ export const ResolveAddressResponse: MessageFns<ResolveAddressResponse> = {
   },
 };
 
+function createBaseForwardedProposal(): ForwardedProposal {
+  return { entry: new Uint8Array(0) };
+}
+
+export const ForwardedProposal: MessageFns<ForwardedProposal> = {
+  encode(message: ForwardedProposal, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.entry.length !== 0) {
+      writer.uint32(10).bytes(message.entry);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForwardedProposal {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForwardedProposal();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entry = reader.bytes();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForwardedProposal {
+    return { entry: isSet(object.entry) ? bytesFromBase64(object.entry) : new Uint8Array(0) };
+  },
+
+  toJSON(message: ForwardedProposal): unknown {
+    const obj: any = {};
+    if (message.entry.length !== 0) {
+      obj.entry = base64FromBytes(message.entry);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ForwardedProposal>): ForwardedProposal {
+    return ForwardedProposal.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ForwardedProposal>): ForwardedProposal {
+    const message = createBaseForwardedProposal();
+    message.entry = object.entry ?? new Uint8Array(0);
+    return message;
+  },
+};
+
+function createBaseForwardedProposalResponse(): ForwardedProposalResponse {
+  return {};
+}
+
+export const ForwardedProposalResponse: MessageFns<ForwardedProposalResponse> = {
+  encode(_: ForwardedProposalResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForwardedProposalResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForwardedProposalResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ForwardedProposalResponse {
+    return {};
+  },
+
+  toJSON(_: ForwardedProposalResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ForwardedProposalResponse>): ForwardedProposalResponse {
+    return ForwardedProposalResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ForwardedProposalResponse>): ForwardedProposalResponse {
+    const message = createBaseForwardedProposalResponse();
+    return message;
+  },
+};
+
 export type RaftService = typeof RaftService;
 export const RaftService = {
   /** A long-lived stream of messages from one peer to another; the receiver acks once at the end. */
@@ -2718,6 +2866,55 @@ export interface RaftClient extends Client {
 export const RaftClient = makeGenericClientConstructor(RaftService, "shoal.v1.Raft") as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): RaftClient;
   service: typeof RaftService;
+  serviceName: string;
+};
+
+/**
+ * A follower hands a store transaction to the leader (the store's ProposalForwarding): the
+ * leader proposes the entry and answers once it is applied there. Managers only.
+ */
+export type StoreForwardingService = typeof StoreForwardingService;
+export const StoreForwardingService = {
+  propose: {
+    path: "/shoal.v1.StoreForwarding/Propose" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ForwardedProposal): Buffer => Buffer.from(ForwardedProposal.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ForwardedProposal => ForwardedProposal.decode(value),
+    responseSerialize: (value: ForwardedProposalResponse): Buffer =>
+      Buffer.from(ForwardedProposalResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ForwardedProposalResponse => ForwardedProposalResponse.decode(value),
+  },
+} as const;
+
+export interface StoreForwardingServer extends UntypedServiceImplementation {
+  propose: handleUnaryCall<ForwardedProposal, ForwardedProposalResponse>;
+}
+
+export interface StoreForwardingClient extends Client {
+  propose(
+    request: ForwardedProposal,
+    callback: (error: ServiceError | null, response: ForwardedProposalResponse) => void,
+  ): ClientUnaryCall;
+  propose(
+    request: ForwardedProposal,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ForwardedProposalResponse) => void,
+  ): ClientUnaryCall;
+  propose(
+    request: ForwardedProposal,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ForwardedProposalResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const StoreForwardingClient = makeGenericClientConstructor(
+  StoreForwardingService,
+  "shoal.v1.StoreForwarding",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): StoreForwardingClient;
+  service: typeof StoreForwardingService;
   serviceName: string;
 };
 

@@ -1,0 +1,82 @@
+// What a node must hold (pure): its tasks from ASSIGNED on, and exactly the secrets and configs
+// that its tasks still running or to be run reference — nothing of other nodes. `diffAssignments`
+// turns two such sets into the changes an incremental Assignments message carries.
+import {
+  type Assignment,
+  AssignmentAction,
+  type AssignmentChange,
+  type Config,
+  isTaskTerminal,
+  type Secret,
+  type Task,
+  TaskState,
+} from "@shoal/proto";
+import type { ReadTx } from "@shoal/store";
+
+export interface NodeAssignments {
+  tasks: Map<string, Task>;
+  secrets: Map<string, Secret>;
+  configs: Map<string, Config>;
+}
+
+/** The node's assignment set in one consistent view of the store. */
+export function assignmentsOf(tx: ReadTx, nodeId: string): NodeAssignments {
+  const tasks = new Map<string, Task>();
+  const secrets = new Map<string, Secret>();
+  const configs = new Map<string, Config>();
+  for (const task of tx.tasks.find("nodeId", nodeId)) {
+    if ((task.status?.state ?? TaskState.NEW) < TaskState.ASSIGNED) continue;
+    tasks.set(task.id, task);
+    // A task that ended needs no secrets any more: they leave the node with it.
+    if (isTaskTerminal(task.status?.state ?? TaskState.NEW)) continue;
+    const container = task.spec?.container;
+    for (const ref of container?.secrets ?? []) {
+      const secret = tx.secrets.get(ref.secretId);
+      if (secret !== undefined) secrets.set(secret.id, secret);
+    }
+    for (const ref of container?.configs ?? []) {
+      const config = tx.configs.get(ref.configId);
+      if (config !== undefined) configs.set(config.id, config);
+    }
+  }
+  return { tasks, secrets, configs };
+}
+
+/** Every item of `set` as an update: the content of a COMPLETE message. */
+export function completeChanges(set: NodeAssignments): AssignmentChange[] {
+  return diffAssignments(emptyAssignments(), set);
+}
+
+export function emptyAssignments(): NodeAssignments {
+  return { tasks: new Map(), secrets: new Map(), configs: new Map() };
+}
+
+const versionOf = (o: { meta?: { version: number } | undefined }) => o.meta?.version ?? 0;
+
+/** Updates for new or changed items, removals for items that left, secrets and configs first. */
+export function diffAssignments(before: NodeAssignments, after: NodeAssignments): AssignmentChange[] {
+  const changes: AssignmentChange[] = [];
+  const update = (item: Assignment) => changes.push({ action: AssignmentAction.UPDATE, assignment: item });
+  const remove = (item: Assignment) => changes.push({ action: AssignmentAction.REMOVE, assignment: item });
+  // Secrets and configs before the tasks that need them; removals of tasks before their secrets.
+  for (const [id, s] of after.secrets) {
+    const old = before.secrets.get(id);
+    if (old === undefined || versionOf(old) !== versionOf(s)) update({ item: { $case: "secret", value: s } });
+  }
+  for (const [id, c] of after.configs) {
+    const old = before.configs.get(id);
+    if (old === undefined || versionOf(old) !== versionOf(c)) update({ item: { $case: "config", value: c } });
+  }
+  for (const [id, t] of after.tasks) {
+    const old = before.tasks.get(id);
+    if (old === undefined || versionOf(old) !== versionOf(t)) update({ item: { $case: "task", value: t } });
+  }
+  for (const [id, t] of before.tasks) if (!after.tasks.has(id)) remove({ item: { $case: "task", value: t } });
+  for (const [id, s] of before.secrets) {
+    if (!after.secrets.has(id)) remove({ item: { $case: "secret", value: s } });
+  }
+  for (const [id, c] of before.configs) {
+    if (!after.configs.has(id)) remove({ item: { $case: "config", value: c } });
+  }
+  return changes;
+}

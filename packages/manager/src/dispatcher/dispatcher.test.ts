@@ -1,0 +1,267 @@
+// The dispatcher with simulated agents over real gRPC and mutual TLS on loopback, on an
+// in-memory store: nodes go DOWN after missed heartbeats, not within the grace after a leader
+// change, assignments arrive complete then incremental with the secrets only where they are
+// used, the no-op executor's reports land in the store, and a node cannot report another's task.
+import { silentLogger } from "@shoal/base";
+import { NodeCertificateProvider, RootCa } from "@shoal/pki";
+import { Cluster, Node, NodeState, Secret, Service, Task, TaskState } from "@shoal/proto";
+import { Store } from "@shoal/store";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { LOOPBACK, nodeMaterial } from "../../test/tls.js";
+import { ClusterServer } from "../cluster-server.js";
+import { ManagerErrorCode } from "../errors.js";
+import { SHOAL_CODE_TRAILER } from "../grpc-status.js";
+import { SimulatedAgents, type SimulatedNode } from "../sim/simulated-agents.js";
+import { Dispatcher } from "./dispatcher.js";
+
+const CLUSTER = "cluster-d";
+const PERIOD_MS = 250;
+const logger = silentLogger();
+
+let root: RootCa;
+let nodes: SimulatedNode[];
+beforeAll(async () => {
+  root = await RootCa.create({ clusterId: CLUSTER, nowMs: Date.now() });
+  nodes = await Promise.all(
+    ["n1", "n2", "n3"].map(async (nodeId) => ({ nodeId, tls: await nodeMaterial(root, nodeId, "worker") })),
+  );
+});
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A store with the cluster object and three registered worker nodes. */
+async function newStore(): Promise<Store> {
+  const store = new Store({ logger });
+  await store.update((tx) => {
+    tx.clusters.create(
+      Cluster.fromPartial({
+        id: CLUSTER,
+        spec: { name: "default", dispatcher: { heartbeatPeriodMs: PERIOD_MS } },
+      }),
+    );
+    for (const { nodeId } of nodes) tx.nodes.create(Node.fromPartial({ id: nodeId, spec: { name: nodeId } }));
+  });
+  return store;
+}
+
+/** One "leadership": a dispatcher serving on its own cluster port until stopped. */
+async function serve(store: Store) {
+  const managerTls = await nodeMaterial(root, "m1", "manager");
+  const dispatcher = new Dispatcher({ store, logger });
+  const server = await ClusterServer.open({
+    listenAddress: `${LOOPBACK}:0`,
+    certificates: new NodeCertificateProvider(managerTls),
+    clusterId: CLUSTER,
+    services: { dispatcher: dispatcher.service() },
+    logger,
+  });
+  const leadership = new AbortController();
+  const running = dispatcher.run(leadership.signal);
+  const stop = async () => {
+    leadership.abort();
+    await running;
+    await server.close();
+  };
+  cleanups.push(stop);
+  return { dispatcher, address: `${LOOPBACK}:${server.port}`, stop };
+}
+
+async function agents(address: string, which = nodes, extra: { failTask?: (t: Task) => boolean } = {}) {
+  const sim = await SimulatedAgents.open({ address, clusterId: CLUSTER, nodes: which, logger, ...extra });
+  cleanups.push(() => sim.close());
+  return sim;
+}
+
+const stateOf = (store: Store, id: string) => store.view((tx) => tx.nodes.get(id)?.status?.state);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe("dispatcher sessions and heartbeats", () => {
+  it("marks a node DOWN after it misses three heartbeats, and only that node", async () => {
+    const store = await newStore();
+    const { address } = await serve(store);
+    const sim = await agents(address);
+    await until("all nodes ready", () => nodes.every((n) => stateOf(store, n.nodeId) === NodeState.READY));
+    await until("a heartbeat answered", () => sim.view("n1").periods.length > 0);
+    const period = sim.view("n1").periods[0] ?? 0;
+    expect(period).toBeGreaterThanOrEqual(PERIOD_MS * 0.9);
+    expect(period).toBeLessThanOrEqual(PERIOD_MS * 1.1);
+    sim.pauseHeartbeats("n1");
+    const pausedAt = Date.now();
+    await until("n1 down", () => stateOf(store, "n1") === NodeState.DOWN);
+    // Not before three periods (less the jitter) of silence.
+    expect(Date.now() - pausedAt).toBeGreaterThanOrEqual(3 * PERIOD_MS * 0.9 - PERIOD_MS);
+    expect(store.view((tx) => tx.nodes.get("n1")?.status?.message)).toBe("heartbeat failure");
+    expect(stateOf(store, "n2")).toBe(NodeState.READY);
+    expect(stateOf(store, "n3")).toBe(NodeState.READY);
+  });
+
+  it("gives nodes a grace after a leader change: no false DOWN while they reconnect", async () => {
+    const store = await newStore();
+    const first = await serve(store);
+    const sim = await agents(first.address);
+    await until("all nodes ready", () => nodes.every((n) => stateOf(store, n.nodeId) === NodeState.READY));
+    sim.close();
+    await first.stop();
+    // The new leader: nobody heartbeats for four periods, more than the three that mark DOWN.
+    const second = await serve(store);
+    await sleep(4 * PERIOD_MS);
+    expect(nodes.map((n) => stateOf(store, n.nodeId))).toEqual([
+      NodeState.READY,
+      NodeState.READY,
+      NodeState.READY,
+    ]);
+    // n1 and n2 reconnect; n3 never does and goes DOWN once the grace (6 periods) ran out.
+    await agents(second.address, nodes.slice(0, 2));
+    await until("n3 down", () => stateOf(store, "n3") === NodeState.DOWN);
+    await sleep(4 * PERIOD_MS);
+    expect(stateOf(store, "n1")).toBe(NodeState.READY);
+    expect(stateOf(store, "n2")).toBe(NodeState.READY);
+  });
+
+  it("tells agents on a follower that it is not the leader", async () => {
+    const store = await newStore();
+    const { address, stop } = await serve(store);
+    await stop();
+    const managerTls = await nodeMaterial(root, "m2", "manager");
+    const dispatcher = new Dispatcher({ store, logger, leaderAddress: () => "10.0.0.1:4270" });
+    const server = await ClusterServer.open({
+      listenAddress: `${LOOPBACK}:0`,
+      certificates: new NodeCertificateProvider(managerTls),
+      clusterId: CLUSTER,
+      services: { dispatcher: dispatcher.service() },
+      logger,
+    });
+    cleanups.push(() => server.close());
+    expect(address).not.toBe("");
+    const err = await SimulatedAgents.open({
+      address: `${LOOPBACK}:${server.port}`,
+      clusterId: CLUSTER,
+      nodes: nodes.slice(0, 1),
+    }).catch((e: unknown) => e as { details: string; metadata: { get(k: string): unknown[] } });
+    expect((err as { details: string }).details).toBe(
+      'this manager is not the leader; the leader is at "10.0.0.1:4270"',
+    );
+    expect((err as { metadata: { get(k: string): unknown[] } }).metadata.get(SHOAL_CODE_TRAILER)).toEqual([
+      ManagerErrorCode.NotLeader,
+    ]);
+  });
+});
+
+describe("dispatcher assignments and status reports", () => {
+  async function withService(store: Store) {
+    await store.update((tx) => {
+      tx.secrets.create(
+        Secret.fromPartial({ id: "sec1", spec: { name: "db-password", data: new Uint8Array([1]) } }),
+      );
+      tx.services.create(
+        Service.fromPartial({
+          id: "svc1",
+          spec: {
+            name: "web",
+            taskTemplate: {
+              container: { image: "nginx", secrets: [{ secretId: "sec1", secretName: "db-password" }] },
+            },
+          },
+        }),
+      );
+    });
+  }
+  const assignedTask = (id: string, nodeId: string, slot: number) =>
+    Task.fromPartial({
+      id,
+      serviceId: "svc1",
+      slot,
+      nodeId,
+      desiredState: TaskState.RUNNING,
+      status: { state: TaskState.ASSIGNED },
+      spec: { container: { image: "nginx", secrets: [{ secretId: "sec1", secretName: "db-password" }] } },
+    });
+
+  it("sends the complete set first, then increments, with secrets only to the node that uses them", async () => {
+    const store = await newStore();
+    await withService(store);
+    await store.update((tx) => tx.tasks.create(assignedTask("t1", "n1", 1)));
+    const { address } = await serve(store);
+    const sim = await agents(address, nodes, { failTask: (t) => t.id === "t3" });
+    const n1 = sim.view("n1");
+    expect(n1.messages[0]?.type).toBe(0); // COMPLETE
+    expect([...n1.tasks.keys()]).toEqual(["t1"]);
+    expect([...n1.secrets.keys()]).toEqual(["sec1"]);
+    // A second task for n1 and one for n3 (to fail) arrive as increments.
+    await store.update((tx) => {
+      tx.tasks.create(assignedTask("t2", "n1", 2));
+      tx.tasks.create(assignedTask("t3", "n3", 3));
+    });
+    await until("t1 and t2 running", () =>
+      ["t1", "t2"].every((id) => store.view((tx) => tx.tasks.get(id)?.status?.state) === TaskState.RUNNING),
+    );
+    await until(
+      "t3 failed",
+      () => store.view((tx) => tx.tasks.get("t3")?.status?.state) === TaskState.FAILED,
+    );
+    expect(n1.messages.slice(1).every((m) => m.type === 1)).toBe(true); // INCREMENTAL
+    expect(n1.messages.length).toBeGreaterThan(1);
+    // n2 runs nothing: it never saw the secret or any task.
+    const n2 = sim.view("n2");
+    expect(n2.tasks.size + n2.secrets.size).toBe(0);
+    expect(n2.messages.flatMap((m) => m.changes)).toEqual([]);
+    // When n1's tasks end, its secret leaves with them (an increment removes it).
+    await store.update((tx) => {
+      for (const id of ["t1", "t2"]) {
+        const t = tx.tasks.get(id);
+        if (t)
+          tx.tasks.update({
+            ...t,
+            status: { ...t.status, state: TaskState.SHUTDOWN, timestampMs: 1, message: "", err: "" },
+          });
+      }
+    });
+    await until("n1's secret removed", () => n1.secrets.size === 0);
+    expect(sim.view("n3").secrets.size).toBe(0); // t3 failed: no secret needed any more
+  });
+
+  it("refuses a report about another node's task, writing nothing", async () => {
+    const store = await newStore();
+    await withService(store);
+    await store.update((tx) => tx.tasks.create(assignedTask("t1", "n1", 1)));
+    const { address } = await serve(store);
+    const sim = await agents(address, nodes.slice(1, 2), {}); // n2 only: it runs nothing of its own
+    const err = await sim
+      .report("n2", [
+        { taskId: "t1", status: { state: TaskState.FAILED, timestampMs: 1, message: "", err: "" } },
+      ])
+      .catch((e: unknown) => e as { code: number; details: string; metadata: { get(k: string): unknown[] } });
+    expect(err).toMatchObject({
+      details: 'node "n2" reported the status of task "t1", which is assigned to node "n1"',
+    });
+    expect((err as { metadata: { get(k: string): unknown[] } }).metadata.get(SHOAL_CODE_TRAILER)).toEqual([
+      ManagerErrorCode.NotOwnTask,
+    ]);
+    expect(store.view((tx) => tx.tasks.get("t1")?.status?.state)).toBe(TaskState.ASSIGNED);
+  });
+
+  it("drops backward reports and keeps the forward state", async () => {
+    const store = await newStore();
+    await withService(store);
+    await store.update((tx) =>
+      tx.tasks.create({ ...assignedTask("t1", "n1", 1), desiredState: TaskState.READY }),
+    );
+    const { address } = await serve(store);
+    const sim = await agents(address, nodes.slice(0, 1));
+    const report = (state: TaskState) =>
+      sim.report("n1", [{ taskId: "t1", status: { state, timestampMs: 1, message: "", err: "" } }]);
+    await report(TaskState.RUNNING);
+    await report(TaskState.ACCEPTED);
+    expect(store.view((tx) => tx.tasks.get("t1")?.status?.state)).toBe(TaskState.RUNNING);
+  });
+});

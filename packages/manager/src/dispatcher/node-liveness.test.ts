@@ -1,0 +1,47 @@
+import { seededRandom } from "@shoal/base";
+import { describe, expect, it } from "vitest";
+import { NodeLiveness } from "./node-liveness.js";
+
+const liveness = (jitter = 0) =>
+  new NodeLiveness({
+    periodMs: 1_000,
+    jitter,
+    missedHeartbeats: 3,
+    graceAfterLeaderChangePeriods: 6,
+    random: seededRandom(7),
+  });
+
+describe("NodeLiveness", () => {
+  it("expires a node three periods after its last heartbeat", () => {
+    const l = liveness();
+    expect(l.beat("a", 0)).toBe(1_000);
+    expect(l.takeExpired(2_999)).toEqual([]);
+    l.beat("a", 2_000);
+    expect(l.takeExpired(4_999)).toEqual([]);
+    expect(l.takeExpired(5_000)).toEqual(["a"]);
+    expect(l.isTracked("a")).toBe(false);
+  });
+
+  it("jitters periods within ± the fraction", () => {
+    const l = liveness(0.1);
+    const periods = Array.from({ length: 200 }, (_, i) => l.beat(`n${i}`, 0));
+    expect(Math.min(...periods)).toBeGreaterThanOrEqual(900);
+    expect(Math.max(...periods)).toBeLessThanOrEqual(1_100);
+    expect(new Set(periods).size).toBeGreaterThan(50);
+  });
+
+  it("gives adopted nodes the leader-change grace, kept by an early heartbeat", () => {
+    const l = liveness();
+    l.adopt(["a", "b"], 0);
+    l.beat("a", 100); // a heartbeat does not shorten the grace
+    expect(l.takeExpired(5_999)).toEqual([]);
+    expect(l.takeExpired(6_000).sort()).toEqual(["a", "b"]);
+  });
+
+  it("forgets a node that left", () => {
+    const l = liveness();
+    l.beat("a", 0);
+    l.forget("a");
+    expect(l.takeExpired(10_000)).toEqual([]);
+  });
+});

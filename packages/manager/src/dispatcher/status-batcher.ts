@@ -1,0 +1,97 @@
+// Task status reports are written in batches: reports that arrive within one flush interval
+// (≤ 100 ms) go to the store together (store.batch splits them into transactions of ≤ 200
+// changes). A caller's promise settles when the batch holding its report is applied, so an
+// acknowledged UpdateTaskStatus is in the store. Each write re-reads the task inside its
+// transaction and re-checks the move is forward, so a concurrent change is never overwritten
+// by a stale report.
+import { type Clock, type Logger, ShoalError, type TimerHandle } from "@shoal/base";
+import { isForwardTaskTransition, type TaskStatusUpdate } from "@shoal/proto";
+import { type Store, StoreErrorCode } from "@shoal/store";
+import { ManagerErrorCode } from "../errors.js";
+
+/** A batch that met a concurrent change to one of its tasks is re-read and written again. */
+const MAX_WRITE_ATTEMPTS = 3;
+
+/** Reports wait at most this long before they are written. */
+export const DEFAULT_STATUS_FLUSH_MS = 100;
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class StatusBatcher {
+  private pending = new Map<string, TaskStatusUpdate>();
+  private waiters: Waiter[] = [];
+  private timer: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly flushMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Queues reports; resolves once they are written (or dropped as no longer forward). */
+  enqueue(updates: readonly TaskStatusUpdate[]): Promise<void> {
+    if (this.closed)
+      return Promise.reject(new ShoalError(ManagerErrorCode.Unavailable, "the dispatcher is stopping"));
+    if (updates.length === 0) return Promise.resolve();
+    for (const u of updates) this.pending.set(u.taskId, u);
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.timer ??= this.clock.setTimeout(() => void this.flush(), this.flushMs);
+    return done;
+  }
+
+  /** Writes what is queued now; later reports start a new interval. */
+  async flush(): Promise<void> {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    const updates = [...this.pending.values()];
+    const waiters = this.waiters;
+    this.pending = new Map();
+    this.waiters = [];
+    if (updates.length === 0) {
+      for (const w of waiters) w.resolve();
+      return;
+    }
+    try {
+      await this.write(updates);
+      for (const w of waiters) w.resolve();
+    } catch (err) {
+      this.logger.warn({ err, reports: updates.length }, "task status batch failed");
+      for (const w of waiters) w.reject(err);
+    }
+  }
+
+  private async write(updates: readonly TaskStatusUpdate[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.writeOnce(updates);
+        return;
+      } catch (err) {
+        if (!ShoalError.is(err, StoreErrorCode.VersionConflict) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  private async writeOnce(updates: readonly TaskStatusUpdate[]): Promise<void> {
+    await this.store.batch((b) => {
+      for (const update of updates) {
+        b.update((tx) => {
+          const task = tx.tasks.get(update.taskId);
+          if (task === undefined || update.status === undefined) return;
+          if (!isForwardTaskTransition(task.status?.state ?? 0, update.status.state)) return;
+          tx.tasks.update({ ...task, status: update.status });
+        });
+      }
+    });
+  }
+
+  /** Writes what is queued and refuses new reports. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+}

@@ -1,0 +1,124 @@
+// The joining side (Swarm's `docker swarm join`), for a manager: 1. fetch the remote's root
+// over unverified TLS and pin it against the token's digest (a man in the middle is refused);
+// 2. over TLS verified by that root, send a CSR with the token and fetch the certificate;
+// 3. with the certificate, ask the leader to add this manager to Raft, receiving the raft id,
+// the members and the KEK. Nothing is written to disk here; the caller stores the result.
+import * as grpc from "@grpc/grpc-js";
+import { ShoalError } from "@shoal/base";
+import {
+  createBootstrapCredentials,
+  createClientCredentials,
+  createJoinCredentials,
+  createNodeKeyAndCsr,
+  type NodeTlsMaterial,
+  parseCertificatePem,
+  tlsChannelOptions,
+  verifyRootAgainstToken,
+} from "@shoal/pki";
+import {
+  IssuanceState,
+  NodeCAClient,
+  type NodeCertificateStatusResponse,
+  NodeRole,
+  RaftClient,
+  type RaftMember,
+} from "@shoal/proto";
+import { ManagerErrorCode } from "./errors.js";
+import { fromStatus } from "./grpc-status.js";
+import type { ManagerIdentity } from "./node-files.js";
+
+export interface JoinRequestOptions {
+  token: string;
+  /** A manager of the cluster, `host:port`. */
+  remoteAddress: string;
+  advertiseAddress: string;
+  hosts: readonly string[];
+}
+
+export interface Joined {
+  identity: ManagerIdentity;
+  tls: NodeTlsMaterial;
+  kek: Uint8Array;
+  members: RaftMember[];
+}
+
+const CALL_TIMEOUT_MS = 10_000;
+const STATUS_POLL_MS = 100;
+
+function call<T>(
+  fn: (md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, v?: T) => void) => void,
+): Promise<T> {
+  return new Promise((resolve, reject) =>
+    fn(new grpc.Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, (err, value) =>
+      err ? reject(fromStatus(err)) : resolve(value as T),
+    ),
+  );
+}
+
+export async function joinCluster(options: JoinRequestOptions): Promise<Joined> {
+  const channel = { ...tlsChannelOptions(), "grpc.use_local_subchannel_pool": 1 };
+  // 1. The root, unverified, then pinned.
+  const bootstrap = new NodeCAClient(options.remoteAddress, createBootstrapCredentials(), channel);
+  let rootPem: string;
+  try {
+    const res = await call<{ certificate: Uint8Array }>((md, o, cb) =>
+      bootstrap.getRootCaCertificate({}, md, o, cb),
+    );
+    rootPem = Buffer.from(res.certificate).toString("utf8");
+  } finally {
+    bootstrap.close();
+  }
+  const pin = verifyRootAgainstToken(options.token, rootPem);
+  if (pin.kind === "refused") {
+    throw new ShoalError(ManagerErrorCode.JoinTokenRefused, pin.message, {
+      hint: "check the token and the address; get the token on a manager with `shoal cluster join-token manager`",
+    });
+  }
+  const clusterId = /(?:^|,\s*)O=([0-9a-z-]+)/.exec(
+    parseCertificatePem(rootPem, "cluster root").subject,
+  )?.[1];
+  if (clusterId === undefined) {
+    throw new ShoalError(ManagerErrorCode.JoinTokenRefused, "the cluster root names no cluster id (O)");
+  }
+
+  // 2. The certificate, over TLS verified by the pinned root.
+  const { keyPem, csrPem } = await createNodeKeyAndCsr();
+  const ca = new NodeCAClient(options.remoteAddress, createJoinCredentials(rootPem, { clusterId }), channel);
+  let certPem: string;
+  let nodeId: string;
+  try {
+    const issued = await call<{ nodeId: string }>((md, o, cb) =>
+      ca.issueNodeCertificate(
+        { csr: Buffer.from(csrPem), token: options.token, role: NodeRole.MANAGER, availability: 0 },
+        md,
+        o,
+        cb,
+      ),
+    );
+    nodeId = issued.nodeId;
+    for (;;) {
+      const status = await call<NodeCertificateStatusResponse>((md, o, cb) =>
+        ca.nodeCertificateStatus({ nodeId }, md, o, cb),
+      );
+      if (status.certificate?.status?.state === IssuanceState.ISSUED) {
+        certPem = Buffer.from(status.certificate.certificate).toString("utf8");
+        break;
+      }
+      await new Promise((r) => setTimeout(r, STATUS_POLL_MS));
+    }
+  } finally {
+    ca.close();
+  }
+  const tls: NodeTlsMaterial = { rootCertPem: rootPem, certPem, keyPem };
+
+  // 3. Into Raft, with the manager certificate.
+  const raft = new RaftClient(options.remoteAddress, createClientCredentials(tls, { clusterId }), channel);
+  try {
+    const res = await call<{ raftId: number; members: RaftMember[]; kek: Uint8Array }>((md, o, cb) =>
+      raft.join({ addr: options.advertiseAddress }, md, o, cb),
+    );
+    return { identity: { nodeId, raftId: res.raftId, clusterId }, tls, kek: res.kek, members: res.members };
+  } finally {
+    raft.close();
+  }
+}

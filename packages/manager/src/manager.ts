@@ -1,0 +1,451 @@
+// The manager's composition: the replicated store on its Raft member, the cluster port carrying
+// Raft, CA, control API and dispatcher, and the leader-only components. `init` makes a new
+// one-member cluster in an empty data dir; `open` restarts a manager from its data dir.
+import { readFile, unlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type Clock,
+  type Logger,
+  newId,
+  type Random,
+  ShoalError,
+  silentLogger,
+  systemClock,
+  systemRandom,
+} from "@shoal/base";
+import {
+  type CertificateRenewer,
+  createClientCredentials,
+  createNodeKeyAndCsr,
+  KeyEncryptionKey,
+  kekPath,
+  NodeCertificateProvider,
+  type NodeTlsMaterial,
+  readNodeCertificate,
+} from "@shoal/pki";
+import { Cluster, Node, NodeRole, NodeState } from "@shoal/proto";
+import { GrpcTransport } from "@shoal/raft/transport";
+import { ReplicatedStore, type ReplicatedStoreOptions } from "@shoal/store";
+import { NodeCaService } from "./ca/node-ca.js";
+import { initCluster } from "./cluster-init.js";
+import { ClusterServer } from "./cluster-server.js";
+import { ControlApi } from "./control/control-api.js";
+import { Dispatcher } from "./dispatcher/dispatcher.js";
+import { ManagerErrorCode } from "./errors.js";
+import { joinCluster } from "./join.js";
+import { LeaderComponents } from "./leader-components.js";
+import { withLongTimers } from "./long-timer-clock.js";
+import { GrpcForwarding } from "./membership/grpc-forwarding.js";
+import { RaftMembership } from "./membership/raft-membership.js";
+import {
+  type ManagerIdentity,
+  raftDir,
+  readIdentity,
+  readTls,
+  writeIdentity,
+  writeTls,
+} from "./node-files.js";
+import { checkQuorumSafety, type ManagerMember } from "./quorum-safety.js";
+import { ownCertificateRenewer } from "./renewal.js";
+
+export interface ManagerOptions {
+  dataDir: string;
+  /** `host:port` the cluster port binds (port 0 in tests). */
+  listenAddress: string;
+  /** `host:port` other nodes reach this manager at; its host goes into the certificate. */
+  advertiseAddress: string;
+  logger?: Logger;
+  clock?: Clock;
+  random?: Random;
+  /** Raft timing (tick, election) for the store's member. */
+  raft?: ReplicatedStoreOptions["raft"];
+  /** Certificate lifetime for this manager's own first certificate (tests use minutes). */
+  nodeCertLifetimeMs?: number;
+}
+
+/** How long a graceful stop of the leader waits for leadership to move before it stops anyway. */
+export const LEADER_TRANSFER_TIMEOUT_MS = 3_000;
+
+const pendingBootstrapPath = (dataDir: string) => join(dataDir, "init-pending.json");
+
+/** A raft id: random, never 0, within the 53 bits a JS number holds exactly. */
+function newRaftId(random: Random): number {
+  return random.intBetween(1, 2 ** 48);
+}
+
+/** Where this manager dials its own port: the bound host, or loopback for a wildcard bind. */
+function selfDialHost(listenAddress: string): string {
+  const host = hostOf(listenAddress);
+  return host === "0.0.0.0" || host === "::" || host === "" ? "127.0.0.1" : host;
+}
+
+const hostOf = (address: string) => address.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+
+export class Manager {
+  private constructor(
+    readonly identity: ManagerIdentity,
+    readonly store: ReplicatedStore,
+    private readonly transport: GrpcTransport,
+    private readonly server: ClusterServer,
+    private readonly components: LeaderComponents,
+    private readonly membership: RaftMembership,
+    private readonly forwarding: GrpcForwarding,
+    private readonly renewer: CertificateRenewer<
+      NodeTlsMaterial & { notBeforeMs: number; notAfterMs: number }
+    >,
+    private readonly options: ManagerOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The bound cluster port. */
+  get port(): number {
+    return this.server.port;
+  }
+
+  /**
+   * A new cluster in an empty data dir: a one-member Raft, the Cluster object with its sealed
+   * root CA and join tokens, and this manager's node and certificate. The objects are written
+   * once the member leads (in `run`); until then they wait in a 0600 file, so a crash between
+   * the two steps resumes instead of losing the CA.
+   */
+  static async init(options: ManagerOptions, init: { clusterName?: string } = {}): Promise<Manager> {
+    const existing = await readIdentity(options.dataDir);
+    if (existing !== undefined) {
+      throw new ShoalError(
+        ManagerErrorCode.InvalidArgument,
+        `"${options.dataDir}" already holds a manager of cluster "${existing.clusterId}"`,
+        {
+          hint: "start it without init, or use an empty data dir",
+        },
+      );
+    }
+    const clock = options.clock ?? systemClock;
+    const random = options.random ?? systemRandom();
+    const kek = await KeyEncryptionKey.openOrCreate(kekPath(options.dataDir));
+    const { cluster, root } = await initCluster({
+      nowMs: clock.now(),
+      kek,
+      ...(init.clusterName === undefined ? {} : { name: init.clusterName }),
+    });
+    const identity: ManagerIdentity = { nodeId: newId(), raftId: newRaftId(random), clusterId: cluster.id };
+    const { keyPem, csrPem } = await createNodeKeyAndCsr();
+    const issued = await root.issueNodeCertificate({
+      csrPem,
+      nodeId: identity.nodeId,
+      role: "manager",
+      hosts: [hostOf(options.advertiseAddress)],
+      nowMs: clock.now(),
+      ...(options.nodeCertLifetimeMs === undefined ? {} : { lifetimeMs: options.nodeCertLifetimeMs }),
+    });
+    const tls: NodeTlsMaterial = { rootCertPem: root.certPem, certPem: issued.certPem, keyPem };
+    const node = Node.fromPartial({
+      id: identity.nodeId,
+      spec: { name: identity.nodeId, desiredRole: NodeRole.MANAGER },
+      role: NodeRole.MANAGER,
+      status: { state: NodeState.UNKNOWN, addr: hostOf(options.advertiseAddress) },
+      managerStatus: { raftId: identity.raftId, addr: options.advertiseAddress, leader: true },
+    });
+    await writeFile(
+      pendingBootstrapPath(options.dataDir),
+      JSON.stringify({
+        cluster: Buffer.from(Cluster.encode(cluster).finish()).toString("base64"),
+        node: Buffer.from(Node.encode(node).finish()).toString("base64"),
+      }),
+      { mode: 0o600 },
+    );
+    await writeTls(options.dataDir, tls);
+    await writeIdentity(options.dataDir, identity);
+    return Manager.start(options, identity, tls, kek, [identity.raftId]);
+  }
+
+  /**
+   * Joins an existing cluster as a manager: pins the remote's root against the token, gets a
+   * manager certificate for a CSR, asks the leader to add it (as a learner, promoted once caught
+   * up) and receives the KEK over mutual TLS. A wrong or rotated token is refused with a clear
+   * message (MANAGER_JOIN_TOKEN_REFUSED), changing nothing here.
+   */
+  static async join(
+    options: ManagerOptions,
+    join: { token: string; remoteAddress: string },
+  ): Promise<Manager> {
+    const existing = await readIdentity(options.dataDir);
+    if (existing !== undefined) {
+      throw new ShoalError(
+        ManagerErrorCode.InvalidArgument,
+        `"${options.dataDir}" already holds a manager of cluster "${existing.clusterId}"`,
+        {
+          hint: "start it without join, or use an empty data dir",
+        },
+      );
+    }
+    const joined = await joinCluster({
+      token: join.token,
+      remoteAddress: join.remoteAddress,
+      advertiseAddress: options.advertiseAddress,
+      hosts: [hostOf(options.advertiseAddress)],
+    });
+    const kek = KeyEncryptionKey.fromBytes(joined.kek);
+    await kek.writeTo(kekPath(options.dataDir));
+    await writeTls(options.dataDir, joined.tls);
+    await writeIdentity(options.dataDir, joined.identity);
+    const manager = await Manager.start(options, joined.identity, joined.tls, kek, undefined);
+    for (const m of joined.members) {
+      if (m.raftId !== joined.identity.raftId && m.addr !== "") manager.transport.setPeer(m.raftId, m.addr);
+    }
+    return manager;
+  }
+
+  /** Restarts the manager whose identity, certificates and WAL are in the data dir. */
+  static async open(options: ManagerOptions): Promise<Manager> {
+    const identity = await readIdentity(options.dataDir);
+    if (identity === undefined) {
+      throw new ShoalError(ManagerErrorCode.InvalidArgument, `"${options.dataDir}" holds no manager`, {
+        hint: "initialize a cluster with init, or join one",
+      });
+    }
+    const kek = await KeyEncryptionKey.open(kekPath(options.dataDir));
+    return Manager.start(options, identity, await readTls(options.dataDir), kek, undefined);
+  }
+
+  private static async start(
+    options: ManagerOptions,
+    identity: ManagerIdentity,
+    tls: NodeTlsMaterial,
+    kek: KeyEncryptionKey,
+    bootstrapVoters: number[] | undefined,
+  ): Promise<Manager> {
+    const logger = (options.logger ?? silentLogger()).child({ module: "manager", nodeId: identity.nodeId });
+    const transport = await GrpcTransport.open({
+      id: identity.raftId,
+      credentials: createClientCredentials(tls, { clusterId: identity.clusterId }),
+      logger,
+    });
+    let storeRef: ReplicatedStore | undefined;
+    const forwarding = new GrpcForwarding(
+      tls,
+      identity.clusterId,
+      (raftId) => (storeRef === undefined ? undefined : Manager.addressOfRaft(storeRef, raftId)),
+      logger,
+    );
+    const store = await ReplicatedStore.open({
+      forwarding,
+      id: identity.raftId,
+      dir: raftDir(options.dataDir),
+      ...(bootstrapVoters === undefined ? {} : { bootstrapVoters }),
+      transport,
+      logger,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.raft === undefined ? {} : { raft: options.raft }),
+    });
+    storeRef = store;
+    const provider = new NodeCertificateProvider(tls);
+    const components = new LeaderComponents({ logger });
+    const dispatcher = new Dispatcher({
+      store,
+      logger,
+      rootCaPem: () => tls.rootCertPem,
+      leaderAddress: () => Manager.addressOfRaft(store, store.leader),
+    });
+    components.register(dispatcher);
+    const membership = new RaftMembership({
+      store,
+      transport,
+      kek,
+      selfRaftId: identity.raftId,
+      leaderAddress: () => Manager.addressOfRaft(store, store.leader),
+      logger,
+    });
+    components.register(membership.promoter());
+    components.register(membership.demoter());
+    const ca = new NodeCaService({
+      store,
+      kek,
+      logger,
+      ...(options.nodeCertLifetimeMs === undefined ? {} : { nodeCertLifetimeMs: options.nodeCertLifetimeMs }),
+    });
+    const members = () => Manager.members(store);
+    const control = new ControlApi({
+      store,
+      logger,
+      checkManagerChange: (nodeId, change) => checkQuorumSafety(members(), nodeId, change),
+    });
+    let server: ClusterServer;
+    try {
+      server = await ClusterServer.open({
+        listenAddress: options.listenAddress,
+        certificates: provider,
+        checkManager: (nodeId) => Manager.checkManager(store, nodeId),
+        clusterId: identity.clusterId,
+        logger,
+        services: {
+          raft: { ...transport.serviceHandlers(), ...membership.handlers() },
+          control: control.service(),
+          dispatcher: dispatcher.service(),
+          nodeCa: ca.service(),
+          storeForwarding: forwarding.service(),
+        },
+      });
+    } catch (err) {
+      await store.close();
+      await transport.close();
+      throw err;
+    }
+    logger.info(
+      {
+        raftId: identity.raftId,
+        clusterId: identity.clusterId,
+        cert: readNodeCertificate(tls.certPem).notAfterMs,
+      },
+      "manager open",
+    );
+    const renewer = ownCertificateRenewer({
+      dataDir: options.dataDir,
+      address: () => `${selfDialHost(options.listenAddress)}:${server.port}`,
+      clusterId: identity.clusterId,
+      nodeId: identity.nodeId,
+      provider,
+      current: tls,
+      clock: withLongTimers(options.clock ?? systemClock),
+      random: options.random ?? systemRandom(),
+      logger,
+    });
+    return new Manager(
+      identity,
+      store,
+      transport,
+      server,
+      components,
+      membership,
+      forwarding,
+      renewer,
+      options,
+      logger,
+    );
+  }
+
+  /** The cluster address of the manager with `raftId`, from the store's node objects. */
+  private static addressOfRaft(store: ReplicatedStore, raftId: number): string | undefined {
+    if (raftId === 0) return undefined;
+    return store.view(
+      (tx) => tx.nodes.list().find((n) => n.managerStatus?.raftId === raftId)?.managerStatus?.addr,
+    );
+  }
+
+  /**
+   * A manager-only call must come from a node that is a manager in the store: a removed node
+   * (no object) or a demoted one is refused although its certificate is still valid.
+   */
+  private static checkManager(store: ReplicatedStore, nodeId: string): ShoalError | undefined {
+    const { node, initialized } = store.view((tx) => ({
+      node: tx.nodes.get(nodeId),
+      initialized: tx.clusters.count() > 0,
+    }));
+    // A replica that has not received the cluster yet (a manager still joining) cannot tell a
+    // removed node from one it has not heard of: it lets the leader's messages in.
+    if (!initialized) return undefined;
+    if (node === undefined) {
+      return new ShoalError(
+        ManagerErrorCode.NodeRemoved,
+        `node "${nodeId}" is not a member of this cluster (it was removed)`,
+        {
+          hint: "a removed node cannot come back with its old identity: clear its data dir and join again with a token",
+        },
+      );
+    }
+    if (node.role !== NodeRole.MANAGER) {
+      return new ShoalError(ManagerErrorCode.PermissionDenied, `node "${nodeId}" is not a manager any more`);
+    }
+    return undefined;
+  }
+
+  /** The managers as this member sees them, for quorum checks (reachability from the leader's progress). */
+  private static members(store: ReplicatedStore): ManagerMember[] {
+    const status = store.raft.status();
+    if (status === undefined) return [];
+    const voters = new Set(status.confState.voters);
+    return store.view((tx) =>
+      tx.nodes
+        .list()
+        .filter((n) => n.managerStatus !== undefined && n.managerStatus.raftId !== 0)
+        .map((n) => {
+          const raftId = n.managerStatus?.raftId ?? 0;
+          const reachable = raftId === status.id || status.progress.get(raftId)?.recentActive === true;
+          return {
+            nodeId: n.id,
+            name: n.spec?.name || n.description?.hostname || n.id,
+            voter: voters.has(raftId),
+            reachable,
+          };
+        }),
+    );
+  }
+
+  /**
+   * Runs the Raft member, writes a pending bootstrap once leading, and runs the leader-only
+   * components while leading. On abort, a leader hands leadership to another voter first.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const member = new AbortController();
+    const storeRun = this.store.run(member.signal);
+    const componentsRun = this.components.run(this.store, member.signal);
+    const bootstrap = this.writePendingBootstrap(member.signal);
+    const peers = this.membership.syncPeers(member.signal);
+    const renewal = this.renewer.run(member.signal);
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      signal.addEventListener("abort", () => resolve(), { once: true });
+      storeRun.then(resolve, resolve);
+    });
+    await this.transferLeadershipIfLeading();
+    member.abort();
+    await Promise.allSettled([componentsRun, bootstrap, peers, renewal]);
+    await storeRun;
+  }
+
+  async close(): Promise<void> {
+    this.forwarding.close();
+    await this.server.close();
+    await this.store.close();
+    await this.transport.close();
+  }
+
+  private async writePendingBootstrap(signal: AbortSignal): Promise<void> {
+    let pending: { cluster: string; node: string };
+    try {
+      pending = JSON.parse(
+        await readFile(pendingBootstrapPath(this.options.dataDir), "utf8"),
+      ) as typeof pending;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw err;
+    }
+    for await (const state of this.store.leadershipChanges(signal)) {
+      if (!state.isLeader) continue;
+      const cluster = Cluster.decode(Buffer.from(pending.cluster, "base64"));
+      const node = Node.decode(Buffer.from(pending.node, "base64"));
+      await this.store.update((tx) => {
+        if (tx.clusters.get(cluster.id) === undefined) tx.clusters.create(cluster);
+        if (tx.nodes.get(node.id) === undefined) tx.nodes.create(node);
+      });
+      await unlink(pendingBootstrapPath(this.options.dataDir));
+      this.logger.info({ clusterId: cluster.id }, "cluster initialized");
+      return;
+    }
+  }
+
+  /** Graceful shutdown of the leader: hand leadership to a caught-up voter, wait a little. */
+  private async transferLeadershipIfLeading(): Promise<void> {
+    const status = this.store.raft.status();
+    if (status === undefined || !this.store.isLeader()) return;
+    const candidates = status.confState.voters.filter((id) => id !== status.id);
+    if (candidates.length === 0) return;
+    const best = candidates.sort(
+      (a, b) => (status.progress.get(b)?.match ?? 0) - (status.progress.get(a)?.match ?? 0),
+    )[0];
+    if (best === undefined) return;
+    this.logger.info({ to: best }, "transferring leadership before stopping");
+    this.store.raft.transferLeadership(best);
+    const deadline = Date.now() + LEADER_TRANSFER_TIMEOUT_MS;
+    while (this.store.isLeader() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,78 @@
+// Adapters from async functions to grpc-js handlers, so every handler of the cluster port maps
+// its failures the same way (grpc-status.ts) and reads the caller the same way (verifiedCaller).
+import type * as grpc from "@grpc/grpc-js";
+import type { Logger } from "@shoal/base";
+import { type CallerIdentity, verifiedCaller } from "@shoal/pki";
+import { toStatus } from "./grpc-status.js";
+
+/** What a handler knows about its call besides the request. */
+export interface RpcContext {
+  /** The verified caller; undefined only on methods open to callers without a certificate. */
+  caller: CallerIdentity | undefined;
+  metadata: grpc.Metadata;
+  /** The client's address as the server saw it (`ip:port`). */
+  peer: string;
+  /** Aborted when the client cancels or the call ends. */
+  signal: AbortSignal;
+}
+
+function contextOf(
+  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+) {
+  const controller = new AbortController();
+  call.on("cancelled", () => controller.abort());
+  return {
+    caller: verifiedCaller(call),
+    metadata: call.metadata,
+    peer: call.getPeer(),
+    signal: controller.signal,
+    controller,
+  };
+}
+
+/** A unary handler from `fn`; a thrown error becomes the mapped status with the Shoal code in trailers. */
+export function unaryHandler<Req, Res>(
+  logger: Logger,
+  fn: (request: Req, context: RpcContext) => Promise<Res>,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const context = contextOf(call as grpc.ServerUnaryCall<unknown, unknown>);
+    fn(call.request, context).then(
+      (response) => {
+        context.controller.abort();
+        callback(null, response);
+      },
+      (err: unknown) => {
+        context.controller.abort();
+        callback(toStatus(err, logger), null);
+      },
+    );
+  };
+}
+
+/**
+ * A server-streaming handler from `fn`, which writes with `send` until it returns (the stream
+ * ends) or throws (the stream fails with the mapped status). `context.signal` aborts when the
+ * client goes away, which is how long-lived streams (Session, Assignments, Watch) end.
+ */
+export function streamHandler<Req, Res>(
+  logger: Logger,
+  fn: (request: Req, send: (message: Res) => void, context: RpcContext) => Promise<void>,
+): grpc.handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    const context = contextOf(call as grpc.ServerWritableStream<unknown, unknown>);
+    const send = (message: Res) => {
+      if (!call.cancelled) call.write(message);
+    };
+    fn(call.request, send, context).then(
+      () => {
+        context.controller.abort();
+        if (!call.cancelled) call.end();
+      },
+      (err: unknown) => {
+        context.controller.abort();
+        if (!call.cancelled) call.emit("error", toStatus(err, logger));
+      },
+    );
+  };
+}

@@ -1,0 +1,307 @@
+// Simulated agents for tests and benchmarks (issue 14 §7): one process holding N dispatcher
+// sessions over real gRPC with mutual TLS, each with its node's own certificate, speaking the
+// real protocol — Session, Heartbeat at the period the manager returns, Assignments, and
+// UpdateTaskStatus. The executor is a no-op that walks each assigned task ACCEPTED → RUNNING,
+// or to FAILED when the test asks for it. Nothing here runs containers.
+import * as grpc from "@grpc/grpc-js";
+import { type Logger, ShoalError, silentLogger } from "@shoal/base";
+import { createClientCredentials, type NodeTlsMaterial, tlsChannelOptions } from "@shoal/pki";
+import {
+  AssignmentAction,
+  type AssignmentsMessage,
+  AssignmentsType,
+  type Config,
+  DispatcherClient,
+  type NodeDescription,
+  type Secret,
+  type SessionMessage,
+  type Task,
+  TaskState,
+  type TaskStatusUpdate,
+} from "@shoal/proto";
+import { ManagerErrorCode } from "../errors.js";
+
+export interface SimulatedNode {
+  nodeId: string;
+  tls: NodeTlsMaterial;
+  description?: NodeDescription;
+}
+
+export interface SimulatedAgentsOptions {
+  /** A manager's cluster address (`host:port`). */
+  address: string;
+  clusterId: string;
+  nodes: readonly SimulatedNode[];
+  /** Tasks for which this returns true are reported FAILED instead of RUNNING. */
+  failTask?: (task: Task) => boolean;
+  /** Do not open Assignments streams (heartbeat-only benchmark). */
+  heartbeatsOnly?: boolean;
+  logger?: Logger;
+}
+
+/** What one simulated node holds, as the manager told it. */
+export interface AgentView {
+  sessionId: string;
+  tasks: Map<string, Task>;
+  secrets: Map<string, Secret>;
+  configs: Map<string, Config>;
+  /** Every Assignments message received, in order. */
+  messages: AssignmentsMessage[];
+  /** Every heartbeat period the manager returned. */
+  periods: number[];
+  heartbeatErrors: number;
+  /** Sessions opened (1 + reconnects). */
+  sessions: number;
+}
+
+/** Sessions opened at once by `open`. */
+const CONNECT_WAVE = 50;
+/** A lost session is opened again after this long. */
+const RECONNECT_DELAY_MS = 50;
+
+class Agent {
+  readonly view: AgentView = {
+    sessionId: "",
+    tasks: new Map(),
+    secrets: new Map(),
+    configs: new Map(),
+    messages: [],
+    periods: [],
+    heartbeatErrors: 0,
+    sessions: 0,
+  };
+  readonly client: DispatcherClient;
+  private readonly controller = new AbortController();
+  private paused = false;
+  private reconnecting = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly calls: grpc.ClientReadableStream<unknown>[] = [];
+  private readonly reported = new Map<string, TaskState>();
+
+  constructor(
+    readonly node: SimulatedNode,
+    private readonly options: SimulatedAgentsOptions,
+  ) {
+    this.client = new DispatcherClient(
+      options.address,
+      createClientCredentials(node.tls, { clusterId: options.clusterId }),
+      { ...tlsChannelOptions(), "grpc.use_local_subchannel_pool": 1 },
+    );
+  }
+
+  /** Opens a session (and the assignments stream); resolves with the first session message. */
+  async start(): Promise<void> {
+    const first = await new Promise<SessionMessage>((resolve, reject) => {
+      const call = this.client.session({
+        description: this.node.description,
+        previousSessionId: this.view.sessionId,
+      });
+      this.calls.push(call);
+      let opened = false;
+      call.once("data", (m: SessionMessage) => {
+        opened = true;
+        resolve(m);
+      });
+      const lost = () => {
+        // As a real agent: a session that ends (node marked down, leader gone) is opened again.
+        if (opened && !this.controller.signal.aborted) this.reconnect();
+      };
+      call.on("end", lost);
+      call.on("error", (err: grpc.ServiceError) => {
+        if (!opened) reject(err);
+        else if (err.code !== grpc.status.CANCELLED) lost();
+      });
+    });
+    this.view.sessionId = first.sessionId;
+    this.view.sessions++;
+    this.scheduleHeartbeat(0);
+    if (!this.options.heartbeatsOnly) this.openAssignments();
+  }
+
+  private reconnect(): void {
+    if (this.reconnecting || this.paused || this.controller.signal.aborted) return;
+    this.reconnecting = true;
+    setTimeout(() => {
+      this.start().then(
+        () => {
+          this.reconnecting = false;
+        },
+        () => {
+          this.reconnecting = false;
+          this.reconnect();
+        },
+      );
+    }, RECONNECT_DELAY_MS);
+  }
+
+  /** Stops (or resumes) heartbeats, as an agent that hangs would. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) this.scheduleHeartbeat(0);
+  }
+
+  heartbeatNow(): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.client.heartbeat({ sessionId: this.view.sessionId }, (err, res) =>
+        err ? reject(err) : resolve(res?.periodMs ?? 0),
+      ),
+    );
+  }
+
+  report(updates: TaskStatusUpdate[]): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.client.updateTaskStatus({ sessionId: this.view.sessionId, updates }, (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+  }
+
+  close(): void {
+    this.controller.abort();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    for (const call of this.calls) call.cancel();
+    this.client.close();
+  }
+
+  private scheduleHeartbeat(delayMs: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.paused || this.controller.signal.aborted) return;
+      this.heartbeatNow().then(
+        (period) => {
+          this.view.periods.push(period);
+          this.scheduleHeartbeat(period);
+        },
+        (err: grpc.ServiceError) => {
+          this.view.heartbeatErrors++;
+          // An unknown session (marked down, new leader): the session stream's end reopens it.
+          if (err.code === grpc.status.NOT_FOUND || err.code === grpc.status.UNAVAILABLE) this.reconnect();
+          else this.scheduleHeartbeat(RECONNECT_DELAY_MS);
+        },
+      );
+    }, delayMs);
+  }
+
+  private openAssignments(): void {
+    const call = this.client.assignments({ sessionId: this.view.sessionId });
+    this.calls.push(call);
+    call.on("data", (m: AssignmentsMessage) => this.onAssignments(m));
+    call.on("error", (err: grpc.ServiceError) => {
+      if (err.code !== grpc.status.CANCELLED)
+        this.options.logger?.debug({ err, nodeId: this.node.nodeId }, "assignments ended");
+    });
+  }
+
+  private onAssignments(message: AssignmentsMessage): void {
+    this.view.messages.push(message);
+    if (message.type === AssignmentsType.COMPLETE) {
+      this.view.tasks.clear();
+      this.view.secrets.clear();
+      this.view.configs.clear();
+    }
+    for (const change of message.changes) {
+      const item = change.assignment?.item;
+      if (item === undefined) continue;
+      const remove = change.action === AssignmentAction.REMOVE;
+      const map =
+        item.$case === "task"
+          ? this.view.tasks
+          : item.$case === "secret"
+            ? this.view.secrets
+            : this.view.configs;
+      if (remove) map.delete(item.value.id);
+      else (map as Map<string, unknown>).set(item.value.id, item.value);
+    }
+    void this.execute();
+  }
+
+  /** The no-op executor: ACCEPTED, then RUNNING (or FAILED), never past the desired state. */
+  private async execute(): Promise<void> {
+    const updates: TaskStatusUpdate[] = [];
+    const now = Date.now();
+    for (const task of this.view.tasks.values()) {
+      const state = task.status?.state ?? TaskState.NEW;
+      const done = this.reported.get(task.id);
+      if (state !== TaskState.ASSIGNED || done !== undefined) continue;
+      if (task.desiredState < TaskState.RUNNING) continue;
+      const final = this.options.failTask?.(task) === true ? TaskState.FAILED : TaskState.RUNNING;
+      this.reported.set(task.id, final);
+      updates.push({
+        taskId: task.id,
+        status: { timestampMs: now, state: TaskState.ACCEPTED, message: "accepted", err: "" },
+      });
+      updates.push({
+        taskId: task.id,
+        status: {
+          timestampMs: now,
+          state: final,
+          message: final === TaskState.FAILED ? "failed on request" : "started",
+          err: final === TaskState.FAILED ? "simulated failure" : "",
+        },
+      });
+    }
+    if (updates.length === 0) return;
+    // Accepted first, then the final state: two reports, as a real agent sends them.
+    try {
+      await this.report(updates.filter((u) => u.status?.state === TaskState.ACCEPTED));
+      await this.report(updates.filter((u) => u.status?.state !== TaskState.ACCEPTED));
+    } catch (err) {
+      this.options.logger?.debug({ err, nodeId: this.node.nodeId }, "status report failed");
+    }
+  }
+}
+
+export class SimulatedAgents {
+  private readonly agents = new Map<string, Agent>();
+
+  private constructor(private readonly options: SimulatedAgentsOptions) {}
+
+  /** Opens every node's session (and assignments stream) before it resolves. */
+  static async open(options: SimulatedAgentsOptions): Promise<SimulatedAgents> {
+    const sim = new SimulatedAgents({ ...options, logger: options.logger ?? silentLogger() });
+    for (const node of options.nodes) sim.agents.set(node.nodeId, new Agent(node, sim.options));
+    try {
+      // In waves, as a fleet reconnects: thousands of TLS handshakes at once only get resets.
+      const agents = [...sim.agents.values()];
+      for (let i = 0; i < agents.length; i += CONNECT_WAVE) {
+        await Promise.all(agents.slice(i, i + CONNECT_WAVE).map((a) => a.start()));
+      }
+    } catch (err) {
+      sim.close();
+      throw err;
+    }
+    return sim;
+  }
+
+  view(nodeId: string): AgentView {
+    return this.agent(nodeId).view;
+  }
+
+  /** Stops or resumes one node's heartbeats. */
+  pauseHeartbeats(nodeId: string, paused = true): void {
+    this.agent(nodeId).setPaused(paused);
+  }
+
+  /** Sends a raw status report from `nodeId`'s session (to test what the manager refuses). */
+  report(nodeId: string, updates: TaskStatusUpdate[]): Promise<void> {
+    return this.agent(nodeId).report(updates);
+  }
+
+  /** Heartbeats answered so far by all nodes. */
+  heartbeatCount(): number {
+    let n = 0;
+    for (const a of this.agents.values()) n += a.view.periods.length;
+    return n;
+  }
+
+  close(): void {
+    for (const a of this.agents.values()) a.close();
+  }
+
+  private agent(nodeId: string): Agent {
+    const a = this.agents.get(nodeId);
+    if (a === undefined)
+      throw new ShoalError(ManagerErrorCode.InvalidArgument, `no simulated node "${nodeId}"`);
+    return a;
+  }
+}
