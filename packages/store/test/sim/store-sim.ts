@@ -117,7 +117,7 @@ class Member {
     const proc = this.proc;
     proc.alive = true;
     proc.incarnation++;
-    proc.pausedUntil = 0;
+    proc.resume();
     proc.drift = 0.9 + sim.random.next() * 0.2;
     const incarnation = proc.incarnation;
     const live = () => proc.alive && proc.incarnation === incarnation;
@@ -531,7 +531,7 @@ export class StoreSimulator {
       const l = this.leader();
       const victim = l !== undefined && this.random.chance(0.7) ? l : this.members.get(this.random.pick(ids));
       if (victim?.alive) {
-        victim.proc.pausedUntil = this.queue.now + this.random.intBetween(300, 1500);
+        victim.proc.pause(this.random.intBetween(300, 1500));
         if (this.random.chance(0.5)) this.isolate(victim.id);
       }
     } else if (roll < 0.72) {
@@ -622,7 +622,7 @@ export class StoreSimulator {
       this.membership = false;
       this.heal();
       for (const m of this.members.values()) {
-        m.proc.pausedUntil = 0;
+        m.proc.resume();
         m.start();
       }
       await this.runFor(CLIENT_TIMEOUT_MS + 100);
