@@ -3,7 +3,7 @@ import { ShoalError } from "@shoal/base";
 import { decodeConfChange, type Entry, EntryType } from "@shoal/raft";
 import { type LeadershipState, RaftNode, type RaftNodeOptions } from "@shoal/raft/node";
 import type { Transport } from "@shoal/raft/transport";
-import { WalStorage } from "@shoal/raft/wal";
+import { WalStorage, type WalStorageOptions } from "@shoal/raft/wal";
 import { StoreErrorCode } from "./errors.js";
 import type { ProposalForwarding } from "./forwarding.js";
 import { toStoreError } from "./raft-errors.js";
@@ -31,6 +31,11 @@ export interface ReplicatedStoreOptions extends StoreOptions {
     | "readTimeoutMs"
     | "coreConfig"
   >;
+  /**
+   * WAL settings: `fileSystem` (default the real one — the raft simulator passes its fault-injecting
+   * disk) and `segmentBytes`. With `clock` (StoreOptions) this runs the member on a virtual clock.
+   */
+  wal?: Pick<WalStorageOptions, "fileSystem" | "segmentBytes">;
 }
 
 /**
@@ -48,6 +53,7 @@ export class ReplicatedStore extends Store {
 
   static async open(options: ReplicatedStoreOptions): Promise<ReplicatedStore> {
     const storage = await WalStorage.open({
+      ...options.wal,
       dir: options.dir,
       ...(options.bootstrapVoters === undefined ? {} : { bootstrapVoters: options.bootstrapVoters }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
