@@ -159,7 +159,12 @@ export async function downloadAndUnpack(
   onProgress: (event: PullProgress) => void,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const { stream } = await client.getBlob(ref, desc.digest, signal);
+  // The download is stopped by aborting its request, never by destroying the body's stream: a
+  // fetch body destroyed while its socket closes throws "terminated" outside any handler (Node's
+  // Readable.fromWeb, nodejs/node#49233), which would take the whole agent down.
+  const download = new AbortController();
+  const requestSignal = signal === undefined ? download.signal : AbortSignal.any([signal, download.signal]);
+  const { stream } = await client.getBlob(ref, desc.digest, requestSignal);
   const toStore = new PassThrough({ highWaterMark: 1 << 20 });
   const toUnpack = new PassThrough({ highWaterMark: 1 << 20 });
   let firstError: unknown;
@@ -167,7 +172,7 @@ export async function downloadAndUnpack(
   const fail = (err: unknown) => {
     firstError ??= err;
     const e = err instanceof Error ? err : new Error(String(err));
-    stream.destroy(e);
+    download.abort(e);
     toStore.destroy(e);
     toUnpack.destroy(e);
   };
