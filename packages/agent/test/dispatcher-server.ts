@@ -5,7 +5,6 @@ import * as grpc from "@grpc/grpc-js";
 import {
   authorizeService,
   createClientCredentials,
-  createNodeKeyAndCsr,
   createServerCredentials,
   type NodeRole,
   type NodeTlsMaterial,
@@ -30,15 +29,7 @@ export const LOOPBACK = "127.0.0.1";
 export const CLUSTER_ID = "clustertest0000000000000a";
 
 export async function nodeMaterial(root: RootCa, nodeId: string, role: NodeRole): Promise<NodeTlsMaterial> {
-  const { keyPem, csrPem } = await createNodeKeyAndCsr();
-  const issued = await root.issueNodeCertificate({
-    csrPem,
-    nodeId,
-    role,
-    hosts: [LOOPBACK],
-    nowMs: Date.now(),
-  });
-  return { rootCertPem: root.certPem, certPem: issued.certPem, keyPem };
+  return root.issueNodeMaterial({ nodeId, role, hosts: [LOOPBACK], nowMs: Date.now() });
 }
 
 /** Everything a test needs to dial the test dispatchers as node `nodeId`. */

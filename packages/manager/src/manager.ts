@@ -16,7 +16,6 @@ import {
 import {
   type CertificateRenewer,
   createClientCredentials,
-  createNodeKeyAndCsr,
   KeyEncryptionKey,
   kekPath,
   NodeCertificateProvider,
@@ -127,16 +126,13 @@ export class Manager {
       ...(init.clusterName === undefined ? {} : { name: init.clusterName }),
     });
     const identity: ManagerIdentity = { nodeId: newId(), raftId: newRaftId(random), clusterId: cluster.id };
-    const { keyPem, csrPem } = await createNodeKeyAndCsr();
-    const issued = await root.issueNodeCertificate({
-      csrPem,
+    const tls = await root.issueNodeMaterial({
       nodeId: identity.nodeId,
       role: "manager",
       hosts: [hostOf(options.advertiseAddress)],
       nowMs: clock.now(),
       ...(options.nodeCertLifetimeMs === undefined ? {} : { lifetimeMs: options.nodeCertLifetimeMs }),
     });
-    const tls: NodeTlsMaterial = { rootCertPem: root.certPem, certPem: issued.certPem, keyPem };
     const node = Node.fromPartial({
       id: identity.nodeId,
       spec: { name: identity.nodeId, desiredRole: NodeRole.MANAGER },

@@ -3,7 +3,6 @@
 import * as grpc from "@grpc/grpc-js";
 import {
   createClientCredentials,
-  createNodeKeyAndCsr,
   type NodeRole,
   type NodeTlsMaterial,
   type RootCa,
@@ -27,16 +26,13 @@ export async function nodeMaterial(
   role: NodeRole,
   options: { lifetimeMs?: number } = {},
 ): Promise<NodeTlsMaterial> {
-  const { keyPem, csrPem } = await createNodeKeyAndCsr();
-  const issued = await root.issueNodeCertificate({
-    csrPem,
+  return root.issueNodeMaterial({
     nodeId,
     role,
     hosts: [LOOPBACK],
     nowMs: Date.now(),
     ...(options.lifetimeMs === undefined ? {} : { lifetimeMs: options.lifetimeMs }),
   });
-  return { rootCertPem: root.certPem, certPem: issued.certPem, keyPem };
 }
 
 export type Outcome =

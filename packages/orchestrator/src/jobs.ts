@@ -37,16 +37,8 @@ export function jobLimits(service: Service): { maxConcurrent: number; totalCompl
  * follow the restart policy (jobs default to on-failure); completed ones are never restarted.
  */
 export function reconcileReplicatedJob(input: ServiceReconcileInput, ctx: ReconcileContext): Plan {
-  const out = new PlanBuilder();
-  const iteration = jobIterationOf(input.service);
-  const scope: GroupScope = {
-    service: input.service,
-    nodes: input.nodes,
-    ctx,
-    out,
-    isJob: true,
-    jobIteration: iteration,
-  };
+  const scope = jobScope(input, ctx);
+  const { out, jobIteration: iteration } = scope;
   const { maxConcurrent, totalCompletions } = jobLimits(input.service);
   const current = splitIterations(scope, input.tasks, iteration);
   const bySlot = groupBySlot(current);
@@ -79,16 +71,24 @@ export function reconcileReplicatedJob(input: ServiceReconcileInput, ctx: Reconc
 
 /** A global job: one run to completion per eligible node and iteration (new nodes get one too). */
 export function reconcileGlobalJob(input: ServiceReconcileInput, ctx: ReconcileContext): Plan {
-  const out = new PlanBuilder();
-  const iteration = jobIterationOf(input.service);
-  const scope: GroupScope = {
+  const scope = jobScope(input, ctx);
+  const { out, jobIteration: iteration } = scope;
+  reconcilePerNode(input, scope, splitIterations(scope, input.tasks, iteration));
+  return out.plan;
+}
+
+/** The scope both job reconcilers tend their groups in: the service's current job iteration. */
+function jobScope(
+  input: ServiceReconcileInput,
+  ctx: ReconcileContext,
+): GroupScope & { jobIteration: number } {
+  const jobIteration = jobIterationOf(input.service);
+  return {
     service: input.service,
     nodes: input.nodes,
     ctx,
-    out,
+    out: new PlanBuilder(),
     isJob: true,
-    jobIteration: iteration,
+    jobIteration,
   };
-  reconcilePerNode(input, scope, splitIterations(scope, input.tasks, iteration));
-  return out.plan;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { ShoalError } from "@shoal/base";
 import { parseCertificatePem, subjectAttribute, toPem } from "./certificate.js";
-import { verifyCsr } from "./csr.js";
+import { createNodeKeyAndCsr, verifyCsr } from "./csr.js";
 import { PkiErrorCode } from "./errors.js";
 import { rootDigestOf } from "./join-token.js";
 import {
@@ -13,6 +13,7 @@ import {
   publicKeySpkiOfPrivateKeyPem,
 } from "./keys.js";
 import { assertNodeRole, assertSubjectId, type NodeRole, roleDnsName } from "./node-role.js";
+import type { NodeTlsMaterial } from "./tls-credentials.js";
 import { EC_KEY_ALGORITHM, EC_SIGNING_ALGORITHM, x509 } from "./x509.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -134,6 +135,16 @@ export class RootCa {
   /** The plaintext key, for sealing only (`sealRootCa`). Never log or send it. */
   exportKeyPem(): string {
     return this.keyPem;
+  }
+
+  /**
+   * A new key and a certificate for it, for a node whose key is made where the CA is (the manager
+   * that runs `init`, tests): the key never leaves this process, as with a CSR from the node.
+   */
+  async issueNodeMaterial(request: Omit<IssueNodeCertificateRequest, "csrPem">): Promise<NodeTlsMaterial> {
+    const { keyPem, csrPem } = await createNodeKeyAndCsr();
+    const issued = await this.issueNodeCertificate({ ...request, csrPem });
+    return { rootCertPem: this.certPem, certPem: issued.certPem, keyPem };
   }
 
   /**

@@ -17,7 +17,6 @@ import {
 import {
   authorizeService,
   type ClientCertificatePolicy,
-  createNodeKeyAndCsr,
   createServerCredentials,
   type NodeCertificateProvider,
   type NodeRole,
@@ -36,16 +35,14 @@ export async function nodeMaterial(
   role: NodeRole,
   options: { lifetimeMs?: number; trust?: string } = {},
 ): Promise<NodeTlsMaterial> {
-  const { keyPem, csrPem } = await createNodeKeyAndCsr();
-  const issued = await root.issueNodeCertificate({
-    csrPem,
+  const material = await root.issueNodeMaterial({
     nodeId,
     role,
     hosts: [LOOPBACK],
     nowMs: Date.now(),
     ...(options.lifetimeMs === undefined ? {} : { lifetimeMs: options.lifetimeMs }),
   });
-  return { rootCertPem: options.trust ?? root.certPem, certPem: issued.certPem, keyPem };
+  return { ...material, rootCertPem: options.trust ?? root.certPem };
 }
 
 export interface TestServer {

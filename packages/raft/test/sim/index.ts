@@ -5,4 +5,5 @@
 // `shoal-source` condition, never built into dist.
 export { EventQueue } from "./event-queue.js";
 export { type CrashPoint, FaultDisk, type MountHooks } from "./fault-fs.js";
+export { Partitions } from "./partitions.js";
 export { SimProcess } from "./sim-process.js";

@@ -3,6 +3,7 @@ import type { Message, RaftConfig, Storage } from "@shoal/raft";
 import { EventQueue } from "./event-queue.js";
 import { encodeCommand } from "./kv.js";
 import { checkHistory } from "./linearizability.js";
+import { Partitions } from "./partitions.js";
 import { CLIENT_TIMEOUT_MS, ProdClients } from "./prod-clients.js";
 import { prodNemesis } from "./prod-nemesis.js";
 import { type DriverMutation, type ProdHost, ProdNode } from "./prod-node.js";
@@ -49,7 +50,7 @@ export class ProdSimulator implements ProdHost {
   faults = { net: true, crashes: true, pauses: true, membership: true };
   joining: number | undefined;
   nextNodeId = 0;
-  private groups = new Map<number, number>();
+  private readonly partitions = new Partitions();
   private readonly slowLinks = new Map<string, number>();
   private violation: SafetyViolation | undefined;
   private readonly delayMaxMs: number;
@@ -180,22 +181,19 @@ export class ProdSimulator implements ProdHost {
   // ---- partitions and membership ------------------------------------------------------------
 
   connected(a: number, b: number): boolean {
-    return (this.groups.get(a) ?? 0) === (this.groups.get(b) ?? 0);
+    return this.partitions.connected(a, b);
   }
 
   isolate(id: number): void {
-    this.groups.set(id, 1 + this.random.int(1000));
+    this.partitions.move(id, 1 + this.random.int(1000));
   }
 
   partition(groups: number[][]): void {
-    this.groups.clear();
-    groups.forEach((g, i) => {
-      for (const id of g) this.groups.set(id, i);
-    });
+    this.partitions.partition(groups);
   }
 
   heal(): void {
-    this.groups.clear();
+    this.partitions.heal();
   }
 
   members(): number[] {

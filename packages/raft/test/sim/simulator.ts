@@ -3,6 +3,7 @@ import { MemoryStorage, type Message, type RaftConfig } from "../../src/index.js
 import { EventQueue } from "./event-queue.js";
 import { checkHistory, type Operation } from "./linearizability.js";
 import { nemesis } from "./nemesis.js";
+import { Partitions } from "./partitions.js";
 import { SafetyChecker, SafetyViolation } from "./safety.js";
 import { SimNode } from "./sim-node.js";
 
@@ -87,8 +88,7 @@ export class Simulator {
   readonly checker = new SafetyChecker();
   readonly history: Operation[] = [];
   faults: FaultConfig;
-  /** Node → partition group; nodes in different groups cannot talk. */
-  private groups = new Map<number, number>();
+  private readonly partitions = new Partitions();
   private logical = 0;
   private readonly clients: ClientState[] = [];
   private clientsRunning = false;
@@ -181,23 +181,20 @@ export class Simulator {
   }
 
   connected(a: number, b: number): boolean {
-    return (this.groups.get(a) ?? 0) === (this.groups.get(b) ?? 0);
+    return this.partitions.connected(a, b);
   }
 
   /** Cuts `ids` off from everyone else. */
   isolate(...ids: number[]): void {
-    for (const id of ids) this.groups.set(id, 1);
+    for (const id of ids) this.partitions.move(id, 1);
   }
 
   partition(groups: number[][]): void {
-    this.groups.clear();
-    groups.forEach((g, i) => {
-      for (const id of g) this.groups.set(id, i);
-    });
+    this.partitions.partition(groups);
   }
 
   heal(): void {
-    this.groups.clear();
+    this.partitions.heal();
   }
 
   crash(id: number): void {

@@ -1,7 +1,7 @@
 import { type Random, ShoalError, seededRandom, silentLogger } from "@shoal/base";
 import type { Config } from "@shoal/proto";
 import type { Message } from "@shoal/raft";
-import { EventQueue, FaultDisk, type MountHooks, SimProcess } from "@shoal/raft/sim";
+import { EventQueue, FaultDisk, type MountHooks, Partitions, SimProcess } from "@shoal/raft/sim";
 import type { Transport, TransportHandler } from "@shoal/raft/transport";
 import { type WalFileSystem, WalStorage } from "@shoal/raft/wal";
 import {
@@ -265,7 +265,7 @@ export class StoreSimulator {
   watchEvents = 0;
   /** What each committed index changed, as the first watcher saw it (members must agree). */
   private readonly committed = new Map<number, string>();
-  private groups = new Map<number, number>();
+  private readonly partitions = new Partitions();
   private readonly slowLinks = new Map<string, number>();
   private readonly delayMaxMs: number;
   private violation: string | undefined;
@@ -291,7 +291,7 @@ export class StoreSimulator {
   // ---- network ------------------------------------------------------------------------------
 
   connected(a: number, b: number): boolean {
-    return (this.groups.get(a) ?? 0) === (this.groups.get(b) ?? 0);
+    return this.partitions.connected(a, b);
   }
 
   private delay(from: number, to: number): number {
@@ -379,18 +379,15 @@ export class StoreSimulator {
   }
 
   isolate(id: number): void {
-    this.groups.set(id, 1 + this.random.int(1000));
+    this.partitions.move(id, 1 + this.random.int(1000));
   }
 
   partition(groups: number[][]): void {
-    this.groups.clear();
-    groups.forEach((g, i) => {
-      for (const id of g) this.groups.set(id, i);
-    });
+    this.partitions.partition(groups);
   }
 
   heal(): void {
-    this.groups.clear();
+    this.partitions.heal();
   }
 
   slowLink(a: number, b: number, untilMs: number): void {
