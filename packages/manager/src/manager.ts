@@ -13,6 +13,7 @@ import {
   systemClock,
   systemRandom,
 } from "@shoal/base";
+import { leaderLoops } from "@shoal/orchestrator";
 import {
   type CertificateRenewer,
   createClientCredentials,
@@ -252,6 +253,13 @@ export class Manager {
     });
     components.register(membership.promoter());
     components.register(membership.demoter());
+    for (const loop of leaderLoops({
+      store,
+      clock: options.clock ?? systemClock,
+      random: (options.random ?? systemRandom()).split(),
+      logger,
+    }))
+      components.register(loop);
     const ca = new NodeCaService({
       store,
       kek,

@@ -14,6 +14,7 @@ export { reconcileConstraints } from "./constraint-enforcer.js";
 export { OrchErrorCode } from "./errors.js";
 export { reconcileGlobal } from "./global.js";
 export { jobIterationOf, reconcileGlobalJob, reconcileReplicatedJob } from "./jobs.js";
+export { type LeaderLoop, type LeaderLoopsOptions, leaderLoops } from "./leader-loops.js";
 export { reconcileNodeState } from "./node-state.js";
 export { type Change, describePlan, emptyPlan, isEmptyPlan, type Plan, wakeAtMs } from "./plan.js";
 export { historyLimitOf, mayStillReport, reconcileReaper } from "./reaper.js";

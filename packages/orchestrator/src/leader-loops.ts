@@ -1,0 +1,68 @@
+import type { Clock, Logger, Random } from "@shoal/base";
+import type { Store } from "@shoal/store";
+import { reconcileAllocator } from "./allocator/allocator.js";
+import { SCHEDULER_BATCH } from "./batcher.js";
+import { orchestratorStep } from "./reconcile-cluster.js";
+import { ReconcileLoop } from "./reconcile-loop.js";
+import { planScheduling } from "./scheduling-step.js";
+import { orchestratorStoreOf } from "./store-adapter.js";
+
+export interface LeaderLoopsOptions {
+  store: Store;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+}
+
+/** A loop the manager runs while it leads (structurally the manager's LeaderComponent). */
+export interface LeaderLoop {
+  readonly name: string;
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * The three leader-only loops over the store: the orchestrators (react at once), the allocator,
+ * and the scheduler (batched as swarmkit's). Each term gets fresh loops: they hold nothing a new
+ * leader would lack.
+ */
+export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
+  const store = orchestratorStoreOf(o.store);
+  const loop = (name: string, make: () => ReconcileLoop): LeaderLoop => ({
+    name,
+    run: (signal) => make().run(signal),
+  });
+  const common = { store, clock: o.clock, logger: o.logger };
+  return [
+    loop(
+      "orchestrator",
+      () =>
+        new ReconcileLoop({
+          ...common,
+          name: "orchestrator",
+          step: orchestratorStep,
+          random: o.random.split(),
+        }),
+    ),
+    loop(
+      "allocator",
+      () =>
+        new ReconcileLoop({
+          ...common,
+          name: "allocator",
+          step: reconcileAllocator,
+          random: o.random.split(),
+        }),
+    ),
+    loop(
+      "scheduler",
+      () =>
+        new ReconcileLoop({
+          ...common,
+          name: "scheduler",
+          step: planScheduling,
+          random: o.random.split(),
+          batch: SCHEDULER_BATCH,
+        }),
+    ),
+  ];
+}
