@@ -127,10 +127,10 @@ describe("overlay networks, VIPs, resolver and routing mesh (stage 2)", () => {
 
   const host = (i: number) => hosts.get(i) as TestHost;
 
-  function desiredFor(hostIndex: number, live: readonly Task[] = tasks): OverlayDesired {
+  function desiredFor(hostIndex: number, live: readonly Task[] = tasks, nodes = [1, 2, 3]): OverlayDesired {
     const networks = NETS.map((n) => ({
       ...n,
-      peers: [1, 2, 3].map((h) => ({
+      peers: nodes.map((h) => ({
         nodeAddr: host(h).address,
         ...(n.ingress === true ? { nodeIp: `10.61.0.${1 + h}` } : {}),
         endpoints: live
@@ -161,10 +161,12 @@ describe("overlay networks, VIPs, resolver and routing mesh (stage 2)", () => {
     };
   }
 
-  async function applyAll(live: readonly Task[] = tasks): Promise<void> {
-    for (const [i, o] of overlays.entries()) await o.apply(desiredFor(i + 1, live));
+  async function applyAll(live: readonly Task[] = tasks, nodes = [1, 2, 3]): Promise<void> {
+    for (const [i, o] of overlays.entries())
+      if (nodes.includes(i + 1)) await o.apply(desiredFor(i + 1, live, nodes));
     for (const [i, d] of dns.entries()) {
-      await writeFile(d.file, JSON.stringify(desiredFor(i + 1, live)));
+      if (!nodes.includes(i + 1)) continue;
+      await writeFile(d.file, JSON.stringify(desiredFor(i + 1, live, nodes)));
       const want = d.loads + 1;
       d.proc.kill("SIGHUP");
       await waitFor(() => d.out.includes(`ready ${want}\n`), {
@@ -336,6 +338,23 @@ describe("overlay networks, VIPs, resolver and routing mesh (stage 2)", () => {
     // And on the node holding the replica itself.
     const r3 = await fetch(`http://${host(3).address}:8080/`, { signal: AbortSignal.timeout(5000) });
     expect(await r3.text()).toBe(`p1 ${hosts.gateway}`);
+  });
+
+  it("takes a node that left out of DNS, VIP backends and every forwarding table", async () => {
+    const fdb = async () => (await host(1).exec("bridge", ["fdb", "show"])).stdout;
+    expect(await fdb()).toContain(`dst ${host(2).address} self permanent`);
+    await applyAll(
+      tasks.filter((t) => t.host !== 2),
+      [1, 3],
+    );
+    expect(await resolve("w1", "tasks.api")).toBe("10.61.1.22");
+    expect(new Set((await get("w1", "10.61.1.100", 10)).map((a) => a.split(" ")[0]))).toEqual(
+      new Set(["a3"]),
+    );
+    expect(await fdb()).not.toContain(`dst ${host(2).address}`);
+    expect((await host(1).exec("ip", ["neigh", "show"])).stdout).not.toContain("10.61.1.20 ");
+    await applyAll(tasks);
+    expect(await resolve("w1", "tasks.api")).toBe("10.61.1.20,10.61.1.21,10.61.1.22");
   });
 
   it("refuses a bad spec and changes nothing", async () => {
