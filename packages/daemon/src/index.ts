@@ -3,4 +3,10 @@
 
 export { Daemon, type DaemonOptions } from "./daemon.js";
 export { DaemonErrorCode } from "./errors.js";
-export { DEFAULT_DATA_DIR, DEFAULT_LISTEN_ADDRESS, DEFAULT_SOCKET_PATH } from "./layout.js";
+export {
+  type DaemonLayout,
+  DEFAULT_DATA_DIR,
+  DEFAULT_LISTEN_ADDRESS,
+  DEFAULT_SOCKET_PATH,
+  daemonLayout,
+} from "./layout.js";
