@@ -271,7 +271,10 @@ export class ControlApi {
 
       // ---- tasks (read only: tasks are made by the orchestrators)
       getTask: async (req: { taskId: string }) => ({
-        task: this.view((tx) => tx.tasks.resolve(required(req.taskId, "task_id"))),
+        task: redact(
+          "task",
+          this.view((tx) => tx.tasks.resolve(required(req.taskId, "task_id"))),
+        ),
       }),
       listTasks: async (req: {
         filters?: CommonFilters & {
@@ -285,14 +288,16 @@ export class ControlApi {
         const some = <T>(list: readonly T[] | undefined, v: T) =>
           (list?.length ?? 0) === 0 || (list ?? []).includes(v);
         return {
-          tasks: this.view((tx) => tx.tasks.list()).filter(
-            (t) =>
-              matchesCommon({ id: t.id, spec: { name: t.name, labels: t.serviceLabels } }, f) &&
-              some(f?.serviceIds, t.serviceId) &&
-              some(f?.nodeIds, t.nodeId) &&
-              some(f?.desiredStates, t.desiredState) &&
-              some(f?.slots, t.slot),
-          ),
+          tasks: this.view((tx) => tx.tasks.list())
+            .filter(
+              (t) =>
+                matchesCommon({ id: t.id, spec: { name: t.name, labels: t.serviceLabels } }, f) &&
+                some(f?.serviceIds, t.serviceId) &&
+                some(f?.nodeIds, t.nodeId) &&
+                some(f?.desiredStates, t.desiredState) &&
+                some(f?.slots, t.slot),
+            )
+            .map((t) => redact("task", t)),
         };
       },
 
