@@ -220,6 +220,9 @@ export class TaskController {
               containerId: record.task.id,
               pid: container.pid ?? 0,
               exitCode: action.exitCode ?? container.exitCode ?? 0,
+              // Carried by each transition (RUNNING: healthy, FAILED: unhealthy); the manager takes
+              // forward moves only, so a change within one state waits for the next transition.
+              health: container.health ?? "",
             },
       portStatus: record.status.portStatus,
     };
