@@ -19,6 +19,7 @@ import {
 } from "@shoal/runtime";
 import { serviceNameOf, type TemplateNode } from "../template/task-template.js";
 import type { Engine, EngineContainer, PublishedPort } from "./engine.js";
+import { parseSecurityOpt } from "./security-opt.js";
 import { hostPorts, toContainerSpec } from "./to-container-spec.js";
 
 /** How often `waitForChange` looks again when neither an exit nor a health event came. */
@@ -136,6 +137,9 @@ export class RuntimeEngine implements Engine {
   async create(task: Task, _node: TemplateNode): Promise<void> {
     const spec = toContainerSpec(task);
     const c = task.spec?.container;
+    for (const note of parseSecurityOpt(c?.securityOpt ?? []).ignored) {
+      this.opts.logger.warn({ taskId: task.id }, note);
+    }
     // Docker's bind option: make the host path when it is missing instead of failing the task.
     for (const m of c?.mounts ?? []) {
       if (m.type === MountType.BIND && m.bindOptions?.createMountpoint === true && m.source.startsWith("/")) {
