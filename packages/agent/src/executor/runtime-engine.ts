@@ -18,7 +18,7 @@ import {
   type RegistryHostConfig,
 } from "@shoal/runtime";
 import { serviceNameOf, type TemplateNode } from "../template/task-template.js";
-import type { Engine, EngineContainer, PublishedPort } from "./engine.js";
+import type { Engine, EngineContainer, PublishedPort, TaskFile } from "./engine.js";
 import { parseSecurityOpt } from "./security-opt.js";
 import { hostPorts, toContainerSpec } from "./to-container-spec.js";
 
@@ -134,7 +134,7 @@ export class RuntimeEngine implements Engine {
     await this.network?.detach(taskId);
   }
 
-  async create(task: Task, _node: TemplateNode): Promise<void> {
+  async create(task: Task, _node: TemplateNode, files: readonly TaskFile[]): Promise<void> {
     const spec = toContainerSpec(task);
     const c = task.spec?.container;
     for (const note of parseSecurityOpt(c?.securityOpt ?? []).ignored) {
@@ -166,6 +166,8 @@ export class RuntimeEngine implements Engine {
           slot: Number(task.slot),
         },
         network,
+        // In memory until the runtime writes them to the container's tmpfs.
+        files: files.map((f) => ({ ...f })),
       });
     } catch (err) {
       // The container id is the task id: an existing one is this task's, made before a crash.
