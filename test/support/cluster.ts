@@ -267,6 +267,8 @@ export interface StartClusterOptions {
   workers?: number;
   /** Bridge networking on every node (a /24 per node); default true. */
   network?: boolean;
+  /** Where the busybox fixture lives in the registry; default "fixtures/busybox:1". */
+  imagePath?: string;
 }
 
 export class TestCluster {
@@ -427,7 +429,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       netnsPath: registryHost.netnsPath,
       listenAddress: registryHost.address,
     });
-    const image = await seedRegistry(registry, work.path);
+    const image = await seedRegistry(registry, work.path, options.imagePath ?? IMAGE_PATH);
     cluster = new TestCluster(hosts, work, registry, image, [], options.network ?? true);
     const first = await cluster.addDaemon();
     await cluster.init(first);
@@ -449,17 +451,17 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
 }
 
 /** The busybox fixture pushed to the registry; returns its reference. */
-async function seedRegistry(registry: TestRegistry, workDir: string): Promise<string> {
+async function seedRegistry(registry: TestRegistry, workDir: string, imagePath: string): Promise<string> {
   const seeder = new LocalImageStore({
     root: join(workDir, "seed"),
     registries: { [registry.host]: registry.hostConfig(true) },
   });
   await seeder.open();
   const layout = join(workDir, "layout");
-  await writeOciLayout(await buildBusyboxImage("one-layer"), layout, IMAGE_PATH);
+  await writeOciLayout(await buildBusyboxImage("one-layer"), layout, imagePath);
   await seeder.importImage(layout);
-  const image = `${registry.host}/${IMAGE_PATH}`;
-  await seeder.push(IMAGE_PATH, image);
+  const image = `${registry.host}/${imagePath}`;
+  await seeder.push(imagePath, image);
   await rm(join(workDir, "seed"), { recursive: true, force: true });
   await rm(layout, { recursive: true, force: true });
   return image;
