@@ -18,7 +18,8 @@ import {
   type RegistryHostConfig,
 } from "@shoal/runtime";
 import { serviceNameOf, type TemplateNode } from "../template/task-template.js";
-import type { Engine, EngineContainer, PublishedPort } from "./engine.js";
+import type { Engine, EngineContainer, PublishedPort, TaskFile } from "./engine.js";
+import { parseSecurityOpt } from "./security-opt.js";
 import { hostPorts, toContainerSpec } from "./to-container-spec.js";
 
 /** How often `waitForChange` looks again when neither an exit nor a health event came. */
@@ -133,9 +134,12 @@ export class RuntimeEngine implements Engine {
     await this.network?.detach(taskId);
   }
 
-  async create(task: Task, _node: TemplateNode): Promise<void> {
+  async create(task: Task, _node: TemplateNode, files: readonly TaskFile[]): Promise<void> {
     const spec = toContainerSpec(task);
     const c = task.spec?.container;
+    for (const note of parseSecurityOpt(c?.securityOpt ?? []).ignored) {
+      this.opts.logger.warn({ taskId: task.id }, note);
+    }
     // Docker's bind option: make the host path when it is missing instead of failing the task.
     for (const m of c?.mounts ?? []) {
       if (m.type === MountType.BIND && m.bindOptions?.createMountpoint === true && m.source.startsWith("/")) {
@@ -162,6 +166,8 @@ export class RuntimeEngine implements Engine {
           slot: Number(task.slot),
         },
         network,
+        // In memory until the runtime writes them to the container's tmpfs.
+        files: files.map((f) => ({ ...f })),
       });
     } catch (err) {
       // The container id is the task id: an existing one is this task's, made before a crash.

@@ -3,8 +3,10 @@ import { type Clock, isAbortError, type Logger, type Random, ShoalError } from "
 import {
   type AssignmentsMessage,
   AssignmentsType,
+  type Config,
   DispatcherClient,
   type NodeDescription,
+  type Secret,
   type SessionMessage,
   type Task,
 } from "@shoal/proto";
@@ -215,10 +217,17 @@ export class DispatcherSession {
 
   /** Returns the set id the next increment must apply to. */
   private applyAssignments(m: AssignmentsMessage, resultsIn: string | undefined): string {
-    const tasks = (changes: AssignmentsMessage["changes"]): Task[] =>
-      changes.flatMap((c) => (c.assignment?.item?.$case === "task" ? [c.assignment.item.value] : []));
     if (m.type === AssignmentsType.COMPLETE) {
-      this.opts.assignments.applyComplete(tasks(m.changes));
+      const tasks: Task[] = [];
+      const secrets: Secret[] = [];
+      const configs: Config[] = [];
+      for (const c of m.changes) {
+        const item = c.assignment?.item;
+        if (item?.$case === "task") tasks.push(item.value);
+        else if (item?.$case === "secret") secrets.push(item.value);
+        else if (item?.$case === "config") configs.push(item.value);
+      }
+      this.opts.assignments.applyComplete(tasks, secrets, configs);
     } else {
       if (resultsIn === undefined || m.appliesTo !== resultsIn) {
         // Applying it would build on a set we do not have; a new session brings a complete one.

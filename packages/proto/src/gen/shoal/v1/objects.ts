@@ -326,6 +326,8 @@ export interface ContainerStatus {
   containerId: string;
   pid: number;
   exitCode: number;
+  /** The container's health check: "starting", "healthy" or "unhealthy"; empty = no check. */
+  health: string;
 }
 
 export interface PortStatus {
@@ -2908,7 +2910,7 @@ export const TaskStatus: MessageFns<TaskStatus> = {
 };
 
 function createBaseContainerStatus(): ContainerStatus {
-  return { containerId: "", pid: 0, exitCode: 0 };
+  return { containerId: "", pid: 0, exitCode: 0, health: "" };
 }
 
 export const ContainerStatus: MessageFns<ContainerStatus> = {
@@ -2921,6 +2923,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     if (message.exitCode !== 0) {
       writer.uint32(24).int32(message.exitCode);
+    }
+    if (message.health !== "") {
+      writer.uint32(34).string(message.health);
     }
     return writer;
   },
@@ -2962,6 +2967,14 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             message.exitCode = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.health = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2987,6 +3000,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
         : isSet(object.exit_code)
         ? globalThis.Number(object.exit_code)
         : 0,
+      health: isSet(object.health) ? globalThis.String(object.health) : "",
     };
   },
 
@@ -3001,6 +3015,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.exitCode !== 0) {
       obj.exitCode = Math.round(message.exitCode);
     }
+    if (message.health !== "") {
+      obj.health = message.health;
+    }
     return obj;
   },
 
@@ -3012,6 +3029,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     message.containerId = object.containerId ?? "";
     message.pid = object.pid ?? 0;
     message.exitCode = object.exitCode ?? 0;
+    message.health = object.health ?? "";
     return message;
   },
 };
