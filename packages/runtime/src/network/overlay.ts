@@ -163,12 +163,38 @@ export class OverlayNetworks {
     }
     for (const net of desired.networks) await this.ensureNetwork(net, subnets.get(net.id) as Subnet, links);
     links = linkNames((await this.runner.run("ip", ["-o", "link", "show"])).stdout);
-    for (const ep of desired.endpoints) await this.ensureEndpoint(ep, desired, subnets, links);
+    // One endpoint that cannot be set up (its namespace went with its container, say) must not
+    // keep the others and the node's rules from being programmed: it is reported at the end.
+    const failed: { containerId: string; error: string }[] = [];
+    const each = async (ep: OverlayEndpoint, work: () => Promise<void>) => {
+      try {
+        await work();
+      } catch (err) {
+        if (!failed.some((f) => f.containerId === ep.containerId))
+          failed.push({
+            containerId: ep.containerId,
+            error: err instanceof Error ? err.message : String(err),
+          });
+      }
+    };
+    for (const ep of desired.endpoints)
+      await each(ep, () => this.ensureEndpoint(ep, desired, subnets, links));
     await this.applyNodeRules(desired, subnets);
-    for (const ep of desired.endpoints) await this.applyContainerRules(ep, desired);
+    for (const ep of desired.endpoints) {
+      if (failed.some((f) => f.containerId === ep.containerId)) continue;
+      await each(ep, () => this.applyContainerRules(ep, desired));
+    }
     const live = new Set(desired.endpoints.map((e) => e.netns));
     for (const key of this.applied.keys()) if (key !== "" && !live.has(key)) this.applied.delete(key);
     this.current = desired;
+    if (failed.length > 0) {
+      this.log.warn({ failed }, "some overlay endpoints could not be set up");
+      throw new ShoalError(
+        NetworkErrorCode.OverlayEndpointFailed,
+        `overlay endpoint(s) ${failed.map((f) => `"${f.containerId}"`).join(", ")} could not be set up: ${failed[0]?.error}`,
+        { hint: "the rest of the desired state is applied; apply again once their namespaces exist" },
+      );
+    }
   }
 
   private async ensureNetwork(
