@@ -357,6 +357,17 @@ describe("overlay networks, VIPs, resolver and routing mesh (stage 2)", () => {
     expect(await resolve("w1", "tasks.api")).toBe("10.61.1.20,10.61.1.21,10.61.1.22");
   });
 
+  it("leaves no link, route, rule or chain behind on destroy", async () => {
+    await overlays[1]?.destroy();
+    const links = (await host(2).exec("ip", ["-o", "link", "show"])).stdout;
+    expect(links).not.toMatch(/ sv[bxe][0-9a-f]{10}[@:]/);
+    expect((await host(2).exec("ip", ["rule", "show"])).stdout).not.toContain("fwmark");
+    expect((await host(2).exec("ip", ["route", "show", "table", "all"])).stdout).not.toMatch(/10\.61\./);
+    expect((await host(2).exec("iptables-save", [])).stdout).not.toContain("SHOAL-OV");
+    await overlays[1]?.apply(desiredFor(2));
+    expect(new Set((await get("w1", "10.61.1.100", 20)).map((a) => a.split(" ")[0])).size).toBe(3);
+  });
+
   it("refuses a bad spec and changes nothing", async () => {
     const before = (await host(1).exec("ip", ["-o", "link", "show"])).stdout;
     const bad = desiredFor(1);

@@ -162,6 +162,8 @@ export class OverlayNetworks {
       links.delete(name);
     }
     for (const net of desired.networks) await this.ensureNetwork(net, subnets.get(net.id) as Subnet, links);
+    // Mesh rules name their bridge by `iif` and outlive it: without an ingress network, none stays.
+    if (!desired.networks.some((n) => n.ingress === true)) await this.clearMeshRules();
     links = linkNames((await this.runner.run("ip", ["-o", "link", "show"])).stdout);
     // One endpoint that cannot be set up (its namespace went with its container, say) must not
     // keep the others and the node's rules from being programmed: it is reported at the end.
@@ -328,6 +330,14 @@ export class OverlayNetworks {
     for (const [key, { table }] of rules)
       if (!present.has(key)) lines.push(`rule add pref ${pref} fwmark ${key} iif ${br} table ${table}`);
     if (lines.length > 0) await this.runner.run("ip", ["-batch", "-"], { input: `${lines.join("\n")}\n` });
+  }
+
+  private async clearMeshRules(): Promise<void> {
+    const pref = String(this.rulePref);
+    const shown = (await this.runner.run("ip", ["rule", "show", "pref", pref])).stdout;
+    const count = shown.split("\n").filter((l) => l.trim() !== "").length;
+    for (let i = 0; i < count; i++)
+      await this.runner.run("ip", ["rule", "del", "pref", pref], { allowFailure: true });
   }
 
   private async ensureEndpoint(
