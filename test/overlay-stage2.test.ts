@@ -450,8 +450,15 @@ describe("overlay networks, VIPs, resolver and routing mesh (stage 2)", () => {
     child.kill("SIGKILL");
     await new Promise((r) => child.once("close", r));
     expect((await veths()).length).toBeLessThan(1 + 2 * extra.length);
-    // Restart: apply what the manager knows now (the extra containers never started).
-    await overlays[0]?.apply(desiredFor(1));
+    // Restart (a new instance, as a restarted daemon): apply what the manager knows now (the
+    // extra containers never started).
+    overlays[0] = new OverlayNetworks({
+      localAddr: host(1).address,
+      runner: createRunner(host(1).netnsPath),
+      logger: silentLogger(),
+    });
+    await overlays[0].apply(desiredFor(1));
+    expect((await host(1).exec("iptables-save", [])).stdout).not.toContain("10.63.0.");
     expect(await veths()).toHaveLength(1); // w1's only
     const all = (await host(1).exec("ip", ["-o", "-d", "link", "show"])).stdout;
     expect(all.split("\n").filter((l) => / vxlan id /.test(l))).toHaveLength(3);

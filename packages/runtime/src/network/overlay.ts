@@ -86,6 +86,13 @@ export class OverlayNetworks {
   private queue: Promise<unknown> = Promise.resolve();
   /** Rules last applied per namespace ("" is the node): unchanged ones are not rewritten. */
   private applied = new Map<string, string>();
+  /**
+   * What each network and endpoint was last programmed from: an unchanged one whose links are
+   * still there is not run through its (idempotent) commands again, so a backend change costs
+   * a rules rewrite, not a pass over every device. A new instance (a restart) programs all.
+   */
+  private programmed = new Map<string, string>();
+  private forwardingOn = false;
   private current: OverlayDesired = { networks: [], endpoints: [], services: [] };
 
   constructor(options: OverlayNetworksOptions) {
@@ -143,7 +150,10 @@ export class OverlayNetworks {
 
   private async doApply(desired: OverlayDesired): Promise<void> {
     const subnets = validateOverlay(desired);
-    await this.runner.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+    if (!this.forwardingOn) {
+      await this.runner.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+      this.forwardingOn = true;
+    }
     let links = linkNames((await this.runner.run("ip", ["-o", "-d", "link", "show"])).stdout);
     const wanted = new Set<string>();
     for (const net of desired.networks) {
@@ -161,7 +171,17 @@ export class OverlayNetworks {
       await this.runner.run("ip", ["link", "del", name], { allowFailure: true });
       links.delete(name);
     }
-    for (const net of desired.networks) await this.ensureNetwork(net, subnets.get(net.id) as Subnet, links);
+    const keep = new Set<string>();
+    for (const net of desired.networks) {
+      const key = `net:${net.id}`;
+      const print = JSON.stringify(net);
+      keep.add(key);
+      const present = links.has(this.bridgeName(net.id)) && links.has(this.vxlanName(net.id));
+      if (present && this.programmed.get(key) === print) continue;
+      this.programmed.delete(key);
+      await this.ensureNetwork(net, subnets.get(net.id) as Subnet, links);
+      this.programmed.set(key, print);
+    }
     // Mesh rules name their bridge by `iif` and outlive it: without an ingress network, none stays.
     if (!desired.networks.some((n) => n.ingress === true)) await this.clearMeshRules();
     links = linkNames((await this.runner.run("ip", ["-o", "link", "show"])).stdout);
@@ -179,8 +199,27 @@ export class OverlayNetworks {
           });
       }
     };
-    for (const ep of desired.endpoints)
-      await each(ep, () => this.ensureEndpoint(ep, desired, subnets, links));
+    for (const ep of desired.endpoints) {
+      const key = `ep:${ep.containerId}`;
+      keep.add(key);
+      const print = JSON.stringify({
+        ep,
+        nets: ep.attachments.map((a) => {
+          const n = desired.networks.find((x) => x.id === a.networkId);
+          return [n?.subnet, n?.gateway, n?.internal, n?.ingress];
+        }),
+      });
+      const present = ep.attachments.every((a) => links.has(this.vethName(ep.containerId, a.networkId)));
+      if (present && this.programmed.get(key) === print) continue;
+      this.programmed.delete(key);
+      // Set up again (a new namespace, maybe): its chains too.
+      this.applied.delete(ep.netns);
+      await each(ep, async () => {
+        await this.ensureEndpoint(ep, desired, subnets, links);
+        this.programmed.set(key, print);
+      });
+    }
+    for (const key of [...this.programmed.keys()]) if (!keep.has(key)) this.programmed.delete(key);
     await this.applyNodeRules(desired, subnets);
     for (const ep of desired.endpoints) {
       if (failed.some((f) => f.containerId === ep.containerId)) continue;
@@ -477,9 +516,10 @@ export class OverlayNetworks {
       }
     }
     const text = renderNodeRules(this.chains, `${this.prefix}b+`, networks, ingress);
-    if (this.applied.get("") === text) return;
+    const previous = this.applied.get("");
+    if (previous === text) return;
     await this.runner.run("iptables-restore", ["--noflush", "-w"], { input: text });
-    await this.ensureJumps(nodeJumps(this.chains), []);
+    if (previous === undefined) await this.ensureJumps(nodeJumps(this.chains), []);
     this.applied.set("", text);
   }
 
@@ -494,10 +534,11 @@ export class OverlayNetworks {
       }
     }
     const text = renderContainerRules(this.chains, vips);
-    if (this.applied.get(ep.netns) === text) return;
+    const previous = this.applied.get(ep.netns);
+    if (previous === text) return;
     const exec = ["netns", "exec", ep.netns];
     await this.runner.run("ip", [...exec, "iptables-restore", "--noflush", "-w"], { input: text });
-    await this.ensureJumps(containerJumps(this.chains), exec);
+    if (previous === undefined) await this.ensureJumps(containerJumps(this.chains), exec);
     this.applied.set(ep.netns, text);
   }
 
