@@ -47,7 +47,11 @@ describe("a runc container on an overlay network", () => {
   const cgroupParent = `/shoal-overlay-e2e-${process.pid}`;
   let containerNetns = "";
 
-  const desired = (h: TestHost, extra: OverlayDesired["endpoints"] = []): OverlayDesired => ({
+  const desired = (
+    h: TestHost,
+    extra: OverlayDesired["endpoints"] = [],
+    h1Extra: { ip: string }[] = [],
+  ): OverlayDesired => ({
     networks: [
       {
         id: "front",
@@ -56,7 +60,7 @@ describe("a runc container on an overlay network", () => {
         subnet: "10.65.0.0/24",
         gateway: "10.65.0.1",
         peers: [
-          { nodeAddr: h1.address, endpoints: [{ ip: "10.65.0.10" }] },
+          { nodeAddr: h1.address, endpoints: [{ ip: "10.65.0.10" }, ...h1Extra] },
           { nodeAddr: h2.address, endpoints: [{ ip: "10.65.0.20" }] },
         ],
       },
@@ -219,5 +223,29 @@ describe("a runc container on an overlay network", () => {
     const r = await h2.exec("iptables-save", ["-t", "filter"]);
     expect(r.stdout).toContain("-A SHOAL-OV-FWD");
     await o.apply(desired(h2));
+  });
+
+  it("shares a namespace with the node bridge: its eth0 and default route stay, the overlay joins as eth1", async () => {
+    const web = await net.attach({ containerId: "web1" });
+    const webNetns = web.netnsPath.split("/").pop() as string;
+    const o = overlays[0] as OverlayNetworks;
+    const endpoint = (ifname?: string) => ({
+      containerId: "web1",
+      netns: webNetns,
+      attachments: [{ networkId: "front", ip: "10.65.0.11", ...(ifname === undefined ? {} : { ifname }) }],
+    });
+    const clash = await o.apply(desired(h1, [endpoint()], [{ ip: "10.65.0.11" }])).catch((e: unknown) => e);
+    expect((clash as ShoalError).code).toBe(NetworkErrorCode.OverlayEndpointFailed);
+    expect((clash as ShoalError).message).toContain('interface "eth0" already exists');
+    await o.apply(desired(h1, [endpoint("eth1")], [{ ip: "10.65.0.11" }]));
+    const routes = await h1.exec("ip", ["-n", webNetns, "route", "show", "default"]);
+    expect(routes.stdout).toContain(`via ${net.gateway} dev eth0`);
+    const script = `fetch("http://10.65.0.100/", { signal: AbortSignal.timeout(3000) }).then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(String(e.cause ?? e)); process.exit(1); })`;
+    const r = await h1.exec("nsenter", [`--net=${web.netnsPath}`, "--", process.execPath, "-e", script], {
+      timeoutMs: 15_000,
+    });
+    expect(r.stdout).toBe("hello from api1\n");
+    await o.apply(desired(h1));
+    await net.detach("web1");
   });
 });

@@ -395,9 +395,21 @@ export class OverlayNetworks {
       const ifname = a.ifname ?? `eth${i}`;
       ours.add(ifname);
       if (!links.has(hv)) {
-        // A crash after the veth's namespace end was made but before its host end was named, or a
-        // leftover of a removed attachment: start the pair again.
-        await this.runner.run("ip", ["-n", ep.netns, "link", "del", ifname], { allowFailure: true });
+        // The pair is made in one step, so without its host end an interface of that name in the
+        // namespace is ours only when it carries our MAC (a veth moved away by hand, say): then it
+        // goes. Anything else (the node bridge's eth0) is not ours to delete.
+        const there = await this.runner.run("ip", ["-n", ep.netns, "-o", "link", "show", "dev", ifname], {
+          allowFailure: true,
+        });
+        if ((there.code ?? 0) === 0 && there.stdout.trim() !== "") {
+          if (!there.stdout.includes(`link/ether ${macOf(a.ip)} `))
+            throw new ShoalError(
+              NetworkErrorCode.OverlayInvalidSpec,
+              `endpoint "${ep.containerId}": interface "${ifname}" already exists in namespace "${ep.netns}" and is not an overlay one`,
+              { hint: "give the attachment another ifname (the node bridge's interface is eth0)" },
+            );
+          await this.runner.run("ip", ["-n", ep.netns, "link", "del", ifname]);
+        }
         await this.runner.run("ip", [
           "link",
           "add",
