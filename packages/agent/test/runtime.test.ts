@@ -13,6 +13,7 @@ import {
   MountType,
   PortProtocol,
   type Node as ProtoNode,
+  Node as ProtoNodeCodec,
   PublishMode,
   type Task,
   Task as TaskCodec,
@@ -85,6 +86,7 @@ async function cleanUp(n: Node): Promise<void> {
     const { netnsPath, ...rest } = n.config.network;
     const net = await NodeNetwork.open({
       ...rest,
+      subnet: rest.subnet ?? n.node?.containerSubnet ?? "",
       stateDir: join(n.config.dataDir, "network"),
       runner: createRunner(netnsPath),
       logger: silentLogger(),
@@ -490,6 +492,40 @@ describe("agent on runc", () => {
       description: "the task's file tmpfs unmounted with its container",
     });
   });
+
+  it("puts the node network on the manager's subnet and gives a task the address the manager chose", async () => {
+    const hosts = await createHosts(1);
+    try {
+      const [h1] = hosts.all as [TestHost];
+      // No subnet configured: it comes with the session's node object, as the allocator carved it.
+      const node = await newNode({
+        netnsPath: h1.netnsPath,
+        netnsPrefix: `shoal-ags${process.pid}-`,
+        vethPrefix: "sb",
+        chainPrefix: "SHAGS",
+      });
+      node.node = ProtoNodeCodec.fromPartial({ id: NODE_ID, containerSubnet: "10.88.10.0/24" });
+      await startAgent(node);
+      const check = (ip: string) => [
+        "sh",
+        "-c",
+        `ip -4 addr show eth0 | grep -q "inet ${ip}/24" || exit 11; ip route | grep -q "default via 10.88.10.1" || exit 12`,
+      ];
+      const chosen = task(1, { command: check("10.88.10.77") }, { address: "10.88.10.77/24" });
+      // Without an address from the manager the node's IPAM picks one of the same subnet (the first).
+      const picked = task(2, { command: check("10.88.10.2") });
+      assign(node, chosen);
+      expect((await until(node, chosen.id, TaskState.COMPLETE)).containerStatus?.exitCode).toBe(0);
+      assign(node, picked);
+      expect((await until(node, picked.id, TaskState.COMPLETE)).containerStatus?.exitCode).toBe(0);
+      // The bridge carries the subnet's gateway in the host's namespace.
+      const addr = await h1.exec("ip", ["-4", "addr", "show", "dev", "shoal0"]);
+      expect(addr.stdout).toContain("inet 10.88.10.1/24");
+    } finally {
+      for (const n of nodes.splice(0)) await cleanUp(n);
+      await hosts.destroy();
+    }
+  }, 120_000);
 
   it("publishes a host-mode port on the node's network and reports the port", async () => {
     const hosts = await createHosts(2);

@@ -32,6 +32,8 @@ export interface Engine {
   stop(task: Task): Promise<void>;
   /** Idempotent. */
   remove(taskId: string): Promise<void>;
+  /** The node's container subnet as the manager allocated it (Node.container_subnet); never rejects. */
+  setContainerSubnet?(cidr: string): Promise<void>;
 }
 
 /** A secret or config as the container sees it: read-only at `target`, owned and moded so. */

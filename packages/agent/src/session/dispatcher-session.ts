@@ -5,6 +5,7 @@ import {
   AssignmentsType,
   type Config,
   DispatcherClient,
+  type Node,
   type NodeDescription,
   type Secret,
   type SessionMessage,
@@ -30,6 +31,8 @@ export interface DispatcherSessionOptions {
   channelOptions?: grpc.ChannelOptions;
   describe: () => NodeDescription;
   assignments: AssignmentSink;
+  /** The node object each session message carries (its container subnet, …). */
+  onNode?: (node: Node) => void;
   reporter: StatusReporter;
   clock: Clock;
   random: Random;
@@ -213,6 +216,7 @@ export class DispatcherSession {
       w.peer === undefined || w.peer.addr === "" ? [] : [{ addr: w.peer.addr, weight: w.weight }],
     );
     if (managers.length > 0) this.managerList = managers;
+    if (m.node !== undefined) this.opts.onNode?.(m.node);
   }
 
   /** Returns the set id the next increment must apply to. */
