@@ -29,7 +29,10 @@ import { type CommandRunner, createRunner } from "./runner.js";
 export interface OverlayNetworksOptions {
   /** This node's underlay address: the VXLAN tunnel endpoint, and how peers name this node. */
   localAddr: string;
-  /** MTU of the underlay; overlay devices get 50 less (the VXLAN header). Default 1500. */
+  /**
+   * MTU of the underlay; overlay devices get 50 less (the VXLAN header). Default: the MTU of the
+   * interface holding `localAddr` (1500 if none does).
+   */
   underlayMtu?: number;
   /** Prefix of our links (≤ 3 chars; a kind letter and 10 hash chars follow). Default "sv". */
   linkPrefix?: string;
@@ -77,7 +80,8 @@ export class OverlayNetworks {
   private readonly log: Logger;
   private readonly runner: CommandRunner;
   private readonly local: string;
-  private readonly mtu: number;
+  private mtu: number;
+  private readonly mtuGiven: boolean;
   private readonly prefix: string;
   private readonly chains: OverlayChains;
   private readonly vxlanPort: number;
@@ -100,6 +104,7 @@ export class OverlayNetworks {
     this.runner = options.runner ?? createRunner();
     this.local = options.localAddr;
     this.mtu = (options.underlayMtu ?? 1500) - VXLAN_OVERHEAD;
+    this.mtuGiven = options.underlayMtu !== undefined;
     this.prefix = options.linkPrefix ?? "sv";
     if (!/^[a-z]{1,3}$/.test(this.prefix))
       throw new ShoalError(
@@ -152,6 +157,7 @@ export class OverlayNetworks {
     const subnets = validateOverlay(desired);
     if (!this.forwardingOn) {
       await this.runner.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+      if (!this.mtuGiven) this.mtu = (await this.underlayMtu()) - VXLAN_OVERHEAD;
       this.forwardingOn = true;
     }
     let links = linkNames((await this.runner.run("ip", ["-o", "-d", "link", "show"])).stdout);
@@ -369,6 +375,18 @@ export class OverlayNetworks {
     for (const [key, { table }] of rules)
       if (!present.has(key)) lines.push(`rule add pref ${pref} fwmark ${key} iif ${br} table ${table}`);
     if (lines.length > 0) await this.runner.run("ip", ["-batch", "-"], { input: `${lines.join("\n")}\n` });
+  }
+
+  /** The MTU of the interface that holds the local address, or 1500. */
+  private async underlayMtu(): Promise<number> {
+    const addr = await this.runner.run("ip", ["-o", "-4", "addr", "show", "to", this.local], {
+      allowFailure: true,
+    });
+    const dev = /^\d+: (\S+)/.exec(addr.stdout)?.[1];
+    if (dev === undefined) return 1500;
+    const link = await this.runner.run("ip", ["-o", "link", "show", "dev", dev], { allowFailure: true });
+    const mtu = Number(/ mtu (\d+)/.exec(link.stdout)?.[1]);
+    return Number.isInteger(mtu) && mtu > VXLAN_OVERHEAD ? mtu : 1500;
   }
 
   private async clearMeshRules(): Promise<void> {
