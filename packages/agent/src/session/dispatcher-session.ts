@@ -35,6 +35,8 @@ export interface DispatcherSessionOptions {
   backoffMinMs?: number;
   backoffMaxMs?: number;
   sessionOpenTimeoutMs?: number;
+  /** Every session message (the node object, the managers): the daemon follows role changes. */
+  onSessionMessage?: (m: SessionMessage) => void;
 }
 
 /**
@@ -211,6 +213,7 @@ export class DispatcherSession {
       w.peer === undefined || w.peer.addr === "" ? [] : [{ addr: w.peer.addr, weight: w.weight }],
     );
     if (managers.length > 0) this.managerList = managers;
+    this.opts.onSessionMessage?.(m);
   }
 
   /** Returns the set id the next increment must apply to. */
