@@ -269,13 +269,18 @@ export class TestDaemon {
 export interface StartClusterOptions {
   managers?: number;
   workers?: number;
-  /** Bridge networking on every node (a /24 per node); default true. */
-  network?: boolean;
+  /**
+   * Give every node a fixed /24 with --node-subnet; default false: the managers' allocator
+   * gives each node its subnet (Node.container_subnet).
+   */
+  fixedSubnets?: boolean;
   /**
    * The agents' heartbeat period (a node is down after 3 missed, and its tasks are replaced);
    * default the daemon's 1 s. Tests that restart a daemon and expect its tasks to stay raise it.
    */
   heartbeatMs?: number;
+  /** Where the busybox fixture lives in the registry; default "fixtures/busybox:1". */
+  imagePath?: string;
 }
 
 export class TestCluster {
@@ -288,7 +293,7 @@ export class TestCluster {
     /** The busybox fixture in the registry host, as tasks reference it. */
     readonly image: string,
     readonly daemons: TestDaemon[],
-    private readonly network: boolean,
+    private readonly fixedSubnets: boolean,
     private readonly heartbeatMs: number | undefined,
   ) {}
 
@@ -323,7 +328,7 @@ export class TestCluster {
       join(this.work.path, `${host.name}.sock`),
       join(process.env.SHOAL_E2E_LOG_DIR ?? this.work.path, `${host.name}.log`),
       this.registry.host,
-      this.network ? `10.90.${n}.0/24` : undefined,
+      this.fixedSubnets ? `10.90.${n}.0/24` : undefined,
       this.heartbeatMs,
     );
     this.daemons.push(daemon);
@@ -438,8 +443,16 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       netnsPath: registryHost.netnsPath,
       listenAddress: registryHost.address,
     });
-    const image = await seedRegistry(registry, work.path);
-    cluster = new TestCluster(hosts, work, registry, image, [], options.network ?? true, options.heartbeatMs);
+    const image = await seedRegistry(registry, work.path, options.imagePath ?? IMAGE_PATH);
+    cluster = new TestCluster(
+      hosts,
+      work,
+      registry,
+      image,
+      [],
+      options.fixedSubnets ?? false,
+      options.heartbeatMs,
+    );
     const first = await cluster.addDaemon();
     await cluster.init(first);
     for (let i = 1; i < managers; i++) await cluster.join(await cluster.addDaemon(), "manager");
@@ -460,17 +473,17 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
 }
 
 /** The busybox fixture pushed to the registry; returns its reference. */
-async function seedRegistry(registry: TestRegistry, workDir: string): Promise<string> {
+async function seedRegistry(registry: TestRegistry, workDir: string, imagePath: string): Promise<string> {
   const seeder = new LocalImageStore({
     root: join(workDir, "seed"),
     registries: { [registry.host]: registry.hostConfig(true) },
   });
   await seeder.open();
   const layout = join(workDir, "layout");
-  await writeOciLayout(await buildBusyboxImage("one-layer"), layout, IMAGE_PATH);
+  await writeOciLayout(await buildBusyboxImage("one-layer"), layout, imagePath);
   await seeder.importImage(layout);
-  const image = `${registry.host}/${IMAGE_PATH}`;
-  await seeder.push(IMAGE_PATH, image);
+  const image = `${registry.host}/${imagePath}`;
+  await seeder.push(imagePath, image);
   await rm(join(workDir, "seed"), { recursive: true, force: true });
   await rm(layout, { recursive: true, force: true });
   return image;

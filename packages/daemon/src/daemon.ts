@@ -51,7 +51,7 @@ export interface DaemonOptions {
   socketPath: string;
   /** Registries (`host:port`) pulled from over plain HTTP. */
   insecureRegistries?: readonly string[] | undefined;
-  /** The node's container subnet; without it containers get loopback only. */
+  /** The node's container subnet; by default the one the managers' allocator gives the node. */
   nodeSubnet?: string | undefined;
   /** The name this node reports (default: the machine's host name). */
   hostname?: string | undefined;
@@ -351,16 +351,13 @@ export class Daemon {
         (this.options.insecureRegistries ?? []).map((h) => [h, { insecure: true }]),
       ),
       logger: this.options.logger,
-      ...(this.options.nodeSubnet === undefined
-        ? {}
-        : {
-            network: {
-              subnet: this.options.nodeSubnet,
-              bridge: this.layout.bridge,
-              chainPrefix: this.layout.chainPrefix,
-              netnsPrefix: this.layout.netnsPrefix,
-            },
-          }),
+      // Bridge networking always: on the subnet given, else on the one the allocator gives the node.
+      network: {
+        bridge: this.layout.bridge,
+        chainPrefix: this.layout.chainPrefix,
+        netnsPrefix: this.layout.netnsPrefix,
+        ...(this.options.nodeSubnet === undefined ? {} : { subnet: this.options.nodeSubnet }),
+      },
     };
     const engine = await RuntimeEngine.open(nodeOptions);
     const agent = await Agent.open({

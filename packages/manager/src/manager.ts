@@ -24,7 +24,7 @@ import {
   type NodeTlsMaterial,
   readNodeCertificate,
 } from "@shoal/pki";
-import { Cluster, Node, NodeRole, NodeState } from "@shoal/proto";
+import { Cluster, Node, NodeRole, NodeState, Reachability } from "@shoal/proto";
 import { GrpcTransport } from "@shoal/raft/transport";
 import { ReplicatedStore, type ReplicatedStoreOptions } from "@shoal/store";
 import { NodeCaService } from "./ca/node-ca.js";
@@ -291,6 +291,7 @@ export class Manager {
       store,
       logger,
       checkManagerChange: (nodeId, change) => checkQuorumSafety(members(), nodeId, change),
+      liveNode: (node) => Manager.liveNode(store, node),
     });
     let server: ClusterServer;
     try {
@@ -388,6 +389,28 @@ export class Manager {
       return new ShoalError(ManagerErrorCode.PermissionDenied, `node "${nodeId}" is not a manager any more`);
     }
     return undefined;
+  }
+
+  /**
+   * `managerStatus.leader` and `reachability` as this member sees them now: on the leader a
+   * voter is REACHABLE when its progress was recently active, UNREACHABLE otherwise; a learner
+   * (still catching up) is UNKNOWN until promoted. A follower knows only itself and the leader.
+   */
+  private static liveNode(store: ReplicatedStore, node: Node): Node {
+    const ms = node.managerStatus;
+    const status = store.raft.status();
+    if (ms === undefined || ms.raftId === 0 || status === undefined) return node;
+    const self = ms.raftId === status.id;
+    const leader = ms.raftId === store.leader;
+    const voter = status.confState.voters.includes(ms.raftId);
+    let reachability: Reachability = Reachability.UNKNOWN;
+    if (voter && (self || leader)) reachability = Reachability.REACHABLE;
+    else if (voter && store.isLeader())
+      reachability =
+        status.progress.get(ms.raftId)?.recentActive === true
+          ? Reachability.REACHABLE
+          : Reachability.UNREACHABLE;
+    return { ...node, managerStatus: { ...ms, leader, reachability } };
   }
 
   /** The managers as this member sees them, for quorum checks (reachability from the leader's progress). */

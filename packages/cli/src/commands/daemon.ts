@@ -48,7 +48,7 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
       collect,
       [],
     )
-    .option("--node-subnet <cidr>", "the node's container subnet (bridge networking, published ports)")
+    .option("--node-subnet <cidr>", "the node's container subnet (default: the one the managers allocate)")
     .option("--hostname <name>", "the host name this node reports")
     .option("--label <key=value>", "an engine label (repeatable)", collect, [])
     .option("--raft-tick-ms <ms>", "Raft tick of a manager (tests)")
