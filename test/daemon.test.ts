@@ -138,6 +138,20 @@ describe("shoal daemon", () => {
     await c().waitForRunning("web", 4);
   }, 400_000);
 
+  it("lets a worker leave (its containers go, its tasks move) and join again", async () => {
+    const worker = c().workers[1];
+    if (worker === undefined) throw new Error("no second worker");
+    await worker.shoalOk(["cluster", "leave"]);
+    expect((await worker.containers()).filter((x) => x.status === "running")).toEqual([]);
+    const info = await worker.shoal(["node", "ls"]);
+    expect(info.stderr).toContain("not part of a cluster");
+    const tasks = await c().waitForRunning("web", 4);
+    expect(tasks.some((t) => t.nodeId === worker.nodeId)).toBe(false);
+    await c().join(worker, "worker");
+    const nodes = await c().manager.shoalJson<{ id: string }[]>(["node", "ls"]);
+    expect(nodes.map((n) => n.id)).toContain(worker.nodeId);
+  }, 400_000);
+
   it("tears down without leaving a process, mount, cgroup or namespace behind", async () => {
     const current = c();
     cluster = undefined;

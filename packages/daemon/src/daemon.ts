@@ -3,7 +3,7 @@
 // manager — the node's own agent dials its own manager too. A daemon started on an empty data dir
 // waits on its admin socket for `cluster init` or `cluster join`; a restarted one reopens what
 // its data dir holds (node.json, certs/, raft/, agent records, containers).
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { Agent, RuntimeEngine, type RuntimeEngineOptions } from "@shoal/agent";
@@ -31,6 +31,7 @@ import {
   type InitClusterResponse,
   type JoinClusterRequest,
   type JoinClusterResponse,
+  type LeaveClusterResponse,
   type Node,
   NodeRole,
   type SessionMessage,
@@ -172,11 +173,7 @@ export class Daemon {
       joinCluster: unaryHandler(this.logger, (req: JoinClusterRequest) =>
         this.exclusive(() => this.join(req)),
       ),
-      leaveCluster: unaryHandler(this.logger, async () => {
-        throw new ShoalError(DaemonErrorCode.Unimplemented, "leaving a cluster is not available yet", {
-          hint: "on a manager, `shoal node rm --force NODE` removes it from the cluster",
-        });
-      }),
+      leaveCluster: unaryHandler(this.logger, () => this.leave()),
       getNodeInfo: unaryHandler(
         this.logger,
         async (): Promise<GetNodeInfoResponse> => ({
@@ -300,6 +297,58 @@ export class Daemon {
       clusterId: state.clusterId,
       role: state.role === "manager" ? NodeRole.MANAGER : NodeRole.WORKER,
     };
+  }
+
+  /**
+   * A worker leaves (docker swarm leave): the agent stops, its containers are stopped and removed
+   * with their network attachments, and the node's identity, certificates and records go — the
+   * data dir keeps only its images. The node object stays on the managers (down) until
+   * `shoal node rm`. A manager is refused: it must be demoted first.
+   */
+  private async leave(): Promise<LeaveClusterResponse> {
+    if (this.closing) throw new ShoalError(DaemonErrorCode.Busy, "the daemon is stopping");
+    if (this.busy) throw new ShoalError(DaemonErrorCode.Busy, "another cluster change is in progress");
+    const state = this.state;
+    if (state === undefined) {
+      throw new ShoalError(DaemonErrorCode.NotInCluster, "this node is not part of a cluster");
+    }
+    if (state.role === "manager") {
+      throw new ShoalError(
+        DaemonErrorCode.InvalidArgument,
+        "this node is a manager: it cannot leave the cluster yet",
+        {
+          hint: `demote it first (\`shoal node demote ${state.nodeId}\` on a manager), then leave`,
+        },
+      );
+    }
+    this.busy = true;
+    try {
+      const parts = this.parts;
+      this.parts = undefined;
+      if (parts !== undefined) {
+        parts.agentStop.abort();
+        await parts.agentRun;
+        parts.agent.close();
+        try {
+          for (const c of await parts.engine.runtime.list()) {
+            await parts.engine.runtime.stop(c.id).catch(() => undefined);
+            await parts.engine.remove(c.id);
+            await parts.engine.detachNetwork(c.id).catch(() => undefined);
+          }
+        } finally {
+          await parts.engine.close();
+        }
+      }
+      await removeCgroupParent(this.layout.cgroupParent(state.nodeId));
+      this.state = undefined;
+      for (const name of ["node.json", "certs", "agent-records.jsonl", "container-subnet", "network"]) {
+        await rm(join(this.layout.dataDir, name), { recursive: true, force: true });
+      }
+      this.logger.info({ nodeId: state.nodeId }, "left the cluster");
+      return {};
+    } finally {
+      this.busy = false;
+    }
   }
 
   private managerOptions(listenAddress: string, advertiseAddress: string): ManagerOptions {
@@ -539,4 +588,10 @@ export class Daemon {
     }
     this.logger.info("node parts stopped");
   }
+}
+
+/** The node's (now empty) cgroup parent in every hierarchy; a busy one is left and logged by no one. */
+async function removeCgroupParent(parent: string): Promise<void> {
+  const hierarchies = await readdir("/sys/fs/cgroup").catch(() => [] as string[]);
+  for (const h of hierarchies) await rmdir(join("/sys/fs/cgroup", h, parent)).catch(() => undefined);
 }
