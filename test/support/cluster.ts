@@ -174,6 +174,15 @@ export class TestDaemon {
     await this.exited;
   }
 
+  /** SIGKILL of the daemon and then of every container it ran (a node that dies with its tasks). */
+  async killWithContainers(): Promise<void> {
+    await this.kill();
+    for (const c of await this.containers()) {
+      if (c.status === "running")
+        await run("runc", ["--root", this.runcRoot, "kill", c.id, "KILL"]).catch(() => {});
+    }
+  }
+
   /** Runs the built `shoal` against this daemon's admin socket. Never throws on a non-zero exit. */
   async shoal(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<ShoalResult> {
     try {
