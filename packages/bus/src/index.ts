@@ -1,5 +1,17 @@
 export { type BusConnectOptions, connectBus } from "./connect.js";
 export { BusErrorCode } from "./errors.js";
+export type { LogLine, LogOrigin } from "./log-batch.js";
+export { formatLogLine, type LogFormatOptions, logContext } from "./log-prefix.js";
+export { type LogQuery, type LogReadItem, readLogs } from "./log-reader.js";
+export {
+  DEFAULT_LOG_RETENTION,
+  LOG_MAX_AGE_LABEL,
+  LOG_MAX_BYTES_LABEL,
+  type LogRetention,
+  logRetentionFor,
+} from "./log-retention.js";
+export { LogShipper, type LogShipperOptions, type LogSource } from "./log-shipper.js";
+export { ensureLogStream, LOG_DEDUP_WINDOW_MS, removeLogStream } from "./log-streams.js";
 export { formatHostPort, type HostPort, type NodeAccess, parseHostPort } from "./nats-config.js";
 export {
   DEFAULT_CLUSTER_NAME,
