@@ -1,5 +1,14 @@
+export { type ClusterEvent, EventType, eventsOfChange, leaderEvent } from "./cluster-event.js";
 export { type BusConnectOptions, connectBus } from "./connect.js";
 export { BusErrorCode } from "./errors.js";
+export {
+  DEFAULT_EVENT_RETENTION_MS,
+  EventPublisher,
+  type EventPublisherOptions,
+  type EventQuery,
+  ensureEventStream,
+  readEvents,
+} from "./events.js";
 export type { LogLine, LogOrigin } from "./log-batch.js";
 export { formatLogLine, type LogFormatOptions, logContext } from "./log-prefix.js";
 export { type LogQuery, type LogReadItem, readLogs } from "./log-reader.js";
