@@ -85,7 +85,10 @@ export async function run(): Promise<void> {
     })();
     await new Promise((r) => setTimeout(r, 500));
     const followMs: number[] = [];
-    for (let i = 0; i < 20; i++) {
+    // Lines come at random moments relative to the shipper's 200 ms poll (seeded, so runs compare).
+    const random = seededRandom(19);
+    for (let i = 0; i < 30; i++) {
+      await new Promise((r) => setTimeout(r, random.int(300)));
       const t = performance.now();
       await appendFile(first.logPath, record(i, "probe"));
       while (!arrivals.has(i)) await new Promise((r) => setTimeout(r, 2));

@@ -111,6 +111,11 @@ export async function* readEvents(
     (q.nodeId === undefined || e.nodeId === q.nodeId) &&
     (q.sinceMs === undefined || e.timeMs >= q.sinceMs);
   const pending = (await consumer.info()).num_pending;
+  // A read of everything ends at the last event stored when it began. The per-message pending
+  // count alone is not enough: a consumer on a server still catching up after a restart says 0
+  // early. With a type filter the last match may come before that sequence: pending decides.
+  const lastSeq =
+    q.type === undefined ? (await (await deps.js.streams.get(EVENTS_STREAM)).info()).state.last_seq : 0;
   if (pending === 0 && !q.follow) return;
   let messages: ConsumerMessages | undefined;
   const onAbort = () => messages?.stop();
@@ -122,7 +127,7 @@ export async function* readEvents(
       const e = m.json<ClusterEvent>();
       if (q.untilMs !== undefined && e.timeMs > q.untilMs) return;
       if (keep(e)) yield e;
-      if (!q.follow && m.info.pending === 0) return;
+      if (!q.follow && m.info.pending === 0 && m.seq >= lastSeq) return;
     }
   } finally {
     q.signal?.removeEventListener("abort", onAbort);

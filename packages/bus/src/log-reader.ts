@@ -61,7 +61,9 @@ export async function* readLogs(
         const r = await it.next();
         if (r.done) break;
         for (const l of decodeBatch(r.value.data)) if (keep(l)) stored.push(l);
-        if (r.value.info.pending === 0) break;
+        // As in readEvents: a whole-service read ends at the stream's last sequence when it began.
+        if (r.value.info.pending === 0 && (q.taskId !== undefined || r.value.seq >= info.state.last_seq))
+          break;
       }
     }
     // Stable: lines with the same time keep their stored order (a task's lines are stored in order).

@@ -76,6 +76,8 @@ export class LogShipper {
   /** Ships until the signal aborts. */
   async run(signal: AbortSignal): Promise<void> {
     let failures = 0;
+    const onAbort = () => this.wake?.();
+    signal.addEventListener("abort", onAbort, { once: true });
     while (!signal.aborted) {
       let busy = false;
       try {
@@ -96,12 +98,12 @@ export class LogShipper {
           this.clock.clearTimeout(timer);
           resolve();
         };
-        signal.addEventListener("abort", () => this.wake?.(), { once: true });
       }).catch((err: unknown) => {
         if (!isAbortError(err)) throw err;
       });
       this.wake = undefined;
     }
+    signal.removeEventListener("abort", onAbort);
   }
 
   /** One batch of one container; true when it shipped something (more may be waiting). */
