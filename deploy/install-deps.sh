@@ -22,6 +22,8 @@ declare -A wanted=(
   # The seccomp test builds a static probe (gcc -static needs libc6-dev's libc.a).
   [gcc]=/usr/bin/gcc
   [libc6-dev]=/usr/lib/x86_64-linux-gnu/libc.a
+  # `init: true` runs tini-static as PID 1 (bind-mounted, so images need no libc).
+  [tini]=/usr/bin/tini-static
 )
 
 missing=()
