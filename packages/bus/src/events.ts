@@ -3,7 +3,7 @@ import { DiscardPolicy, RetentionPolicy, StorageType } from "@nats-io/jetstream"
 import { type Clock, type Logger, systemClock } from "@shoal/base";
 import type { Store } from "@shoal/store";
 import { type ClusterEvent, type EventType, eventsOfChange, leaderEvent } from "./cluster-event.js";
-import { EVENT_SUBJECT_ROOT, EVENTS_STREAM, eventSubject } from "./subjects.js";
+import { EVENT_SUBJECT_ROOT, EVENTS_STREAM, eventSubject, FOLLOW_EXPIRES_MS } from "./subjects.js";
 
 const NS_PER_MS = 1_000_000;
 export const DEFAULT_EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000;
@@ -121,7 +121,7 @@ export async function* readEvents(
   const onAbort = () => messages?.stop();
   q.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    messages = await consumer.consume();
+    messages = await consumer.consume({ expires: FOLLOW_EXPIRES_MS });
     if (q.signal?.aborted) return;
     for await (const m of messages) {
       const e = m.json<ClusterEvent>();

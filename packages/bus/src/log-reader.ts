@@ -1,6 +1,6 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { decodeBatch, type LogLine } from "./log-batch.js";
-import { logStreamName, serviceLogSubjects, taskLogSubject } from "./subjects.js";
+import { FOLLOW_EXPIRES_MS, logStreamName, serviceLogSubjects, taskLogSubject } from "./subjects.js";
 
 export interface LogQuery {
   serviceId: string;
@@ -53,7 +53,7 @@ export async function* readLogs(
   q.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const stored: LogLine[] = [];
-    if (pending > 0 || q.follow) messages = await consumer.consume();
+    if (pending > 0 || q.follow) messages = await consumer.consume({ expires: FOLLOW_EXPIRES_MS });
     // One iterator for both parts: breaking out of a for-await would end the consumer.
     const it = messages?.[Symbol.asyncIterator]();
     if (pending > 0 && it !== undefined) {

@@ -1,5 +1,5 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { type Clock, isAbortError, type Logger, systemClock } from "@shoal/base";
+import { type Clock, type Logger, systemClock } from "@shoal/base";
 import { batchMsgId, encodeBatch, type LogOrigin } from "./log-batch.js";
 import { CursorStore, type ShipState } from "./log-cursor.js";
 import { readChunk, readRange, type ShippedLine } from "./log-tail.js";
@@ -37,6 +37,8 @@ interface Tracked {
   state: ShipState | undefined;
   /** untrack() asked: ship to the end of what is there, then forget the cursor. */
   draining: boolean;
+  failures: number;
+  retryAtMs: number;
 }
 
 /**
@@ -62,7 +64,14 @@ export class LogShipper {
   track(source: LogSource): void {
     const t = this.sources.get(source.containerId);
     if (t !== undefined) t.draining = false;
-    else this.sources.set(source.containerId, { source, state: undefined, draining: false });
+    else
+      this.sources.set(source.containerId, {
+        source,
+        state: undefined,
+        draining: false,
+        failures: 0,
+        retryAtMs: 0,
+      });
     this.wake?.();
   }
 
@@ -75,35 +84,46 @@ export class LogShipper {
 
   /** Ships until the signal aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
     const onAbort = () => this.wake?.();
     signal.addEventListener("abort", onAbort, { once: true });
     while (!signal.aborted) {
-      let busy = false;
-      try {
-        const results = await Promise.all([...this.sources.values()].map((t) => this.shipSome(t)));
-        busy = results.some((r) => r);
-        failures = 0;
-      } catch (err) {
-        if (signal.aborted) break;
-        failures++;
-        this.log.warn({ err, failures }, "log shipping failed; retrying");
-        busy = false;
-      }
-      if (busy) continue;
-      const delay = failures === 0 ? (this.opts.pollMs ?? 200) : Math.min(5000, 200 * 2 ** failures);
+      const nowMs = this.clock.now();
+      // Each container on its own: one whose service has no stream yet, or whose publish failed,
+      // backs off alone while the others keep shipping.
+      const results = await Promise.all(
+        [...this.sources.values()]
+          .filter((t) => t.retryAtMs <= nowMs)
+          .map((t) => this.shipGuarded(t, signal)),
+      );
+      if (results.some((r) => r)) continue;
       await new Promise<void>((resolve) => {
-        const timer = this.clock.setTimeout(resolve, delay);
+        const timer = this.clock.setTimeout(resolve, this.opts.pollMs ?? 200);
         this.wake = () => {
           this.clock.clearTimeout(timer);
           resolve();
         };
-      }).catch((err: unknown) => {
-        if (!isAbortError(err)) throw err;
       });
       this.wake = undefined;
     }
     signal.removeEventListener("abort", onAbort);
+  }
+
+  private async shipGuarded(t: Tracked, signal: AbortSignal): Promise<boolean> {
+    try {
+      const busy = await this.shipSome(t);
+      t.failures = 0;
+      return busy;
+    } catch (err) {
+      if (signal.aborted) return false;
+      t.failures++;
+      const delayMs = Math.min(5000, 200 * 2 ** t.failures);
+      t.retryAtMs = this.clock.now() + delayMs;
+      this.log.warn(
+        { err, containerId: t.source.containerId, failures: t.failures, delayMs },
+        "log shipping failed; retrying",
+      );
+      return false;
+    }
   }
 
   /** One batch of one container; true when it shipped something (more may be waiting). */

@@ -184,6 +184,39 @@ describe("log shipping and reading over a 3-server JetStream cluster", () => {
     await running;
   });
 
+  it("ships a service's lines once its stream exists, without holding up the others meanwhile", async () => {
+    const dir = join(c.dir, "containers", "taskc");
+    await mkdir(dir, { recursive: true });
+    const late: LogSource = {
+      containerId: "ctr-taskc",
+      logPath: join(dir, "ctr.log"),
+      taskId: "taskc",
+      serviceId: "svc2",
+      serviceName: "api",
+      slot: 1,
+    };
+    await writeFile(late.logPath, records("taskc", 1, 300));
+    const [a] = sources as [LogSource];
+    await appendFile(a.logPath, records("taska", 1201, 1300));
+    const s = shipper();
+    for (const src of [late, ...sources]) s.track(src);
+    const ac = new AbortController();
+    const running = s.run(ac.signal);
+    await eventually(async () => {
+      const r = await collect(manager, { serviceId: "svc1", taskId: "taska" });
+      if (r.lines.length < 1300) throw new Error(`only ${r.lines.length} lines so far`);
+    });
+    await ensureLogStream(await jetstreamManager(manager), "svc2", undefined, 3);
+    const lines = await eventually(async () => {
+      const r = await collect(manager, { serviceId: "svc2" });
+      if (r.lines.length < 300) throw new Error(`only ${r.lines.length} lines so far`);
+      return r.lines;
+    });
+    expect(numbersOf(lines, "taskc")).toEqual(range(1, 300));
+    ac.abort();
+    await running;
+  });
+
   it("says so when a service has no stream, or retention left nothing", async () => {
     const none = await collect(manager, { serviceId: "nosuch" });
     expect(none.lines).toEqual([]);
