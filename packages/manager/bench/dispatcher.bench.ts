@@ -82,6 +82,7 @@ export async function run(): Promise<void> {
   const nodes: { nodeId: string; certPem: string }[] = [];
   for (let i = 0; i < NODES; i++)
     nodes.push({ nodeId: `node-${i}`, certPem: await certFor(`node-${i}`, "worker") });
+  process.stderr.write(`dispatcher bench: ${NODES} certificates issued\n`);
   const store = new Store({ logger: silentLogger() });
   await store.update((tx) =>
     tx.clusters.create(Cluster.fromPartial({ id: CLUSTER, spec: { name: "default" } })),
@@ -131,6 +132,7 @@ export async function run(): Promise<void> {
         );
       }),
     ]).finally(() => clearTimeout(timer));
+    process.stderr.write(`dispatcher bench: ${dispatcher.stats.sessions} sessions open\n`);
     await new Promise((r) => setTimeout(r, 3_000)); // every agent past its first heartbeats
     const before = { ...dispatcher.stats };
     const cpu0 = process.cpuUsage();
