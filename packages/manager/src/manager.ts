@@ -3,6 +3,7 @@
 // one-member cluster in an empty data dir; `open` restarts a manager from its data dir.
 import { readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type * as grpc from "@grpc/grpc-js";
 import {
   type Clock,
   type Logger,
@@ -89,6 +90,7 @@ export class Manager {
     private readonly components: LeaderComponents,
     private readonly membership: RaftMembership,
     private readonly forwarding: GrpcForwarding,
+    private readonly control: ControlApi,
     private readonly renewer: CertificateRenewer<
       NodeTlsMaterial & { notBeforeMs: number; notAfterMs: number }
     >,
@@ -321,10 +323,19 @@ export class Manager {
       components,
       membership,
       forwarding,
+      control,
       renewer,
       options,
       logger,
     );
+  }
+
+  /**
+   * The Control handlers without the cluster port's certificate checks, for the daemon's admin
+   * socket (local root has full control; writes on a follower are forwarded as usual).
+   */
+  controlService(): grpc.UntypedServiceImplementation {
+    return this.control.service();
   }
 
   /** The cluster address of the manager with `raftId`, from the store's node objects. */
