@@ -219,8 +219,9 @@ export class Manager {
       logger,
     });
     let storeRef: ReplicatedStore | undefined;
+    const provider = new NodeCertificateProvider(tls);
     const forwarding = new GrpcForwarding(
-      tls,
+      () => provider.current,
       identity.clusterId,
       (raftId) => (storeRef === undefined ? undefined : Manager.addressOfRaft(storeRef, raftId)),
       logger,
@@ -236,7 +237,6 @@ export class Manager {
       ...(options.raft === undefined ? {} : { raft: options.raft }),
     });
     storeRef = store;
-    const provider = new NodeCertificateProvider(tls);
     const components = new LeaderComponents({ logger });
     const dispatcher = new Dispatcher({
       store,
