@@ -395,7 +395,10 @@ export class Manager {
     return { ...node, managerStatus: { ...ms, leader, reachability } };
   }
 
-  /** The managers as this member sees them, for quorum checks (reachability from the leader's progress). */
+  /**
+   * The managers as this member sees them, for quorum checks: reachability from the leader's
+   * progress on the leader; on a follower, itself and the leader it follows.
+   */
   private static members(store: ReplicatedStore): ManagerMember[] {
     const status = store.raft.status();
     if (status === undefined) return [];
@@ -406,7 +409,12 @@ export class Manager {
         .filter((n) => n.managerStatus !== undefined && n.managerStatus.raftId !== 0)
         .map((n) => {
           const raftId = n.managerStatus?.raftId ?? 0;
-          const reachable = raftId === status.id || status.progress.get(raftId)?.recentActive === true;
+          // Only the leader tracks its followers' progress. A follower knows itself and the leader
+          // it hears from; the other voters count as unreachable there (the safe side).
+          const reachable =
+            raftId === status.id ||
+            (raftId === store.leader && !store.isLeader()) ||
+            status.progress.get(raftId)?.recentActive === true;
           return {
             nodeId: n.id,
             name: n.spec?.name || n.description?.hostname || n.id,
