@@ -7,7 +7,7 @@
 //   reschedule_after_node_down_s SIGKILL of the 100-node agents process until every one of their
 //                                tasks runs elsewhere (heartbeat 1 s: DOWN after 3 missed)
 // Sizes: SHOAL_BENCH_AGENTS (1,000), SHOAL_BENCH_SERVICES (100), SHOAL_BENCH_REPLICAS (1,000),
-// SHOAL_BENCH_KILLED (100), SHOAL_BENCH_TIMEOUT_S per phase (900).
+// SHOAL_BENCH_KILLED (100), SHOAL_BENCH_TIMEOUT_S per phase (900), SHOAL_BENCH_TICK_MS (500).
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -38,6 +38,9 @@ const AGENTS = Number(process.env.SHOAL_BENCH_AGENTS ?? 1_000);
 const SERVICES = Number(process.env.SHOAL_BENCH_SERVICES ?? 100);
 const REPLICAS = Number(process.env.SHOAL_BENCH_REPLICAS ?? 1_000);
 const KILLED = Number(process.env.SHOAL_BENCH_KILLED ?? 100);
+// Raft tick (election after 10): a pass over 100,000 tasks holds a manager's event loop for
+// seconds on this loaded machine, so the default 100 ms makes followers elect while it runs.
+const TICK_MS = Number(process.env.SHOAL_BENCH_TICK_MS ?? 500);
 const PHASE_TIMEOUT_MS = Number(process.env.SHOAL_BENCH_TIMEOUT_S ?? 900) * 1_000;
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const LOOPBACK = "127.0.0.1";
@@ -170,6 +173,8 @@ export async function run(): Promise<void> {
     const ports = [await freePort(), await freePort(), await freePort()];
     const addr = (i: number) => `${LOOPBACK}:${ports[i]}`;
     const managerArgs = (i: number) => [
+      "--tick-ms",
+      String(TICK_MS),
       "--data-dir",
       join(dir, `m${i}`),
       "--listen",
