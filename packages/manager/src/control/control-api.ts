@@ -27,6 +27,7 @@ import {
   type ServiceSpec,
   serviceModeKind,
   TaskState,
+  UpdateState,
   type WatchMessage,
   type WatchRequest,
   withServiceDefaults,
@@ -47,6 +48,11 @@ export interface ControlApiOptions {
    * (a one-manager test) demotion and removal of managers are refused.
    */
   checkManagerChange?: (nodeId: string, change: "demote" | "remove") => QuorumCheck;
+  /**
+   * A node as this manager answers it: the manager fills `managerStatus.leader` and
+   * `reachability` from its Raft member (Swarm's controlapi does the same). Default: as stored.
+   */
+  liveNode?: (node: Node) => Node;
 }
 
 type Handlers = Record<string, (request: never, ctx: RpcContext) => Promise<unknown>>;
@@ -95,9 +101,11 @@ export class ControlApi {
   private readonly store: Store;
   private readonly logger: Logger;
   private readonly checkManagerChange: ControlApiOptions["checkManagerChange"];
+  private readonly liveNode: (node: Node) => Node;
 
   constructor(options: ControlApiOptions) {
     this.store = options.store;
+    this.liveNode = options.liveNode ?? ((n) => n);
     this.logger = (options.logger ?? silentLogger()).child({ module: "manager/control" });
     this.checkManagerChange = options.checkManagerChange;
   }
@@ -127,14 +135,16 @@ export class ControlApi {
     return {
       // ---- nodes
       getNode: async (req: { nodeId: string }) => ({
-        node: this.view((tx) => tx.nodes.resolve(required(req.nodeId, "node_id"))),
+        node: this.liveNode(this.view((tx) => tx.nodes.resolve(required(req.nodeId, "node_id")))),
       }),
       listNodes: async (req: { filters?: CommonFilters & { roles: NodeRole[] } }) => ({
-        nodes: this.view((tx) => tx.nodes.list()).filter(
-          (n) =>
-            matchesCommon(n, req.filters) &&
-            ((req.filters?.roles.length ?? 0) === 0 || req.filters?.roles.includes(n.role)),
-        ),
+        nodes: this.view((tx) => tx.nodes.list())
+          .filter(
+            (n) =>
+              matchesCommon(n, req.filters) &&
+              ((req.filters?.roles.length ?? 0) === 0 || req.filters?.roles.includes(n.role)),
+          )
+          .map(this.liveNode),
       }),
       updateNode: async (req: { nodeId: string; nodeVersion: number; spec?: Node["spec"] }) => {
         if (req.spec === undefined)
@@ -239,7 +249,22 @@ export class ControlApi {
         }
         await this.write((tx) => {
           this.assertReferencesExist(tx, spec);
-          tx.services.update({ ...atVersion(current, req.serviceVersion), spec, previousSpec: current.spec });
+          // A rollback is ROLLBACK_STARTED (the updater uses the rollback config and stamps the
+          // start); a new spec clears the status, so it supersedes a paused update (swarmkit).
+          const updateStatus = req.rollback
+            ? {
+                state: UpdateState.ROLLBACK_STARTED,
+                startedAtMs: 0,
+                completedAtMs: 0,
+                message: "manually requested rollback",
+              }
+            : undefined;
+          tx.services.update({
+            ...atVersion(current, req.serviceVersion),
+            spec,
+            previousSpec: current.spec,
+            updateStatus,
+          });
         });
         return { service: this.view((tx) => tx.services.get(current.id)) };
       },
@@ -271,7 +296,10 @@ export class ControlApi {
 
       // ---- tasks (read only: tasks are made by the orchestrators)
       getTask: async (req: { taskId: string }) => ({
-        task: this.view((tx) => tx.tasks.resolve(required(req.taskId, "task_id"))),
+        task: redact(
+          "task",
+          this.view((tx) => tx.tasks.resolve(required(req.taskId, "task_id"))),
+        ),
       }),
       listTasks: async (req: {
         filters?: CommonFilters & {
@@ -285,14 +313,16 @@ export class ControlApi {
         const some = <T>(list: readonly T[] | undefined, v: T) =>
           (list?.length ?? 0) === 0 || (list ?? []).includes(v);
         return {
-          tasks: this.view((tx) => tx.tasks.list()).filter(
-            (t) =>
-              matchesCommon({ id: t.id, spec: { name: t.name, labels: t.serviceLabels } }, f) &&
-              some(f?.serviceIds, t.serviceId) &&
-              some(f?.nodeIds, t.nodeId) &&
-              some(f?.desiredStates, t.desiredState) &&
-              some(f?.slots, t.slot),
-          ),
+          tasks: this.view((tx) => tx.tasks.list())
+            .filter(
+              (t) =>
+                matchesCommon({ id: t.id, spec: { name: t.name, labels: t.serviceLabels } }, f) &&
+                some(f?.serviceIds, t.serviceId) &&
+                some(f?.nodeIds, t.nodeId) &&
+                some(f?.desiredStates, t.desiredState) &&
+                some(f?.slots, t.slot),
+            )
+            .map((t) => redact("task", t)),
         };
       },
 

@@ -21,6 +21,9 @@ import {
 } from "./specs.js";
 import {
   GenericResource,
+  HealthState,
+  healthStateFromJSON,
+  healthStateToJSON,
   Meta,
   NodeRole,
   nodeRoleFromJSON,
@@ -293,7 +296,15 @@ export interface Task {
    * Credentials the agent pulls the task's image with (the CLI's --with-registry-auth). Sent only
    * to the node that runs the task; never logged, never returned by the control API.
    */
-  registryAuth?: RegistryAuth | undefined;
+  registryAuth?:
+    | RegistryAuth
+    | undefined;
+  /**
+   * Set by the rolling updater when it first saw this task of an update running (and healthy,
+   * when it has a health check): the update's monitor window runs from then. 0 = not seen up.
+   * Kept on the task so a new leader knows which failures still count against the update.
+   */
+  upAtMs?: number | undefined;
 }
 
 export interface Task_ServiceLabelsEntry {
@@ -319,13 +330,22 @@ export interface TaskStatus {
   /** Why the task failed or was rejected. */
   err: string;
   containerStatus?: ContainerStatus | undefined;
-  portStatus?: PortStatus | undefined;
+  portStatus?:
+    | PortStatus
+    | undefined;
+  /**
+   * The container's health check (UNSPECIFIED when it has none): a rolling update counts a task
+   * with a health check as updated only once HEALTHY.
+   */
+  health?: HealthState | undefined;
 }
 
 export interface ContainerStatus {
   containerId: string;
   pid: number;
   exitCode: number;
+  /** The container's health check: "starting", "healthy" or "unhealthy"; empty = no check. */
+  health: string;
 }
 
 export interface PortStatus {
@@ -2098,6 +2118,7 @@ function createBaseTask(): Task {
     restartAtMs: 0,
     restartHistoryMs: [],
     registryAuth: undefined,
+    upAtMs: undefined,
   };
 }
 
@@ -2163,6 +2184,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.registryAuth !== undefined) {
       RegistryAuth.encode(message.registryAuth, writer.uint32(154).fork()).join();
+    }
+    if (message.upAtMs !== undefined) {
+      writer.uint32(160).int64(safeLong(message.upAtMs));
     }
     return writer;
   },
@@ -2345,6 +2369,14 @@ export const Task: MessageFns<Task> = {
             message.registryAuth = RegistryAuth.decode(reader, reader.uint32());
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.upAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2442,6 +2474,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.registry_auth)
         ? RegistryAuth.fromJSON(object.registry_auth)
         : undefined,
+      upAtMs: isSet(object.upAtMs)
+        ? globalThis.Number(object.upAtMs)
+        : isSet(object.up_at_ms)
+        ? globalThis.Number(object.up_at_ms)
+        : undefined,
     };
   },
 
@@ -2510,6 +2547,9 @@ export const Task: MessageFns<Task> = {
     if (message.registryAuth !== undefined) {
       obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
     }
+    if (message.upAtMs !== undefined) {
+      obj.upAtMs = Math.round(message.upAtMs);
+    }
     return obj;
   },
 
@@ -2552,6 +2592,7 @@ export const Task: MessageFns<Task> = {
     message.registryAuth = (object.registryAuth !== undefined && object.registryAuth !== null)
       ? RegistryAuth.fromPartial(object.registryAuth)
       : undefined;
+    message.upAtMs = object.upAtMs ?? undefined;
     return message;
   },
 };
@@ -2743,7 +2784,15 @@ export const RegistryAuth: MessageFns<RegistryAuth> = {
 };
 
 function createBaseTaskStatus(): TaskStatus {
-  return { timestampMs: 0, state: 0, message: "", err: "", containerStatus: undefined, portStatus: undefined };
+  return {
+    timestampMs: 0,
+    state: 0,
+    message: "",
+    err: "",
+    containerStatus: undefined,
+    portStatus: undefined,
+    health: undefined,
+  };
 }
 
 export const TaskStatus: MessageFns<TaskStatus> = {
@@ -2765,6 +2814,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     }
     if (message.portStatus !== undefined) {
       PortStatus.encode(message.portStatus, writer.uint32(50).fork()).join();
+    }
+    if (message.health !== undefined) {
+      writer.uint32(56).int32(message.health);
     }
     return writer;
   },
@@ -2830,6 +2882,14 @@ export const TaskStatus: MessageFns<TaskStatus> = {
             message.portStatus = PortStatus.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.health = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2862,6 +2922,7 @@ export const TaskStatus: MessageFns<TaskStatus> = {
         : isSet(object.port_status)
         ? PortStatus.fromJSON(object.port_status)
         : undefined,
+      health: isSet(object.health) ? healthStateFromJSON(object.health) : undefined,
     };
   },
 
@@ -2885,6 +2946,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     if (message.portStatus !== undefined) {
       obj.portStatus = PortStatus.toJSON(message.portStatus);
     }
+    if (message.health !== undefined) {
+      obj.health = healthStateToJSON(message.health);
+    }
     return obj;
   },
 
@@ -2903,12 +2967,13 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     message.portStatus = (object.portStatus !== undefined && object.portStatus !== null)
       ? PortStatus.fromPartial(object.portStatus)
       : undefined;
+    message.health = object.health ?? undefined;
     return message;
   },
 };
 
 function createBaseContainerStatus(): ContainerStatus {
-  return { containerId: "", pid: 0, exitCode: 0 };
+  return { containerId: "", pid: 0, exitCode: 0, health: "" };
 }
 
 export const ContainerStatus: MessageFns<ContainerStatus> = {
@@ -2921,6 +2986,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     if (message.exitCode !== 0) {
       writer.uint32(24).int32(message.exitCode);
+    }
+    if (message.health !== "") {
+      writer.uint32(34).string(message.health);
     }
     return writer;
   },
@@ -2962,6 +3030,14 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             message.exitCode = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.health = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2987,6 +3063,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
         : isSet(object.exit_code)
         ? globalThis.Number(object.exit_code)
         : 0,
+      health: isSet(object.health) ? globalThis.String(object.health) : "",
     };
   },
 
@@ -3001,6 +3078,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.exitCode !== 0) {
       obj.exitCode = Math.round(message.exitCode);
     }
+    if (message.health !== "") {
+      obj.health = message.health;
+    }
     return obj;
   },
 
@@ -3012,6 +3092,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     message.containerId = object.containerId ?? "";
     message.pid = object.pid ?? 0;
     message.exitCode = object.exitCode ?? 0;
+    message.health = object.health ?? "";
     return message;
   },
 };
