@@ -14,6 +14,7 @@ declare -A wanted=(
   [busybox-static]=/bin/busybox
   [docker-registry]=/usr/bin/docker-registry
   [openssl]=/usr/bin/openssl
+  [nats-server]=/usr/sbin/nats-server
   [procps]=/usr/bin/pgrep
   [psmisc]=/usr/bin/fuser
   [ca-certificates]=/etc/ssl/certs/ca-certificates.crt
@@ -21,6 +22,8 @@ declare -A wanted=(
   # The seccomp test builds a static probe (gcc -static needs libc6-dev's libc.a).
   [gcc]=/usr/bin/gcc
   [libc6-dev]=/usr/lib/x86_64-linux-gnu/libc.a
+  # `init: true` runs tini-static as PID 1 (bind-mounted, so images need no libc).
+  [tini]=/usr/bin/tini-static
 )
 
 missing=()

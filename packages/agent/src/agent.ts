@@ -66,6 +66,9 @@ export class Agent {
             ...(o.channelOptions === undefined ? {} : { channelOptions: o.channelOptions }),
             describe: () => description,
             assignments: this.worker,
+            onNode: (node) => {
+              if (node.containerSubnet !== "") void o.engine.setContainerSubnet?.(node.containerSubnet);
+            },
             reporter: this.reporter,
             clock,
             random: random.split(),

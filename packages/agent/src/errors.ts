@@ -9,6 +9,10 @@ export const AgentErrorCode = {
   TemplateSyntax: "AGENT_TEMPLATE_SYNTAX",
   /** The task carries no container spec or no image: there is nothing to run. */
   InvalidTask: "AGENT_INVALID_TASK",
+  /** A secret or config the task references is not on the node after a complete assignment. */
+  FilesMissing: "AGENT_FILES_MISSING",
+  /** A task needs the node network but the manager has not given the node a container subnet yet. */
+  NoSubnet: "AGENT_NO_SUBNET",
   /** The container of a task the agent started is gone (removed behind the agent's back). */
   ContainerVanished: "AGENT_CONTAINER_VANISHED",
   /** A line of the agent's records file (other than a torn last line) cannot be read. */

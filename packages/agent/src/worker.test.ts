@@ -131,7 +131,7 @@ describe("Worker and task controllers", () => {
   it("runs an assigned task to RUNNING, expands its templates, and removes it when unassigned", async () => {
     const engine = new ScriptedEngine();
     const agent = await startAgent(await dataDir(), engine);
-    agent.worker.applyComplete([task("t1", TaskState.RUNNING)]);
+    agent.worker.applyComplete([task("t1", TaskState.RUNNING)], [], []);
     await waitFor(() => agent.state("t1") === "TASK_STATE_RUNNING", {
       description: `agent.state("t1") === "TASK_STATE_RUNNING"`,
     });
@@ -141,8 +141,9 @@ describe("Worker and task controllers", () => {
       containerId: "t1",
       pid: 42,
       exitCode: 0,
+      health: "",
     });
-    agent.worker.applyComplete([]);
+    agent.worker.applyComplete([], [], []);
     await waitFor(() => agent.records.get("t1") === undefined, {
       description: `agent.records.get("t1") === undefined`,
     });
@@ -153,7 +154,7 @@ describe("Worker and task controllers", () => {
     const engine = new ScriptedEngine();
     engine.missingImages.add("nope:1");
     const agent = await startAgent(await dataDir(), engine);
-    agent.worker.applyComplete([task("t1", TaskState.RUNNING, "nope:1")]);
+    agent.worker.applyComplete([task("t1", TaskState.RUNNING, "nope:1")], [], []);
     await waitFor(() => agent.state("t1") === "TASK_STATE_REJECTED", {
       description: `agent.state("t1") === "TASK_STATE_REJECTED"`,
     });
@@ -169,7 +170,7 @@ describe("Worker and task controllers", () => {
       throw new ShoalError("IMAGE_REGISTRY_UNREACHABLE", `registry of "${ref}" is unreachable`);
     };
     const agent = await startAgent(await dataDir(), engine);
-    agent.worker.applyComplete([task("t1", TaskState.RUNNING, "far:1")]);
+    agent.worker.applyComplete([task("t1", TaskState.RUNNING, "far:1")], [], []);
     await waitFor(() => agent.state("t1") === "TASK_STATE_REJECTED", { description: "t1 rejected" });
     // maxTransientAttempts is 2 here: one retry after the first failure.
     expect(pulls).toBe(2);
@@ -180,7 +181,7 @@ describe("Worker and task controllers", () => {
     const engine = new ScriptedEngine();
     const dir = await dataDir();
     const first = await startAgent(dir, engine);
-    first.worker.applyComplete([task("t1", TaskState.RUNNING), task("t2", TaskState.RUNNING)]);
+    first.worker.applyComplete([task("t1", TaskState.RUNNING), task("t2", TaskState.RUNNING)], [], []);
     await waitFor(
       () => first.state("t1") === "TASK_STATE_RUNNING" && first.state("t2") === "TASK_STATE_RUNNING",
       {

@@ -1,15 +1,24 @@
 import type { Clock, Logger, Random } from "@shoal/base";
-import { AssignmentAction, type AssignmentChange, type Task, TaskState, type TaskStatus } from "@shoal/proto";
+import {
+  AssignmentAction,
+  type AssignmentChange,
+  type Config,
+  type Secret,
+  type Task,
+  TaskState,
+  type TaskStatus,
+} from "@shoal/proto";
 import { TaskController } from "./controller/task-controller.js";
 import type { Engine } from "./executor/engine.js";
+import { AssignedFiles } from "./files/assigned-files.js";
 import type { AgentRecords } from "./records/agent-records.js";
 import type { StatusReporter } from "./reporter/status-reporter.js";
 import type { TemplateNode } from "./template/task-template.js";
 
 /** Where a dispatcher session delivers assignments. */
 export interface AssignmentSink {
-  /** A COMPLETE set: everything the node must run; a task missing from it is removed. */
-  applyComplete(tasks: Task[]): void;
+  /** A COMPLETE set: everything the node must run and hold; a task missing from it is removed. */
+  applyComplete(tasks: Task[], secrets: Secret[], configs: Config[]): void;
   applyIncremental(changes: AssignmentChange[]): void;
 }
 
@@ -35,6 +44,8 @@ export class Worker implements AssignmentSink {
   private readonly controllers = new Map<string, { controller: TaskController; done: Promise<void> }>();
   private signal: AbortSignal | undefined;
   private readonly log: Logger;
+  /** The node's secrets and configs, in memory only. */
+  readonly files = new AssignedFiles();
 
   constructor(private readonly opts: WorkerOptions) {
     this.log = opts.logger.child({ module: "agent/worker" });
@@ -57,7 +68,9 @@ export class Worker implements AssignmentSink {
     return [...this.controllers.keys()];
   }
 
-  applyComplete(tasks: Task[]): void {
+  applyComplete(tasks: Task[], secrets: Secret[], configs: Config[]): void {
+    // Secrets first: a new task's controller may be waiting for them.
+    this.files.replace(secrets, configs);
     const assigned = new Set(tasks.map((t) => t.id));
     for (const t of tasks) this.upsert(t);
     for (const r of this.opts.records.all()) if (!assigned.has(r.task.id)) this.markRemoved(r.task.id);
@@ -66,10 +79,22 @@ export class Worker implements AssignmentSink {
   applyIncremental(changes: AssignmentChange[]): void {
     for (const change of changes) {
       const item = change.assignment?.item;
-      if (item?.$case !== "task") continue; // secrets and configs: not handled yet
-      const task = item.value;
-      if (change.action === AssignmentAction.REMOVE) this.markRemoved(task.id);
-      else this.upsert(task);
+      const remove = change.action === AssignmentAction.REMOVE;
+      switch (item?.$case) {
+        case "task":
+          if (remove) this.markRemoved(item.value.id);
+          else this.upsert(item.value);
+          break;
+        // A running container keeps its copy (its files are on its own tmpfs) until it is removed.
+        case "secret":
+          if (remove) this.files.removeSecret(item.value.id);
+          else this.files.putSecret(item.value);
+          break;
+        case "config":
+          if (remove) this.files.removeConfig(item.value.id);
+          else this.files.putConfig(item.value);
+          break;
+      }
     }
   }
 
@@ -111,7 +136,7 @@ export class Worker implements AssignmentSink {
     if (signal === undefined || signal.aborted) return undefined;
     const live = this.controllers.get(taskId);
     if (live !== undefined) return live.controller;
-    const controller = new TaskController({ ...this.opts, taskId });
+    const controller = new TaskController({ ...this.opts, files: this.files, taskId });
     const done = controller
       .run(signal)
       .catch((err: unknown) => {

@@ -13,12 +13,14 @@ import {
   verifiedCaller,
 } from "@shoal/pki";
 import {
+  type Assignment,
   AssignmentAction,
   type AssignmentChange,
   type AssignmentsMessage,
   AssignmentsType,
   DispatcherService,
   type HeartbeatResponse,
+  type Node,
   type SessionMessage,
   type SessionRequest,
   type Task,
@@ -43,6 +45,9 @@ export async function testPki(nodeId: string) {
   };
 }
 
+/** A secret or a config as an assignment carries it. */
+export type FileItem = Extract<NonNullable<Assignment["item"]>, { $case: "secret" | "config" }>;
+
 export interface TestDispatcherOptions {
   root: RootCa;
   nodeId: string;
@@ -51,6 +56,10 @@ export interface TestDispatcherOptions {
   advertise?: () => string[];
   /** The COMPLETE set sent at the start of every assignments stream. */
   tasks?: () => Task[];
+  /** Secrets and configs sent before the tasks in every COMPLETE set. */
+  files?: () => FileItem[];
+  /** The node object of session messages (its container subnet). */
+  node?: () => Node | undefined;
   port?: number;
 }
 
@@ -114,7 +123,7 @@ export class TestDispatcher {
         }));
         call.write({
           sessionId,
-          node: undefined,
+          node: o.node?.(),
           managers,
           networkBootstrapKeys: [],
           rootCa: Buffer.alloc(0),
@@ -127,10 +136,17 @@ export class TestDispatcher {
       assignments: (call: grpc.ServerWritableStream<unknown, AssignmentsMessage>) => {
         this.streams.add(call);
         call.on("cancelled", () => this.streams.delete(call));
-        const changes = (o.tasks?.() ?? []).map((task) => ({
+        const files = (o.files?.() ?? []).map((item) => ({
           action: AssignmentAction.UPDATE,
-          assignment: { item: { $case: "task" as const, value: task } },
+          assignment: { item },
         }));
+        const changes = [
+          ...files,
+          ...(o.tasks?.() ?? []).map((task) => ({
+            action: AssignmentAction.UPDATE,
+            assignment: { item: { $case: "task" as const, value: task } },
+          })),
+        ];
         call.write({ type: AssignmentsType.COMPLETE, appliesTo: "", resultsIn: String(this.setId), changes });
       },
       updateTaskStatus: (

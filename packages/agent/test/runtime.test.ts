@@ -1,7 +1,9 @@
 // The agent on real runc: an agent process (fixtures/agent-node.ts) with the real RuntimeEngine,
 // talking mTLS gRPC to a test dispatcher in this process, pulling the busybox fixture image from a
 // loopback registry with basic auth sent with the task. Needs root (runc, overlayfs, cgroups).
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, rmdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,6 +12,8 @@ import {
   AssignmentAction,
   MountType,
   PortProtocol,
+  type Node as ProtoNode,
+  Node as ProtoNodeCodec,
   PublishMode,
   type Task,
   Task as TaskCodec,
@@ -21,7 +25,7 @@ import { ContainerRuntime, createRunner, LocalImageStore, NodeNetwork } from "@s
 import { buildBusyboxImage, startRegistry, type TestRegistry, writeOciLayout } from "@shoal/runtime/testing";
 import { createHosts, type TempDir, type TestHost, tempDir, waitFor } from "@shoal/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CLUSTER_ID, nodeMaterial, TestDispatcher, testPki } from "./dispatcher-server.js";
+import { CLUSTER_ID, type FileItem, nodeMaterial, TestDispatcher, testPki } from "./dispatcher-server.js";
 import type { AgentNodeConfig } from "./fixtures/agent-node.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/agent-node.ts", import.meta.url));
@@ -61,6 +65,10 @@ interface Node {
   /** Replaced when a test brings a manager back. */
   dispatcher: TestDispatcher;
   tasks: Map<string, Task>;
+  /** Secrets and configs of the COMPLETE sets. */
+  files: FileItem[];
+  /** The node object the session messages carry. */
+  node?: ProtoNode;
   child?: ChildProcess;
 }
 const nodes: Node[] = [];
@@ -78,6 +86,7 @@ async function cleanUp(n: Node): Promise<void> {
     const { netnsPath, ...rest } = n.config.network;
     const net = await NodeNetwork.open({
       ...rest,
+      subnet: rest.subnet ?? n.node?.containerSubnet ?? "",
       stateDir: join(n.config.dataDir, "network"),
       runner: createRunner(netnsPath),
       logger: silentLogger(),
@@ -89,11 +98,15 @@ async function cleanUp(n: Node): Promise<void> {
 let counter = 0;
 async function newNode(network?: AgentNodeConfig["network"]): Promise<Node> {
   const tasks = new Map<string, Task>();
+  const files: FileItem[] = [];
+  let holder: Node | undefined;
   const dispatcher = await TestDispatcher.start({
     root: pki.root,
     nodeId: "manager1",
     heartbeatPeriodMs: 500,
     tasks: () => [...tasks.values()],
+    files: () => files,
+    node: () => holder?.node,
   });
   const dataDir = join(work.path, `node${++counter}`);
   const config: AgentNodeConfig = {
@@ -107,7 +120,8 @@ async function newNode(network?: AgentNodeConfig["network"]): Promise<Node> {
     tls: await nodeMaterial(pki.root, NODE_ID, "worker"),
     ...(network === undefined ? {} : { network }),
   };
-  const node: Node = { config, dispatcher, tasks };
+  const node: Node = { config, dispatcher, tasks, files };
+  holder = node;
   nodes.push(node);
   return node;
 }
@@ -347,6 +361,171 @@ describe("agent on runc", () => {
     expect(after?.containerStatus?.pid).toBe(before.containerStatus?.pid);
     expect(states(node, long.id).filter((s) => s === "STARTING")).toHaveLength(1);
   });
+
+  it("applies cap_add/cap_drop, read_only, init, sysctls, ulimits and security_opt from the spec", async () => {
+    const node = await newNode();
+    await startAgent(node);
+    // Each check exits with its own code, so a failure names what did not apply.
+    const checks = [
+      // CAP_KILL (bit 5) and CAP_NET_BIND_SERVICE (bit 10) only.
+      `grep -qx "CapEff:.0000000000000420" /proc/self/status || exit 11`,
+      "(touch /written) 2>/dev/null && exit 12",
+      // PID 1 is the init, this shell its child.
+      `tr "\\0" " " < /proc/1/cmdline | grep -q "^/sbin/shoal-init -- " || exit 13`,
+      `test "$(ulimit -n)" = 512 || exit 14`,
+      `test "$(cat /proc/sys/kernel/shmmni)" = 2048 || exit 15`,
+      "grep -qx 'NoNewPrivs:.0' /proc/self/status || exit 16",
+      "grep -qx 'Seccomp:.0' /proc/self/status || exit 17",
+      "exit 0",
+    ];
+    const hardened = task(1, {
+      command: ["sh", "-c", checks.join("; ")],
+      capDrop: ["ALL"],
+      capAdd: ["KILL", "NET_BIND_SERVICE"],
+      readOnly: true,
+      init: true,
+      sysctls: { "kernel.shmmni": "2048" },
+      ulimits: [{ name: "nofile", soft: 512, hard: 1024 }],
+      securityOpt: ["seccomp=unconfined", "no-new-privileges=false", "apparmor=unconfined"],
+    });
+    // The runtime's defaults without them: the default seccomp filter, no-new-privileges, no init.
+    const plain = task(2, {
+      command: [
+        "sh",
+        "-c",
+        "grep -qx 'Seccomp:.2' /proc/self/status && grep -qx 'NoNewPrivs:.1' /proc/self/status && test $$ = 1",
+      ],
+    });
+    const refused = task(3, { securityOpt: ["seccomp=relative.json"] });
+    for (const t of [hardened, plain, refused]) assign(node, t);
+    const done = await waitFor(
+      () => {
+        const s = last(node, hardened.id);
+        return s !== undefined && s.state >= TaskState.COMPLETE ? s : undefined;
+      },
+      { description: "the hardened task ended", timeoutMs: 30_000 },
+    );
+    expect(done.containerStatus?.exitCode).toBe(0);
+    expect(done.state).toBe(TaskState.COMPLETE);
+    expect((await until(node, plain.id, TaskState.COMPLETE)).containerStatus?.exitCode).toBe(0);
+    const rejected = await until(node, refused.id, TaskState.REJECTED);
+    expect(rejected.err).toBe('security_opt[0] "seccomp=relative.json" cannot be applied');
+  });
+
+  it("mounts the task's secrets and configs from the assignment, kept off the disk", async () => {
+    const node = await newNode();
+    const secretValue = `pw-${process.pid}-${Date.now()}`;
+    node.files.push(
+      {
+        $case: "secret",
+        value: {
+          id: "secret00000000000000000001",
+          meta: undefined,
+          spec: { name: "db_password", labels: {}, data: Buffer.from(secretValue) },
+        },
+      },
+      {
+        $case: "config",
+        value: {
+          id: "config00000000000000000001",
+          meta: undefined,
+          spec: { name: "app_conf", labels: {}, data: Buffer.from("port=80\n") },
+        },
+      },
+    );
+    await startAgent(node);
+    const script = [
+      // By digest: the value itself must not be in the task (the records would hold it).
+      `test "$(md5sum < /run/secrets/db_password)" = "${createHash("md5").update(secretValue).digest("hex")}  -" || exit 11`,
+      `test "$(stat -c '%u %g %a' /run/secrets/db_password)" = "1000 1000 400" || exit 12`,
+      `test "$(cat /etc/app.conf)" = port=80 || exit 13`,
+      `test "$(stat -c '%u %g %a' /etc/app.conf)" = "0 0 444" || exit 14`,
+      "(echo x > /etc/app.conf) 2>/dev/null && exit 15",
+      "touch /tmp/ready; sleep 1000",
+    ].join("; ");
+    const t = task(1, {
+      command: ["sh", "-c", script],
+      secrets: [
+        {
+          secretId: "secret00000000000000000001",
+          secretName: "db_password",
+          file: { name: "db_password", uid: "1000", gid: "1000", mode: 0o400 },
+        },
+      ],
+      configs: [
+        {
+          configId: "config00000000000000000001",
+          configName: "app_conf",
+          file: { name: "/etc/app.conf", uid: "0", gid: "0", mode: 0 },
+        },
+      ],
+      healthcheck: {
+        test: ["CMD-SHELL", "test -f /tmp/ready"],
+        intervalMs: 200,
+        timeoutMs: 2000,
+        retries: 50,
+      },
+    });
+    assign(node, t);
+    const running = await until(node, t.id, TaskState.RUNNING);
+    expect(running.containerStatus?.health).toBe("healthy");
+    // On the node the bytes are on the container's tmpfs only: nothing on the data dir's own
+    // filesystem holds them (find -xdev does not enter the tmpfs or the overlay).
+    const onDisk = execFileSync(
+      "sh",
+      ["-c", `find "${node.config.dataDir}" -xdev -type f -exec grep -l -- "${secretValue}" {} + || true`],
+      { encoding: "utf8" },
+    );
+    expect(onDisk).toBe("");
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      .filter((l) => l.includes(`/containers/${t.id}/files `));
+    expect(mounts).toHaveLength(1);
+    expect(mounts[0]).toMatch(/ - tmpfs /);
+    assign(node, {
+      ...t,
+      desiredState: TaskState.REMOVE,
+      meta: { version: 2, createdAtMs: 0, updatedAtMs: 0 },
+    });
+    await until(node, t.id, TaskState.SHUTDOWN);
+    await waitFor(() => !readFileSync("/proc/self/mountinfo", "utf8").includes(`/containers/${t.id}/`), {
+      description: "the task's file tmpfs unmounted with its container",
+    });
+  });
+
+  it("puts the node network on the manager's subnet and gives a task the address the manager chose", async () => {
+    const hosts = await createHosts(1);
+    try {
+      const [h1] = hosts.all as [TestHost];
+      // No subnet configured: it comes with the session's node object, as the allocator carved it.
+      const node = await newNode({
+        netnsPath: h1.netnsPath,
+        netnsPrefix: `shoal-ags${process.pid}-`,
+        vethPrefix: "sb",
+        chainPrefix: "SHAGS",
+      });
+      node.node = ProtoNodeCodec.fromPartial({ id: NODE_ID, containerSubnet: "10.88.10.0/24" });
+      await startAgent(node);
+      const check = (ip: string) => [
+        "sh",
+        "-c",
+        `ip -4 addr show eth0 | grep -q "inet ${ip}/24" || exit 11; ip route | grep -q "default via 10.88.10.1" || exit 12`,
+      ];
+      const chosen = task(1, { command: check("10.88.10.77") }, { address: "10.88.10.77/24" });
+      // Without an address from the manager the node's IPAM picks one of the same subnet (the first).
+      const picked = task(2, { command: check("10.88.10.2") });
+      assign(node, chosen);
+      expect((await until(node, chosen.id, TaskState.COMPLETE)).containerStatus?.exitCode).toBe(0);
+      assign(node, picked);
+      expect((await until(node, picked.id, TaskState.COMPLETE)).containerStatus?.exitCode).toBe(0);
+      // The bridge carries the subnet's gateway in the host's namespace.
+      const addr = await h1.exec("ip", ["-4", "addr", "show", "dev", "shoal0"]);
+      expect(addr.stdout).toContain("inet 10.88.10.1/24");
+    } finally {
+      for (const n of nodes.splice(0)) await cleanUp(n);
+      await hosts.destroy();
+    }
+  }, 120_000);
 
   it("publishes a host-mode port on the node's network and reports the port", async () => {
     const hosts = await createHosts(2);

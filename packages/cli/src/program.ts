@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from "commander";
 import { Connection } from "./api/connection.js";
 import { resolveEndpoint } from "./api/endpoint.js";
 import { registerCluster } from "./commands/cluster.js";
+import { registerDaemon } from "./commands/daemon.js";
 import { PLANNED_GROUPS, registerPlannedGroup } from "./commands/groups.js";
 import { registerNode } from "./commands/node.js";
 import { registerSecretOrConfig } from "./commands/secret-config.js";
@@ -67,6 +68,7 @@ export function buildProgram(io: CliIo): Command {
     .configureHelp({ sortSubcommands: true, helpWidth: 100 });
 
   registerCluster(program, ctx);
+  registerDaemon(program, ctx);
   registerNode(program, ctx);
   registerService(program, ctx);
   registerStack(program, ctx);

@@ -1,65 +1,59 @@
-// control_create_service_p50_ms: CreateService through a real one-member manager (Raft with
-// fsync, the cluster port with mTLS) from one client on loopback, sequentially.
-// manager_rss_mib_idle: the resident set of this process with that manager running idle (an
-// upper bound: the bench's client shares the process).
+// control_create_service_p50_ms: CreateService through a real one-member manager — the built
+// manager-main in its own process (Raft with fsync, the cluster port with mTLS) — from one
+// client on loopback, sequentially, SHOAL_BENCH_CREATES times (default 300).
+// manager_rss_mib_idle: that manager process's resident set after the creates and 10 s idle,
+// from /proc (the client is not in it). Also measured with V8's young generation capped
+// (`--max-semi-space-size=1`), reported as manager_rss_mib_idle_small_semi_space.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { percentile, reportFigure, silentLogger } from "@shoal/base";
-import { createClientCredentials, tlsChannelOptions } from "@shoal/pki";
-import { ControlClient, type CreateServiceResponse, ServiceSpec } from "@shoal/proto";
-import { Manager } from "../src/manager.js";
-import { readTls } from "../src/node-files.js";
+import { percentile, reportFigure } from "@shoal/base";
+import type { ControlClient } from "@shoal/proto";
+import {
+  call,
+  control,
+  freePort,
+  kill,
+  rssMib,
+  serviceSpec,
+  startManager,
+  until,
+} from "./manager-processes.js";
 
 const CREATES = Number(process.env.SHOAL_BENCH_CREATES ?? 300);
+const IDLE_MS = 10_000;
 
-export async function run(): Promise<void> {
+async function measure(nodeFlags: readonly string[], creates: number) {
   const dataDir = await mkdtemp(join(tmpdir(), "shoal-bench-manager-"));
-  const manager = await Manager.init({
-    dataDir,
-    listenAddress: "127.0.0.1:0",
-    advertiseAddress: "127.0.0.1:4270",
-    logger: silentLogger(),
-  });
-  const stop = new AbortController();
-  const running = manager.run(stop.signal);
+  const m = await startManager(dataDir, `127.0.0.1:${await freePort()}`, { init: true }, nodeFlags);
+  let client: ControlClient | undefined;
   try {
-    while (manager.store.view((tx) => tx.clusters.count()) === 0) await new Promise((r) => setTimeout(r, 10));
-    const tls = await readTls(dataDir);
-    const client = new ControlClient(
-      `127.0.0.1:${manager.port}`,
-      createClientCredentials(tls, { clusterId: manager.identity.clusterId }),
-      tlsChannelOptions(),
-    );
-    const create = (i: number) =>
-      new Promise<CreateServiceResponse>((resolve, reject) =>
-        client.createService(
-          {
-            spec: ServiceSpec.fromPartial({
-              name: `svc-${i}`,
-              taskTemplate: { container: { image: "nginx:1.27" } },
-            }),
-          },
-          (err, res) => (err ? reject(err) : resolve(res)),
-        ),
-      );
-    await create(-1); // warm-up: the TLS handshake
+    client = await control(m.address, dataDir, m.clusterId);
+    const c = client;
+    await until("the cluster", () => call(c, "getJoinTokens", {}));
+    await call(c, "createService", { spec: serviceSpec("warm-up") });
     const samples: number[] = [];
-    for (let i = 0; i < CREATES; i++) {
+    for (let i = 0; i < creates; i++) {
       const t0 = performance.now();
-      await create(i);
+      await call(c, "createService", { spec: serviceSpec(`svc-${i}`) });
       samples.push(performance.now() - t0);
     }
-    reportFigure("control_create_service_p50_ms", percentile(samples, 50), "ms");
-    reportFigure("control_create_service_p99_ms", percentile(samples, 99), "ms");
     client.close();
-    await new Promise((r) => setTimeout(r, 2_000));
-    globalThis.gc?.();
-    reportFigure("manager_rss_mib_idle", process.memoryUsage().rss / 2 ** 20, "MiB");
+    client = undefined;
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    return { samples, rss: rssMib(m.child.pid as number) };
   } finally {
-    stop.abort();
-    await running;
-    await manager.close();
+    client?.close();
+    await kill(m, "SIGTERM");
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+export async function run(): Promise<void> {
+  const { samples, rss } = await measure([], CREATES);
+  reportFigure("control_create_service_p50_ms", percentile(samples, 50), "ms");
+  reportFigure("control_create_service_p99_ms", percentile(samples, 99), "ms");
+  reportFigure("manager_rss_mib_idle", rss, "MiB");
+  const small = await measure(["--max-semi-space-size=1"], 50);
+  reportFigure("manager_rss_mib_idle_small_semi_space", small.rss, "MiB");
 }

@@ -38,6 +38,7 @@ export {
   SHOAL_HINT_TRAILER,
   toStatus,
 } from "./grpc-status.js";
+export { type IssuedNode, requestNodeCertificate } from "./join.js";
 export {
   DEFAULT_COMPONENT_RESTART_DELAY_MS,
   type LeaderComponent,
@@ -52,7 +53,7 @@ export {
   RaftMembership,
   type RaftMembershipOptions,
 } from "./membership/raft-membership.js";
-export type { ManagerIdentity } from "./node-files.js";
+export { type ManagerIdentity, readTls, writeTls } from "./node-files.js";
 export {
   checkQuorumSafety,
   type ManagerMember,

@@ -1,8 +1,9 @@
-// The joining side (Swarm's `docker swarm join`), for a manager: 1. fetch the remote's root
-// over unverified TLS and pin it against the token's digest (a man in the middle is refused);
-// 2. over TLS verified by that root, send a CSR with the token and fetch the certificate;
-// 3. with the certificate, ask the leader to add this manager to Raft, receiving the raft id,
-// the members and the KEK. Nothing is written to disk here; the caller stores the result.
+// The joining side (Swarm's `docker swarm join`): 1. fetch the remote's root over unverified
+// TLS and pin it against the token's digest (a man in the middle is refused); 2. over TLS
+// verified by that root, send a CSR with the token and fetch the certificate (all a worker
+// needs: `requestNodeCertificate`); 3. for a manager, with the certificate, ask the leader to add
+// it to Raft, receiving the raft id, the members and the KEK. Nothing is written to disk here;
+// the caller stores the result.
 import * as grpc from "@grpc/grpc-js";
 import { ShoalError } from "@shoal/base";
 import {
@@ -17,6 +18,7 @@ import {
 } from "@shoal/pki";
 import {
   IssuanceState,
+  NodeAvailability,
   NodeCAClient,
   type NodeCertificateStatusResponse,
   NodeRole,
@@ -33,6 +35,13 @@ export interface JoinRequestOptions {
   remoteAddress: string;
   advertiseAddress: string;
   hosts: readonly string[];
+}
+
+/** What a joining node gets from the CA: its id, the cluster's, and its TLS material. */
+export interface IssuedNode {
+  nodeId: string;
+  clusterId: string;
+  tls: NodeTlsMaterial;
 }
 
 export interface Joined {
@@ -56,6 +65,27 @@ function call<T>(
 }
 
 export async function joinCluster(options: JoinRequestOptions): Promise<Joined> {
+  const { nodeId, clusterId, tls } = await requestNodeCertificate(options, NodeRole.MANAGER);
+  const channel = { ...tlsChannelOptions(), "grpc.use_local_subchannel_pool": 1 };
+  const raft = new RaftClient(options.remoteAddress, createClientCredentials(tls, { clusterId }), channel);
+  try {
+    const res = await call<{ raftId: number; members: RaftMember[]; kek: Uint8Array }>((md, o, cb) =>
+      raft.join({ addr: options.advertiseAddress }, md, o, cb),
+    );
+    return { identity: { nodeId, raftId: res.raftId, clusterId }, tls, kek: res.kek, members: res.members };
+  } finally {
+    raft.close();
+  }
+}
+
+/**
+ * Steps 1 and 2: the pinned root and a certificate of `role` for a fresh key. The CA refuses a
+ * token of the other role (MANAGER_JOIN_TOKEN_REFUSED) and creates no node then.
+ */
+export async function requestNodeCertificate(
+  options: Pick<JoinRequestOptions, "token" | "remoteAddress"> & { availability?: NodeAvailability },
+  role: NodeRole,
+): Promise<IssuedNode> {
   const channel = { ...tlsChannelOptions(), "grpc.use_local_subchannel_pool": 1 };
   // 1. The root, unverified, then pinned.
   const bootstrap = new NodeCAClient(options.remoteAddress, createBootstrapCredentials(), channel);
@@ -89,7 +119,12 @@ export async function joinCluster(options: JoinRequestOptions): Promise<Joined> 
   try {
     const issued = await call<{ nodeId: string }>((md, o, cb) =>
       ca.issueNodeCertificate(
-        { csr: Buffer.from(csrPem), token: options.token, role: NodeRole.MANAGER, availability: 0 },
+        {
+          csr: Buffer.from(csrPem),
+          token: options.token,
+          role,
+          availability: options.availability ?? NodeAvailability.ACTIVE,
+        },
         md,
         o,
         cb,
@@ -109,16 +144,5 @@ export async function joinCluster(options: JoinRequestOptions): Promise<Joined> 
   } finally {
     ca.close();
   }
-  const tls: NodeTlsMaterial = { rootCertPem: rootPem, certPem, keyPem };
-
-  // 3. Into Raft, with the manager certificate.
-  const raft = new RaftClient(options.remoteAddress, createClientCredentials(tls, { clusterId }), channel);
-  try {
-    const res = await call<{ raftId: number; members: RaftMember[]; kek: Uint8Array }>((md, o, cb) =>
-      raft.join({ addr: options.advertiseAddress }, md, o, cb),
-    );
-    return { identity: { nodeId, raftId: res.raftId, clusterId }, tls, kek: res.kek, members: res.members };
-  } finally {
-    raft.close();
-  }
+  return { nodeId, clusterId, tls: { rootCertPem: rootPem, certPem, keyPem } };
 }

@@ -3,7 +3,7 @@
 // Prints one JSON line `{"ready":true,nodeId,raftId,clusterId,port}` on stdout once serving;
 // SIGTERM/SIGINT stop it gracefully (a leader hands leadership over first).
 import { parseArgs } from "node:util";
-import { createLogger, loggerOptionsFromEnv } from "@shoal/base";
+import { createLogger, loggerOptionsFromEnv, ShoalError } from "@shoal/base";
 import { Manager, type ManagerOptions } from "./manager.js";
 
 const { values } = parseArgs({
@@ -34,11 +34,22 @@ const options: ManagerOptions = {
   logger,
   ...(values["tick-ms"] === undefined ? {} : { raft: { tickMs: Number(values["tick-ms"]) } }),
 };
-const manager = values.init
-  ? await Manager.init(options)
-  : values.join !== undefined
-    ? await Manager.join(options, { token: values.join, remoteAddress: values.remote ?? "" })
-    : await Manager.open(options);
+let manager: Manager;
+try {
+  manager = values.init
+    ? await Manager.init(options)
+    : values.join !== undefined
+      ? await Manager.join(options, { token: values.join, remoteAddress: values.remote ?? "" })
+      : await Manager.open(options);
+} catch (err) {
+  // What the user reads: the code, the message and the hint, not a stack (it goes to the log).
+  logger.debug({ err }, "manager did not start");
+  const e = err instanceof ShoalError ? err : undefined;
+  process.stderr.write(
+    `error: ${e === undefined ? String(err) : `${e.code}: ${e.message}`}\n${e?.hint ? `hint: ${e.hint}\n` : ""}`,
+  );
+  process.exit(1);
+}
 const stop = new AbortController();
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => stop.abort());
 const running = manager.run(stop.signal);

@@ -3,6 +3,7 @@
 // one-member cluster in an empty data dir; `open` restarts a manager from its data dir.
 import { readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type * as grpc from "@grpc/grpc-js";
 import {
   type Clock,
   type Logger,
@@ -23,7 +24,7 @@ import {
   type NodeTlsMaterial,
   readNodeCertificate,
 } from "@shoal/pki";
-import { Cluster, Node, NodeRole, NodeState } from "@shoal/proto";
+import { Cluster, Node, NodeRole, NodeState, Reachability } from "@shoal/proto";
 import { GrpcTransport } from "@shoal/raft/transport";
 import { ReplicatedStore, type ReplicatedStoreOptions } from "@shoal/store";
 import { NodeCaService } from "./ca/node-ca.js";
@@ -89,6 +90,7 @@ export class Manager {
     private readonly components: LeaderComponents,
     private readonly membership: RaftMembership,
     private readonly forwarding: GrpcForwarding,
+    private readonly control: ControlApi,
     private readonly renewer: CertificateRenewer<
       NodeTlsMaterial & { notBeforeMs: number; notAfterMs: number }
     >,
@@ -271,6 +273,7 @@ export class Manager {
       store,
       logger,
       checkManagerChange: (nodeId, change) => checkQuorumSafety(members(), nodeId, change),
+      liveNode: (node) => Manager.liveNode(store, node),
     });
     let server: ClusterServer;
     try {
@@ -320,10 +323,19 @@ export class Manager {
       components,
       membership,
       forwarding,
+      control,
       renewer,
       options,
       logger,
     );
+  }
+
+  /**
+   * The Control handlers without the cluster port's certificate checks, for the daemon's admin
+   * socket (local root has full control; writes on a follower are forwarded as usual).
+   */
+  controlService(): grpc.UntypedServiceImplementation {
+    return this.control.service();
   }
 
   /** The cluster address of the manager with `raftId`, from the store's node objects. */
@@ -359,6 +371,28 @@ export class Manager {
       return new ShoalError(ManagerErrorCode.PermissionDenied, `node "${nodeId}" is not a manager any more`);
     }
     return undefined;
+  }
+
+  /**
+   * `managerStatus.leader` and `reachability` as this member sees them now: on the leader a
+   * voter is REACHABLE when its progress was recently active, UNREACHABLE otherwise; a learner
+   * (still catching up) is UNKNOWN until promoted. A follower knows only itself and the leader.
+   */
+  private static liveNode(store: ReplicatedStore, node: Node): Node {
+    const ms = node.managerStatus;
+    const status = store.raft.status();
+    if (ms === undefined || ms.raftId === 0 || status === undefined) return node;
+    const self = ms.raftId === status.id;
+    const leader = ms.raftId === store.leader;
+    const voter = status.confState.voters.includes(ms.raftId);
+    let reachability: Reachability = Reachability.UNKNOWN;
+    if (voter && (self || leader)) reachability = Reachability.REACHABLE;
+    else if (voter && store.isLeader())
+      reachability =
+        status.progress.get(ms.raftId)?.recentActive === true
+          ? Reachability.REACHABLE
+          : Reachability.UNREACHABLE;
+    return { ...node, managerStatus: { ...ms, leader, reachability } };
   }
 
   /** The managers as this member sees them, for quorum checks (reachability from the leader's progress). */

@@ -112,7 +112,7 @@ export class SimCluster {
         state,
         message: "agent",
         err: state === TaskState.FAILED ? `exit ${exitCode}` : "",
-        containerStatus: { containerId: task.id, pid: 1, exitCode },
+        containerStatus: { containerId: task.id, pid: 1, exitCode, health: "" },
       },
     };
     this.tasks.set(task.id, this.stamp(updated, false));

@@ -49,6 +49,8 @@ const KIND: Record<RuntimeErrorCode, typeof P | typeof T> = {
   [NetworkErrorCode.InvalidSubnet]: T,
   [NetworkErrorCode.SubnetChanged]: T,
   [NetworkErrorCode.SubnetExhausted]: T,
+  // The manager's allocator gave it; a lease of a container being removed may still hold it.
+  [NetworkErrorCode.AddressUnavailable]: T,
   [NetworkErrorCode.PortInUse]: T,
   [NetworkErrorCode.NoEphemeralPort]: T,
   [NetworkErrorCode.CommandFailed]: T,

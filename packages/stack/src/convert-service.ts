@@ -183,6 +183,7 @@ function containerSpec(ctx: ConvertContext, key: string, svc: ServiceConfig): Co
     }),
     capAdd: svc.cap_add ?? [],
     capDrop: svc.cap_drop ?? [],
+    securityOpt: [],
     sysctls: svc.sysctls ?? {},
     ulimits: Object.entries(svc.ulimits ?? {})
       .sort(([a], [b]) => (a < b ? -1 : 1))

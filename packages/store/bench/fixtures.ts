@@ -52,7 +52,7 @@ export function realisticTask(service: Service, slot: number, nodeId: string): T
       timestampMs: 1_764_000_000_000,
       state: TaskState.RUNNING,
       message: "started",
-      containerStatus: { containerId: "c".repeat(64), pid: 4242, exitCode: 0 },
+      containerStatus: { containerId: "c".repeat(64), pid: 4242, exitCode: 0, health: "" },
     },
     networks: [
       { networkId: "ingress-net", addresses: [`10.0.${slot % 256}.${(slot >> 8) % 256}/24`], aliases: [] },

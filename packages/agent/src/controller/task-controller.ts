@@ -10,6 +10,7 @@ import {
 } from "@shoal/proto";
 import { AgentErrorCode } from "../errors.js";
 import type { Engine, EngineContainer, PublishedPort } from "../executor/engine.js";
+import type { AssignedFiles } from "../files/assigned-files.js";
 import type { AgentRecords, TaskRecord } from "../records/agent-records.js";
 import type { StatusReporter } from "../reporter/status-reporter.js";
 import { expandContainerSpec, type TemplateNode, templateContext } from "../template/task-template.js";
@@ -26,6 +27,8 @@ export interface TaskControllerDeps {
   records: AgentRecords;
   reporter: StatusReporter;
   node: TemplateNode;
+  /** The node's secrets and configs, for the files of a container at create. */
+  files: AssignedFiles;
   clock: Clock;
   random: Random;
   logger: Logger;
@@ -167,9 +170,12 @@ export class TaskController {
               await engine.detachNetwork(task.id);
               this.deps.records.put({ ...record, networkAttached: false });
               return;
-            case "create":
-              await engine.create(expandedTask(task, this.deps.node), this.deps.node);
+            case "create": {
+              const expanded = expandedTask(task, this.deps.node);
+              const files = await this.deps.files.forTask(expanded, waitSignal);
+              await engine.create(expanded, this.deps.node, files);
               return;
+            }
             case "start":
               await engine.start(task.id);
               return;
@@ -220,6 +226,9 @@ export class TaskController {
               containerId: record.task.id,
               pid: container.pid ?? 0,
               exitCode: action.exitCode ?? container.exitCode ?? 0,
+              // Carried by each transition (RUNNING: healthy, FAILED: unhealthy); the manager takes
+              // forward moves only, so a change within one state waits for the next transition.
+              health: container.health ?? "",
             },
       portStatus: record.status.portStatus,
     };

@@ -18,8 +18,11 @@ export interface Engine {
   attachNetwork(task: Task): Promise<PublishedPort[]>;
   /** Idempotent: detaching what is not attached is a no-op. */
   detachNetwork(taskId: string): Promise<void>;
-  /** Creates the container (id = task id) from the task with templates expanded; exists → no-op. */
-  create(task: Task, node: TemplateNode): Promise<void>;
+  /**
+   * Creates the container (id = task id) from the task with templates expanded, with its secret
+   * and config files (kept off persistent disk); exists → no-op.
+   */
+  create(task: Task, node: TemplateNode, files: readonly TaskFile[]): Promise<void>;
   start(taskId: string): Promise<void>;
   /** Undefined when no container of that id exists. */
   inspect(taskId: string): Promise<EngineContainer | undefined>;
@@ -29,6 +32,17 @@ export interface Engine {
   stop(task: Task): Promise<void>;
   /** Idempotent. */
   remove(taskId: string): Promise<void>;
+  /** The node's container subnet as the manager allocated it (Node.container_subnet); never rejects. */
+  setContainerSubnet?(cidr: string): Promise<void>;
+}
+
+/** A secret or config as the container sees it: read-only at `target`, owned and moded so. */
+export interface TaskFile {
+  target: string;
+  data: Uint8Array;
+  uid: number;
+  gid: number;
+  mode: number;
 }
 
 /** A host-mode port as the node published it (the node picks `publishedPort` when the task left it 0). */

@@ -1,7 +1,7 @@
 // The one file that calls @shoal/runtime (the image store, the container runtime, the node
 // network). Everything else in the agent sees only the `Engine` interface, so a change of the
 // runtime's life cycle or API is absorbed here.
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type Clock, type Logger, ShoalError, systemClock } from "@shoal/base";
 import { MountType, type RegistryAuth, type Task } from "@shoal/proto";
@@ -17,8 +17,10 @@ import {
   type RegistryCredentials,
   type RegistryHostConfig,
 } from "@shoal/runtime";
+import { AgentErrorCode } from "../errors.js";
 import { serviceNameOf, type TemplateNode } from "../template/task-template.js";
-import type { Engine, EngineContainer, PublishedPort } from "./engine.js";
+import type { Engine, EngineContainer, PublishedPort, TaskFile } from "./engine.js";
+import { parseSecurityOpt } from "./security-opt.js";
 import { hostPorts, toContainerSpec } from "./to-container-spec.js";
 
 /** How often `waitForChange` looks again when neither an exit nor a health event came. */
@@ -42,8 +44,12 @@ export interface RuntimeEngineOptions {
 
 /** The node network (bridge, IPAM, NAT, host-mode ports) of @shoal/runtime, stage 1. */
 export interface RuntimeEngineNetworkOptions {
-  /** The node's container subnet, e.g. "10.88.1.0/24". */
-  subnet: string;
+  /**
+   * The node's container subnet, e.g. "10.88.1.0/24". Left out: the one the manager allocates
+   * (Node.container_subnet, from the session), remembered in `<dataDir>/container-subnet` so a
+   * restarted agent has it before any manager answers.
+   */
+  subnet?: string;
   bridge?: string;
   chainPrefix?: string;
   netnsPrefix?: string;
@@ -55,11 +61,14 @@ export interface RuntimeEngineNetworkOptions {
 export class RuntimeEngine implements Engine {
   private readonly changes = new Map<string, Set<() => void>>();
   private readonly attachments = new Map<string, Attachment>();
+  /** Subnet changes one at a time (each closes the node network and opens it again). */
+  private networkChange: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly images: LocalImageStore,
     readonly runtime: ContainerRuntime,
-    private readonly network: NodeNetwork | undefined,
+    private network: NodeNetwork | undefined,
+    private subnet: string | undefined,
     private readonly opts: RuntimeEngineOptions,
   ) {}
 
@@ -83,25 +92,58 @@ export class RuntimeEngine implements Engine {
       onHealthChange: (id) => engine?.changed(id),
     });
     let network: NodeNetwork | undefined;
-    if (opts.network !== undefined) {
-      const { netnsPath, ...rest } = opts.network;
-      // Containers are named by task id, so a lease whose container was never created (the agent
-      // died between attach and create) is released here instead of holding its port forever.
-      const containerIds = (await runtime.list()).map((c) => c.id);
-      network = await NodeNetwork.open({
-        ...rest,
-        stateDir: join(opts.dataDir, "network"),
-        containerIds,
-        ...(netnsPath === undefined ? {} : { runner: createRunner(netnsPath) }),
-        logger: opts.logger,
-      });
-    }
-    engine = new RuntimeEngine(images, runtime, network, opts);
+    const subnet =
+      opts.network === undefined
+        ? undefined
+        : (opts.network.subnet ?? (await ignoreMissing(readFile(subnetFile(opts), "utf8")))?.trim());
+    if (subnet !== undefined && subnet !== "") network = await openNetwork(opts, runtime, subnet);
+    engine = new RuntimeEngine(images, runtime, network, subnet, opts);
     return engine;
+  }
+
+  async setContainerSubnet(cidr: string): Promise<void> {
+    const net = this.opts.network;
+    if (net === undefined || cidr === this.subnet) return;
+    if (net.subnet !== undefined) {
+      this.opts.logger.warn(
+        { configured: net.subnet, allocated: cidr },
+        "the manager's subnet differs from the configured one; keeping the configured",
+      );
+      return;
+    }
+    const change = this.networkChange.then(async () => {
+      if (cidr === this.subnet) return;
+      try {
+        const next = await openNetwork(this.opts, this.runtime, cidr, this.network);
+        this.network = next;
+        this.subnet = cidr;
+        this.attachments.clear();
+        const file = subnetFile(this.opts);
+        await writeFile(`${file}.tmp`, `${cidr}\n`);
+        await rename(`${file}.tmp`, file);
+        this.opts.logger.info({ subnet: cidr }, "node network on the manager's container subnet");
+      } catch (err) {
+        // NETWORK_SUBNET_CHANGED while containers hold addresses of the old one: they keep it.
+        this.opts.logger.error(
+          { err, subnet: cidr, kept: this.subnet },
+          "cannot move the node network to the allocated subnet",
+        );
+        this.network = undefined;
+        if (this.subnet !== undefined) {
+          this.network = await openNetwork(this.opts, this.runtime, this.subnet).catch((e: unknown) => {
+            this.opts.logger.error({ err: e, subnet: this.subnet }, "cannot reopen the node network");
+            return undefined;
+          });
+        }
+      }
+    });
+    this.networkChange = change;
+    await change;
   }
 
   /** Timers, watches and locks only: containers keep running. */
   async close(): Promise<void> {
+    await this.networkChange;
     await this.network?.close();
     await this.runtime.close();
   }
@@ -116,7 +158,7 @@ export class RuntimeEngine implements Engine {
   }
 
   networkMode(): "needed" | "not-needed" {
-    return this.network === undefined ? "not-needed" : "needed";
+    return this.opts.network === undefined ? "not-needed" : "needed";
   }
 
   async attachNetwork(task: Task): Promise<PublishedPort[]> {
@@ -130,12 +172,16 @@ export class RuntimeEngine implements Engine {
 
   async detachNetwork(taskId: string): Promise<void> {
     this.attachments.delete(taskId);
+    await this.networkChange;
     await this.network?.detach(taskId);
   }
 
-  async create(task: Task, _node: TemplateNode): Promise<void> {
+  async create(task: Task, _node: TemplateNode, files: readonly TaskFile[]): Promise<void> {
     const spec = toContainerSpec(task);
     const c = task.spec?.container;
+    for (const note of parseSecurityOpt(c?.securityOpt ?? []).ignored) {
+      this.opts.logger.warn({ taskId: task.id }, note);
+    }
     // Docker's bind option: make the host path when it is missing instead of failing the task.
     for (const m of c?.mounts ?? []) {
       if (m.type === MountType.BIND && m.bindOptions?.createMountpoint === true && m.source.startsWith("/")) {
@@ -147,7 +193,7 @@ export class RuntimeEngine implements Engine {
       ...(c?.dnsConfig === undefined ? {} : { dns: c.dnsConfig }),
     };
     let network: NetworkAttachment = { kind: "none", ...extra };
-    if (this.network !== undefined) {
+    if (this.opts.network !== undefined) {
       const a = await this.attachment(task);
       network = { kind: "netns", path: a.netnsPath, ...(a.ip === undefined ? {} : { ip: a.ip }), ...extra };
     }
@@ -162,6 +208,8 @@ export class RuntimeEngine implements Engine {
           slot: Number(task.slot),
         },
         network,
+        // In memory until the runtime writes them to the container's tmpfs.
+        files: files.map((f) => ({ ...f })),
       });
     } catch (err) {
       // The container id is the task id: an existing one is this task's, made before a crash.
@@ -236,15 +284,66 @@ export class RuntimeEngine implements Engine {
   private async attachment(task: Task): Promise<Attachment> {
     const known = this.attachments.get(task.id);
     if (known !== undefined) return known;
-    const network = this.network as NodeNetwork;
+    await this.networkChange;
+    const network = this.network;
+    if (network === undefined) {
+      throw new ShoalError(
+        AgentErrorCode.NoSubnet,
+        `task "${task.id}" needs the node network, which has no subnet yet`,
+        {
+          hint: "the manager allocates the node a container subnet when it joins; it comes with the session",
+        },
+      );
+    }
+    // The address the manager's allocator gave the task ("10.42.3.7/24"), else the node's IPAM picks.
+    const ip = task.address === "" ? undefined : task.address.split("/")[0];
     // NodeNetwork.attach returns the recorded lease when there is one (after an agent restart).
-    const a = await network.attach({ containerId: task.id, ports: hostPorts(task) });
+    const a = await network.attach({
+      containerId: task.id,
+      ports: hostPorts(task),
+      ...(ip === undefined ? {} : { ip }),
+    });
     this.attachments.set(task.id, a);
     return a;
   }
 
   private changed(taskId: string): void {
     for (const l of [...(this.changes.get(taskId) ?? [])]) l();
+  }
+}
+
+function subnetFile(opts: RuntimeEngineOptions): string {
+  return join(opts.dataDir, "container-subnet");
+}
+
+/** Opens the node network on `subnet` (closing `previous` first: one owner of the bridge at a time). */
+async function openNetwork(
+  opts: RuntimeEngineOptions,
+  runtime: ContainerRuntime,
+  subnet: string,
+  previous?: NodeNetwork,
+): Promise<NodeNetwork> {
+  const { netnsPath, subnet: _configured, ...rest } = opts.network ?? {};
+  await previous?.close();
+  // Containers are named by task id, so a lease whose container was never created (the agent
+  // died between attach and create) is released here instead of holding its port forever.
+  const containerIds = (await runtime.list()).map((c) => c.id);
+  return NodeNetwork.open({
+    ...rest,
+    subnet,
+    stateDir: join(opts.dataDir, "network"),
+    containerIds,
+    ...(netnsPath === undefined ? {} : { runner: createRunner(netnsPath) }),
+    logger: opts.logger,
+  });
+}
+
+async function ignoreMissing(read: Promise<string>): Promise<string | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
   }
 }
 

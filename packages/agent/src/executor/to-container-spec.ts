@@ -9,6 +9,7 @@ import {
   type ContainerSpec as WireContainerSpec,
 } from "@shoal/proto";
 import type { ContainerSpec, HealthcheckSpec, MountSpec, PortRequest } from "@shoal/runtime";
+import { parseSecurityOpt } from "./security-opt.js";
 
 /**
  * The wire task → the runtime's narrow container spec (pure; templates are expanded before this).
@@ -35,6 +36,10 @@ export function toContainerSpec(task: Task): ContainerSpec {
   if (Object.keys(c.sysctls).length > 0) spec.sysctls = { ...c.sysctls };
   if (c.ulimits.length > 0)
     spec.ulimits = c.ulimits.map((u) => ({ name: u.name, soft: u.soft, hard: u.hard }));
+  if (c.init !== undefined) spec.init = c.init;
+  const security = parseSecurityOpt(c.securityOpt);
+  if (security.seccompProfile !== undefined) spec.seccompProfile = security.seccompProfile;
+  if (security.noNewPrivileges !== undefined) spec.noNewPrivileges = security.noNewPrivileges;
   if (c.stopSignal !== "") spec.stopSignal = c.stopSignal;
   if (c.stopGracePeriodMs !== undefined) spec.stopGracePeriodMs = c.stopGracePeriodMs;
   const healthcheck = toHealthcheck(c.healthcheck);

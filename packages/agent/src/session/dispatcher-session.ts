@@ -3,8 +3,11 @@ import { type Clock, isAbortError, type Logger, type Random, ShoalError } from "
 import {
   type AssignmentsMessage,
   AssignmentsType,
+  type Config,
   DispatcherClient,
+  type Node,
   type NodeDescription,
+  type Secret,
   type SessionMessage,
   type Task,
 } from "@shoal/proto";
@@ -28,6 +31,8 @@ export interface DispatcherSessionOptions {
   channelOptions?: grpc.ChannelOptions;
   describe: () => NodeDescription;
   assignments: AssignmentSink;
+  /** The node object each session message carries (its container subnet, …). */
+  onNode?: (node: Node) => void;
   reporter: StatusReporter;
   clock: Clock;
   random: Random;
@@ -211,14 +216,22 @@ export class DispatcherSession {
       w.peer === undefined || w.peer.addr === "" ? [] : [{ addr: w.peer.addr, weight: w.weight }],
     );
     if (managers.length > 0) this.managerList = managers;
+    if (m.node !== undefined) this.opts.onNode?.(m.node);
   }
 
   /** Returns the set id the next increment must apply to. */
   private applyAssignments(m: AssignmentsMessage, resultsIn: string | undefined): string {
-    const tasks = (changes: AssignmentsMessage["changes"]): Task[] =>
-      changes.flatMap((c) => (c.assignment?.item?.$case === "task" ? [c.assignment.item.value] : []));
     if (m.type === AssignmentsType.COMPLETE) {
-      this.opts.assignments.applyComplete(tasks(m.changes));
+      const tasks: Task[] = [];
+      const secrets: Secret[] = [];
+      const configs: Config[] = [];
+      for (const c of m.changes) {
+        const item = c.assignment?.item;
+        if (item?.$case === "task") tasks.push(item.value);
+        else if (item?.$case === "secret") secrets.push(item.value);
+        else if (item?.$case === "config") configs.push(item.value);
+      }
+      this.opts.assignments.applyComplete(tasks, secrets, configs);
     } else {
       if (resultsIn === undefined || m.appliesTo !== resultsIn) {
         // Applying it would build on a set we do not have; a new session brings a complete one.

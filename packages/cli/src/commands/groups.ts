@@ -8,11 +8,6 @@ import { CliErrorCode } from "../errors.js";
  * work. A group moves out of this table when its real implementation is registered.
  */
 export const PLANNED_GROUPS: readonly { name: string; summary: string; usage: string }[] = [
-  {
-    name: "daemon",
-    summary: "run the node daemon (agent, and manager on manager nodes)",
-    usage: "[options]",
-  },
   { name: "image", summary: "pull, import, list and remove images on this node", usage: "<command>" },
   { name: "events", summary: "stream cluster events", usage: "[options]" },
 ];

@@ -225,6 +225,7 @@ function taskTemplate(spec: ServiceSpec): TaskSpec & { container: ContainerSpec 
     hosts: [],
     capAdd: [],
     capDrop: [],
+    securityOpt: [],
     sysctls: {},
     ulimits: [],
   };

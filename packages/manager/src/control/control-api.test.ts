@@ -205,10 +205,16 @@ describe("the control API", () => {
             slot,
             desiredState: TaskState.RUNNING,
             status: { state: slot === 1 ? TaskState.RUNNING : TaskState.PREPARING },
+            registryAuth: { username: "u", password: "hunter2" },
           }),
         );
       }
     });
+    // Registry credentials go to the task's node only, never out through the control API.
+    const { task } = await ok<{ task: Task }>("getTask", { taskId: "api-1" });
+    expect(task.registryAuth).toBeUndefined();
+    const { tasks } = await ok<{ tasks: Task[] }>("listTasks", {});
+    expect(tasks.map((t) => t.registryAuth)).toEqual([undefined, undefined]);
     expect(await ok("listServiceStatuses", { serviceIds: ["api"] })).toEqual({
       statuses: [{ serviceId: service.id, desiredTasks: 2, runningTasks: 1, completedTasks: 0 }],
     });

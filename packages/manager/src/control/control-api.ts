@@ -48,6 +48,11 @@ export interface ControlApiOptions {
    * (a one-manager test) demotion and removal of managers are refused.
    */
   checkManagerChange?: (nodeId: string, change: "demote" | "remove") => QuorumCheck;
+  /**
+   * A node as this manager answers it: the manager fills `managerStatus.leader` and
+   * `reachability` from its Raft member (Swarm's controlapi does the same). Default: as stored.
+   */
+  liveNode?: (node: Node) => Node;
 }
 
 type Handlers = Record<string, (request: never, ctx: RpcContext) => Promise<unknown>>;
@@ -96,9 +101,11 @@ export class ControlApi {
   private readonly store: Store;
   private readonly logger: Logger;
   private readonly checkManagerChange: ControlApiOptions["checkManagerChange"];
+  private readonly liveNode: (node: Node) => Node;
 
   constructor(options: ControlApiOptions) {
     this.store = options.store;
+    this.liveNode = options.liveNode ?? ((n) => n);
     this.logger = (options.logger ?? silentLogger()).child({ module: "manager/control" });
     this.checkManagerChange = options.checkManagerChange;
   }
@@ -128,14 +135,16 @@ export class ControlApi {
     return {
       // ---- nodes
       getNode: async (req: { nodeId: string }) => ({
-        node: this.view((tx) => tx.nodes.resolve(required(req.nodeId, "node_id"))),
+        node: this.liveNode(this.view((tx) => tx.nodes.resolve(required(req.nodeId, "node_id")))),
       }),
       listNodes: async (req: { filters?: CommonFilters & { roles: NodeRole[] } }) => ({
-        nodes: this.view((tx) => tx.nodes.list()).filter(
-          (n) =>
-            matchesCommon(n, req.filters) &&
-            ((req.filters?.roles.length ?? 0) === 0 || req.filters?.roles.includes(n.role)),
-        ),
+        nodes: this.view((tx) => tx.nodes.list())
+          .filter(
+            (n) =>
+              matchesCommon(n, req.filters) &&
+              ((req.filters?.roles.length ?? 0) === 0 || req.filters?.roles.includes(n.role)),
+          )
+          .map(this.liveNode),
       }),
       updateNode: async (req: { nodeId: string; nodeVersion: number; spec?: Node["spec"] }) => {
         if (req.spec === undefined)
@@ -287,7 +296,10 @@ export class ControlApi {
 
       // ---- tasks (read only: tasks are made by the orchestrators)
       getTask: async (req: { taskId: string }) => ({
-        task: this.view((tx) => tx.tasks.resolve(required(req.taskId, "task_id"))),
+        task: redact(
+          "task",
+          this.view((tx) => tx.tasks.resolve(required(req.taskId, "task_id"))),
+        ),
       }),
       listTasks: async (req: {
         filters?: CommonFilters & {
@@ -301,14 +313,16 @@ export class ControlApi {
         const some = <T>(list: readonly T[] | undefined, v: T) =>
           (list?.length ?? 0) === 0 || (list ?? []).includes(v);
         return {
-          tasks: this.view((tx) => tx.tasks.list()).filter(
-            (t) =>
-              matchesCommon({ id: t.id, spec: { name: t.name, labels: t.serviceLabels } }, f) &&
-              some(f?.serviceIds, t.serviceId) &&
-              some(f?.nodeIds, t.nodeId) &&
-              some(f?.desiredStates, t.desiredState) &&
-              some(f?.slots, t.slot),
-          ),
+          tasks: this.view((tx) => tx.tasks.list())
+            .filter(
+              (t) =>
+                matchesCommon({ id: t.id, spec: { name: t.name, labels: t.serviceLabels } }, f) &&
+                some(f?.serviceIds, t.serviceId) &&
+                some(f?.nodeIds, t.nodeId) &&
+                some(f?.desiredStates, t.desiredState) &&
+                some(f?.slots, t.slot),
+            )
+            .map((t) => redact("task", t)),
         };
       },
 

@@ -66,8 +66,13 @@ function storeObject(kind: Kind, value: StoredObject | undefined): StoreObject |
   return { object: { $case: kind, value: redact(kind, value) } as StoreObject["object"] };
 }
 
-/** Secrets lose their data, the cluster its sealed CA key: neither leaves the manager. */
+/**
+ * Secrets lose their data, the cluster its sealed CA key, tasks their registry credentials: none
+ * leaves the manager through the control API (the dispatcher hands a task's credentials to its
+ * node only).
+ */
 export function redact<T extends StoredObject>(kind: Kind, value: T): T {
+  if (kind === "task") return { ...value, registryAuth: undefined } as T;
   if (kind === "secret") {
     const s = value as unknown as { spec?: { data: Uint8Array } };
     return { ...value, spec: s.spec === undefined ? undefined : { ...s.spec, data: new Uint8Array() } } as T;

@@ -2,7 +2,8 @@
 // sessions over real gRPC with mutual TLS, each with its node's own certificate, speaking the
 // real protocol — Session, Heartbeat at the period the manager returns, Assignments, and
 // UpdateTaskStatus. The executor is a no-op that walks each assigned task ACCEPTED → RUNNING,
-// or to FAILED when the test asks for it. Nothing here runs containers.
+// or to FAILED when the test asks for it, and a running task told to stop to SHUTDOWN.
+// Nothing here runs containers.
 import * as grpc from "@grpc/grpc-js";
 import { type Logger, ShoalError, silentLogger } from "@shoal/base";
 import { createClientCredentials, type NodeTlsMaterial, tlsChannelOptions } from "@shoal/pki";
@@ -222,6 +223,18 @@ class Agent {
     for (const task of this.view.tasks.values()) {
       const state = task.status?.state ?? TaskState.NEW;
       const done = this.reported.get(task.id);
+      // Told to stop (scale-down, drain, update, removal): a started task is shut down, as an
+      // agent stops its container; one that ended already stays as it is.
+      if (task.desiredState >= TaskState.SHUTDOWN) {
+        if (done === TaskState.RUNNING) {
+          this.reported.set(task.id, TaskState.SHUTDOWN);
+          updates.push({
+            taskId: task.id,
+            status: { timestampMs: now, state: TaskState.SHUTDOWN, message: "shutdown", err: "" },
+          });
+        }
+        continue;
+      }
       if (state !== TaskState.ASSIGNED || done !== undefined) continue;
       if (task.desiredState < TaskState.RUNNING) continue;
       const final = this.options.failTask?.(task) === true ? TaskState.FAILED : TaskState.RUNNING;
@@ -243,7 +256,8 @@ class Agent {
     if (updates.length === 0) return;
     // Accepted first, then the final state: two reports, as a real agent sends them.
     try {
-      await this.report(updates.filter((u) => u.status?.state === TaskState.ACCEPTED));
+      const accepted = updates.filter((u) => u.status?.state === TaskState.ACCEPTED);
+      if (accepted.length > 0) await this.report(accepted);
       await this.report(updates.filter((u) => u.status?.state !== TaskState.ACCEPTED));
     } catch (err) {
       this.options.logger?.debug({ err, nodeId: this.node.nodeId }, "status report failed");

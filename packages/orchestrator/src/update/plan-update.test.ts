@@ -107,7 +107,8 @@ function fresh(
       message: "",
       err: o.err ?? "",
       health: o.health,
-      containerStatus: o.state === TaskState.FAILED ? { containerId: "c", pid: 0, exitCode: 1 } : undefined,
+      containerStatus:
+        o.state === TaskState.FAILED ? { containerId: "c", pid: 0, exitCode: 1, health: "" } : undefined,
     },
   };
   if (o.upAtMs !== undefined) out.upAtMs = o.upAtMs;

@@ -44,6 +44,18 @@ export async function mountOverlay(
   }
 }
 
+/** A private tmpfs of `sizeBytes` at `target` (mode 0700, nothing executable or setuid on it). */
+export async function mountTmpfs(target: string, sizeBytes: number): Promise<void> {
+  const options = `mode=0700,size=${sizeBytes},nosuid,nodev,noexec`;
+  const r = await runCommand("mount", ["-t", "tmpfs", "-o", options, "tmpfs", target]);
+  if (r.exitCode !== 0) {
+    throw new ShoalError(
+      ContainerErrorCode.CommandFailed,
+      `tmpfs mount on "${target}" failed: ${cleanToolMessage(r.stderr)}`,
+    );
+  }
+}
+
 /** Unmounts `target`; not mounted is fine. Lazy as a last resort, so remove never wedges. */
 export async function unmount(target: string): Promise<void> {
   if (!(await mountPointsUnder(target)).includes(target)) return;

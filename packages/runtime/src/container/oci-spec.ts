@@ -38,7 +38,14 @@ export interface OciSpecInput {
   arch?: string;
   /** Host-specific paths to mask besides `MASKED_PATHS` (the CPUs' thermal_throttle dirs). */
   extraMaskedPaths?: readonly string[];
+  /** The node's init binary; required when `spec.init` is true. */
+  initPath?: string;
+  /** Secret and config files: host path (on the container's tmpfs) → target, mounted read-only. */
+  files?: readonly { source: string; target: string }[];
 }
+
+/** Where `init: true` puts the node's init inside the container. */
+const INIT_TARGET = "/sbin/shoal-init";
 
 /** The subset of the OCI runtime spec that Shoal writes (runc 1.1 reads it as config.json). */
 export interface OciSpec {
@@ -157,7 +164,12 @@ function checkSysctl(key: string, network: NetworkAttachment): void {
 /** Builds config.json for runc from the task's spec and the image's config. Pure. */
 export function buildOciSpec(input: OciSpecInput): OciSpec {
   const { spec, image, user, network } = input;
-  const args = resolveArgv(spec, image);
+  let args = resolveArgv(spec, image);
+  if (spec.init === true) {
+    if (input.initPath === undefined) throw invalid("init is requested but the node has no init binary");
+    // tini runs the argv as its child; `--` keeps the argv's own flags away from tini.
+    args = [INIT_TARGET, "--", ...args];
+  }
   const env = mergeEnv(image.env, spec.env ?? [], { hostname: input.hostname, home: user.home });
   const cwd =
     spec.dir ?? (image.workingDir !== undefined && image.workingDir !== "" ? image.workingDir : "/");
@@ -189,6 +201,15 @@ export function buildOciSpec(input: OciSpecInput): OciSpec {
     },
   ];
   const user_ = (spec.mounts ?? []).map((m) => userMount(m, input.volumesDir));
+  for (const f of input.files ?? []) {
+    if (!posix.isAbsolute(f.target)) throw invalid(`file target "${f.target}" is not an absolute path`);
+    user_.push({
+      destination: f.target,
+      type: "bind",
+      source: f.source,
+      options: ["rbind", "ro", "rprivate", "nosuid", "nodev", "noexec"],
+    });
+  }
   const seen = new Set<string>();
   for (const m of user_) {
     const t = cleanTarget(m.destination);
@@ -203,6 +224,15 @@ export function buildOciSpec(input: OciSpecInput): OciSpec {
     ...etc.filter((m) => !seen.has(m.destination)),
     ...user_,
   ];
+  if (spec.init === true && input.initPath !== undefined) {
+    if (seen.has(INIT_TARGET)) throw invalid(`mount target "${INIT_TARGET}" is where init goes`);
+    allMounts.push({
+      destination: INIT_TARGET,
+      type: "bind",
+      source: input.initPath,
+      options: ["rbind", "ro", "rprivate", "nosuid", "nodev"],
+    });
+  }
 
   const namespaces: { type: string; path?: string }[] = [
     { type: "pid" },

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { type Logger, ShoalError } from "@shoal/base";
 import { hasCode, ignoring } from "../ignore.js";
@@ -7,14 +7,14 @@ import { moveToMonitorCgroup } from "./cgroups.js";
 import { launchConmon } from "./conmon.js";
 import { ContainerErrorCode } from "./errors.js";
 import { resolveHealthcheck } from "./health.js";
-import { mountOverlay } from "./mounts.js";
+import { mountOverlay, mountTmpfs } from "./mounts.js";
 import { thermalThrottlePaths } from "./oci-defaults.js";
 import { buildOciSpec } from "./oci-spec.js";
 import { type ContainerPaths, type ContainerRecord, writeRecord } from "./record.js";
 import type { Runc } from "./runc.js";
 import { loadSeccompProfile, SECCOMP_DEFAULT, SECCOMP_UNCONFINED } from "./seccomp.js";
 import { normalizeSignal } from "./signals.js";
-import type { ContainerImageSource, MountSpec } from "./types.js";
+import type { ContainerFile, ContainerImageSource, MountSpec } from "./types.js";
 import { resolveGroups, resolveUser } from "./user.js";
 
 const SYSTEMD_RESOLVED_UPSTREAM = "/run/systemd/resolve/resolv.conf";
@@ -23,6 +23,7 @@ export interface PrepareDeps {
   images: ContainerImageSource;
   runc: Runc;
   conmonPath: string;
+  initPath: string;
   exitDir: string;
   socketDir: string;
   volumesDir: string;
@@ -43,6 +44,7 @@ export async function prepareContainer(
   deps: PrepareDeps,
   paths: ContainerPaths,
   record: ContainerRecord,
+  files: readonly ContainerFile[] = [],
 ): Promise<void> {
   const { spec, network, id } = record;
   // Spec errors first, before anything exists to undo.
@@ -52,6 +54,7 @@ export async function prepareContainer(
       ? await loadSeccompProfile(profile)
       : undefined;
   await checkBindSources(spec.mounts ?? []);
+  if (spec.init === true) await checkInit(deps.initPath);
   const image = await deps.images.acquire(spec.image, id);
   record.imageId = image.id;
   await writeRecord(paths, record);
@@ -83,6 +86,7 @@ export async function prepareContainer(
       .filter((m) => m.kind === "volume")
       .map((m) => mkdir(join(deps.volumesDir, m.name), { recursive: true })),
   ]);
+  const fileMounts = await writeFiles(join(paths.dir, "files"), files);
   const oci = buildOciSpec({
     spec,
     image: image.config,
@@ -96,6 +100,8 @@ export async function prepareContainer(
     annotations: { ...record.labels, "com.shoal.container.name": record.name },
     extraMaskedPaths: await thermalThrottlePaths(),
     ...(seccompFile !== undefined ? { seccompFile } : {}),
+    ...(spec.init === true ? { initPath: deps.initPath } : {}),
+    files: fileMounts,
   });
   const health = resolveHealthcheck(spec.healthcheck, image.config.healthcheck);
   if (health !== undefined) record.healthcheck = health;
@@ -148,4 +154,37 @@ async function checkBindSources(mounts: readonly MountSpec[]): Promise<void> {
       );
     }
   }
+}
+
+async function checkInit(initPath: string): Promise<void> {
+  const st = await ignoring(stat(initPath), ["ENOENT"], undefined);
+  if (st?.isFile() === true) return;
+  throw new ShoalError(ContainerErrorCode.CreateFailed, `init binary "${initPath}" is missing on this node`, {
+    hint: "install Debian's tini (deploy/install-deps.sh does), or run the task without init",
+  });
+}
+
+/**
+ * Secrets and configs: written to a tmpfs of their own in the container's dir (teardown unmounts
+ * everything under that dir), so their bytes never reach a disk; one file per entry, owned and
+ * moded as the spec says, each bind-mounted read-only at its target.
+ */
+async function writeFiles(
+  dir: string,
+  files: readonly ContainerFile[],
+): Promise<{ source: string; target: string }[]> {
+  if (files.length === 0) return [];
+  await mkdir(dir, { mode: 0o700 });
+  const bytes = files.reduce((n, f) => n + f.data.byteLength, 0);
+  // Room for the data plus a page per file; tmpfs counts whole pages.
+  await mountTmpfs(dir, bytes + (files.length + 1) * 4096);
+  const out: { source: string; target: string }[] = [];
+  for (const [i, f] of files.entries()) {
+    const source = join(dir, String(i));
+    await writeFile(source, f.data, { mode: 0o600 });
+    await chown(source, f.uid, f.gid);
+    await chmod(source, f.mode);
+    out.push({ source, target: f.target });
+  }
+  return out;
 }

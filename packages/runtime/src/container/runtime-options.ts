@@ -16,6 +16,8 @@ export interface ContainerRuntimeOptions {
   clock?: Clock;
   conmonPath?: string;
   runcPath?: string;
+  /** A static init for `init: true` containers (default `DEFAULT_INIT_PATH`, Debian's tini-static). */
+  initPath?: string;
   /** The node's resolv.conf, the base of containers' (default /etc/resolv.conf). */
   hostResolvConfPath?: string;
   logMaxSizeBytes?: number;
@@ -33,6 +35,7 @@ export interface ContainerRuntimeOptions {
 
 export const DEFAULT_RUNC_PATH = "/usr/sbin/runc";
 export const DEFAULT_CONMON_PATH = "/usr/bin/conmon";
+export const DEFAULT_INIT_PATH = "/usr/bin/tini-static";
 export const DEFAULT_HOST_RESOLV_CONF_PATH = "/etc/resolv.conf";
 export const DEFAULT_LOG_MAX_SIZE_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_LOG_MAX_FILES = 3;
@@ -55,6 +58,7 @@ export interface ResolvedOptions {
   clock: Clock;
   conmonPath: string;
   runcPath: string;
+  initPath: string;
   hostResolvConfPath: string;
   logMaxSizeBytes: number;
   logMaxFiles: number;
@@ -76,6 +80,7 @@ export function resolveOptions(o: ContainerRuntimeOptions): ResolvedOptions {
     clock: o.clock ?? systemClock,
     conmonPath: o.conmonPath ?? DEFAULT_CONMON_PATH,
     runcPath: o.runcPath ?? DEFAULT_RUNC_PATH,
+    initPath: o.initPath ?? DEFAULT_INIT_PATH,
     hostResolvConfPath: o.hostResolvConfPath ?? DEFAULT_HOST_RESOLV_CONF_PATH,
     logMaxSizeBytes: o.logMaxSizeBytes ?? DEFAULT_LOG_MAX_SIZE_BYTES,
     logMaxFiles: o.logMaxFiles ?? DEFAULT_LOG_MAX_FILES,

@@ -199,6 +199,7 @@ export class ContainerRuntime {
       images: this.opts.images,
       runc: this.runc,
       conmonPath: this.opts.conmonPath,
+      initPath: this.opts.initPath,
       exitDir: this.exitDir,
       socketDir: this.socketDir,
       volumesDir: this.volumesDir,
@@ -267,7 +268,7 @@ export class ContainerRuntime {
     try {
       // Written before anything else exists, so a crash from here on is found and undone by `open`.
       await writeRecord(paths, record);
-      await prepareContainer(this.prepareDeps(), paths, record);
+      await prepareContainer(this.prepareDeps(), paths, record, o.files);
       if (record.pid !== undefined) {
         const who = await identify(record.pid);
         if (who !== undefined) record.pidIdentity = who;

@@ -61,6 +61,11 @@ export interface ContainerSpec {
   capDrop?: string[];
   sysctls?: Record<string, string>;
   ulimits?: Ulimit[];
+  /**
+   * Runs the node's init (tini, `initPath` of the runtime) as PID 1, bind-mounted read-only at
+   * `INIT_TARGET`, with the container's argv as its child: zombies are reaped, signals forwarded.
+   */
+  init?: boolean;
   /** Defaults to true: a setuid binary inside cannot gain privileges. */
   noNewPrivileges?: boolean;
   /**
@@ -99,6 +104,19 @@ export interface LogOptions {
   maxFiles?: number;
 }
 
+/**
+ * A file the container gets read-only at `target` (a secret or a config). Its bytes are written to
+ * a tmpfs in the container's dir — never to disk, never into the container's record — and bind
+ * mounted; uid, gid and mode are those of the file as the container sees it.
+ */
+export interface ContainerFile {
+  target: string;
+  data: Uint8Array;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
 export interface CreateContainerOptions {
   /** Defaults to a new id. */
   id?: string;
@@ -106,6 +124,8 @@ export interface CreateContainerOptions {
   owner: ContainerOwner;
   network?: NetworkAttachment;
   logs?: LogOptions;
+  /** Secrets and configs as files; kept in memory and on tmpfs only (see `ContainerFile`). */
+  files?: ContainerFile[];
 }
 
 /**

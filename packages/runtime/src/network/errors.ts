@@ -6,6 +6,8 @@ export const NetworkErrorCode = {
   SubnetChanged: "NETWORK_SUBNET_CHANGED",
   /** Every address of the node's subnet is leased. */
   SubnetExhausted: "NETWORK_SUBNET_EXHAUSTED",
+  /** A requested address is outside the node's subnet, its gateway, or leased to another container. */
+  AddressUnavailable: "NETWORK_ADDRESS_UNAVAILABLE",
   /** A requested port is not a whole number from 1 to 65535, or is asked for twice by one container. */
   InvalidPort: "NETWORK_INVALID_PORT",
   /** A published port is taken by another container or a process of the node. */

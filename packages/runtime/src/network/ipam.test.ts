@@ -26,6 +26,23 @@ describe("Ipam", () => {
     expect(() => ipam.allocate()).toThrow('subnet "10.88.1.0/29" has no free address (5 of 5 leased)');
   });
 
+  it("leases a requested address, refusing the gateway, outsiders and held ones", () => {
+    const ipam = new Ipam(parseSubnet("10.88.1.0/29"));
+    expect(ipam.claim("10.88.1.5")).toBe("10.88.1.5");
+    expect(() => ipam.claim("10.88.1.5")).toThrow('address "10.88.1.5" is leased to another container');
+    for (const ip of ["10.88.1.1", "10.88.1.7", "10.88.2.3", "nonsense"])
+      expect(() => ipam.claim(ip)).toThrow(
+        `address "${ip}" is not a container address of subnet "10.88.1.0/29"`,
+      );
+    // The next allocation skips the claimed address.
+    expect([ipam.allocate(), ipam.allocate(), ipam.allocate(), ipam.allocate()]).toEqual([
+      "10.88.1.2",
+      "10.88.1.3",
+      "10.88.1.4",
+      "10.88.1.6",
+    ]);
+  });
+
   it("does not reuse a released address while others are free", () => {
     const ipam = new Ipam(parseSubnet("10.88.1.0/29"));
     const a = ipam.allocate();

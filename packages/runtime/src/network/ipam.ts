@@ -81,6 +81,20 @@ export class Ipam {
     );
   }
 
+  /** Leases `ip` itself (an address the cluster's allocator chose); the cursor does not move. */
+  claim(ip: string): string {
+    const offset = offsetOf(this.subnet, ip);
+    if (offset === undefined || offset < FIRST_OFFSET || offset > this.lastOffset || this.held.has(offset)) {
+      const why =
+        offset === undefined || offset < FIRST_OFFSET || offset > this.lastOffset
+          ? `not a container address of subnet "${this.subnet.cidr}"`
+          : "leased to another container";
+      throw new ShoalError(NetworkErrorCode.AddressUnavailable, `address "${ip}" is ${why}`);
+    }
+    this.held.add(offset);
+    return ip;
+  }
+
   release(ip: string): void {
     const offset = offsetOf(this.subnet, ip);
     if (offset !== undefined) this.held.delete(offset);

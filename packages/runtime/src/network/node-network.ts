@@ -70,6 +70,8 @@ export interface AttachRequest {
   /** bridge (default): own namespace on the node bridge; none: own namespace, loopback only. */
   mode?: Exclude<NetworkMode, "host">;
   ports?: readonly PortRequest[];
+  /** The address to lease (bridge mode), e.g. the one the manager gave the task; default the IPAM's next. */
+  ip?: string;
 }
 
 export interface Attachment {
@@ -382,7 +384,7 @@ export class NodeNetwork {
     const ports = bridged ? await this.bindPorts(containerId, request.ports ?? []) : [];
     const lease: Lease = {
       containerId,
-      ip: bridged ? this.ipam.allocate() : "",
+      ip: bridged ? (request.ip === undefined ? this.ipam.allocate() : this.ipam.claim(request.ip)) : "",
       netns: this.netnsName(containerId),
       hostVeth: bridged ? this.vethName(containerId) : "",
       ports,

@@ -344,6 +344,8 @@ export interface ContainerStatus {
   containerId: string;
   pid: number;
   exitCode: number;
+  /** The container's health check: "starting", "healthy" or "unhealthy"; empty = no check. */
+  health: string;
 }
 
 export interface PortStatus {
@@ -2971,7 +2973,7 @@ export const TaskStatus: MessageFns<TaskStatus> = {
 };
 
 function createBaseContainerStatus(): ContainerStatus {
-  return { containerId: "", pid: 0, exitCode: 0 };
+  return { containerId: "", pid: 0, exitCode: 0, health: "" };
 }
 
 export const ContainerStatus: MessageFns<ContainerStatus> = {
@@ -2984,6 +2986,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     }
     if (message.exitCode !== 0) {
       writer.uint32(24).int32(message.exitCode);
+    }
+    if (message.health !== "") {
+      writer.uint32(34).string(message.health);
     }
     return writer;
   },
@@ -3025,6 +3030,14 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
             message.exitCode = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.health = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3050,6 +3063,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
         : isSet(object.exit_code)
         ? globalThis.Number(object.exit_code)
         : 0,
+      health: isSet(object.health) ? globalThis.String(object.health) : "",
     };
   },
 
@@ -3064,6 +3078,9 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     if (message.exitCode !== 0) {
       obj.exitCode = Math.round(message.exitCode);
     }
+    if (message.health !== "") {
+      obj.health = message.health;
+    }
     return obj;
   },
 
@@ -3075,6 +3092,7 @@ export const ContainerStatus: MessageFns<ContainerStatus> = {
     message.containerId = object.containerId ?? "";
     message.pid = object.pid ?? 0;
     message.exitCode = object.exitCode ?? 0;
+    message.health = object.health ?? "";
     return message;
   },
 };

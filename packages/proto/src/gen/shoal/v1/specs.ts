@@ -545,6 +545,12 @@ export interface ContainerSpec {
   capDrop: string[];
   sysctls: { [key: string]: string };
   ulimits: Ulimit[];
+  /**
+   * Docker's --security-opt entries: "seccomp=unconfined", "seccomp=<absolute path of a profile on
+   * the node>", "no-new-privileges[=true|false]"; "apparmor=…" and "label=…" are accepted and
+   * ignored (the node runs neither AppArmor nor SELinux profiles).
+   */
+  securityOpt: string[];
 }
 
 export interface ContainerSpec_LabelsEntry {
@@ -1765,6 +1771,7 @@ function createBaseContainerSpec(): ContainerSpec {
     capDrop: [],
     sysctls: {},
     ulimits: [],
+    securityOpt: [],
   };
 }
 
@@ -1844,6 +1851,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     });
     for (const v of message.ulimits) {
       Ulimit.encode(v!, writer.uint32(202).fork()).join();
+    }
+    for (const v of message.securityOpt) {
+      writer.uint32(210).string(v!);
     }
     return writer;
   },
@@ -2067,6 +2077,14 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
             message.ulimits.push(Ulimit.decode(reader, reader.uint32()));
             continue;
           }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.securityOpt.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2168,6 +2186,11 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
       ulimits: globalThis.Array.isArray(object?.ulimits)
         ? object.ulimits.map((e: any) => Ulimit.fromJSON(e))
         : [],
+      securityOpt: globalThis.Array.isArray(object?.securityOpt)
+        ? object.securityOpt.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.security_opt)
+        ? object.security_opt.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2260,6 +2283,9 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
     if (message.ulimits?.length) {
       obj.ulimits = message.ulimits.map((e) => Ulimit.toJSON(e));
     }
+    if (message.securityOpt?.length) {
+      obj.securityOpt = message.securityOpt;
+    }
     return obj;
   },
 
@@ -2313,6 +2339,7 @@ export const ContainerSpec: MessageFns<ContainerSpec> = {
       {},
     );
     message.ulimits = object.ulimits?.map((e) => Ulimit.fromPartial(e)) || [];
+    message.securityOpt = object.securityOpt?.map((e) => e) || [];
     return message;
   },
 };

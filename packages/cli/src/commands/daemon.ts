@@ -1,0 +1,87 @@
+import { createLogger, loggerOptionsFromEnv } from "@shoal/base";
+import { Daemon, DEFAULT_DATA_DIR, DEFAULT_LISTEN_ADDRESS } from "@shoal/daemon";
+import type { Command } from "commander";
+import { DEFAULT_SOCKET_PATH, EndpointEnv } from "../api/endpoint.js";
+import { usageError } from "../errors.js";
+import type { CommandContext } from "../io.js";
+
+interface DaemonFlags {
+  dataDir: string;
+  listen: string;
+  advertise?: string;
+  socket?: string;
+  insecureRegistry: string[];
+  nodeSubnet?: string;
+  hostname?: string;
+  label: string[];
+  raftTickMs?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * `shoal daemon` — one per host, like dockerd: runs until SIGTERM or SIGINT, then stops
+ * gracefully (a leading manager hands leadership over; containers keep running).
+ */
+export function registerDaemon(program: Command, ctx: CommandContext): void {
+  program
+    .command("daemon")
+    .summary("run the node daemon (agent, and manager on manager nodes)")
+    .description(
+      "Run this node's daemon. It waits on its admin socket for `shoal cluster init` or `join`, and on restart reopens what its data dir holds.",
+    )
+    .option("--data-dir <dir>", "where the node keeps its state", DEFAULT_DATA_DIR)
+    .option("--listen <addr:port>", "the cluster port's bind address (managers)", DEFAULT_LISTEN_ADDRESS)
+    .option("--advertise <addr[:port]>", "the address other nodes reach this node at")
+    .option("--socket <path>", `the admin socket (env ${EndpointEnv.Socket}; default ${DEFAULT_SOCKET_PATH})`)
+    .option(
+      "--insecure-registry <host:port>",
+      "pull from this registry over plain HTTP (repeatable)",
+      collect,
+      [],
+    )
+    .option("--node-subnet <cidr>", "the node's container subnet (bridge networking, published ports)")
+    .option("--hostname <name>", "the host name this node reports")
+    .option("--label <key=value>", "an engine label (repeatable)", collect, [])
+    .option("--raft-tick-ms <ms>", "Raft tick of a manager (tests)")
+    .action(async (flags: DaemonFlags) => {
+      const labels: Record<string, string> = {};
+      for (const l of flags.label) {
+        const eq = l.indexOf("=");
+        if (eq <= 0) throw usageError(`--label "${l}": must be key=value`);
+        labels[l.slice(0, eq)] = l.slice(eq + 1);
+      }
+      const tick = flags.raftTickMs === undefined ? undefined : Number(flags.raftTickMs);
+      if (tick !== undefined && !(Number.isInteger(tick) && tick > 0))
+        throw usageError(`--raft-tick-ms "${flags.raftTickMs}": must be a positive integer`);
+      const logger = createLogger({
+        ...loggerOptionsFromEnv(ctx.io.env, process.stderr.isTTY === true),
+        name: "shoal-daemon",
+      });
+      const daemon = await Daemon.open({
+        dataDir: flags.dataDir,
+        listenAddress: flags.listen,
+        advertiseAddress: flags.advertise,
+        socketPath: flags.socket ?? (ctx.io.env[EndpointEnv.Socket] || DEFAULT_SOCKET_PATH),
+        insecureRegistries: flags.insecureRegistry,
+        nodeSubnet: flags.nodeSubnet,
+        hostname: flags.hostname,
+        labels,
+        raftTickMs: tick,
+        logger,
+      });
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once("SIGTERM", onSignal);
+      process.once("SIGINT", onSignal);
+      try {
+        await daemon.run(stop.signal);
+      } finally {
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+        await daemon.close();
+        logger.info("daemon stopped");
+        logger.flush();
+      }
+    });
+}

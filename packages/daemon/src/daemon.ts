@@ -1,0 +1,379 @@
+// `shoal daemon` composed (DESIGN.md §2): the admin socket always; once the node is in a cluster,
+// the agent (task controllers on a RuntimeEngine) always and the Manager when the node's role is
+// manager — the node's own agent dials its own manager too. A daemon started on an empty data dir
+// waits on its admin socket for `cluster init` or `cluster join`; a restarted one reopens what
+// its data dir holds (node.json, certs/, raft/, agent records, containers).
+import { mkdir } from "node:fs/promises";
+import type * as grpc from "@grpc/grpc-js";
+import { Agent, RuntimeEngine, type RuntimeEngineOptions } from "@shoal/agent";
+import { type Logger, ShoalError } from "@shoal/base";
+import {
+  Manager,
+  ManagerErrorCode,
+  type ManagerOptions,
+  readTls,
+  requestNodeCertificate,
+  unaryHandler,
+  writeTls,
+} from "@shoal/manager";
+import { createClientCredentials, tlsChannelOptions } from "@shoal/pki";
+import {
+  type GetNodeInfoResponse,
+  type InitClusterRequest,
+  type InitClusterResponse,
+  type JoinClusterRequest,
+  type JoinClusterResponse,
+  NodeRole,
+} from "@shoal/proto";
+import { resolveAdvertiseAddress, withDefaultPort } from "./addresses.js";
+import { AdminServer } from "./admin-server.js";
+import { DaemonErrorCode } from "./errors.js";
+import { type DaemonLayout, daemonLayout } from "./layout.js";
+import { type NodeState, readNodeState, writeNodeState } from "./node-state.js";
+
+export interface DaemonOptions {
+  dataDir: string;
+  /** The cluster port's bind address on managers (`--listen`). */
+  listenAddress: string;
+  /** What other nodes dial (`--advertise`); found from the interfaces when not given. */
+  advertiseAddress?: string | undefined;
+  socketPath: string;
+  /** Registries (`host:port`) pulled from over plain HTTP. */
+  insecureRegistries?: readonly string[] | undefined;
+  /** The node's container subnet; without it containers get loopback only. */
+  nodeSubnet?: string | undefined;
+  /** The name this node reports (default: the machine's host name). */
+  hostname?: string | undefined;
+  /** Engine labels (`engine.labels.<k>` in constraints). */
+  labels?: Record<string, string> | undefined;
+  /** Raft tick for a manager (tests use shorter ones). */
+  raftTickMs?: number | undefined;
+  logger: Logger;
+}
+
+/** How long `cluster init` waits for the new cluster's objects to be committed. */
+const INIT_COMMIT_TIMEOUT_MS = 30_000;
+
+interface RunningParts {
+  manager: { manager: Manager; stop: AbortController; run: Promise<void> } | undefined;
+  agent: Agent;
+  engine: RuntimeEngine;
+  agentStop: AbortController;
+  agentRun: Promise<void>;
+}
+
+export class Daemon {
+  private parts: RunningParts | undefined;
+  private busy = false;
+  private closing = false;
+  private admin: AdminServer | undefined;
+  private fatal: (err: unknown) => void = () => {};
+  private readonly failed = new Promise<never>((_, reject) => {
+    this.fatal = reject;
+  });
+
+  private constructor(
+    private readonly options: DaemonOptions,
+    private readonly layout: DaemonLayout,
+    private state: NodeState | undefined,
+    private readonly logger: Logger,
+  ) {
+    this.failed.catch(() => {});
+  }
+
+  /** Reads the data dir and binds the admin socket; `run` starts what the data dir holds. */
+  static async open(options: DaemonOptions): Promise<Daemon> {
+    const layout = daemonLayout(options.dataDir);
+    await mkdir(layout.dataDir, { recursive: true, mode: 0o700 });
+    const logger = options.logger.child({ module: "daemon" });
+    const daemon = new Daemon(options, layout, await readNodeState(layout.nodeFile), logger);
+    daemon.admin = await AdminServer.open({
+      socketPath: options.socketPath,
+      nodeAdmin: daemon.nodeAdminService(),
+      control: () => daemon.currentControl(),
+      logger,
+    });
+    return daemon;
+  }
+
+  /** The node this daemon is, or undefined while it is in no cluster. */
+  get node(): NodeState | undefined {
+    return this.state;
+  }
+
+  /**
+   * Runs until `signal` aborts (SIGTERM): then the agent stops (its containers keep running,
+   * its records stay), and a leading manager hands leadership over before it stops.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    try {
+      if (this.state !== undefined) await this.startParts(this.state, undefined);
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          if (signal.aborted) resolve();
+          signal.addEventListener("abort", () => resolve(), { once: true });
+        }),
+        this.failed,
+      ]);
+    } finally {
+      this.closing = true;
+      await this.stopParts();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.admin?.close();
+  }
+
+  private currentControl(): grpc.UntypedServiceImplementation | ShoalError {
+    const manager = this.parts?.manager?.manager;
+    if (manager !== undefined) return manager.controlService();
+    if (this.state === undefined) {
+      return new ShoalError(DaemonErrorCode.NotInCluster, "this node is not part of a cluster", {
+        hint: "run `shoal cluster init`, or `shoal cluster join --token TOKEN ADDR` with a token from a manager",
+      });
+    }
+    return new ShoalError(
+      DaemonErrorCode.NotManager,
+      "this node is a worker: only managers serve cluster commands",
+      {
+        hint: "run the command on a manager, or point --host at one",
+      },
+    );
+  }
+
+  private nodeAdminService(): grpc.UntypedServiceImplementation {
+    return {
+      initCluster: unaryHandler(this.logger, (req: InitClusterRequest) =>
+        this.exclusive(() => this.init(req)),
+      ),
+      joinCluster: unaryHandler(this.logger, (req: JoinClusterRequest) =>
+        this.exclusive(() => this.join(req)),
+      ),
+      leaveCluster: unaryHandler(this.logger, async () => {
+        throw new ShoalError(DaemonErrorCode.Unimplemented, "leaving a cluster is not available yet", {
+          hint: "on a manager, `shoal node rm --force NODE` removes it from the cluster",
+        });
+      }),
+      getNodeInfo: unaryHandler(
+        this.logger,
+        async (): Promise<GetNodeInfoResponse> => ({
+          nodeId: this.state?.nodeId ?? "",
+          clusterId: this.state?.clusterId ?? "",
+          role: this.state?.role === "manager" ? NodeRole.MANAGER : NodeRole.WORKER,
+          isManager: this.parts?.manager !== undefined,
+        }),
+      ),
+    };
+  }
+
+  /** One init, join or role change at a time, and none once stopping or in a cluster. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closing) throw new ShoalError(DaemonErrorCode.Busy, "the daemon is stopping");
+    if (this.busy) throw new ShoalError(DaemonErrorCode.Busy, "another cluster init or join is in progress");
+    if (this.state !== undefined) {
+      throw new ShoalError(
+        DaemonErrorCode.AlreadyInCluster,
+        `this node is already part of cluster "${this.state.clusterId}" (node "${this.state.nodeId}")`,
+        { hint: "leave it first, or use another --data-dir and --socket for a second daemon" },
+      );
+    }
+    this.busy = true;
+    try {
+      return await fn();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async init(req: InitClusterRequest): Promise<InitClusterResponse> {
+    if (req.forceNewCluster) {
+      throw new ShoalError(DaemonErrorCode.Unimplemented, "--force-new-cluster is not available yet");
+    }
+    const listenAddress = withDefaultPort(req.listenAddr || this.options.listenAddress, "listen address");
+    const advertiseAddress = resolveAdvertiseAddress(
+      req.advertiseAddr || this.options.advertiseAddress,
+      listenAddress,
+    );
+    const name = req.spec?.name;
+    const manager = await Manager.init(
+      this.managerOptions(listenAddress, advertiseAddress),
+      name === undefined || name === "" ? {} : { clusterName: name },
+    );
+    const state: NodeState = {
+      nodeId: manager.identity.nodeId,
+      clusterId: manager.identity.clusterId,
+      role: "manager",
+      listenAddress,
+      advertiseAddress,
+      managers: [advertiseAddress],
+    };
+    await writeNodeState(this.layout.nodeFile, state);
+    this.state = state;
+    await this.startParts(state, manager);
+    const tokens = await this.waitForJoinTokens(manager);
+    this.logger.info({ nodeId: state.nodeId, clusterId: state.clusterId }, "cluster initialized");
+    return {
+      nodeId: state.nodeId,
+      clusterId: state.clusterId,
+      workerJoinToken: tokens.worker,
+      managerJoinToken: tokens.manager,
+      advertiseAddr: advertiseAddress,
+    };
+  }
+
+  private async join(req: JoinClusterRequest): Promise<JoinClusterResponse> {
+    if (req.remoteAddr === "" || req.joinToken === "") {
+      throw new ShoalError(DaemonErrorCode.InvalidArgument, "join needs a manager address and a join token");
+    }
+    const remoteAddress = withDefaultPort(req.remoteAddr, "manager address");
+    const listenAddress = withDefaultPort(req.listenAddr || this.options.listenAddress, "listen address");
+    const advertiseAddress = resolveAdvertiseAddress(
+      req.advertiseAddr || this.options.advertiseAddress,
+      listenAddress,
+    );
+    let state: NodeState;
+    let manager: Manager | undefined;
+    try {
+      // The token says the role, but only the CA can read it: a worker first; the CA refuses a
+      // manager token for a worker without creating a node, and then this joins as a manager.
+      const issued = await requestNodeCertificate(
+        { token: req.joinToken, remoteAddress, availability: req.availability },
+        NodeRole.WORKER,
+      );
+      await writeTls(this.layout.dataDir, issued.tls);
+      state = {
+        nodeId: issued.nodeId,
+        clusterId: issued.clusterId,
+        role: "worker",
+        listenAddress,
+        advertiseAddress,
+        managers: [remoteAddress],
+      };
+    } catch (err) {
+      if (
+        !(ShoalError.is(err, ManagerErrorCode.JoinTokenRefused) && err.message.includes("the manager token"))
+      ) {
+        throw err;
+      }
+      manager = await Manager.join(this.managerOptions(listenAddress, advertiseAddress), {
+        token: req.joinToken,
+        remoteAddress,
+      });
+      state = {
+        nodeId: manager.identity.nodeId,
+        clusterId: manager.identity.clusterId,
+        role: "manager",
+        listenAddress,
+        advertiseAddress,
+        managers: [advertiseAddress, remoteAddress],
+      };
+    }
+    await writeNodeState(this.layout.nodeFile, state);
+    this.state = state;
+    await this.startParts(state, manager);
+    this.logger.info({ nodeId: state.nodeId, role: state.role }, "joined the cluster");
+    return {
+      nodeId: state.nodeId,
+      clusterId: state.clusterId,
+      role: state.role === "manager" ? NodeRole.MANAGER : NodeRole.WORKER,
+    };
+  }
+
+  private managerOptions(listenAddress: string, advertiseAddress: string): ManagerOptions {
+    return {
+      dataDir: this.layout.dataDir,
+      listenAddress,
+      advertiseAddress,
+      logger: this.options.logger,
+      ...(this.options.raftTickMs === undefined ? {} : { raft: { tickMs: this.options.raftTickMs } }),
+    };
+  }
+
+  private async waitForJoinTokens(manager: Manager): Promise<{ worker: string; manager: string }> {
+    const deadline = Date.now() + INIT_COMMIT_TIMEOUT_MS;
+    for (;;) {
+      const tokens = manager.store.view((tx) => tx.clusters.list()[0]?.rootCa?.joinTokens);
+      if (tokens !== undefined) return tokens;
+      if (Date.now() > deadline) {
+        throw new ShoalError(DaemonErrorCode.Busy, "the new cluster was not committed in time", {
+          hint: "see the daemon's log; the daemon finishes the init on its own",
+        });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Opens (or takes) the manager when the role says so, then the engine and the agent. */
+  private async startParts(state: NodeState, given: Manager | undefined): Promise<void> {
+    let managerPart: RunningParts["manager"];
+    if (state.role === "manager") {
+      const manager =
+        given ?? (await Manager.open(this.managerOptions(state.listenAddress, state.advertiseAddress)));
+      const stop = new AbortController();
+      const run = manager.run(stop.signal).catch((err: unknown) => {
+        this.logger.error({ err }, "manager stopped with an error");
+        this.fatal(err);
+      });
+      managerPart = { manager, stop, run };
+    }
+    const tls = await readTls(this.layout.dataDir);
+    const nodeOptions: RuntimeEngineOptions = {
+      dataDir: this.layout.dataDir,
+      nodeId: state.nodeId,
+      cgroupParent: this.layout.cgroupParent(state.nodeId),
+      registries: Object.fromEntries(
+        (this.options.insecureRegistries ?? []).map((h) => [h, { insecure: true }]),
+      ),
+      logger: this.options.logger,
+      ...(this.options.nodeSubnet === undefined
+        ? {}
+        : {
+            network: {
+              subnet: this.options.nodeSubnet,
+              bridge: this.layout.bridge,
+              chainPrefix: this.layout.chainPrefix,
+              netnsPrefix: this.layout.netnsPrefix,
+            },
+          }),
+    };
+    const engine = await RuntimeEngine.open(nodeOptions);
+    const agent = await Agent.open({
+      dataDir: this.layout.dataDir,
+      nodeId: state.nodeId,
+      engine,
+      managers: state.managers.map((addr) => ({ addr, weight: 1 })),
+      credentials: createClientCredentials(tls, { clusterId: state.clusterId }),
+      channelOptions: tlsChannelOptions("manager"),
+      description: {
+        ...(this.options.hostname === undefined ? {} : { hostname: this.options.hostname }),
+        ...(this.options.labels === undefined ? {} : { engineLabels: this.options.labels }),
+      },
+      logger: this.options.logger,
+    });
+    const agentStop = new AbortController();
+    const agentRun = agent.run(agentStop.signal).catch((err: unknown) => {
+      this.logger.error({ err }, "agent stopped with an error");
+      this.fatal(err);
+    });
+    this.parts = { manager: managerPart, agent, engine, agentStop, agentRun };
+    this.logger.info({ nodeId: state.nodeId, role: state.role }, "node parts running");
+  }
+
+  private async stopParts(): Promise<void> {
+    const parts = this.parts;
+    if (parts === undefined) return;
+    this.parts = undefined;
+    parts.agentStop.abort();
+    await parts.agentRun;
+    parts.agent.close();
+    await parts.engine.close();
+    if (parts.manager !== undefined) {
+      parts.manager.stop.abort();
+      await parts.manager.run;
+      await parts.manager.manager.close();
+    }
+    this.logger.info("node parts stopped");
+  }
+}
