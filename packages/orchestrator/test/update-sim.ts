@@ -5,7 +5,6 @@
 // bench.
 import { ManualClock, seededRandom } from "@shoal/base";
 import {
-  HealthState,
   type Node,
   NodeAvailability,
   NodeRole,
@@ -156,9 +155,7 @@ export class RollSim {
     return image === GOOD && hash(`${this.scenario.seed}/${task.id}`) < this.scenario.failChance;
   }
 
-  private nextMove(
-    task: Task,
-  ): { atMs: number; state: TaskState; health?: HealthState | undefined } | undefined {
+  private nextMove(task: Task): { atMs: number; state: TaskState; health?: string | undefined } | undefined {
     const node = this.nodes.get(task.nodeId);
     if (node?.status?.state !== NodeState.READY) return undefined;
     const state = task.status?.state ?? TaskState.NEW;
@@ -169,7 +166,7 @@ export class RollSim {
     if (task.desiredState === TaskState.READY && state < TaskState.READY)
       return { atMs: at + s.startMs / 2, state: TaskState.READY };
     if (task.desiredState === TaskState.RUNNING && state < TaskState.RUNNING) {
-      const health = s.healthCheck ? HealthState.STARTING : undefined;
+      const health = s.healthCheck ? "starting" : undefined;
       return {
         atMs: at + (state === TaskState.READY ? s.startMs / 2 : s.startMs),
         state: TaskState.RUNNING,
@@ -178,8 +175,8 @@ export class RollSim {
     }
     if (state !== TaskState.RUNNING) return undefined;
     if (this.isBad(task)) return { atMs: at + s.crashAfterMs, state: TaskState.FAILED };
-    if (task.status?.health === HealthState.STARTING)
-      return { atMs: at + s.healthyAfterMs, state: TaskState.RUNNING, health: HealthState.HEALTHY };
+    if (task.status?.containerStatus?.health === "starting")
+      return { atMs: at + s.healthyAfterMs, state: TaskState.RUNNING, health: "healthy" };
     return undefined;
   }
 
@@ -197,8 +194,12 @@ export class RollSim {
           state: move.state,
           message: failed ? "exited" : "agent",
           err: failed ? "exit status 1" : "",
-          health: move.health ?? task.status?.health,
-          containerStatus: { containerId: task.id, pid: 1, exitCode: failed ? 1 : 0 },
+          containerStatus: {
+            containerId: task.id,
+            pid: 1,
+            exitCode: failed ? 1 : 0,
+            health: move.health ?? task.status?.containerStatus?.health ?? "",
+          },
         },
       });
       moved = true;

@@ -1,7 +1,7 @@
-import { HealthState, type Task, TaskState } from "@shoal/proto";
+import { type Task, TaskState } from "@shoal/proto";
 import type { PlanBuilder } from "../plan.js";
 import { hasEnded, isLive, observedState } from "../task-facts.js";
-import { isUp } from "./task-health.js";
+import { healthOf, isUp } from "./task-health.js";
 
 /** A task of the current roll that counts against `maxFailureRatio`, and why. */
 export interface UpdateFailure {
@@ -40,7 +40,7 @@ export function countFailures(
       continue;
     }
     if (!isLive(t) || state !== TaskState.RUNNING || isUp(t)) continue;
-    if (t.status?.health === HealthState.UNHEALTHY) {
+    if (healthOf(t) === "unhealthy") {
       failures.push({ ...whereOf(t), reason: "unhealthy" });
     } else if (nowMs >= atMs + monitorMs) {
       failures.push({ ...whereOf(t), reason: `not healthy within the ${monitorMs} ms monitor` });
