@@ -315,6 +315,13 @@ describe("shoal service", () => {
       /^\w{12} +web\.1 +nginx:1 +host-a +Running +Running (Less than a second|\d+ seconds?) ago$/,
     );
     expect(lines[2]).toMatch(/ web\.2 +nginx:1 +host-b /);
+    const first = fake.tasks.find((t) => t.slot === 1);
+    if (first?.status?.containerStatus !== undefined) first.status.containerStatus.health = "healthy";
+    else if (first?.status !== undefined)
+      first.status.containerStatus = { containerId: "c1", pid: 1, exitCode: 0, health: "healthy" };
+    expect((await shoal("service", "ps", "web")).stdout).toMatch(
+      / web\.1 +nginx:1 +host-a +Running +Running \(healthy\) /,
+    );
     const inspect = JSON.parse((await shoal("service", "inspect", "web")).stdout);
     expect(inspect[0].spec.name).toBe("web");
   });
