@@ -419,6 +419,24 @@ describe("updater: Swarm behaviours", () => {
   }
 });
 
+describe("updater: global services", () => {
+  it("a global service rolls node by node, each new task on the old one's node", () => {
+    const s = service(
+      "s1",
+      { mode: { $case: "global", value: {} }, taskTemplate: NEW },
+      { updateStatus: { state: UpdateState.UPDATING, startedAtMs: STARTED, completedAtMs: 0, message: "" } },
+    );
+    const tasks = ["n1", "n2", "n3"].map((n) => ({
+      ...task(`old-${n}`, { node: n, spec: OLD, createdAtMs: 1 }),
+    }));
+    const plan = run(s, tasks);
+    expect(plan.createTasks.map((c) => [c.object.nodeId, c.object.slot, c.object.desiredState])).toEqual([
+      ["n1", 0, TaskState.READY],
+    ]);
+    expect(summary(plan)).toEqual(["create slot 0 READY", "old-n1 → SHUTDOWN"]);
+  });
+});
+
 describe("the replicated orchestrator leaves rolling to the updater", () => {
   const startFirst = svc({
     replicas: 1,
