@@ -2,13 +2,16 @@
 // two workers), joined through each host's admin socket with the built `shoal`, a replicated
 // busybox httpd service on real runc containers across the nodes, scaled, a worker daemon
 // restarted with its tasks running, and a teardown that leaves nothing behind.
+import { waitFor } from "@shoal/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HTTPD_COMMAND, startCluster, type TaskJson, type TestCluster } from "./support/cluster.js";
 
 let cluster: TestCluster | undefined;
 
 beforeAll(async () => {
-  cluster = await startCluster({ managers: 1, workers: 2 });
+  // A worker's restart must fit in the 3 missed heartbeats after which its tasks are replaced,
+  // whatever the machine's load: 5 s periods give it 15 s.
+  cluster = await startCluster({ managers: 1, workers: 2, heartbeatMs: 5_000 });
 }, 300_000);
 
 afterAll(async () => {
@@ -82,6 +85,71 @@ describe("shoal daemon", () => {
     );
     const all = await c().tasks("web");
     expect(all.filter((t) => t.desiredState === "TASK_STATE_RUNNING")).toHaveLength(4);
+  }, 400_000);
+
+  it("promotes a worker and demotes it again in its running daemon", async () => {
+    const worker = c().workers[1];
+    if (worker === undefined || worker.nodeId === undefined) throw new Error("no second worker");
+    const m = c().manager;
+    const pidBefore = worker.pid;
+    await m.shoalOk(["node", "promote", worker.nodeId]);
+    await waitFor(
+      async () => {
+        const r = await worker.shoal(["node", "ls"]);
+        return r.code === 0;
+      },
+      {
+        description: `${worker.name} serving Control as a manager`,
+        timeoutMs: 120_000,
+        intervalMs: 500,
+      },
+    );
+    worker.role = "manager";
+    expect(worker.pid).toBe(pidBefore);
+    // Both managers see two Raft members, and the service is untouched.
+    for (const d of [m, worker]) {
+      await waitFor(
+        async () => {
+          const nodes = await d.shoalJson<{ managerStatus?: { raftId?: number | string } }[]>(["node", "ls"]);
+          return nodes.filter((n) => Number(n.managerStatus?.raftId ?? 0) !== 0).length === 2;
+        },
+        { description: `two managers as ${d.name} sees them`, timeoutMs: 60_000, intervalMs: 500 },
+      );
+    }
+    await c().waitForRunning("web", 4);
+
+    await m.shoalOk(["node", "demote", worker.nodeId]);
+    await waitFor(
+      async () => {
+        const r = await worker.shoal(["service", "ls"]);
+        return r.code !== 0 && r.stderr.includes("this node is a worker");
+      },
+      { description: `${worker.name} back to a worker`, timeoutMs: 120_000, intervalMs: 500 },
+    );
+    worker.role = "worker";
+    expect(worker.pid).toBe(pidBefore);
+    await waitFor(
+      async () => {
+        const nodes = await m.shoalJson<{ managerStatus?: { raftId?: number | string } }[]>(["node", "ls"]);
+        return nodes.filter((n) => Number(n.managerStatus?.raftId ?? 0) !== 0).length === 1;
+      },
+      { description: "one manager left", timeoutMs: 60_000, intervalMs: 500 },
+    );
+    await c().waitForRunning("web", 4);
+  }, 400_000);
+
+  it("lets a worker leave (its containers go, its tasks move) and join again", async () => {
+    const worker = c().workers[1];
+    if (worker === undefined) throw new Error("no second worker");
+    await worker.shoalOk(["cluster", "leave"]);
+    expect((await worker.containers()).filter((x) => x.status === "running")).toEqual([]);
+    const info = await worker.shoal(["node", "ls"]);
+    expect(info.stderr).toContain("not part of a cluster");
+    const tasks = await c().waitForRunning("web", 4);
+    expect(tasks.some((t) => t.nodeId === worker.nodeId)).toBe(false);
+    await c().join(worker, "worker");
+    const nodes = await c().manager.shoalJson<{ id: string }[]>(["node", "ls"]);
+    expect(nodes.map((n) => n.id)).toContain(worker.nodeId);
   }, 400_000);
 
   it("tears down without leaving a process, mount, cgroup or namespace behind", async () => {

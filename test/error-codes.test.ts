@@ -25,6 +25,8 @@ const ALLOWED_PREFIXES: Readonly<Record<string, readonly string[]>> = {
   manager: ["MANAGER_"],
   pki: ["PKI_"],
   agent: ["AGENT_"],
+  bus: ["BUS_"],
+  daemon: ["DAEMON_"],
 };
 
 /**

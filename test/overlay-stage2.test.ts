@@ -357,6 +357,17 @@ describe("overlay networks, VIPs, resolver and routing mesh (stage 2)", () => {
     expect(await resolve("w1", "tasks.api")).toBe("10.61.1.20,10.61.1.21,10.61.1.22");
   });
 
+  it("leaves no link, route, rule or chain behind on destroy", async () => {
+    await overlays[1]?.destroy();
+    const links = (await host(2).exec("ip", ["-o", "link", "show"])).stdout;
+    expect(links).not.toMatch(/ sv[bxe][0-9a-f]{10}[@:]/);
+    expect((await host(2).exec("ip", ["rule", "show"])).stdout).not.toContain("fwmark");
+    expect((await host(2).exec("ip", ["route", "show", "table", "all"])).stdout).not.toMatch(/10\.61\./);
+    expect((await host(2).exec("iptables-save", [])).stdout).not.toContain("SHOAL-OV");
+    await overlays[1]?.apply(desiredFor(2));
+    expect(new Set((await get("w1", "10.61.1.100", 20)).map((a) => a.split(" ")[0])).size).toBe(3);
+  });
+
   it("refuses a bad spec and changes nothing", async () => {
     const before = (await host(1).exec("ip", ["-o", "link", "show"])).stdout;
     const bad = desiredFor(1);
@@ -439,8 +450,15 @@ describe("overlay networks, VIPs, resolver and routing mesh (stage 2)", () => {
     child.kill("SIGKILL");
     await new Promise((r) => child.once("close", r));
     expect((await veths()).length).toBeLessThan(1 + 2 * extra.length);
-    // Restart: apply what the manager knows now (the extra containers never started).
-    await overlays[0]?.apply(desiredFor(1));
+    // Restart (a new instance, as a restarted daemon): apply what the manager knows now (the
+    // extra containers never started).
+    overlays[0] = new OverlayNetworks({
+      localAddr: host(1).address,
+      runner: createRunner(host(1).netnsPath),
+      logger: silentLogger(),
+    });
+    await overlays[0].apply(desiredFor(1));
+    expect((await host(1).exec("iptables-save", [])).stdout).not.toContain("10.63.0.");
     expect(await veths()).toHaveLength(1); // w1's only
     const all = (await host(1).exec("ip", ["-o", "-d", "link", "show"])).stdout;
     expect(all.split("\n").filter((l) => / vxlan id /.test(l))).toHaveLength(3);

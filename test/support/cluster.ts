@@ -1,7 +1,8 @@
 // A real Shoal cluster for end-to-end tests: testkit hosts (network namespaces on a private
 // switch), one registry host serving the busybox fixture, and one `shoal daemon` process per node
 // host (the built CLI, `node packages/cli/dist/main.js daemon`), driven through each host's admin
-// socket with the built `shoal` command, as a user would.
+// socket with the built `shoal` command, as a user would. Daemon logs go to the work dir, or to
+// $SHOAL_E2E_LOG_DIR (kept after the test) when it is set.
 //
 //   const cluster = await startCluster({ managers: 1, workers: 2 });
 //   await cluster.manager.shoalOk(["service", "create", "--name", "web", "--replicas", "4", cluster.image, ...]);
@@ -87,6 +88,8 @@ export class TestDaemon {
     private readonly registryHost: string,
     /** The node's container subnet (bridge networking), or undefined for loopback-only containers. */
     readonly nodeSubnet: string | undefined,
+    /** `--heartbeat-ms` of the daemon (managers use it), or the default 1 s. */
+    private readonly heartbeatMs: number | undefined,
   ) {}
 
   get name(): string {
@@ -128,6 +131,7 @@ export class TestDaemon {
       "--hostname",
       this.name,
       ...(this.nodeSubnet === undefined ? [] : ["--node-subnet", this.nodeSubnet]),
+      ...(this.heartbeatMs === undefined ? [] : ["--heartbeat-ms", String(this.heartbeatMs)]),
     ];
     const child = this.host.spawn("node", args, {
       stdio: ["ignore", log, log],
@@ -168,6 +172,15 @@ export class TestDaemon {
     if (child === undefined || this.pid === undefined) return;
     child.kill("SIGKILL");
     await this.exited;
+  }
+
+  /** SIGKILL of the daemon and then of every container it ran (a node that dies with its tasks). */
+  async killWithContainers(): Promise<void> {
+    await this.kill();
+    for (const c of await this.containers()) {
+      if (c.status === "running")
+        await run("runc", ["--root", this.runcRoot, "kill", c.id, "KILL"]).catch(() => {});
+    }
   }
 
   /** Runs the built `shoal` against this daemon's admin socket. Never throws on a non-zero exit. */
@@ -265,8 +278,16 @@ export class TestDaemon {
 export interface StartClusterOptions {
   managers?: number;
   workers?: number;
-  /** Bridge networking on every node (a /24 per node); default true. */
-  network?: boolean;
+  /**
+   * Give every node a fixed /24 with --node-subnet; default false: the managers' allocator
+   * gives each node its subnet (Node.container_subnet).
+   */
+  fixedSubnets?: boolean;
+  /**
+   * The agents' heartbeat period (a node is down after 3 missed, and its tasks are replaced);
+   * default the daemon's 1 s. Tests that restart a daemon and expect its tasks to stay raise it.
+   */
+  heartbeatMs?: number;
   /** Where the busybox fixture lives in the registry; default "fixtures/busybox:1". */
   imagePath?: string;
 }
@@ -281,7 +302,8 @@ export class TestCluster {
     /** The busybox fixture in the registry host, as tasks reference it. */
     readonly image: string,
     readonly daemons: TestDaemon[],
-    private readonly network: boolean,
+    private readonly fixedSubnets: boolean,
+    private readonly heartbeatMs: number | undefined,
   ) {}
 
   /** The first manager (the one that ran `cluster init`). */
@@ -313,9 +335,10 @@ export class TestCluster {
       host,
       join(this.work.path, host.name),
       join(this.work.path, `${host.name}.sock`),
-      join(this.work.path, `${host.name}.log`),
+      join(process.env.SHOAL_E2E_LOG_DIR ?? this.work.path, `${host.name}.log`),
       this.registry.host,
-      this.network ? `10.90.${n}.0/24` : undefined,
+      this.fixedSubnets ? `10.90.${n}.0/24` : undefined,
+      this.heartbeatMs,
     );
     this.daemons.push(daemon);
     await daemon.start();
@@ -430,7 +453,15 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       listenAddress: registryHost.address,
     });
     const image = await seedRegistry(registry, work.path, options.imagePath ?? IMAGE_PATH);
-    cluster = new TestCluster(hosts, work, registry, image, [], options.network ?? true);
+    cluster = new TestCluster(
+      hosts,
+      work,
+      registry,
+      image,
+      [],
+      options.fixedSubnets ?? false,
+      options.heartbeatMs,
+    );
     const first = await cluster.addDaemon();
     await cluster.init(first);
     for (let i = 1; i < managers; i++) await cluster.join(await cluster.addDaemon(), "manager");

@@ -4,7 +4,7 @@ import type { Engine } from "./executor/engine.js";
 import { describeNode, type NodeDescriptionOptions } from "./node-description.js";
 import { AgentRecords } from "./records/agent-records.js";
 import { StatusReporter } from "./reporter/status-reporter.js";
-import { DispatcherSession } from "./session/dispatcher-session.js";
+import { DispatcherSession, type DispatcherSessionOptions } from "./session/dispatcher-session.js";
 import type { ManagerAddress } from "./session/manager-list.js";
 import { Worker } from "./worker.js";
 
@@ -23,6 +23,8 @@ export interface AgentOptions {
   random?: Random;
   logger: Logger;
   maxTransientAttempts?: number;
+  /** Every session message of the dispatcher session (the node object with its role, the managers). */
+  onSessionMessage?: DispatcherSessionOptions["onSessionMessage"];
 }
 
 /**
@@ -73,6 +75,7 @@ export class Agent {
             clock,
             random: random.split(),
             logger,
+            ...(o.onSessionMessage === undefined ? {} : { onSessionMessage: o.onSessionMessage }),
           });
   }
 

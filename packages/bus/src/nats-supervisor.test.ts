@@ -1,5 +1,6 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectBus } from "./connect.js";
 import { startTestCluster, type TestCluster } from "./test-support.js";
 
 describe("NatsSupervisor (3 real nats-servers on loopback)", () => {
@@ -36,6 +37,26 @@ describe("NatsSupervisor (3 real nats-servers on loopback)", () => {
         throw new Error(`no permission error yet: ${errors.join("; ")}`);
     });
     expect(errors.some((e) => e.includes("shoal.logs.w1"))).toBe(false);
+  });
+
+  it("refuses a certificate whose node is not listed, and lets it in after updateNodes (SIGHUP reload)", async () => {
+    const material = await c.material("w3", "worker");
+    const server = c.servers[2];
+    if (server === undefined) throw new Error("no server");
+    const only = [server.url];
+    await expect(
+      connectBus({ servers: only, nodeId: "w3", tls: material, maxReconnectAttempts: 0 }),
+    ).rejects.toThrow(/authorization/i);
+    await server.updateNodes([
+      { nodeId: "m1", role: "manager" },
+      { nodeId: "m2", role: "manager" },
+      { nodeId: "m3", role: "manager" },
+      { nodeId: "w3", role: "worker" },
+    ]);
+    const nc = await eventually(() =>
+      connectBus({ servers: only, nodeId: "w3", tls: material, maxReconnectAttempts: 0 }),
+    );
+    await nc.close();
   });
 
   it("restarts a killed server and the cluster keeps serving meanwhile", async () => {

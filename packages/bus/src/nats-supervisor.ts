@@ -48,6 +48,8 @@ const STABLE_MS = 30_000;
  */
 export class NatsSupervisor {
   private child: ChildProcess | undefined;
+  /** A child we stopped on purpose to start it again (its exit is no crash). */
+  private stopping: ChildProcess | undefined;
   private closed = false;
   private restarts = 0;
   private failures = 0;
@@ -103,7 +105,7 @@ export class NatsSupervisor {
     }
     // Going from one server to a cluster (or back) is not something nats-server reloads: restart.
     await this.writeConfig();
-    this.child?.kill("SIGTERM");
+    await this.restartNow();
   }
 
   /** New node list (a node joined, was removed or changed role). */
@@ -129,6 +131,20 @@ export class NatsSupervisor {
     const timer = this.clock.setTimeout(() => child.kill("SIGKILL"), graceMs);
     await exited;
     this.clock.clearTimeout(timer);
+  }
+
+  /** Stops the server on purpose and starts it again; resolves once it serves. */
+  private async restartNow(): Promise<void> {
+    if (this.restartTimer !== undefined) this.clock.clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const child = this.child;
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+      this.stopping = child;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGTERM");
+      await exited;
+    }
+    await this.start();
   }
 
   private async reload(): Promise<void> {
@@ -215,7 +231,7 @@ export class NatsSupervisor {
   private onExit(child: ChildProcess, code: number | null, signal: string | null, stderr: string): void {
     if (this.child !== child) return;
     this.child = undefined;
-    if (this.closed) return;
+    if (this.closed || this.stopping === child) return;
     if (this.clock.now() - this.startedAtMs > STABLE_MS) this.failures = 0;
     const delayMs = Math.min(RESTART_MAX_MS, RESTART_MIN_MS * 2 ** this.failures);
     this.failures++;

@@ -45,3 +45,9 @@ export function nodeInboxPrefix(nodeId: string): string {
 export function eventSubject(type: string, action: string): string {
   return `${EVENT_SUBJECT_ROOT}.${type}.${action}`;
 }
+
+/**
+ * Pull expiry of the readers' consumers. The client's heartbeat check runs at half of it, so a
+ * follower whose server died notices in seconds instead of the default 30 s pull.
+ */
+export const FOLLOW_EXPIRES_MS = 5000;

@@ -3,7 +3,8 @@
 // manager — the node's own agent dials its own manager too. A daemon started on an empty data dir
 // waits on its admin socket for `cluster init` or `cluster join`; a restarted one reopens what
 // its data dir holds (node.json, certs/, raft/, agent records, containers).
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
+import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { Agent, RuntimeEngine, type RuntimeEngineOptions } from "@shoal/agent";
 import { type Logger, ShoalError } from "@shoal/base";
@@ -12,24 +13,35 @@ import {
   ManagerErrorCode,
   type ManagerOptions,
   readTls,
+  renewNodeCertificate,
   requestNodeCertificate,
   unaryHandler,
   writeTls,
 } from "@shoal/manager";
-import { createClientCredentials, tlsChannelOptions } from "@shoal/pki";
+import {
+  createClientCredentials,
+  kekPath,
+  type NodeTlsMaterial,
+  readNodeCertificate,
+  tlsChannelOptions,
+} from "@shoal/pki";
 import {
   type GetNodeInfoResponse,
   type InitClusterRequest,
   type InitClusterResponse,
   type JoinClusterRequest,
   type JoinClusterResponse,
+  type LeaveClusterResponse,
+  type Node,
   NodeRole,
+  type SessionMessage,
 } from "@shoal/proto";
 import { resolveAdvertiseAddress, withDefaultPort } from "./addresses.js";
 import { AdminServer } from "./admin-server.js";
 import { DaemonErrorCode } from "./errors.js";
 import { type DaemonLayout, daemonLayout } from "./layout.js";
 import { type NodeState, readNodeState, writeNodeState } from "./node-state.js";
+import { roleChangeFor } from "./role-change.js";
 
 export interface DaemonOptions {
   dataDir: string;
@@ -40,7 +52,7 @@ export interface DaemonOptions {
   socketPath: string;
   /** Registries (`host:port`) pulled from over plain HTTP. */
   insecureRegistries?: readonly string[] | undefined;
-  /** The node's container subnet; without it containers get loopback only. */
+  /** The node's container subnet; by default the one the managers' allocator gives the node. */
   nodeSubnet?: string | undefined;
   /** The name this node reports (default: the machine's host name). */
   hostname?: string | undefined;
@@ -48,8 +60,13 @@ export interface DaemonOptions {
   labels?: Record<string, string> | undefined;
   /** Raft tick for a manager (tests use shorter ones). */
   raftTickMs?: number | undefined;
+  /** A manager's dispatcher heartbeat period while the cluster sets none (a node is down after 3 missed). */
+  heartbeatPeriodMs?: number | undefined;
   logger: Logger;
 }
+
+/** A role change that failed (no manager reachable, CA busy) is tried again after this long. */
+const ROLE_CHANGE_RETRY_MS = 2_000;
 
 /** How long `cluster init` waits for the new cluster's objects to be committed. */
 const INIT_COMMIT_TIMEOUT_MS = 30_000;
@@ -66,6 +83,10 @@ export class Daemon {
   private parts: RunningParts | undefined;
   private busy = false;
   private closing = false;
+  /** The node object as the last session message showed it, and the role change working on it. */
+  private latestNode: Node | undefined;
+  private latestManagers: string[] = [];
+  private roleChange: Promise<void> | undefined;
   private admin: AdminServer | undefined;
   private fatal: (err: unknown) => void = () => {};
   private readonly failed = new Promise<never>((_, reject) => {
@@ -117,6 +138,7 @@ export class Daemon {
       ]);
     } finally {
       this.closing = true;
+      await this.roleChange;
       await this.stopParts();
     }
   }
@@ -151,11 +173,7 @@ export class Daemon {
       joinCluster: unaryHandler(this.logger, (req: JoinClusterRequest) =>
         this.exclusive(() => this.join(req)),
       ),
-      leaveCluster: unaryHandler(this.logger, async () => {
-        throw new ShoalError(DaemonErrorCode.Unimplemented, "leaving a cluster is not available yet", {
-          hint: "on a manager, `shoal node rm --force NODE` removes it from the cluster",
-        });
-      }),
+      leaveCluster: unaryHandler(this.logger, () => this.leave()),
       getNodeInfo: unaryHandler(
         this.logger,
         async (): Promise<GetNodeInfoResponse> => ({
@@ -281,6 +299,58 @@ export class Daemon {
     };
   }
 
+  /**
+   * A worker leaves (docker swarm leave): the agent stops, its containers are stopped and removed
+   * with their network attachments, and the node's identity, certificates and records go — the
+   * data dir keeps only its images. The node object stays on the managers (down) until
+   * `shoal node rm`. A manager is refused: it must be demoted first.
+   */
+  private async leave(): Promise<LeaveClusterResponse> {
+    if (this.closing) throw new ShoalError(DaemonErrorCode.Busy, "the daemon is stopping");
+    if (this.busy) throw new ShoalError(DaemonErrorCode.Busy, "another cluster change is in progress");
+    const state = this.state;
+    if (state === undefined) {
+      throw new ShoalError(DaemonErrorCode.NotInCluster, "this node is not part of a cluster");
+    }
+    if (state.role === "manager") {
+      throw new ShoalError(
+        DaemonErrorCode.InvalidArgument,
+        "this node is a manager: it cannot leave the cluster yet",
+        {
+          hint: `demote it first (\`shoal node demote ${state.nodeId}\` on a manager), then leave`,
+        },
+      );
+    }
+    this.busy = true;
+    try {
+      const parts = this.parts;
+      this.parts = undefined;
+      if (parts !== undefined) {
+        parts.agentStop.abort();
+        await parts.agentRun;
+        parts.agent.close();
+        try {
+          for (const c of await parts.engine.runtime.list()) {
+            await parts.engine.runtime.stop(c.id).catch(() => undefined);
+            await parts.engine.remove(c.id);
+            await parts.engine.detachNetwork(c.id).catch(() => undefined);
+          }
+        } finally {
+          await parts.engine.close();
+        }
+      }
+      await removeCgroupParent(this.layout.cgroupParent(state.nodeId));
+      this.state = undefined;
+      for (const name of ["node.json", "certs", "agent-records.jsonl", "container-subnet", "network"]) {
+        await rm(join(this.layout.dataDir, name), { recursive: true, force: true });
+      }
+      this.logger.info({ nodeId: state.nodeId }, "left the cluster");
+      return {};
+    } finally {
+      this.busy = false;
+    }
+  }
+
   private managerOptions(listenAddress: string, advertiseAddress: string): ManagerOptions {
     return {
       dataDir: this.layout.dataDir,
@@ -288,6 +358,9 @@ export class Daemon {
       advertiseAddress,
       logger: this.options.logger,
       ...(this.options.raftTickMs === undefined ? {} : { raft: { tickMs: this.options.raftTickMs } }),
+      ...(this.options.heartbeatPeriodMs === undefined
+        ? {}
+        : { heartbeatPeriodMs: this.options.heartbeatPeriodMs }),
     };
   }
 
@@ -327,16 +400,13 @@ export class Daemon {
         (this.options.insecureRegistries ?? []).map((h) => [h, { insecure: true }]),
       ),
       logger: this.options.logger,
-      ...(this.options.nodeSubnet === undefined
-        ? {}
-        : {
-            network: {
-              subnet: this.options.nodeSubnet,
-              bridge: this.layout.bridge,
-              chainPrefix: this.layout.chainPrefix,
-              netnsPrefix: this.layout.netnsPrefix,
-            },
-          }),
+      // Bridge networking always: on the subnet given, else on the one the allocator gives the node.
+      network: {
+        bridge: this.layout.bridge,
+        chainPrefix: this.layout.chainPrefix,
+        netnsPrefix: this.layout.netnsPrefix,
+        ...(this.options.nodeSubnet === undefined ? {} : { subnet: this.options.nodeSubnet }),
+      },
     };
     const engine = await RuntimeEngine.open(nodeOptions);
     const agent = await Agent.open({
@@ -351,6 +421,7 @@ export class Daemon {
         ...(this.options.labels === undefined ? {} : { engineLabels: this.options.labels }),
       },
       logger: this.options.logger,
+      onSessionMessage: (m) => this.onSessionMessage(m),
     });
     const agentStop = new AbortController();
     const agentRun = agent.run(agentStop.signal).catch((err: unknown) => {
@@ -359,6 +430,147 @@ export class Daemon {
     });
     this.parts = { manager: managerPart, agent, engine, agentStop, agentRun };
     this.logger.info({ nodeId: state.nodeId, role: state.role }, "node parts running");
+  }
+
+  private onSessionMessage(m: SessionMessage): void {
+    if (m.node !== undefined) this.latestNode = m.node;
+    const managers = m.managers.flatMap((w) => (w.peer?.addr ? [w.peer.addr] : []));
+    if (managers.length > 0) this.latestManagers = managers;
+    this.followRole();
+  }
+
+  /** Starts one role change at a time; the node seen last decides, retried until it holds. */
+  private followRole(): void {
+    if (this.roleChange !== undefined || this.closing || this.state === undefined) return;
+    const change = roleChangeFor(this.state.role, this.latestNode);
+    if (change === undefined) return;
+    this.busy = true;
+    this.roleChange = (change === "promote" ? this.promote() : this.demote())
+      .then(
+        () => true,
+        (err: unknown) => {
+          this.logger.warn({ err, change }, "role change failed; retrying");
+          return false;
+        },
+      )
+      .then(async (done) => {
+        if (!done) await new Promise((r) => setTimeout(r, ROLE_CHANGE_RETRY_MS));
+        this.busy = false;
+        this.roleChange = undefined;
+        this.followRole();
+      });
+  }
+
+  /** Managers to ask, the ones the dispatcher named last first, this node itself never. */
+  private otherManagers(): string[] {
+    const own = this.state?.advertiseAddress;
+    return [...new Set([...this.latestManagers, ...(this.state?.managers ?? [])])].filter((a) => a !== own);
+  }
+
+  /** A certificate of the role the store holds now, from the first manager that answers. */
+  private async renewCertificate(state: NodeState, want: "manager" | "worker"): Promise<NodeTlsMaterial> {
+    const current = await readTls(this.layout.dataDir);
+    let last: unknown;
+    for (const address of this.otherManagers()) {
+      try {
+        const tls = await renewNodeCertificate({
+          address,
+          clusterId: state.clusterId,
+          nodeId: state.nodeId,
+          current,
+        });
+        const role = readNodeCertificate(tls.certPem).role;
+        if (role !== want)
+          throw new ShoalError(
+            DaemonErrorCode.Busy,
+            `the CA issued a ${role} certificate, not a ${want} one yet`,
+          );
+        return tls;
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw (
+      last ?? new ShoalError(DaemonErrorCode.NotInCluster, "no manager known to renew the certificate with")
+    );
+  }
+
+  /** Worker → manager in the running process: manager certificate, Raft/Join, the Manager. */
+  private async promote(): Promise<void> {
+    const state = this.state;
+    if (state === undefined || this.closing) return;
+    this.logger.info({ nodeId: state.nodeId }, "promoted: starting the manager parts");
+    const tls = await this.renewCertificate(state, "manager");
+    const options = this.managerOptions(state.listenAddress, state.advertiseAddress);
+    await this.stopParts();
+    let manager: Manager | undefined;
+    let last: unknown;
+    try {
+      for (const remoteAddress of this.leaderFirst()) {
+        try {
+          manager = await Manager.joinPromoted(options, {
+            nodeId: state.nodeId,
+            clusterId: state.clusterId,
+            tls,
+            remoteAddress,
+          });
+          break;
+        } catch (err) {
+          last = err;
+          const leader = ShoalError.is(err, ManagerErrorCode.NotLeader) ? err.details.leaderAddr : undefined;
+          if (typeof leader === "string" && leader !== "") this.leaderHint = leader;
+        }
+      }
+    } finally {
+      if (manager === undefined) await this.startParts(state, undefined);
+    }
+    if (manager === undefined)
+      throw last ?? new ShoalError(DaemonErrorCode.NotInCluster, "no manager to join");
+    const next: NodeState = {
+      ...state,
+      role: "manager",
+      managers: [state.advertiseAddress, ...this.otherManagers()],
+    };
+    await writeNodeState(this.layout.nodeFile, next);
+    this.state = next;
+    await this.startParts(next, manager);
+  }
+
+  private leaderHint: string | undefined;
+
+  private leaderFirst(): string[] {
+    const others = this.otherManagers();
+    return this.leaderHint === undefined
+      ? [...others, ...others]
+      : [this.leaderHint, ...others, this.leaderHint];
+  }
+
+  /**
+   * Manager → worker once the leader took it out of Raft: the Manager stops, its Raft data and KEK
+   * go, a worker certificate replaces the manager one; the agent goes on with its containers.
+   */
+  private async demote(): Promise<void> {
+    const state = this.state;
+    if (state === undefined || this.closing) return;
+    this.logger.info({ nodeId: state.nodeId }, "demoted: stopping the manager parts");
+    await this.stopParts();
+    const next: NodeState = { ...state, role: "worker", managers: this.otherManagers() };
+    try {
+      const tls = await this.renewCertificate(state, "worker");
+      await writeTls(this.layout.dataDir, tls);
+      await writeNodeState(this.layout.nodeFile, next);
+      this.state = next;
+    } finally {
+      // Still a manager on disk when the renewal failed: run as one until the retry.
+      await this.startParts(this.state ?? state, undefined);
+    }
+    for (const path of [
+      join(this.layout.dataDir, "manager.json"),
+      join(this.layout.dataDir, "raft"),
+      kekPath(this.layout.dataDir),
+    ]) {
+      await rm(path, { recursive: true, force: true });
+    }
   }
 
   private async stopParts(): Promise<void> {
@@ -376,4 +588,10 @@ export class Daemon {
     }
     this.logger.info("node parts stopped");
   }
+}
+
+/** The node's (now empty) cgroup parent in every hierarchy; a busy one is left and logged by no one. */
+async function removeCgroupParent(parent: string): Promise<void> {
+  const hierarchies = await readdir("/sys/fs/cgroup").catch(() => [] as string[]);
+  for (const h of hierarchies) await rmdir(join("/sys/fs/cgroup", h, parent)).catch(() => undefined);
 }

@@ -60,6 +60,7 @@ export {
   type MembershipChange,
   type QuorumCheck,
 } from "./quorum-safety.js";
+export { renewNodeCertificate } from "./renewal.js";
 export { type RpcContext, streamHandler, unaryHandler } from "./rpc-handler.js";
 export {
   type AgentView,

@@ -65,12 +65,25 @@ function call<T>(
 }
 
 export async function joinCluster(options: JoinRequestOptions): Promise<Joined> {
-  const { nodeId, clusterId, tls } = await requestNodeCertificate(options, NodeRole.MANAGER);
+  const issued = await requestNodeCertificate(options, NodeRole.MANAGER);
+  return joinRaft(issued, options.remoteAddress, options.advertiseAddress);
+}
+
+/**
+ * Step 3 alone, for a node that already holds a manager certificate (a promoted worker): the
+ * leader at `remoteAddress` adds it to Raft and answers with its raft id, the members and the KEK.
+ */
+export async function joinRaft(
+  node: IssuedNode,
+  remoteAddress: string,
+  advertiseAddress: string,
+): Promise<Joined> {
+  const { nodeId, clusterId, tls } = node;
   const channel = { ...tlsChannelOptions(), "grpc.use_local_subchannel_pool": 1 };
-  const raft = new RaftClient(options.remoteAddress, createClientCredentials(tls, { clusterId }), channel);
+  const raft = new RaftClient(remoteAddress, createClientCredentials(tls, { clusterId }), channel);
   try {
     const res = await call<{ raftId: number; members: RaftMember[]; kek: Uint8Array }>((md, o, cb) =>
-      raft.join({ addr: options.advertiseAddress }, md, o, cb),
+      raft.join({ addr: advertiseAddress }, md, o, cb),
     );
     return { identity: { nodeId, raftId: res.raftId, clusterId }, tls, kek: res.kek, members: res.members };
   } finally {

@@ -33,7 +33,7 @@ import { ClusterServer } from "./cluster-server.js";
 import { ControlApi } from "./control/control-api.js";
 import { Dispatcher } from "./dispatcher/dispatcher.js";
 import { ManagerErrorCode } from "./errors.js";
-import { joinCluster } from "./join.js";
+import { type IssuedNode, type Joined, joinCluster, joinRaft } from "./join.js";
 import { LeaderComponents } from "./leader-components.js";
 import { GrpcForwarding } from "./membership/grpc-forwarding.js";
 import { RaftMembership } from "./membership/raft-membership.js";
@@ -59,6 +59,8 @@ export interface ManagerOptions {
   random?: Random;
   /** Raft timing (tick, election) for the store's member. */
   raft?: ReplicatedStoreOptions["raft"];
+  /** The dispatcher's heartbeat period while the cluster object sets none (default 1 s). */
+  heartbeatPeriodMs?: number;
   /** Certificate lifetime for this manager's own first certificate (tests use minutes). */
   nodeCertLifetimeMs?: number;
 }
@@ -182,6 +184,21 @@ export class Manager {
       advertiseAddress: options.advertiseAddress,
       hosts: [hostOf(options.advertiseAddress)],
     });
+    return Manager.startJoined(options, joined);
+  }
+
+  /**
+   * A promoted worker becomes a manager: with the manager certificate it got after its promotion
+   * (`renewNodeCertificate`), the leader at `remoteAddress` adds it to Raft and sends the KEK.
+   */
+  static async joinPromoted(
+    options: ManagerOptions,
+    node: IssuedNode & { remoteAddress: string },
+  ): Promise<Manager> {
+    return Manager.startJoined(options, await joinRaft(node, node.remoteAddress, options.advertiseAddress));
+  }
+
+  private static async startJoined(options: ManagerOptions, joined: Joined): Promise<Manager> {
     const kek = KeyEncryptionKey.fromBytes(joined.kek);
     await kek.writeTo(kekPath(options.dataDir));
     await writeTls(options.dataDir, joined.tls);
@@ -243,6 +260,7 @@ export class Manager {
       logger,
       rootCaPem: () => tls.rootCertPem,
       leaderAddress: () => Manager.addressOfRaft(store, store.leader),
+      ...(options.heartbeatPeriodMs === undefined ? {} : { heartbeatPeriodMs: options.heartbeatPeriodMs }),
     });
     components.register(dispatcher);
     const membership = new RaftMembership({

@@ -49,48 +49,15 @@ export function ownCertificateRenewer(options: {
     random: options.random,
     logger: options.logger,
     current: renewableTls(options.current),
-    renew: async () => {
-      const { keyPem, csrPem } = await createNodeKeyAndCsr();
-      const client = new NodeCAClient(
-        options.address(),
-        createClientCredentials(inUse, { clusterId: options.clusterId }),
-        {
-          ...tlsChannelOptions(),
-          "grpc.use_local_subchannel_pool": 1,
-        },
-      );
-      const call = <T>(
-        fn: (md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: T) => void) => void,
-      ) =>
-        new Promise<T>((resolve, reject) =>
-          fn(new grpc.Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, (e, v) =>
-            e ? reject(fromStatus(e)) : resolve(v),
-          ),
-        );
-      try {
-        await call((md, o, cb) => client.renewNodeCertificate({ csr: Buffer.from(csrPem) }, md, o, cb));
-        for (let i = 0; i < CALL_TIMEOUT_MS / POLL_MS; i++) {
-          const status = await call<{
-            certificate?: { status?: { state: number }; certificate: Uint8Array } | undefined;
-          }>((md, o, cb) => client.nodeCertificateStatus({ nodeId: options.nodeId }, md, o, cb as never));
-          const pem = Buffer.from(status.certificate?.certificate ?? []).toString("utf8");
-          if (
-            status.certificate?.status?.state === IssuanceState.ISSUED &&
-            pem !== "" &&
-            pem !== inUse.certPem
-          ) {
-            return renewableTls({ rootCertPem: inUse.rootCertPem, certPem: pem, keyPem });
-          }
-          await new Promise((r) => setTimeout(r, POLL_MS));
-        }
-        throw new ShoalError(
-          ManagerErrorCode.Unavailable,
-          "the CA did not issue the renewed certificate in time",
-        );
-      } finally {
-        client.close();
-      }
-    },
+    renew: async () =>
+      renewableTls(
+        await renewNodeCertificate({
+          address: options.address(),
+          clusterId: options.clusterId,
+          nodeId: options.nodeId,
+          current: inUse,
+        }),
+      ),
     store: async (renewed) => {
       const tls = { rootCertPem: renewed.rootCertPem, certPem: renewed.certPem, keyPem: renewed.keyPem };
       await writeTls(options.dataDir, tls);
@@ -98,4 +65,57 @@ export function ownCertificateRenewer(options: {
       inUse = tls;
     },
   });
+}
+
+/**
+ * A certificate for a new key from the cluster's CA at `address`, asked with the `current` one.
+ * The store decides the role: a promoted worker gets a manager certificate, a demoted manager a
+ * worker one. Nothing is written here.
+ */
+export async function renewNodeCertificate(options: {
+  address: string;
+  clusterId: string;
+  nodeId: string;
+  current: NodeTlsMaterial;
+}): Promise<NodeTlsMaterial> {
+  const { keyPem, csrPem } = await createNodeKeyAndCsr();
+  const client = new NodeCAClient(
+    options.address,
+    createClientCredentials(options.current, { clusterId: options.clusterId }),
+    {
+      ...tlsChannelOptions(),
+      "grpc.use_local_subchannel_pool": 1,
+    },
+  );
+  const call = <T>(
+    fn: (md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: T) => void) => void,
+  ) =>
+    new Promise<T>((resolve, reject) =>
+      fn(new grpc.Metadata(), { deadline: Date.now() + CALL_TIMEOUT_MS }, (e, v) =>
+        e ? reject(fromStatus(e)) : resolve(v),
+      ),
+    );
+  try {
+    await call((md, o, cb) => client.renewNodeCertificate({ csr: Buffer.from(csrPem) }, md, o, cb));
+    for (let i = 0; i < CALL_TIMEOUT_MS / POLL_MS; i++) {
+      const status = await call<{
+        certificate?: { status?: { state: number }; certificate: Uint8Array } | undefined;
+      }>((md, o, cb) => client.nodeCertificateStatus({ nodeId: options.nodeId }, md, o, cb as never));
+      const pem = Buffer.from(status.certificate?.certificate ?? []).toString("utf8");
+      if (
+        status.certificate?.status?.state === IssuanceState.ISSUED &&
+        pem !== "" &&
+        pem !== options.current.certPem
+      ) {
+        return { rootCertPem: options.current.rootCertPem, certPem: pem, keyPem };
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    throw new ShoalError(
+      ManagerErrorCode.Unavailable,
+      "the CA did not issue the renewed certificate in time",
+    );
+  } finally {
+    client.close();
+  }
 }

@@ -250,6 +250,20 @@ export async function run(): Promise<void> {
       });
     }
     reportFigure("ingress_connect_p50_ms", percentile(ingress, 50), "ms");
+    // A backend leaving and coming back (health flips): what a node's apply costs per change.
+    const flips: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const d = desired(h1);
+      const svc = d.services[0];
+      const changed: OverlayDesired =
+        i % 2 === 0 && svc !== undefined
+          ? { ...d, services: [{ ...svc, tasks: svc.tasks.map((t) => ({ ...t, healthy: false })) }] }
+          : d;
+      const t = performance.now();
+      await (overlays[0] as OverlayNetworks).apply(changed);
+      flips.push(performance.now() - t);
+    }
+    reportFigure("overlay_backend_change_apply_p50_ms", percentile(flips, 50), "ms");
   } finally {
     for (const p of processes) p.kill("SIGKILL");
     for (const o of overlays) await o.destroy().catch(() => {});

@@ -56,6 +56,9 @@ const KIND: Record<RuntimeErrorCode, typeof P | typeof T> = {
   [NetworkErrorCode.CommandFailed]: T,
   [NetworkErrorCode.StateCorrupt]: T,
   [NetworkErrorCode.Closed]: T,
+  [NetworkErrorCode.OverlayInvalidSpec]: P,
+  [NetworkErrorCode.OverlayNotAttachable]: P,
+  [NetworkErrorCode.OverlayEndpointFailed]: T,
 };
 
 /** True when an error with this code means the task's spec is wrong; unknown codes are transient. */

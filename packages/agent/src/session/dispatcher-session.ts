@@ -40,6 +40,8 @@ export interface DispatcherSessionOptions {
   backoffMinMs?: number;
   backoffMaxMs?: number;
   sessionOpenTimeoutMs?: number;
+  /** Every session message (the node object, the managers): the daemon follows role changes. */
+  onSessionMessage?: (m: SessionMessage) => void;
 }
 
 /**
@@ -217,6 +219,7 @@ export class DispatcherSession {
     );
     if (managers.length > 0) this.managerList = managers;
     if (m.node !== undefined) this.opts.onNode?.(m.node);
+    this.opts.onSessionMessage?.(m);
   }
 
   /** Returns the set id the next increment must apply to. */

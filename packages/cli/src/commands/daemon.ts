@@ -15,6 +15,14 @@ interface DaemonFlags {
   hostname?: string;
   label: string[];
   raftTickMs?: string;
+  heartbeatMs?: string;
+}
+
+function positiveInteger(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n > 0)) throw usageError(`${flag} "${value}": must be a positive integer`);
+  return n;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -40,10 +48,14 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
       collect,
       [],
     )
-    .option("--node-subnet <cidr>", "the node's container subnet (bridge networking, published ports)")
+    .option("--node-subnet <cidr>", "the node's container subnet (default: the one the managers allocate)")
     .option("--hostname <name>", "the host name this node reports")
     .option("--label <key=value>", "an engine label (repeatable)", collect, [])
     .option("--raft-tick-ms <ms>", "Raft tick of a manager (tests)")
+    .option(
+      "--heartbeat-ms <ms>",
+      "a manager's agent heartbeat period while the cluster sets none (default 1000)",
+    )
     .action(async (flags: DaemonFlags) => {
       const labels: Record<string, string> = {};
       for (const l of flags.label) {
@@ -51,9 +63,8 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
         if (eq <= 0) throw usageError(`--label "${l}": must be key=value`);
         labels[l.slice(0, eq)] = l.slice(eq + 1);
       }
-      const tick = flags.raftTickMs === undefined ? undefined : Number(flags.raftTickMs);
-      if (tick !== undefined && !(Number.isInteger(tick) && tick > 0))
-        throw usageError(`--raft-tick-ms "${flags.raftTickMs}": must be a positive integer`);
+      const tick = positiveInteger("--raft-tick-ms", flags.raftTickMs);
+      const heartbeat = positiveInteger("--heartbeat-ms", flags.heartbeatMs);
       const logger = createLogger({
         ...loggerOptionsFromEnv(ctx.io.env, process.stderr.isTTY === true),
         name: "shoal-daemon",
@@ -68,6 +79,7 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
         hostname: flags.hostname,
         labels,
         raftTickMs: tick,
+        heartbeatPeriodMs: heartbeat,
         logger,
       });
       const stop = new AbortController();

@@ -23,6 +23,7 @@ import {
   AssignmentsType,
   type HeartbeatRequest,
   type HeartbeatResponse,
+  type Node,
   NodeState,
   type SessionMessage,
   type SessionRequest,
@@ -269,12 +270,51 @@ export class Dispatcher implements LeaderComponent {
       rootCa: Buffer.from(this.rootCaPem(), "utf8"),
     });
     const ended = AbortSignal.any([ctx.signal, session.controller.signal, active.signal]);
-    await new Promise<void>((resolve) => ended.addEventListener("abort", () => resolve(), { once: true }));
+    await this.sendRoleChanges(session.id, nodeId, node, send, ended);
     if (this.sessions.get(session.id) === session) {
       this.sessions.delete(session.id);
       if (this.sessionOfNode.get(nodeId) === session.id) this.sessionOfNode.delete(nodeId);
     }
     if (active.signal.aborted) this.requireActive(); // tells the agent where the new leader is
+  }
+
+  /**
+   * Until `ended`: the node object again in a session message whenever its role or desired role
+   * changes, so a promoted or demoted node's daemon starts or stops its manager parts.
+   */
+  private async sendRoleChanges(
+    sessionId: string,
+    nodeId: string,
+    sent: Node,
+    send: (m: SessionMessage) => void,
+    ended: AbortSignal,
+  ): Promise<void> {
+    let last = { role: sent.role, desired: sent.spec?.desiredRole };
+    const check = () => {
+      const node = this.store.view((tx) => tx.nodes.get(nodeId));
+      if (node === undefined) return;
+      const now = { role: node.role, desired: node.spec?.desiredRole };
+      if (now.role === last.role && now.desired === last.desired) return;
+      last = now;
+      send({
+        sessionId,
+        node,
+        managers: this.managers(),
+        networkBootstrapKeys: [],
+        rootCa: Buffer.from(this.rootCaPem(), "utf8"),
+      });
+    };
+    const events = this.store.watch({
+      filter: { kinds: ["node"], id: nodeId, commits: false },
+      signal: ended,
+    });
+    try {
+      check(); // a change between the session's write and the subscription
+      for await (const _ of events) check();
+    } catch (err) {
+      // A lagging watch ends the session; the agent reconnects and gets the node afresh.
+      this.logger.debug({ err, nodeId }, "node watch of a session ended");
+    }
   }
 
   private heartbeat(request: HeartbeatRequest, ctx: RpcContext): HeartbeatResponse {

@@ -208,6 +208,7 @@ export class RaftMembership {
           if (signal.aborted) return;
           const status = this.store.raft.status();
           if (status === undefined) continue;
+          await this.promoteWorkers();
           const ready = status.confState.learners.find((id) => {
             const p = status.progress.get(id);
             return p?.recentActive === true && p.match + PROMOTE_MAX_LAG_ENTRIES >= status.lastIndex;
@@ -222,6 +223,29 @@ export class RaftMembership {
         }
       },
     };
+  }
+
+  /**
+   * A worker whose desired role became manager gets role manager (swarmkit's role manager): its
+   * next certificate says manager, and its daemon then joins Raft with it (Raft/Join).
+   */
+  private async promoteWorkers(): Promise<void> {
+    const promoted = this.store.view((tx) =>
+      tx.nodes.list().filter((n) => n.role === NodeRole.WORKER && n.spec?.desiredRole === NodeRole.MANAGER),
+    );
+    if (promoted.length === 0) return;
+    try {
+      await this.store.update((tx) => {
+        for (const p of promoted) {
+          const n = tx.nodes.get(p.id);
+          if (n !== undefined && n.role === NodeRole.WORKER)
+            tx.nodes.update({ ...n, role: NodeRole.MANAGER });
+        }
+      });
+      for (const p of promoted) this.logger.info({ nodeId: p.id }, "worker promoted to manager");
+    } catch (err) {
+      this.logger.debug({ err }, "promotion of workers not applied yet; retrying");
+    }
   }
 }
 

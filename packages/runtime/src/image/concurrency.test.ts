@@ -58,4 +58,47 @@ describe("SharedExclusiveLock", () => {
     expect(log).toEqual(["+s1", "+s2", "-s1", "-s2", "+x", "-x", "+s3", "-s3"]);
     expect(lock.isIdle).toBe(true);
   });
+
+  it("rejects only the caller whose signal aborted; the shared work goes on for the others", async () => {
+    const flight = new Singleflight<number>();
+    let workSignal: AbortSignal | undefined;
+    let finish: (v: number) => void = () => {};
+    const work = (signal: AbortSignal) => {
+      workSignal = signal;
+      return new Promise<number>((resolve) => {
+        finish = resolve;
+      });
+    };
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = flight.run("a", work, first.signal);
+    const b = flight.run("a", work, second.signal);
+    first.abort(new Error("first gave up"));
+    await expect(a).rejects.toThrow("first gave up");
+    expect(workSignal?.aborted).toBe(false);
+    finish(7);
+    expect(await b).toBe(7);
+  });
+
+  it("cancels the shared work once every waiting caller has given up", async () => {
+    const flight = new Singleflight<number>();
+    let workSignal: AbortSignal | undefined;
+    const work = (signal: AbortSignal) => {
+      workSignal = signal;
+      return new Promise<number>((_, reject) =>
+        signal.addEventListener("abort", () => reject(signal.reason)),
+      );
+    };
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = flight.run("a", work, first.signal).catch((e: unknown) => e);
+    const b = flight.run("a", work, second.signal).catch((e: unknown) => e);
+    first.abort(new Error("one"));
+    await a;
+    expect(workSignal?.aborted).toBe(false);
+    second.abort(new Error("two"));
+    expect(((await b) as Error).message).toBe("two");
+    expect(workSignal?.aborted).toBe(true);
+    expect(flight.has("a")).toBe(false);
+  });
 });

@@ -29,16 +29,69 @@ export async function mapLimit<T, R>(
   return results;
 }
 
-/** Shares one in-flight promise per key among concurrent callers (pulls, downloads, unpacks). */
-export class Singleflight<T> {
-  private readonly inflight = new Map<string, Promise<T>>();
+interface Flight<T> {
+  promise: Promise<T>;
+  controller: AbortController;
+  /** Callers still waiting on it; the last one to give up (its signal aborted) cancels the work. */
+  waiting: number;
+  settled: boolean;
+}
 
-  run(key: string, work: () => Promise<T>): Promise<T> {
-    const existing = this.inflight.get(key);
-    if (existing !== undefined) return existing;
-    const promise = work().finally(() => this.inflight.delete(key));
-    this.inflight.set(key, promise);
-    return promise;
+/**
+ * Shares one in-flight promise per key among concurrent callers (pulls, downloads, unpacks). The
+ * work gets a signal of its own that aborts only once every caller that passed a signal has given
+ * up: one caller's abort rejects that caller alone and never fails the others' shared work.
+ */
+export class Singleflight<T> {
+  private readonly inflight = new Map<string, Flight<T>>();
+
+  run(key: string, work: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
+    let flight = this.inflight.get(key);
+    if (flight === undefined) {
+      const controller = new AbortController();
+      const created: Flight<T> = {
+        promise: Promise.resolve() as Promise<T>,
+        controller,
+        waiting: 0,
+        settled: false,
+      };
+      created.promise = work(controller.signal).finally(() => {
+        created.settled = true;
+        if (this.inflight.get(key) === created) this.inflight.delete(key);
+      });
+      this.inflight.set(key, created);
+      flight = created;
+    }
+    return signal === undefined ? flight.promise : this.join(flight, signal);
+  }
+
+  private join(flight: Flight<T>, signal: AbortSignal): Promise<T> {
+    flight.waiting++;
+    return new Promise<T>((resolve, reject) => {
+      let left = false;
+      const leave = () => {
+        if (left) return false;
+        left = true;
+        signal.removeEventListener("abort", onAbort);
+        flight.waiting--;
+        return true;
+      };
+      const onAbort = () => {
+        if (!leave()) return;
+        if (flight.waiting === 0 && !flight.settled) flight.controller.abort(signal.reason);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      flight.promise.then(
+        (value) => {
+          if (leave()) resolve(value);
+        },
+        (err: unknown) => {
+          if (leave()) reject(err);
+        },
+      );
+    });
   }
 
   has(key: string): boolean {

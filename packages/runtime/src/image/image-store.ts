@@ -233,40 +233,43 @@ export class LocalImageStore implements ImageStore {
     const onProgress = options.onProgress ?? (() => undefined);
     const client = this.clientFor(parsed.domain, options.credentials);
     // Concurrent pulls of one reference (with the same credentials) share the whole operation;
-    // progress goes to the first caller.
+    // progress goes to the first caller; one caller giving up (its signal) leaves the others' pull running.
     const key = `${name} ${formatPlatform(platform)} ${credentialsKey(options.credentials)}`;
-    return this.pulls.run(key, () =>
-      this.lock.withShared(async () => {
-        const startedMs = this.clock.now();
-        this.logger.info({ ref: name, platform: formatPlatform(platform) }, "pulling image");
-        const fetched = await fetchImage(
-          {
-            client,
-            content: this.content,
-            downloads: this.downloads,
-            pin: (d) => this.pin(d),
-            discard: (digests) => this.discardBlobs(digests),
-            onProgress,
-            signal: options.signal,
-            parallelDownloads: this.parallelDownloads,
-            fetchLayer: (r, desc, diffId) =>
-              this.layers.fetchLayer(client, r, desc, diffId, onProgress, options.signal),
-          },
-          parsed,
-          platform,
-        );
-        try {
-          const record = await this.register(fetched, onProgress);
-          onProgress({ kind: "done", ref: name, id: record.id });
-          this.logger.info(
-            { ref: name, id: record.id, durationMs: this.clock.now() - startedMs },
-            "image pulled",
+    return this.pulls.run(
+      key,
+      (shared) =>
+        this.lock.withShared(async () => {
+          const startedMs = this.clock.now();
+          this.logger.info({ ref: name, platform: formatPlatform(platform) }, "pulling image");
+          const fetched = await fetchImage(
+            {
+              client,
+              content: this.content,
+              downloads: this.downloads,
+              pin: (d) => this.pin(d),
+              discard: (digests) => this.discardBlobs(digests),
+              onProgress,
+              signal: shared,
+              parallelDownloads: this.parallelDownloads,
+              fetchLayer: (r, desc, diffId) =>
+                this.layers.fetchLayer(client, r, desc, diffId, onProgress, shared),
+            },
+            parsed,
+            platform,
           );
-          return record;
-        } finally {
-          fetched.release();
-        }
-      }),
+          try {
+            const record = await this.register(fetched, onProgress);
+            onProgress({ kind: "done", ref: name, id: record.id });
+            this.logger.info(
+              { ref: name, id: record.id, durationMs: this.clock.now() - startedMs },
+              "image pulled",
+            );
+            return record;
+          } finally {
+            fetched.release();
+          }
+        }),
+      options.signal,
     );
   }
 

@@ -20,5 +20,11 @@ export const NetworkErrorCode = {
   Closed: "NETWORK_CLOSED",
   /** The recorded network state file cannot be read. */
   StateCorrupt: "NETWORK_STATE_CORRUPT",
+  /** An overlay desired state is inconsistent: overlapping subnets, a name or VNI in use, an address outside its subnet… */
+  OverlayInvalidSpec: "NETWORK_OVERLAY_INVALID_SPEC",
+  /** A plain container asked to join an overlay network that is not attachable. */
+  OverlayNotAttachable: "NETWORK_OVERLAY_NOT_ATTACHABLE",
+  /** Some overlay endpoints could not be set up (their namespace is missing, say); the rest was applied. */
+  OverlayEndpointFailed: "NETWORK_OVERLAY_ENDPOINT_FAILED",
 } as const;
 export type NetworkErrorCode = (typeof NetworkErrorCode)[keyof typeof NetworkErrorCode];

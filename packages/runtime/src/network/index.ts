@@ -21,7 +21,6 @@ export {
   macOf,
   type OverlayDesired,
   type OverlayEndpoint,
-  OverlayErrorCode,
   type OverlayNetworkSpec,
   type OverlayPeer,
   type OverlayService,

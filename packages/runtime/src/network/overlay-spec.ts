@@ -1,5 +1,6 @@
 import { ShoalError } from "@shoal/base";
 import { ipToInt, offsetOf, parseSubnet, type Subnet } from "./cidr.js";
+import { NetworkErrorCode } from "./errors.js";
 import type { Protocol } from "./state.js";
 
 /**
@@ -70,17 +71,10 @@ export interface OverlayTask {
   addresses: readonly { networkId: string; ip: string }[];
 }
 
-export const OverlayErrorCode = {
-  /** The desired state is inconsistent: overlapping subnets, a name or VNI in use, an address outside its subnet… */
-  InvalidSpec: "OVERLAY_INVALID_SPEC",
-  /** A plain container asked to join a network that is not attachable. */
-  NotAttachable: "OVERLAY_NOT_ATTACHABLE",
-} as const;
-
 const MAX_VNI = 16_777_215;
 
 function invalid(message: string, hint?: string): ShoalError {
-  return new ShoalError(OverlayErrorCode.InvalidSpec, message, hint === undefined ? {} : { hint });
+  return new ShoalError(NetworkErrorCode.OverlayInvalidSpec, message, hint === undefined ? {} : { hint });
 }
 
 /** Deterministic MAC of an overlay address (Docker's 02:42 + the IPv4 bytes), so peers need only the address. */
@@ -170,7 +164,7 @@ export function validateOverlay(desired: OverlayDesired): Map<string, Subnet> {
       joined.add(a.networkId);
       if (ep.kind === "container" && net.attachable !== true)
         throw new ShoalError(
-          OverlayErrorCode.NotAttachable,
+          NetworkErrorCode.OverlayNotAttachable,
           `container "${ep.containerId}" cannot join network "${net.name}": it is not attachable`,
           { hint: "create the network with attachable: true, or run the container as a service" },
         );

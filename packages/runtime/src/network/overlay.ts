@@ -29,7 +29,10 @@ import { type CommandRunner, createRunner } from "./runner.js";
 export interface OverlayNetworksOptions {
   /** This node's underlay address: the VXLAN tunnel endpoint, and how peers name this node. */
   localAddr: string;
-  /** MTU of the underlay; overlay devices get 50 less (the VXLAN header). Default 1500. */
+  /**
+   * MTU of the underlay; overlay devices get 50 less (the VXLAN header). Default: the MTU of the
+   * interface holding `localAddr` (1500 if none does).
+   */
   underlayMtu?: number;
   /** Prefix of our links (≤ 3 chars; a kind letter and 10 hash chars follow). Default "sv". */
   linkPrefix?: string;
@@ -77,7 +80,8 @@ export class OverlayNetworks {
   private readonly log: Logger;
   private readonly runner: CommandRunner;
   private readonly local: string;
-  private readonly mtu: number;
+  private mtu: number;
+  private readonly mtuGiven: boolean;
   private readonly prefix: string;
   private readonly chains: OverlayChains;
   private readonly vxlanPort: number;
@@ -86,6 +90,13 @@ export class OverlayNetworks {
   private queue: Promise<unknown> = Promise.resolve();
   /** Rules last applied per namespace ("" is the node): unchanged ones are not rewritten. */
   private applied = new Map<string, string>();
+  /**
+   * What each network and endpoint was last programmed from: an unchanged one whose links are
+   * still there is not run through its (idempotent) commands again, so a backend change costs
+   * a rules rewrite, not a pass over every device. A new instance (a restart) programs all.
+   */
+  private programmed = new Map<string, string>();
+  private forwardingOn = false;
   private current: OverlayDesired = { networks: [], endpoints: [], services: [] };
 
   constructor(options: OverlayNetworksOptions) {
@@ -93,6 +104,7 @@ export class OverlayNetworks {
     this.runner = options.runner ?? createRunner();
     this.local = options.localAddr;
     this.mtu = (options.underlayMtu ?? 1500) - VXLAN_OVERHEAD;
+    this.mtuGiven = options.underlayMtu !== undefined;
     this.prefix = options.linkPrefix ?? "sv";
     if (!/^[a-z]{1,3}$/.test(this.prefix))
       throw new ShoalError(
@@ -143,7 +155,11 @@ export class OverlayNetworks {
 
   private async doApply(desired: OverlayDesired): Promise<void> {
     const subnets = validateOverlay(desired);
-    await this.runner.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+    if (!this.forwardingOn) {
+      await this.runner.run("sysctl", ["-q", "-w", "net.ipv4.ip_forward=1"]);
+      if (!this.mtuGiven) this.mtu = (await this.underlayMtu()) - VXLAN_OVERHEAD;
+      this.forwardingOn = true;
+    }
     let links = linkNames((await this.runner.run("ip", ["-o", "-d", "link", "show"])).stdout);
     const wanted = new Set<string>();
     for (const net of desired.networks) {
@@ -161,14 +177,71 @@ export class OverlayNetworks {
       await this.runner.run("ip", ["link", "del", name], { allowFailure: true });
       links.delete(name);
     }
-    for (const net of desired.networks) await this.ensureNetwork(net, subnets.get(net.id) as Subnet, links);
+    const keep = new Set<string>();
+    for (const net of desired.networks) {
+      const key = `net:${net.id}`;
+      const print = JSON.stringify(net);
+      keep.add(key);
+      const present = links.has(this.bridgeName(net.id)) && links.has(this.vxlanName(net.id));
+      if (present && this.programmed.get(key) === print) continue;
+      this.programmed.delete(key);
+      await this.ensureNetwork(net, subnets.get(net.id) as Subnet, links);
+      this.programmed.set(key, print);
+    }
+    // Mesh rules name their bridge by `iif` and outlive it: without an ingress network, none stays.
+    if (!desired.networks.some((n) => n.ingress === true)) await this.clearMeshRules();
     links = linkNames((await this.runner.run("ip", ["-o", "link", "show"])).stdout);
-    for (const ep of desired.endpoints) await this.ensureEndpoint(ep, desired, subnets, links);
+    // One endpoint that cannot be set up (its namespace went with its container, say) must not
+    // keep the others and the node's rules from being programmed: it is reported at the end.
+    const failed: { containerId: string; error: string }[] = [];
+    const each = async (ep: OverlayEndpoint, work: () => Promise<void>) => {
+      try {
+        await work();
+      } catch (err) {
+        if (!failed.some((f) => f.containerId === ep.containerId))
+          failed.push({
+            containerId: ep.containerId,
+            error: err instanceof Error ? err.message : String(err),
+          });
+      }
+    };
+    for (const ep of desired.endpoints) {
+      const key = `ep:${ep.containerId}`;
+      keep.add(key);
+      const print = JSON.stringify({
+        ep,
+        nets: ep.attachments.map((a) => {
+          const n = desired.networks.find((x) => x.id === a.networkId);
+          return [n?.subnet, n?.gateway, n?.internal, n?.ingress];
+        }),
+      });
+      const present = ep.attachments.every((a) => links.has(this.vethName(ep.containerId, a.networkId)));
+      if (present && this.programmed.get(key) === print) continue;
+      this.programmed.delete(key);
+      // Set up again (a new namespace, maybe): its chains too.
+      this.applied.delete(ep.netns);
+      await each(ep, async () => {
+        await this.ensureEndpoint(ep, desired, subnets, links);
+        this.programmed.set(key, print);
+      });
+    }
+    for (const key of [...this.programmed.keys()]) if (!keep.has(key)) this.programmed.delete(key);
     await this.applyNodeRules(desired, subnets);
-    for (const ep of desired.endpoints) await this.applyContainerRules(ep, desired);
+    for (const ep of desired.endpoints) {
+      if (failed.some((f) => f.containerId === ep.containerId)) continue;
+      await each(ep, () => this.applyContainerRules(ep, desired));
+    }
     const live = new Set(desired.endpoints.map((e) => e.netns));
     for (const key of this.applied.keys()) if (key !== "" && !live.has(key)) this.applied.delete(key);
     this.current = desired;
+    if (failed.length > 0) {
+      this.log.warn({ failed }, "some overlay endpoints could not be set up");
+      throw new ShoalError(
+        NetworkErrorCode.OverlayEndpointFailed,
+        `overlay endpoint(s) ${failed.map((f) => `"${f.containerId}"`).join(", ")} could not be set up: ${failed[0]?.error}`,
+        { hint: "the rest of the desired state is applied; apply again once their namespaces exist" },
+      );
+    }
   }
 
   private async ensureNetwork(
@@ -304,6 +377,26 @@ export class OverlayNetworks {
     if (lines.length > 0) await this.runner.run("ip", ["-batch", "-"], { input: `${lines.join("\n")}\n` });
   }
 
+  /** The MTU of the interface that holds the local address, or 1500. */
+  private async underlayMtu(): Promise<number> {
+    const addr = await this.runner.run("ip", ["-o", "-4", "addr", "show", "to", this.local], {
+      allowFailure: true,
+    });
+    const dev = /^\d+: (\S+)/.exec(addr.stdout)?.[1];
+    if (dev === undefined) return 1500;
+    const link = await this.runner.run("ip", ["-o", "link", "show", "dev", dev], { allowFailure: true });
+    const mtu = Number(/ mtu (\d+)/.exec(link.stdout)?.[1]);
+    return Number.isInteger(mtu) && mtu > VXLAN_OVERHEAD ? mtu : 1500;
+  }
+
+  private async clearMeshRules(): Promise<void> {
+    const pref = String(this.rulePref);
+    const shown = (await this.runner.run("ip", ["rule", "show", "pref", pref])).stdout;
+    const count = shown.split("\n").filter((l) => l.trim() !== "").length;
+    for (let i = 0; i < count; i++)
+      await this.runner.run("ip", ["rule", "del", "pref", pref], { allowFailure: true });
+  }
+
   private async ensureEndpoint(
     ep: OverlayEndpoint,
     desired: OverlayDesired,
@@ -320,9 +413,21 @@ export class OverlayNetworks {
       const ifname = a.ifname ?? `eth${i}`;
       ours.add(ifname);
       if (!links.has(hv)) {
-        // A crash after the veth's namespace end was made but before its host end was named, or a
-        // leftover of a removed attachment: start the pair again.
-        await this.runner.run("ip", ["-n", ep.netns, "link", "del", ifname], { allowFailure: true });
+        // The pair is made in one step, so without its host end an interface of that name in the
+        // namespace is ours only when it carries our MAC (a veth moved away by hand, say): then it
+        // goes. Anything else (the node bridge's eth0) is not ours to delete.
+        const there = await this.runner.run("ip", ["-n", ep.netns, "-o", "link", "show", "dev", ifname], {
+          allowFailure: true,
+        });
+        if ((there.code ?? 0) === 0 && there.stdout.trim() !== "") {
+          if (!there.stdout.includes(`link/ether ${macOf(a.ip)} `))
+            throw new ShoalError(
+              NetworkErrorCode.OverlayInvalidSpec,
+              `endpoint "${ep.containerId}": interface "${ifname}" already exists in namespace "${ep.netns}" and is not an overlay one`,
+              { hint: "give the attachment another ifname (the node bridge's interface is eth0)" },
+            );
+          await this.runner.run("ip", ["-n", ep.netns, "link", "del", ifname]);
+        }
         await this.runner.run("ip", [
           "link",
           "add",
@@ -441,9 +546,10 @@ export class OverlayNetworks {
       }
     }
     const text = renderNodeRules(this.chains, `${this.prefix}b+`, networks, ingress);
-    if (this.applied.get("") === text) return;
+    const previous = this.applied.get("");
+    if (previous === text) return;
     await this.runner.run("iptables-restore", ["--noflush", "-w"], { input: text });
-    await this.ensureJumps(nodeJumps(this.chains), []);
+    if (previous === undefined) await this.ensureJumps(nodeJumps(this.chains), []);
     this.applied.set("", text);
   }
 
@@ -458,10 +564,11 @@ export class OverlayNetworks {
       }
     }
     const text = renderContainerRules(this.chains, vips);
-    if (this.applied.get(ep.netns) === text) return;
+    const previous = this.applied.get(ep.netns);
+    if (previous === text) return;
     const exec = ["netns", "exec", ep.netns];
     await this.runner.run("ip", [...exec, "iptables-restore", "--noflush", "-w"], { input: text });
-    await this.ensureJumps(containerJumps(this.chains), exec);
+    if (previous === undefined) await this.ensureJumps(containerJumps(this.chains), exec);
     this.applied.set(ep.netns, text);
   }
 

@@ -1,0 +1,136 @@
+import type { ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import { DiscardPolicy, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { type Clock, type Logger, systemClock } from "@shoal/base";
+import type { Store } from "@shoal/store";
+import { type ClusterEvent, type EventType, eventsOfChange, leaderEvent } from "./cluster-event.js";
+import { EVENT_SUBJECT_ROOT, EVENTS_STREAM, eventSubject, FOLLOW_EXPIRES_MS } from "./subjects.js";
+
+const NS_PER_MS = 1_000_000;
+export const DEFAULT_EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
+/** The one events stream (a manager makes it when it starts). */
+export async function ensureEventStream(
+  jsm: JetStreamManager,
+  replicas = 1,
+  maxAgeMs = DEFAULT_EVENT_RETENTION_MS,
+): Promise<void> {
+  const config = {
+    name: EVENTS_STREAM,
+    subjects: [`${EVENT_SUBJECT_ROOT}.>`],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: maxAgeMs * NS_PER_MS,
+    duplicate_window: 10 * 60 * 1000 * NS_PER_MS,
+    num_replicas: replicas,
+  };
+  const exists = await jsm.streams.info(EVENTS_STREAM).then(
+    () => true,
+    () => false,
+  );
+  if (exists) await jsm.streams.update(EVENTS_STREAM, config);
+  else await jsm.streams.add(config);
+}
+
+export interface EventPublisherOptions {
+  js: JetStreamClient;
+  store: Store;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/**
+ * Publishes the events of every store change as it is applied here. Each event's dedup id is made
+ * of the Raft index and the object, so every manager may run one: the first copy is stored, the
+ * others are dropped, and events keep flowing while one manager or its server is down.
+ */
+export class EventPublisher {
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: EventPublisherOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger.child({ module: "bus/event-publisher" });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const watch = this.opts.store.watch({
+      signal,
+      filter: { kinds: ["service", "task", "node"], commits: false },
+    });
+    for await (const ev of watch) {
+      if (ev.kind !== "change") continue;
+      for (const e of eventsOfChange(ev, this.clock.now())) await this.publish(e, signal);
+    }
+  }
+
+  /** Raft elected a leader (the daemon forwards its leader changes here). */
+  async leaderChanged(leaderNodeId: string, term: number, signal?: AbortSignal): Promise<void> {
+    await this.publish(leaderEvent(leaderNodeId, term, this.clock.now()), signal);
+  }
+
+  /** Retries until stored: while no server answers, events wait (the watch queue holds them). */
+  private async publish(e: ClusterEvent, signal?: AbortSignal): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.opts.js.publish(eventSubject(e.type, e.action), JSON.stringify(e), {
+          msgID: e.key,
+          timeout: 5000,
+        });
+        return;
+      } catch (err) {
+        if (signal?.aborted) return;
+        this.log.warn({ err, attempt, key: e.key }, "event publish failed; retrying");
+        await this.clock.sleep(Math.min(5000, 100 * 2 ** attempt), signal).catch(() => undefined);
+      }
+    }
+  }
+}
+
+export interface EventQuery {
+  sinceMs?: number;
+  untilMs?: number;
+  type?: EventType;
+  serviceId?: string;
+  nodeId?: string;
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Stored events in order (from `sinceMs`), then, with `follow`, new ones as they come. */
+export async function* readEvents(
+  deps: { js: JetStreamClient },
+  q: EventQuery,
+): AsyncGenerator<ClusterEvent> {
+  const consumer = await deps.js.consumers.get(EVENTS_STREAM, {
+    filter_subjects: q.type !== undefined ? `${EVENT_SUBJECT_ROOT}.${q.type}.>` : `${EVENT_SUBJECT_ROOT}.>`,
+    ...(q.sinceMs !== undefined ? { opt_start_time: new Date(q.sinceMs).toISOString() } : {}),
+  });
+  const keep = (e: ClusterEvent) =>
+    (q.serviceId === undefined || e.serviceId === q.serviceId) &&
+    (q.nodeId === undefined || e.nodeId === q.nodeId) &&
+    (q.sinceMs === undefined || e.timeMs >= q.sinceMs);
+  const pending = (await consumer.info()).num_pending;
+  // A read of everything ends at the last event stored when it began. The per-message pending
+  // count alone is not enough: a consumer on a server still catching up after a restart says 0
+  // early. With a type filter the last match may come before that sequence: pending decides.
+  const lastSeq =
+    q.type === undefined ? (await (await deps.js.streams.get(EVENTS_STREAM)).info()).state.last_seq : 0;
+  if (pending === 0 && !q.follow) return;
+  let messages: ConsumerMessages | undefined;
+  const onAbort = () => messages?.stop();
+  q.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    messages = await consumer.consume({ expires: FOLLOW_EXPIRES_MS });
+    if (q.signal?.aborted) return;
+    for await (const m of messages) {
+      const e = m.json<ClusterEvent>();
+      if (q.untilMs !== undefined && e.timeMs > q.untilMs) return;
+      if (keep(e)) yield e;
+      if (!q.follow && m.info.pending === 0 && m.seq >= lastSeq) return;
+    }
+  } finally {
+    q.signal?.removeEventListener("abort", onAbort);
+    messages?.stop();
+  }
+}
