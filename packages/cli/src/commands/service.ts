@@ -94,10 +94,12 @@ export async function maybeWait(
   api: Api,
   serviceId: string,
   flags: WaitFlags,
+  rollback = false,
 ): Promise<void> {
   if (flags.detach === true) return;
   await waitForService(api, serviceId, ctx.io, {
     show: flags.quiet !== true && ctx.globals().format !== "json",
+    rollback,
   });
 }
 
@@ -240,7 +242,7 @@ export function registerService(program: Command, ctx: CommandContext): void {
         rollback,
       });
       say(ctx, s.spec.name);
-      await maybeWait(ctx, api, s.id, opts);
+      await maybeWait(ctx, api, s.id, opts, rollback);
     });
   });
 
@@ -259,7 +261,7 @@ export function registerService(program: Command, ctx: CommandContext): void {
           rollback: true,
         });
         say(ctx, s.spec?.name ?? s.id);
-        await maybeWait(ctx, api, s.id, opts);
+        await maybeWait(ctx, api, s.id, opts, true);
       });
     });
 
