@@ -20,6 +20,7 @@ import {
   planStackDeploy,
   planStackRemove,
   type StackStep,
+  withReferenceIds,
 } from "../stack/plan.js";
 import { say } from "./common.js";
 import { emptyServiceFilters, maybeWait, printServices } from "./service.js";
@@ -186,8 +187,14 @@ export function registerStack(program: Command, ctx: CommandContext): void {
         await ctx.withApi(async (api) => {
           const steps = planStackDeploy(plan, await clusterObjects(api), { prune: opts.prune === true });
           const changed: { id: string; name: string }[] = [];
+          let refs: ClusterObjects | undefined;
           for (const step of steps) {
             say(ctx, describeStep(step));
+            if (step.kind === "create-service" || step.kind === "update-service") {
+              // Secrets and configs are created by now; services reference them by id.
+              refs ??= await clusterObjects(api);
+              step.spec = withReferenceIds(step.spec, refs.secrets, refs.configs);
+            }
             const id = await runStep(api, step);
             if (id !== undefined) changed.push({ id, name: step.name });
           }
