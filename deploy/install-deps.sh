@@ -14,6 +14,7 @@ declare -A wanted=(
   [busybox-static]=/bin/busybox
   [docker-registry]=/usr/bin/docker-registry
   [openssl]=/usr/bin/openssl
+  [nats-server]=/usr/sbin/nats-server
   [procps]=/usr/bin/pgrep
   [psmisc]=/usr/bin/fuser
   [ca-certificates]=/etc/ssl/certs/ca-certificates.crt

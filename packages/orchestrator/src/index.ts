@@ -31,4 +31,7 @@ export { decideRestart, type RestartDecision, restartPolicyOf } from "./restart.
 export { planScheduling } from "./scheduling-step.js";
 export { orchestratorStoreOf } from "./store-adapter.js";
 export type { OrchestratorStore, StoreChange, UpdateOutcome } from "./store-port.js";
+export { planServiceUpdate, type UpdateInput } from "./update/plan-update.js";
+export { isUp } from "./update/task-health.js";
+export { updaterStep } from "./update/updater-step.js";
 export { type ClusterView, type ReconcileContext, viewOf, WorkingView } from "./view.js";

@@ -6,6 +6,7 @@ import { orchestratorStep } from "./reconcile-cluster.js";
 import { ReconcileLoop } from "./reconcile-loop.js";
 import { planScheduling } from "./scheduling-step.js";
 import { orchestratorStoreOf } from "./store-adapter.js";
+import { updaterStep } from "./update/updater-step.js";
 
 export interface LeaderLoopsOptions {
   store: Store;
@@ -21,7 +22,8 @@ export interface LeaderLoop {
 }
 
 /**
- * The three leader-only loops over the store: the orchestrators (react at once), the allocator,
+ * The leader-only loops over the store: the orchestrators and the rolling updater (react at once),
+ * the allocator,
  * and the scheduler (batched as swarmkit's). Each term gets fresh loops: they hold nothing a new
  * leader would lack.
  */
@@ -40,6 +42,16 @@ export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
           ...common,
           name: "orchestrator",
           step: orchestratorStep,
+          random: o.random.split(),
+        }),
+    ),
+    loop(
+      "updater",
+      () =>
+        new ReconcileLoop({
+          ...common,
+          name: "updater",
+          step: updaterStep,
           random: o.random.split(),
         }),
     ),

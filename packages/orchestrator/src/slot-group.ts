@@ -11,6 +11,7 @@ import {
   occupiesSlot,
   withDesiredState,
 } from "./task-facts.js";
+import { isUp } from "./update/task-health.js";
 import type { ReconcileContext } from "./view.js";
 
 /**
@@ -77,8 +78,14 @@ export function tendGroup(scope: GroupScope, key: GroupKey, group: readonly Task
   // At most one live task per group: the newest that has not ended, else the newest.
   const live = tasks.filter(isLive);
   const keep = live.find((t) => !hasEnded(t)) ?? live[0];
+  // Start-first: the task an update replaces runs on until its replacement is up (running, and
+  // healthy when it has a health check); the updater stops it then.
+  const bridge =
+    keep !== undefined && isStartFirst(scope.service) && !isUp(keep)
+      ? live.find((t) => t.id !== keep.id && isUp(t))
+      : undefined;
   for (const t of live) {
-    if (keep === undefined || t.id === keep.id) continue;
+    if (keep === undefined || t.id === keep.id || t.id === bridge?.id) continue;
     const stopped = withDesiredState(t, TaskState.SHUTDOWN);
     scope.out.updateTask(stopped, `${where(key)}: superseded by task ${keep.id}`);
     replace(stopped);

@@ -16,6 +16,8 @@ import {
   platformMatches,
 } from "@shoal/scheduler";
 
+import { effectiveUpdateConfig } from "./update/update-config.js";
+
 // Small facts about tasks and nodes that every reconciler reads the same way. The task-state
 // order is proto's; "live" is the orchestrators' word for "the managers still want this task".
 
@@ -84,8 +86,9 @@ export function nodeSatisfiesPlacement(task: Task["spec"], node: Node): boolean 
   return constraints !== undefined && nodeMatchesConstraints(constraints, wireNode);
 }
 
+/** The current roll is start-first (the rollback config's order while rolling back). */
 export function isStartFirst(service: Service): boolean {
-  return service.spec?.updateConfig?.order === UpdateOrder.START_FIRST;
+  return effectiveUpdateConfig(service).order === UpdateOrder.START_FIRST;
 }
 
 /** Newest first: by creation time, then by id so that equal times still give one order. */

@@ -3,10 +3,11 @@ import type { RaftConfig } from "./config.js";
 import { bootstrapMembers } from "./test-members.js";
 
 // An append acknowledgement is a statement about the follower's log in the term it was sent: a
-// leader that counted one from an earlier term could commit an entry no follower holds. Issue 11,
-// item 8: the mutation "append acks from an earlier term accepted" is caught here (the random
-// sweep reaches the needed sequence — a re-elected leader whose log was cut below a delayed
-// ack's index — too rarely within its seeds).
+// leader that counted one from an earlier term could commit an entry no follower holds. The
+// production sweep catches the mutation too (its leader-progress check, test/sim/safety.ts, sees
+// the counted ack before any wrong commit; test/broken-variant.test.ts); this test shows the
+// wrong commit itself, which the random sweep reaches rarely (a re-elected leader whose log was
+// cut below a delayed ack's index).
 
 /** Whether leader 1, cut off from both followers, commits its own entry on a stale ack. */
 function commitsOnStaleAck(extra: Partial<RaftConfig>): boolean {

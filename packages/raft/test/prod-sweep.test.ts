@@ -31,9 +31,11 @@ describe("production-driver simulator sweep", () => {
 
 // Seeds the by-hand sweep failed, kept as regressions. 1,010,830: a learner added after the
 // leader's newest snapshot refused that snapshot (its configuration lacks the learner) and, the
-// log being compacted, never caught up until RaftNode took a fresh snapshot for it.
+// log being compacted, never caught up until RaftNode took a fresh snapshot for it. 1,007,562 (the
+// leader-progress check): a joining member died before fsyncing the parents of the directories
+// it had made, its next incarnation acknowledged entries, and a power loss took them all away.
 describe("production-driver simulator regressions", () => {
-  for (const seed of [1_008_040, 1_010_830]) {
+  for (const seed of [1_007_562, 1_008_040, 1_010_830]) {
     it(`passes by-hand seed ${seed}`, { timeout: 120_000 }, async () => {
       const r = await new ProdSimulator({ seed, nodes: 3 }).run();
       expect(r.violation, `replay: ${prodReplayCommand(seed, 3)}`).toBeUndefined();

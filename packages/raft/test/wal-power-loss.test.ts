@@ -167,4 +167,36 @@ describe("WalStorage after a process crash (page cache kept)", () => {
     }
     expect(checked).toBeGreaterThan(100);
   });
+
+  it("keeps what it saved when its predecessor died before fsyncing the directories it made", async () => {
+    // Found by the production sweep (seed 1,007,562): a joining member died while creating its
+    // data directory; the next incarnation found the directories (page cache), never fsynced their
+    // parents, acknowledged entries — and a power loss took the whole directory away.
+    let checked = 0;
+    for (let k = 1; k <= 3; k++) {
+      for (let seed = 1; seed <= 8; seed++) {
+        const disk = new FaultDisk();
+        const { crashed } = await runUntilCrash(disk, k, "syncStart");
+        expect(crashed).toBe(true);
+        const mount = () =>
+          disk.mount({
+            wait: async () => {},
+            syncLatencyMs: () => 0,
+            crashAt: () => false,
+            dead: () => new Promise<never>(() => {}),
+            alive: () => true,
+          });
+        const second = await WalStorage.open({ dir: "/data/n1", segmentBytes: 300, fileSystem: mount() });
+        await second.save(hs(3, 0), [ent(1, 3), ent(2, 3)]);
+        disk.crash(seededRandom(k * 100 + seed));
+        const third = await WalStorage.open({ dir: "/data/n1", segmentBytes: 300, fileSystem: mount() });
+        const label = `crash at fsync #${k}, power-loss seed ${seed}`;
+        expect(third.hardState().term, label).toBe(3);
+        expect(third.lastIndex(), label).toBe(2);
+        expect(third.term(2), label).toBe(3);
+        checked++;
+      }
+    }
+    expect(checked).toBe(24);
+  });
 });

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { ShoalError } from "@shoal/base";
-import { decodeConfChange, type Entry, EntryType } from "@shoal/raft";
+import { type Entry, EntryType } from "@shoal/raft";
 import { type LeadershipState, RaftNode, type RaftNodeOptions } from "@shoal/raft/node";
 import type { Transport } from "@shoal/raft/transport";
 import { WalStorage, type WalStorageOptions } from "@shoal/raft/wal";
@@ -168,9 +168,8 @@ export class ReplicatedStore extends Store {
 
   private applyRaftEntry(entry: Entry): void {
     if (entry.type === EntryType.ConfChange) {
-      // A member that joins empty can only install a snapshot whose configuration includes it:
-      // snapshot now, after the change, rather than after the next snapshotEntries entries.
-      if (decodeConfChange(entry.data).type !== "removeNode") this.raft.requestSnapshot();
+      // A member that joins empty can only install a snapshot whose configuration includes it;
+      // the leader's RaftNode takes a fresh one when the member needs it (raft's README).
       this.skipEntry(entry.index);
     } else if (entry.data.byteLength === 0) this.skipEntry(entry.index);
     else this.applyEntry(entry.index, entry.data);

@@ -130,6 +130,9 @@ export function decodeTask(bytes: Uint8Array, specs: SpecInterner): Task {
       case 154:
         t.registryAuth = RegistryAuth.decode(r, r.uint32());
         break;
+      case 160:
+        t.upAtMs = safeNumber(r.int64());
+        break;
       default:
         if ((tag & 7) === 4 || tag === 0) return t; // end group / zero tag, as Task.decode
         r.skip(tag & 7, tag >>> 3);

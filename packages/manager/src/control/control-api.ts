@@ -27,6 +27,7 @@ import {
   type ServiceSpec,
   serviceModeKind,
   TaskState,
+  UpdateState,
   type WatchMessage,
   type WatchRequest,
   withServiceDefaults,
@@ -248,7 +249,22 @@ export class ControlApi {
         }
         await this.write((tx) => {
           this.assertReferencesExist(tx, spec);
-          tx.services.update({ ...atVersion(current, req.serviceVersion), spec, previousSpec: current.spec });
+          // A rollback is ROLLBACK_STARTED (the updater uses the rollback config and stamps the
+          // start); a new spec clears the status, so it supersedes a paused update (swarmkit).
+          const updateStatus = req.rollback
+            ? {
+                state: UpdateState.ROLLBACK_STARTED,
+                startedAtMs: 0,
+                completedAtMs: 0,
+                message: "manually requested rollback",
+              }
+            : undefined;
+          tx.services.update({
+            ...atVersion(current, req.serviceVersion),
+            spec,
+            previousSpec: current.spec,
+            updateStatus,
+          });
         });
         return { service: this.view((tx) => tx.services.get(current.id)) };
       },

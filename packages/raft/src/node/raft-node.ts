@@ -124,8 +124,6 @@ export class RaftNode {
   private failure: unknown;
   private finished: (() => void) | undefined;
   private readonly readContexts: ReadContexts;
-  /** requestSnapshot() was called: snapshot after the next Ready whatever snapshotEntries says. */
-  private snapshotRequested = false;
 
   private appliedIndex = 0;
   private leaderId = 0;
@@ -333,19 +331,6 @@ export class RaftNode {
       const read: QueuedRead = { context, resolve, reject, timer };
       this.enqueue(() => this.readQueue.push(read));
     });
-  }
-
-  /**
-   * Takes a snapshot (and compacts) right after the Ready being handled, or the next one, instead
-   * of waiting for `snapshotEntries`. Call it from `apply` after a membership change that adds a
-   * member: a member that joins empty can only install a snapshot whose configuration includes
-   * it, so the leader's snapshot must be taken after the change (otherwise the newcomer refuses
-   * the older one until enough entries pass for the next periodic snapshot). No-op without a
-   * `snapshot` callback or with `snapshotEntries` 0.
-   */
-  requestSnapshot(): void {
-    this.snapshotRequested = true;
-    this.kick();
   }
 
   /** Asks for leadership to move to `to` (e.g. before a graceful shutdown). */
@@ -556,9 +541,7 @@ export class RaftNode {
     const storage = this.opts.storage;
     if (every <= 0 || take === undefined) return;
     const since = this.appliedIndex - storage.snapshot().meta.index;
-    const due = since >= every || this.snapshotRequested;
-    if (since <= 0 || (!due && !this.snapshotLacksCatchingUpMember(core))) return;
-    this.snapshotRequested = false;
+    if (since <= 0 || (since < every && !this.snapshotLacksCatchingUpMember(core))) return;
     const index = this.appliedIndex;
     const data = await take();
     await storage.createSnapshot(index, core.status().confState, data);

@@ -60,10 +60,11 @@ export class TestCluster {
     for (const id of this.ids) await this.startMember(id);
   }
 
-  async startMember(id: number, overrides: Partial<RaftNodeOptions> = {}): Promise<Member> {
+  /** Starts member `id`; `joining` ones start empty (no bootstrap log), to be added by a change. */
+  async startMember(id: number, overrides: Partial<RaftNodeOptions> = {}, joining = false): Promise<Member> {
     const storage = await WalStorage.open({
       dir: join(this.root, `n${id}`),
-      bootstrapVoters: this.ids,
+      ...(joining ? {} : { bootstrapVoters: this.ids }),
     });
     const machine = new KvMachine();
     const node = new RaftNode({

@@ -26,6 +26,24 @@ export async function mkdirDurable(fs: WalFileSystem, dir: string): Promise<void
 }
 
 /**
+ * fsyncs every ancestor of `dir`, deepest first, so that `dir` itself survives a power loss. A
+ * predecessor process may have created them (mkdirDurable) and died before fsyncing; this one then
+ * finds them in the page cache and cannot tell. Stops at an ancestor it may not open: that one it
+ * did not create.
+ */
+export async function fsyncAncestors(fs: WalFileSystem, dir: string): Promise<void> {
+  for (let d = dir; dirname(d) !== d; d = dirname(d)) {
+    try {
+      await fsyncDir(fs, dirname(d));
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === "EACCES" || code === "EPERM") return;
+      throw err;
+    }
+  }
+}
+
+/**
  * Writes `path` so that after a crash it holds either its old content or all of `data`, never a
  * mix: write a temp file, fsync it, rename it over the target, fsync the directory.
  */

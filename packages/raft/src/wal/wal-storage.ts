@@ -4,7 +4,7 @@ import { bootstrapLog, MemoryStorage, type Storage } from "../storage.js";
 import { type ConfState, type Entry, emptyHardState, type HardState, type Snapshot } from "../types.js";
 import { WalErrorCode } from "./errors.js";
 import { nodeFileSystem, type WalFileSystem } from "./file-system.js";
-import { fsyncDir, mkdirDurable } from "./fs-util.js";
+import { fsyncAncestors, fsyncDir, mkdirDurable } from "./fs-util.js";
 import { decodeBatch, encodeBatch } from "./records.js";
 import { type OpenedSegmentLog, SegmentLog } from "./segment-log.js";
 import { loadNewestSnapshot, pruneSnapshotFiles, writeSnapshotFile } from "./snapshot-files.js";
@@ -94,8 +94,10 @@ export class WalStorage implements Storage {
     await mkdirDurable(fs, snapDir);
 
     // A process that died before fsyncing a directory leaves entries (a renamed snapshot file, a
-    // new wal/ or snap/) that this incarnation sees but a power loss could still take away.
+    // new wal/ or snap/, the data directory itself) that this incarnation sees but a power loss
+    // could still take away.
     await fsyncDir(fs, options.dir);
+    await fsyncAncestors(fs, options.dir);
     await fsyncDir(fs, snapDir);
     const { snapshot, skipped } = await loadNewestSnapshot(fs, snapDir, logger);
     const hadLog = (await fs.readdir(walDir)).some((n) => n.endsWith(".wal") || n === "wal.meta");

@@ -212,6 +212,22 @@ export class ProdSimulator implements ProdHost {
 
   // ---- running ------------------------------------------------------------------------------
 
+  /** After every event: each live leader's view of its followers must be true (safety.ts). */
+  private checkLeaderProgress(): void {
+    for (const n of this.nodes.values()) {
+      const node = n.node;
+      if (!n.alive || node === undefined || !node.isLeader()) continue;
+      const status = node.status();
+      if (status === undefined || status.role !== "leader") continue;
+      try {
+        this.checker.leaderProgress(n.id, status.term, status.lastIndex, status.progress, this.disks);
+      } catch (err) {
+        if (err instanceof SafetyViolation) this.fail(err);
+        else throw err;
+      }
+    }
+  }
+
   async runFor(ms: number): Promise<void> {
     await this.runUntil(() => false, ms);
   }
@@ -227,6 +243,7 @@ export class ProdSimulator implements ProdHost {
       e.run();
       // Let every promise continuation the event set off run before the next event.
       await new Promise<void>((r) => setImmediate(r));
+      this.checkLeaderProgress();
     }
     if (this.queue.now < until) this.queue.now = until;
     if (this.violation !== undefined) throw this.violation;

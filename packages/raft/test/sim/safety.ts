@@ -154,6 +154,49 @@ export class SafetyChecker {
     }
   }
 
+  /**
+   * Leader progress: what a leader of `term` believes a follower holds (its progress.match) must
+   * be true. A match above 0 comes only from an acknowledgement sent in `term` after the follower
+   * made its log durable up to it, so (a) it never exceeds the leader's own log, which never
+   * shrinks while it leads; (b) the follower's durable term is at least `term` (term changes are
+   * always fsynced before the acknowledgement leaves); and (c) while the follower is still in
+   * `term`, its durable log reaches the match (nothing of this term truncates below it: the
+   * follower's entries up to the match are the leader's). An acknowledgement of an earlier term
+   * breaks these as soon as it is counted, long before it leads to a wrong commit.
+   */
+  leaderProgress(
+    id: number,
+    term: number,
+    lastIndex: number,
+    progress: ReadonlyMap<number, { match: number }>,
+    disks: Map<number, Storage>,
+  ): void {
+    for (const [peer, pr] of progress) {
+      if (peer === id || pr.match === 0) continue;
+      if (pr.match > lastIndex) {
+        throw new SafetyViolation(
+          "leader progress",
+          `leader ${id} of term ${term} believes node ${peer} holds index ${pr.match}, beyond its own log (${lastIndex})`,
+        );
+      }
+      const d = disks.get(peer);
+      if (d === undefined) continue;
+      const peerTerm = d.initialState().hardState.term;
+      if (peerTerm < term) {
+        throw new SafetyViolation(
+          "leader progress",
+          `leader ${id} of term ${term} believes node ${peer} holds index ${pr.match}, but node ${peer} is durably in term ${peerTerm}: an acknowledgement of an earlier term was counted`,
+        );
+      }
+      if (peerTerm === term && d.lastIndex() < pr.match) {
+        throw new SafetyViolation(
+          "leader progress",
+          `leader ${id} of term ${term} believes node ${peer} holds index ${pr.match}, but its durable log ends at ${d.lastIndex()}`,
+        );
+      }
+    }
+  }
+
   /** State Machine Safety: every node applies the same entry at each index. */
   applied(id: number, e: Entry): void {
     this.recordCommitted(id, e);

@@ -21,6 +21,9 @@ import {
 } from "./specs.js";
 import {
   GenericResource,
+  HealthState,
+  healthStateFromJSON,
+  healthStateToJSON,
   Meta,
   NodeRole,
   nodeRoleFromJSON,
@@ -293,7 +296,15 @@ export interface Task {
    * Credentials the agent pulls the task's image with (the CLI's --with-registry-auth). Sent only
    * to the node that runs the task; never logged, never returned by the control API.
    */
-  registryAuth?: RegistryAuth | undefined;
+  registryAuth?:
+    | RegistryAuth
+    | undefined;
+  /**
+   * Set by the rolling updater when it first saw this task of an update running (and healthy,
+   * when it has a health check): the update's monitor window runs from then. 0 = not seen up.
+   * Kept on the task so a new leader knows which failures still count against the update.
+   */
+  upAtMs?: number | undefined;
 }
 
 export interface Task_ServiceLabelsEntry {
@@ -319,7 +330,14 @@ export interface TaskStatus {
   /** Why the task failed or was rejected. */
   err: string;
   containerStatus?: ContainerStatus | undefined;
-  portStatus?: PortStatus | undefined;
+  portStatus?:
+    | PortStatus
+    | undefined;
+  /**
+   * The container's health check (UNSPECIFIED when it has none): a rolling update counts a task
+   * with a health check as updated only once HEALTHY.
+   */
+  health?: HealthState | undefined;
 }
 
 export interface ContainerStatus {
@@ -2100,6 +2118,7 @@ function createBaseTask(): Task {
     restartAtMs: 0,
     restartHistoryMs: [],
     registryAuth: undefined,
+    upAtMs: undefined,
   };
 }
 
@@ -2165,6 +2184,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.registryAuth !== undefined) {
       RegistryAuth.encode(message.registryAuth, writer.uint32(154).fork()).join();
+    }
+    if (message.upAtMs !== undefined) {
+      writer.uint32(160).int64(safeLong(message.upAtMs));
     }
     return writer;
   },
@@ -2347,6 +2369,14 @@ export const Task: MessageFns<Task> = {
             message.registryAuth = RegistryAuth.decode(reader, reader.uint32());
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.upAtMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2444,6 +2474,11 @@ export const Task: MessageFns<Task> = {
         : isSet(object.registry_auth)
         ? RegistryAuth.fromJSON(object.registry_auth)
         : undefined,
+      upAtMs: isSet(object.upAtMs)
+        ? globalThis.Number(object.upAtMs)
+        : isSet(object.up_at_ms)
+        ? globalThis.Number(object.up_at_ms)
+        : undefined,
     };
   },
 
@@ -2512,6 +2547,9 @@ export const Task: MessageFns<Task> = {
     if (message.registryAuth !== undefined) {
       obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
     }
+    if (message.upAtMs !== undefined) {
+      obj.upAtMs = Math.round(message.upAtMs);
+    }
     return obj;
   },
 
@@ -2554,6 +2592,7 @@ export const Task: MessageFns<Task> = {
     message.registryAuth = (object.registryAuth !== undefined && object.registryAuth !== null)
       ? RegistryAuth.fromPartial(object.registryAuth)
       : undefined;
+    message.upAtMs = object.upAtMs ?? undefined;
     return message;
   },
 };
@@ -2745,7 +2784,15 @@ export const RegistryAuth: MessageFns<RegistryAuth> = {
 };
 
 function createBaseTaskStatus(): TaskStatus {
-  return { timestampMs: 0, state: 0, message: "", err: "", containerStatus: undefined, portStatus: undefined };
+  return {
+    timestampMs: 0,
+    state: 0,
+    message: "",
+    err: "",
+    containerStatus: undefined,
+    portStatus: undefined,
+    health: undefined,
+  };
 }
 
 export const TaskStatus: MessageFns<TaskStatus> = {
@@ -2767,6 +2814,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     }
     if (message.portStatus !== undefined) {
       PortStatus.encode(message.portStatus, writer.uint32(50).fork()).join();
+    }
+    if (message.health !== undefined) {
+      writer.uint32(56).int32(message.health);
     }
     return writer;
   },
@@ -2832,6 +2882,14 @@ export const TaskStatus: MessageFns<TaskStatus> = {
             message.portStatus = PortStatus.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.health = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2864,6 +2922,7 @@ export const TaskStatus: MessageFns<TaskStatus> = {
         : isSet(object.port_status)
         ? PortStatus.fromJSON(object.port_status)
         : undefined,
+      health: isSet(object.health) ? healthStateFromJSON(object.health) : undefined,
     };
   },
 
@@ -2887,6 +2946,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     if (message.portStatus !== undefined) {
       obj.portStatus = PortStatus.toJSON(message.portStatus);
     }
+    if (message.health !== undefined) {
+      obj.health = healthStateToJSON(message.health);
+    }
     return obj;
   },
 
@@ -2905,6 +2967,7 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     message.portStatus = (object.portStatus !== undefined && object.portStatus !== null)
       ? PortStatus.fromPartial(object.portStatus)
       : undefined;
+    message.health = object.health ?? undefined;
     return message;
   },
 };

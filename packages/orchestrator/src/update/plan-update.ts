@@ -1,0 +1,311 @@
+import {
+  type Node,
+  type Service,
+  type Task,
+  type TaskSpec,
+  TaskState,
+  UpdateFailureAction,
+  UpdateOrder,
+  UpdateState,
+} from "@shoal/proto";
+import { newTask } from "../new-task.js";
+import { type Plan, PlanBuilder } from "../plan.js";
+import {
+  hasEnded,
+  isLive,
+  newestFirst,
+  observedState,
+  occupiesSlot,
+  withDesiredState,
+} from "../task-facts.js";
+import type { ReconcileContext } from "../view.js";
+import { countFailures, describeFailures, type UpdateFailure } from "./failures.js";
+import { isTaskDirty } from "./spec-diff.js";
+import { isUp } from "./task-health.js";
+import { type EffectiveUpdateConfig, effectiveUpdateConfig, isRollingBack } from "./update-config.js";
+
+export interface UpdateInput {
+  service: Service;
+  /** Every task of the service, any state. */
+  tasks: readonly Task[];
+  nodes: ReadonlyMap<string, Node>;
+}
+
+/** One slot (replicated) or node (global) as the updater sees it. */
+interface Group {
+  slot: number;
+  nodeId: string;
+  /** Live tasks made from another spec than the target, newest first. */
+  dirty: Task[];
+  /** The newest live task of the target spec, if any. */
+  clean: Task | undefined;
+}
+
+const ACTIVE: ReadonlySet<UpdateState> = new Set([UpdateState.UPDATING, UpdateState.ROLLBACK_STARTED]);
+
+/**
+ * The rolling updater's decision for one service (swarmkit's `update.Updater`, as a pure function
+ * of the store): replace the tasks whose spec differs from the service's, `parallelism` slots at a
+ * time, waiting `delay` after each slot is up, stop-first or start-first; count the tasks of this
+ * update that fail (or are not up and healthy) within `monitor` of coming up, and once more than
+ * `maxFailureRatio` of the update's slots failed, apply `failureAction`. Every fact it needs is in
+ * the store — the update status on the service, the specs and `upAtMs` on the tasks — so a new
+ * leader resumes where the old one was. Only slots whose spec differs are touched: a scale change
+ * alone updates nothing; the replicated orchestrator fills and empties slots, this replaces them.
+ */
+export function planServiceUpdate(input: UpdateInput, ctx: ReconcileContext): Plan {
+  const out = new PlanBuilder();
+  const { service } = input;
+  const spec = service.spec;
+  const mode = spec?.mode?.$case;
+  if (spec === undefined || service.pendingDelete || mode === "replicatedJob" || mode === "globalJob")
+    return out.plan; // jobs start a new iteration instead of rolling
+  const template = spec.taskTemplate;
+  const state = service.updateStatus?.state ?? UpdateState.UNKNOWN;
+  const groups = groupsOf(input.tasks, mode === "global", template);
+  const anyDirty = groups.some((g) => g.dirty.length > 0);
+  const name = spec.name || service.id;
+  if (state === UpdateState.PAUSED || state === UpdateState.ROLLBACK_PAUSED) {
+    if (anyDirty) out.note(`service "${name}": ${rollName(service)} paused; waits for a new update`);
+    return out.plan;
+  }
+  if (!ACTIVE.has(state) || (service.updateStatus?.startedAtMs ?? 0) === 0) {
+    // A roll starts when a slot's spec differs (a rollback the control API asked for is already
+    // ROLLBACK_STARTED, and only needs its start time).
+    if (!anyDirty && !ACTIVE.has(state)) return out.plan;
+    out.updateService(
+      withStatus(service, {
+        state: ACTIVE.has(state) ? state : UpdateState.UPDATING,
+        startedAtMs: ctx.nowMs,
+        completedAtMs: 0,
+        message:
+          ACTIVE.has(state) && service.updateStatus?.message
+            ? service.updateStatus.message
+            : "update in progress",
+      }),
+      `service "${name}": ${isRollingBack(service) ? "rollback" : "update"} started`,
+    );
+    return out.plan; // the next pass (at once, on this commit) counts from the start time
+  }
+  const startedAtMs = service.updateStatus?.startedAtMs ?? 0;
+  const cfg = effectiveUpdateConfig(service);
+  const ofThisRoll = (t: Task) => (t.meta?.createdAtMs ?? 0) >= startedAtMs && !isTaskDirty(t, template);
+
+  recordUpTimes(input.tasks, ofThisRoll, ctx, out);
+
+  const failures = countFailures(input.tasks, ofThisRoll, cfg.monitorMs, ctx.nowMs, out);
+  const rollSlots = Math.max(
+    1,
+    groups.filter((g) => g.dirty.length > 0 || (g.clean !== undefined && ofThisRoll(g.clean))).length,
+  );
+  if (
+    failures.length > 0 &&
+    failures.length / rollSlots > cfg.maxFailureRatio &&
+    cfg.failureAction !== UpdateFailureAction.CONTINUE
+  ) {
+    applyFailureAction(service, cfg, failures, ctx, out);
+    return out.plan;
+  }
+
+  const startFirst = cfg.order === UpdateOrder.START_FIRST;
+  let busy = 0;
+  const candidates: Group[] = [];
+  let lastUpAtMs = 0;
+  for (const g of groups) {
+    const clean = g.clean;
+    const cleanUp = clean !== undefined && isUp(clean);
+    // On its way up (a task of this roll not running yet, or not yet healthy within its monitor).
+    if (
+      clean !== undefined &&
+      !cleanUp &&
+      !hasEnded(clean) &&
+      ofThisRoll(clean) &&
+      !hasFailed(clean, failures)
+    )
+      busy++;
+    if (g.dirty.length === 0 || (clean !== undefined && !startFirst)) {
+      if (g.dirty.length > 0) shutDown(g.dirty, out, `${where(g)}: replaced by task ${clean?.id}`);
+    } else if (clean === undefined) {
+      candidates.push(g);
+    } else if (cleanUp) {
+      // Start-first: the replacement is up, so the task it replaces stops now.
+      shutDown(g.dirty, out, `${where(g)}: start-first, task ${clean.id} is up`);
+    }
+    if (clean !== undefined && cleanUp && ofThisRoll(clean)) {
+      const upAtMs = clean.upAtMs || ctx.nowMs;
+      lastUpAtMs = Math.max(lastUpAtMs, upAtMs);
+      // Each of `parallelism` workers waits `delay` after its slot came up (swarmkit's worker).
+      if (cfg.delayMs > 0 && upAtMs + cfg.delayMs > ctx.nowMs) {
+        busy++;
+        out.wakeAt(upAtMs + cfg.delayMs, `service "${name}": update delay after ${where(g)}`);
+      }
+    }
+  }
+
+  const free = cfg.parallelism === 0 ? candidates.length : Math.max(0, cfg.parallelism - busy);
+  // Slots whose task is not running cost no capacity: they go first, then by slot (or node).
+  candidates.sort(
+    (a, b) =>
+      Number(a.dirty.some(isRunning)) - Number(b.dirty.some(isRunning)) ||
+      a.slot - b.slot ||
+      (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0),
+  );
+  for (const g of candidates.slice(0, free)) replaceGroup(service, g, startFirst, input.nodes, ctx, out);
+  if (candidates.length > 0 || busy > 0) return out.plan;
+
+  // Every slot runs the target spec: the update completes one monitor window after the last
+  // slot came up, unless a failure counts first (swarmkit's final monitor loop).
+  const doneAtMs = lastUpAtMs + cfg.monitorMs;
+  if (lastUpAtMs > 0 && doneAtMs > ctx.nowMs) {
+    out.wakeAt(doneAtMs, `service "${name}": last monitor window`);
+    return out.plan;
+  }
+  const rollingBack = isRollingBack(service);
+  const failed = failures.length > 0 ? `; ${describeFailures(failures)}` : "";
+  out.updateService(
+    withStatus(service, {
+      state: rollingBack ? UpdateState.ROLLBACK_COMPLETED : UpdateState.COMPLETED,
+      startedAtMs,
+      completedAtMs: ctx.nowMs,
+      message: `${rollingBack ? "rollback" : "update"} completed${failed}`,
+    }),
+    `service "${name}": ${rollingBack ? "rollback" : "update"} completed`,
+  );
+  return out.plan;
+}
+
+function groupsOf(tasks: readonly Task[], global: boolean, template: TaskSpec | undefined): Group[] {
+  const byKey = new Map<string, Task[]>();
+  for (const t of tasks) {
+    if (!isLive(t)) continue;
+    const key = global ? `n:${t.nodeId}` : `s:${t.slot}`;
+    let list = byKey.get(key);
+    if (list === undefined) {
+      list = [];
+      byKey.set(key, list);
+    }
+    list.push(t);
+  }
+  const groups: Group[] = [];
+  for (const live of byKey.values()) {
+    live.sort(newestFirst);
+    const first = live[0] as Task;
+    const dirty = live.filter((t) => isTaskDirty(t, template));
+    const clean = live.find((t) => !isTaskDirty(t, template));
+    groups.push({ slot: first.slot, nodeId: global ? first.nodeId : "", dirty, clean });
+  }
+  return groups;
+}
+
+/** Remembers when each task of this roll was first seen up: its monitor window starts then. */
+function recordUpTimes(
+  tasks: readonly Task[],
+  ofThisRoll: (t: Task) => boolean,
+  ctx: ReconcileContext,
+  out: PlanBuilder,
+): void {
+  for (const t of tasks) {
+    if (t.upAtMs || !isLive(t) || !isUp(t) || !ofThisRoll(t)) continue;
+    out.updateTask({ ...t, upAtMs: ctx.nowMs }, `task ${t.id} is up; its update monitor starts`);
+  }
+}
+
+function replaceGroup(
+  service: Service,
+  g: Group,
+  startFirst: boolean,
+  nodes: ReadonlyMap<string, Node>,
+  ctx: ReconcileContext,
+  out: PlanBuilder,
+): void {
+  const holds = g.dirty.some((t) => occupiesSlot(t, nodes));
+  const created = newTask(service, {
+    id: ctx.newTaskId(),
+    nowMs: ctx.nowMs,
+    slot: g.slot,
+    nodeId: g.nodeId,
+    // Stop-first: the new task waits (READY) until the old one stopped; the orchestrator starts it.
+    desiredState: startFirst || !holds ? TaskState.RUNNING : TaskState.READY,
+    restartAtMs: ctx.nowMs,
+    restartHistoryMs: [],
+  });
+  out.createTask(created, `${where(g)}: update (${startFirst ? "start-first" : "stop-first"})`);
+  if (!startFirst) shutDown(g.dirty, out, `${where(g)}: update, replaced by task ${created.id}`);
+}
+
+function applyFailureAction(
+  service: Service,
+  cfg: EffectiveUpdateConfig,
+  failures: readonly UpdateFailure[],
+  ctx: ReconcileContext,
+  out: PlanBuilder,
+): void {
+  const name = service.spec?.name || service.id;
+  const what = describeFailures(failures);
+  const status = service.updateStatus;
+  const startedAtMs = status?.startedAtMs ?? ctx.nowMs;
+  if (isRollingBack(service)) {
+    // A rollback never rolls back again (swarmkit): it pauses, saying why.
+    out.updateService(
+      withStatus(service, {
+        state: UpdateState.ROLLBACK_PAUSED,
+        startedAtMs,
+        completedAtMs: 0,
+        message: `rollback paused due to failure or early termination of ${what}`,
+      }),
+      `service "${name}": rollback paused`,
+    );
+    return;
+  }
+  if (cfg.failureAction === UpdateFailureAction.ROLLBACK && service.previousSpec !== undefined) {
+    out.updateService(
+      {
+        ...withStatus(service, {
+          state: UpdateState.ROLLBACK_STARTED,
+          startedAtMs: ctx.nowMs,
+          completedAtMs: 0,
+          message: `update rolled back due to failure or early termination of ${what}`,
+        }),
+        spec: service.previousSpec,
+        previousSpec: undefined,
+      },
+      `service "${name}": update rolled back`,
+    );
+    return;
+  }
+  const noPrevious =
+    cfg.failureAction === UpdateFailureAction.ROLLBACK ? "; no previous spec to roll back to" : "";
+  out.updateService(
+    withStatus(service, {
+      state: UpdateState.PAUSED,
+      startedAtMs,
+      completedAtMs: 0,
+      message: `update paused due to failure or early termination of ${what}${noPrevious}`,
+    }),
+    `service "${name}": update paused`,
+  );
+}
+
+function withStatus(service: Service, status: NonNullable<Service["updateStatus"]>): Service {
+  return { ...service, updateStatus: status };
+}
+
+function shutDown(tasks: readonly Task[], out: PlanBuilder, reason: string): void {
+  for (const t of tasks) out.updateTask(withDesiredState(t, TaskState.SHUTDOWN), reason);
+}
+
+function hasFailed(task: Task, failures: readonly UpdateFailure[]): boolean {
+  return failures.some((f) => f.taskId === task.id);
+}
+
+function isRunning(task: Task): boolean {
+  return observedState(task) === TaskState.RUNNING;
+}
+
+function where(g: Group): string {
+  return g.nodeId !== "" ? `node ${g.nodeId}` : `slot ${g.slot}`;
+}
+
+function rollName(service: Service): string {
+  return isRollingBack(service) ? "rollback" : "update";
+}

@@ -1,0 +1,171 @@
+// Shoal on real runc across three test hosts (one manager, two workers, each a `shoal daemon`
+// process), on the workloads bench/swarm.sh measures Docker Swarm with. One `name value unit`
+// line per figure:
+//   converge_100_replicas_s    `service create --replicas 100` until 100 tasks run
+//   scale_10_to_100_s          `service scale S=100` of a running 10 until 100 run
+//   replace_killed_task_s      kill -9 of a task's process until its replacement runs (restart delay 0)
+//   daemon_rss_mib_idle        the manager's daemon (manager + agent in one process), no services
+//   agent_rss_mib_100_tasks    a worker's daemon with 100 tasks on it
+// Times start before the CLI command (as Swarm's do) and end when the control API first reports
+// the target; the control API is polled every 50 ms over the manager's admin socket.
+import { readFile } from "node:fs/promises";
+import * as grpc from "@grpc/grpc-js";
+import { reportFigure } from "@shoal/base";
+import {
+  ControlClient,
+  type ListServiceStatusesResponse,
+  ListServicesRequest,
+  type ListServicesResponse,
+  ListTasksRequest,
+  type ListTasksResponse,
+  TaskState,
+} from "@shoal/proto";
+import { waitFor } from "@shoal/testkit";
+import { startCluster, type TestCluster, type TestDaemon } from "../support/cluster.js";
+
+const POLL_MS = 50;
+const SLEEP = ["sleep", "1000000"];
+
+function unary<T>(call: (cb: (err: grpc.ServiceError | null, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => call((err, value) => (err ? reject(err) : resolve(value as T))));
+}
+
+class Probe {
+  private readonly client: ControlClient;
+  constructor(socketPath: string) {
+    this.client = new ControlClient(`unix:${socketPath}`, grpc.credentials.createInsecure());
+  }
+
+  async serviceId(name: string): Promise<string> {
+    const r = await unary<ListServicesResponse>((cb) =>
+      this.client.listServices(ListServicesRequest.fromPartial({ filters: { names: [name] } }), cb),
+    );
+    const id = r.services[0]?.id;
+    if (id === undefined) throw new Error(`no service "${name}"`);
+    return id;
+  }
+
+  async running(serviceId: string): Promise<number> {
+    const r = await unary<ListServiceStatusesResponse>((cb) =>
+      this.client.listServiceStatuses({ serviceIds: [serviceId] }, cb),
+    );
+    return r.statuses[0]?.runningTasks ?? 0;
+  }
+
+  async runningTasks(serviceId: string): Promise<{ id: string; nodeId: string; pid: number }[]> {
+    const r = await unary<ListTasksResponse>((cb) =>
+      this.client.listTasks(
+        ListTasksRequest.fromPartial({
+          filters: { serviceIds: [serviceId], desiredStates: [TaskState.RUNNING] },
+        }),
+        cb,
+      ),
+    );
+    return r.tasks
+      .filter((t) => t.status?.state === TaskState.RUNNING)
+      .map((t) => ({ id: t.id, nodeId: t.nodeId, pid: t.status?.containerStatus?.pid ?? 0 }));
+  }
+
+  /** Resolves with the time (ms, performance.now) at which `count` tasks first ran. */
+  async untilRunning(serviceId: string, count: number, timeoutMs = 600_000): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if ((await this.running(serviceId)) >= count) return performance.now();
+      if (performance.now() > deadline) throw new Error(`${count} tasks did not run within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+async function rssMib(pid: number | undefined): Promise<number> {
+  if (pid === undefined) throw new Error("the daemon is not running");
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kib = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]);
+  return Math.round((kib / 1024) * 10) / 10;
+}
+
+async function removeService(m: TestDaemon, probe: Probe, name: string): Promise<void> {
+  const id = await probe.serviceId(name);
+  await m.shoalOk(["service", "rm", name]);
+  await waitFor(async () => (await probe.runningTasks(id).catch(() => [])).length === 0, {
+    description: `service ${name}'s tasks to stop`,
+    timeoutMs: 300_000,
+  });
+}
+
+async function bench(cluster: TestCluster): Promise<void> {
+  const m = cluster.manager;
+  const probe = new Probe(m.socketPath);
+  const create = (name: string, replicas: number, ...flags: string[]) =>
+    m.shoalOk([
+      "service",
+      "create",
+      "--detach",
+      "--name",
+      name,
+      "--replicas",
+      String(replicas),
+      "--stop-grace-period",
+      "1s",
+      ...flags,
+      cluster.image,
+      ...SLEEP,
+    ]);
+  try {
+    await new Promise((r) => setTimeout(r, 5_000));
+    reportFigure("daemon_rss_mib_idle", await rssMib(m.pid), "MiB");
+
+    let t0 = performance.now();
+    await create("conv", 100);
+    reportFigure(
+      "converge_100_replicas_s",
+      ((await probe.untilRunning(await probe.serviceId("conv"), 100)) - t0) / 1000,
+      "s",
+    );
+    await removeService(m, probe, "conv");
+
+    await create("scale", 10);
+    const scaleId = await probe.serviceId("scale");
+    await probe.untilRunning(scaleId, 10);
+    t0 = performance.now();
+    await m.shoalOk(["service", "scale", "--detach", "scale=100"]);
+    reportFigure("scale_10_to_100_s", ((await probe.untilRunning(scaleId, 100)) - t0) / 1000, "s");
+    await removeService(m, probe, "scale");
+
+    await create("kill", 1, "--restart-delay", "0s");
+    const killId = await probe.serviceId("kill");
+    await probe.untilRunning(killId, 1);
+    const [victim] = await probe.runningTasks(killId);
+    if (victim === undefined || victim.pid === 0) throw new Error("the task reports no container pid");
+    t0 = performance.now();
+    process.kill(victim.pid, "SIGKILL");
+    for (;;) {
+      const now = await probe.runningTasks(killId);
+      if (now.some((t) => t.id !== victim.id)) break;
+      await new Promise((r) => setTimeout(r, POLL_MS / 5));
+    }
+    reportFigure("replace_killed_task_s", (performance.now() - t0) / 1000, "s");
+    await removeService(m, probe, "kill");
+
+    const worker = cluster.workers[0];
+    if (worker === undefined) throw new Error("no worker");
+    await create("many", 100, "--constraint", `node.hostname==${worker.name}`);
+    await probe.untilRunning(await probe.serviceId("many"), 100);
+    await new Promise((r) => setTimeout(r, 5_000));
+    reportFigure("agent_rss_mib_100_tasks", await rssMib(worker.pid), "MiB");
+    await removeService(m, probe, "many");
+  } finally {
+    probe.close();
+  }
+}
+
+const cluster = await startCluster({ managers: 1, workers: 2 });
+try {
+  await bench(cluster);
+} finally {
+  await cluster.destroy();
+}
