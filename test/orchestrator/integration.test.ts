@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Control, isRunning, joinWorkers, managerTls, until } from "./cluster-client.js";
 
 const LOOPBACK = "127.0.0.1";
-const HEARTBEAT_MS = 500;
+const HEARTBEAT_MS = 1_000;
 const HISTORY_LIMIT = 3;
 const logger = silentLogger();
 

@@ -31,7 +31,7 @@ import {
   type UpdateTaskStatusResponse,
   type WeightedManager,
 } from "@shoal/proto";
-import type { Store } from "@shoal/store";
+import { type Store, StoreErrorCode } from "@shoal/store";
 import { ManagerErrorCode } from "../errors.js";
 import type { LeaderComponent } from "../leader-components.js";
 import { type RpcContext, streamHandler, unaryHandler } from "../rpc-handler.js";
@@ -236,25 +236,37 @@ export class Dispatcher implements LeaderComponent {
     const active = this.requireActive();
     const { nodeId } = this.callerOf(ctx);
     const addr = peerHost(ctx.peer);
-    const { result: node } = await this.store.update((tx) => {
-      const current = tx.nodes.get(nodeId);
-      if (current === undefined) {
-        throw new ShoalError(
-          ManagerErrorCode.NotFound,
-          `node "${nodeId}" is not registered with the cluster`,
-          {
-            hint: "join the node again with a join token",
-          },
-        );
+    // The allocator may write the node (its container subnet) between the read and the commit:
+    // a version conflict only means it changed, so the session reads it again.
+    const markReady = () =>
+      this.store.update((tx) => {
+        const current = tx.nodes.get(nodeId);
+        if (current === undefined) {
+          throw new ShoalError(
+            ManagerErrorCode.NotFound,
+            `node "${nodeId}" is not registered with the cluster`,
+            {
+              hint: "join the node again with a join token",
+            },
+          );
+        }
+        const updated = {
+          ...current,
+          ...(request.description === undefined ? {} : { description: request.description }),
+          status: { state: NodeState.READY, message: "", addr },
+        };
+        tx.nodes.update(updated);
+        return updated;
+      });
+    let node: Node | undefined;
+    for (let attempt = 1; node === undefined; attempt++) {
+      try {
+        node = (await markReady()).result;
+      } catch (err) {
+        if (!(err instanceof ShoalError && err.code === StoreErrorCode.VersionConflict) || attempt >= 5)
+          throw err;
       }
-      const updated = {
-        ...current,
-        ...(request.description === undefined ? {} : { description: request.description }),
-        status: { state: NodeState.READY, message: "", addr },
-      };
-      tx.nodes.update(updated);
-      return updated;
-    });
+    }
     const previous = this.sessionOfNode.get(nodeId);
     if (previous !== undefined) this.sessions.get(previous)?.controller.abort();
     const session: Session = { id: newId(), nodeId, controller: new AbortController() };
