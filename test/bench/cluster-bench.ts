@@ -88,11 +88,21 @@ async function rssMib(pid: number | undefined): Promise<number> {
   return Math.round((kib / 1024) * 10) / 10;
 }
 
-async function removeService(m: TestDaemon, probe: Probe, name: string): Promise<void> {
+async function removeService(cluster: TestCluster, probe: Probe, name: string): Promise<void> {
   const id = await probe.serviceId(name);
-  await m.shoalOk(["service", "rm", name]);
+  await cluster.manager.shoalOk(["service", "rm", name]);
   await waitFor(async () => (await probe.runningTasks(id).catch(() => [])).length === 0, {
     description: `service ${name}'s tasks to stop`,
+    timeoutMs: 300_000,
+  });
+  // As bench/swarm.sh does (`docker ps` until empty): until no node runs one of its containers,
+  // so the next figure does not measure this service's teardown.
+  const running = async (d: TestDaemon) =>
+    (await d.containers()).filter(
+      (c) => c.status === "running" && c.annotations?.["com.shoal.service.name"] === name,
+    ).length;
+  await waitFor(async () => (await Promise.all(cluster.daemons.map(running))).every((n) => n === 0), {
+    description: `service ${name}'s containers to stop on every node`,
     timeoutMs: 300_000,
   });
 }
@@ -126,7 +136,7 @@ async function bench(cluster: TestCluster): Promise<void> {
       ((await probe.untilRunning(await probe.serviceId("conv"), 100)) - t0) / 1000,
       "s",
     );
-    await removeService(m, probe, "conv");
+    await removeService(cluster, probe, "conv");
 
     await create("scale", 10);
     const scaleId = await probe.serviceId("scale");
@@ -134,7 +144,7 @@ async function bench(cluster: TestCluster): Promise<void> {
     t0 = performance.now();
     await m.shoalOk(["service", "scale", "--detach", "scale=100"]);
     reportFigure("scale_10_to_100_s", ((await probe.untilRunning(scaleId, 100)) - t0) / 1000, "s");
-    await removeService(m, probe, "scale");
+    await removeService(cluster, probe, "scale");
 
     await create("kill", 1, "--restart-delay", "0s");
     const killId = await probe.serviceId("kill");
@@ -149,7 +159,7 @@ async function bench(cluster: TestCluster): Promise<void> {
       await new Promise((r) => setTimeout(r, POLL_MS / 5));
     }
     reportFigure("replace_killed_task_s", (performance.now() - t0) / 1000, "s");
-    await removeService(m, probe, "kill");
+    await removeService(cluster, probe, "kill");
 
     const worker = cluster.workers[0];
     if (worker === undefined) throw new Error("no worker");
@@ -157,7 +167,7 @@ async function bench(cluster: TestCluster): Promise<void> {
     await probe.untilRunning(await probe.serviceId("many"), 100);
     await new Promise((r) => setTimeout(r, 5_000));
     reportFigure("agent_rss_mib_100_tasks", await rssMib(worker.pid), "MiB");
-    await removeService(m, probe, "many");
+    await removeService(cluster, probe, "many");
   } finally {
     probe.close();
   }

@@ -162,6 +162,30 @@ describe("Worker and task controllers", () => {
     expect(engine.calls).toEqual(["pull nope:1"]);
   });
 
+  it("a pull is not started over by a task update that keeps the desired state", async () => {
+    const engine = new ScriptedEngine();
+    let pulls = 0;
+    let release: () => void = () => undefined;
+    const pulled = engine.pull.bind(engine);
+    engine.pull = async (ref: string, _auth?: unknown, signal?: AbortSignal) => {
+      pulls++;
+      await new Promise<void>((resolve, reject) => {
+        release = resolve;
+        signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+      });
+      await pulled(ref);
+    };
+    const agent = await startAgent(await dataDir(), engine);
+    agent.worker.applyComplete([task("t1", TaskState.RUNNING)], [], []);
+    await waitFor(() => pulls === 1, { description: "the pull to start" });
+    // The manager wrote a status: a new version of the task, same desired state.
+    agent.worker.applyComplete([task("t1", TaskState.RUNNING, "busybox", 2)], [], []);
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await waitFor(() => agent.state("t1") === "TASK_STATE_RUNNING", { description: "t1 running" });
+    expect(pulls).toBe(1);
+  });
+
   it("retries a transient failure with backoff, then gives the task up as REJECTED", async () => {
     const engine = new ScriptedEngine();
     let pulls = 0;

@@ -14,11 +14,17 @@ export const IMMEDIATE: BatchTiming = { debounceMs: 0, maxDelayMs: 0 };
 
 /**
  * Collects pokes into batches: `fire` runs `debounceMs` after the last poke, or `maxDelayMs` after
- * the first one of the batch, whichever comes first. Time is the injected Clock's.
+ * the first one of the batch, whichever comes first. A poke after quiet (no batch open and none
+ * fired within `debounceMs`) fires at the next tick instead, so a lone change (a killed task's
+ * replacement) is not held back; the pokes of a busy store are batched as before. Time is the
+ * injected Clock's.
  */
 export class Batcher {
   private timer: TimerHandle | undefined;
   private firstAtMs: number | undefined;
+  private lastFiredMs = Number.NEGATIVE_INFINITY;
+  /** A fire is due at the next tick; it sees every change poked before it. */
+  private leading = false;
 
   constructor(
     private readonly clock: Clock,
@@ -28,20 +34,31 @@ export class Batcher {
 
   poke(): void {
     const now = this.clock.now();
+    if (this.leading) return;
+    if (this.timer === undefined && now - this.lastFiredMs >= this.timing.debounceMs) {
+      this.leading = true;
+      this.timer = this.clock.setTimeout(() => this.fireNow(), 0);
+      return;
+    }
     this.firstAtMs ??= now;
     const deadline = this.firstAtMs + this.timing.maxDelayMs;
     const dueMs = Math.min(now + this.timing.debounceMs, deadline);
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.firstAtMs = undefined;
-      this.fire();
-    }, dueMs - now);
+    this.timer = this.clock.setTimeout(() => this.fireNow(), dueMs - now);
   }
 
   cancel(): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.firstAtMs = undefined;
+    this.leading = false;
+  }
+
+  private fireNow(): void {
+    this.timer = undefined;
+    this.firstAtMs = undefined;
+    this.leading = false;
+    this.lastFiredMs = this.clock.now();
+    this.fire();
   }
 }

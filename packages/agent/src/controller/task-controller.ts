@@ -45,6 +45,11 @@ export class TaskController {
   /** The step that failed last and how often in a row; kept across the retry's back-off. */
   private streak: { kind: string; attempts: number } | undefined;
   private wake = new AbortController();
+  /**
+   * Aborted by a new desired state only: a pull is not restarted by the record updates that come
+   * with each status the manager writes (every one of them would otherwise start it over).
+   */
+  private desiredChange = new AbortController();
   /** The image this controller pulled: present even if the store names it differently. */
   private pulled: string | undefined;
   private desired: TaskState;
@@ -65,6 +70,9 @@ export class TaskController {
       // A new desired state starts from a clean slate: a shutdown must not wait out a pull's backoff.
       this.failure = undefined;
       this.streak = undefined;
+      const change = this.desiredChange;
+      this.desiredChange = new AbortController();
+      change.abort();
     }
     const wake = this.wake;
     this.wake = new AbortController();
@@ -77,6 +85,7 @@ export class TaskController {
       const record = this.deps.records.get(this.deps.taskId);
       if (record === undefined) return;
       const waitSignal = AbortSignal.any([signal, this.wake.signal]);
+      const pullSignal = AbortSignal.any([signal, this.desiredChange.signal]);
       let container: EngineContainer | undefined;
       let imagePresent = true;
       try {
@@ -111,7 +120,7 @@ export class TaskController {
         this.log.info("task removed from the node");
         return;
       }
-      await this.perform(action, record, container, waitSignal);
+      await this.perform(action, record, container, waitSignal, pullSignal);
     }
   }
 
@@ -120,6 +129,7 @@ export class TaskController {
     record: TaskRecord,
     container: EngineContainer | undefined,
     waitSignal: AbortSignal,
+    pullSignal: AbortSignal,
   ): Promise<void> {
     const { engine } = this.deps;
     const task = record.task;
@@ -150,7 +160,7 @@ export class TaskController {
         await this.effect(action.kind, async () => {
           switch (action.kind) {
             case "pull":
-              await engine.pull(task.spec?.container?.image ?? "", task.registryAuth, waitSignal);
+              await engine.pull(task.spec?.container?.image ?? "", task.registryAuth, pullSignal);
               this.pulled = task.spec?.container?.image;
               return;
             case "attach-network":

@@ -1,5 +1,7 @@
-// Task status reports are written in batches: reports that arrive within one flush interval
-// (≤ 100 ms) go to the store together (store.batch splits them into transactions of ≤ 200
+// Task status reports are written in batches: while the store is idle a report is written at the
+// next tick (with the others of that tick), so a lone transition (a task failing, its replacement
+// running) is not held back; while a batch is being written, reports that arrive within one flush
+// interval (≤ 100 ms) go to the store together (store.batch splits them into transactions of ≤ 200
 // changes). A caller's promise settles when the batch holding its report is applied, so an
 // acknowledged UpdateTaskStatus is in the store. Each write re-reads the task inside its
 // transaction and re-checks the move is forward, so a concurrent change is never overwritten
@@ -12,7 +14,7 @@ import { ManagerErrorCode } from "../errors.js";
 /** A batch that met a concurrent change to one of its tasks is re-read and written again. */
 const MAX_WRITE_ATTEMPTS = 3;
 
-/** Reports wait at most this long before they are written. */
+/** Reports that arrive while a batch is being written wait at most this long. */
 export const DEFAULT_STATUS_FLUSH_MS = 100;
 
 interface Waiter {
@@ -24,6 +26,8 @@ export class StatusBatcher {
   private pending = new Map<string, TaskStatusUpdate>();
   private waiters: Waiter[] = [];
   private timer: TimerHandle | undefined;
+  /** Batches being written now. */
+  private writing = 0;
   private closed = false;
 
   constructor(
@@ -40,7 +44,7 @@ export class StatusBatcher {
     if (updates.length === 0) return Promise.resolve();
     for (const u of updates) this.pending.set(u.taskId, u);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    this.timer ??= this.clock.setTimeout(() => void this.flush(), this.flushMs);
+    this.timer ??= this.clock.setTimeout(() => void this.flush(), this.writing > 0 ? this.flushMs : 0);
     return done;
   }
 
@@ -56,12 +60,15 @@ export class StatusBatcher {
       for (const w of waiters) w.resolve();
       return;
     }
+    this.writing++;
     try {
       await this.write(updates);
       for (const w of waiters) w.resolve();
     } catch (err) {
       this.logger.warn({ err, reports: updates.length }, "task status batch failed");
       for (const w of waiters) w.reject(err);
+    } finally {
+      this.writing--;
     }
   }
 

@@ -498,14 +498,20 @@ export class NodeNetwork {
     if (lease === undefined) return;
     const remaining = Object.values(this.state.leases).filter((l) => l.containerId !== containerId);
     if (lease.ports.length > 0) await this.applyRules(remaining);
-    if (lease.ip !== "") {
+    // Side by side: a replacement's attach on this node waits for this detach (the queue).
+    await Promise.all([
       // Established flows would otherwise keep NATing to an address that a new container may get.
-      await this.runner.run("conntrack", ["-D", "-s", lease.ip], { allowFailure: true });
-      await this.runner.run("conntrack", ["-D", "-r", lease.ip], { allowFailure: true });
-    }
-    if (lease.hostVeth !== "")
-      await this.runner.run("ip", ["link", "del", lease.hostVeth], { allowFailure: true });
-    await this.runner.run("ip", ["netns", "del", lease.netns], { allowFailure: true });
+      ...(lease.ip === ""
+        ? []
+        : ["-s", "-r"].map((flag) =>
+            this.runner.run("conntrack", ["-D", flag, lease.ip], { allowFailure: true }),
+          )),
+      (async () => {
+        if (lease.hostVeth !== "")
+          await this.runner.run("ip", ["link", "del", lease.hostVeth], { allowFailure: true });
+        await this.runner.run("ip", ["netns", "del", lease.netns], { allowFailure: true });
+      })(),
+    ]);
     delete this.state.leases[containerId];
     if (lease.ip !== "") this.ipam.release(lease.ip);
     await this.save();
