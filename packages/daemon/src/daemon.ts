@@ -4,6 +4,7 @@
 // waits on its admin socket for `cluster init` or `cluster join`; a restarted one reopens what
 // its data dir holds (node.json, certs/, raft/, agent records, containers).
 import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { Agent, RuntimeEngine, type RuntimeEngineOptions } from "@shoal/agent";
@@ -38,8 +39,11 @@ import {
 } from "@shoal/proto";
 import { resolveAdvertiseAddress, withDefaultPort } from "./addresses.js";
 import { AdminServer } from "./admin-server.js";
+import { AgentLogs } from "./agent-logs.js";
+import { natsUrlsOf } from "./bus-plan.js";
 import { DaemonErrorCode } from "./errors.js";
 import { type DaemonLayout, daemonLayout } from "./layout.js";
+import { type BusFlags, ManagerBus } from "./manager-bus.js";
 import { type NodeState, readNodeState, writeNodeState } from "./node-state.js";
 import { roleChangeFor } from "./role-change.js";
 
@@ -62,6 +66,8 @@ export interface DaemonOptions {
   raftTickMs?: number | undefined;
   /** A manager's dispatcher heartbeat period while the cluster sets none (a node is down after 3 missed). */
   heartbeatPeriodMs?: number | undefined;
+  /** The cluster bus: `--nats URL`, or where a manager's own nats-server listens. */
+  bus?: BusFlags | undefined;
   logger: Logger;
 }
 
@@ -73,6 +79,9 @@ const INIT_COMMIT_TIMEOUT_MS = 30_000;
 
 interface RunningParts {
   manager: { manager: Manager; stop: AbortController; run: Promise<void> } | undefined;
+  /** A manager's nats-server, events and log streams (undefined when it could not start). */
+  bus: ManagerBus | undefined;
+  logs: AgentLogs;
   agent: Agent;
   engine: RuntimeEngine;
   agentStop: AbortController;
@@ -326,6 +335,7 @@ export class Daemon {
       const parts = this.parts;
       this.parts = undefined;
       if (parts !== undefined) {
+        await parts.logs.close();
         parts.agentStop.abort();
         await parts.agentRun;
         parts.agent.close();
@@ -392,6 +402,25 @@ export class Daemon {
       managerPart = { manager, stop, run };
     }
     const tls = await readTls(this.layout.dataDir);
+    let bus: ManagerBus | undefined;
+    if (managerPart !== undefined) {
+      try {
+        bus = await ManagerBus.open({
+          ...this.options.bus,
+          dataDir: this.layout.dataDir,
+          nodeId: state.nodeId,
+          listenAddress: state.listenAddress,
+          advertiseAddress: state.advertiseAddress,
+          store: managerPart.manager.store,
+          tls,
+          kekFile: kekPath(this.layout.dataDir),
+          logger: this.options.logger,
+        });
+      } catch (err) {
+        // The cluster runs without its bus (no logs, no events) rather than not at all.
+        this.logger.error({ err }, "the cluster bus did not start: no logs or events on this manager");
+      }
+    }
     const nodeOptions: RuntimeEngineOptions = {
       dataDir: this.layout.dataDir,
       nodeId: state.nodeId,
@@ -428,7 +457,17 @@ export class Daemon {
       this.logger.error({ err }, "agent stopped with an error");
       this.fatal(err);
     });
-    this.parts = { manager: managerPart, agent, engine, agentStop, agentRun };
+    const natsUrl = this.options.bus?.natsUrl;
+    const logs = AgentLogs.start({
+      dataDir: this.layout.dataDir,
+      nodeId: state.nodeId,
+      nodeName: this.options.hostname ?? hostname(),
+      engine,
+      servers: natsUrl ? [natsUrl] : natsUrlsOf([...state.managers, ...this.latestManagers]),
+      tls,
+      logger: this.options.logger,
+    });
+    this.parts = { manager: managerPart, bus, logs, agent, engine, agentStop, agentRun };
     this.logger.info({ nodeId: state.nodeId, role: state.role }, "node parts running");
   }
 
@@ -577,10 +616,12 @@ export class Daemon {
     const parts = this.parts;
     if (parts === undefined) return;
     this.parts = undefined;
+    await parts.logs.close();
     parts.agentStop.abort();
     await parts.agentRun;
     parts.agent.close();
     await parts.engine.close();
+    await parts.bus?.close();
     if (parts.manager !== undefined) {
       parts.manager.stop.abort();
       await parts.manager.run;
