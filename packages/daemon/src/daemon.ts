@@ -16,6 +16,7 @@ import {
   readTls,
   renewNodeCertificate,
   requestNodeCertificate,
+  streamHandler,
   unaryHandler,
   writeTls,
 } from "@shoal/manager";
@@ -27,6 +28,7 @@ import {
   tlsChannelOptions,
 } from "@shoal/pki";
 import {
+  type ClusterEventsRequest,
   type GetNodeInfoResponse,
   type InitClusterRequest,
   type InitClusterResponse,
@@ -35,12 +37,15 @@ import {
   type LeaveClusterResponse,
   type Node,
   NodeRole,
+  type ServiceLogsRequest,
   type SessionMessage,
 } from "@shoal/proto";
+import type { Store } from "@shoal/store";
 import { resolveAdvertiseAddress, withDefaultPort } from "./addresses.js";
 import { AdminServer } from "./admin-server.js";
 import { AgentLogs } from "./agent-logs.js";
 import { natsUrlsOf } from "./bus-plan.js";
+import { serveClusterEvents, serveServiceLogs } from "./bus-queries.js";
 import { DaemonErrorCode } from "./errors.js";
 import { type DaemonLayout, daemonLayout } from "./layout.js";
 import { type BusFlags, ManagerBus } from "./manager-bus.js";
@@ -192,7 +197,29 @@ export class Daemon {
           isManager: this.parts?.manager !== undefined,
         }),
       ),
+      serviceLogs: streamHandler(this.logger, (req: ServiceLogsRequest, send, ctx) => {
+        const { bus, store } = this.busOrError();
+        return serveServiceLogs(bus, store, req, send, ctx.signal);
+      }),
+      clusterEvents: streamHandler(this.logger, (req: ClusterEventsRequest, send, ctx) =>
+        serveClusterEvents(this.busOrError().bus, req, send, ctx.signal),
+      ),
     };
+  }
+
+  /** The running manager's bus, or why there is none here. */
+  private busOrError(): { bus: ManagerBus; store: Store } {
+    const parts = this.parts;
+    if (parts?.manager === undefined) {
+      const why = this.currentControl();
+      throw why instanceof ShoalError ? why : new ShoalError(DaemonErrorCode.NotManager, "no manager here");
+    }
+    if (parts.bus === undefined) {
+      throw new ShoalError(DaemonErrorCode.Busy, "the cluster bus is not running on this manager", {
+        hint: "see the daemon's log for why nats-server did not start",
+      });
+    }
+    return { bus: parts.bus, store: parts.manager.manager.store };
   }
 
   /** One init, join or role change at a time, and none once stopping or in a cluster. */

@@ -15,7 +15,7 @@ import type { CommandContext } from "../io.js";
 import { printRows } from "../output.js";
 import { waitForService } from "../progress/wait.js";
 import { formatPorts, printJson, say, shortId } from "./common.js";
-import { registerNotAvailable } from "./groups.js";
+import { registerServiceLogs } from "./logs.js";
 import { printTasks } from "./tasks-table.js";
 
 export function emptyServiceFilters() {
@@ -277,7 +277,5 @@ export function registerService(program: Command, ctx: CommandContext): void {
       });
     });
 
-  registerNotAvailable(service, "logs", {
-    hint: "`shoal service ps SERVICE` shows each task's state and error",
-  });
+  registerServiceLogs(service, ctx);
 }
