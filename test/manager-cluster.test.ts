@@ -277,7 +277,11 @@ describe("three manager processes on test hosts", () => {
     const leaderId = nodes.find((n) => n.managerStatus?.leader)?.id;
     const victimIndex = managers.findIndex((m) => m !== undefined && m.ready.nodeId !== leaderId);
     const victim = managers[victimIndex] as ManagerProcess;
-    const other = managers.find((m) => m !== undefined && m !== victim) as ManagerProcess;
+    // Asked through the other follower: the write is forwarded and the quorum check runs on a
+    // replica that sees itself and the leader reachable.
+    const other = managers.find(
+      (m) => m !== undefined && m !== victim && m.ready.nodeId !== leaderId,
+    ) as ManagerProcess;
     const c = await control(other);
     const { node } = await unary<{ node: Node }>(c, "getNode", { nodeId: victim.ready.nodeId });
     await unary(c, "updateNode", {

@@ -229,7 +229,8 @@ export async function joinWorkers(o: JoinWorkersOptions): Promise<SimulatedNode[
     const wave = o.wave ?? 25;
     for (let i = 0; i < o.count; i += wave) {
       const ids = Array.from({ length: Math.min(wave, o.count - i) }, (_, k) => i + k);
-      nodes.push(...(await Promise.all(ids.map(joinOne))));
+      // A loaded manager may answer "outcome unknown" or lose leadership for a moment: retry.
+      nodes.push(...(await Promise.all(ids.map((k) => retry(() => joinOne(k))))));
     }
     return nodes;
   } finally {
@@ -238,6 +239,17 @@ export async function joinWorkers(o: JoinWorkersOptions): Promise<SimulatedNode[
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function retry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      await sleep(500 * i);
+    }
+  }
+}
 
 /** Polls `check` until it returns true; fails naming `what` and the last state it saw. */
 export async function until(

@@ -84,7 +84,13 @@ function spawnManager(host: TestHost, options: StartManagerOptions): ChildProces
  * if it exits first or does not become ready in time.
  */
 export async function startManager(host: TestHost, options: StartManagerOptions): Promise<ManagerProcess> {
-  const outcome = await runManager(host, options);
+  let outcome = await runManager(host, options);
+  // A join that reaches the leader while it is between two membership changes is told there is
+  // no leader (and writes nothing): a joining node tries again, as this does.
+  for (let attempt = 1; options.join && attempt < 5 && isNoLeader(outcome); attempt++) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    outcome = await runManager(host, options);
+  }
   if ("stderr" in outcome && !("ready" in outcome)) {
     throw new Error(
       `manager on ${host.name} exited (${outcome.code}) before it was ready:\n${outcome.stderr}`,
@@ -92,6 +98,9 @@ export async function startManager(host: TestHost, options: StartManagerOptions)
   }
   return outcome as ManagerProcess;
 }
+
+const isNoLeader = (o: ManagerProcess | StartFailure) =>
+  !("ready" in o) && /NO_LEADER|has no leader/.test(o.stderr);
 
 /** Like startManager, but an exit before ready is a result (for refusals the test expects). */
 export function runManager(

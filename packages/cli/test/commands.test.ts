@@ -4,7 +4,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { NodeAvailability, NodeRole, PortProtocol, PublishMode, type ServiceSpec } from "@shoal/proto";
+import {
+  NodeAvailability,
+  NodeRole,
+  PortProtocol,
+  PublishMode,
+  type ServiceSpec,
+  UpdateFailureAction,
+  UpdateOrder,
+  UpdateState,
+} from "@shoal/proto";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import type { CliIo } from "../src/io.js";
 import { runCli } from "../src/program.js";
@@ -306,6 +315,13 @@ describe("shoal service", () => {
       /^\w{12} +web\.1 +nginx:1 +host-a +Running +Running (Less than a second|\d+ seconds?) ago$/,
     );
     expect(lines[2]).toMatch(/ web\.2 +nginx:1 +host-b /);
+    const first = fake.tasks.find((t) => t.slot === 1);
+    if (first?.status?.containerStatus !== undefined) first.status.containerStatus.health = "healthy";
+    else if (first?.status !== undefined)
+      first.status.containerStatus = { containerId: "c1", pid: 1, exitCode: 0, health: "healthy" };
+    expect((await shoal("service", "ps", "web")).stdout).toMatch(
+      / web\.1 +nginx:1 +host-a +Running +Running \(healthy\) /,
+    );
     const inspect = JSON.parse((await shoal("service", "inspect", "web")).stdout);
     expect(inspect[0].spec.name).toBe("web");
   });
@@ -360,6 +376,59 @@ describe("shoal service", () => {
     expect(rollback.stdout).toBe("web\n");
     expect(request("updateService")[2]).toMatchObject({ rollback: true });
     expect((await shoal("service", "scale", "web")).code).toBe(2);
+  });
+
+  it("update exits 9 saying why when the update paused or rolled back (docker/cli#373)", async () => {
+    await shoal("service", "create", "-d", "--name", "web", "--update-monitor", "0s", "nginx:1");
+    fake.updateOutcomes.set("nginx:bad", {
+      state: UpdateState.ROLLBACK_COMPLETED,
+      message: "update rolled back due to failure or early termination of task t9 (unhealthy)",
+    });
+    const bad = await shoal(
+      "service",
+      "update",
+      "-q",
+      "--image",
+      "nginx:bad",
+      "--update-failure-action",
+      "rollback",
+      "--update-order",
+      "start-first",
+      "--update-parallelism",
+      "2",
+      "web",
+    );
+    expect(bad.code).toBe(9);
+    expect(bad.stderr).toContain(
+      'error: service "web" did not converge: update rolled back: update rolled back due to failure or early termination of task t9 (unhealthy)',
+    );
+    expect(request("updateService")[0]).toMatchObject({
+      spec: {
+        taskTemplate: { container: { image: "nginx:bad" } },
+        updateConfig: {
+          failureAction: UpdateFailureAction.ROLLBACK,
+          order: UpdateOrder.START_FIRST,
+          parallelism: 2,
+        },
+      },
+    });
+
+    fake.updateOutcomes.set("nginx:3", {
+      state: UpdateState.PAUSED,
+      message: "update paused due to failure or early termination of task t4 (failed (exit 1): boom)",
+    });
+    const paused = await shoal("service", "update", "-q", "--image", "nginx:3", "web");
+    expect(paused.code).toBe(9);
+    expect(paused.stderr).toContain(
+      "update paused: update paused due to failure or early termination of task t4",
+    );
+
+    // A rollback the user asks for is the goal: it waits for it and exits 0.
+    const rollback = await shoal("service", "rollback", "-q", "web");
+    expect(rollback).toMatchObject({ code: 0, stdout: "web\n" });
+    const forced = await shoal("service", "update", "-q", "--force", "web");
+    expect(forced.code).toBe(0);
+    expect(request("updateService").at(-1)).toMatchObject({ spec: { taskTemplate: { forceUpdate: 1 } } });
   });
 
   it("rm, and logs refuses a bad --tail or --since before it calls", async () => {

@@ -19,6 +19,7 @@ import {
   ServiceSpec,
   Task,
   TaskState,
+  UpdateState,
 } from "@shoal/proto";
 
 export interface RecordedCall {
@@ -37,6 +38,11 @@ export interface FakeCluster {
   configs: Config[];
   /** Images whose tasks are rejected, with this error. */
   rejectImages: Map<string, string>;
+  /**
+   * What the updater would make of an update to these images: the update status to report (a
+   * ROLLBACK_* state also puts the previous spec back). Other updates complete at once.
+   */
+  updateOutcomes: Map<string, { state: UpdateState; message: string }>;
   /** Makes the next call of `method` fail with this gRPC status, message and shoal-code. */
   failNext(method: string, status: grpc.status, message: string, code?: string): void;
   methods(): string[];
@@ -148,6 +154,7 @@ export async function startFakeCluster(
     secrets: [],
     configs: [],
     rejectImages: new Map(),
+    updateOutcomes: new Map(),
   };
 
   /** The "orchestrator": one task per replica (per node for global), running or rejected at once. */
@@ -295,6 +302,21 @@ export async function startFakeCluster(
       service.previousSpec = service.spec;
       service.spec = ServiceSpec.fromPartial(next);
       service.specVersion++;
+      const outcome = r.rollback
+        ? { state: UpdateState.ROLLBACK_COMPLETED, message: "rollback completed" }
+        : (state.updateOutcomes.get(service.spec.taskTemplate?.container?.image ?? "") ?? {
+            state: UpdateState.COMPLETED,
+            message: "update completed",
+          });
+      if (
+        !r.rollback &&
+        outcome.state >= UpdateState.ROLLBACK_STARTED &&
+        service.previousSpec !== undefined
+      ) {
+        service.spec = service.previousSpec;
+        service.previousSpec = undefined;
+      }
+      service.updateStatus = { ...outcome, startedAtMs: now(), completedAtMs: now() };
       service.meta = { ...(service.meta ?? meta(now())), version: (service.meta?.version ?? 0) + 1 };
       reconcile(service);
       return { service };

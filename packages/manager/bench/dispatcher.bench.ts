@@ -1,34 +1,88 @@
-// dispatcher_heartbeats_per_s: N simulated agents (SHOAL_BENCH_NODES, default 1,000) each with
+// dispatcher_heartbeats_per_s: N simulated agents (SHOAL_BENCH_NODES, default 10,000), each with
 // its own certificate and mTLS connection, heartbeating at the period the dispatcher returns
-// (1 s ± 10 %), against a dispatcher on an in-memory store, for SHOAL_BENCH_SECONDS (10).
-// dispatcher_process_cpu_share: CPU time of this process over wall time while measuring — the
-// agents share the process, so it is an upper bound of the dispatcher's share.
-import { percentile, reportFigure, silentLogger } from "@shoal/base";
+// (1 s ± 10 %), against a dispatcher on an in-memory store in this process, for
+// SHOAL_BENCH_SECONDS (10). The agents run in SHOAL_BENCH_AGENT_PROCESSES (4) child processes:
+// in one process with the dispatcher they starved it (and each other) and nodes were falsely
+// marked DOWN — the simulator's fault, not the dispatcher's.
+// dispatcher_process_cpu_share: CPU time of this process (dispatcher, cluster port, store; no
+// agents) over wall time while measuring, in cores.
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { reportFigure, silentLogger } from "@shoal/base";
 import { createNodeKeyAndCsr, NodeCertificateProvider, RootCa } from "@shoal/pki";
 import { Cluster, Node } from "@shoal/proto";
 import { Store } from "@shoal/store";
 import { ClusterServer } from "../src/cluster-server.js";
 import { Dispatcher } from "../src/dispatcher/dispatcher.js";
-import { SimulatedAgents, type SimulatedNode } from "../src/sim/simulated-agents.js";
 
-const NODES = Number(process.env.SHOAL_BENCH_NODES ?? 1_000);
+const NODES = Number(process.env.SHOAL_BENCH_NODES ?? 10_000);
 const SECONDS = Number(process.env.SHOAL_BENCH_SECONDS ?? 10);
+const PROCESSES = Number(process.env.SHOAL_BENCH_AGENT_PROCESSES ?? 4);
 const CLUSTER = "bench-cluster";
+const READY_TIMEOUT_MS = 300_000;
+const AGENTS_MAIN = fileURLToPath(new URL("./sim-agents-main.ts", import.meta.url));
+
+interface AgentProcess {
+  ready: Promise<void>;
+  stop: () => Promise<{ periodP50Ms: number; heartbeatErrors: number; sessions: number }>;
+}
+
+function startAgents(file: string): AgentProcess {
+  const child = spawn(process.execPath, ["--conditions=shoal-source", "--import", "tsx", AGENTS_MAIN, file], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  const lines: ((line: string) => void)[] = [];
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+    for (let i = out.indexOf("\n"); i >= 0; i = out.indexOf("\n")) {
+      const line = out.slice(0, i);
+      out = out.slice(i + 1);
+      lines.shift()?.(line);
+    }
+  });
+  const next = () => new Promise<string>((resolve) => lines.push(resolve));
+  let gone = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", () => {
+      gone = true;
+      for (const waiting of lines.splice(0)) waiting("{}");
+      resolve();
+    }),
+  );
+  return {
+    ready: Promise.race([
+      next().then(() => undefined),
+      exited.then(() => {
+        throw new Error("simulated agents exited before ready");
+      }),
+    ]),
+    stop: async () => {
+      if (gone) return { periodP50Ms: 0, heartbeatErrors: 0, sessions: 0 };
+      const summary = next();
+      child.kill("SIGTERM");
+      const line = await summary;
+      await exited;
+      return JSON.parse(line);
+    },
+  };
+}
 
 export async function run(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "shoal-bench-dispatcher-"));
   const root = await RootCa.create({ clusterId: CLUSTER, nowMs: Date.now() });
   // One key for every simulated node: the CA signs each node id into its own certificate.
   const { keyPem, csrPem } = await createNodeKeyAndCsr();
-  const issue = async (nodeId: string, role: "manager" | "worker") => ({
-    rootCertPem: root.certPem,
-    keyPem,
-    certPem: (
-      await root.issueNodeCertificate({ csrPem, nodeId, role, hosts: ["127.0.0.1"], nowMs: Date.now() })
-    ).certPem,
-  });
-  const nodes: SimulatedNode[] = [];
+  const certFor = async (nodeId: string, role: "manager" | "worker") =>
+    (await root.issueNodeCertificate({ csrPem, nodeId, role, hosts: ["127.0.0.1"], nowMs: Date.now() }))
+      .certPem;
+  const nodes: { nodeId: string; certPem: string }[] = [];
   for (let i = 0; i < NODES; i++)
-    nodes.push({ nodeId: `node-${i}`, tls: await issue(`node-${i}`, "worker") });
+    nodes.push({ nodeId: `node-${i}`, certPem: await certFor(`node-${i}`, "worker") });
+  process.stderr.write(`dispatcher bench: ${NODES} certificates issued\n`);
   const store = new Store({ logger: silentLogger() });
   await store.update((tx) =>
     tx.clusters.create(Cluster.fromPartial({ id: CLUSTER, spec: { name: "default" } })),
@@ -40,41 +94,70 @@ export async function run(): Promise<void> {
   const dispatcher = new Dispatcher({ store, logger: silentLogger() });
   const server = await ClusterServer.open({
     listenAddress: "127.0.0.1:0",
-    certificates: new NodeCertificateProvider(await issue("manager-1", "manager")),
+    certificates: new NodeCertificateProvider({
+      rootCertPem: root.certPem,
+      keyPem,
+      certPem: await certFor("manager-1", "manager"),
+    }),
     clusterId: CLUSTER,
     services: { dispatcher: dispatcher.service() },
   });
   const leadership = new AbortController();
   const serving = dispatcher.run(leadership.signal);
-  const sim = await SimulatedAgents.open({
-    address: `127.0.0.1:${server.port}`,
-    clusterId: CLUSTER,
-    nodes,
-    heartbeatsOnly: true,
-  });
+  const agents: AgentProcess[] = [];
   try {
-    await new Promise((r) => setTimeout(r, 2_000)); // every agent past its first heartbeat
-    const before = dispatcher.stats.heartbeats;
+    const per = Math.ceil(NODES / PROCESSES);
+    for (let p = 0; p < PROCESSES; p++) {
+      const file = join(dir, `agents-${p}.json`);
+      await writeFile(
+        file,
+        JSON.stringify({
+          address: `127.0.0.1:${server.port}`,
+          clusterId: CLUSTER,
+          rootCertPem: root.certPem,
+          keyPem,
+          nodes: nodes.slice(p * per, (p + 1) * per),
+        }),
+      );
+      agents.push(startAgents(file));
+    }
+    // Opening thousands of mTLS sessions takes a while on a loaded machine; not forever.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(agents.map((a) => a.ready)),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${NODES} simulated sessions not open after ${READY_TIMEOUT_MS} ms`)),
+          READY_TIMEOUT_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    process.stderr.write(`dispatcher bench: ${dispatcher.stats.sessions} sessions open\n`);
+    await new Promise((r) => setTimeout(r, 3_000)); // every agent past its first heartbeats
+    const before = { ...dispatcher.stats };
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, SECONDS * 1_000));
     const elapsedMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    reportFigure(
-      "dispatcher_heartbeats_per_s",
-      ((dispatcher.stats.heartbeats - before) * 1_000) / elapsedMs,
-      "1/s",
-    );
+    const heartbeats = dispatcher.stats.heartbeats - before.heartbeats;
+    reportFigure("dispatcher_heartbeats_per_s", (heartbeats * 1_000) / elapsedMs, "1/s");
     reportFigure("dispatcher_nodes", NODES, "nodes");
     reportFigure("dispatcher_process_cpu_share", (cpu.user + cpu.system) / 1_000 / elapsedMs, "cores");
-    const periods = nodes.flatMap((n) => sim.view(n.nodeId).periods);
-    reportFigure("dispatcher_period_p50_ms", percentile(periods, 50), "ms");
     reportFigure("dispatcher_marked_down", dispatcher.stats.markedDown, "nodes");
     reportFigure("dispatcher_sessions_opened", dispatcher.stats.sessions, "sessions");
+    const summaries = await Promise.all(agents.splice(0).map((a) => a.stop()));
+    reportFigure("dispatcher_agent_period_p50_ms", Math.max(...summaries.map((s) => s.periodP50Ms)), "ms");
+    reportFigure(
+      "dispatcher_agent_heartbeat_errors",
+      summaries.reduce((a, s) => a + s.heartbeatErrors, 0),
+      "errors",
+    );
   } finally {
-    sim.close();
+    await Promise.allSettled(agents.map((a) => a.stop()));
     leadership.abort();
     await serving;
     await server.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -178,5 +178,21 @@ describe("joining managers", () => {
     const removedErr = await listAsM3();
     expect(removedErr?.metadata.get(SHOAL_CODE_TRAILER)).toEqual([ManagerErrorCode.NodeRemoved]);
     control.close();
+
+    // m2, a follower, leaves: the quorum check uses the leader's view (m1 stays, reachable).
+    expect(m2.store.isLeader()).toBe(false);
+    await m2.leave();
+    await until(
+      "m2 a worker",
+      () => m1.store.view((tx) => tx.nodes.get(m2.identity.nodeId)?.role) === NodeRole.WORKER,
+    );
+    expect(m1.store.raft.status()?.confState.voters).toEqual([m1.identity.raftId]);
+    // The last manager leaving is refused unless forced; nothing changes.
+    const last = await m1.leave().catch((e: unknown) => e);
+    expect(ShoalError.is(last, ManagerErrorCode.QuorumUnsafe)).toBe(true);
+    expect((last as ShoalError).message).toBe(
+      `node "${m1.identity.nodeId}" leaving the cluster would leave the cluster without managers`,
+    );
+    expect(m1.store.view((tx) => tx.nodes.get(m1.identity.nodeId)?.spec?.desiredRole)).toBe(NodeRole.MANAGER);
   });
 });

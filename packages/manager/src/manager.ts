@@ -3,7 +3,7 @@
 // one-member cluster in an empty data dir; `open` restarts a manager from its data dir.
 import { readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import {
   type Clock,
   type Logger,
@@ -23,8 +23,9 @@ import {
   NodeCertificateProvider,
   type NodeTlsMaterial,
   readNodeCertificate,
+  tlsChannelOptions,
 } from "@shoal/pki";
-import { Cluster, Node, NodeRole, NodeState, Reachability } from "@shoal/proto";
+import { Cluster, ControlClient, Node, NodeRole, NodeState, Reachability } from "@shoal/proto";
 import { GrpcTransport } from "@shoal/raft/transport";
 import { ReplicatedStore, type ReplicatedStoreOptions } from "@shoal/store";
 import { NodeCaService } from "./ca/node-ca.js";
@@ -33,6 +34,7 @@ import { ClusterServer } from "./cluster-server.js";
 import { ControlApi } from "./control/control-api.js";
 import { Dispatcher } from "./dispatcher/dispatcher.js";
 import { ManagerErrorCode } from "./errors.js";
+import { fromStatus } from "./grpc-status.js";
 import { type IssuedNode, type Joined, joinCluster, joinRaft } from "./join.js";
 import { LeaderComponents } from "./leader-components.js";
 import { GrpcForwarding } from "./membership/grpc-forwarding.js";
@@ -65,6 +67,9 @@ export interface ManagerOptions {
   nodeCertLifetimeMs?: number;
 }
 
+/** How long `leave` waits for the cluster to count this manager out. */
+const LEAVE_TIMEOUT_MS = 30_000;
+
 /** How long a graceful stop of the leader waits for leadership to move before it stops anyway. */
 export const LEADER_TRANSFER_TIMEOUT_MS = 3_000;
 
@@ -93,6 +98,7 @@ export class Manager {
     private readonly membership: RaftMembership,
     private readonly forwarding: GrpcForwarding,
     private readonly control: ControlApi,
+    private readonly certificates: NodeCertificateProvider,
     private readonly renewer: CertificateRenewer<
       NodeTlsMaterial & { notBeforeMs: number; notAfterMs: number }
     >,
@@ -236,8 +242,9 @@ export class Manager {
       logger,
     });
     let storeRef: ReplicatedStore | undefined;
+    const provider = new NodeCertificateProvider(tls);
     const forwarding = new GrpcForwarding(
-      tls,
+      () => provider.current,
       identity.clusterId,
       (raftId) => (storeRef === undefined ? undefined : Manager.addressOfRaft(storeRef, raftId)),
       logger,
@@ -253,7 +260,6 @@ export class Manager {
       ...(options.raft === undefined ? {} : { raft: options.raft }),
     });
     storeRef = store;
-    const provider = new NodeCertificateProvider(tls);
     const components = new LeaderComponents({ logger });
     const dispatcher = new Dispatcher({
       store,
@@ -342,6 +348,7 @@ export class Manager {
       membership,
       forwarding,
       control,
+      provider,
       renewer,
       options,
       logger,
@@ -354,6 +361,104 @@ export class Manager {
    */
   controlService(): grpc.UntypedServiceImplementation {
     return this.control.service();
+  }
+
+  /**
+   * This manager leaves the managers (Swarm's `swarm leave` on a manager). The quorum check uses
+   * the leader's view (asked over Control on a follower): refused with MANAGER_QUORUM_UNSAFE
+   * when the voters left would lose their reachable majority, unless `force`. Then it demotes
+   * itself — the leader's demoter takes it out of Raft, a leader handing leadership over first —
+   * and resolves once the cluster counts it as a worker. The last manager has nobody to leave
+   * to: with `force` this resolves at once (stopping it dissolves the cluster). The caller
+   * stops the manager afterwards.
+   */
+  async leave(options: { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const nodeId = this.identity.nodeId;
+    const members = this.store.isLeader() ? Manager.members(this.store) : await this.membersFromLeader();
+    const check = checkQuorumSafety(members, nodeId, "leave");
+    if (check.kind === "unsafe" && options.force !== true) {
+      throw new ShoalError(ManagerErrorCode.QuorumUnsafe, check.message, { hint: check.hint });
+    }
+    if (!members.some((m) => m.voter && m.nodeId !== nodeId)) return;
+    await this.store.update((tx) => {
+      const n = tx.nodes.get(nodeId);
+      if (n?.spec !== undefined) tx.nodes.update({ ...n, spec: { ...n.spec, desiredRole: NodeRole.WORKER } });
+    });
+    this.logger.info({ force: options.force === true }, "leaving the managers");
+    const deadline = Date.now() + (options.timeoutMs ?? LEAVE_TIMEOUT_MS);
+    while (!(await this.leftManagers())) {
+      if (Date.now() > deadline) {
+        throw new ShoalError(
+          ManagerErrorCode.Unavailable,
+          `node "${nodeId}" was not out of the managers within ${options.timeoutMs ?? LEAVE_TIMEOUT_MS} ms`,
+          { hint: "the leader finishes the demotion once it can; check with `shoal node ls`" },
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** A Control call to the current leader with this manager's certificate (undefined: no leader). */
+  private async askLeader<T>(method: "listNodes" | "getNode", request: unknown): Promise<T | undefined> {
+    const address = Manager.addressOfRaft(this.store, this.store.leader);
+    if (address === undefined || this.store.isLeader()) return undefined;
+    const client = new ControlClient(
+      address,
+      createClientCredentials(this.certificates.current, { clusterId: this.identity.clusterId }),
+      { ...tlsChannelOptions(), "grpc.use_local_subchannel_pool": 1 },
+    );
+    try {
+      return await new Promise<T>((resolve, reject) =>
+        (
+          client[method] as unknown as (
+            r: unknown,
+            md: grpc.Metadata,
+            o: grpc.CallOptions,
+            cb: (e: grpc.ServiceError | null, v: T) => void,
+          ) => void
+        ).call(client, request, new grpc.Metadata(), { deadline: Date.now() + 5_000 }, (err, value) =>
+          err ? reject(fromStatus(err)) : resolve(value),
+        ),
+      );
+    } finally {
+      client.close();
+    }
+  }
+
+  /** The managers as the leader sees them (its live reachability in ListNodes). */
+  private async membersFromLeader(): Promise<ManagerMember[]> {
+    const res = await this.askLeader<{ nodes: Node[] }>("listNodes", {});
+    if (res === undefined) {
+      throw new ShoalError(ManagerErrorCode.NoLeader, "no leader is known here to check quorum with", {
+        hint: "wait for the cluster to elect a leader, or leave with --force",
+      });
+    }
+    return res.nodes
+      .filter((n) => n.role === NodeRole.MANAGER && (n.managerStatus?.raftId ?? 0) !== 0)
+      .map((n) => ({
+        nodeId: n.id,
+        name: n.spec?.name || n.description?.hostname || n.id,
+        voter: n.managerStatus?.reachability !== Reachability.UNKNOWN,
+        reachable: n.managerStatus?.reachability === Reachability.REACHABLE,
+      }));
+  }
+
+  /** Out of the Raft configuration here, a worker here, or the leader says so (or refuses us as no manager). */
+  private async leftManagers(): Promise<boolean> {
+    const status = this.store.raft.status();
+    const raftId = this.identity.raftId;
+    if (status !== undefined && ![...status.confState.voters, ...status.confState.learners].includes(raftId))
+      return true;
+    if (this.store.view((tx) => tx.nodes.get(this.identity.nodeId)?.role) === NodeRole.WORKER) return true;
+    try {
+      const res = await this.askLeader<{ node?: Node }>("getNode", { nodeId: this.identity.nodeId });
+      return res?.node?.role === NodeRole.WORKER;
+    } catch (err) {
+      return (
+        ShoalError.is(err, ManagerErrorCode.PermissionDenied) ||
+        ShoalError.is(err, ManagerErrorCode.NodeRemoved)
+      );
+    }
   }
 
   /** The cluster address of the manager with `raftId`, from the store's node objects. */
@@ -413,7 +518,10 @@ export class Manager {
     return { ...node, managerStatus: { ...ms, leader, reachability } };
   }
 
-  /** The managers as this member sees them, for quorum checks (reachability from the leader's progress). */
+  /**
+   * The managers as this member sees them, for quorum checks: reachability from the leader's
+   * progress on the leader; on a follower, itself and the leader it follows.
+   */
   private static members(store: ReplicatedStore): ManagerMember[] {
     const status = store.raft.status();
     if (status === undefined) return [];
@@ -424,7 +532,12 @@ export class Manager {
         .filter((n) => n.managerStatus !== undefined && n.managerStatus.raftId !== 0)
         .map((n) => {
           const raftId = n.managerStatus?.raftId ?? 0;
-          const reachable = raftId === status.id || status.progress.get(raftId)?.recentActive === true;
+          // Only the leader tracks its followers' progress. A follower knows itself and the leader
+          // it hears from; the other voters count as unreachable there (the safe side).
+          const reachable =
+            raftId === status.id ||
+            (raftId === store.leader && !store.isLeader()) ||
+            status.progress.get(raftId)?.recentActive === true;
           return {
             nodeId: n.id,
             name: n.spec?.name || n.description?.hostname || n.id,

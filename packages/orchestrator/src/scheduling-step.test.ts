@@ -1,7 +1,7 @@
 import { seededRandom } from "@shoal/base";
 import { TaskState } from "@shoal/proto";
 import { describe, expect, it } from "vitest";
-import { node, service, task } from "../test/fixtures.js";
+import { cluster, node, service, task } from "../test/fixtures.js";
 import { planScheduling } from "./scheduling-step.js";
 import { viewOf } from "./view.js";
 
@@ -48,6 +48,24 @@ describe("planScheduling", () => {
     const plan = run(viewOf({ nodes: [node("n1")], services: [service("s1")], tasks: [pending("t", 1)] }));
     expect(plan.updateTasks[0]?.object.status?.state).toBe(TaskState.PENDING);
     expect(plan.updateTasks[0]?.object.nodeId).toBe("");
+  });
+
+  it("says when ready nodes take nothing because the node subnet pool is exhausted", () => {
+    const plan = run(
+      viewOf({
+        cluster: cluster({ allocator: { nodeSubnetPool: "10.9.0.0/23", subnetSize: 24 } }),
+        nodes: [
+          node("n1", { subnet: "10.9.0.0/24", memGiB: 1 }),
+          node("n2", { subnet: "10.9.1.0/24", memGiB: 1 }),
+          node("n3"),
+        ],
+        services: [service("s1")],
+        tasks: [pending("t", 4096)],
+      }),
+    );
+    expect(plan.updateTasks[0]?.object.status?.message).toBe(
+      "no suitable node (insufficient memory on 2 nodes); 1 ready node without a container subnet: the node subnet pool 10.9.0.0/23 is exhausted (2 subnets of /24; set a larger allocator.nodeSubnetPool, e.g. 10.40.0.0/14)",
+    );
   });
 
   it("does nothing without pending tasks", () => {

@@ -1,6 +1,7 @@
 import type { Random } from "@shoal/base";
-import { SchedulingStrategy, TaskState } from "@shoal/proto";
+import { NodeState, SchedulingStrategy, TaskState } from "@shoal/proto";
 import { schedule, scheduleInputFromWire } from "@shoal/scheduler";
+import { nodeSubnetPoolOf } from "./allocator/node-subnets.js";
 import { NodeAddressBook } from "./allocator/task-addresses.js";
 import { type Plan, PlanBuilder } from "./plan.js";
 import { withStatus } from "./task-facts.js";
@@ -45,6 +46,25 @@ export function planScheduling(view: ClusterView, args: { nowMs: number; random:
     };
     out.updateTask(assigned, `assigned to node ${a.nodeId} at ${address}`);
   }
-  for (const u of result.unplaced) for (const id of u.taskIds) setMessage(id, u.message);
+  const shortfall = exhaustedPool(view);
+  for (const u of result.unplaced) for (const id of u.taskIds) setMessage(id, u.message + shortfall);
   return out.plan;
+}
+
+/**
+ * Why ready nodes take no tasks when the node subnet pool ran out (the default /16 holds 256
+ * nodes), for the pending reason; "" while it has room (a node just joined waits a moment).
+ */
+function exhaustedPool(view: ClusterView): string {
+  let without = 0;
+  let with_ = 0;
+  for (const n of view.nodes.values()) {
+    if (n.containerSubnet !== "") with_++;
+    else if (n.status?.state === NodeState.READY) without++;
+  }
+  if (without === 0) return "";
+  const { pool, prefixLength } = nodeSubnetPoolOf(view);
+  const capacity = 2 ** (prefixLength - pool.prefixLength);
+  if (with_ < capacity) return "";
+  return `; ${without} ready node${without === 1 ? "" : "s"} without a container subnet: the node subnet pool ${pool.cidr} is exhausted (${capacity} subnets of /${prefixLength}; set a larger allocator.nodeSubnetPool, e.g. 10.40.0.0/14)`;
 }

@@ -11,6 +11,7 @@ import {
   occupiesSlot,
   withDesiredState,
 } from "./task-facts.js";
+import { isTaskDirty } from "./update/spec-diff.js";
 import { isUp } from "./update/task-health.js";
 import type { ReconcileContext } from "./view.js";
 
@@ -75,9 +76,15 @@ export function tendGroup(scope: GroupScope, key: GroupKey, group: readonly Task
     scope.out.createTask(created, `${where(key)}: ${decision.reason}`);
     tasks = [created, ...tasks];
   }
-  // At most one live task per group: the newest that has not ended, else the newest.
   const live = tasks.filter(isLive);
-  const keep = live.find((t) => !hasEnded(t)) ?? live[0];
+  // At most one live task per group: the newest that has not ended, preferring one of the
+  // service's current spec (a rollback keeps the old tasks, not the update's), else the newest.
+  const running = live.filter((t) => !hasEnded(t));
+  const template = scope.service.spec?.taskTemplate;
+  const keep =
+    (running.length > 1 ? running.find((t) => !isTaskDirty(t, template)) : undefined) ??
+    running[0] ??
+    live[0];
   // Start-first: the task an update replaces runs on until its replacement is up (running, and
   // healthy when it has a health check); the updater stops it then.
   const bridge =

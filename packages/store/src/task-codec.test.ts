@@ -24,6 +24,7 @@ const full = Task.fromPartial({
   restartAtMs: 2 ** 40,
   restartHistoryMs: [1, 2 ** 45],
   registryAuth: { username: "u", password: "p" },
+  upAtMs: 2 ** 41,
 });
 
 describe("decodeTask", () => {

@@ -14,6 +14,8 @@ import {
   LocalImageStore,
   type NetworkAttachment,
   NodeNetwork,
+  offsetOf,
+  parseSubnet,
   type RegistryCredentials,
   type RegistryHostConfig,
 } from "@shoal/runtime";
@@ -295,8 +297,15 @@ export class RuntimeEngine implements Engine {
         },
       );
     }
-    // The address the manager's allocator gave the task ("10.42.3.7/24"), else the node's IPAM picks.
-    const ip = task.address === "" ? undefined : task.address.split("/")[0];
+    // The address the manager's allocator gave the task ("10.42.3.7/24"), else the node's IPAM picks
+    // (also when the node keeps a configured subnet other than the manager's: its address is not ours).
+    const given = task.address === "" ? undefined : task.address.split("/")[0];
+    const ip =
+      given !== undefined &&
+      this.subnet !== undefined &&
+      offsetOf(parseSubnet(this.subnet), given) !== undefined
+        ? given
+        : undefined;
     // NodeNetwork.attach returns the recorded lease when there is one (after an agent restart).
     const a = await network.attach({
       containerId: task.id,

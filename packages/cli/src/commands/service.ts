@@ -1,5 +1,5 @@
 import { ShoalError } from "@shoal/base";
-import { Service, type ServiceStatus } from "@shoal/proto";
+import { Service, type ServiceSpec, type ServiceStatus } from "@shoal/proto";
 import type { Command } from "commander";
 import type { Api } from "../api/connection.js";
 import { CliErrorCode, usageError } from "../errors.js";
@@ -14,6 +14,7 @@ import { parseCountFlag } from "../flags/values.js";
 import type { CommandContext } from "../io.js";
 import { printRows } from "../output.js";
 import { waitForService } from "../progress/wait.js";
+import { withReferenceIds } from "../stack/plan.js";
 import { formatPorts, printJson, say, shortId } from "./common.js";
 import { registerServiceLogs } from "./logs.js";
 import { printTasks } from "./tasks-table.js";
@@ -94,11 +95,25 @@ export async function maybeWait(
   api: Api,
   serviceId: string,
   flags: WaitFlags,
+  rollback = false,
 ): Promise<void> {
   if (flags.detach === true) return;
   await waitForService(api, serviceId, ctx.io, {
     show: flags.quiet !== true && ctx.globals().format !== "json",
+    rollback,
   });
+}
+
+/** `--secret NAME`/`--config NAME` give names; the manager looks references up by id. */
+async function withIds(api: Api, spec: ServiceSpec): Promise<ServiceSpec> {
+  const c = spec.taskTemplate?.container;
+  if (!c?.secrets.some((x) => x.secretId === "") && !c?.configs.some((x) => x.configId === "")) return spec;
+  const filters = { names: [], namePrefixes: [], ids: [], idPrefixes: [], labels: {} };
+  const [{ secrets }, { configs }] = await Promise.all([
+    api.control("listSecrets", { filters }),
+    api.control("listConfigs", { filters }),
+  ]);
+  return withReferenceIds(spec, secrets, configs);
 }
 
 /** `shoal service …` — docker's service verbs and flags. */
@@ -125,7 +140,7 @@ export function registerService(program: Command, ctx: CommandContext): void {
     const spec = specFromCreateFlags(image, args, opts);
     assertValidFlags(spec);
     await ctx.withApi(async (api) => {
-      const { service: created } = await api.control("createService", { spec });
+      const { service: created } = await api.control("createService", { spec: await withIds(api, spec) });
       if (created === undefined) throw usageError("the manager returned no service");
       if (ctx.globals().format === "json") printJson(ctx, Service.toJSON(created));
       else ctx.io.stdout.write(`${created.id}\n`);
@@ -236,11 +251,11 @@ export function registerService(program: Command, ctx: CommandContext): void {
       await api.control("updateService", {
         serviceId: s.id,
         serviceVersion: s.meta?.version ?? 0,
-        spec,
+        spec: await withIds(api, spec),
         rollback,
       });
       say(ctx, s.spec.name);
-      await maybeWait(ctx, api, s.id, opts);
+      await maybeWait(ctx, api, s.id, opts, rollback);
     });
   });
 
@@ -259,7 +274,7 @@ export function registerService(program: Command, ctx: CommandContext): void {
           rollback: true,
         });
         say(ctx, s.spec?.name ?? s.id);
-        await maybeWait(ctx, api, s.id, opts);
+        await maybeWait(ctx, api, s.id, opts, true);
       });
     });
 

@@ -20,6 +20,7 @@ import {
   planStackDeploy,
   planStackRemove,
   type StackStep,
+  withReferenceIds,
 } from "../stack/plan.js";
 import { say } from "./common.js";
 import { emptyServiceFilters, maybeWait, printServices } from "./service.js";
@@ -113,6 +114,29 @@ async function runStep(api: Api, step: StackStep): Promise<string | undefined> {
   }
 }
 
+/** How long `stack rm` waits for the removed services' tasks to stop using a secret, config or network. */
+const IN_USE_WAIT_MS = 120_000;
+
+/**
+ * A removal step of `stack rm`, retried while the cluster is catching up: a secret, config or
+ * network stays in use until the removed services' tasks have stopped (the store refuses it
+ * before), and a service removal can meet a concurrent write of one of its tasks.
+ */
+async function runRemoveStep(api: Api, step: StackStep): Promise<void> {
+  const deadline = Date.now() + IN_USE_WAIT_MS;
+  for (;;) {
+    try {
+      await runStep(api, step);
+      return;
+    } catch (err) {
+      const code = ShoalError.is(err) ? err.code : "";
+      const retry = code.endsWith("_IN_USE") || code.endsWith("_VERSION_CONFLICT");
+      if (!retry || Date.now() >= deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
 function readBytes(path: string): Uint8Array | undefined {
   try {
     return readFileSync(path);
@@ -186,8 +210,14 @@ export function registerStack(program: Command, ctx: CommandContext): void {
         await ctx.withApi(async (api) => {
           const steps = planStackDeploy(plan, await clusterObjects(api), { prune: opts.prune === true });
           const changed: { id: string; name: string }[] = [];
+          let refs: ClusterObjects | undefined;
           for (const step of steps) {
             say(ctx, describeStep(step));
+            if (step.kind === "create-service" || step.kind === "update-service") {
+              // Secrets and configs are created by now; services reference them by id.
+              refs ??= await clusterObjects(api);
+              step.spec = withReferenceIds(step.spec, refs.secrets, refs.configs);
+            }
             const id = await runStep(api, step);
             if (id !== undefined) changed.push({ id, name: step.name });
           }
@@ -264,7 +294,7 @@ export function registerStack(program: Command, ctx: CommandContext): void {
           }
           for (const step of steps) {
             say(ctx, describeStep(step));
-            await runStep(api, step);
+            await runRemoveStep(api, step);
           }
         }
       });

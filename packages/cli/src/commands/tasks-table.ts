@@ -55,8 +55,12 @@ export async function printTasks(
       { header: "DESIRED STATE", value: (r) => title(enumValueName(TaskState, r.task.desiredState)) },
       {
         header: "CURRENT STATE",
-        value: (r) =>
-          `${title(enumValueName(TaskState, r.task.status?.state ?? TaskState.NEW))} ${ago(r.task.status?.timestampMs, now)}`.trim(),
+        // "Running (healthy) 3 seconds ago": the health check, as `docker ps` shows it.
+        value: (r) => {
+          const health = r.task.status?.containerStatus?.health ?? "";
+          const state = title(enumValueName(TaskState, r.task.status?.state ?? TaskState.NEW));
+          return `${state}${health === "" ? "" : ` (${health})`} ${ago(r.task.status?.timestampMs, now)}`.trim();
+        },
       },
       { header: "ERROR", value: (r) => trunc(taskProblem(r.task)) },
       { header: "PORTS", value: (r) => formatPorts(r.task.status?.portStatus?.ports ?? []) },

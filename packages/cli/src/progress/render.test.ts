@@ -203,6 +203,23 @@ describe("progressFrame", () => {
     });
   });
 
+  it("a rollback the user asked for waits while it runs and fails only when it pauses", () => {
+    const svc = replicated(1);
+    const at = (state: UpdateState, message = "") => {
+      svc.updateStatus = { state, startedAtMs: 0, completedAtMs: 0, message };
+      return progressFrame(start, {
+        service: svc,
+        tasks: [task(1, TaskState.RUNNING)],
+        desiredTasks: 1,
+        nowMs: 10,
+        rollback: true,
+      }).outcome.kind;
+    };
+    expect(at(UpdateState.ROLLBACK_STARTED)).toBe("waiting");
+    expect(at(UpdateState.ROLLBACK_COMPLETED)).not.toBe("failed");
+    expect(at(UpdateState.ROLLBACK_PAUSED, "rollback paused due to failure of task t2")).toBe("failed");
+  });
+
   it("failures of an earlier spec version do not count", () => {
     const tasks = [1, 2, 3].map((i) =>
       task(1, TaskState.FAILED, {

@@ -31,6 +31,8 @@ export interface ProgressInput {
   /** From ListServiceStatuses: how many tasks the service should run (replicas, eligible nodes). */
   desiredTasks: number;
   nowMs: number;
+  /** The user asked for the rollback (`service rollback`): rolling back is the goal, not a failure. */
+  rollback?: boolean | undefined;
 }
 
 /** The order docker's bars follow: how far a task is on its way to running. */
@@ -139,13 +141,15 @@ export function progressFrame(state: ProgressState, input: ProgressInput): Progr
   }
 
   const update = service.updateStatus?.state;
-  if (
-    update === UpdateState.PAUSED ||
-    update === UpdateState.ROLLBACK_STARTED ||
-    update === UpdateState.ROLLBACK_PAUSED ||
-    update === UpdateState.ROLLBACK_COMPLETED
-  ) {
-    const what = update === UpdateState.PAUSED ? "update paused" : "update rolled back";
+  const asked = input.rollback === true;
+  const rolledBack = update === UpdateState.ROLLBACK_STARTED || update === UpdateState.ROLLBACK_COMPLETED;
+  if (update === UpdateState.PAUSED || update === UpdateState.ROLLBACK_PAUSED || (rolledBack && !asked)) {
+    const what =
+      update === UpdateState.PAUSED
+        ? "update paused"
+        : update === UpdateState.ROLLBACK_PAUSED
+          ? "rollback paused"
+          : "update rolled back";
     const message = service.updateStatus?.message ?? "";
     return failed(state, lines, `${what}${message === "" ? "" : `: ${message}`}`, failures);
   }
@@ -155,7 +159,7 @@ export function progressFrame(state: ProgressState, input: ProgressInput): Progr
   }
 
   // While the manager is still rolling the update out, old tasks may all run: not converged yet.
-  const rolling = update === UpdateState.UPDATING;
+  const rolling = update === UpdateState.UPDATING || update === UpdateState.ROLLBACK_STARTED;
   const allDone = !rolling && total > 0 && done === total && slots.length === total;
   if (!allDone) return { state: { startedAtMs: state.startedAtMs }, lines, outcome: { kind: "waiting" } };
   if (job) {

@@ -11,6 +11,8 @@ export interface WaitOptions {
   /** Print frames (false for -q and --format json: wait silently). */
   show: boolean;
   pollMs?: number;
+  /** Waiting for a rollback the user asked for: ROLLBACK_COMPLETED is success. */
+  rollback?: boolean;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function waitForService(
       tasks,
       desiredTasks: statuses.find((s) => s.serviceId === service.id)?.desiredTasks ?? 0,
       nowMs: clock.now(),
+      rollback: options.rollback,
     });
     state = frame.state;
     lines = frame.lines;

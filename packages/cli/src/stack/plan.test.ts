@@ -1,7 +1,13 @@
 import { type Config, type Network, NetworkSpec, type Secret, type Service, ServiceSpec } from "@shoal/proto";
 import { STACK_NAMESPACE_LABEL, type StackPlan } from "@shoal/stack";
 import { describe, expect, it } from "vitest";
-import { type ClusterObjects, describeStep, planStackDeploy, planStackRemove } from "./plan.js";
+import {
+  type ClusterObjects,
+  describeStep,
+  planStackDeploy,
+  planStackRemove,
+  withReferenceIds,
+} from "./plan.js";
 
 const label = (ns: string) => ({ [STACK_NAMESPACE_LABEL]: ns });
 const svcSpec = (name: string, image: string, ns = "shop") =>
@@ -189,5 +195,30 @@ describe("planStackRemove", () => {
       "Removing network shop_default",
     ]);
     expect(planStackRemove("nothing", cluster)).toEqual([]);
+  });
+});
+
+describe("withReferenceIds", () => {
+  it("fills each secret and config reference's id from its name (the manager looks them up by id)", () => {
+    const spec = ServiceSpec.fromPartial({
+      name: "shop_web",
+      taskTemplate: {
+        container: {
+          image: "web",
+          secrets: [
+            { secretId: "", secretName: "shop_key" },
+            { secretId: "kept", secretName: "other" },
+            { secretId: "", secretName: "unknown" },
+          ],
+          configs: [{ configId: "", configName: "shop_conf" }],
+        },
+      },
+    });
+    const out = withReferenceIds(spec, [secret("s1", "shop_key")], [config("c1", "shop_conf")]);
+    const c = out.taskTemplate?.container;
+    expect(c?.secrets.map((s) => s.secretId)).toEqual(["s1", "kept", ""]);
+    expect(c?.configs.map((x) => x.configId)).toEqual(["c1"]);
+    // The input is left as it was.
+    expect(spec.taskTemplate?.container?.secrets[0]?.secretId).toBe("");
   });
 });

@@ -130,6 +130,34 @@ export function planStackRemove(namespace: string, cluster: ClusterObjects): Sta
   ];
 }
 
+/**
+ * The spec with each secret and config reference's id filled in from its name: the manager and
+ * the dispatcher look them up by id, a stack file names them. Run after the stack's secrets and
+ * configs were created; a name that does not resolve is left for the manager to report.
+ */
+export function withReferenceIds(
+  spec: ServiceSpec,
+  secrets: readonly Secret[],
+  configs: readonly Config[],
+): ServiceSpec {
+  const c = spec.taskTemplate?.container;
+  if (c === undefined) return spec;
+  const secretIds = new Map(secrets.map((s) => [s.spec?.name, s.id]));
+  const configIds = new Map(configs.map((x) => [x.spec?.name, x.id]));
+  const copy = ServiceSpecCodec.fromPartial(spec);
+  const container = copy.taskTemplate?.container;
+  if (container === undefined) return spec;
+  container.secrets = container.secrets.map((s) => ({
+    ...s,
+    secretId: s.secretId || (secretIds.get(s.secretName) ?? ""),
+  }));
+  container.configs = container.configs.map((x) => ({
+    ...x,
+    configId: x.configId || (configIds.get(x.configName) ?? ""),
+  }));
+  return copy;
+}
+
 /** The line docker prints for each step. */
 export function describeStep(step: StackStep): string {
   switch (step.kind) {

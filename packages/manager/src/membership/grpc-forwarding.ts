@@ -16,11 +16,13 @@ const FORWARD_DEADLINE_MS = 30_000;
 
 export class GrpcForwarding implements ProposalForwarding {
   private handler: ((entry: Uint8Array) => Promise<void>) | undefined;
-  private readonly clients = new Map<string, StoreForwardingClient>();
+  /** One client per leader address, with the certificate it was made with. */
+  private readonly clients = new Map<string, { client: StoreForwardingClient; certPem: string }>();
   private readonly logger: Logger;
 
   constructor(
-    private readonly tls: NodeTlsMaterial,
+    /** This manager's TLS material now: a renewed certificate is used for new clients. */
+    private readonly tls: () => NodeTlsMaterial,
     private readonly clusterId: string,
     /** The leader's cluster address by raft id (from the node objects). */
     private readonly addressOf: (raftId: number) => string | undefined,
@@ -36,15 +38,7 @@ export class GrpcForwarding implements ProposalForwarding {
         details: { leader },
       });
     }
-    let client = this.clients.get(address);
-    if (client === undefined) {
-      client = new StoreForwardingClient(
-        address,
-        createClientCredentials(this.tls, { clusterId: this.clusterId }),
-        tlsChannelOptions(),
-      );
-      this.clients.set(address, client);
-    }
+    const client = this.clientFor(address);
     const deadline = Date.now() + (timeoutMs > 0 ? timeoutMs : FORWARD_DEADLINE_MS);
     await new Promise<void>((resolve, reject) =>
       client.propose({ entry }, new grpc.Metadata(), { deadline }, (err) => {
@@ -54,6 +48,21 @@ export class GrpcForwarding implements ProposalForwarding {
         reject(rebuilt.code.startsWith("STORE_") ? rebuilt : err);
       }),
     );
+  }
+
+  /** The cached client for `address`, made again once this manager's certificate was renewed. */
+  private clientFor(address: string): StoreForwardingClient {
+    const tls = this.tls();
+    const cached = this.clients.get(address);
+    if (cached !== undefined && cached.certPem === tls.certPem) return cached.client;
+    cached?.client.close();
+    const client = new StoreForwardingClient(
+      address,
+      createClientCredentials(tls, { clusterId: this.clusterId }),
+      tlsChannelOptions(),
+    );
+    this.clients.set(address, { client, certPem: tls.certPem });
+    return client;
   }
 
   serve(_id: number, handler: (entry: Uint8Array) => Promise<void>): void {
@@ -79,7 +88,7 @@ export class GrpcForwarding implements ProposalForwarding {
   }
 
   close(): void {
-    for (const c of this.clients.values()) c.close();
+    for (const c of this.clients.values()) c.client.close();
     this.clients.clear();
   }
 }

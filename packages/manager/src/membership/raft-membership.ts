@@ -10,7 +10,7 @@ import { type Logger, type Random, ShoalError, silentLogger, systemRandom } from
 import type { KeyEncryptionKey } from "@shoal/pki";
 import { type JoinRequest, type JoinResponse, NodeRole, type RaftMember } from "@shoal/proto";
 import type { GrpcTransport } from "@shoal/raft/transport";
-import type { ReplicatedStore } from "@shoal/store";
+import { type ReplicatedStore, StoreErrorCode } from "@shoal/store";
 import { ManagerErrorCode } from "../errors.js";
 import type { LeaderComponent } from "../leader-components.js";
 import { type RpcContext, unaryHandler } from "../rpc-handler.js";
@@ -104,19 +104,29 @@ export class RaftMembership {
     const known = node.managerStatus?.raftId ?? 0;
     const raftId = known !== 0 ? known : this.newRaftId();
     this.options.transport.setPeer(raftId, req.addr);
-    await this.store.update((tx) => {
-      const current = tx.nodes.get(node.id);
-      if (current === undefined) return;
-      tx.nodes.update({
-        ...current,
-        managerStatus: {
-          raftId,
-          addr: req.addr,
-          leader: false,
-          reachability: current.managerStatus?.reachability ?? 0,
-        },
-      });
-    });
+    // The leader's allocator may give the new node its container subnet at the same moment:
+    // a version conflict only means the node changed, so read it again and retry.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.store.update((tx) => {
+          const current = tx.nodes.get(node.id);
+          if (current === undefined) return;
+          tx.nodes.update({
+            ...current,
+            managerStatus: {
+              raftId,
+              addr: req.addr,
+              leader: false,
+              reachability: current.managerStatus?.reachability ?? 0,
+            },
+          });
+        });
+        break;
+      } catch (err) {
+        if (!(err instanceof ShoalError && err.code === StoreErrorCode.VersionConflict) || attempt >= 5)
+          throw err;
+      }
+    }
     const status = this.store.raft.status();
     const inConfig =
       status !== undefined && [...status.confState.voters, ...status.confState.learners].includes(raftId);

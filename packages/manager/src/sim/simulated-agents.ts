@@ -57,6 +57,10 @@ export interface AgentView {
 
 /** Sessions opened at once by `open`. */
 const CONNECT_WAVE = 50;
+/** How long `start` waits for a session's first message before it tries again. */
+const SESSION_OPEN_TIMEOUT_MS = 15_000;
+/** How often `open` tries one node's session before it gives up. */
+const OPEN_ATTEMPTS = 4;
 /** A lost session is opened again after this long. */
 const RECONNECT_DELAY_MS = 50;
 
@@ -99,8 +103,21 @@ class Agent {
       });
       this.calls.push(call);
       let opened = false;
+      // A session whose first message does not come (a handshake lost on a loaded machine) is
+      // cancelled and opened again, as a real agent would.
+      const timer = setTimeout(() => {
+        if (opened) return;
+        call.cancel();
+        reject(
+          new ShoalError(
+            ManagerErrorCode.Unavailable,
+            `node "${this.node.nodeId}": no session message within ${SESSION_OPEN_TIMEOUT_MS} ms`,
+          ),
+        );
+      }, SESSION_OPEN_TIMEOUT_MS);
       call.once("data", (m: SessionMessage) => {
         opened = true;
+        clearTimeout(timer);
         resolve(m);
       });
       const lost = () => {
@@ -109,6 +126,7 @@ class Agent {
       };
       call.on("end", lost);
       call.on("error", (err: grpc.ServiceError) => {
+        clearTimeout(timer);
         if (!opened) reject(err);
         else if (err.code !== grpc.status.CANCELLED) lost();
       });
@@ -265,6 +283,17 @@ class Agent {
   }
 }
 
+async function startWithRetries(agent: Agent): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await agent.start();
+    } catch (err) {
+      if (attempt >= OPEN_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, RECONNECT_DELAY_MS));
+    }
+  }
+}
+
 export class SimulatedAgents {
   private readonly agents = new Map<string, Agent>();
 
@@ -278,7 +307,7 @@ export class SimulatedAgents {
       // In waves, as a fleet reconnects: thousands of TLS handshakes at once only get resets.
       const agents = [...sim.agents.values()];
       for (let i = 0; i < agents.length; i += CONNECT_WAVE) {
-        await Promise.all(agents.slice(i, i + CONNECT_WAVE).map((a) => a.start()));
+        await Promise.all(agents.slice(i, i + CONNECT_WAVE).map((a) => startWithRetries(a)));
       }
     } catch (err) {
       sim.close();

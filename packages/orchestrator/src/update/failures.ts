@@ -1,11 +1,13 @@
-import { HealthState, type Task, TaskState } from "@shoal/proto";
+import { type Task, TaskState } from "@shoal/proto";
 import type { PlanBuilder } from "../plan.js";
 import { hasEnded, isLive, observedState } from "../task-facts.js";
-import { isUp } from "./task-health.js";
+import { healthOf, isUp } from "./task-health.js";
 
 /** A task of the current roll that counts against `maxFailureRatio`, and why. */
 export interface UpdateFailure {
   taskId: string;
+  slot: number;
+  nodeId: string;
   reason: string;
 }
 
@@ -34,19 +36,23 @@ export function countFailures(
     if (hasEnded(t)) {
       if (state === TaskState.SHUTDOWN) continue; // told to stop (or stopped by someone), not a failure
       const upAtMs = t.upAtMs ?? 0;
-      if (upAtMs === 0 || atMs <= upAtMs + monitorMs) failures.push({ taskId: t.id, reason: endReason(t) });
+      if (upAtMs === 0 || atMs <= upAtMs + monitorMs) failures.push({ ...whereOf(t), reason: endReason(t) });
       continue;
     }
     if (!isLive(t) || state !== TaskState.RUNNING || isUp(t)) continue;
-    if (t.status?.health === HealthState.UNHEALTHY) {
-      failures.push({ taskId: t.id, reason: "unhealthy" });
+    if (healthOf(t) === "unhealthy") {
+      failures.push({ ...whereOf(t), reason: "unhealthy" });
     } else if (nowMs >= atMs + monitorMs) {
-      failures.push({ taskId: t.id, reason: `not healthy within the ${monitorMs} ms monitor` });
+      failures.push({ ...whereOf(t), reason: `not healthy within the ${monitorMs} ms monitor` });
     } else {
       out.wakeAt(atMs + monitorMs, `task ${t.id}: health check within its update monitor`);
     }
   }
   return failures.sort((a, b) => (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
+}
+
+function whereOf(t: Task): { taskId: string; slot: number; nodeId: string } {
+  return { taskId: t.id, slot: t.slot, nodeId: t.nodeId };
 }
 
 function endReason(t: Task): string {

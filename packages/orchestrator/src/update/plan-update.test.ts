@@ -1,5 +1,4 @@
 import {
-  HealthState,
   type Service,
   type Task,
   TaskSpec,
@@ -86,7 +85,7 @@ function fresh(
     desired?: TaskState;
     atMs?: number;
     upAtMs?: number;
-    health?: HealthState;
+    health?: string;
     err?: string;
     spec?: Task["spec"];
   } = {},
@@ -106,9 +105,12 @@ function fresh(
       state: o.state ?? TaskState.RUNNING,
       message: "",
       err: o.err ?? "",
-      health: o.health,
-      containerStatus:
-        o.state === TaskState.FAILED ? { containerId: "c", pid: 0, exitCode: 1, health: "" } : undefined,
+      containerStatus: {
+        containerId: "c",
+        pid: 0,
+        exitCode: o.state === TaskState.FAILED ? 1 : 0,
+        health: o.health ?? "",
+      },
     },
   };
   if (o.upAtMs !== undefined) out.upAtMs = o.upAtMs;
@@ -254,30 +256,20 @@ const cases: Case[] = [
   {
     swarm: "health gating: a task with a health check is not updated until HEALTHY",
     service: svc({ state: UpdateState.UPDATING, template: HEALTHY_NEW }),
-    tasks: [
-      fresh(1, { spec: HEALTHY_NEW, health: HealthState.STARTING, atMs: NOW - 1_000 }),
-      old(2),
-      old(3),
-      old(4),
-    ],
+    tasks: [fresh(1, { spec: HEALTHY_NEW, health: "starting", atMs: NOW - 1_000 }), old(2), old(3), old(4)],
     want: [],
     timers: [NOW - 1_000 + 5_000],
   },
   {
     swarm: "health gating: once HEALTHY the slot is done and the next one goes",
     service: svc({ state: UpdateState.UPDATING, template: HEALTHY_NEW }),
-    tasks: [fresh(1, { spec: HEALTHY_NEW, health: HealthState.HEALTHY }), old(2), old(3), old(4)],
+    tasks: [fresh(1, { spec: HEALTHY_NEW, health: "healthy" }), old(2), old(3), old(4)],
     want: ["new1 upAt", "create slot 2 READY", "old2 → SHUTDOWN"],
   },
   {
     swarm: "a task not healthy within the monitor counts as a failure (pause names it)",
     service: svc({ state: UpdateState.UPDATING, template: HEALTHY_NEW }),
-    tasks: [
-      fresh(1, { spec: HEALTHY_NEW, health: HealthState.STARTING, atMs: NOW - 6_000 }),
-      old(2),
-      old(3),
-      old(4),
-    ],
+    tasks: [fresh(1, { spec: HEALTHY_NEW, health: "starting", atMs: NOW - 6_000 }), old(2), old(3), old(4)],
     want: ["service PAUSED"],
     message:
       "update paused due to failure or early termination of task new1 (not healthy within the 5000 ms monitor)",
@@ -285,12 +277,7 @@ const cases: Case[] = [
   {
     swarm: "an unhealthy task counts as a failure at once",
     service: svc({ state: UpdateState.UPDATING, template: HEALTHY_NEW }),
-    tasks: [
-      fresh(1, { spec: HEALTHY_NEW, health: HealthState.UNHEALTHY, atMs: NOW - 100 }),
-      old(2),
-      old(3),
-      old(4),
-    ],
+    tasks: [fresh(1, { spec: HEALTHY_NEW, health: "unhealthy", atMs: NOW - 100 }), old(2), old(3), old(4)],
     want: ["service PAUSED"],
     message: "update paused due to failure or early termination of task new1 (unhealthy)",
   },
@@ -396,7 +383,7 @@ const cases: Case[] = [
   {
     swarm: "a new update supersedes one in progress from where it is (slots already at it stay)",
     service: svc({ state: UpdateState.UPDATING, template: HEALTHY_NEW, update: { parallelism: 0 } }),
-    tasks: [fresh(1, { spec: HEALTHY_NEW, health: HealthState.HEALTHY }), fresh(2), old(3)],
+    tasks: [fresh(1, { spec: HEALTHY_NEW, health: "healthy" }), fresh(2), old(3)],
     want: ["new1 upAt", "create slot 2 READY", "new2 → SHUTDOWN", "create slot 3 READY", "old3 → SHUTDOWN"],
   },
   {
@@ -430,6 +417,24 @@ describe("updater: Swarm behaviours", () => {
       if (c.timers !== undefined) expect(plan.timers.map((t) => t.atMs)).toEqual(c.timers);
     });
   }
+});
+
+describe("updater: global services", () => {
+  it("a global service rolls node by node, each new task on the old one's node", () => {
+    const s = service(
+      "s1",
+      { mode: { $case: "global", value: {} }, taskTemplate: NEW },
+      { updateStatus: { state: UpdateState.UPDATING, startedAtMs: STARTED, completedAtMs: 0, message: "" } },
+    );
+    const tasks = ["n1", "n2", "n3"].map((n) => ({
+      ...task(`old-${n}`, { node: n, spec: OLD, createdAtMs: 1 }),
+    }));
+    const plan = run(s, tasks);
+    expect(plan.createTasks.map((c) => [c.object.nodeId, c.object.slot, c.object.desiredState])).toEqual([
+      ["n1", 0, TaskState.READY],
+    ]);
+    expect(summary(plan)).toEqual(["create slot 0 READY", "old-n1 → SHUTDOWN"]);
+  });
 });
 
 describe("the replicated orchestrator leaves rolling to the updater", () => {

@@ -98,9 +98,13 @@ export function planServiceUpdate(input: UpdateInput, ctx: ReconcileContext): Pl
     1,
     groups.filter((g) => g.dirty.length > 0 || (g.clean !== undefined && ofThisRoll(g.clean))).length,
   );
+  const global = mode === "global";
+  // Failed slots, not failed tasks, count against the ratio: swarmkit counts the tasks it created,
+  // one per slot, so a slot whose task crash-loops counts once, not once per restart.
+  const failedGroups = new Set(failures.map((f) => groupKey(f.slot, f.nodeId, global)));
   if (
-    failures.length > 0 &&
-    failures.length / rollSlots > cfg.maxFailureRatio &&
+    failedGroups.size > 0 &&
+    failedGroups.size / rollSlots > cfg.maxFailureRatio &&
     cfg.failureAction !== UpdateFailureAction.CONTINUE
   ) {
     applyFailureAction(service, cfg, failures, ctx, out);
@@ -114,13 +118,15 @@ export function planServiceUpdate(input: UpdateInput, ctx: ReconcileContext): Pl
   for (const g of groups) {
     const clean = g.clean;
     const cleanUp = clean !== undefined && isUp(clean);
-    // On its way up (a task of this roll not running yet, or not yet healthy within its monitor).
+    // Busy: the slot's new task is on its way up (not running yet, or not yet healthy). A slot
+    // whose task of this roll failed is done, as swarmkit's worker is once the task is past
+    // RUNNING: the failure counts against the ratio instead, and the restart supervisor retries it
+    // (an ended task is the supervisor's too).
     if (
       clean !== undefined &&
       !cleanUp &&
       !hasEnded(clean) &&
-      ofThisRoll(clean) &&
-      !hasFailed(clean, failures)
+      !failedGroups.has(groupKey(g.slot, clean.nodeId, global))
     )
       busy++;
     if (g.dirty.length === 0 || (clean !== undefined && !startFirst)) {
@@ -130,8 +136,18 @@ export function planServiceUpdate(input: UpdateInput, ctx: ReconcileContext): Pl
     } else if (cleanUp) {
       // Start-first: the replacement is up, so the task it replaces stops now.
       shutDown(g.dirty, out, `${where(g)}: start-first, task ${clean.id} is up`);
+    } else if (failedGroups.has(groupKey(g.slot, clean.nodeId, global))) {
+      // The replacement failed and the roll goes on (under the ratio, or continue): the slot
+      // moves to the new spec, as swarmkit's next pass over a slot of two tasks does.
+      shutDown(g.dirty, out, `${where(g)}: the update goes on past the failure of task ${clean.id}`);
     }
-    if (clean !== undefined && cleanUp && ofThisRoll(clean)) {
+    // A failed slot is done: its restarts neither delay the next slot nor the end of the roll.
+    if (
+      clean !== undefined &&
+      cleanUp &&
+      ofThisRoll(clean) &&
+      !failedGroups.has(groupKey(g.slot, clean.nodeId, global))
+    ) {
       const upAtMs = clean.upAtMs || ctx.nowMs;
       lastUpAtMs = Math.max(lastUpAtMs, upAtMs);
       // Each of `parallelism` workers waits `delay` after its slot came up (swarmkit's worker).
@@ -178,7 +194,7 @@ function groupsOf(tasks: readonly Task[], global: boolean, template: TaskSpec | 
   const byKey = new Map<string, Task[]>();
   for (const t of tasks) {
     if (!isLive(t)) continue;
-    const key = global ? `n:${t.nodeId}` : `s:${t.slot}`;
+    const key = groupKey(t.slot, t.nodeId, global);
     let list = byKey.get(key);
     if (list === undefined) {
       list = [];
@@ -294,8 +310,8 @@ function shutDown(tasks: readonly Task[], out: PlanBuilder, reason: string): voi
   for (const t of tasks) out.updateTask(withDesiredState(t, TaskState.SHUTDOWN), reason);
 }
 
-function hasFailed(task: Task, failures: readonly UpdateFailure[]): boolean {
-  return failures.some((f) => f.taskId === task.id);
+function groupKey(slot: number, nodeId: string, global: boolean): string {
+  return global ? `n:${nodeId}` : `s:${slot}`;
 }
 
 function isRunning(task: Task): boolean {

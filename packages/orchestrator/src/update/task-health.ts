@@ -1,4 +1,9 @@
-import { HealthState, type Task, TaskState } from "@shoal/proto";
+import { type Task, TaskState } from "@shoal/proto";
+
+/** The container's health as its agent reported it: "starting", "healthy", "unhealthy" or "". */
+export function healthOf(task: Task): string {
+  return task.status?.containerStatus?.health ?? "";
+}
 
 /**
  * The task's spec declares its own health check (`["NONE"]` disables one; `[]` inherits the
@@ -15,7 +20,7 @@ export function hasHealthCheck(task: Task): boolean {
  */
 export function isUp(task: Task): boolean {
   if (task.status?.state !== TaskState.RUNNING) return false;
-  const health = task.status.health ?? HealthState.UNSPECIFIED;
-  if (health === HealthState.STARTING || health === HealthState.UNHEALTHY) return false;
-  return !hasHealthCheck(task) || health === HealthState.HEALTHY;
+  const health = healthOf(task);
+  if (health === "starting" || health === "unhealthy") return false;
+  return !hasHealthCheck(task) || health === "healthy";
 }

@@ -2,12 +2,13 @@ import { execFileSync } from "node:child_process";
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { ShoalError } from "@shoal/base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildBusyboxImage, type FixtureImage, THREE_LAYER_TREE } from "../testing/busybox-image.js";
 import { ImageErrorCode } from "./errors.js";
 import { encodeEntry, TarType } from "./tar-header.js";
-import { unpackLayer } from "./unpack.js";
+import { unpackLayer, unpackLayerStream } from "./unpack.js";
 
 let work: string;
 let image: FixtureImage;
@@ -120,6 +121,22 @@ describe("unpackLayer", () => {
     expect(result.stats.droppedOverlayXattrs).toBe(1);
     expect(getXattr(join(work, "forged", "d"), "user.kept")).toBe("1");
     expect(() => getXattr(join(work, "forged", "d"), "trusted.overlay.opaque")).toThrow();
+  });
+
+  it("an abort while the layer is still downloading fails the unpack and nothing else", async () => {
+    // The pull's signal kills tar before the download stream ends (as when a task's assignment
+    // changes mid-pull); tar's rejection must be handled, or it would take the whole daemon down.
+    const source = new PassThrough();
+    const abort = new AbortController();
+    const unpacking = unpackLayerStream(source, join(work, "aborted"), "aborted-layer", {
+      signal: abort.signal,
+    }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    abort.abort();
+    await new Promise((r) => setTimeout(r, 200));
+    source.destroy(new Error("download aborted"));
+    const err = await unpacking;
+    expect(ShoalError.is(err, ImageErrorCode.InvalidLayer)).toBe(true);
   });
 
   it("rejects a layer whose diff id does not match", async () => {

@@ -172,6 +172,9 @@ export async function unpackLayerStream(
     tar.on("error", reject);
     tar.on("close", (code) => resolve(code ?? -1));
   });
+  // Handled below, after the feed: an abort (the pull's signal) rejects it while the feed is still
+  // pending, and an unhandled rejection would take the whole daemon down.
+  exited.catch(() => undefined);
   async function* all(): AsyncGenerator<Buffer> {
     yield* rewriteLayerTar(reader, stats);
     // Bytes after the end-of-archive marker (record padding) are part of the diff id.

@@ -21,9 +21,6 @@ import {
 } from "./specs.js";
 import {
   GenericResource,
-  HealthState,
-  healthStateFromJSON,
-  healthStateToJSON,
   Meta,
   NodeRole,
   nodeRoleFromJSON,
@@ -330,14 +327,7 @@ export interface TaskStatus {
   /** Why the task failed or was rejected. */
   err: string;
   containerStatus?: ContainerStatus | undefined;
-  portStatus?:
-    | PortStatus
-    | undefined;
-  /**
-   * The container's health check (UNSPECIFIED when it has none): a rolling update counts a task
-   * with a health check as updated only once HEALTHY.
-   */
-  health?: HealthState | undefined;
+  portStatus?: PortStatus | undefined;
 }
 
 export interface ContainerStatus {
@@ -2784,15 +2774,7 @@ export const RegistryAuth: MessageFns<RegistryAuth> = {
 };
 
 function createBaseTaskStatus(): TaskStatus {
-  return {
-    timestampMs: 0,
-    state: 0,
-    message: "",
-    err: "",
-    containerStatus: undefined,
-    portStatus: undefined,
-    health: undefined,
-  };
+  return { timestampMs: 0, state: 0, message: "", err: "", containerStatus: undefined, portStatus: undefined };
 }
 
 export const TaskStatus: MessageFns<TaskStatus> = {
@@ -2814,9 +2796,6 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     }
     if (message.portStatus !== undefined) {
       PortStatus.encode(message.portStatus, writer.uint32(50).fork()).join();
-    }
-    if (message.health !== undefined) {
-      writer.uint32(56).int32(message.health);
     }
     return writer;
   },
@@ -2882,14 +2861,6 @@ export const TaskStatus: MessageFns<TaskStatus> = {
             message.portStatus = PortStatus.decode(reader, reader.uint32());
             continue;
           }
-          case 7: {
-            if (tag !== 56) {
-              break;
-            }
-
-            message.health = reader.int32() as any;
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2922,7 +2893,6 @@ export const TaskStatus: MessageFns<TaskStatus> = {
         : isSet(object.port_status)
         ? PortStatus.fromJSON(object.port_status)
         : undefined,
-      health: isSet(object.health) ? healthStateFromJSON(object.health) : undefined,
     };
   },
 
@@ -2946,9 +2916,6 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     if (message.portStatus !== undefined) {
       obj.portStatus = PortStatus.toJSON(message.portStatus);
     }
-    if (message.health !== undefined) {
-      obj.health = healthStateToJSON(message.health);
-    }
     return obj;
   },
 
@@ -2967,7 +2934,6 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     message.portStatus = (object.portStatus !== undefined && object.portStatus !== null)
       ? PortStatus.fromPartial(object.portStatus)
       : undefined;
-    message.health = object.health ?? undefined;
     return message;
   },
 };

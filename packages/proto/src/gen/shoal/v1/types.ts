@@ -400,58 +400,6 @@ export function updateStateToJSON(object: UpdateState): string {
   }
 }
 
-/** A container's health check as its agent last saw it. */
-export const HealthState = {
-  /** UNSPECIFIED - No health check, or none reported yet. */
-  UNSPECIFIED: 0,
-  STARTING: 1,
-  HEALTHY: 2,
-  UNHEALTHY: 3,
-} as const;
-
-export type HealthState = typeof HealthState[keyof typeof HealthState];
-
-export namespace HealthState {
-  export type UNSPECIFIED = typeof HealthState.UNSPECIFIED;
-  export type STARTING = typeof HealthState.STARTING;
-  export type HEALTHY = typeof HealthState.HEALTHY;
-  export type UNHEALTHY = typeof HealthState.UNHEALTHY;
-}
-
-export function healthStateFromJSON(object: any): HealthState {
-  switch (object) {
-    case 0:
-    case "HEALTH_STATE_UNSPECIFIED":
-      return HealthState.UNSPECIFIED;
-    case 1:
-    case "HEALTH_STATE_STARTING":
-      return HealthState.STARTING;
-    case 2:
-    case "HEALTH_STATE_HEALTHY":
-      return HealthState.HEALTHY;
-    case 3:
-    case "HEALTH_STATE_UNHEALTHY":
-      return HealthState.UNHEALTHY;
-    default:
-      throw new globalThis.Error("Unrecognized enum value " + object + " for enum HealthState");
-  }
-}
-
-export function healthStateToJSON(object: HealthState): string {
-  switch (object) {
-    case HealthState.UNSPECIFIED:
-      return "HEALTH_STATE_UNSPECIFIED";
-    case HealthState.STARTING:
-      return "HEALTH_STATE_STARTING";
-    case HealthState.HEALTHY:
-      return "HEALTH_STATE_HEALTHY";
-    case HealthState.UNHEALTHY:
-      return "HEALTH_STATE_UNHEALTHY";
-    default:
-      throw new globalThis.Error("Unrecognized enum value " + object + " for enum HealthState");
-  }
-}
-
 /** Which arm of ServiceSpec.mode a service uses (for list filters and tables). */
 export const ServiceModeKind = { UNSPECIFIED: 0, REPLICATED: 1, GLOBAL: 2, REPLICATED_JOB: 3, GLOBAL_JOB: 4 } as const;
 

@@ -1,0 +1,44 @@
+// One process of simulated agents for the dispatcher benchmark, so the agents do not starve
+// the dispatcher they measure (and the dispatcher's process CPU is its own):
+//   node --conditions=shoal-source --import tsx bench/sim-agents-main.ts <nodes.json>
+// nodes.json: { address, clusterId, rootCertPem, keyPem, nodes: [{ nodeId, certPem }] }.
+// Prints `ready` once every session is open; on SIGTERM prints one JSON line of what the
+// agents saw (heartbeat periods p50, heartbeat errors, sessions opened) and exits.
+import { readFile } from "node:fs/promises";
+import { percentile } from "@shoal/base";
+import { SimulatedAgents } from "../src/sim/simulated-agents.js";
+
+interface AgentsFile {
+  address: string;
+  clusterId: string;
+  rootCertPem: string;
+  keyPem: string;
+  nodes: { nodeId: string; certPem: string }[];
+}
+
+const file = JSON.parse(await readFile(process.argv[2] as string, "utf8")) as AgentsFile;
+const sim = await SimulatedAgents.open({
+  address: file.address,
+  clusterId: file.clusterId,
+  heartbeatsOnly: true,
+  nodes: file.nodes.map((n) => ({
+    nodeId: n.nodeId,
+    tls: { rootCertPem: file.rootCertPem, keyPem: file.keyPem, certPem: n.certPem },
+  })),
+});
+process.stdout.write("ready\n");
+process.stderr.write(`agents: ${file.nodes.length} sessions open\n`);
+process.once("SIGTERM", () => {
+  const views = file.nodes.map((n) => sim.view(n.nodeId));
+  const summary = {
+    periodP50Ms: percentile(
+      views.flatMap((v) => v.periods),
+      50,
+    ),
+    heartbeatErrors: views.reduce((a, v) => a + v.heartbeatErrors, 0),
+    sessions: views.reduce((a, v) => a + v.sessions, 0),
+  };
+  sim.close();
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  process.exit(0);
+});
