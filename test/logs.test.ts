@@ -114,3 +114,24 @@ describe("shoal service logs", () => {
     }
   }, 600_000);
 });
+
+describe("shoal events", () => {
+  it("lists the service's creation and its tasks' state changes", async () => {
+    const m = c().manager;
+    const out = await waitFor(
+      async () => {
+        const r = await m.shoal(["events", "--type", "task"]);
+        if (r.code !== 0) throw new Error(`events exited ${r.code}: ${r.stderr}`);
+        return / task state \w+ \(.*state=running/.test(r.stdout) ? r.stdout : undefined;
+      },
+      {
+        description: "a task reaching running in `shoal events --type task`",
+        timeoutMs: 60_000,
+        intervalMs: 2_000,
+      },
+    );
+    expect(out).not.toMatch(/ (service|node|leader) /);
+    const all = await m.shoalOk(["events"]);
+    expect(all).toMatch(/ service create \w+/);
+  }, 120_000);
+});
