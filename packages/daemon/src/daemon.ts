@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { Agent, RuntimeEngine, type RuntimeEngineOptions } from "@shoal/agent";
 import { type Logger, ShoalError } from "@shoal/base";
+import { createMetrics, MetricsServer, parseHostPort, type ShoalMetrics } from "@shoal/bus";
 import {
   Manager,
   ManagerErrorCode,
@@ -71,6 +72,8 @@ export interface DaemonOptions {
   raftTickMs?: number | undefined;
   /** A manager's dispatcher heartbeat period while the cluster sets none (a node is down after 3 missed). */
   heartbeatPeriodMs?: number | undefined;
+  /** Where `GET /metrics` is served (`--metrics host:port`); none when not given. */
+  metricsAddress?: string | undefined;
   /** The cluster bus: `--nats URL`, or where a manager's own nats-server listens. */
   bus?: BusFlags | undefined;
   logger: Logger;
@@ -102,6 +105,8 @@ export class Daemon {
   private latestManagers: string[] = [];
   private roleChange: Promise<void> | undefined;
   private admin: AdminServer | undefined;
+  private readonly metrics: ShoalMetrics = createMetrics();
+  private metricsServer: MetricsServer | undefined;
   private fatal: (err: unknown) => void = () => {};
   private readonly failed = new Promise<never>((_, reject) => {
     this.fatal = reject;
@@ -128,6 +133,17 @@ export class Daemon {
       control: () => daemon.currentControl(),
       logger,
     });
+    if (options.metricsAddress !== undefined) {
+      try {
+        daemon.metricsServer = await MetricsServer.open(
+          parseHostPort(options.metricsAddress, "--metrics address"),
+          daemon.metrics.registry,
+        );
+      } catch (err) {
+        await daemon.admin.close();
+        throw err;
+      }
+    }
     return daemon;
   }
 
@@ -159,6 +175,7 @@ export class Daemon {
 
   async close(): Promise<void> {
     this.closing = true;
+    await this.metricsServer?.close();
     await this.admin?.close();
   }
 
@@ -441,6 +458,7 @@ export class Daemon {
           store: managerPart.manager.store,
           tls,
           kekFile: kekPath(this.layout.dataDir),
+          metrics: this.metrics,
           logger: this.options.logger,
         });
       } catch (err) {
@@ -493,6 +511,7 @@ export class Daemon {
       servers: natsUrl ? [natsUrl] : natsUrlsOf([...state.managers, ...this.latestManagers]),
       tls,
       logger: this.options.logger,
+      onPublished: (lines) => this.metrics.logLinesPublished.inc(lines),
     });
     this.parts = { manager: managerPart, bus, logs, agent, engine, agentStop, agentRun };
     this.logger.info({ nodeId: state.nodeId, role: state.role }, "node parts running");

@@ -16,8 +16,10 @@ import {
   logRetentionFor,
   NatsSupervisor,
   type NatsTlsMaterial,
+  type ShoalMetrics,
 } from "@shoal/bus";
 import type { NodeTlsMaterial } from "@shoal/pki";
+import { TaskState, taskStateToJSON } from "@shoal/proto";
 import type { Store } from "@shoal/store";
 import {
   NATS_CLIENT_PORT_OFFSET,
@@ -46,6 +48,8 @@ export interface ManagerBusOptions extends BusFlags {
   tls: NodeTlsMaterial;
   /** The KEK file: only managers hold it, so the route secret is derived from it. */
   kekFile: string;
+  /** Cluster gauges refreshed with each sync (tasks by state and service). */
+  metrics?: ShoalMetrics | undefined;
   logger: Logger;
 }
 
@@ -147,10 +151,16 @@ export class ManagerBus {
 
   /** Server users and routes as the store has them; the events stream and one log stream per service. */
   private async sync(): Promise<void> {
-    const { nodes: storeNodes, services } = this.o.store.view((tx) => ({
+    const {
+      nodes: storeNodes,
+      services,
+      tasks,
+    } = this.o.store.view((tx) => ({
       nodes: tx.nodes.list(),
       services: tx.services.list(),
+      tasks: tx.tasks.list(),
     }));
+    this.updateMetrics(services, tasks);
     if (this.server !== undefined) {
       const nodes = natsNodesOf(storeNodes);
       if (!nodes.some((n) => n.nodeId === this.o.nodeId))
@@ -181,6 +191,28 @@ export class ManagerBus {
       await ensureLogStream(this.jsm, s.id, retention, replicasNow);
       this.ensured.set(s.id, key);
     }
+  }
+
+  private updateMetrics(
+    services: readonly { id: string; spec?: { name: string } | undefined }[],
+    tasks: readonly { serviceId: string; status?: { state: TaskState } | undefined }[],
+  ): void {
+    const m = this.o.metrics;
+    if (m === undefined) return;
+    const names = new Map(services.map((s) => [s.id, s.spec?.name || s.id]));
+    const counts = new Map<string, { state: string; service: string; n: number }>();
+    for (const t of tasks) {
+      const state = taskStateToJSON(t.status?.state ?? TaskState.NEW)
+        .replace(/^TASK_STATE_/, "")
+        .toLowerCase();
+      const service = names.get(t.serviceId) ?? t.serviceId;
+      const key = `${state}\0${service}`;
+      const c = counts.get(key) ?? { state, service, n: 0 };
+      c.n += 1;
+      counts.set(key, c);
+    }
+    m.tasks.reset();
+    for (const c of counts.values()) m.tasks.set({ state: c.state, service: c.service }, c.n);
   }
 
   async close(): Promise<void> {
