@@ -22,8 +22,8 @@ describe("the built shoal command", () => {
   });
 
   it("exits 1 with an error and a hint for a group that is not available", async () => {
-    const err = await run("node", [builtCli, "events"]).catch((e: { code: number; stderr: string }) => e);
+    const err = await run("node", [builtCli, "image"]).catch((e: { code: number; stderr: string }) => e);
     expect(err).toMatchObject({ code: 1 });
-    expect((err as { stderr: string }).stderr).toContain('error: "shoal events" is not yet available');
+    expect((err as { stderr: string }).stderr).toContain('error: "shoal image" is not yet available');
   });
 });

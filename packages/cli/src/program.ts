@@ -6,6 +6,7 @@ import { resolveEndpoint } from "./api/endpoint.js";
 import { registerCluster } from "./commands/cluster.js";
 import { registerDaemon } from "./commands/daemon.js";
 import { PLANNED_GROUPS, registerPlannedGroup } from "./commands/groups.js";
+import { registerEvents } from "./commands/logs.js";
 import { registerNode } from "./commands/node.js";
 import { registerSecretOrConfig } from "./commands/secret-config.js";
 import { registerService } from "./commands/service.js";
@@ -69,6 +70,7 @@ export function buildProgram(io: CliIo): Command {
 
   registerCluster(program, ctx);
   registerDaemon(program, ctx);
+  registerEvents(program, ctx);
   registerNode(program, ctx);
   registerService(program, ctx);
   registerStack(program, ctx);

@@ -431,13 +431,16 @@ describe("shoal service", () => {
     expect(request("updateService").at(-1)).toMatchObject({ spec: { taskTemplate: { forceUpdate: 1 } } });
   });
 
-  it("rm, and logs is not available yet", async () => {
+  it("rm, and logs refuses a bad --tail or --since before it calls", async () => {
     await shoal("service", "create", "-d", "--name", "web", "nginx");
     expect((await shoal("service", "rm", "web")).stdout).toBe("web\n");
     expect(fake.services).toEqual([]);
-    const logs = await shoal("service", "logs", "web");
-    expect(logs.code).toBe(1);
-    expect(logs.stderr).toContain('"shoal service logs" is not yet available');
+    const tail = await shoal("service", "logs", "--tail", "x", "web");
+    expect(tail.code).toBe(2);
+    expect(tail.stderr).toContain('--tail "x": must be a number of lines or "all"');
+    const since = await shoal("service", "logs", "--since", "yesterday-ish", "web");
+    expect(since.code).toBe(2);
+    expect(since.stderr).toContain('--since "yesterday-ish" is not a time');
   });
 });
 

@@ -4,10 +4,12 @@
 // waits on its admin socket for `cluster init` or `cluster join`; a restarted one reopens what
 // its data dir holds (node.json, certs/, raft/, agent records, containers).
 import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { Agent, RuntimeEngine, type RuntimeEngineOptions } from "@shoal/agent";
 import { type Logger, ShoalError } from "@shoal/base";
+import { createMetrics, MetricsServer, parseHostPort, type ShoalMetrics } from "@shoal/bus";
 import {
   Manager,
   ManagerErrorCode,
@@ -15,6 +17,7 @@ import {
   readTls,
   renewNodeCertificate,
   requestNodeCertificate,
+  streamHandler,
   unaryHandler,
   writeTls,
 } from "@shoal/manager";
@@ -26,6 +29,7 @@ import {
   tlsChannelOptions,
 } from "@shoal/pki";
 import {
+  type ClusterEventsRequest,
   type GetNodeInfoResponse,
   type InitClusterRequest,
   type InitClusterResponse,
@@ -34,12 +38,18 @@ import {
   type LeaveClusterResponse,
   type Node,
   NodeRole,
+  type ServiceLogsRequest,
   type SessionMessage,
 } from "@shoal/proto";
+import type { Store } from "@shoal/store";
 import { resolveAdvertiseAddress, withDefaultPort } from "./addresses.js";
 import { AdminServer } from "./admin-server.js";
+import { AgentLogs } from "./agent-logs.js";
+import { natsUrlsOf } from "./bus-plan.js";
+import { serveClusterEvents, serveServiceLogs } from "./bus-queries.js";
 import { DaemonErrorCode } from "./errors.js";
 import { type DaemonLayout, daemonLayout } from "./layout.js";
+import { type BusFlags, ManagerBus } from "./manager-bus.js";
 import { type NodeState, readNodeState, writeNodeState } from "./node-state.js";
 import { roleChangeFor } from "./role-change.js";
 
@@ -62,6 +72,10 @@ export interface DaemonOptions {
   raftTickMs?: number | undefined;
   /** A manager's dispatcher heartbeat period while the cluster sets none (a node is down after 3 missed). */
   heartbeatPeriodMs?: number | undefined;
+  /** Where `GET /metrics` is served (`--metrics host:port`); none when not given. */
+  metricsAddress?: string | undefined;
+  /** The cluster bus: `--nats URL`, or where a manager's own nats-server listens. */
+  bus?: BusFlags | undefined;
   logger: Logger;
 }
 
@@ -73,6 +87,9 @@ const INIT_COMMIT_TIMEOUT_MS = 30_000;
 
 interface RunningParts {
   manager: { manager: Manager; stop: AbortController; run: Promise<void> } | undefined;
+  /** A manager's nats-server, events and log streams (undefined when it could not start). */
+  bus: ManagerBus | undefined;
+  logs: AgentLogs;
   agent: Agent;
   engine: RuntimeEngine;
   agentStop: AbortController;
@@ -88,6 +105,8 @@ export class Daemon {
   private latestManagers: string[] = [];
   private roleChange: Promise<void> | undefined;
   private admin: AdminServer | undefined;
+  private readonly metrics: ShoalMetrics = createMetrics();
+  private metricsServer: MetricsServer | undefined;
   private fatal: (err: unknown) => void = () => {};
   private readonly failed = new Promise<never>((_, reject) => {
     this.fatal = reject;
@@ -114,6 +133,17 @@ export class Daemon {
       control: () => daemon.currentControl(),
       logger,
     });
+    if (options.metricsAddress !== undefined) {
+      try {
+        daemon.metricsServer = await MetricsServer.open(
+          parseHostPort(options.metricsAddress, "--metrics address"),
+          daemon.metrics.registry,
+        );
+      } catch (err) {
+        await daemon.admin.close();
+        throw err;
+      }
+    }
     return daemon;
   }
 
@@ -145,6 +175,7 @@ export class Daemon {
 
   async close(): Promise<void> {
     this.closing = true;
+    await this.metricsServer?.close();
     await this.admin?.close();
   }
 
@@ -183,7 +214,29 @@ export class Daemon {
           isManager: this.parts?.manager !== undefined,
         }),
       ),
+      serviceLogs: streamHandler(this.logger, (req: ServiceLogsRequest, send, ctx) => {
+        const { bus, store } = this.busOrError();
+        return serveServiceLogs(bus, store, req, send, ctx.signal);
+      }),
+      clusterEvents: streamHandler(this.logger, (req: ClusterEventsRequest, send, ctx) =>
+        serveClusterEvents(this.busOrError().bus, req, send, ctx.signal),
+      ),
     };
+  }
+
+  /** The running manager's bus, or why there is none here. */
+  private busOrError(): { bus: ManagerBus; store: Store } {
+    const parts = this.parts;
+    if (parts?.manager === undefined) {
+      const why = this.currentControl();
+      throw why instanceof ShoalError ? why : new ShoalError(DaemonErrorCode.NotManager, "no manager here");
+    }
+    if (parts.bus === undefined) {
+      throw new ShoalError(DaemonErrorCode.Busy, "the cluster bus is not running on this manager", {
+        hint: "see the daemon's log for why nats-server did not start",
+      });
+    }
+    return { bus: parts.bus, store: parts.manager.manager.store };
   }
 
   /** One init, join or role change at a time, and none once stopping or in a cluster. */
@@ -326,6 +379,7 @@ export class Daemon {
       const parts = this.parts;
       this.parts = undefined;
       if (parts !== undefined) {
+        await parts.logs.close();
         parts.agentStop.abort();
         await parts.agentRun;
         parts.agent.close();
@@ -392,6 +446,26 @@ export class Daemon {
       managerPart = { manager, stop, run };
     }
     const tls = await readTls(this.layout.dataDir);
+    let bus: ManagerBus | undefined;
+    if (managerPart !== undefined) {
+      try {
+        bus = await ManagerBus.open({
+          ...this.options.bus,
+          dataDir: this.layout.dataDir,
+          nodeId: state.nodeId,
+          listenAddress: state.listenAddress,
+          advertiseAddress: state.advertiseAddress,
+          store: managerPart.manager.store,
+          tls,
+          kekFile: kekPath(this.layout.dataDir),
+          metrics: this.metrics,
+          logger: this.options.logger,
+        });
+      } catch (err) {
+        // The cluster runs without its bus (no logs, no events) rather than not at all.
+        this.logger.error({ err }, "the cluster bus did not start: no logs or events on this manager");
+      }
+    }
     const nodeOptions: RuntimeEngineOptions = {
       dataDir: this.layout.dataDir,
       nodeId: state.nodeId,
@@ -428,7 +502,18 @@ export class Daemon {
       this.logger.error({ err }, "agent stopped with an error");
       this.fatal(err);
     });
-    this.parts = { manager: managerPart, agent, engine, agentStop, agentRun };
+    const natsUrl = this.options.bus?.natsUrl;
+    const logs = AgentLogs.start({
+      dataDir: this.layout.dataDir,
+      nodeId: state.nodeId,
+      nodeName: this.options.hostname ?? hostname(),
+      engine,
+      servers: natsUrl ? [natsUrl] : natsUrlsOf([...state.managers, ...this.latestManagers]),
+      tls,
+      logger: this.options.logger,
+      onPublished: (lines) => this.metrics.logLinesPublished.inc(lines),
+    });
+    this.parts = { manager: managerPart, bus, logs, agent, engine, agentStop, agentRun };
     this.logger.info({ nodeId: state.nodeId, role: state.role }, "node parts running");
   }
 
@@ -577,10 +662,12 @@ export class Daemon {
     const parts = this.parts;
     if (parts === undefined) return;
     this.parts = undefined;
+    await parts.logs.close();
     parts.agentStop.abort();
     await parts.agentRun;
     parts.agent.close();
     await parts.engine.close();
+    await parts.bus?.close();
     if (parts.manager !== undefined) {
       parts.manager.stop.abort();
       await parts.manager.run;

@@ -200,8 +200,11 @@ function subjectAltNames(nodeId: string, role: NodeRole, hosts: readonly string[
     { type: "dns", value: nodeId },
     { type: "dns", value: roleDnsName(role) },
   ];
+  // nats.js dials a server by IP without a server name, so Node checks a manager's certificate
+  // (its nats-server's, issue 19) against "localhost".
+  const all = role === "manager" ? [...hosts, "localhost"] : hosts;
   const seen = new Set(names.map((n) => n.value));
-  for (const host of hosts) {
+  for (const host of all) {
     const kind = isIP(host) !== 0 ? "ip" : DNS_NAME.test(host) ? "dns" : undefined;
     if (kind === undefined) {
       throw new ShoalError(

@@ -16,6 +16,10 @@ type UnaryName<D> = {
   [K in keyof D]: D[K] extends { requestStream: false; responseStream: false } ? K : never;
 }[keyof D] &
   string;
+type StreamName<D> = {
+  [K in keyof D]: D[K] extends { requestStream: false; responseStream: true } ? K : never;
+}[keyof D] &
+  string;
 type RequestOf<M> = M extends { requestSerialize: (value: infer R) => Buffer } ? R : never;
 type ResponseOf<M> = M extends { responseDeserialize: (value: Buffer) => infer R } ? R : never;
 
@@ -23,6 +27,7 @@ type ControlDef = typeof ControlService;
 type AdminDef = typeof NodeAdminService;
 export type ControlMethod = UnaryName<ControlDef>;
 export type AdminMethod = UnaryName<AdminDef>;
+export type AdminStreamMethod = StreamName<AdminDef>;
 
 /** What commands call: the Control API and the daemon's NodeAdmin API, as promises. */
 export interface Api {
@@ -32,6 +37,12 @@ export interface Api {
     request: RequestOf<ControlDef[K]>,
   ): Promise<ResponseOf<ControlDef[K]>>;
   admin<K extends AdminMethod>(method: K, request: RequestOf<AdminDef[K]>): Promise<ResponseOf<AdminDef[K]>>;
+  /** A server-streaming NodeAdmin call (logs, events): resolves when the server ends the stream. */
+  adminStream<K extends AdminStreamMethod>(
+    method: K,
+    request: RequestOf<AdminDef[K]>,
+    onMessage: (message: ResponseOf<AdminDef[K]>) => void,
+  ): Promise<void>;
 }
 
 /**
@@ -75,6 +86,31 @@ export class Connection implements Api {
 
   admin<K extends AdminMethod>(method: K, request: RequestOf<AdminDef[K]>): Promise<ResponseOf<AdminDef[K]>> {
     return this.unary(NodeAdminService, method, request);
+  }
+
+  adminStream<K extends AdminStreamMethod>(
+    method: K,
+    request: RequestOf<AdminDef[K]>,
+    onMessage: (message: ResponseOf<AdminDef[K]>) => void,
+  ): Promise<void> {
+    const def = NodeAdminService[method] as unknown as {
+      path: string;
+      requestSerialize: (value: unknown) => Buffer;
+      responseDeserialize: (value: Buffer) => unknown;
+    };
+    return new Promise((resolvePromise, reject) => {
+      const call = this.client.makeServerStreamRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize,
+        request,
+        new grpc.Metadata(),
+        {},
+      );
+      call.on("data", (m: unknown) => onMessage(m as ResponseOf<AdminDef[K]>));
+      call.on("error", (err: grpc.ServiceError) => reject(fromGrpcError(err, this.endpoint)));
+      call.on("end", () => resolvePromise());
+    });
   }
 
   close(): void {

@@ -16,6 +16,10 @@ interface DaemonFlags {
   label: string[];
   raftTickMs?: string;
   heartbeatMs?: string;
+  nats?: string;
+  metrics?: string;
+  natsClient?: string;
+  natsCluster?: string;
 }
 
 function positiveInteger(flag: string, value: string | undefined): number | undefined {
@@ -56,6 +60,10 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
       "--heartbeat-ms <ms>",
       "a manager's agent heartbeat period while the cluster sets none (default 1000)",
     )
+    .option("--metrics <addr:port>", "serve Prometheus metrics at http://ADDR:PORT/metrics")
+    .option("--nats <url>", "use this external nats-server for logs and events instead of running one")
+    .option("--nats-client <addr:port>", "a manager's nats-server client address (default: listen port + 1)")
+    .option("--nats-cluster <addr:port>", "a manager's nats-server route address (default: listen port + 2)")
     .action(async (flags: DaemonFlags) => {
       const labels: Record<string, string> = {};
       for (const l of flags.label) {
@@ -80,6 +88,12 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
         labels,
         raftTickMs: tick,
         heartbeatPeriodMs: heartbeat,
+        metricsAddress: flags.metrics,
+        bus: {
+          natsUrl: flags.nats,
+          natsClientAddress: flags.natsClient,
+          natsClusterAddress: flags.natsCluster,
+        },
         logger,
       });
       const stop = new AbortController();

@@ -9,7 +9,6 @@ import { CliErrorCode } from "../errors.js";
  */
 export const PLANNED_GROUPS: readonly { name: string; summary: string; usage: string }[] = [
   { name: "image", summary: "pull, import, list and remove images on this node", usage: "<command>" },
-  { name: "events", summary: "stream cluster events", usage: "[options]" },
 ];
 
 /**

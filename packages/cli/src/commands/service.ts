@@ -16,7 +16,7 @@ import { printRows } from "../output.js";
 import { waitForService } from "../progress/wait.js";
 import { withReferenceIds } from "../stack/plan.js";
 import { formatPorts, printJson, say, shortId } from "./common.js";
-import { registerNotAvailable } from "./groups.js";
+import { registerServiceLogs } from "./logs.js";
 import { printTasks } from "./tasks-table.js";
 
 export function emptyServiceFilters() {
@@ -292,7 +292,5 @@ export function registerService(program: Command, ctx: CommandContext): void {
       });
     });
 
-  registerNotAvailable(service, "logs", {
-    hint: "`shoal service ps SERVICE` shows each task's state and error",
-  });
+  registerServiceLogs(service, ctx);
 }

@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -27,6 +29,64 @@ import {
   nodeRoleFromJSON,
   nodeRoleToJSON,
 } from "./types.js";
+
+export interface ServiceLogsRequest {
+  /** A service name or id, or a task id (then only that task's lines). */
+  service: string;
+  /** 0 = no bound. */
+  sinceMs: number;
+  untilMs: number;
+  /** The last N stored lines; negative = all. */
+  tail: number;
+  follow: boolean;
+}
+
+export interface ServiceLogLine {
+  taskId: string;
+  serviceId: string;
+  serviceName: string;
+  slot: number;
+  nodeId: string;
+  nodeName: string;
+  /** RFC 3339 with nanoseconds, as the runtime wrote it. */
+  time: string;
+  timeMs: number;
+  /** "stdout" or "stderr". */
+  stream: string;
+  text: string;
+}
+
+/** One line, or a notice saying why there are none (no stream yet, retention removed them). */
+export interface ServiceLogsMessage {
+  line?: ServiceLogLine | undefined;
+  notice: string;
+}
+
+export interface ClusterEventsRequest {
+  /** 0 = no bound. */
+  sinceMs: number;
+  untilMs: number;
+  /** "service", "task", "node" or "leader"; empty = all. */
+  type: string;
+  serviceId: string;
+  nodeId: string;
+  follow: boolean;
+}
+
+export interface ClusterEventsMessage {
+  type: string;
+  action: string;
+  id: string;
+  timeMs: number;
+  serviceId: string;
+  nodeId: string;
+  attributes: { [key: string]: string };
+}
+
+export interface ClusterEventsMessage_AttributesEntry {
+  key: string;
+  value: string;
+}
 
 export interface InitClusterRequest {
   /** host:port the cluster port listens on; empty = the daemon's --listen. */
@@ -85,6 +145,939 @@ export interface GetNodeInfoResponse {
   /** Whether the manager parts run in this daemon (Control calls work on this socket). */
   isManager: boolean;
 }
+
+function createBaseServiceLogsRequest(): ServiceLogsRequest {
+  return { service: "", sinceMs: 0, untilMs: 0, tail: 0, follow: false };
+}
+
+export const ServiceLogsRequest: MessageFns<ServiceLogsRequest> = {
+  encode(message: ServiceLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== "") {
+      writer.uint32(10).string(message.service);
+    }
+    if (message.sinceMs !== 0) {
+      writer.uint32(16).int64(safeLong(message.sinceMs));
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(24).int64(safeLong(message.untilMs));
+    }
+    if (message.tail !== 0) {
+      writer.uint32(32).int32(message.tail);
+    }
+    if (message.follow !== false) {
+      writer.uint32(40).bool(message.follow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tail = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceLogsRequest {
+    return {
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      tail: isSet(object.tail) ? globalThis.Number(object.tail) : 0,
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+    };
+  },
+
+  toJSON(message: ServiceLogsRequest): unknown {
+    const obj: any = {};
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.tail !== 0) {
+      obj.tail = Math.round(message.tail);
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ServiceLogsRequest>): ServiceLogsRequest {
+    return ServiceLogsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ServiceLogsRequest>): ServiceLogsRequest {
+    const message = createBaseServiceLogsRequest();
+    message.service = object.service ?? "";
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    message.tail = object.tail ?? 0;
+    message.follow = object.follow ?? false;
+    return message;
+  },
+};
+
+function createBaseServiceLogLine(): ServiceLogLine {
+  return {
+    taskId: "",
+    serviceId: "",
+    serviceName: "",
+    slot: 0,
+    nodeId: "",
+    nodeName: "",
+    time: "",
+    timeMs: 0,
+    stream: "",
+    text: "",
+  };
+}
+
+export const ServiceLogLine: MessageFns<ServiceLogLine> = {
+  encode(message: ServiceLogLine, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.serviceId !== "") {
+      writer.uint32(18).string(message.serviceId);
+    }
+    if (message.serviceName !== "") {
+      writer.uint32(26).string(message.serviceName);
+    }
+    if (message.slot !== 0) {
+      writer.uint32(32).int64(safeLong(message.slot));
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(42).string(message.nodeId);
+    }
+    if (message.nodeName !== "") {
+      writer.uint32(50).string(message.nodeName);
+    }
+    if (message.time !== "") {
+      writer.uint32(58).string(message.time);
+    }
+    if (message.timeMs !== 0) {
+      writer.uint32(65).double(message.timeMs);
+    }
+    if (message.stream !== "") {
+      writer.uint32(74).string(message.stream);
+    }
+    if (message.text !== "") {
+      writer.uint32(82).string(message.text);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceLogLine {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceLogLine();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.serviceName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.slot = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nodeName = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.time = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.timeMs = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.stream = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceLogLine {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+      serviceName: isSet(object.serviceName)
+        ? globalThis.String(object.serviceName)
+        : isSet(object.service_name)
+        ? globalThis.String(object.service_name)
+        : "",
+      slot: isSet(object.slot) ? globalThis.Number(object.slot) : 0,
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      nodeName: isSet(object.nodeName)
+        ? globalThis.String(object.nodeName)
+        : isSet(object.node_name)
+        ? globalThis.String(object.node_name)
+        : "",
+      time: isSet(object.time) ? globalThis.String(object.time) : "",
+      timeMs: isSet(object.timeMs)
+        ? globalThis.Number(object.timeMs)
+        : isSet(object.time_ms)
+        ? globalThis.Number(object.time_ms)
+        : 0,
+      stream: isSet(object.stream) ? globalThis.String(object.stream) : "",
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+    };
+  },
+
+  toJSON(message: ServiceLogLine): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.serviceName !== "") {
+      obj.serviceName = message.serviceName;
+    }
+    if (message.slot !== 0) {
+      obj.slot = Math.round(message.slot);
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.nodeName !== "") {
+      obj.nodeName = message.nodeName;
+    }
+    if (message.time !== "") {
+      obj.time = message.time;
+    }
+    if (message.timeMs !== 0) {
+      obj.timeMs = floatToJson(message.timeMs);
+    }
+    if (message.stream !== "") {
+      obj.stream = message.stream;
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ServiceLogLine>): ServiceLogLine {
+    return ServiceLogLine.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ServiceLogLine>): ServiceLogLine {
+    const message = createBaseServiceLogLine();
+    message.taskId = object.taskId ?? "";
+    message.serviceId = object.serviceId ?? "";
+    message.serviceName = object.serviceName ?? "";
+    message.slot = object.slot ?? 0;
+    message.nodeId = object.nodeId ?? "";
+    message.nodeName = object.nodeName ?? "";
+    message.time = object.time ?? "";
+    message.timeMs = object.timeMs ?? 0;
+    message.stream = object.stream ?? "";
+    message.text = object.text ?? "";
+    return message;
+  },
+};
+
+function createBaseServiceLogsMessage(): ServiceLogsMessage {
+  return { line: undefined, notice: "" };
+}
+
+export const ServiceLogsMessage: MessageFns<ServiceLogsMessage> = {
+  encode(message: ServiceLogsMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.line !== undefined) {
+      ServiceLogLine.encode(message.line, writer.uint32(10).fork()).join();
+    }
+    if (message.notice !== "") {
+      writer.uint32(18).string(message.notice);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceLogsMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceLogsMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.line = ServiceLogLine.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.notice = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServiceLogsMessage {
+    return {
+      line: isSet(object.line) ? ServiceLogLine.fromJSON(object.line) : undefined,
+      notice: isSet(object.notice) ? globalThis.String(object.notice) : "",
+    };
+  },
+
+  toJSON(message: ServiceLogsMessage): unknown {
+    const obj: any = {};
+    if (message.line !== undefined) {
+      obj.line = ServiceLogLine.toJSON(message.line);
+    }
+    if (message.notice !== "") {
+      obj.notice = message.notice;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ServiceLogsMessage>): ServiceLogsMessage {
+    return ServiceLogsMessage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ServiceLogsMessage>): ServiceLogsMessage {
+    const message = createBaseServiceLogsMessage();
+    message.line = (object.line !== undefined && object.line !== null)
+      ? ServiceLogLine.fromPartial(object.line)
+      : undefined;
+    message.notice = object.notice ?? "";
+    return message;
+  },
+};
+
+function createBaseClusterEventsRequest(): ClusterEventsRequest {
+  return { sinceMs: 0, untilMs: 0, type: "", serviceId: "", nodeId: "", follow: false };
+}
+
+export const ClusterEventsRequest: MessageFns<ClusterEventsRequest> = {
+  encode(message: ClusterEventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sinceMs !== 0) {
+      writer.uint32(8).int64(safeLong(message.sinceMs));
+    }
+    if (message.untilMs !== 0) {
+      writer.uint32(16).int64(safeLong(message.untilMs));
+    }
+    if (message.type !== "") {
+      writer.uint32(26).string(message.type);
+    }
+    if (message.serviceId !== "") {
+      writer.uint32(34).string(message.serviceId);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(42).string(message.nodeId);
+    }
+    if (message.follow !== false) {
+      writer.uint32(48).bool(message.follow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterEventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.untilMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterEventsRequest {
+    return {
+      sinceMs: isSet(object.sinceMs)
+        ? globalThis.Number(object.sinceMs)
+        : isSet(object.since_ms)
+        ? globalThis.Number(object.since_ms)
+        : 0,
+      untilMs: isSet(object.untilMs)
+        ? globalThis.Number(object.untilMs)
+        : isSet(object.until_ms)
+        ? globalThis.Number(object.until_ms)
+        : 0,
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+    };
+  },
+
+  toJSON(message: ClusterEventsRequest): unknown {
+    const obj: any = {};
+    if (message.sinceMs !== 0) {
+      obj.sinceMs = Math.round(message.sinceMs);
+    }
+    if (message.untilMs !== 0) {
+      obj.untilMs = Math.round(message.untilMs);
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterEventsRequest>): ClusterEventsRequest {
+    return ClusterEventsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterEventsRequest>): ClusterEventsRequest {
+    const message = createBaseClusterEventsRequest();
+    message.sinceMs = object.sinceMs ?? 0;
+    message.untilMs = object.untilMs ?? 0;
+    message.type = object.type ?? "";
+    message.serviceId = object.serviceId ?? "";
+    message.nodeId = object.nodeId ?? "";
+    message.follow = object.follow ?? false;
+    return message;
+  },
+};
+
+function createBaseClusterEventsMessage(): ClusterEventsMessage {
+  return { type: "", action: "", id: "", timeMs: 0, serviceId: "", nodeId: "", attributes: {} };
+}
+
+export const ClusterEventsMessage: MessageFns<ClusterEventsMessage> = {
+  encode(message: ClusterEventsMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.action !== "") {
+      writer.uint32(18).string(message.action);
+    }
+    if (message.id !== "") {
+      writer.uint32(26).string(message.id);
+    }
+    if (message.timeMs !== 0) {
+      writer.uint32(33).double(message.timeMs);
+    }
+    if (message.serviceId !== "") {
+      writer.uint32(42).string(message.serviceId);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(50).string(message.nodeId);
+    }
+    globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
+      ClusterEventsMessage_AttributesEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterEventsMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterEventsMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.timeMs = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = ClusterEventsMessage_AttributesEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.attributes[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterEventsMessage {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      timeMs: isSet(object.timeMs)
+        ? globalThis.Number(object.timeMs)
+        : isSet(object.time_ms)
+        ? globalThis.Number(object.time_ms)
+        : 0,
+      serviceId: isSet(object.serviceId)
+        ? globalThis.String(object.serviceId)
+        : isSet(object.service_id)
+        ? globalThis.String(object.service_id)
+        : "",
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      attributes: isObject(object.attributes)
+        ? (globalThis.Object.entries(object.attributes) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: ClusterEventsMessage): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.timeMs !== 0) {
+      obj.timeMs = floatToJson(message.timeMs);
+    }
+    if (message.serviceId !== "") {
+      obj.serviceId = message.serviceId;
+    }
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.attributes) {
+      const entries = globalThis.Object.entries(message.attributes) as [string, string][];
+      if (entries.length > 0) {
+        obj.attributes = {};
+        entries.forEach(([k, v]) => {
+          obj.attributes[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterEventsMessage>): ClusterEventsMessage {
+    return ClusterEventsMessage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterEventsMessage>): ClusterEventsMessage {
+    const message = createBaseClusterEventsMessage();
+    message.type = object.type ?? "";
+    message.action = object.action ?? "";
+    message.id = object.id ?? "";
+    message.timeMs = object.timeMs ?? 0;
+    message.serviceId = object.serviceId ?? "";
+    message.nodeId = object.nodeId ?? "";
+    message.attributes = (globalThis.Object.entries(object.attributes ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseClusterEventsMessage_AttributesEntry(): ClusterEventsMessage_AttributesEntry {
+  return { key: "", value: "" };
+}
+
+export const ClusterEventsMessage_AttributesEntry: MessageFns<ClusterEventsMessage_AttributesEntry> = {
+  encode(message: ClusterEventsMessage_AttributesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterEventsMessage_AttributesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterEventsMessage_AttributesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClusterEventsMessage_AttributesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ClusterEventsMessage_AttributesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClusterEventsMessage_AttributesEntry>): ClusterEventsMessage_AttributesEntry {
+    return ClusterEventsMessage_AttributesEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterEventsMessage_AttributesEntry>): ClusterEventsMessage_AttributesEntry {
+    const message = createBaseClusterEventsMessage_AttributesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
 
 function createBaseInitClusterRequest(): InitClusterRequest {
   return { listenAddr: "", advertiseAddr: "", spec: undefined, forceNewCluster: false };
@@ -973,6 +1966,30 @@ export const NodeAdminService = {
     responseSerialize: (value: GetNodeInfoResponse): Buffer => Buffer.from(GetNodeInfoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetNodeInfoResponse => GetNodeInfoResponse.decode(value),
   },
+  /**
+   * `shoal service logs` (issue 19), read from the cluster bus by a manager daemon: the stored
+   * lines in time order, then with follow the new ones. A worker answers DAEMON_NOT_MANAGER.
+   */
+  serviceLogs: {
+    path: "/shoal.v1.NodeAdmin/ServiceLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ServiceLogsRequest): Buffer => Buffer.from(ServiceLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ServiceLogsRequest => ServiceLogsRequest.decode(value),
+    responseSerialize: (value: ServiceLogsMessage): Buffer => Buffer.from(ServiceLogsMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ServiceLogsMessage => ServiceLogsMessage.decode(value),
+  },
+  /** `shoal events`: the stored cluster events in order, then with follow the new ones. */
+  clusterEvents: {
+    path: "/shoal.v1.NodeAdmin/ClusterEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ClusterEventsRequest): Buffer => Buffer.from(ClusterEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClusterEventsRequest => ClusterEventsRequest.decode(value),
+    responseSerialize: (value: ClusterEventsMessage): Buffer =>
+      Buffer.from(ClusterEventsMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterEventsMessage => ClusterEventsMessage.decode(value),
+  },
 } as const;
 
 export interface NodeAdminServer extends UntypedServiceImplementation {
@@ -980,6 +1997,13 @@ export interface NodeAdminServer extends UntypedServiceImplementation {
   joinCluster: handleUnaryCall<JoinClusterRequest, JoinClusterResponse>;
   leaveCluster: handleUnaryCall<LeaveClusterRequest, LeaveClusterResponse>;
   getNodeInfo: handleUnaryCall<GetNodeInfoRequest, GetNodeInfoResponse>;
+  /**
+   * `shoal service logs` (issue 19), read from the cluster bus by a manager daemon: the stored
+   * lines in time order, then with follow the new ones. A worker answers DAEMON_NOT_MANAGER.
+   */
+  serviceLogs: handleServerStreamingCall<ServiceLogsRequest, ServiceLogsMessage>;
+  /** `shoal events`: the stored cluster events in order, then with follow the new ones. */
+  clusterEvents: handleServerStreamingCall<ClusterEventsRequest, ClusterEventsMessage>;
 }
 
 export interface NodeAdminClient extends Client {
@@ -1043,6 +2067,26 @@ export interface NodeAdminClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetNodeInfoResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * `shoal service logs` (issue 19), read from the cluster bus by a manager daemon: the stored
+   * lines in time order, then with follow the new ones. A worker answers DAEMON_NOT_MANAGER.
+   */
+  serviceLogs(request: ServiceLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<ServiceLogsMessage>;
+  serviceLogs(
+    request: ServiceLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ServiceLogsMessage>;
+  /** `shoal events`: the stored cluster events in order, then with follow the new ones. */
+  clusterEvents(
+    request: ClusterEventsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ClusterEventsMessage>;
+  clusterEvents(
+    request: ClusterEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ClusterEventsMessage>;
 }
 
 export const NodeAdminClient = makeGenericClientConstructor(NodeAdminService, "shoal.v1.NodeAdmin") as unknown as {
@@ -1050,6 +2094,10 @@ export const NodeAdminClient = makeGenericClientConstructor(NodeAdminService, "s
   service: typeof NodeAdminService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
@@ -1059,6 +2107,21 @@ type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
@@ -1071,4 +2134,12 @@ interface MessageFns<T> {
   toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;
   fromPartial(object: DeepPartial<T>): T;
+}
+
+// Added by packages/proto/scripts/proto.ts: 64-bit fields are numbers; refuse ones that lost precision.
+function safeLong(value: number): number {
+  if (!globalThis.Number.isSafeInteger(value)) {
+    throw new globalThis.Error(`64-bit field value ${value} is not a safe integer (max 2^53 - 1)`);
+  }
+  return value;
 }
