@@ -267,6 +267,14 @@ export class Manager {
       rootCaPem: () => tls.rootCertPem,
       leaderAddress: () => Manager.addressOfRaft(store, store.leader),
       ...(options.heartbeatPeriodMs === undefined ? {} : { heartbeatPeriodMs: options.heartbeatPeriodMs }),
+      // Every manager, so an agent can fail over when the one it joined through is gone.
+      managers: () =>
+        store.view((tx) =>
+          tx.nodes.list().flatMap((n) => {
+            const addr = n.managerStatus?.addr ?? "";
+            return addr === "" ? [] : [{ peer: { nodeId: n.id, addr }, weight: 1 }];
+          }),
+        ),
     });
     components.register(dispatcher);
     const membership = new RaftMembership({

@@ -56,6 +56,8 @@ export class DispatcherSession {
   private managerList: ManagerAddress[];
   private sessionId = "";
   private lastFailed: string | undefined;
+  /** The leader a follower named when it refused the session: tried next. */
+  private redirect: ManagerAddress | undefined;
   private failures = 0;
   private readonly log: Logger;
 
@@ -85,13 +87,17 @@ export class DispatcherSession {
 
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const manager = pickManager(this.managerList, this.opts.random, this.lastFailed);
+      const manager = this.redirect ?? pickManager(this.managerList, this.opts.random, this.lastFailed);
+      this.redirect = undefined;
       try {
         await this.runSession(manager.addr, signal);
       } catch (err) {
         if (signal.aborted) return;
         this.lastFailed = manager.addr;
         this.log.warn({ err, manager: manager.addr }, "dispatcher session ended");
+        // A follower names the leader: go there next (it may be missing from a stale list).
+        const leader = /the leader is at "([^"]+)"/.exec(err instanceof Error ? err.message : "")?.[1];
+        if (leader !== undefined && leader !== manager.addr) this.redirect = { addr: leader, weight: 1 };
       }
       if (signal.aborted) return;
       const delayMs = backoffDelayMs(this.failures++, this.opts.random, {
