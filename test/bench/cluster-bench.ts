@@ -8,7 +8,6 @@
 //   agent_rss_mib_100_tasks    a worker's daemon with 100 tasks on it
 // Times start before the CLI command (as Swarm's do) and end when the control API first reports
 // the target; the control API is polled every 50 ms over the manager's admin socket.
-import { readFile } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
 import { reportFigure } from "@shoal/base";
 import {
@@ -20,8 +19,10 @@ import {
   type ListTasksResponse,
   TaskState,
 } from "@shoal/proto";
+import { LABEL_SERVICE_NAME } from "@shoal/runtime";
 import { waitFor } from "@shoal/testkit";
 import { startCluster, type TestCluster, type TestDaemon } from "../support/cluster.js";
+import { rssMib } from "../support/proc.js";
 
 const POLL_MS = 50;
 const SLEEP = ["sleep", "1000000"];
@@ -81,11 +82,10 @@ class Probe {
   }
 }
 
-async function rssMib(pid: number | undefined): Promise<number> {
-  if (pid === undefined) throw new Error("the daemon is not running");
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kib = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1]);
-  return Math.round((kib / 1024) * 10) / 10;
+/** The daemon's resident memory; it must be running. */
+function daemonRssMib(d: TestDaemon): Promise<number> {
+  if (d.pid === undefined) throw new Error(`daemon ${d.name} is not running`);
+  return rssMib(d.pid);
 }
 
 async function removeService(cluster: TestCluster, probe: Probe, name: string): Promise<void> {
@@ -99,7 +99,7 @@ async function removeService(cluster: TestCluster, probe: Probe, name: string): 
   // so the next figure does not measure this service's teardown.
   const running = async (d: TestDaemon) =>
     (await d.containers()).filter(
-      (c) => c.status === "running" && c.annotations?.["com.shoal.service.name"] === name,
+      (c) => c.status === "running" && c.annotations?.[LABEL_SERVICE_NAME] === name,
     ).length;
   await waitFor(async () => (await Promise.all(cluster.daemons.map(running))).every((n) => n === 0), {
     description: `service ${name}'s containers to stop on every node`,
@@ -127,7 +127,7 @@ async function bench(cluster: TestCluster): Promise<void> {
     ]);
   try {
     await new Promise((r) => setTimeout(r, 5_000));
-    reportFigure("daemon_rss_mib_idle", await rssMib(m.pid), "MiB");
+    reportFigure("daemon_rss_mib_idle", await daemonRssMib(m), "MiB");
 
     let t0 = performance.now();
     await create("conv", 100);
@@ -166,7 +166,7 @@ async function bench(cluster: TestCluster): Promise<void> {
     await create("many", 100, "--constraint", `node.hostname==${worker.name}`);
     await probe.untilRunning(await probe.serviceId("many"), 100);
     await new Promise((r) => setTimeout(r, 5_000));
-    reportFigure("agent_rss_mib_100_tasks", await rssMib(worker.pid), "MiB");
+    reportFigure("agent_rss_mib_100_tasks", await daemonRssMib(worker), "MiB");
     await removeService(cluster, probe, "many");
   } finally {
     probe.close();

@@ -10,7 +10,7 @@
 // SHOAL_BENCH_KILLED (100), SHOAL_BENCH_TIMEOUT_S per phase (900), SHOAL_BENCH_TICK_MS (500).
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,7 +31,9 @@ import {
   ServiceSpec,
   TaskState,
 } from "@shoal/proto";
-import { Control, joinWorkers, managerTls } from "../orchestrator/cluster-client.js";
+import { Control, joinWorkers } from "../orchestrator/cluster-client.js";
+import { managerTls } from "../support/managers.js";
+import { rssMib } from "../support/proc.js";
 import type { AgentsFile } from "./agents-main.js";
 
 const AGENTS = Number(process.env.SHOAL_BENCH_AGENTS ?? 1_000);
@@ -99,12 +101,6 @@ function start(entry: string, args: string[], logFile: string): Promise<Proc> {
       ),
     );
   });
-}
-
-function rssMib(pid: number): Promise<number> {
-  return readFile(`/proc/${pid}/status`, "utf8").then(
-    (s) => Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024,
-  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

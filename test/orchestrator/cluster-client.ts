@@ -3,8 +3,6 @@
 // certificate, as a CLI on that manager would use it), and worker nodes that join with the
 // worker token through NodeCA (a CSR, a certificate issued by the manager's CA, a node object)
 // so that simulated agents can hold dispatcher sessions with real certificates.
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { fromStatus, type SimulatedNode } from "@shoal/manager";
 import {
@@ -52,15 +50,6 @@ function call<T>(fn: (md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<T>
       err ? reject(fromStatus(err)) : resolve(value as T),
     ),
   );
-}
-
-/** A manager's TLS files (`certs/` in its data dir), as a CLI on that manager reads them. */
-export async function managerTls(dataDir: string): Promise<NodeTlsMaterial> {
-  const dir = join(dataDir, "certs");
-  const [rootCertPem, keyPem, certPem] = await Promise.all(
-    ["root.crt", "node.key", "node.crt"].map((f) => readFile(join(dir, f), "utf8")),
-  );
-  return { rootCertPem: rootCertPem ?? "", keyPem: keyPem ?? "", certPem: certPem ?? "" };
 }
 
 /** The control API calls the tests and benches use, promisified. */

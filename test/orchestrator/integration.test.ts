@@ -18,7 +18,8 @@ import {
   TaskState,
 } from "@shoal/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Control, isRunning, joinWorkers, managerTls, until } from "./cluster-client.js";
+import { managerTls } from "../support/managers.js";
+import { Control, isRunning, joinWorkers, until } from "./cluster-client.js";
 
 const LOOPBACK = "127.0.0.1";
 const HEARTBEAT_MS = 1_000;

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { silentLogger } from "@shoal/base";
 import { daemonLayout } from "@shoal/daemon";
-import { ContainerRuntime, LocalImageStore } from "@shoal/runtime";
+import { ContainerRuntime, LABEL_SERVICE_NAME, LocalImageStore } from "@shoal/runtime";
 import { buildBusyboxImage, startRegistry, type TestRegistry, writeOciLayout } from "@shoal/runtime/testing";
 import { createHosts, type TempDir, type TestHost, type TestHosts, tempDir, waitFor } from "@shoal/testkit";
 
@@ -30,8 +30,6 @@ export const BUILT_CLI = join(repo, "packages/cli/dist/main.js");
 export const CLUSTER_PORT = 4270;
 /** The busybox fixture's reference inside the registry host. */
 const IMAGE_PATH = "fixtures/busybox:1";
-/** The runtime's annotation naming a container's service. */
-const SERVICE_ANNOTATION = "com.shoal.service.name";
 /** SIGTERM → SIGKILL grace of a daemon stop; a leader's handover takes up to 3 s. */
 const STOP_GRACE_MS = 20_000;
 
@@ -388,7 +386,7 @@ export class TestCluster {
         for (const d of this.daemons) {
           if (d.nodeId === undefined) continue;
           for (const ctr of await d.containers()) {
-            if (ctr.status !== "running" || ctr.annotations?.[SERVICE_ANNOTATION] !== service) continue;
+            if (ctr.status !== "running" || ctr.annotations?.[LABEL_SERVICE_NAME] !== service) continue;
             if (!expected.has(ctr.id)) return undefined;
             const task = running.find((t) => t.id === ctr.id);
             if (task?.nodeId === d.nodeId) found.add(ctr.id);

@@ -5,16 +5,13 @@ import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { RuntimeEngine } from "@shoal/agent";
-import type { Logger } from "@shoal/base";
+import { type Logger, systemClock } from "@shoal/base";
 import { connectBus, LogShipper } from "@shoal/bus";
 import type { NodeTlsMaterial } from "@shoal/pki";
+import { LABEL_SERVICE_ID, LABEL_SERVICE_NAME, LABEL_TASK_ID, LABEL_TASK_SLOT } from "@shoal/runtime";
 import { natsTls } from "./manager-bus.js";
 
 const SCAN_MS = 1_000;
-const TASK_ID = "com.shoal.task.id";
-const SERVICE_ID = "com.shoal.service.id";
-const SERVICE_NAME = "com.shoal.service.name";
-const SLOT = "com.shoal.task.slot";
 
 export interface AgentLogsOptions {
   dataDir: string;
@@ -84,8 +81,8 @@ export class AgentLogs {
   private async scan(shipper: LogShipper): Promise<void> {
     const now = new Set<string>();
     for (const c of await this.o.engine.runtime.list()) {
-      const taskId = c.labels[TASK_ID];
-      const serviceId = c.labels[SERVICE_ID];
+      const taskId = c.labels[LABEL_TASK_ID];
+      const serviceId = c.labels[LABEL_SERVICE_ID];
       if (taskId === undefined || serviceId === undefined) continue;
       now.add(c.id);
       if (this.tracked.has(c.id)) continue;
@@ -94,8 +91,8 @@ export class AgentLogs {
         logPath: c.logPath,
         taskId,
         serviceId,
-        serviceName: c.labels[SERVICE_NAME] ?? serviceId,
-        slot: Number(c.labels[SLOT] ?? 0),
+        serviceName: c.labels[LABEL_SERVICE_NAME] ?? serviceId,
+        slot: Number(c.labels[LABEL_TASK_SLOT] ?? 0),
       });
       this.tracked.add(c.id);
     }
@@ -113,16 +110,7 @@ export class AgentLogs {
   }
 }
 
+/** Waits `ms`, or less when `signal` aborts (the loops then see it and end). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
+  return systemClock.sleep(ms, signal).catch(() => undefined);
 }

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import type { Logger } from "@shoal/base";
+import { type Logger, systemClock } from "@shoal/base";
 import {
   connectBus,
   EventPublisher,
@@ -135,17 +135,8 @@ export class ManagerBus {
       } catch (err) {
         this.log.debug({ err }, "bus sync did not finish; again later");
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, SYNC_MS);
-        signal.addEventListener(
-          "abort",
-          () => {
-            clearTimeout(t);
-            resolve();
-          },
-          { once: true },
-        );
-      });
+      // Ends early (rejects) when stopped; the loop then sees the signal.
+      await systemClock.sleep(SYNC_MS, signal).catch(() => undefined);
     }
   }
 

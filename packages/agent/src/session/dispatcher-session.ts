@@ -96,7 +96,7 @@ export class DispatcherSession {
         this.lastFailed = manager.addr;
         this.log.warn({ err, manager: manager.addr }, "dispatcher session ended");
         // A follower names the leader: go there next (it may be missing from a stale list).
-        const leader = /the leader is at "([^"]+)"/.exec(err instanceof Error ? err.message : "")?.[1];
+        const leader = leaderNamedBy(err);
         if (leader !== undefined && leader !== manager.addr) this.redirect = { addr: leader, weight: 1 };
       }
       if (signal.aborted) return;
@@ -275,5 +275,20 @@ export class DispatcherSession {
         throw err;
       }
     }
+  }
+}
+
+/** The manager's status-details trailer (binary, JSON; SHOAL_DETAILS_TRAILER of @shoal/manager). */
+const DETAILS_TRAILER = "shoal-details-bin";
+
+/** The leader address a refusing follower puts in its status details (MANAGER_NOT_LEADER). */
+function leaderNamedBy(err: unknown): string | undefined {
+  const raw = (err as Partial<grpc.ServiceError> | undefined)?.metadata?.get(DETAILS_TRAILER)[0];
+  if (raw === undefined) return undefined;
+  try {
+    const leaderAddr = (JSON.parse(raw.toString()) as { leaderAddr?: unknown }).leaderAddr;
+    return typeof leaderAddr === "string" && leaderAddr !== "" ? leaderAddr : undefined;
+  } catch {
+    return undefined;
   }
 }
