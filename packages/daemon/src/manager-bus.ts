@@ -149,7 +149,8 @@ export class ManagerBus {
     } = this.o.store.view((tx) => ({
       nodes: tx.nodes.list(),
       services: tx.services.list(),
-      tasks: tx.tasks.list(),
+      // Every task only for the task-state gauge: not read when metrics are off.
+      tasks: this.o.metrics === undefined ? [] : tx.tasks.list(),
     }));
     this.updateMetrics(services, tasks);
     if (this.server !== undefined) {
