@@ -39,6 +39,9 @@ export interface EventPublisherOptions {
   clock?: Clock;
 }
 
+/** Events queued for publishing beyond which the store watch waits (a server down for long). */
+const MAX_PENDING = 10_000;
+
 /**
  * Publishes the events of every store change as it is applied here. Each event's dedup id is made
  * of the Raft index and the object, so every manager may run one: the first copy is stored, the
@@ -47,6 +50,18 @@ export interface EventPublisherOptions {
 export class EventPublisher {
   private readonly clock: Clock;
   private readonly log: Logger;
+  /** The last queued publish; the next one starts after it. */
+  private tail: Promise<void> = Promise.resolve();
+  private pending = 0;
+  /** The last entry whose events are queued (from the watch's commit events). */
+  private seenIndex = 0;
+  /** Leader events waiting for the watch to reach the entries applied before them. */
+  private parked: {
+    afterIndex: number;
+    event: ClusterEvent;
+    signal: AbortSignal | undefined;
+    resolve: () => void;
+  }[] = [];
 
   constructor(private readonly opts: EventPublisherOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -54,19 +69,44 @@ export class EventPublisher {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const watch = this.opts.store.watch({
-      signal,
-      filter: { kinds: ["service", "task", "node"], commits: false },
-    });
+    const watch = this.opts.store.watch({ signal, filter: { kinds: ["service", "task", "node"] } });
     for await (const ev of watch) {
-      if (ev.kind !== "change") continue;
-      for (const e of eventsOfChange(ev, this.clock.now())) await this.publish(e, signal);
+      if (ev.kind === "commit") {
+        this.seenIndex = ev.index;
+        this.releaseParked(signal);
+        continue;
+      }
+      // Queued at once, not awaited, so the watch keeps up; it waits only when the queue is long.
+      for (const e of eventsOfChange(ev, this.clock.now())) void this.enqueue(e, signal);
+      if (this.pending > MAX_PENDING) await this.tail;
     }
+    await this.tail;
   }
 
-  /** Raft elected a leader (the daemon forwards its leader changes here). */
-  async leaderChanged(leaderNodeId: string, term: number, signal?: AbortSignal): Promise<void> {
-    await this.publish(leaderEvent(leaderNodeId, term, this.clock.now()), signal);
+  /**
+   * Raft elected a leader (the daemon forwards its leader changes here). The event goes out after
+   * the events of every entry applied before the call, which the watch may not have delivered yet.
+   */
+  leaderChanged(leaderNodeId: string, term: number, signal?: AbortSignal): Promise<void> {
+    const event = leaderEvent(leaderNodeId, term, this.clock.now());
+    const afterIndex = this.opts.store.applied;
+    if (afterIndex <= this.seenIndex) return this.enqueue(event, signal);
+    return new Promise((resolve) => this.parked.push({ afterIndex, event, signal, resolve }));
+  }
+
+  private releaseParked(signal: AbortSignal): void {
+    const ready = this.parked.filter((p) => p.afterIndex <= this.seenIndex);
+    if (ready.length === 0) return;
+    this.parked = this.parked.filter((p) => p.afterIndex > this.seenIndex);
+    for (const p of ready) void this.enqueue(p.event, p.signal ?? signal).then(p.resolve);
+  }
+
+  /** Events are published one at a time, in the order they happened. */
+  private enqueue(e: ClusterEvent, signal?: AbortSignal): Promise<void> {
+    this.pending++;
+    const done = this.tail.then(() => this.publish(e, signal)).finally(() => this.pending--);
+    this.tail = done;
+    return done;
   }
 
   /** Retries until stored: while no server answers, events wait (the watch queue holds them). */
