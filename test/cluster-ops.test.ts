@@ -51,15 +51,16 @@ function otherManager(...not: TestDaemon[]): TestDaemon {
   return m;
 }
 
-async function leader(via: TestDaemon): Promise<TestDaemon> {
-  const nodes = await waitFor(
+/** The leader as `via` sees it; with `not`, waits until that one is no longer reported leader. */
+async function leader(via: TestDaemon, not?: TestDaemon): Promise<TestDaemon> {
+  const id = await waitFor(
     async () => {
       const ns = await via.shoalJson<NodeJson[]>(["node", "ls"]).catch(() => undefined);
-      return ns?.some((n) => n.managerStatus?.leader === true) ? ns : undefined;
+      const found = ns?.find((n) => n.managerStatus?.leader === true)?.id;
+      return found !== undefined && found !== not?.nodeId ? found : undefined;
     },
-    { description: "a leader", timeoutMs: 120_000 },
+    { description: not === undefined ? "a leader" : `a leader other than ${not.name}`, timeoutMs: 120_000 },
   );
-  const id = nodes.find((n) => n.managerStatus?.leader === true)?.id as string;
   return c().byNodeId(id);
 }
 
@@ -216,7 +217,7 @@ describe("cluster operations", () => {
     expect(interrupted.code).not.toBe(0);
     // The user reruns the same deploy on another manager's host: the cluster elects a new leader
     // and the deploy creates what is missing and completes.
-    const newLeader = await leader(other);
+    const newLeader = await leader(other, lead);
     expect(newLeader).not.toBe(lead);
     await waitFor(
       async () =>

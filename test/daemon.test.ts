@@ -141,7 +141,17 @@ describe("shoal daemon", () => {
   it("lets a worker leave (its containers go, its tasks move) and join again", async () => {
     const worker = c().workers[1];
     if (worker === undefined) throw new Error("no second worker");
-    await worker.shoalOk(["cluster", "leave"]);
+    // A role change that the previous step started may still be finishing on this node: the
+    // daemon refuses a leave meanwhile, and the user tries again.
+    await waitFor(
+      async () => {
+        const r = await worker.shoal(["cluster", "leave"]);
+        if (r.code === 0) return true;
+        if (r.stderr.includes("another cluster change is in progress")) return false;
+        throw new Error(`shoal cluster leave on ${worker.name} exited ${r.code}:\n${r.stderr}`);
+      },
+      { description: `${worker.name} to leave`, timeoutMs: 60_000, intervalMs: 500 },
+    );
     expect((await worker.containers()).filter((x) => x.status === "running")).toEqual([]);
     const info = await worker.shoal(["node", "ls"]);
     expect(info.stderr).toContain("not part of a cluster");
