@@ -81,8 +81,10 @@ start_dockerd
 log "idle memory"
 sleep 5
 dockerd_pid=$(cat "$PIDFILE")
-containerd_pid=$(pgrep -f "containerd --config /run/shoal-bench-docker-exec" || pgrep -P "$dockerd_pid" containerd || true)
+# dockerd names the containerd it started in its log.
+containerd_pid=$(sed -n 's/.*started new containerd process.*pid=\([0-9]*\).*/\1/p' "$ROOT.log" | tail -1)
 idle=$(rss_mib "$dockerd_pid")
+[ -n "$containerd_pid" ] || log "warning: no containerd pid in $ROOT.log; the figure is dockerd alone"
 [ -n "$containerd_pid" ] && idle=$(awk -v a="$idle" -v b="$(rss_mib "$containerd_pid")" 'BEGIN { printf "%.1f", a + b }')
 fig daemon_rss_mib_idle "$idle" MiB
 
