@@ -43,6 +43,8 @@ const KILLED = Number(process.env.SHOAL_BENCH_KILLED ?? 100);
 // Raft tick (election after 10): a pass over 100,000 tasks holds a manager's event loop for
 // seconds on this loaded machine, so the default 100 ms makes followers elect while it runs.
 const TICK_MS = Number(process.env.SHOAL_BENCH_TICK_MS ?? 500);
+// Node flags for the managers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (a profile each).
+const PROFILE = process.env.SHOAL_BENCH_MANAGER_NODE_FLAGS;
 const PHASE_TIMEOUT_MS = Number(process.env.SHOAL_BENCH_TIMEOUT_S ?? 900) * 1_000;
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const LOOPBACK = "127.0.0.1";
@@ -62,7 +64,7 @@ interface Proc {
 }
 
 /** Starts a TypeScript entry of this repo; resolves with its first stdout JSON line. */
-function start(entry: string, args: string[], logFile: string): Promise<Proc> {
+function start(entry: string, args: string[], logFile: string, nodeFlags: string[] = []): Promise<Proc> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -71,13 +73,17 @@ function start(entry: string, args: string[], logFile: string): Promise<Proc> {
         "--import",
         "tsx",
         "--max-old-space-size=4096",
+        ...nodeFlags,
         join(repo, entry),
         ...args,
       ],
       {
         cwd: repo,
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, SHOAL_LOG_LEVEL: process.env.SHOAL_BENCH_LOG_LEVEL ?? "warn" },
+        env: {
+          ...process.env,
+          SHOAL_LOG_LEVEL: process.env.SHOAL_BENCH_LOG_LEVEL ?? "warn",
+        },
       },
     );
     const log: Buffer[] = [];
@@ -178,10 +184,12 @@ export async function run(): Promise<void> {
       "--advertise",
       addr(i),
     ];
+    const managerFlags = PROFILE === undefined ? [] : PROFILE.split(" ").filter((f) => f !== "");
     const leader = await start(
       "packages/manager/src/manager-main.ts",
       [...managerArgs(0), "--init"],
       join(dir, "m0.log"),
+      managerFlags,
     );
     procs.push(leader);
     const clusterId = String(leader.ready.clusterId);
@@ -231,6 +239,7 @@ export async function run(): Promise<void> {
           "packages/manager/src/manager-main.ts",
           [...managerArgs(i), "--join", tokens.joinTokens?.manager ?? "", "--remote", addr(0)],
           join(dir, `m${i}.log`),
+          managerFlags,
         ),
       );
       await timed(`a stable leader of ${i + 1} managers`, Date.now(), stable(i + 1));
@@ -362,7 +371,8 @@ export async function run(): Promise<void> {
     raw?.close();
     control?.close();
     for (const p of procs.reverse()) p.child.kill("SIGTERM");
-    await sleep(3_000);
+    // A profiled process writes its profile as it exits: give it time.
+    await sleep(PROFILE === undefined ? 3_000 : 30_000);
     for (const p of procs) if (p.child.exitCode === null) p.child.kill("SIGKILL");
     if (process.env.SHOAL_BENCH_KEEP === undefined) await rm(dir, { recursive: true, force: true });
     else process.stderr.write(`bench: kept ${dir}\n`);

@@ -270,7 +270,9 @@ export class Manager {
       // Every manager, so an agent can fail over when the one it joined through is gone.
       managers: () =>
         store.view((tx) =>
-          tx.nodes.list().flatMap((n) => {
+          // Only managers have a manager status: the role index, not every node (this runs for
+          // each session message, and thousands of agents connect at once after a leader change).
+          tx.nodes.find("role", String(NodeRole.MANAGER)).flatMap((n) => {
             const addr = n.managerStatus?.addr ?? "";
             return addr === "" ? [] : [{ peer: { nodeId: n.id, addr }, weight: 1 }];
           }),
@@ -473,7 +475,9 @@ export class Manager {
   private static addressOfRaft(store: ReplicatedStore, raftId: number): string | undefined {
     if (raftId === 0) return undefined;
     return store.view(
-      (tx) => tx.nodes.list().find((n) => n.managerStatus?.raftId === raftId)?.managerStatus?.addr,
+      (tx) =>
+        tx.nodes.find("role", String(NodeRole.MANAGER)).find((n) => n.managerStatus?.raftId === raftId)
+          ?.managerStatus?.addr,
     );
   }
 

@@ -1,7 +1,7 @@
 import { type Clock, type Logger, newId, type Random, type TimerHandle } from "@shoal/base";
 import { Batcher, type BatchTiming, IMMEDIATE } from "./batcher.js";
 import { isEmptyPlan, type Plan, wakeAtMs } from "./plan.js";
-import type { OrchestratorStore } from "./store-port.js";
+import type { OrchestratorStore, StoreChange, ViewScope } from "./store-port.js";
 import type { ClusterView, ReconcileContext } from "./view.js";
 
 /** One pure decision pass of a loop: the whole view in, a plan out. */
@@ -18,6 +18,16 @@ export interface ReconcileLoopOptions {
   batch?: BatchTiming | undefined;
   newTaskId?: (() => string) | undefined;
   maxConflictRetries?: number | undefined;
+  /**
+   * Pass over only the services and nodes changed since the last pass (the store's `scopedView`),
+   * not the whole view: `allServices` reads every service object (tasks still by scope);
+   * `progress` counts tasks that only moved towards running as a change of their service (the
+   * updater watches tasks come up; the orchestrators decide nothing on it). The first pass, a
+   * timer's, a cluster object change and a watch that fell behind read everything.
+   */
+  incremental?: { allServices: boolean; progress: boolean } | undefined;
+  /** Checked before each pass: false skips it (the scheduler with no PENDING task). */
+  wanted?: (() => boolean) | undefined;
 }
 
 /** Passes retried at once after version conflicts before the loop waits for the next change. */
@@ -31,11 +41,13 @@ export const DEFAULT_MAX_CONFLICT_RETRIES = 5;
  */
 export class ReconcileLoop {
   private readonly options: Required<
-    Omit<ReconcileLoopOptions, "batch" | "newTaskId" | "maxConflictRetries">
+    Omit<ReconcileLoopOptions, "batch" | "newTaskId" | "maxConflictRetries" | "incremental" | "wanted">
   > & {
     batch: BatchTiming;
     newTaskId: () => string;
     maxConflictRetries: number;
+    incremental: ReconcileLoopOptions["incremental"];
+    wanted: (() => boolean) | undefined;
   };
   private readonly stopper = new AbortController();
   private readonly log: Logger;
@@ -43,6 +55,13 @@ export class ReconcileLoop {
   private wakeAt: number | undefined;
   private passing = false;
   private again = false;
+  // What changed since the last pass began (incremental loops): services and nodes by id, or
+  // everything.
+  private full = true;
+  private readonly dirtyServices = new Set<string>();
+  private readonly dirtyNodes = new Set<string>();
+  /** A change since the last commit event that this loop must look at. */
+  private touched = false;
 
   constructor(options: ReconcileLoopOptions) {
     this.options = {
@@ -50,6 +69,8 @@ export class ReconcileLoop {
       batch: options.batch ?? IMMEDIATE,
       newTaskId: options.newTaskId ?? newId,
       maxConflictRetries: options.maxConflictRetries ?? DEFAULT_MAX_CONFLICT_RETRIES,
+      incremental: options.incremental,
+      wanted: options.wanted,
     };
     this.log = options.logger.child({ module: `orchestrator/${options.name}` });
   }
@@ -64,7 +85,7 @@ export class ReconcileLoop {
     };
     const batcher = new Batcher(this.options.clock, this.options.batch, () => this.pass(done).catch(fail));
     const watching = (async () => {
-      for await (const change of this.options.store.watch(done)) if (change.kind === "commit") batcher.poke();
+      for await (const change of this.options.store.watch(done)) if (this.note(change)) batcher.poke();
     })().catch((err) => {
       if (!done.aborted) fail(err);
     });
@@ -79,6 +100,44 @@ export class ReconcileLoop {
 
   stop(): void {
     this.stopper.abort();
+  }
+
+  /** Records a change; true at a commit after which a pass is due. */
+  private note(change: StoreChange): boolean {
+    const incremental = this.options.incremental;
+    if (change.kind === "commit") {
+      if (change.resync === true) this.full = true;
+      const due = incremental === undefined || this.touched || change.resync === true;
+      this.touched = false;
+      return due;
+    }
+    if (incremental === undefined) return false;
+    if (change.objectKind === "cluster") this.full = true;
+    else if (change.objectKind === "service") this.dirtyServices.add(change.id);
+    else if (change.objectKind === "node") this.dirtyNodes.add(change.id);
+    else if (change.serviceId === undefined) this.full = true;
+    else if (change.progressOnly === true && !incremental.progress) return false;
+    else this.dirtyServices.add(change.serviceId);
+    this.touched = true;
+    return false;
+  }
+
+  /** What the next pass reads: undefined for everything. Resets the record of changes. */
+  private takeScope(): ViewScope | undefined {
+    const incremental = this.options.incremental;
+    const full = this.full || incremental === undefined || this.options.store.scopedView === undefined;
+    const scope =
+      full || incremental === undefined
+        ? undefined
+        : {
+            serviceIds: new Set(this.dirtyServices),
+            nodeIds: new Set(this.dirtyNodes),
+            allServices: incremental.allServices,
+          };
+    this.full = false;
+    this.dirtyServices.clear();
+    this.dirtyNodes.clear();
+    return scope;
   }
 
   /** One pass; a pass asked for while one runs happens right after it. */
@@ -99,16 +158,22 @@ export class ReconcileLoop {
   }
 
   private async passOnce(signal: AbortSignal): Promise<void> {
+    if (this.options.wanted !== undefined && !this.options.wanted()) return;
+    const scope = this.takeScope();
+    const store = this.options.store;
+    if (scope !== undefined && scope.serviceIds.size === 0 && scope.nodeIds.size === 0) return;
     for (let attempt = 0; attempt <= this.options.maxConflictRetries && !signal.aborted; attempt++) {
       const nowMs = this.options.clock.now();
-      const plan = this.options.step(this.options.store.view(), {
+      const view =
+        scope === undefined || store.scopedView === undefined ? store.view() : store.scopedView(scope);
+      const plan = this.options.step(view, {
         nowMs,
         newTaskId: this.options.newTaskId,
         random: this.options.random,
       });
       this.armWake(plan, nowMs, signal);
       if (isEmptyPlan(plan)) return;
-      const outcome = await this.options.store.update(plan);
+      const outcome = await store.update(plan);
       if (outcome.kind === "committed") {
         this.logPlan(plan);
         return;
@@ -125,6 +190,7 @@ export class ReconcileLoop {
     this.wakeTimer = this.options.clock.setTimeout(() => {
       this.wakeTimer = undefined;
       this.wakeAt = undefined;
+      this.full = true; // the timers of services outside a scoped pass are not all in this plan
       if (!signal.aborted) this.pass(signal).catch(() => this.stopper.abort());
     }, at - nowMs);
   }
