@@ -1,5 +1,5 @@
 import type { Clock, Logger, Random } from "@shoal/base";
-import { TaskState } from "@shoal/proto";
+import { type Service, TaskState, UpdateState } from "@shoal/proto";
 import type { Store } from "@shoal/store";
 import { reconcileAllocator } from "./allocator/allocator.js";
 import { ORCHESTRATOR_BATCH, SCHEDULER_BATCH } from "./batcher.js";
@@ -38,6 +38,10 @@ export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
   const common = { store, clock: o.clock, logger: o.logger };
   const incremental = { ...common, batch: ORCHESTRATOR_BATCH };
   const pending = String(TaskState.PENDING);
+  // A task coming up matters to the updater only while a roll is in progress (it starts one on a
+  // service change, which always counts).
+  const isRolling = (s: Service) =>
+    s.updateStatus?.state === UpdateState.UPDATING || s.updateStatus?.state === UpdateState.ROLLBACK_STARTED;
   const anyPending = () => o.store.view((tx) => tx.tasks.find("taskState", pending).length > 0);
   return [
     loop(
@@ -56,7 +60,7 @@ export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
       () =>
         new ReconcileLoop({
           ...incremental,
-          incremental: { allServices: false, progress: true },
+          incremental: { allServices: false, progress: isRolling },
           name: "updater",
           step: updaterStep,
           random: o.random.split(),

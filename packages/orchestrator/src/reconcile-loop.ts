@@ -1,4 +1,5 @@
 import { type Clock, type Logger, newId, type Random, type TimerHandle } from "@shoal/base";
+import type { Service } from "@shoal/proto";
 import { Batcher, type BatchTiming, IMMEDIATE } from "./batcher.js";
 import { isEmptyPlan, type Plan, wakeAtMs } from "./plan.js";
 import type { OrchestratorStore, StoreChange, ViewScope } from "./store-port.js";
@@ -21,11 +22,12 @@ export interface ReconcileLoopOptions {
   /**
    * Pass over only the services and nodes changed since the last pass (the store's `scopedView`),
    * not the whole view: `allServices` reads every service object (tasks still by scope);
-   * `progress` counts tasks that only moved towards running as a change of their service (the
-   * updater watches tasks come up; the orchestrators decide nothing on it). The first pass, a
-   * timer's, a cluster object change and a watch that fell behind read everything.
+   * `progress` says for which services a task that only moved towards running is a change (the
+   * updater, while a roll is in progress: it watches tasks come up; the orchestrators decide
+   * nothing on it). The first pass, a timer's, a cluster object change and a watch that fell
+   * behind read everything.
    */
-  incremental?: { allServices: boolean; progress: boolean } | undefined;
+  incremental?: { allServices: boolean; progress: false | ((service: Service) => boolean) } | undefined;
   /** Checked before each pass: false skips it (the scheduler with no PENDING task). */
   wanted?: (() => boolean) | undefined;
 }
@@ -60,6 +62,7 @@ export class ReconcileLoop {
   private full = true;
   private readonly dirtyServices = new Set<string>();
   private readonly dirtyNodes = new Set<string>();
+  private readonly progressedServices = new Set<string>();
   /** A change since the last commit event that this loop must look at. */
   private touched = false;
 
@@ -116,8 +119,9 @@ export class ReconcileLoop {
     else if (change.objectKind === "service") this.dirtyServices.add(change.id);
     else if (change.objectKind === "node") this.dirtyNodes.add(change.id);
     else if (change.serviceId === undefined) this.full = true;
-    else if (change.progressOnly === true && !incremental.progress) return false;
-    else this.dirtyServices.add(change.serviceId);
+    else if (change.progressOnly !== true) this.dirtyServices.add(change.serviceId);
+    else if (incremental.progress === false) return false;
+    else this.progressedServices.add(change.serviceId);
     this.touched = true;
     return false;
   }
@@ -133,10 +137,19 @@ export class ReconcileLoop {
             serviceIds: new Set(this.dirtyServices),
             nodeIds: new Set(this.dirtyNodes),
             allServices: incremental.allServices,
+            ...(incremental.progress === false
+              ? {}
+              : {
+                  progressed: {
+                    serviceIds: new Set(this.progressedServices),
+                    matters: incremental.progress,
+                  },
+                }),
           };
     this.full = false;
     this.dirtyServices.clear();
     this.dirtyNodes.clear();
+    this.progressedServices.clear();
     return scope;
   }
 
@@ -161,7 +174,13 @@ export class ReconcileLoop {
     if (this.options.wanted !== undefined && !this.options.wanted()) return;
     const scope = this.takeScope();
     const store = this.options.store;
-    if (scope !== undefined && scope.serviceIds.size === 0 && scope.nodeIds.size === 0) return;
+    if (
+      scope !== undefined &&
+      scope.serviceIds.size === 0 &&
+      scope.nodeIds.size === 0 &&
+      (scope.progressed?.serviceIds.size ?? 0) === 0
+    )
+      return;
     for (let attempt = 0; attempt <= this.options.maxConflictRetries && !signal.aborted; attempt++) {
       const nowMs = this.options.clock.now();
       const view =

@@ -31,6 +31,12 @@ export function orchestratorStoreOf(store: Store): OrchestratorStore {
 function scopedViewOf(tx: ReadTx, scope: ViewScope): ClusterView {
   const allServices = tx.services.list();
   const wanted = new Set(scope.serviceIds);
+  if (scope.progressed !== undefined) {
+    for (const id of scope.progressed.serviceIds) {
+      const s = tx.services.get(id);
+      if (s !== undefined && scope.progressed.matters(s)) wanted.add(id);
+    }
+  }
   const tasks = new Map<string, Task>();
   if (scope.nodeIds.size > 0) {
     for (const s of allServices) {

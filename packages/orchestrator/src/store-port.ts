@@ -1,3 +1,4 @@
+import type { Service } from "@shoal/proto";
 import type { Plan } from "./plan.js";
 import type { ClusterView } from "./view.js";
 
@@ -34,6 +35,11 @@ export interface ViewScope {
   nodeIds: ReadonlySet<string>;
   /** Every service object, but tasks only as above (the allocator's ports need all services). */
   allServices: boolean;
+  /**
+   * Services whose tasks only progressed (see StoreChange.progressOnly): each is held as if named
+   * when `matters` says so for its current object (the updater: a roll in progress).
+   */
+  progressed?: { serviceIds: ReadonlySet<string>; matters: (service: Service) => boolean } | undefined;
 }
 
 export type UpdateOutcome = { kind: "committed" } | { kind: "conflict"; objectIds: string[] };
