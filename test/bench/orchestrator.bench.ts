@@ -109,6 +109,8 @@ function start(entry: string, args: string[], logFile: string, nodeFlags: string
   });
 }
 
+const stateName = (state: TaskState) =>
+  Object.entries(TaskState).find(([, v]) => v === state)?.[0] ?? String(state);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
 const call = <T>(fn: (md: grpc.Metadata, o: grpc.CallOptions, cb: Callback<T>) => void) =>
@@ -289,16 +291,25 @@ export async function run(): Promise<void> {
       lastRunning = s.reduce((n, x) => n + x.runningTasks, 0);
       return lastRunning >= expected;
     };
+    // Where the tasks are, one service at a time (all 100,000 in one answer exceed the 4 MiB
+    // message limit), with the first pending reason.
     const seen = async () => {
-      const res = await call<ListTasksResponse>((md, o, cb) =>
-        raw!.listTasks(ListTasksRequest.fromPartial({}), md, o, cb),
+      const services = await call<ListServiceStatusesResponse>((md, o, cb) =>
+        raw!.listServiceStatuses({ serviceIds: [] }, md, o, cb),
       );
       const by = new Map<string, number>();
-      for (const t of res.tasks) {
-        const k = `${t.status?.state}/${t.desiredState}`;
-        by.set(k, (by.get(k) ?? 0) + 1);
+      let reason = "";
+      for (const { serviceId } of services.statuses) {
+        const res = await call<ListTasksResponse>((md, o, cb) =>
+          raw!.listTasks(ListTasksRequest.fromPartial({ filters: { serviceIds: [serviceId] } }), md, o, cb),
+        ).catch(() => undefined);
+        for (const t of res?.tasks ?? []) {
+          const k = `${stateName(t.status?.state ?? TaskState.NEW)}/${stateName(t.desiredState)}`;
+          by.set(k, (by.get(k) ?? 0) + 1);
+          if (reason === "" && t.status?.state === TaskState.PENDING) reason = t.status.message;
+        }
       }
-      return `(${lastRunning} running; observed/desired: ${JSON.stringify(Object.fromEntries(by))})`;
+      return `(${lastRunning} running; observed/desired: ${JSON.stringify(Object.fromEntries(by))}; a pending reason: ${reason})`;
     };
     // Every node ready with a subnet before anything is measured.
     await timed("nodes ready", Date.now(), async () => {

@@ -236,13 +236,15 @@ export class Manager {
     bootstrapVoters: number[] | undefined,
   ): Promise<Manager> {
     const logger = (options.logger ?? silentLogger()).child({ module: "manager", nodeId: identity.nodeId });
+    // One provider for the cluster port, the Raft transport's dials and forwarding: a renewed
+    // certificate reaches all three (the transport used to keep its first one).
+    const provider = new NodeCertificateProvider(tls);
     const transport = await GrpcTransport.open({
       id: identity.raftId,
-      credentials: createClientCredentials(tls, { clusterId: identity.clusterId }),
+      credentials: createClientCredentials(provider, { clusterId: identity.clusterId }),
       logger,
     });
     let storeRef: ReplicatedStore | undefined;
-    const provider = new NodeCertificateProvider(tls);
     const forwarding = new GrpcForwarding(
       () => provider.current,
       identity.clusterId,
