@@ -34,6 +34,8 @@ export interface ReconcileLoopOptions {
 
 /** Passes retried at once after version conflicts before the loop waits for the next change. */
 export const DEFAULT_MAX_CONFLICT_RETRIES = 5;
+/** After that many conflicts in a row, the loop tries again this much later. */
+const CONFLICT_BACKOFF_MS = 100;
 
 /**
  * The shell around a pure step: a full pass when it starts (so a new leader resumes from the
@@ -55,6 +57,7 @@ export class ReconcileLoop {
   private readonly log: Logger;
   private wakeTimer: TimerHandle | undefined;
   private wakeAt: number | undefined;
+  private retryTimer: TimerHandle | undefined;
   private passing = false;
   private again = false;
   // What changed since the last pass began (incremental loops): services and nodes by id, or
@@ -97,6 +100,7 @@ export class ReconcileLoop {
       await new Promise<void>((resolve) => done.addEventListener("abort", () => resolve(), { once: true }));
     batcher.cancel();
     if (this.wakeTimer !== undefined) this.options.clock.clearTimeout(this.wakeTimer);
+    if (this.retryTimer !== undefined) this.options.clock.clearTimeout(this.retryTimer);
     await watching;
     if (failure !== undefined) throw failure;
   }
@@ -172,7 +176,7 @@ export class ReconcileLoop {
 
   private async passOnce(signal: AbortSignal): Promise<void> {
     if (this.options.wanted !== undefined && !this.options.wanted()) return;
-    const scope = this.takeScope();
+    let scope = this.takeScope();
     const store = this.options.store;
     if (
       scope !== undefined &&
@@ -198,7 +202,34 @@ export class ReconcileLoop {
         return;
       }
       this.log.debug({ objectIds: outcome.objectIds, attempt }, "version conflict; reconciling again");
+      // What changed meanwhile (the conflicting write among it) joins the next attempt's scope.
+      this.restore(scope);
+      scope = this.takeScope();
     }
+    if (signal.aborted) return;
+    // Given up for now: what this pass was for stays to do, and the loop looks again shortly
+    // (an incremental loop may see no other change of these services for a long time).
+    this.restore(scope);
+    this.log.info(
+      { attempts: this.options.maxConflictRetries + 1 },
+      "version conflicts on every attempt; reconciling again shortly",
+    );
+    if (this.retryTimer === undefined)
+      this.retryTimer = this.options.clock.setTimeout(() => {
+        this.retryTimer = undefined;
+        if (!signal.aborted) this.pass(signal).catch(() => this.stopper.abort());
+      }, CONFLICT_BACKOFF_MS);
+  }
+
+  /** Puts a scope taken for a pass that did not commit back into the record of changes. */
+  private restore(scope: ViewScope | undefined): void {
+    if (scope === undefined) {
+      this.full = true;
+      return;
+    }
+    for (const id of scope.serviceIds) this.dirtyServices.add(id);
+    for (const id of scope.nodeIds) this.dirtyNodes.add(id);
+    for (const id of scope.progressed?.serviceIds ?? []) this.progressedServices.add(id);
   }
 
   private armWake(plan: Plan, nowMs: number, signal: AbortSignal): void {

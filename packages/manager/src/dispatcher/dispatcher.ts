@@ -110,7 +110,7 @@ export class Dispatcher implements LeaderComponent {
   /** Assignment streams by node, poked when a secret or config they hold changes. */
   private readonly streams = new Map<string, { held: () => NodeAssignments; wake: Wakeup }>();
   /** Counters for tests and benchmarks. */
-  readonly stats = { heartbeats: 0, sessions: 0, markedDown: 0, statusReports: 0 };
+  readonly stats = { heartbeats: 0, sessions: 0, markedDown: 0, statusReports: 0, stallsCredited: 0 };
 
   constructor(options: DispatcherOptions) {
     this.store = options.store;
@@ -397,11 +397,20 @@ export class Dispatcher implements LeaderComponent {
   private async sweep(signal: AbortSignal, liveness: NodeLiveness, periodMs: number): Promise<void> {
     const intervalMs = Math.max(1, Math.floor(periodMs / SWEEPS_PER_PERIOD));
     while (!signal.aborted) {
+      const before = this.clock.now();
       try {
         await this.clock.sleep(intervalMs, signal);
       } catch (err) {
         if (signal.aborted || isAbortError(err)) return;
         throw err;
+      }
+      // Timers run before pending I/O: a sweep that wakes late after the event loop was held
+      // would mark nodes DOWN whose heartbeats sit unread in their sockets. The stall is credited.
+      const late = this.clock.now() - before - intervalMs;
+      if (late > intervalMs) {
+        liveness.extend(late);
+        this.stats.stallsCredited++;
+        this.logger.info({ lateMs: late }, "the dispatcher's sweep ran late; deadlines moved by as much");
       }
       const expired = liveness.takeExpired(this.clock.now());
       if (expired.length > 0) await this.markDown(expired);
