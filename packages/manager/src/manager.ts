@@ -302,6 +302,7 @@ export class Manager {
       store,
       kek,
       logger,
+      leaderAddress: () => Manager.addressOfRaft(store, store.leader),
       ...(options.nodeCertLifetimeMs === undefined ? {} : { nodeCertLifetimeMs: options.nodeCertLifetimeMs }),
     });
     const members = () => Manager.members(store);
