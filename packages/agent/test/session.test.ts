@@ -23,9 +23,10 @@ class RecordingSink implements AssignmentSink {
     this.events.push(`complete ${tasks.map((t) => t.id).join(",")}`);
   }
   applyIncremental(changes: AssignmentChange[]) {
-    const ids = changes.map(
-      (c) => `${c.action === AssignmentAction.REMOVE ? "-" : "+"}${c.assignment?.item?.value.id}`,
-    );
+    const ids = changes.map((c) => {
+      const item = c.assignment?.item;
+      return `${c.action === AssignmentAction.REMOVE ? "-" : "+"}${item?.$case === "overlay" ? "overlay" : item?.value.id}`;
+    });
     this.events.push(`incremental ${ids.join(",")}`);
   }
 }

@@ -35,6 +35,7 @@ import { ControlApi } from "./control/control-api.js";
 import { Dispatcher } from "./dispatcher/dispatcher.js";
 import { ManagerErrorCode } from "./errors.js";
 import { fromStatus } from "./grpc-status.js";
+import { ingressNetwork } from "./ingress-network.js";
 import { type IssuedNode, type Joined, joinCluster, joinRaft } from "./join.js";
 import { LeaderComponents } from "./leader-components.js";
 import { GrpcForwarding } from "./membership/grpc-forwarding.js";
@@ -609,6 +610,9 @@ export class Manager {
       await this.store.update((tx) => {
         if (tx.clusters.get(cluster.id) === undefined) tx.clusters.create(cluster);
         if (tx.nodes.get(node.id) === undefined) tx.nodes.create(node);
+        // Every cluster has the routing mesh's network from the start, as Swarm's "ingress".
+        if (tx.networks.list().length === 0)
+          tx.networks.create(ingressNetwork(cluster, cluster.meta?.createdAtMs ?? 0));
       });
       await unlink(pendingBootstrapPath(this.options.dataDir));
       this.logger.info({ clusterId: cluster.id }, "cluster initialized");
