@@ -248,7 +248,15 @@ export async function run(): Promise<void> {
       await timed(`a stable leader of ${i + 1} managers`, Date.now(), stable(i + 1));
     }
     const leaderIndex = ports.findIndex((p) => leaderAddress.endsWith(`:${p}`));
-    const leaderProc = procs[leaderIndex] ?? leader;
+    // Leadership may move during the run (a manager held up on this loaded machine): the leader
+    // is looked up again when its memory is read.
+    const leaderNow = async () => {
+      const res = await call<ListNodesResponse>((md, o, cb) =>
+        raw!.listNodes(ListNodesRequest.fromPartial({}), md, o, cb),
+      );
+      const at = res.nodes.find((n) => n.managerStatus?.leader)?.managerStatus?.addr ?? leaderAddress;
+      return procs[ports.findIndex((port) => at.endsWith(`:${port}`))] ?? leader;
+    };
     // The progress polls (every 250 ms, each reading up to every task) go to a follower, which
     // answers reads from its replica: they would otherwise cost the leader a core of their own.
     const followerIndex = [0, 1, 2].find((i) => i !== leaderIndex) ?? 0;
@@ -347,7 +355,7 @@ export async function run(): Promise<void> {
     );
     reportFigure("e2e_sim_tasks", total, "tasks");
     await sleep(5_000); // let the passes settle before reading memory
-    reportFigure("leader_rss_mib_100k_tasks", await rssMib(leaderProc.child.pid ?? 0), "MiB");
+    reportFigure("leader_rss_mib_100k_tasks", await rssMib((await leaderNow()).child.pid ?? 0), "MiB");
 
     // reschedule_after_node_down_s
     const t2 = Date.now();
