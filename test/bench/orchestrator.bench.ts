@@ -172,6 +172,7 @@ export async function run(): Promise<void> {
   const procs: Proc[] = [];
   let control: Control | undefined;
   let raw: ControlClient | undefined;
+  let poll: ControlClient | undefined;
   try {
     // Three managers: the first inits, the others join with the manager token.
     const ports = [await freePort(), await freePort(), await freePort()];
@@ -247,7 +248,23 @@ export async function run(): Promise<void> {
       await timed(`a stable leader of ${i + 1} managers`, Date.now(), stable(i + 1));
     }
     const leaderIndex = ports.findIndex((p) => leaderAddress.endsWith(`:${p}`));
-    const leaderProc = procs[leaderIndex] ?? leader;
+    // Leadership may move during the run (a manager held up on this loaded machine): the leader
+    // is looked up again when its memory is read.
+    const leaderNow = async () => {
+      const res = await call<ListNodesResponse>((md, o, cb) =>
+        raw!.listNodes(ListNodesRequest.fromPartial({}), md, o, cb),
+      );
+      const at = res.nodes.find((n) => n.managerStatus?.leader)?.managerStatus?.addr ?? leaderAddress;
+      return procs[ports.findIndex((port) => at.endsWith(`:${port}`))] ?? leader;
+    };
+    // The progress polls (every 250 ms, each reading up to every task) go to a follower, which
+    // answers reads from its replica: they would otherwise cost the leader a core of their own.
+    const followerIndex = [0, 1, 2].find((i) => i !== leaderIndex) ?? 0;
+    poll = new ControlClient(addr(followerIndex), createClientCredentials(tls, { clusterId }), {
+      ...tlsChannelOptions(),
+      "grpc.max_receive_message_length": 512 * 1024 * 1024,
+    });
+    const p = poll;
 
     // The workers join through the leader's CA, then their agents start in two processes.
     const nodes = await joinWorkers({
@@ -282,7 +299,7 @@ export async function run(): Promise<void> {
     const statuses = async (ids: Set<string>) =>
       (
         await call<ListServiceStatusesResponse>((md, o, cb) =>
-          raw!.listServiceStatuses({ serviceIds: [...ids] }, md, o, cb),
+          p.listServiceStatuses({ serviceIds: [...ids] }, md, o, cb),
         )
       ).statuses;
     let lastRunning = 0;
@@ -295,13 +312,13 @@ export async function run(): Promise<void> {
     // message limit), with the first pending reason.
     const seen = async () => {
       const services = await call<ListServiceStatusesResponse>((md, o, cb) =>
-        raw!.listServiceStatuses({ serviceIds: [] }, md, o, cb),
+        p.listServiceStatuses({ serviceIds: [] }, md, o, cb),
       );
       const by = new Map<string, number>();
       let reason = "";
       for (const { serviceId } of services.statuses) {
         const res = await call<ListTasksResponse>((md, o, cb) =>
-          raw!.listTasks(ListTasksRequest.fromPartial({ filters: { serviceIds: [serviceId] } }), md, o, cb),
+          p.listTasks(ListTasksRequest.fromPartial({ filters: { serviceIds: [serviceId] } }), md, o, cb),
         ).catch(() => undefined);
         for (const t of res?.tasks ?? []) {
           const k = `${stateName(t.status?.state ?? TaskState.NEW)}/${stateName(t.desiredState)}`;
@@ -338,7 +355,7 @@ export async function run(): Promise<void> {
     );
     reportFigure("e2e_sim_tasks", total, "tasks");
     await sleep(5_000); // let the passes settle before reading memory
-    reportFigure("leader_rss_mib_100k_tasks", await rssMib(leaderProc.child.pid ?? 0), "MiB");
+    reportFigure("leader_rss_mib_100k_tasks", await rssMib((await leaderNow()).child.pid ?? 0), "MiB");
 
     // reschedule_after_node_down_s
     const t2 = Date.now();
@@ -347,7 +364,7 @@ export async function run(): Promise<void> {
       "reschedule_after_node_down_s",
       await timed("the killed nodes' tasks running elsewhere", t2, async () => {
         const res = await call<ListTasksResponse>((md, o, cb) =>
-          raw!.listTasks(
+          p.listTasks(
             ListTasksRequest.fromPartial({
               filters: { nodeIds: doomedIds, desiredStates: [TaskState.RUNNING] },
             }),
@@ -380,6 +397,7 @@ export async function run(): Promise<void> {
     reportFigure("orch_bench_load_average_1m", loadavg()[0] ?? 0, "load");
   } finally {
     raw?.close();
+    poll?.close();
     control?.close();
     for (const p of procs.reverse()) p.child.kill("SIGTERM");
     // A profiled process writes its profile as it exits: give it time.

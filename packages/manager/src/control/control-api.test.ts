@@ -18,6 +18,7 @@ import {
 import {
   ControlClient,
   ListServicesRequest,
+  ListTasksRequest_Filters,
   NetworkSpec,
   NodeRole,
   ObjectKind,
@@ -250,6 +251,15 @@ describe("the control API", () => {
     expect(task.registryAuth).toBeUndefined();
     const { tasks } = await ok<{ tasks: Task[] }>("listTasks", {});
     expect(tasks.map((t) => t.registryAuth)).toEqual([undefined, undefined]);
+    // Filtered through the service index, still in id order and with the other filters applied.
+    const byService = await ok<{ tasks: Task[] }>("listTasks", {
+      filters: ListTasksRequest_Filters.fromPartial({ serviceIds: [service.id, service.id], slots: [2] }),
+    });
+    expect(byService.tasks.map((t) => t.id)).toEqual(["api-2"]);
+    const none = await ok<{ tasks: Task[] }>("listTasks", {
+      filters: ListTasksRequest_Filters.fromPartial({ nodeIds: ["no-such-node"] }),
+    });
+    expect(none.tasks).toEqual([]);
     expect(await ok("listServiceStatuses", { serviceIds: ["api"] })).toEqual({
       statuses: [{ serviceId: service.id, desiredTasks: 2, runningTasks: 1, completedTasks: 0 }],
     });

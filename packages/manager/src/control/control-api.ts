@@ -27,6 +27,7 @@ import {
   Service,
   type ServiceSpec,
   serviceModeKind,
+  type Task,
   TaskState,
   UpdateState,
   type WatchMessage,
@@ -313,10 +314,27 @@ export class ControlApi {
         };
       }) => {
         const f = req.filters;
-        const some = <T>(list: readonly T[] | undefined, v: T) =>
-          (list?.length ?? 0) === 0 || (list ?? []).includes(v);
+        const sets = new Map<readonly unknown[], Set<unknown>>();
+        const some = <T>(list: readonly T[] | undefined, v: T) => {
+          if (list === undefined || list.length === 0) return true;
+          let set = sets.get(list);
+          if (set === undefined) {
+            set = new Set(list);
+            sets.set(list, set);
+          }
+          return set.has(v);
+        };
         return {
-          tasks: this.view((tx) => tx.tasks.list())
+          // By the service or node index when the filter names some (a 100,000-task cluster
+          // polled for one service or a few nodes), else every task.
+          tasks: this.view((tx) => {
+            const ids = (f?.serviceIds.length ?? 0) > 0 ? f?.serviceIds : f?.nodeIds;
+            if (ids === undefined || ids.length === 0) return tx.tasks.list();
+            const index = ids === f?.serviceIds ? "serviceId" : "nodeId";
+            const byId = new Map<string, Task>();
+            for (const id of new Set(ids)) for (const t of tx.tasks.find(index, id)) byId.set(t.id, t);
+            return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+          })
             .filter(
               (t) =>
                 matchesCommon({ id: t.id, spec: { name: t.name, labels: t.serviceLabels } }, f) &&

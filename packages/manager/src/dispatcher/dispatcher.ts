@@ -362,6 +362,9 @@ export class Dispatcher implements LeaderComponent {
     try {
       while (!ended.aborted) {
         await wake.wait(ended);
+        // One read for every commit already queued: the watch delivers them in this turn, and
+        // a status flush or a scheduling pass is several commits touching the same nodes.
+        await new Promise((resolve) => setImmediate(resolve));
         if (ended.aborted) break;
         const next = this.store.view((tx) => assignmentsOf(tx, nodeId));
         const changes = diffAssignments(held, next);
