@@ -3,7 +3,7 @@
 // manager — the node's own agent dials its own manager too. A daemon started on an empty data dir
 // waits on its admin socket for `cluster init` or `cluster join`; a restarted one reopens what
 // its data dir holds (node.json, certs/, raft/, agent records, containers).
-import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, rmdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
@@ -42,7 +42,7 @@ import {
   type SessionMessage,
 } from "@shoal/proto";
 import type { Store } from "@shoal/store";
-import { resolveAdvertiseAddress, withDefaultPort } from "./addresses.js";
+import { hostOf, resolveAdvertiseAddress, withDefaultPort } from "./addresses.js";
 import { AdminServer } from "./admin-server.js";
 import { AgentLogs } from "./agent-logs.js";
 import { natsUrlsOf } from "./bus-plan.js";
@@ -389,13 +389,22 @@ export class Daemon {
             await parts.engine.remove(c.id);
             await parts.engine.detachNetwork(c.id).catch(() => undefined);
           }
+          // No task, no overlay: bridges, VXLAN devices, routes and rules go with the node.
+          await parts.engine.setOverlay(undefined);
         } finally {
           await parts.engine.close();
         }
       }
       await removeCgroupParent(this.layout.cgroupParent(state.nodeId));
       this.state = undefined;
-      for (const name of ["node.json", "certs", "agent-records.jsonl", "container-subnet", "network"]) {
+      for (const name of [
+        "node.json",
+        "certs",
+        "agent-records.jsonl",
+        "container-subnet",
+        "network",
+        "overlay-endpoints.json",
+      ]) {
         await rm(join(this.layout.dataDir, name), { recursive: true, force: true });
       }
       this.logger.info({ nodeId: state.nodeId }, "left the cluster");
@@ -480,6 +489,8 @@ export class Daemon {
         chainPrefix: this.layout.chainPrefix,
         netnsPrefix: this.layout.netnsPrefix,
         ...(this.options.nodeSubnet === undefined ? {} : { subnet: this.options.nodeSubnet }),
+        // Overlay networks: the tunnel endpoint is the address other nodes reach this one at.
+        overlay: { localAddr: hostOf(state.advertiseAddress), upstreams: await hostResolvers() },
       },
     };
     const engine = await RuntimeEngine.open(nodeOptions);
@@ -681,4 +692,19 @@ export class Daemon {
 async function removeCgroupParent(parent: string): Promise<void> {
   const hierarchies = await readdir("/sys/fs/cgroup").catch(() => [] as string[]);
   for (const h of hierarchies) await rmdir(join("/sys/fs/cgroup", h, parent)).catch(() => undefined);
+}
+
+/**
+ * The node's own resolvers, for the embedded resolver to forward other names to: the host's
+ * non-loopback nameservers, else those of its local stub resolver (systemd-resolved).
+ */
+async function hostResolvers(): Promise<string[]> {
+  const servers = async (path: string) => {
+    const text = await readFile(path, "utf8").catch(() => "");
+    return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)]
+      .map((m) => m[1] as string)
+      .filter((ns) => !/^127\.|^::1$/.test(ns) && !ns.includes(":"));
+  };
+  const own = await servers("/etc/resolv.conf");
+  return own.length > 0 ? own : servers("/run/systemd/resolve/resolv.conf");
 }

@@ -35,6 +35,7 @@ import { ControlApi } from "./control/control-api.js";
 import { Dispatcher } from "./dispatcher/dispatcher.js";
 import { ManagerErrorCode } from "./errors.js";
 import { fromStatus } from "./grpc-status.js";
+import { ingressNetwork } from "./ingress-network.js";
 import { type IssuedNode, type Joined, joinCluster, joinRaft } from "./join.js";
 import { LeaderComponents } from "./leader-components.js";
 import { GrpcForwarding } from "./membership/grpc-forwarding.js";
@@ -236,13 +237,15 @@ export class Manager {
     bootstrapVoters: number[] | undefined,
   ): Promise<Manager> {
     const logger = (options.logger ?? silentLogger()).child({ module: "manager", nodeId: identity.nodeId });
+    // One provider for the cluster port, the Raft transport's dials and forwarding: a renewed
+    // certificate reaches all three (the transport used to keep its first one).
+    const provider = new NodeCertificateProvider(tls);
     const transport = await GrpcTransport.open({
       id: identity.raftId,
-      credentials: createClientCredentials(tls, { clusterId: identity.clusterId }),
+      credentials: createClientCredentials(provider, { clusterId: identity.clusterId }),
       logger,
     });
     let storeRef: ReplicatedStore | undefined;
-    const provider = new NodeCertificateProvider(tls);
     const forwarding = new GrpcForwarding(
       () => provider.current,
       identity.clusterId,
@@ -270,7 +273,9 @@ export class Manager {
       // Every manager, so an agent can fail over when the one it joined through is gone.
       managers: () =>
         store.view((tx) =>
-          tx.nodes.list().flatMap((n) => {
+          // Only managers have a manager status: the role index, not every node (this runs for
+          // each session message, and thousands of agents connect at once after a leader change).
+          tx.nodes.find("role", String(NodeRole.MANAGER)).flatMap((n) => {
             const addr = n.managerStatus?.addr ?? "";
             return addr === "" ? [] : [{ peer: { nodeId: n.id, addr }, weight: 1 }];
           }),
@@ -298,6 +303,7 @@ export class Manager {
       store,
       kek,
       logger,
+      leaderAddress: () => Manager.addressOfRaft(store, store.leader),
       ...(options.nodeCertLifetimeMs === undefined ? {} : { nodeCertLifetimeMs: options.nodeCertLifetimeMs }),
     });
     const members = () => Manager.members(store);
@@ -473,7 +479,9 @@ export class Manager {
   private static addressOfRaft(store: ReplicatedStore, raftId: number): string | undefined {
     if (raftId === 0) return undefined;
     return store.view(
-      (tx) => tx.nodes.list().find((n) => n.managerStatus?.raftId === raftId)?.managerStatus?.addr,
+      (tx) =>
+        tx.nodes.find("role", String(NodeRole.MANAGER)).find((n) => n.managerStatus?.raftId === raftId)
+          ?.managerStatus?.addr,
     );
   }
 
@@ -602,6 +610,9 @@ export class Manager {
       await this.store.update((tx) => {
         if (tx.clusters.get(cluster.id) === undefined) tx.clusters.create(cluster);
         if (tx.nodes.get(node.id) === undefined) tx.nodes.create(node);
+        // Every cluster has the routing mesh's network from the start, as Swarm's "ingress".
+        if (tx.networks.list().length === 0)
+          tx.networks.create(ingressNetwork(cluster, cluster.meta?.createdAtMs ?? 0));
       });
       await unlink(pendingBootstrapPath(this.options.dataDir));
       this.logger.info({ clusterId: cluster.id }, "cluster initialized");

@@ -7,6 +7,7 @@
 // them to the leader on a follower. Secret data and the sealed CA key never leave the manager.
 import type * as grpc from "@grpc/grpc-js";
 import { type Logger, newId, ShoalError, silentLogger } from "@shoal/base";
+import { allocateNetwork, withAllocation } from "@shoal/orchestrator";
 import { rotateJoinToken } from "@shoal/pki";
 import {
   assertValidClusterSpec,
@@ -287,10 +288,12 @@ export class ControlApi {
       listServiceStatuses: async (req: { serviceIds: string[] }) => ({
         statuses: this.view((tx) => {
           const nodes = tx.nodes.list();
-          return req.serviceIds.map((ref) => {
-            const svc = tx.services.resolve(ref);
-            return serviceStatus(svc, tx.tasks.find("serviceId", svc.id), nodes);
-          });
+          // No ids: every service (as ListServices without filters; swarmkit answers nothing).
+          const services =
+            req.serviceIds.length === 0
+              ? tx.services.list()
+              : req.serviceIds.map((ref) => tx.services.resolve(ref));
+          return services.map((svc) => serviceStatus(svc, tx.tasks.find("serviceId", svc.id), nodes));
         }),
       }),
 
@@ -330,8 +333,11 @@ export class ControlApi {
       createNetwork: async (req: { spec?: Network["spec"] }) => {
         const spec = this.requiredSpec(req.spec);
         assertValidNetworkSpec(spec);
+        // Allocated in the same transaction as it is created: a refused one leaves nothing, and
+        // the subnet and VNI are in the store for every later leader.
         const network = await this.write((tx) => {
-          const created = Network.fromPartial({ id: newId(), spec });
+          const allocation = allocateNetwork(spec, tx.networks.list(), tx.clusters.list()[0]);
+          const created = withAllocation(Network.fromPartial({ id: newId(), spec }), allocation);
           tx.networks.create(created);
           return created;
         });

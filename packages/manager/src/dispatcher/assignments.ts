@@ -7,16 +7,20 @@ import {
   type AssignmentChange,
   type Config,
   isTaskTerminal,
+  NodeOverlay,
   type Secret,
   type Task,
   TaskState,
 } from "@shoal/proto";
 import type { ReadTx } from "@shoal/store";
+import { overlayOf } from "./overlay-assignment.js";
 
 export interface NodeAssignments {
   tasks: Map<string, Task>;
   secrets: Map<string, Secret>;
   configs: Map<string, Config>;
+  /** The node's overlay state; undefined when it needs none. */
+  overlay?: NodeOverlay | undefined;
 }
 
 /** The node's assignment set in one consistent view of the store. */
@@ -39,7 +43,7 @@ export function assignmentsOf(tx: ReadTx, nodeId: string): NodeAssignments {
       if (config !== undefined) configs.set(config.id, config);
     }
   }
-  return { tasks, secrets, configs };
+  return { tasks, secrets, configs, overlay: overlayOf(tx, nodeId) };
 }
 
 /** Every item of `set` as an update: the content of a COMPLETE message. */
@@ -53,7 +57,7 @@ export function emptyAssignments(): NodeAssignments {
 
 const versionOf = (o: { meta?: { version: number } | undefined }) => o.meta?.version ?? 0;
 
-/** Updates for new or changed items, removals for items that left, secrets and configs first. */
+/** Updates for new or changed items, removals for items that left; secrets, configs and the overlay first. */
 export function diffAssignments(before: NodeAssignments, after: NodeAssignments): AssignmentChange[] {
   const changes: AssignmentChange[] = [];
   const update = (item: Assignment) => changes.push({ action: AssignmentAction.UPDATE, assignment: item });
@@ -67,6 +71,12 @@ export function diffAssignments(before: NodeAssignments, after: NodeAssignments)
     const old = before.configs.get(id);
     if (old === undefined || versionOf(old) !== versionOf(c)) update({ item: { $case: "config", value: c } });
   }
+  // The overlay before the tasks it serves: a new task's container is made with its networks
+  // (and its resolver) known.
+  if (after.overlay !== undefined && !sameOverlay(before.overlay, after.overlay))
+    update({ item: { $case: "overlay", value: after.overlay } });
+  else if (after.overlay === undefined && before.overlay !== undefined)
+    remove({ item: { $case: "overlay", value: before.overlay } });
   for (const [id, t] of after.tasks) {
     const old = before.tasks.get(id);
     if (old === undefined || versionOf(old) !== versionOf(t)) update({ item: { $case: "task", value: t } });
@@ -79,4 +89,10 @@ export function diffAssignments(before: NodeAssignments, after: NodeAssignments)
     if (!after.configs.has(id)) remove({ item: { $case: "config", value: c } });
   }
   return changes;
+}
+
+function sameOverlay(a: NodeOverlay | undefined, b: NodeOverlay): boolean {
+  return (
+    a !== undefined && Buffer.from(NodeOverlay.encode(a).finish()).equals(NodeOverlay.encode(b).finish())
+  );
 }
