@@ -23,6 +23,12 @@ export interface NodeOverlaysOptions {
   dnsPort?: number;
   /** The containers that exist: endpoints recorded for others are dropped at open. */
   containerIds: readonly string[];
+  /**
+   * The namespace of a local container attached to the node network, if it is: a task of this
+   * node in the payload without a recorded endpoint (the agent was killed between attaching and
+   * recording it) is adopted with it.
+   */
+  netnsOf?: (taskId: string) => string | undefined;
   runner?: CommandRunner;
   clock?: Clock;
   retryMs?: number;
@@ -40,6 +46,8 @@ export class NodeOverlays {
   private queue: Promise<void> = Promise.resolve();
   private readonly closed = new AbortController();
   private retrying = false;
+  private readonly localAddr: string;
+  private readonly netnsOf: ((taskId: string) => string | undefined) | undefined;
 
   private constructor(
     options: NodeOverlaysOptions,
@@ -59,6 +67,8 @@ export class NodeOverlays {
     this.clock = options.clock ?? systemClock;
     this.retryMs = options.retryMs ?? DEFAULT_OVERLAY_RETRY_MS;
     this.file = join(options.dataDir, "overlay-endpoints.json");
+    this.localAddr = options.localAddr;
+    this.netnsOf = options.netnsOf;
   }
 
   /** Reads the recorded endpoints of containers that still exist; programs nothing yet. */
@@ -78,6 +88,19 @@ export class NodeOverlays {
   /** The manager's payload (undefined: the node needs no overlay); reprograms the node. */
   setOverlay(overlay: NodeOverlay | undefined): Promise<void> {
     this.overlay = overlay;
+    for (const service of overlay?.services ?? []) {
+      for (const t of service.tasks) {
+        if (t.nodeAddr !== this.localAddr || this.endpoints.has(t.id)) continue;
+        const netns = this.netnsOf?.(t.id);
+        if (netns === undefined) continue;
+        this.log.info({ taskId: t.id }, "adopting an overlay endpoint that was never recorded");
+        this.endpoints.set(t.id, {
+          taskId: t.id,
+          netns,
+          networks: t.addresses.map((a) => ({ networkId: a.networkId, ip: a.addr })),
+        });
+      }
+    }
     return this.apply();
   }
 

@@ -13,6 +13,7 @@ import {
   createRunner,
   LocalImageStore,
   type NetworkAttachment,
+  NetworkErrorCode,
   NodeNetwork,
   offsetOf,
   parseSubnet,
@@ -122,6 +123,7 @@ export class RuntimeEngine implements Engine {
             upstreams: overlay.upstreams,
             ...(overlay.dnsPort === undefined ? {} : { dnsPort: overlay.dnsPort }),
             containerIds: (await runtime.list()).map((c) => c.id),
+            netnsOf: (taskId) => engine?.network?.lease(taskId)?.netns,
             ...(opts.network?.netnsPath === undefined
               ? {}
               : { runner: createRunner(opts.network.netnsPath) }),
@@ -361,11 +363,23 @@ export class RuntimeEngine implements Engine {
         ? given
         : undefined;
     // NodeNetwork.attach returns the recorded lease when there is one (after an agent restart).
-    const a = await network.attach({
-      containerId: task.id,
-      ports: hostPorts(task),
-      ...(ip === undefined ? {} : { ip }),
-    });
+    let a: Attachment;
+    try {
+      a = await network.attach({
+        containerId: task.id,
+        ports: hostPorts(task),
+        ...(ip === undefined ? {} : { ip }),
+      });
+    } catch (err) {
+      // The manager frees an ended task's address at once, but its container (kept for the task
+      // history) still holds the lease here: the node's IPAM picks another rather than fail.
+      if (ip === undefined || !ShoalError.is(err, NetworkErrorCode.AddressUnavailable)) throw err;
+      this.opts.logger.warn(
+        { taskId: task.id, ip },
+        "the allocated address is still leased here; using another",
+      );
+      a = await network.attach({ containerId: task.id, ports: hostPorts(task) });
+    }
     this.attachments.set(task.id, a);
     return a;
   }
