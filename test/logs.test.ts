@@ -23,8 +23,9 @@ import {
 let cluster: TestCluster | undefined;
 
 beforeAll(async () => {
-  // 5 s heartbeats: a restarted worker keeps its tasks (a node is down after 3 missed).
-  cluster = await startCluster({ managers: 3, workers: 2, heartbeatMs: 5_000, metrics: true });
+  // 10 s heartbeats: a restarted worker keeps its tasks (a node is down after 3 missed), also on
+  // a loaded machine where the restart takes a while.
+  cluster = await startCluster({ managers: 3, workers: 2, heartbeatMs: 10_000, metrics: true });
 }, 600_000);
 
 afterAll(async () => {
@@ -303,15 +304,16 @@ describe("shoal service logs", () => {
       },
       { description: `b${BURST_LINES} stored after the restart`, timeoutMs: 300_000, intervalMs: 3_000 },
     );
+    // The same task (its container outlived the daemon), not a replacement: else the numbers
+    // below would be two tasks' (the node was marked down while its daemon restarted).
+    const [after] = await c().waitForRunning("burst", 1);
+    expect(after?.id, "the burst task was replaced during the restart").toBe(task?.id);
     const numbers = all
       .split("\n")
       .filter((l) => l !== "")
       .map((l) => Number(l.replace(/^b/, "")));
     expect(numbers.length).toBe(BURST_LINES);
     expect(numbers.every((n, i) => n === i + 1)).toBe(true);
-    // The same task (its container outlived the daemon), not a replacement.
-    const [after] = await c().waitForRunning("burst", 1);
-    expect(after?.id).toBe(task?.id);
   }, 600_000);
 
   it("refuses an agent's credentials publishing as another node (the server says so)", async () => {
@@ -499,4 +501,30 @@ describe("shoal events", () => {
     expect(out).toMatch(/ task state \w+ \(.*state=running/);
     expect(out).not.toMatch(/ (service|node|leader) /);
   }, 120_000);
+
+  it("shows a leader change: the leader stops, another manager is elected and says so", async () => {
+    const [first, other] = c().managers as [TestDaemon, TestDaemon];
+    const leaderOf = async () =>
+      (await other.shoalJson<{ id: string; managerStatus?: { leader?: boolean } }[]>(["node", "ls"])).find(
+        (n) => n.managerStatus?.leader === true,
+      )?.id;
+    const before = await waitFor(leaderOf, { description: "a leader", timeoutMs: 30_000, intervalMs: 1_000 });
+    const leader = c().byNodeId(before);
+    // A graceful stop hands leadership over.
+    await leader.stop();
+    try {
+      const reader = leader === first ? other : first;
+      const elected = await waitFor(
+        async () =>
+          parseEvents(await reader.shoalOk(["events", "--type", "leader"])).find(
+            (e) => e.action === "elected" && e.id !== before,
+          ),
+        { description: "a leader event of another manager", timeoutMs: 120_000, intervalMs: 2_000 },
+      );
+      expect(c().managers.map((m) => m.nodeId)).toContain(elected.id);
+      expect(Number(elected.attrs.term)).toBeGreaterThan(0);
+    } finally {
+      await leader.start();
+    }
+  }, 300_000);
 });
