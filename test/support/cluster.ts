@@ -34,6 +34,8 @@ const repo = fileURLToPath(new URL("../..", import.meta.url));
 export const BUILT_CLI = join(repo, "packages/cli/dist/main.js");
 /** Where daemons listen inside their hosts. */
 export const CLUSTER_PORT = 4270;
+/** Where daemons serve /metrics inside their hosts (with `metrics: true`). */
+const METRICS_PORT = 9323;
 /** The busybox fixture's reference inside the registry host. */
 const IMAGE_PATH = "fixtures/busybox:1";
 /** SIGTERM → SIGKILL grace of a daemon stop; a leader's handover takes up to 3 s. */
@@ -94,7 +96,14 @@ export class TestDaemon {
     readonly nodeSubnet: string | undefined,
     /** `--heartbeat-ms` of the daemon (managers use it), or the default 1 s. */
     private readonly heartbeatMs: number | undefined,
+    /** Whether the daemon serves `/metrics` (`--metrics-addr`, at `metricsUrl`). */
+    private readonly metrics = false,
   ) {}
+
+  /** `http://ADDR:9323/metrics` when the cluster was started with `metrics: true`. */
+  get metricsUrl(): string | undefined {
+    return this.metrics ? `http://${this.host.address}:${METRICS_PORT}/metrics` : undefined;
+  }
 
   get name(): string {
     return this.host.name;
@@ -136,6 +145,7 @@ export class TestDaemon {
       this.name,
       ...(this.nodeSubnet === undefined ? [] : ["--node-subnet", this.nodeSubnet]),
       ...(this.heartbeatMs === undefined ? [] : ["--heartbeat-ms", String(this.heartbeatMs)]),
+      ...(this.metrics ? ["--metrics-addr", `${this.host.address}:${METRICS_PORT}`] : []),
     ];
     const child = this.host.spawn("node", args, {
       stdio: ["ignore", log, log],
@@ -294,6 +304,8 @@ export interface StartClusterOptions {
   heartbeatMs?: number;
   /** Where the busybox fixture lives in the registry; default "fixtures/busybox:1". */
   imagePath?: string;
+  /** Every daemon serves Prometheus metrics (`TestDaemon.metricsUrl`); default false. */
+  metrics?: boolean;
 }
 
 export class TestCluster {
@@ -308,6 +320,7 @@ export class TestCluster {
     readonly daemons: TestDaemon[],
     private readonly fixedSubnets: boolean,
     private readonly heartbeatMs: number | undefined,
+    private readonly metrics = false,
   ) {}
 
   /** The first manager (the one that ran `cluster init`). */
@@ -343,6 +356,7 @@ export class TestCluster {
       this.registry.host,
       this.fixedSubnets ? `10.90.${n}.0/24` : undefined,
       this.heartbeatMs,
+      this.metrics,
     );
     this.daemons.push(daemon);
     await daemon.start();
@@ -470,6 +484,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       [],
       options.fixedSubnets ?? false,
       options.heartbeatMs,
+      options.metrics ?? false,
     );
     const first = await cluster.addDaemon();
     await cluster.init(first);

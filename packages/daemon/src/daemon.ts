@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { Agent, RuntimeEngine, type RuntimeEngineOptions } from "@shoal/agent";
-import { type Logger, ShoalError } from "@shoal/base";
+import { type Logger, ShoalError, systemClock } from "@shoal/base";
 import { createMetrics, MetricsServer, parseHostPort, type ShoalMetrics } from "@shoal/bus";
 import {
   Manager,
@@ -50,6 +50,8 @@ import { serveClusterEvents, serveServiceLogs } from "./bus-queries.js";
 import { DaemonErrorCode } from "./errors.js";
 import { type DaemonLayout, daemonLayout } from "./layout.js";
 import { type BusFlags, ManagerBus } from "./manager-bus.js";
+import { ManagerMetrics } from "./manager-metrics.js";
+import { MeteredEngine } from "./metered-engine.js";
 import { type NodeState, readNodeState, writeNodeState } from "./node-state.js";
 import { roleChangeFor } from "./role-change.js";
 
@@ -72,7 +74,7 @@ export interface DaemonOptions {
   raftTickMs?: number | undefined;
   /** A manager's dispatcher heartbeat period while the cluster sets none (a node is down after 3 missed). */
   heartbeatPeriodMs?: number | undefined;
-  /** Where `GET /metrics` is served (`--metrics host:port`); none when not given. */
+  /** Where `GET /metrics` is served (`--metrics-addr host:port`); none when not given. */
   metricsAddress?: string | undefined;
   /** The cluster bus: `--nats URL`, or where a manager's own nats-server listens. */
   bus?: BusFlags | undefined;
@@ -86,7 +88,9 @@ const ROLE_CHANGE_RETRY_MS = 2_000;
 const INIT_COMMIT_TIMEOUT_MS = 30_000;
 
 interface RunningParts {
-  manager: { manager: Manager; stop: AbortController; run: Promise<void> } | undefined;
+  manager:
+    | { manager: Manager; stop: AbortController; run: Promise<void>; metrics: Promise<void> }
+    | undefined;
   /** A manager's nats-server, events and log streams (undefined when it could not start). */
   bus: ManagerBus | undefined;
   logs: AgentLogs;
@@ -136,7 +140,7 @@ export class Daemon {
     if (options.metricsAddress !== undefined) {
       try {
         daemon.metricsServer = await MetricsServer.open(
-          parseHostPort(options.metricsAddress, "--metrics address"),
+          parseHostPort(options.metricsAddress, "--metrics-addr"),
           daemon.metrics.registry,
         );
       } catch (err) {
@@ -214,6 +218,16 @@ export class Daemon {
           isManager: this.parts?.manager !== undefined,
         }),
       ),
+      ...this.busReads(),
+    };
+  }
+
+  /**
+   * `service logs` and `events`: on the admin socket (NodeAdmin) and, for a remote CLI, on the
+   * cluster port (Logs, where the certificate's role is checked first: managers only).
+   */
+  private busReads(): grpc.UntypedServiceImplementation {
+    return {
       serviceLogs: streamHandler(this.logger, (req: ServiceLogsRequest, send, ctx) => {
         const { bus, store } = this.busOrError();
         return serveServiceLogs(bus, store, req, send, ctx.signal);
@@ -420,6 +434,7 @@ export class Daemon {
       listenAddress,
       advertiseAddress,
       logger: this.options.logger,
+      logsService: this.busReads(),
       ...(this.options.raftTickMs === undefined ? {} : { raft: { tickMs: this.options.raftTickMs } }),
       ...(this.options.heartbeatPeriodMs === undefined
         ? {}
@@ -452,7 +467,16 @@ export class Daemon {
         this.logger.error({ err }, "manager stopped with an error");
         this.fatal(err);
       });
-      managerPart = { manager, stop, run };
+      // Read only for /metrics: nothing to do when nobody scrapes.
+      const metrics =
+        this.metricsServer === undefined
+          ? Promise.resolve()
+          : new ManagerMetrics({
+              store: manager.store,
+              metrics: this.metrics,
+              logger: this.options.logger,
+            }).run(stop.signal);
+      managerPart = { manager, stop, run, metrics };
     }
     const tls = await readTls(this.layout.dataDir);
     let bus: ManagerBus | undefined;
@@ -467,7 +491,6 @@ export class Daemon {
           store: managerPart.manager.store,
           tls,
           kekFile: kekPath(this.layout.dataDir),
-          metrics: this.metrics,
           logger: this.options.logger,
         });
       } catch (err) {
@@ -497,7 +520,8 @@ export class Daemon {
     const agent = await Agent.open({
       dataDir: this.layout.dataDir,
       nodeId: state.nodeId,
-      engine,
+      engine:
+        this.metricsServer === undefined ? engine : new MeteredEngine(engine, this.metrics, systemClock),
       managers: state.managers.map((addr) => ({ addr, weight: 1 })),
       credentials: createClientCredentials(tls, { clusterId: state.clusterId }),
       channelOptions: tlsChannelOptions("manager"),
@@ -682,6 +706,7 @@ export class Daemon {
     if (parts.manager !== undefined) {
       parts.manager.stop.abort();
       await parts.manager.run;
+      await parts.manager.metrics;
       await parts.manager.manager.close();
     }
     this.logger.info("node parts stopped");

@@ -66,6 +66,8 @@ export interface ManagerOptions {
   heartbeatPeriodMs?: number;
   /** Certificate lifetime for this manager's own first certificate (tests use minutes). */
   nodeCertLifetimeMs?: number;
+  /** The Logs service's handlers (the daemon serves logs and events from its cluster bus). */
+  logsService?: grpc.UntypedServiceImplementation;
 }
 
 /** How long `leave` waits for the cluster to count this manager out. */
@@ -327,6 +329,7 @@ export class Manager {
           dispatcher: dispatcher.service(),
           nodeCa: ca.service(),
           storeForwarding: forwarding.service(),
+          ...(options.logsService === undefined ? {} : { logs: options.logsService }),
         },
       });
     } catch (err) {

@@ -19,7 +19,7 @@ interface DaemonFlags {
   raftTickMs?: string;
   heartbeatMs?: string;
   nats?: string;
-  metrics?: string;
+  metricsAddr?: string;
   natsClient?: string;
   natsCluster?: string;
 }
@@ -62,7 +62,7 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
       "--heartbeat-ms <ms>",
       "a manager's agent heartbeat period while the cluster sets none (default 1000)",
     )
-    .option("--metrics <addr:port>", "serve Prometheus metrics at http://ADDR:PORT/metrics")
+    .option("--metrics-addr <addr:port>", "serve Prometheus metrics at http://ADDR:PORT/metrics")
     .option("--nats <url>", "use this external nats-server for logs and events instead of running one")
     .option("--nats-client <addr:port>", "a manager's nats-server client address (default: listen port + 1)")
     .option("--nats-cluster <addr:port>", "a manager's nats-server route address (default: listen port + 2)")
@@ -91,7 +91,7 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
         labels,
         raftTickMs: tick,
         heartbeatPeriodMs: heartbeat,
-        metricsAddress: flags.metrics,
+        metricsAddress: flags.metricsAddr,
         bus: {
           natsUrl: flags.nats,
           natsClientAddress: flags.natsClient,
