@@ -250,6 +250,10 @@ describe("shoal service logs", () => {
     expect(figure(now, "shoal_scheduling_latency_seconds")).toBeGreaterThan(
       figure(before(m), "shoal_scheduling_latency_seconds"),
     );
+    // The service's creation and its tasks' writes were proposed and committed.
+    expect(figure(now, "shoal_raft_commit_latency_seconds")).toBeGreaterThan(
+      figure(before(m), "shoal_raft_commit_latency_seconds"),
+    );
     // Every manager sees the cluster: the same tasks through another manager's store.
     const other = c().managers[1] as TestDaemon;
     expect(figure(await scrape(other), "shoal_tasks", { service: "nums" })).toBeGreaterThanOrEqual(3);

@@ -192,6 +192,7 @@ export async function joinWorkers(o: JoinWorkersOptions): Promise<SimulatedNode[
           token: o.token,
           role: NodeRole.WORKER,
           availability: NodeAvailability.ACTIVE,
+          hosts: [],
         },
         md,
         opts,

@@ -106,12 +106,10 @@ function clusterBlock(input: NatsConfigInput, tls: Record<string, unknown>): Rec
   return {
     name: input.clusterName,
     listen: formatHostPort(input.cluster),
-    // A route's listener checks the dialer's certificate against the CA (verify) and its route
-    // secret; the dialer does not check the listener's (insecure): it dials an IP address, and
-    // only the first manager's certificate names its IP (joined managers get theirs from the CA,
-    // which does not know their address), so checking would refuse most routes and leave the
-    // mesh partial — JetStream then times out. Known limit: see the README.
-    tls: { ...tls, verify: true, insecure: true },
+    // Both ends of a route check each other: the listener the dialer's certificate against the
+    // CA (verify) and its route secret, the dialer the listener's certificate against the IP it
+    // dialed (every manager's certificate names its advertise address).
+    tls: { ...tls, verify: true },
     ...(input.routeSecret !== undefined
       ? { authorization: { user: "route", password: input.routeSecret } }
       : {}),

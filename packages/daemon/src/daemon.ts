@@ -324,7 +324,12 @@ export class Daemon {
       // The token says the role, but only the CA can read it: a worker first; the CA refuses a
       // manager token for a worker without creating a node, and then this joins as a manager.
       const issued = await requestNodeCertificate(
-        { token: req.joinToken, remoteAddress, availability: req.availability },
+        {
+          token: req.joinToken,
+          remoteAddress,
+          availability: req.availability,
+          hosts: [hostOf(advertiseAddress)],
+        },
         NodeRole.WORKER,
       );
       await writeTls(this.layout.dataDir, issued.tls);
@@ -435,6 +440,7 @@ export class Daemon {
       advertiseAddress,
       logger: this.options.logger,
       logsService: this.busReads(),
+      onCommitLatencyMs: (ms) => this.metrics.raftCommitLatency.observe(ms / 1000),
       ...(this.options.raftTickMs === undefined ? {} : { raft: { tickMs: this.options.raftTickMs } }),
       ...(this.options.heartbeatPeriodMs === undefined
         ? {}
@@ -597,6 +603,7 @@ export class Daemon {
           address,
           clusterId: state.clusterId,
           nodeId: state.nodeId,
+          hosts: [hostOf(state.advertiseAddress)],
           current,
         });
         const role = readNodeCertificate(tls.certPem).role;

@@ -96,7 +96,9 @@ export async function joinRaft(
  * token of the other role (MANAGER_JOIN_TOKEN_REFUSED) and creates no node then.
  */
 export async function requestNodeCertificate(
-  options: Pick<JoinRequestOptions, "token" | "remoteAddress"> & { availability?: NodeAvailability },
+  options: Pick<JoinRequestOptions, "token" | "remoteAddress" | "hosts"> & {
+    availability?: NodeAvailability;
+  },
   role: NodeRole,
 ): Promise<IssuedNode> {
   const channel = { ...tlsChannelOptions(), "grpc.use_local_subchannel_pool": 1 };
@@ -137,6 +139,7 @@ export async function requestNodeCertificate(
           token: options.token,
           role,
           availability: options.availability ?? NodeAvailability.ACTIVE,
+          hosts: [...options.hosts],
         },
         md,
         o,

@@ -68,6 +68,8 @@ export interface ManagerOptions {
   nodeCertLifetimeMs?: number;
   /** The Logs service's handlers (the daemon serves logs and events from its cluster bus). */
   logsService?: grpc.UntypedServiceImplementation;
+  /** Milliseconds from each store entry proposed here to its commit (the daemon's metrics). */
+  onCommitLatencyMs?: (ms: number) => void;
 }
 
 /** How long `leave` waits for the cluster to count this manager out. */
@@ -263,6 +265,7 @@ export class Manager {
       logger,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.raft === undefined ? {} : { raft: options.raft }),
+      ...(options.onCommitLatencyMs === undefined ? {} : { onCommitLatencyMs: options.onCommitLatencyMs }),
     });
     storeRef = store;
     const components = new LeaderComponents({ logger });
@@ -348,6 +351,7 @@ export class Manager {
     const renewer = ownCertificateRenewer({
       dataDir: options.dataDir,
       address: () => `${selfDialHost(options.listenAddress)}:${server.port}`,
+      hosts: [hostOf(options.advertiseAddress)],
       clusterId: identity.clusterId,
       nodeId: identity.nodeId,
       provider,

@@ -35,6 +35,8 @@ export function renewableTls(tls: NodeTlsMaterial): RenewableTls {
 export function ownCertificateRenewer(options: {
   dataDir: string;
   address: () => string;
+  /** The addresses the certificate names (its IP SANs): the manager's advertise host. */
+  hosts: readonly string[];
   clusterId: string;
   nodeId: string;
   provider: NodeCertificateProvider;
@@ -55,6 +57,7 @@ export function ownCertificateRenewer(options: {
           address: options.address(),
           clusterId: options.clusterId,
           nodeId: options.nodeId,
+          hosts: options.hosts,
           current: inUse,
         }),
       ),
@@ -76,6 +79,8 @@ export async function renewNodeCertificate(options: {
   address: string;
   clusterId: string;
   nodeId: string;
+  /** The addresses the new certificate names (the node's advertise host). */
+  hosts: readonly string[];
   current: NodeTlsMaterial;
 }): Promise<NodeTlsMaterial> {
   const { keyPem, csrPem } = await createNodeKeyAndCsr();
@@ -96,7 +101,9 @@ export async function renewNodeCertificate(options: {
       ),
     );
   try {
-    await call((md, o, cb) => client.renewNodeCertificate({ csr: Buffer.from(csrPem) }, md, o, cb));
+    await call((md, o, cb) =>
+      client.renewNodeCertificate({ csr: Buffer.from(csrPem), hosts: [...options.hosts] }, md, o, cb),
+    );
     for (let i = 0; i < CALL_TIMEOUT_MS / POLL_MS; i++) {
       const status = await call<{
         certificate?: { status?: { state: number }; certificate: Uint8Array } | undefined;

@@ -120,7 +120,7 @@ export class PortClients {
   }
   renew(): Promise<Outcome> {
     return unary((cb) =>
-      this.ca.renewNodeCertificate({ csr: new Uint8Array() }, new grpc.Metadata(), deadline(), cb),
+      this.ca.renewNodeCertificate({ csr: new Uint8Array(), hosts: [] }, new grpc.Metadata(), deadline(), cb),
     );
   }
   raftMessage(): Promise<Outcome> {

@@ -166,7 +166,7 @@ export class TestClients {
 
   renew(): Promise<CallOutcome> {
     return unary((cb) =>
-      this.ca.renewNodeCertificate({ csr: new Uint8Array() }, new grpc.Metadata(), deadline(), cb),
+      this.ca.renewNodeCertificate({ csr: new Uint8Array(), hosts: [] }, new grpc.Metadata(), deadline(), cb),
     );
   }
 

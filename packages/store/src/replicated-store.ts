@@ -36,6 +36,8 @@ export interface ReplicatedStoreOptions extends StoreOptions {
    * disk) and `segmentBytes`. With `clock` (StoreOptions) this runs the member on a virtual clock.
    */
   wal?: Pick<WalStorageOptions, "fileSystem" | "segmentBytes">;
+  /** Called with the milliseconds from each entry proposed here to its commit (for metrics). */
+  onCommitLatencyMs?: (ms: number) => void;
 }
 
 /**
@@ -50,6 +52,7 @@ export class ReplicatedStore extends Store {
   private readonly storage: WalStorage;
   private readonly forwarding: ProposalForwarding | undefined;
   private readonly snapDir: string;
+  private readonly onCommitLatencyMs: ((ms: number) => void) | undefined;
 
   static async open(options: ReplicatedStoreOptions): Promise<ReplicatedStore> {
     const storage = await WalStorage.open({
@@ -67,6 +70,7 @@ export class ReplicatedStore extends Store {
     this.storage = storage;
     this.forwarding = options.forwarding;
     this.snapDir = join(options.dir, "snap");
+    this.onCommitLatencyMs = options.onCommitLatencyMs;
     this.raft = new RaftNode({
       ...options.raft,
       id: options.id,
@@ -118,11 +122,13 @@ export class ReplicatedStore extends Store {
   }
 
   protected override proposeEntry(data: Uint8Array, ids: readonly number[]): void {
+    const proposedAtMs = this.clock.now();
+    // The waiters were settled when the entry was applied; this only times it.
+    const committed = () => this.onCommitLatencyMs?.(this.clock.now() - proposedAtMs);
     if (this.raft.isLeader()) {
-      this.raft.propose(data).then(
-        () => undefined, // the waiters were settled when the entry was applied
-        (err: unknown) => this.failRequests(ids, () => toStoreError(err, this.id)),
-      );
+      this.raft
+        .propose(data)
+        .then(committed, (err: unknown) => this.failRequests(ids, () => toStoreError(err, this.id)));
       return;
     }
     const leader = this.raft.leader;
@@ -143,10 +149,9 @@ export class ReplicatedStore extends Store {
       );
       return;
     }
-    this.forwarding.forward(leader, data, 0).then(
-      () => undefined, // resolved when this member applies the entry
-      (err: unknown) => this.failRequests(ids, () => toStoreError(err, this.id)),
-    );
+    this.forwarding
+      .forward(leader, data, 0)
+      .then(committed, (err: unknown) => this.failRequests(ids, () => toStoreError(err, this.id)));
   }
 
   protected override async readBarrier(): Promise<void> {

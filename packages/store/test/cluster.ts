@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { createLogger, seededRandom } from "@shoal/base";
 import { LocalNetwork } from "@shoal/raft/transport";
 import { LocalForwarding } from "../src/forwarding.js";
-import { ReplicatedStore } from "../src/replicated-store.js";
+import { ReplicatedStore, type ReplicatedStoreOptions } from "../src/replicated-store.js";
 
 /** Members of a test cluster over LocalNetwork with real WalStorage in a temp dir. */
 export class TestCluster {
@@ -19,8 +19,13 @@ export class TestCluster {
 
   constructor(private readonly raft: { snapshotEntries: number; snapshotCatchUpEntries: number }) {}
 
-  async start(id: number, bootstrapVoters?: number[]): Promise<ReplicatedStore> {
+  async start(
+    id: number,
+    bootstrapVoters?: number[],
+    extra: Pick<ReplicatedStoreOptions, "onCommitLatencyMs"> = {},
+  ): Promise<ReplicatedStore> {
     const store = await ReplicatedStore.open({
+      ...extra,
       id,
       dir: join(this.root, `m${id}`),
       ...(bootstrapVoters === undefined ? {} : { bootstrapVoters }),

@@ -36,6 +36,26 @@ describe("proposal outcomes on a replicated store", () => {
     );
   });
 
+  it("times each entry proposed on a member to its commit, the leader's and a follower's forwarded one", async () => {
+    const c = new TestCluster({ snapshotEntries: 0, snapshotCatchUpEntries: 0 });
+    cluster = c;
+    const latencies = new Map<number, number[]>();
+    for (const id of [1, 2, 3]) {
+      latencies.set(id, []);
+      await c.start(id, [1, 2, 3], { onCommitLatencyMs: (ms) => latencies.get(id)?.push(ms) });
+    }
+    const leader = await c.leader();
+    const follower = c.store([1, 2, 3].find((id) => id !== leader.id)!);
+    const before = [...latencies.values()].map((l) => l.length);
+    await leader.update((tx) => tx.nodes.create(node("on-leader")));
+    await follower.update((tx) => tx.nodes.create(node("on-follower")));
+    const counts = [...latencies.entries()].map(([id, l]) => [id, l.length - (before[id - 1] ?? 0)]);
+    expect(Object.fromEntries(counts)).toEqual(
+      Object.fromEntries([1, 2, 3].map((id) => [id, id === leader.id || id === follower.id ? 1 : 0])),
+    );
+    for (const l of latencies.values()) for (const ms of l) expect(ms).toBeGreaterThanOrEqual(0);
+  });
+
   it("fails with STORE_NO_LEADER (hint: the leader) on a follower without forwarding", async () => {
     const c = new TestCluster({ snapshotEntries: 0, snapshotCatchUpEntries: 0 });
     cluster = c;

@@ -42,6 +42,24 @@ const NO_LEADER_CODES: ReadonlySet<string> = new Set([
 
 const roleName = (role: NodeRole) => (role === NodeRole.MANAGER ? "manager" : "worker");
 
+/** How many addresses a node may have its certificate name. */
+export const MAX_CERT_HOSTS = 8;
+
+/**
+ * The addresses a node asks its certificate to name (checked again as IPs or DNS names by the
+ * root CA). Only the holder of a token or of a certificate of this cluster gets this far, and
+ * the names only let peers that dial those addresses check the node, so taking them is safe.
+ */
+function requestedHosts(hosts: readonly string[]): readonly string[] {
+  if (hosts.length > MAX_CERT_HOSTS) {
+    throw new ShoalError(
+      ManagerErrorCode.InvalidArgument,
+      `a certificate may name at most ${MAX_CERT_HOSTS} addresses, the request has ${hosts.length}`,
+    );
+  }
+  return hosts;
+}
+
 export class NodeCaService {
   private readonly store: Store;
   private readonly kek: KeyEncryptionKey;
@@ -157,6 +175,7 @@ export class NodeCaService {
       csrPem,
       nodeId,
       role: match.role,
+      hosts: requestedHosts(req.hosts),
       nowMs: this.clock.now(),
       ...(lifetimeMs === undefined ? {} : { lifetimeMs }),
     });
@@ -209,6 +228,7 @@ export class NodeCaService {
       csrPem,
       nodeId: node.id,
       role: roleName(node.role),
+      hosts: requestedHosts(req.hosts),
       nowMs: this.clock.now(),
       ...(lifetimeMs === undefined ? {} : { lifetimeMs }),
     });

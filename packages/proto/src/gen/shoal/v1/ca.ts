@@ -47,6 +47,11 @@ export interface IssueNodeCertificateRequest {
   role: NodeRole;
   /** Availability the new node starts with. */
   availability: NodeAvailability;
+  /**
+   * Addresses (IPs or DNS names) the node is reached by, put in its certificate's SANs so that
+   * peers dialing those addresses can check it (nats-server routes between managers do). At most 8.
+   */
+  hosts: string[];
 }
 
 export interface IssueNodeCertificateResponse {
@@ -66,6 +71,8 @@ export interface NodeCertificateStatusResponse {
 export interface RenewNodeCertificateRequest {
   /** PEM certificate signing request; the node id and role come from the caller's certificate. */
   csr: Uint8Array;
+  /** As in IssueNodeCertificateRequest: the addresses the renewed certificate names. At most 8. */
+  hosts: string[];
 }
 
 export interface RenewNodeCertificateResponse {
@@ -192,7 +199,7 @@ export const GetRootCACertificateResponse: MessageFns<GetRootCACertificateRespon
 };
 
 function createBaseIssueNodeCertificateRequest(): IssueNodeCertificateRequest {
-  return { csr: new Uint8Array(0), token: "", role: 0, availability: 0 };
+  return { csr: new Uint8Array(0), token: "", role: 0, availability: 0, hosts: [] };
 }
 
 export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest> = {
@@ -208,6 +215,9 @@ export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest
     }
     if (message.availability !== 0) {
       writer.uint32(32).int32(message.availability);
+    }
+    for (const v of message.hosts) {
+      writer.uint32(42).string(v!);
     }
     return writer;
   },
@@ -257,6 +267,14 @@ export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest
             message.availability = reader.int32() as any;
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.hosts.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -275,6 +293,7 @@ export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest
       token: isSet(object.token) ? globalThis.String(object.token) : "",
       role: isSet(object.role) ? nodeRoleFromJSON(object.role) : 0,
       availability: isSet(object.availability) ? nodeAvailabilityFromJSON(object.availability) : 0,
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -292,6 +311,9 @@ export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest
     if (message.availability !== 0) {
       obj.availability = nodeAvailabilityToJSON(message.availability);
     }
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts;
+    }
     return obj;
   },
 
@@ -304,6 +326,7 @@ export const IssueNodeCertificateRequest: MessageFns<IssueNodeCertificateRequest
     message.token = object.token ?? "";
     message.role = object.role ?? 0;
     message.availability = object.availability ?? 0;
+    message.hosts = object.hosts?.map((e) => e) || [];
     return message;
   },
 };
@@ -560,13 +583,16 @@ export const NodeCertificateStatusResponse: MessageFns<NodeCertificateStatusResp
 };
 
 function createBaseRenewNodeCertificateRequest(): RenewNodeCertificateRequest {
-  return { csr: new Uint8Array(0) };
+  return { csr: new Uint8Array(0), hosts: [] };
 }
 
 export const RenewNodeCertificateRequest: MessageFns<RenewNodeCertificateRequest> = {
   encode(message: RenewNodeCertificateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.csr.length !== 0) {
       writer.uint32(10).bytes(message.csr);
+    }
+    for (const v of message.hosts) {
+      writer.uint32(18).string(v!);
     }
     return writer;
   },
@@ -592,6 +618,14 @@ export const RenewNodeCertificateRequest: MessageFns<RenewNodeCertificateRequest
             message.csr = reader.bytes();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hosts.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -605,13 +639,19 @@ export const RenewNodeCertificateRequest: MessageFns<RenewNodeCertificateRequest
   },
 
   fromJSON(object: any): RenewNodeCertificateRequest {
-    return { csr: isSet(object.csr) ? bytesFromBase64(object.csr) : new Uint8Array(0) };
+    return {
+      csr: isSet(object.csr) ? bytesFromBase64(object.csr) : new Uint8Array(0),
+      hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => globalThis.String(e)) : [],
+    };
   },
 
   toJSON(message: RenewNodeCertificateRequest): unknown {
     const obj: any = {};
     if (message.csr.length !== 0) {
       obj.csr = base64FromBytes(message.csr);
+    }
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts;
     }
     return obj;
   },
@@ -622,6 +662,7 @@ export const RenewNodeCertificateRequest: MessageFns<RenewNodeCertificateRequest
   fromPartial(object: DeepPartial<RenewNodeCertificateRequest>): RenewNodeCertificateRequest {
     const message = createBaseRenewNodeCertificateRequest();
     message.csr = object.csr ?? new Uint8Array(0);
+    message.hosts = object.hosts?.map((e) => e) || [];
     return message;
   },
 };
