@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Shoal and Docker Swarm side by side, in one run on this machine: the same workloads on a
 # one-node Swarm (bench/swarm.sh, which installs Debian's docker.io when missing) and on a local
-# Shoal cluster of three test hosts (test/bench/cluster-bench.ts), then each figure for both and
+# Shoal cluster of three test hosts (test/bench/cluster-bench.ts, plus the orchestrator's simulated
+# rolling update of 100 replicas), then each figure for both and
 # the ratio Shoal / Swarm (below 1 is better for Shoal). Run as root after `npm run build`.
 #
 #   ./bench/compare-swarm.sh            # both, Swarm first
@@ -20,6 +21,10 @@ else
 fi
 echo "==> Shoal (three test hosts: one manager, two workers)" >&2
 (cd test && node --import tsx bench/cluster-bench.ts) | tee "$work/shoal.txt"
+# The rolling update of 100 replicas over simulated agents (the issue's second update figure; Swarm
+# has no simulated counterpart, so its column stays empty).
+(cd packages/orchestrator && node --conditions=shoal-source --import tsx bench/run.ts rolling-update) |
+  grep '^rolling_update_100_p10_sim_s ' | tee -a "$work/shoal.txt"
 
 echo
 node - "$work/swarm.txt" "$work/shoal.txt" <<'JS'

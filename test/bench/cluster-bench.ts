@@ -6,18 +6,23 @@
 //   replace_killed_task_s      kill -9 of a task's process until its replacement runs (restart delay 0)
 //   daemon_rss_mib_idle        the manager's daemon (manager + agent in one process), no services
 //   agent_rss_mib_100_tasks    a worker's daemon with 100 tasks on it
+//   rolling_update_20_p5_startfirst_s  `service update --env-add V=2` of 20 running tasks,
+//                              parallelism 5, start-first, 5 s monitor, no delay, until the
+//                              service's update status is COMPLETED
 // Times start before the CLI command (as Swarm's do) and end when the control API first reports
 // the target; the control API is polled every 50 ms over the manager's admin socket.
 import * as grpc from "@grpc/grpc-js";
 import { reportFigure } from "@shoal/base";
 import {
   ControlClient,
+  type GetServiceResponse,
   type ListServiceStatusesResponse,
   ListServicesRequest,
   type ListServicesResponse,
   ListTasksRequest,
   type ListTasksResponse,
   TaskState,
+  UpdateState,
 } from "@shoal/proto";
 import { LABEL_SERVICE_NAME } from "@shoal/runtime";
 import { waitFor } from "@shoal/testkit";
@@ -65,6 +70,22 @@ class Probe {
     return r.tasks
       .filter((t) => t.status?.state === TaskState.RUNNING)
       .map((t) => ({ id: t.id, nodeId: t.nodeId, pid: t.status?.containerStatus?.pid ?? 0 }));
+  }
+
+  /** Resolves with the time (ms, performance.now) at which the service's update first completed. */
+  async untilUpdateCompleted(serviceId: string, timeoutMs = 600_000): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const { service } = await unary<GetServiceResponse>((cb) =>
+        this.client.getService({ serviceId, insertDefaults: false }, cb),
+      );
+      const state = service?.updateStatus?.state;
+      if (state === UpdateState.COMPLETED) return performance.now();
+      if (state === UpdateState.PAUSED || state === UpdateState.ROLLBACK_STARTED)
+        throw new Error(`the update did not complete: ${service?.updateStatus?.message}`);
+      if (performance.now() > deadline) throw new Error(`the update did not complete within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
   }
 
   /** Resolves with the time (ms, performance.now) at which `count` tasks first ran. */
@@ -160,6 +181,29 @@ async function bench(cluster: TestCluster): Promise<void> {
     }
     reportFigure("replace_killed_task_s", (performance.now() - t0) / 1000, "s");
     await removeService(cluster, probe, "kill");
+
+    await create(
+      "roll",
+      20,
+      "--update-parallelism",
+      "5",
+      "--update-order",
+      "start-first",
+      "--update-monitor",
+      "5s",
+      "--update-delay",
+      "0s",
+    );
+    const rollId = await probe.serviceId("roll");
+    await probe.untilRunning(rollId, 20);
+    t0 = performance.now();
+    await m.shoalOk(["service", "update", "--detach", "--env-add", "V=2", "roll"]);
+    reportFigure(
+      "rolling_update_20_p5_startfirst_s",
+      ((await probe.untilUpdateCompleted(rollId)) - t0) / 1000,
+      "s",
+    );
+    await removeService(cluster, probe, "roll");
 
     const worker = cluster.workers[0];
     if (worker === undefined) throw new Error("no worker");

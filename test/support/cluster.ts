@@ -19,7 +19,13 @@ import { promisify } from "node:util";
 import { silentLogger } from "@shoal/base";
 import { daemonLayout } from "@shoal/daemon";
 import { ContainerRuntime, LABEL_SERVICE_NAME, LocalImageStore } from "@shoal/runtime";
-import { buildBusyboxImage, startRegistry, type TestRegistry, writeOciLayout } from "@shoal/runtime/testing";
+import {
+  buildBusyboxImage,
+  type FixtureImage,
+  startRegistry,
+  type TestRegistry,
+  writeOciLayout,
+} from "@shoal/runtime/testing";
 import { createHosts, type TempDir, type TestHost, type TestHosts, tempDir, waitFor } from "@shoal/testkit";
 
 const run = promisify(execFile);
@@ -28,6 +34,8 @@ const repo = fileURLToPath(new URL("../..", import.meta.url));
 export const BUILT_CLI = join(repo, "packages/cli/dist/main.js");
 /** Where daemons listen inside their hosts. */
 export const CLUSTER_PORT = 4270;
+/** Where daemons serve /metrics inside their hosts (with `metrics: true`). */
+const METRICS_PORT = 9323;
 /** The busybox fixture's reference inside the registry host. */
 const IMAGE_PATH = "fixtures/busybox:1";
 /** SIGTERM → SIGKILL grace of a daemon stop; a leader's handover takes up to 3 s. */
@@ -88,7 +96,14 @@ export class TestDaemon {
     readonly nodeSubnet: string | undefined,
     /** `--heartbeat-ms` of the daemon (managers use it), or the default 1 s. */
     private readonly heartbeatMs: number | undefined,
+    /** Whether the daemon serves `/metrics` (`--metrics-addr`, at `metricsUrl`). */
+    private readonly metrics = false,
   ) {}
+
+  /** `http://ADDR:9323/metrics` when the cluster was started with `metrics: true`. */
+  get metricsUrl(): string | undefined {
+    return this.metrics ? `http://${this.host.address}:${METRICS_PORT}/metrics` : undefined;
+  }
 
   get name(): string {
     return this.host.name;
@@ -130,6 +145,7 @@ export class TestDaemon {
       this.name,
       ...(this.nodeSubnet === undefined ? [] : ["--node-subnet", this.nodeSubnet]),
       ...(this.heartbeatMs === undefined ? [] : ["--heartbeat-ms", String(this.heartbeatMs)]),
+      ...(this.metrics ? ["--metrics-addr", `${this.host.address}:${METRICS_PORT}`] : []),
     ];
     const child = this.host.spawn("node", args, {
       stdio: ["ignore", log, log],
@@ -288,6 +304,8 @@ export interface StartClusterOptions {
   heartbeatMs?: number;
   /** Where the busybox fixture lives in the registry; default "fixtures/busybox:1". */
   imagePath?: string;
+  /** Every daemon serves Prometheus metrics (`TestDaemon.metricsUrl`); default false. */
+  metrics?: boolean;
 }
 
 export class TestCluster {
@@ -302,6 +320,7 @@ export class TestCluster {
     readonly daemons: TestDaemon[],
     private readonly fixedSubnets: boolean,
     private readonly heartbeatMs: number | undefined,
+    private readonly metrics = false,
   ) {}
 
   /** The first manager (the one that ran `cluster init`). */
@@ -337,6 +356,7 @@ export class TestCluster {
       this.registry.host,
       this.fixedSubnets ? `10.90.${n}.0/24` : undefined,
       this.heartbeatMs,
+      this.metrics,
     );
     this.daemons.push(daemon);
     await daemon.start();
@@ -396,6 +416,11 @@ export class TestCluster {
       },
       { description: `${count} running tasks of service "${service}"`, timeoutMs, intervalMs: 500 },
     );
+  }
+
+  /** Pushes another fixture image to the registry as `imagePath` ("repo:tag"); returns its reference. */
+  pushImage(imagePath: string, image: FixtureImage): Promise<string> {
+    return pushFixture(this.registry, this.work.path, imagePath, image);
   }
 
   /** What the cluster left on the machine: processes, mounts, cgroups, namespaces (after destroy). */
@@ -459,6 +484,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       [],
       options.fixedSubnets ?? false,
       options.heartbeatMs,
+      options.metrics ?? false,
     );
     const first = await cluster.addDaemon();
     await cluster.init(first);
@@ -481,18 +507,27 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
 
 /** The busybox fixture pushed to the registry; returns its reference. */
 async function seedRegistry(registry: TestRegistry, workDir: string, imagePath: string): Promise<string> {
+  return pushFixture(registry, workDir, imagePath, await buildBusyboxImage("one-layer"));
+}
+
+async function pushFixture(
+  registry: TestRegistry,
+  workDir: string,
+  imagePath: string,
+  fixture: FixtureImage,
+): Promise<string> {
+  const scratch = join(workDir, `push-${imagePath.replace(/[^a-z0-9]+/gi, "-")}`);
   const seeder = new LocalImageStore({
-    root: join(workDir, "seed"),
+    root: join(scratch, "seed"),
     registries: { [registry.host]: registry.hostConfig(true) },
   });
   await seeder.open();
-  const layout = join(workDir, "layout");
-  await writeOciLayout(await buildBusyboxImage("one-layer"), layout, imagePath);
+  const layout = join(scratch, "layout");
+  await writeOciLayout(fixture, layout, imagePath);
   await seeder.importImage(layout);
   const image = `${registry.host}/${imagePath}`;
   await seeder.push(imagePath, image);
-  await rm(join(workDir, "seed"), { recursive: true, force: true });
-  await rm(layout, { recursive: true, force: true });
+  await rm(scratch, { recursive: true, force: true });
   return image;
 }
 

@@ -3,6 +3,7 @@ import {
   AssignmentAction,
   type AssignmentChange,
   type Config,
+  type NodeOverlay,
   type Secret,
   type Task,
   TaskState,
@@ -17,8 +18,11 @@ import type { TemplateNode } from "./template/task-template.js";
 
 /** Where a dispatcher session delivers assignments. */
 export interface AssignmentSink {
-  /** A COMPLETE set: everything the node must run and hold; a task missing from it is removed. */
-  applyComplete(tasks: Task[], secrets: Secret[], configs: Config[]): void;
+  /**
+   * A COMPLETE set: everything the node must run and hold; a task missing from it is removed, and
+   * no overlay means the node needs none (what it had is taken down).
+   */
+  applyComplete(tasks: Task[], secrets: Secret[], configs: Config[], overlay?: NodeOverlay): void;
   applyIncremental(changes: AssignmentChange[]): void;
 }
 
@@ -68,9 +72,10 @@ export class Worker implements AssignmentSink {
     return [...this.controllers.keys()];
   }
 
-  applyComplete(tasks: Task[], secrets: Secret[], configs: Config[]): void {
-    // Secrets first: a new task's controller may be waiting for them.
+  applyComplete(tasks: Task[], secrets: Secret[], configs: Config[], overlay?: NodeOverlay): void {
+    // Secrets and the overlay first: a new task's controller may be waiting for them.
     this.files.replace(secrets, configs);
+    this.setOverlay(overlay);
     const assigned = new Set(tasks.map((t) => t.id));
     for (const t of tasks) this.upsert(t);
     for (const r of this.opts.records.all()) if (!assigned.has(r.task.id)) this.markRemoved(r.task.id);
@@ -94,8 +99,18 @@ export class Worker implements AssignmentSink {
           if (remove) this.files.removeConfig(item.value.id);
           else this.files.putConfig(item.value);
           break;
+        case "overlay":
+          this.setOverlay(remove ? undefined : item.value);
+          break;
       }
     }
+  }
+
+  /** Programmed in order of arrival (the engine serialises); failures are the engine's to retry. */
+  private setOverlay(overlay: NodeOverlay | undefined): void {
+    this.opts.engine.setOverlay?.(overlay).catch((err: unknown) => {
+      this.log.warn({ err }, "programming the overlay failed");
+    });
   }
 
   private upsert(task: Task): void {

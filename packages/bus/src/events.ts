@@ -4,6 +4,7 @@ import { type Clock, type Logger, systemClock } from "@shoal/base";
 import type { Store } from "@shoal/store";
 import { type ClusterEvent, type EventType, eventsOfChange, leaderEvent } from "./cluster-event.js";
 import { EVENT_SUBJECT_ROOT, EVENTS_STREAM, eventSubject, FOLLOW_EXPIRES_MS } from "./subjects.js";
+import { retryTransient } from "./transient.js";
 
 const NS_PER_MS = 1_000_000;
 export const DEFAULT_EVENT_RETENTION_MS = 7 * 24 * 3600 * 1000;
@@ -142,20 +143,29 @@ export async function* readEvents(
   deps: { js: JetStreamClient },
   q: EventQuery,
 ): AsyncGenerator<ClusterEvent> {
-  const consumer = await deps.js.consumers.get(EVENTS_STREAM, {
-    filter_subjects: q.type !== undefined ? `${EVENT_SUBJECT_ROOT}.${q.type}.>` : `${EVENT_SUBJECT_ROOT}.>`,
-    ...(q.sinceMs !== undefined ? { opt_start_time: new Date(q.sinceMs).toISOString() } : {}),
-  });
+  const retry = { signal: q.signal };
+  const consumer = await retryTransient(
+    () =>
+      deps.js.consumers.get(EVENTS_STREAM, {
+        filter_subjects:
+          q.type !== undefined ? `${EVENT_SUBJECT_ROOT}.${q.type}.>` : `${EVENT_SUBJECT_ROOT}.>`,
+        ...(q.sinceMs !== undefined ? { opt_start_time: new Date(q.sinceMs).toISOString() } : {}),
+      }),
+    retry,
+  );
   const keep = (e: ClusterEvent) =>
     (q.serviceId === undefined || e.serviceId === q.serviceId) &&
     (q.nodeId === undefined || e.nodeId === q.nodeId) &&
     (q.sinceMs === undefined || e.timeMs >= q.sinceMs);
-  const pending = (await consumer.info()).num_pending;
+  const pending = (await retryTransient(() => consumer.info(), retry)).num_pending;
   // A read of everything ends at the last event stored when it began. The per-message pending
   // count alone is not enough: a consumer on a server still catching up after a restart says 0
   // early. With a type filter the last match may come before that sequence: pending decides.
   const lastSeq =
-    q.type === undefined ? (await (await deps.js.streams.get(EVENTS_STREAM)).info()).state.last_seq : 0;
+    q.type === undefined
+      ? (await retryTransient(async () => (await deps.js.streams.get(EVENTS_STREAM)).info(), retry)).state
+          .last_seq
+      : 0;
   if (pending === 0 && !q.follow) return;
   let messages: ConsumerMessages | undefined;
   const onAbort = () => messages?.stop();

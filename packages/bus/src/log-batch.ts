@@ -49,6 +49,7 @@ export function encodeBatch(b: LogBatch): Uint8Array {
 
 export function decodeBatch(data: Uint8Array): LogLine[] {
   const w = JSON.parse(Buffer.from(data).toString("utf8")) as Wire;
+  if (!Array.isArray(w.l)) throw new TypeError("not a log batch: no lines");
   return w.l.map(([time, s, text]) => ({
     taskId: w.t,
     serviceId: w.s,
@@ -61,6 +62,28 @@ export function decodeBatch(data: Uint8Array): LogLine[] {
     stream: s === 0 ? "stdout" : "stderr",
     text,
   }));
+}
+
+/**
+ * The lines of one stored message, as far as they can be trusted: the node, service and task are
+ * the subject's (`shoal.logs.<node>.<service>.<task>`, which the server checked against the
+ * publisher's certificate), not what the payload claims; a payload that is not a batch yields no
+ * line (so no node can break every reader of a service with one bad message).
+ */
+export function linesOfMessage(subject: string, data: Uint8Array): LogLine[] {
+  const [, , nodeId, serviceId, taskId] = subject.split(".");
+  if (nodeId === undefined || serviceId === undefined || taskId === undefined) return [];
+  let lines: LogLine[];
+  try {
+    lines = decodeBatch(data);
+  } catch {
+    return [];
+  }
+  return lines.flatMap((l) =>
+    typeof l.text === "string" && Number.isFinite(l.timeMs)
+      ? [{ ...l, nodeId, serviceId, taskId, nodeName: l.nodeId === nodeId ? l.nodeName : nodeId }]
+      : [],
+  );
 }
 
 /** The dedup id of a batch: the same bytes of the same file of the same task give the same id. */

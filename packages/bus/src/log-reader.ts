@@ -1,6 +1,7 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { decodeBatch, type LogLine } from "./log-batch.js";
+import { type LogLine, linesOfMessage } from "./log-batch.js";
 import { FOLLOW_EXPIRES_MS, logStreamName, serviceLogSubjects, taskLogSubject } from "./subjects.js";
+import { retryTransient } from "./transient.js";
 
 export interface LogQuery {
   serviceId: string;
@@ -27,7 +28,17 @@ export async function* readLogs(
   q: LogQuery,
 ): AsyncGenerator<LogReadItem> {
   const stream = logStreamName(q.serviceId);
-  const info = await deps.jsm.streams.info(stream).catch(() => undefined);
+  const retry = { signal: q.signal };
+  // Only a missing stream means no lines; a server that does not answer yet is waited for.
+  const info = await retryTransient(
+    () =>
+      deps.jsm.streams
+        .info(stream)
+        .catch((err: unknown) =>
+          err instanceof Error && err.name === "StreamNotFoundError" ? undefined : Promise.reject(err),
+        ),
+    retry,
+  );
   if (info === undefined) {
     yield { kind: "notice", message: `no logs are stored for service "${q.serviceId}"` };
     if (!q.follow) return;
@@ -39,14 +50,18 @@ export async function* readLogs(
     if (!q.follow) return;
   }
   if (info === undefined) return;
-  const consumer = await deps.js.consumers.get(stream, {
-    // One subject as a string: nats-server 2.9 (Debian's) has no multi-subject filters.
-    filter_subjects:
-      q.taskId !== undefined ? taskLogSubject(q.serviceId, q.taskId) : serviceLogSubjects(q.serviceId),
-  });
+  const consumer = await retryTransient(
+    () =>
+      deps.js.consumers.get(stream, {
+        // One subject as a string: nats-server 2.9 (Debian's) has no multi-subject filters.
+        filter_subjects:
+          q.taskId !== undefined ? taskLogSubject(q.serviceId, q.taskId) : serviceLogSubjects(q.serviceId),
+      }),
+    retry,
+  );
   const keep = (l: LogLine) =>
     (q.sinceMs === undefined || l.timeMs >= q.sinceMs) && (q.untilMs === undefined || l.timeMs <= q.untilMs);
-  const pending = (await consumer.info()).num_pending;
+  const pending = (await retryTransient(() => consumer.info(), retry)).num_pending;
   let messages: ConsumerMessages | undefined;
   // close() resolves only once the iteration has ended; stop() ends it.
   const onAbort = () => messages?.stop();
@@ -60,7 +75,7 @@ export async function* readLogs(
       for (;;) {
         const r = await it.next();
         if (r.done) break;
-        for (const l of decodeBatch(r.value.data)) if (keep(l)) stored.push(l);
+        for (const l of linesOfMessage(r.value.subject, r.value.data)) if (keep(l)) stored.push(l);
         // As in readEvents: a whole-service read ends at the stream's last sequence when it began.
         if (r.value.info.pending === 0 && (q.taskId !== undefined || r.value.seq >= info.state.last_seq))
           break;
@@ -74,7 +89,7 @@ export async function* readLogs(
     for (;;) {
       const r = await it.next();
       if (r.done) return;
-      for (const line of decodeBatch(r.value.data)) {
+      for (const line of linesOfMessage(r.value.subject, r.value.data)) {
         if (q.untilMs !== undefined && line.timeMs > q.untilMs) return;
         if (keep(line)) yield { kind: "line", line };
       }

@@ -106,7 +106,12 @@ function clusterBlock(input: NatsConfigInput, tls: Record<string, unknown>): Rec
   return {
     name: input.clusterName,
     listen: formatHostPort(input.cluster),
-    tls: { ...tls, verify: true },
+    // A route's listener checks the dialer's certificate against the CA (verify) and its route
+    // secret; the dialer does not check the listener's (insecure): it dials an IP address, and
+    // only the first manager's certificate names its IP (joined managers get theirs from the CA,
+    // which does not know their address), so checking would refuse most routes and leave the
+    // mesh partial — JetStream then times out. Known limit: see the README.
+    tls: { ...tls, verify: true, insecure: true },
     ...(input.routeSecret !== undefined
       ? { authorization: { user: "route", password: input.routeSecret } }
       : {}),

@@ -1,11 +1,20 @@
+import type { Clock } from "@shoal/base";
 import { Node, NodeAvailability, NodeState, Service, Task, TaskState } from "@shoal/proto";
 import type { ChangeEvent } from "@shoal/store";
 import { describe, expect, it } from "vitest";
 import { eventsOfChange, leaderEvent } from "./cluster-event.js";
-import { batchMsgId, decodeBatch, encodeBatch, type LogLine, preciseTimeMs } from "./log-batch.js";
+import {
+  batchMsgId,
+  decodeBatch,
+  encodeBatch,
+  type LogLine,
+  linesOfMessage,
+  preciseTimeMs,
+} from "./log-batch.js";
 import { formatLogLine } from "./log-prefix.js";
 import { DEFAULT_LOG_RETENTION, logRetentionFor } from "./log-retention.js";
 import { parseHostPort, renderNatsConfig } from "./nats-config.js";
+import { isTransientBusError, retryTransient } from "./transient.js";
 
 const line: LogLine = {
   taskId: "abc123def456ghi789",
@@ -44,6 +53,19 @@ describe("log batches", () => {
     expect(preciseTimeMs("2026-01-01T01:00:00+01:00")).toBe(Date.UTC(2026, 0, 1));
     expect(Number.isNaN(preciseTimeMs("yesterday"))).toBe(true);
     expect(batchMsgId("t1", 42, 4096)).toBe("t1:42:4096");
+  });
+
+  it("trust the subject over the payload, and skip a message that is no batch", () => {
+    const data = encodeBatch({ ...line, lines: [{ time: line.time, stream: "stdout", text: "x" }] });
+    const own = `shoal.logs.${line.nodeId}.${line.serviceId}.${line.taskId}`;
+    expect(linesOfMessage(own, data)).toEqual([{ ...line, stream: "stdout", text: "x" }]);
+    // A payload claiming another node, task or service is shown as what its subject says.
+    expect(linesOfMessage(`shoal.logs.w9.${line.serviceId}.t9`, data)).toEqual([
+      { ...line, nodeId: "w9", nodeName: "w9", taskId: "t9", stream: "stdout", text: "x" },
+    ]);
+    expect(linesOfMessage(own, Buffer.from("{}"))).toEqual([]);
+    expect(linesOfMessage(own, Buffer.from("not json"))).toEqual([]);
+    expect(linesOfMessage("shoal.logs.w1", data)).toEqual([]);
   });
 });
 
@@ -173,3 +195,47 @@ describe("events of store changes", () => {
     });
   });
 });
+
+describe("transient bus errors", () => {
+  const named = (name: string, extra: object = {}) => Object.assign(new Error(name), { name }, extra);
+  it.each([
+    [named("TimeoutError"), true],
+    [named("NoResponders"), true],
+    [named("JetStreamNotEnabled"), true],
+    [Object.defineProperty(named("JetStreamApiError"), "status", { value: 503 }), true],
+    [Object.defineProperty(named("JetStreamApiError"), "status", { value: 400 }), false],
+    [named("StreamNotFoundError"), false],
+    [named("PermissionViolationError"), false],
+    ["a string", false],
+  ])("%o → %s", (err, want) => {
+    expect(isTransientBusError(err)).toBe(want);
+  });
+
+  it("retries a transient failure, and gives up on another at once", async () => {
+    let calls = 0;
+    const flaky = async () => {
+      calls++;
+      if (calls < 3) throw named("TimeoutError");
+      return "ok";
+    };
+    await expect(retryTransient(flaky, { clock: instantClock() })).resolves.toBe("ok");
+    expect(calls).toBe(3);
+    const fatal = async () => {
+      throw named("PermissionViolationError");
+    };
+    await expect(retryTransient(fatal, { clock: instantClock() })).rejects.toThrow(
+      "PermissionViolationError",
+    );
+  });
+});
+
+/** A clock whose sleeps end at once (time moves by what was slept). */
+function instantClock(): Clock {
+  let now = 0;
+  return {
+    now: () => now,
+    sleep: async (ms: number) => {
+      now += ms;
+    },
+  } as unknown as Clock;
+}

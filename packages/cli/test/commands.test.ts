@@ -429,6 +429,11 @@ describe("shoal service", () => {
     const forced = await shoal("service", "update", "-q", "--force", "web");
     expect(forced.code).toBe(0);
     expect(request("updateService").at(-1)).toMatchObject({ spec: { taskTemplate: { forceUpdate: 1 } } });
+
+    // --detach returns once the manager took the spec, without waiting for the roll's outcome.
+    fake.updateOutcomes.set("nginx:4", { state: UpdateState.PAUSED, message: "update paused due to …" });
+    const detached = await shoal("service", "update", "--detach", "--image", "nginx:4", "web");
+    expect(detached).toMatchObject({ code: 0, stdout: "web\n" });
   });
 
   it("rm, and logs refuses a bad --tail or --since before it calls", async () => {

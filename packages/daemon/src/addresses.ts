@@ -19,7 +19,8 @@ export function withDefaultPort(address: string, what: string): string {
   return `${m[1]}:${port}`;
 }
 
-const hostOf = (address: string) => address.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+/** `host:port` (or `[v6]:port`) → the host. */
+export const hostOf = (address: string) => address.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
 const portOf = (address: string) => /:(\d+)$/.exec(address)?.[1] ?? String(CLUSTER_PORT);
 
 export function resolveAdvertiseAddress(

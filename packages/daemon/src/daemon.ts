@@ -3,12 +3,12 @@
 // manager — the node's own agent dials its own manager too. A daemon started on an empty data dir
 // waits on its admin socket for `cluster init` or `cluster join`; a restarted one reopens what
 // its data dir holds (node.json, certs/, raft/, agent records, containers).
-import { mkdir, readdir, rm, rmdir } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, rmdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { Agent, RuntimeEngine, type RuntimeEngineOptions } from "@shoal/agent";
-import { type Logger, ShoalError } from "@shoal/base";
+import { type Logger, ShoalError, systemClock } from "@shoal/base";
 import { createMetrics, MetricsServer, parseHostPort, type ShoalMetrics } from "@shoal/bus";
 import {
   Manager,
@@ -42,7 +42,7 @@ import {
   type SessionMessage,
 } from "@shoal/proto";
 import type { Store } from "@shoal/store";
-import { resolveAdvertiseAddress, withDefaultPort } from "./addresses.js";
+import { hostOf, resolveAdvertiseAddress, withDefaultPort } from "./addresses.js";
 import { AdminServer } from "./admin-server.js";
 import { AgentLogs } from "./agent-logs.js";
 import { natsUrlsOf } from "./bus-plan.js";
@@ -50,6 +50,8 @@ import { serveClusterEvents, serveServiceLogs } from "./bus-queries.js";
 import { DaemonErrorCode } from "./errors.js";
 import { type DaemonLayout, daemonLayout } from "./layout.js";
 import { type BusFlags, ManagerBus } from "./manager-bus.js";
+import { ManagerMetrics } from "./manager-metrics.js";
+import { MeteredEngine } from "./metered-engine.js";
 import { type NodeState, readNodeState, writeNodeState } from "./node-state.js";
 import { roleChangeFor } from "./role-change.js";
 
@@ -72,7 +74,7 @@ export interface DaemonOptions {
   raftTickMs?: number | undefined;
   /** A manager's dispatcher heartbeat period while the cluster sets none (a node is down after 3 missed). */
   heartbeatPeriodMs?: number | undefined;
-  /** Where `GET /metrics` is served (`--metrics host:port`); none when not given. */
+  /** Where `GET /metrics` is served (`--metrics-addr host:port`); none when not given. */
   metricsAddress?: string | undefined;
   /** The cluster bus: `--nats URL`, or where a manager's own nats-server listens. */
   bus?: BusFlags | undefined;
@@ -86,7 +88,9 @@ const ROLE_CHANGE_RETRY_MS = 2_000;
 const INIT_COMMIT_TIMEOUT_MS = 30_000;
 
 interface RunningParts {
-  manager: { manager: Manager; stop: AbortController; run: Promise<void> } | undefined;
+  manager:
+    | { manager: Manager; stop: AbortController; run: Promise<void>; metrics: Promise<void> }
+    | undefined;
   /** A manager's nats-server, events and log streams (undefined when it could not start). */
   bus: ManagerBus | undefined;
   logs: AgentLogs;
@@ -136,7 +140,7 @@ export class Daemon {
     if (options.metricsAddress !== undefined) {
       try {
         daemon.metricsServer = await MetricsServer.open(
-          parseHostPort(options.metricsAddress, "--metrics address"),
+          parseHostPort(options.metricsAddress, "--metrics-addr"),
           daemon.metrics.registry,
         );
       } catch (err) {
@@ -214,6 +218,16 @@ export class Daemon {
           isManager: this.parts?.manager !== undefined,
         }),
       ),
+      ...this.busReads(),
+    };
+  }
+
+  /**
+   * `service logs` and `events`: on the admin socket (NodeAdmin) and, for a remote CLI, on the
+   * cluster port (Logs, where the certificate's role is checked first: managers only).
+   */
+  private busReads(): grpc.UntypedServiceImplementation {
+    return {
       serviceLogs: streamHandler(this.logger, (req: ServiceLogsRequest, send, ctx) => {
         const { bus, store } = this.busOrError();
         return serveServiceLogs(bus, store, req, send, ctx.signal);
@@ -389,13 +403,22 @@ export class Daemon {
             await parts.engine.remove(c.id);
             await parts.engine.detachNetwork(c.id).catch(() => undefined);
           }
+          // No task, no overlay: bridges, VXLAN devices, routes and rules go with the node.
+          await parts.engine.setOverlay(undefined);
         } finally {
           await parts.engine.close();
         }
       }
       await removeCgroupParent(this.layout.cgroupParent(state.nodeId));
       this.state = undefined;
-      for (const name of ["node.json", "certs", "agent-records.jsonl", "container-subnet", "network"]) {
+      for (const name of [
+        "node.json",
+        "certs",
+        "agent-records.jsonl",
+        "container-subnet",
+        "network",
+        "overlay-endpoints.json",
+      ]) {
         await rm(join(this.layout.dataDir, name), { recursive: true, force: true });
       }
       this.logger.info({ nodeId: state.nodeId }, "left the cluster");
@@ -411,6 +434,7 @@ export class Daemon {
       listenAddress,
       advertiseAddress,
       logger: this.options.logger,
+      logsService: this.busReads(),
       ...(this.options.raftTickMs === undefined ? {} : { raft: { tickMs: this.options.raftTickMs } }),
       ...(this.options.heartbeatPeriodMs === undefined
         ? {}
@@ -443,7 +467,16 @@ export class Daemon {
         this.logger.error({ err }, "manager stopped with an error");
         this.fatal(err);
       });
-      managerPart = { manager, stop, run };
+      // Read only for /metrics: nothing to do when nobody scrapes.
+      const metrics =
+        this.metricsServer === undefined
+          ? Promise.resolve()
+          : new ManagerMetrics({
+              store: manager.store,
+              metrics: this.metrics,
+              logger: this.options.logger,
+            }).run(stop.signal);
+      managerPart = { manager, stop, run, metrics };
     }
     const tls = await readTls(this.layout.dataDir);
     let bus: ManagerBus | undefined;
@@ -458,7 +491,6 @@ export class Daemon {
           store: managerPart.manager.store,
           tls,
           kekFile: kekPath(this.layout.dataDir),
-          metrics: this.metrics,
           logger: this.options.logger,
         });
       } catch (err) {
@@ -480,13 +512,16 @@ export class Daemon {
         chainPrefix: this.layout.chainPrefix,
         netnsPrefix: this.layout.netnsPrefix,
         ...(this.options.nodeSubnet === undefined ? {} : { subnet: this.options.nodeSubnet }),
+        // Overlay networks: the tunnel endpoint is the address other nodes reach this one at.
+        overlay: { localAddr: hostOf(state.advertiseAddress), upstreams: await hostResolvers() },
       },
     };
     const engine = await RuntimeEngine.open(nodeOptions);
     const agent = await Agent.open({
       dataDir: this.layout.dataDir,
       nodeId: state.nodeId,
-      engine,
+      engine:
+        this.metricsServer === undefined ? engine : new MeteredEngine(engine, this.metrics, systemClock),
       managers: state.managers.map((addr) => ({ addr, weight: 1 })),
       credentials: createClientCredentials(tls, { clusterId: state.clusterId }),
       channelOptions: tlsChannelOptions("manager"),
@@ -671,6 +706,7 @@ export class Daemon {
     if (parts.manager !== undefined) {
       parts.manager.stop.abort();
       await parts.manager.run;
+      await parts.manager.metrics;
       await parts.manager.manager.close();
     }
     this.logger.info("node parts stopped");
@@ -681,4 +717,19 @@ export class Daemon {
 async function removeCgroupParent(parent: string): Promise<void> {
   const hierarchies = await readdir("/sys/fs/cgroup").catch(() => [] as string[]);
   for (const h of hierarchies) await rmdir(join("/sys/fs/cgroup", h, parent)).catch(() => undefined);
+}
+
+/**
+ * The node's own resolvers, for the embedded resolver to forward other names to: the host's
+ * non-loopback nameservers, else those of its local stub resolver (systemd-resolved).
+ */
+async function hostResolvers(): Promise<string[]> {
+  const servers = async (path: string) => {
+    const text = await readFile(path, "utf8").catch(() => "");
+    return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)]
+      .map((m) => m[1] as string)
+      .filter((ns) => !/^127\.|^::1$/.test(ns) && !ns.includes(":"));
+  };
+  const own = await servers("/etc/resolv.conf");
+  return own.length > 0 ? own : servers("/run/systemd/resolve/resolv.conf");
 }

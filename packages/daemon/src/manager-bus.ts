@@ -9,18 +9,19 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { type Logger, systemClock } from "@shoal/base";
 import {
   connectBus,
+  DEFAULT_LOG_RETENTION,
   EventPublisher,
   ensureEventStream,
   ensureLogStream,
   formatHostPort,
+  type HostPort,
+  type LogRetention,
   logRetentionFor,
   NatsSupervisor,
   type NatsTlsMaterial,
-  type ShoalMetrics,
 } from "@shoal/bus";
 import type { NodeTlsMaterial } from "@shoal/pki";
-import { TaskState, taskStateToJSON } from "@shoal/proto";
-import type { Store } from "@shoal/store";
+import type { ReplicatedStore } from "@shoal/store";
 import {
   NATS_CLIENT_PORT_OFFSET,
   NATS_CLUSTER_PORT_OFFSET,
@@ -44,12 +45,11 @@ export interface ManagerBusOptions extends BusFlags {
   nodeId: string;
   listenAddress: string;
   advertiseAddress: string;
-  store: Store;
+  /** The manager's store: nodes, services and tasks; its Raft member for leader events. */
+  store: ReplicatedStore;
   tls: NodeTlsMaterial;
   /** The KEK file: only managers hold it, so the route secret is derived from it. */
   kekFile: string;
-  /** Cluster gauges refreshed with each sync (tasks by state and service). */
-  metrics?: ShoalMetrics | undefined;
   logger: Logger;
 }
 
@@ -62,11 +62,14 @@ export const natsTls = (t: NodeTlsMaterial): NatsTlsMaterial => ({
 export class ManagerBus {
   private readonly stop = new AbortController();
   private readonly ensured = new Map<string, string>();
-  private eventsReady = false;
+  private readonly warned = new Set<string>();
+  /** The events stream's replica count as last ensured (0: not yet). */
+  private eventsReplicas = 0;
   private lastNodes = "";
   private lastRoutes = "";
   private loop: Promise<void> = Promise.resolve();
   private publisher: Promise<void> = Promise.resolve();
+  private leaders: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly o: ManagerBusOptions,
@@ -82,6 +85,7 @@ export class ManagerBus {
     const tls = natsTls(o.tls);
     let server: NatsSupervisor | undefined;
     let urls: string[];
+    let startRoutes: HostPort[] = [];
     if (o.natsUrl !== undefined && o.natsUrl !== "") {
       urls = [o.natsUrl];
     } else {
@@ -94,13 +98,14 @@ export class ManagerBus {
           ? shiftPort(o.listenAddress, NATS_CLUSTER_PORT_OFFSET, "listen address")
           : shiftPort(o.natsClusterAddress, 0, "--nats-cluster address");
       const nodes = natsNodesOf(o.store.view((tx) => tx.nodes.list()));
+      startRoutes = ownless(natsRoutesOf(o.store.view((tx) => tx.nodes.list())), o.advertiseAddress);
       if (!nodes.some((n) => n.nodeId === o.nodeId)) nodes.push({ nodeId: o.nodeId, role: "manager" });
       server = await NatsSupervisor.open({
         dataDir: join(o.dataDir, "nats"),
         serverName: o.nodeId,
         client,
         cluster,
-        routes: ownless(natsRoutesOf(o.store.view((tx) => tx.nodes.list())), o.advertiseAddress),
+        routes: startRoutes,
         nodes,
         tls,
         routeSecret: await routeSecretOf(o.kekFile),
@@ -113,17 +118,32 @@ export class ManagerBus {
       const nc = await connectBus({ servers: urls, nodeId: o.nodeId, tls });
       const jsm = await jetstreamManager(nc, { timeout: 5_000, checkAPI: false });
       const bus = new ManagerBus(o, server, nc, jetstream(nc), jsm, log);
+      // What the server was started with: the first sync compares the store's routes to it.
+      if (server !== undefined) bus.lastRoutes = JSON.stringify(startRoutes);
       bus.loop = bus.syncLoop();
-      bus.publisher = new EventPublisher({ js: bus.js, store: o.store, logger: o.logger })
-        .run(bus.stop.signal)
-        .catch((err: unknown) => {
-          if (!bus.stop.signal.aborted) log.warn({ err }, "event publisher stopped");
-        });
+      const publisher = new EventPublisher({ js: bus.js, store: o.store, logger: o.logger });
+      bus.publisher = publisher.run(bus.stop.signal).catch((err: unknown) => {
+        if (!bus.stop.signal.aborted) log.warn({ err }, "event publisher stopped");
+      });
+      bus.leaders = bus.publishElections(publisher).catch((err: unknown) => {
+        if (!bus.stop.signal.aborted) log.warn({ err }, "leader events stopped");
+      });
       log.info({ urls, external: server === undefined }, "cluster bus connected");
       return bus;
     } catch (err) {
       await server?.close();
       throw err;
+    }
+  }
+
+  /** A leader event when this manager is elected (one per term; only the winner publishes it). */
+  private async publishElections(publisher: EventPublisher): Promise<void> {
+    const signal = this.stop.signal;
+    let lastTerm = 0;
+    for await (const s of this.o.store.leadershipChanges(signal)) {
+      if (!s.isLeader || s.term === lastTerm) continue;
+      lastTerm = s.term;
+      void publisher.leaderChanged(this.o.nodeId, s.term, signal);
     }
   }
 
@@ -145,14 +165,12 @@ export class ManagerBus {
     const {
       nodes: storeNodes,
       services,
-      tasks,
+      clusterLabels,
     } = this.o.store.view((tx) => ({
       nodes: tx.nodes.list(),
       services: tx.services.list(),
-      // Every task only for the task-state gauge: not read when metrics are off.
-      tasks: this.o.metrics === undefined ? [] : tx.tasks.list(),
+      clusterLabels: tx.clusters.list()[0]?.spec?.labels ?? {},
     }));
-    this.updateMetrics(services, tasks);
     if (this.server !== undefined) {
       const nodes = natsNodesOf(storeNodes);
       if (!nodes.some((n) => n.nodeId === this.o.nodeId))
@@ -164,53 +182,53 @@ export class ManagerBus {
       }
       const routes = ownless(natsRoutesOf(storeNodes), this.o.advertiseAddress);
       const routesKey = JSON.stringify(routes);
-      if (this.lastRoutes === "") this.lastRoutes = routesKey;
-      else if (routesKey !== this.lastRoutes) {
+      if (routesKey !== this.lastRoutes) {
         await this.server.updateRoutes(routes);
         this.lastRoutes = routesKey;
       }
     }
-    const replicas = Math.min(3, Math.max(1, storeNodes.filter((n) => n.managerStatus !== undefined).length));
+    const managers = storeNodes.filter((n) => n.managerStatus !== undefined);
+    // A joining manager's server runs alone until the store names the others: streams made on it
+    // then would be standalone copies that clash with the cluster's once it joins the routes.
+    const lone = this.server !== undefined && this.lastRoutes === "[]";
+    if (lone && !(managers.length === 1 && managers[0]?.id === this.o.nodeId)) return;
+    const replicas = Math.min(3, Math.max(1, managers.length));
     const replicasNow = this.server === undefined ? 1 : this.lastRoutes === "[]" ? 1 : replicas;
-    if (!this.eventsReady) {
+    // Again when the managers grow: streams made while this server ran alone have one replica,
+    // and losing that server would stop logs and events.
+    if (this.eventsReplicas !== replicasNow) {
       await ensureEventStream(this.jsm, replicasNow);
-      this.eventsReady = true;
+      this.eventsReplicas = replicasNow;
     }
+    const clusterRetention = this.retentionOr(DEFAULT_LOG_RETENTION, clusterLabels, "the cluster");
     for (const s of services) {
-      const retention = logRetentionFor(s.spec?.labels ?? {});
-      const key = JSON.stringify(retention);
+      const retention = this.retentionOr(clusterRetention, s.spec?.labels ?? {}, `service "${s.id}"`);
+      const key = JSON.stringify({ retention, replicasNow });
       if (this.ensured.get(s.id) === key) continue;
       await ensureLogStream(this.jsm, s.id, retention, replicasNow);
       this.ensured.set(s.id, key);
     }
   }
 
-  private updateMetrics(
-    services: readonly { id: string; spec?: { name: string } | undefined }[],
-    tasks: readonly { serviceId: string; status?: { state: TaskState } | undefined }[],
-  ): void {
-    const m = this.o.metrics;
-    if (m === undefined) return;
-    const names = new Map(services.map((s) => [s.id, s.spec?.name || s.id]));
-    const counts = new Map<string, { state: string; service: string; n: number }>();
-    for (const t of tasks) {
-      const state = taskStateToJSON(t.status?.state ?? TaskState.NEW)
-        .replace(/^TASK_STATE_/, "")
-        .toLowerCase();
-      const service = names.get(t.serviceId) ?? t.serviceId;
-      const key = `${state}\0${service}`;
-      const c = counts.get(key) ?? { state, service, n: 0 };
-      c.n += 1;
-      counts.set(key, c);
+  /** The retention `labels` set over `base`; a label that does not parse is logged and ignored. */
+  private retentionOr(base: LogRetention, labels: Record<string, string>, of: string): LogRetention {
+    try {
+      return logRetentionFor(labels, base);
+    } catch (err) {
+      const key = `${of}:${JSON.stringify(labels)}`;
+      if (!this.warned.has(key)) {
+        this.warned.add(key);
+        this.log.warn({ err }, `the log retention labels of ${of} are not valid; the default applies`);
+      }
+      return base;
     }
-    m.tasks.reset();
-    for (const c of counts.values()) m.tasks.set({ state: c.state, service: c.service }, c.n);
   }
 
   async close(): Promise<void> {
     this.stop.abort();
     await this.loop;
     await this.publisher;
+    await this.leaders;
     await this.nc.close().catch(() => undefined);
     await this.server?.close();
   }

@@ -34,7 +34,11 @@ describe("initCluster", () => {
       dispatcher: { heartbeatPeriodMs: 1_000 },
       caConfig: { nodeCertExpiryMs: 90 * 24 * 3600 * 1000 },
       raft: { heartbeatTick: 1, electionTick: 10, snapshotInterval: 10_000 },
-      allocator: { defaultAddressPool: [DEFAULT_NODE_SUBNET_POOL], subnetSize: 24 },
+      allocator: {
+        defaultAddressPool: ["10.0.0.0/8"],
+        subnetSize: 24,
+        nodeSubnetPool: DEFAULT_NODE_SUBNET_POOL,
+      },
     });
     const certPem = Buffer.from(cluster.rootCa?.caCert ?? []).toString();
     const sealedKey = Buffer.from(cluster.rootCa?.caKey ?? []).toString();

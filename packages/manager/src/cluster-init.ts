@@ -53,7 +53,11 @@ export function defaultClusterSpec(name: string): ClusterSpec {
     dispatcher: { heartbeatPeriodMs: ClusterDefaults.heartbeatPeriodMs },
     caConfig: { nodeCertExpiryMs: ClusterDefaults.nodeCertExpiryMs },
     scheduler: { strategy: SchedulingStrategy.SPREAD },
-    allocator: { defaultAddressPool: [DEFAULT_NODE_SUBNET_POOL], subnetSize: DEFAULT_NODE_SUBNET_SIZE },
+    allocator: {
+      defaultAddressPool: [...ClusterDefaults.defaultAddressPool],
+      subnetSize: DEFAULT_NODE_SUBNET_SIZE,
+      nodeSubnetPool: DEFAULT_NODE_SUBNET_POOL,
+    },
   });
 }
 

@@ -35,6 +35,7 @@ import { ControlApi } from "./control/control-api.js";
 import { Dispatcher } from "./dispatcher/dispatcher.js";
 import { ManagerErrorCode } from "./errors.js";
 import { fromStatus } from "./grpc-status.js";
+import { ingressNetwork } from "./ingress-network.js";
 import { type IssuedNode, type Joined, joinCluster, joinRaft } from "./join.js";
 import { LeaderComponents } from "./leader-components.js";
 import { GrpcForwarding } from "./membership/grpc-forwarding.js";
@@ -65,6 +66,8 @@ export interface ManagerOptions {
   heartbeatPeriodMs?: number;
   /** Certificate lifetime for this manager's own first certificate (tests use minutes). */
   nodeCertLifetimeMs?: number;
+  /** The Logs service's handlers (the daemon serves logs and events from its cluster bus). */
+  logsService?: grpc.UntypedServiceImplementation;
 }
 
 /** How long `leave` waits for the cluster to count this manager out. */
@@ -326,6 +329,7 @@ export class Manager {
           dispatcher: dispatcher.service(),
           nodeCa: ca.service(),
           storeForwarding: forwarding.service(),
+          ...(options.logsService === undefined ? {} : { logs: options.logsService }),
         },
       });
     } catch (err) {
@@ -609,6 +613,9 @@ export class Manager {
       await this.store.update((tx) => {
         if (tx.clusters.get(cluster.id) === undefined) tx.clusters.create(cluster);
         if (tx.nodes.get(node.id) === undefined) tx.nodes.create(node);
+        // Every cluster has the routing mesh's network from the start, as Swarm's "ingress".
+        if (tx.networks.list().length === 0)
+          tx.networks.create(ingressNetwork(cluster, cluster.meta?.createdAtMs ?? 0));
       });
       await unlink(pendingBootstrapPath(this.options.dataDir));
       this.logger.info({ clusterId: cluster.id }, "cluster initialized");

@@ -1,4 +1,12 @@
 export { reconcileAllocator } from "./allocator/allocator.js";
+export { ingressNetworkOf } from "./allocator/network-addresses.js";
+export {
+  allocateNetwork,
+  allocationOf,
+  type NetworkAllocation,
+  resolveNetwork,
+  withAllocation,
+} from "./allocator/networks.js";
 export { allocateNodeSubnets, nodeSubnetPoolOf } from "./allocator/node-subnets.js";
 export {
   allocateServicePorts,

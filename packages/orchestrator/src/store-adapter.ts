@@ -21,6 +21,7 @@ export function orchestratorStoreOf(store: Store): OrchestratorStore {
         services: new Map(tx.services.list().map((s) => [s.id, s])),
         tasks: new Map(tx.tasks.list().map((t) => [t.id, t])),
         cluster: tx.clusters.list()[0],
+        networks: new Map(tx.networks.list().map((n) => [n.id, n])),
       })),
     scopedView: (scope) => store.view((tx) => scopedViewOf(tx, scope)),
     update: (plan) => commit(store, plan),

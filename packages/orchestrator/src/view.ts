@@ -1,4 +1,4 @@
-import type { Cluster, Node, Service, Task } from "@shoal/proto";
+import type { Cluster, Network, Node, Service, Task } from "@shoal/proto";
 import type { Change, Plan } from "./plan.js";
 
 /** Everything a reconciler reads: one consistent snapshot of the store's objects. */
@@ -7,6 +7,8 @@ export interface ClusterView {
   services: ReadonlyMap<string, Service>;
   tasks: ReadonlyMap<string, Task>;
   cluster?: Cluster | undefined;
+  /** The networks (read only by the allocator: subnets, VIPs, task addresses per network). */
+  networks?: ReadonlyMap<string, Network> | undefined;
 }
 
 /** The inputs every reconciler shares besides the view: time and task ids are parameters. */
@@ -21,12 +23,14 @@ export function viewOf(args: {
   services?: Iterable<Service>;
   tasks?: Iterable<Task>;
   cluster?: Cluster | undefined;
+  networks?: Iterable<Network>;
 }): ClusterView {
   return {
     nodes: new Map([...(args.nodes ?? [])].map((n) => [n.id, n])),
     services: new Map([...(args.services ?? [])].map((s) => [s.id, s])),
     tasks: new Map([...(args.tasks ?? [])].map((t) => [t.id, t])),
     cluster: args.cluster,
+    networks: new Map([...(args.networks ?? [])].map((n) => [n.id, n])),
   };
 }
 
@@ -39,6 +43,7 @@ export class WorkingView implements ClusterView {
   readonly services: Map<string, Service>;
   readonly tasks: Map<string, Task>;
   readonly cluster: Cluster | undefined;
+  readonly networks: ReadonlyMap<string, Network> | undefined;
   // The combined plan, one entry per object (by id, in first-change order).
   private readonly createdTasks = new Map<string, Change<Task>>();
   private readonly updatedTasks = new Map<string, Change<Task>>();
@@ -53,6 +58,7 @@ export class WorkingView implements ClusterView {
     this.services = new Map(view.services);
     this.tasks = new Map(view.tasks);
     this.cluster = view.cluster;
+    this.networks = view.networks;
   }
 
   /** Applies `plan` to this view and folds it into the combined plan (the last version wins). */

@@ -1,4 +1,4 @@
-import type { RegistryAuth, Task } from "@shoal/proto";
+import type { NodeOverlay, RegistryAuth, Task } from "@shoal/proto";
 import type { ObservedContainer } from "../controller/next-action.js";
 import type { TemplateNode } from "../template/task-template.js";
 
@@ -34,6 +34,8 @@ export interface Engine {
   remove(taskId: string): Promise<void>;
   /** The node's container subnet as the manager allocated it (Node.container_subnet); never rejects. */
   setContainerSubnet?(cidr: string): Promise<void>;
+  /** The node's overlay state from the dispatcher (undefined: none needed); never rejects. */
+  setOverlay?(overlay: NodeOverlay | undefined): Promise<void>;
 }
 
 /** A secret or config as the container sees it: read-only at `target`, owned and moded so. */

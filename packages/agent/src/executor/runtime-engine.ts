@@ -2,9 +2,9 @@
 // network). Everything else in the agent sees only the `Engine` interface, so a change of the
 // runtime's life cycle or API is absorbed here.
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { type Clock, type Logger, ShoalError, systemClock } from "@shoal/base";
-import { MountType, type RegistryAuth, type Task } from "@shoal/proto";
+import { MountType, type NodeOverlay, type RegistryAuth, type Task } from "@shoal/proto";
 import {
   type Attachment,
   ContainerErrorCode,
@@ -13,6 +13,7 @@ import {
   createRunner,
   LocalImageStore,
   type NetworkAttachment,
+  NetworkErrorCode,
   NodeNetwork,
   offsetOf,
   parseSubnet,
@@ -22,6 +23,7 @@ import {
 import { AgentErrorCode } from "../errors.js";
 import { serviceNameOf, type TemplateNode } from "../template/task-template.js";
 import type { Engine, EngineContainer, PublishedPort, TaskFile } from "./engine.js";
+import { NodeOverlays } from "./node-overlays.js";
 import { parseSecurityOpt } from "./security-opt.js";
 import { hostPorts, toContainerSpec } from "./to-container-spec.js";
 
@@ -58,6 +60,17 @@ export interface RuntimeEngineNetworkOptions {
   vethPrefix?: string;
   /** Run the node network's commands in this namespace (a test host) instead of our own. */
   netnsPath?: string;
+  /** Overlay networks (stage 2): tasks on networks get an interface on each, VIPs and names. */
+  overlay?: RuntimeEngineOverlayOptions;
+}
+
+export interface RuntimeEngineOverlayOptions {
+  /** This node's underlay address (the VXLAN endpoint): the host part of its cluster address. */
+  localAddr: string;
+  /** The node's resolvers for names that are not the cluster's (`ip` or `ip:port`). */
+  upstreams: readonly string[];
+  /** UDP port of the embedded resolver on each gateway; default 53. */
+  dnsPort?: number;
 }
 
 export class RuntimeEngine implements Engine {
@@ -72,6 +85,7 @@ export class RuntimeEngine implements Engine {
     private network: NodeNetwork | undefined,
     private subnet: string | undefined,
     private readonly opts: RuntimeEngineOptions,
+    private readonly overlays: NodeOverlays | undefined,
   ) {}
 
   static async open(opts: RuntimeEngineOptions): Promise<RuntimeEngine> {
@@ -99,7 +113,24 @@ export class RuntimeEngine implements Engine {
         ? undefined
         : (opts.network.subnet ?? (await ignoreMissing(readFile(subnetFile(opts), "utf8")))?.trim());
     if (subnet !== undefined && subnet !== "") network = await openNetwork(opts, runtime, subnet);
-    engine = new RuntimeEngine(images, runtime, network, subnet, opts);
+    const overlay = opts.network?.overlay;
+    const overlays =
+      overlay === undefined
+        ? undefined
+        : await NodeOverlays.open({
+            dataDir: opts.dataDir,
+            localAddr: overlay.localAddr,
+            upstreams: overlay.upstreams,
+            ...(overlay.dnsPort === undefined ? {} : { dnsPort: overlay.dnsPort }),
+            containerIds: (await runtime.list()).map((c) => c.id),
+            netnsOf: (taskId) => engine?.network?.lease(taskId)?.netns,
+            ...(opts.network?.netnsPath === undefined
+              ? {}
+              : { runner: createRunner(opts.network.netnsPath) }),
+            ...(opts.clock === undefined ? {} : { clock: opts.clock }),
+            logger: opts.logger,
+          });
+    engine = new RuntimeEngine(images, runtime, network, subnet, opts, overlays);
     return engine;
   }
 
@@ -143,8 +174,13 @@ export class RuntimeEngine implements Engine {
     await change;
   }
 
+  async setOverlay(overlay: NodeOverlay | undefined): Promise<void> {
+    await this.overlays?.setOverlay(overlay);
+  }
+
   /** Timers, watches and locks only: containers keep running. */
   async close(): Promise<void> {
+    await this.overlays?.close();
     await this.networkChange;
     await this.network?.close();
     await this.runtime.close();
@@ -165,6 +201,13 @@ export class RuntimeEngine implements Engine {
 
   async attachNetwork(task: Task): Promise<PublishedPort[]> {
     const a = await this.attachment(task);
+    if (this.overlays !== undefined && task.networks.length > 0) {
+      await this.overlays.addEndpoint({
+        taskId: task.id,
+        netns: basename(a.netnsPath),
+        networks: task.networks.map((n) => ({ networkId: n.networkId, ip: bare(n.addresses[0] ?? "") })),
+      });
+    }
     return a.ports.map((p) => ({
       protocol: p.protocol === "udp" ? "udp" : "tcp",
       targetPort: p.targetPort,
@@ -174,6 +217,7 @@ export class RuntimeEngine implements Engine {
 
   async detachNetwork(taskId: string): Promise<void> {
     this.attachments.delete(taskId);
+    await this.overlays?.removeEndpoint(taskId);
     await this.networkChange;
     await this.network?.detach(taskId);
   }
@@ -190,9 +234,21 @@ export class RuntimeEngine implements Engine {
         await mkdir(m.source, { recursive: true });
       }
     }
+    // A task on overlay networks asks the node's embedded resolver (on its first network's
+    // gateway) unless its spec names resolvers of its own.
+    const resolver = this.overlays?.resolverFor(task.networks);
+    const given = c?.dnsConfig;
+    const dns =
+      resolver !== undefined && (given?.nameservers ?? []).length === 0
+        ? {
+            nameservers: [resolver],
+            ...(given !== undefined && given.search.length > 0 ? { search: given.search } : {}),
+            ...(given !== undefined && given.options.length > 0 ? { options: given.options } : {}),
+          }
+        : given;
     const extra = {
       extraHosts: [...(c?.hosts ?? [])],
-      ...(c?.dnsConfig === undefined ? {} : { dns: c.dnsConfig }),
+      ...(dns === undefined ? {} : { dns }),
     };
     let network: NetworkAttachment = { kind: "none", ...extra };
     if (this.opts.network !== undefined) {
@@ -307,11 +363,23 @@ export class RuntimeEngine implements Engine {
         ? given
         : undefined;
     // NodeNetwork.attach returns the recorded lease when there is one (after an agent restart).
-    const a = await network.attach({
-      containerId: task.id,
-      ports: hostPorts(task),
-      ...(ip === undefined ? {} : { ip }),
-    });
+    let a: Attachment;
+    try {
+      a = await network.attach({
+        containerId: task.id,
+        ports: hostPorts(task),
+        ...(ip === undefined ? {} : { ip }),
+      });
+    } catch (err) {
+      // The manager frees an ended task's address at once, but its container (kept for the task
+      // history) still holds the lease here: the node's IPAM picks another rather than fail.
+      if (ip === undefined || !ShoalError.is(err, NetworkErrorCode.AddressUnavailable)) throw err;
+      this.opts.logger.warn(
+        { taskId: task.id, ip },
+        "the allocated address is still leased here; using another",
+      );
+      a = await network.attach({ containerId: task.id, ports: hostPorts(task) });
+    }
     this.attachments.set(task.id, a);
     return a;
   }
@@ -320,6 +388,8 @@ export class RuntimeEngine implements Engine {
     for (const l of [...(this.changes.get(taskId) ?? [])]) l();
   }
 }
+
+const bare = (cidr: string): string => cidr.split("/")[0] ?? cidr;
 
 function subnetFile(opts: RuntimeEngineOptions): string {
   return join(opts.dataDir, "container-subnet");

@@ -7,6 +7,7 @@ import {
   DispatcherClient,
   type Node,
   type NodeDescription,
+  type NodeOverlay,
   type Secret,
   type SessionMessage,
   type Task,
@@ -234,13 +235,15 @@ export class DispatcherSession {
       const tasks: Task[] = [];
       const secrets: Secret[] = [];
       const configs: Config[] = [];
+      let overlay: NodeOverlay | undefined;
       for (const c of m.changes) {
         const item = c.assignment?.item;
         if (item?.$case === "task") tasks.push(item.value);
         else if (item?.$case === "secret") secrets.push(item.value);
         else if (item?.$case === "config") configs.push(item.value);
+        else if (item?.$case === "overlay") overlay = item.value;
       }
-      this.opts.assignments.applyComplete(tasks, secrets, configs);
+      this.opts.assignments.applyComplete(tasks, secrets, configs, overlay);
     } else {
       if (resultsIn === undefined || m.appliesTo !== resultsIn) {
         // Applying it would build on a set we do not have; a new session brings a complete one.

@@ -2,8 +2,7 @@ import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
 import { ShoalError } from "@shoal/base";
-import { createClientCredentials, tlsChannelOptions } from "@shoal/pki";
-import { ControlService, NodeAdminService } from "@shoal/proto";
+import { ControlService, LogsService, NodeAdminService } from "@shoal/proto";
 import { CliErrorCode } from "../errors.js";
 import { describeEndpoint, type Endpoint } from "./endpoint.js";
 import { fromGrpcError } from "./remote-error.js";
@@ -37,7 +36,10 @@ export interface Api {
     request: RequestOf<ControlDef[K]>,
   ): Promise<ResponseOf<ControlDef[K]>>;
   admin<K extends AdminMethod>(method: K, request: RequestOf<AdminDef[K]>): Promise<ResponseOf<AdminDef[K]>>;
-  /** A server-streaming NodeAdmin call (logs, events): resolves when the server ends the stream. */
+  /**
+   * A server-streaming NodeAdmin call (logs, events): resolves when the server ends the stream.
+   * Through --host, the manager's Logs service answers the methods it shares with NodeAdmin.
+   */
   adminStream<K extends AdminStreamMethod>(
     method: K,
     request: RequestOf<AdminDef[K]>,
@@ -55,7 +57,12 @@ export class Connection implements Api {
   readonly endpoint: string;
   private readonly client: grpc.Client;
 
-  private constructor(client: grpc.Client, endpoint: string) {
+  private constructor(
+    client: grpc.Client,
+    endpoint: string,
+    /** A manager's cluster port, not the admin socket. */
+    private readonly remote = false,
+  ) {
     this.client = client;
     this.endpoint = endpoint;
   }
@@ -73,8 +80,11 @@ export class Connection implements Api {
     const certPem = await readPem(endpoint.certPath, "client certificate");
     const keyPem = await readPem(endpoint.keyPath, "client key");
     const clusterId = clusterIdOfRoot(rootCertPem, endpoint.caCertPath);
+    // The PKI code (certificate parsing and checks) loads only for a remote manager: a command on
+    // the local admin socket starts without it.
+    const { createClientCredentials, tlsChannelOptions } = await import("@shoal/pki");
     const credentials = createClientCredentials({ rootCertPem, certPem, keyPem }, { clusterId });
-    return new Connection(new grpc.Client(endpoint.address, credentials, tlsChannelOptions()), name);
+    return new Connection(new grpc.Client(endpoint.address, credentials, tlsChannelOptions()), name, true);
   }
 
   control<K extends ControlMethod>(
@@ -93,7 +103,8 @@ export class Connection implements Api {
     request: RequestOf<AdminDef[K]>,
     onMessage: (message: ResponseOf<AdminDef[K]>) => void,
   ): Promise<void> {
-    const def = NodeAdminService[method] as unknown as {
+    // The same messages on both services: only the path differs.
+    const def = (this.remote ? LogsService[method] : NodeAdminService[method]) as unknown as {
       path: string;
       requestSerialize: (value: unknown) => Buffer;
       responseDeserialize: (value: Buffer) => unknown;

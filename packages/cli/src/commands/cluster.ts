@@ -1,3 +1,4 @@
+import { LOG_MAX_AGE_LABEL, LOG_MAX_BYTES_LABEL, logRetentionFor } from "@shoal/bus";
 import { Cluster, NodeAvailability, NodeRole } from "@shoal/proto";
 import type { Command } from "commander";
 import type { Api } from "../api/connection.js";
@@ -154,13 +155,27 @@ export function registerCluster(program: Command, ctx: CommandContext): void {
     .option("--cert-expiry <duration>", "lifetime of node certificates")
     .option("--dispatcher-heartbeat <duration>", "how often agents report")
     .option("--snapshot-interval <n>", "Raft entries between snapshots")
+    .option("--log-max-age <duration>", "how long a service's log lines are kept (default 168h)")
+    .option("--log-max-bytes <size>", "how much of a service's log lines is kept (default 1G)")
     .action(
       async (opts: {
         taskHistoryLimit?: string;
         certExpiry?: string;
         dispatcherHeartbeat?: string;
         snapshotInterval?: string;
+        logMaxAge?: string;
+        logMaxBytes?: string;
       }) => {
+        // Cluster labels, which a service's labels of the same names override.
+        const logLabels: Record<string, string> = {
+          ...(opts.logMaxAge === undefined ? {} : { [LOG_MAX_AGE_LABEL]: opts.logMaxAge }),
+          ...(opts.logMaxBytes === undefined ? {} : { [LOG_MAX_BYTES_LABEL]: opts.logMaxBytes }),
+        };
+        try {
+          logRetentionFor(logLabels);
+        } catch (err) {
+          throw usageError((err as Error).message);
+        }
         await ctx.withApi(async (api) => {
           const { cluster: c } = await api.control("getCluster", { clusterId: "" });
           if (c?.spec === undefined) throw usageError("the manager returned no cluster");
@@ -184,6 +199,7 @@ export function registerCluster(program: Command, ctx: CommandContext): void {
               snapshotInterval: parseCountFlag("--snapshot-interval", opts.snapshotInterval),
             };
           }
+          spec.labels = { ...spec.labels, ...logLabels };
           await api.control("updateCluster", { clusterId: c.id, clusterVersion: c.meta?.version ?? 0, spec });
           say(ctx, "Cluster updated.");
         });

@@ -1,5 +1,7 @@
 import { createLogger, loggerOptionsFromEnv } from "@shoal/base";
-import { Daemon, DEFAULT_DATA_DIR, DEFAULT_LISTEN_ADDRESS } from "@shoal/daemon";
+// The daemon (manager, agent, raft, runtime…) loads only for `shoal daemon`: every other command
+// starts without it (about 0.3–0.5 s less per command on this machine).
+import { DEFAULT_DATA_DIR, DEFAULT_LISTEN_ADDRESS } from "@shoal/daemon/layout";
 import type { Command } from "commander";
 import { DEFAULT_SOCKET_PATH, EndpointEnv } from "../api/endpoint.js";
 import { usageError } from "../errors.js";
@@ -17,7 +19,7 @@ interface DaemonFlags {
   raftTickMs?: string;
   heartbeatMs?: string;
   nats?: string;
-  metrics?: string;
+  metricsAddr?: string;
   natsClient?: string;
   natsCluster?: string;
 }
@@ -60,7 +62,7 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
       "--heartbeat-ms <ms>",
       "a manager's agent heartbeat period while the cluster sets none (default 1000)",
     )
-    .option("--metrics <addr:port>", "serve Prometheus metrics at http://ADDR:PORT/metrics")
+    .option("--metrics-addr <addr:port>", "serve Prometheus metrics at http://ADDR:PORT/metrics")
     .option("--nats <url>", "use this external nats-server for logs and events instead of running one")
     .option("--nats-client <addr:port>", "a manager's nats-server client address (default: listen port + 1)")
     .option("--nats-cluster <addr:port>", "a manager's nats-server route address (default: listen port + 2)")
@@ -77,6 +79,7 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
         ...loggerOptionsFromEnv(ctx.io.env, process.stderr.isTTY === true),
         name: "shoal-daemon",
       });
+      const { Daemon } = await import("@shoal/daemon");
       const daemon = await Daemon.open({
         dataDir: flags.dataDir,
         listenAddress: flags.listen,
@@ -88,7 +91,7 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
         labels,
         raftTickMs: tick,
         heartbeatPeriodMs: heartbeat,
-        metricsAddress: flags.metrics,
+        metricsAddress: flags.metricsAddr,
         bus: {
           natsUrl: flags.nats,
           natsClientAddress: flags.natsClient,

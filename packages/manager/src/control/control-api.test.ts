@@ -19,6 +19,7 @@ import {
   ControlClient,
   ListServicesRequest,
   ListTasksRequest_Filters,
+  NetworkSpec,
   NodeRole,
   ObjectKind,
   ServiceSpec,
@@ -191,6 +192,40 @@ describe("the control API", () => {
     ).toEqual({
       services: [],
     });
+  });
+
+  it("allocates a network's subnet and VNI at create and refuses bad specs, changing nothing", async () => {
+    const created = await ok<{
+      network: { id: string; ipam: { configs: { subnet: string; gateway: string }[] } };
+    }>("createNetwork", { spec: { name: "app_front", labels: {} } });
+    expect(created.network.ipam.configs[0]).toMatchObject({ subnet: "10.0.0.0/24", gateway: "10.0.0.1" });
+    const refusals = await Promise.all(
+      [
+        { name: "app_front" },
+        { name: "b", ipam: { configs: [{ subnet: "10.0.0.0/25" }] } },
+        { name: "c", ipam: { configs: [{ subnet: "192.168.0.0/24" }] } },
+      ].map((spec) => call(control, "createNetwork", { spec: NetworkSpec.fromPartial(spec) })),
+    );
+    expect(refusals.map((o) => (o.ok ? [true] : [false, o.shoalCode, o.details]))).toEqual([
+      [
+        false,
+        "ORCH_NETWORK_NAME_IN_USE",
+        `network name "app_front" is in use by network ${created.network.id}`,
+      ],
+      [
+        false,
+        "ORCH_NETWORK_SUBNET_OVERLAP",
+        'network "b": subnet 10.0.0.0/25 overlaps subnet 10.0.0.0/24 of network "app_front"',
+      ],
+      [
+        false,
+        "ORCH_NETWORK_SUBNET_OUTSIDE_POOL",
+        'network "c": subnet 192.168.0.0/24 is outside the cluster\'s address pool 10.0.0.0/8',
+      ],
+    ]);
+    const listed = await ok<{ networks: { spec: { name: string } }[] }>("listNetworks", {});
+    expect(listed.networks.map((n) => n.spec.name)).toEqual(["app_front"]);
+    await ok("removeNetwork", { networkId: created.network.id });
   });
 
   it("reports running/desired per service and shuts tasks down when the service goes", async () => {

@@ -7,6 +7,7 @@
 // them to the leader on a follower. Secret data and the sealed CA key never leave the manager.
 import type * as grpc from "@grpc/grpc-js";
 import { type Logger, newId, ShoalError, silentLogger } from "@shoal/base";
+import { allocateNetwork, withAllocation } from "@shoal/orchestrator";
 import { rotateJoinToken } from "@shoal/pki";
 import {
   assertValidClusterSpec,
@@ -350,8 +351,11 @@ export class ControlApi {
       createNetwork: async (req: { spec?: Network["spec"] }) => {
         const spec = this.requiredSpec(req.spec);
         assertValidNetworkSpec(spec);
+        // Allocated in the same transaction as it is created: a refused one leaves nothing, and
+        // the subnet and VNI are in the store for every later leader.
         const network = await this.write((tx) => {
-          const created = Network.fromPartial({ id: newId(), spec });
+          const allocation = allocateNetwork(spec, tx.networks.list(), tx.clusters.list()[0]);
+          const created = withAllocation(Network.fromPartial({ id: newId(), spec }), allocation);
           tx.networks.create(created);
           return created;
         });

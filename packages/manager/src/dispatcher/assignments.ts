@@ -7,16 +7,20 @@ import {
   type AssignmentChange,
   type Config,
   isTaskTerminal,
+  NodeOverlay,
   type Secret,
   type Task,
   TaskState,
 } from "@shoal/proto";
 import type { ReadTx } from "@shoal/store";
+import { overlayOf } from "./overlay-assignment.js";
 
 export interface NodeAssignments {
   tasks: Map<string, Task>;
   secrets: Map<string, Secret>;
   configs: Map<string, Config>;
+  /** The node's overlay state; undefined when it needs none. */
+  overlay?: NodeOverlay | undefined;
 }
 
 /** The node's assignment set in one consistent view of the store. */
@@ -26,13 +30,14 @@ export function assignmentsOf(tx: ReadTx, nodeId: string): NodeAssignments {
     if ((task.status?.state ?? TaskState.NEW) < TaskState.ASSIGNED) continue;
     tasks.set(task.id, task);
   }
-  return { tasks, ...referencedBy(tx, tasks.values()) };
+  return { tasks, ...referencedBy(tx, tasks.values()), overlay: overlayOf(tx, nodeId) };
 }
 
 /**
  * The same set as `assignmentsOf` once the tasks `changedTaskIds` changed, from the set `held`
  * before: only those tasks are read (a node holds a hundred tasks, and every status report
- * changes one), then the secrets and configs its tasks reference, at their current versions.
+ * changes one), then the secrets and configs its tasks reference, at their current versions,
+ * and the node's overlay state.
  */
 export function updatedAssignments(
   tx: ReadTx,
@@ -51,10 +56,10 @@ export function updatedAssignments(
       tasks.delete(id);
     else tasks.set(id, task);
   }
-  return { tasks, ...referencedBy(tx, tasks.values()) };
+  return { tasks, ...referencedBy(tx, tasks.values()), overlay: overlayOf(tx, nodeId) };
 }
 
-function referencedBy(tx: ReadTx, tasks: Iterable<Task>): Omit<NodeAssignments, "tasks"> {
+function referencedBy(tx: ReadTx, tasks: Iterable<Task>): Pick<NodeAssignments, "secrets" | "configs"> {
   const secrets = new Map<string, Secret>();
   const configs = new Map<string, Config>();
   for (const task of tasks) {
@@ -84,7 +89,7 @@ export function emptyAssignments(): NodeAssignments {
 
 const versionOf = (o: { meta?: { version: number } | undefined }) => o.meta?.version ?? 0;
 
-/** Updates for new or changed items, removals for items that left, secrets and configs first. */
+/** Updates for new or changed items, removals for items that left; secrets, configs and the overlay first. */
 export function diffAssignments(before: NodeAssignments, after: NodeAssignments): AssignmentChange[] {
   const changes: AssignmentChange[] = [];
   const update = (item: Assignment) => changes.push({ action: AssignmentAction.UPDATE, assignment: item });
@@ -98,6 +103,12 @@ export function diffAssignments(before: NodeAssignments, after: NodeAssignments)
     const old = before.configs.get(id);
     if (old === undefined || versionOf(old) !== versionOf(c)) update({ item: { $case: "config", value: c } });
   }
+  // The overlay before the tasks it serves: a new task's container is made with its networks
+  // (and its resolver) known.
+  if (after.overlay !== undefined && !sameOverlay(before.overlay, after.overlay))
+    update({ item: { $case: "overlay", value: after.overlay } });
+  else if (after.overlay === undefined && before.overlay !== undefined)
+    remove({ item: { $case: "overlay", value: before.overlay } });
   for (const [id, t] of after.tasks) {
     const old = before.tasks.get(id);
     if (old === undefined || versionOf(old) !== versionOf(t)) update({ item: { $case: "task", value: t } });
@@ -110,4 +121,10 @@ export function diffAssignments(before: NodeAssignments, after: NodeAssignments)
     if (!after.configs.has(id)) remove({ item: { $case: "config", value: c } });
   }
   return changes;
+}
+
+function sameOverlay(a: NodeOverlay | undefined, b: NodeOverlay): boolean {
+  return (
+    a !== undefined && Buffer.from(NodeOverlay.encode(a).finish()).equals(NodeOverlay.encode(b).finish())
+  );
 }

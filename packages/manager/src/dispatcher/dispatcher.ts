@@ -172,6 +172,7 @@ export class Dispatcher implements LeaderComponent {
         changes.run(signal),
         this.sweep(signal, liveness, periodMs),
         this.watchSecretsAndConfigs(signal),
+        this.watchOverlay(signal),
       ]);
     } finally {
       this.active = undefined;
@@ -485,6 +486,36 @@ export class Dispatcher implements LeaderComponent {
       if (signal.aborted) return;
       this.logger.warn({ err }, "secret/config watch ended; restarting");
       if (!signal.aborted) await this.watchSecretsAndConfigs(signal);
+    }
+  }
+
+  /**
+   * Wakes the streams whose overlay state may have changed with a change elsewhere in the
+   * cluster: a task on a network (of any node) or a node (up, down, gone) for the nodes that hold
+   * an overlay; a service or a network for every node (a published port brings the mesh to all).
+   */
+  private async watchOverlay(signal: AbortSignal): Promise<void> {
+    try {
+      for await (const event of this.store.watch({
+        filter: { kinds: ["task", "node", "service", "network"], commits: false },
+        signal,
+      })) {
+        if (event.kind !== "change") continue;
+        let all = event.objectKind === "service" || event.objectKind === "network";
+        if (event.objectKind === "task") {
+          const task = event.object ?? event.old;
+          if (task === undefined || task.networks.length === 0) continue;
+        } else if (event.objectKind === "node") {
+          // A node coming up or going down moves the mesh's peers on every node.
+          all = event.object?.status?.state !== event.old?.status?.state;
+        }
+        for (const stream of this.streams.values())
+          if (all || stream.held().overlay !== undefined) stream.wake.notify();
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      this.logger.warn({ err }, "overlay watch ended; restarting");
+      if (!signal.aborted) await this.watchOverlay(signal);
     }
   }
 }

@@ -253,7 +253,8 @@ class Agent {
     }
     for (const change of message.changes) {
       const item = change.assignment?.item;
-      if (item === undefined) continue;
+      // The simulated agents run no containers: no overlay to program.
+      if (item === undefined || item.$case === "overlay") continue;
       const remove = change.action === AssignmentAction.REMOVE;
       const map =
         item.$case === "task"

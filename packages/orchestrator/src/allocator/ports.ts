@@ -18,7 +18,7 @@ function protocolName(p: PortProtocol): string {
   return p === PortProtocol.UDP ? "udp" : p === PortProtocol.SCTP ? "sctp" : "tcp";
 }
 
-function isIngress(p: PortConfig): boolean {
+export function isIngress(p: PortConfig): boolean {
   return p.publishMode !== PublishMode.HOST;
 }
 

@@ -547,10 +547,33 @@ export class OverlayNetworks {
     }
     const text = renderNodeRules(this.chains, `${this.prefix}b+`, networks, ingress);
     const previous = this.applied.get("");
-    if (previous === text) return;
-    await this.runner.run("iptables-restore", ["--noflush", "-w"], { input: text });
-    if (previous === undefined) await this.ensureJumps(nodeJumps(this.chains), []);
-    this.applied.set("", text);
+    if (previous !== text) {
+      await this.runner.run("iptables-restore", ["--noflush", "-w"], { input: text });
+      if (previous === undefined) await this.ensureJumps(nodeJumps(this.chains), []);
+      this.applied.set("", text);
+    }
+    await this.ensureForwardFirst();
+  }
+
+  /**
+   * Our FORWARD chain must come before the node bridge's (stage 1), which accepts everything its
+   * containers send: else a container reaches, through its node, the overlay networks of other
+   * stacks that have a task on the same node. Another chain inserted at the top later (the node
+   * network reopened on a new subnet) is put behind ours again by the next apply.
+   */
+  private async ensureForwardFirst(): Promise<void> {
+    const jump = nodeJumps(this.chains).find((j) => j.chain === "FORWARD");
+    if (jump === undefined) return;
+    const shown = await this.runner.run("iptables", ["-w", "-t", "filter", "-S", "FORWARD"]);
+    const first = shown.stdout.split("\n").find((l) => l.startsWith("-A FORWARD "));
+    if (first === `-A FORWARD ${jump.rule.join(" ")}`) return;
+    for (;;) {
+      const r = await this.runner.run("iptables", ["-w", "-t", "filter", "-D", "FORWARD", ...jump.rule], {
+        allowFailure: true,
+      });
+      if ((r.code ?? 0) !== 0) break;
+    }
+    await this.runner.run("iptables", ["-w", "-t", "filter", "-I", "FORWARD", "1", ...jump.rule]);
   }
 
   private async applyContainerRules(ep: OverlayEndpoint, desired: OverlayDesired): Promise<void> {

@@ -20,7 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Config, EncryptionKey, Node, NodeDescription, Secret, Task, TaskStatus } from "./objects.js";
+import { Config, EncryptionKey, Node, NodeDescription, Secret, Task, TaskStatus, VirtualIp } from "./objects.js";
 
 export const AssignmentsType = {
   /** COMPLETE - Replaces everything the agent had. */
@@ -137,11 +137,73 @@ export interface AssignmentsRequest {
 }
 
 export interface Assignment {
-  item?:
-    | { $case: "task"; value: Task }
-    | { $case: "secret"; value: Secret }
-    | { $case: "config"; value: Config }
-    | undefined;
+  item?: { $case: "task"; value: Task } | { $case: "secret"; value: Secret } | { $case: "config"; value: Config } | //
+  /** The node's overlay state, replaced whole whenever it changes (at most one per node). */
+  { $case: "overlay"; value: NodeOverlay } | undefined;
+}
+
+/**
+ * What a node's overlay networks, VIPs, routing mesh and embedded resolver need, computed by the
+ * manager from its task list (no gossip): the networks the node's tasks are on (and the ingress
+ * network on every node while a service publishes a port through it), each with every node that
+ * has endpoints on it; the services reachable over them with their VIPs and tasks.
+ */
+export interface NodeOverlay {
+  networks: OverlayNetwork[];
+  services: OverlayService[];
+}
+
+export interface OverlayNetwork {
+  id: string;
+  name: string;
+  /** VXLAN network identifier. */
+  vni: number;
+  /** CIDR, e.g. "10.0.1.0/24". */
+  subnet: string;
+  gateway: string;
+  internal: boolean;
+  attachable: boolean;
+  ingress: boolean;
+  peers: OverlayPeer[];
+}
+
+export interface OverlayPeer {
+  nodeId: string;
+  /** The node's underlay address (the VXLAN tunnel endpoint). */
+  nodeAddr: string;
+  /** The node's own address on the network (ingress network only), without prefix. */
+  nodeIp: string;
+  /** Addresses of the node's task endpoints on the network, without prefix. */
+  endpointIps: string[];
+}
+
+export interface OverlayService {
+  id: string;
+  /** The name without its stack prefix; `stack` holds the stack's name. */
+  name: string;
+  stack: string;
+  /** Endpoint mode dnsrr: names resolve to the task addresses, there is no VIP. */
+  dnsrr: boolean;
+  /** VIPs without prefix. */
+  vips: VirtualIp[];
+  ingressPorts: OverlayIngressPort[];
+  tasks: OverlayTask[];
+}
+
+export interface OverlayIngressPort {
+  /** "tcp" or "udp". */
+  protocol: string;
+  targetPort: number;
+  publishedPort: number;
+}
+
+export interface OverlayTask {
+  id: string;
+  nodeAddr: string;
+  /** Running, meant to run, and not failing its health check: only these get traffic and names. */
+  healthy: boolean;
+  /** Addresses without prefix. */
+  addresses: VirtualIp[];
 }
 
 export interface AssignmentChange {
@@ -822,6 +884,9 @@ export const Assignment: MessageFns<Assignment> = {
       case "config":
         Config.encode(message.item.value, writer.uint32(26).fork()).join();
         break;
+      case "overlay":
+        NodeOverlay.encode(message.item.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -863,6 +928,14 @@ export const Assignment: MessageFns<Assignment> = {
             message.item = { $case: "config", value: Config.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.item = { $case: "overlay", value: NodeOverlay.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -883,6 +956,8 @@ export const Assignment: MessageFns<Assignment> = {
         ? { $case: "secret", value: Secret.fromJSON(object.secret) }
         : isSet(object.config)
         ? { $case: "config", value: Config.fromJSON(object.config) }
+        : isSet(object.overlay)
+        ? { $case: "overlay", value: NodeOverlay.fromJSON(object.overlay) }
         : undefined,
     };
   },
@@ -895,6 +970,8 @@ export const Assignment: MessageFns<Assignment> = {
       obj.secret = Secret.toJSON(message.item.value);
     } else if (message.item?.$case === "config") {
       obj.config = Config.toJSON(message.item.value);
+    } else if (message.item?.$case === "overlay") {
+      obj.overlay = NodeOverlay.toJSON(message.item.value);
     }
     return obj;
   },
@@ -923,7 +1000,843 @@ export const Assignment: MessageFns<Assignment> = {
         }
         break;
       }
+      case "overlay": {
+        if (object.item?.value !== undefined && object.item?.value !== null) {
+          message.item = { $case: "overlay", value: NodeOverlay.fromPartial(object.item.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseNodeOverlay(): NodeOverlay {
+  return { networks: [], services: [] };
+}
+
+export const NodeOverlay: MessageFns<NodeOverlay> = {
+  encode(message: NodeOverlay, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.networks) {
+      OverlayNetwork.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.services) {
+      OverlayService.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NodeOverlay {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNodeOverlay();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.networks.push(OverlayNetwork.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.services.push(OverlayService.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NodeOverlay {
+    return {
+      networks: globalThis.Array.isArray(object?.networks)
+        ? object.networks.map((e: any) => OverlayNetwork.fromJSON(e))
+        : [],
+      services: globalThis.Array.isArray(object?.services)
+        ? object.services.map((e: any) => OverlayService.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: NodeOverlay): unknown {
+    const obj: any = {};
+    if (message.networks?.length) {
+      obj.networks = message.networks.map((e) => OverlayNetwork.toJSON(e));
+    }
+    if (message.services?.length) {
+      obj.services = message.services.map((e) => OverlayService.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NodeOverlay>): NodeOverlay {
+    return NodeOverlay.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NodeOverlay>): NodeOverlay {
+    const message = createBaseNodeOverlay();
+    message.networks = object.networks?.map((e) => OverlayNetwork.fromPartial(e)) || [];
+    message.services = object.services?.map((e) => OverlayService.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseOverlayNetwork(): OverlayNetwork {
+  return {
+    id: "",
+    name: "",
+    vni: 0,
+    subnet: "",
+    gateway: "",
+    internal: false,
+    attachable: false,
+    ingress: false,
+    peers: [],
+  };
+}
+
+export const OverlayNetwork: MessageFns<OverlayNetwork> = {
+  encode(message: OverlayNetwork, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.vni !== 0) {
+      writer.uint32(24).uint32(message.vni);
+    }
+    if (message.subnet !== "") {
+      writer.uint32(34).string(message.subnet);
+    }
+    if (message.gateway !== "") {
+      writer.uint32(42).string(message.gateway);
+    }
+    if (message.internal !== false) {
+      writer.uint32(48).bool(message.internal);
+    }
+    if (message.attachable !== false) {
+      writer.uint32(56).bool(message.attachable);
+    }
+    if (message.ingress !== false) {
+      writer.uint32(64).bool(message.ingress);
+    }
+    for (const v of message.peers) {
+      OverlayPeer.encode(v!, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OverlayNetwork {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOverlayNetwork();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.vni = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.subnet = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.internal = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.attachable = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.ingress = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.peers.push(OverlayPeer.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OverlayNetwork {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      vni: isSet(object.vni) ? globalThis.Number(object.vni) : 0,
+      subnet: isSet(object.subnet) ? globalThis.String(object.subnet) : "",
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+      internal: isSet(object.internal) ? globalThis.Boolean(object.internal) : false,
+      attachable: isSet(object.attachable) ? globalThis.Boolean(object.attachable) : false,
+      ingress: isSet(object.ingress) ? globalThis.Boolean(object.ingress) : false,
+      peers: globalThis.Array.isArray(object?.peers) ? object.peers.map((e: any) => OverlayPeer.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: OverlayNetwork): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.vni !== 0) {
+      obj.vni = Math.round(message.vni);
+    }
+    if (message.subnet !== "") {
+      obj.subnet = message.subnet;
+    }
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    if (message.internal !== false) {
+      obj.internal = message.internal;
+    }
+    if (message.attachable !== false) {
+      obj.attachable = message.attachable;
+    }
+    if (message.ingress !== false) {
+      obj.ingress = message.ingress;
+    }
+    if (message.peers?.length) {
+      obj.peers = message.peers.map((e) => OverlayPeer.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OverlayNetwork>): OverlayNetwork {
+    return OverlayNetwork.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OverlayNetwork>): OverlayNetwork {
+    const message = createBaseOverlayNetwork();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.vni = object.vni ?? 0;
+    message.subnet = object.subnet ?? "";
+    message.gateway = object.gateway ?? "";
+    message.internal = object.internal ?? false;
+    message.attachable = object.attachable ?? false;
+    message.ingress = object.ingress ?? false;
+    message.peers = object.peers?.map((e) => OverlayPeer.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseOverlayPeer(): OverlayPeer {
+  return { nodeId: "", nodeAddr: "", nodeIp: "", endpointIps: [] };
+}
+
+export const OverlayPeer: MessageFns<OverlayPeer> = {
+  encode(message: OverlayPeer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.nodeAddr !== "") {
+      writer.uint32(18).string(message.nodeAddr);
+    }
+    if (message.nodeIp !== "") {
+      writer.uint32(26).string(message.nodeIp);
+    }
+    for (const v of message.endpointIps) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OverlayPeer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOverlayPeer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeAddr = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeIp = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.endpointIps.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OverlayPeer {
+    return {
+      nodeId: isSet(object.nodeId)
+        ? globalThis.String(object.nodeId)
+        : isSet(object.node_id)
+        ? globalThis.String(object.node_id)
+        : "",
+      nodeAddr: isSet(object.nodeAddr)
+        ? globalThis.String(object.nodeAddr)
+        : isSet(object.node_addr)
+        ? globalThis.String(object.node_addr)
+        : "",
+      nodeIp: isSet(object.nodeIp)
+        ? globalThis.String(object.nodeIp)
+        : isSet(object.node_ip)
+        ? globalThis.String(object.node_ip)
+        : "",
+      endpointIps: globalThis.Array.isArray(object?.endpointIps)
+        ? object.endpointIps.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.endpoint_ips)
+        ? object.endpoint_ips.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OverlayPeer): unknown {
+    const obj: any = {};
+    if (message.nodeId !== "") {
+      obj.nodeId = message.nodeId;
+    }
+    if (message.nodeAddr !== "") {
+      obj.nodeAddr = message.nodeAddr;
+    }
+    if (message.nodeIp !== "") {
+      obj.nodeIp = message.nodeIp;
+    }
+    if (message.endpointIps?.length) {
+      obj.endpointIps = message.endpointIps;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OverlayPeer>): OverlayPeer {
+    return OverlayPeer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OverlayPeer>): OverlayPeer {
+    const message = createBaseOverlayPeer();
+    message.nodeId = object.nodeId ?? "";
+    message.nodeAddr = object.nodeAddr ?? "";
+    message.nodeIp = object.nodeIp ?? "";
+    message.endpointIps = object.endpointIps?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseOverlayService(): OverlayService {
+  return { id: "", name: "", stack: "", dnsrr: false, vips: [], ingressPorts: [], tasks: [] };
+}
+
+export const OverlayService: MessageFns<OverlayService> = {
+  encode(message: OverlayService, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.stack !== "") {
+      writer.uint32(26).string(message.stack);
+    }
+    if (message.dnsrr !== false) {
+      writer.uint32(32).bool(message.dnsrr);
+    }
+    for (const v of message.vips) {
+      VirtualIp.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.ingressPorts) {
+      OverlayIngressPort.encode(v!, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.tasks) {
+      OverlayTask.encode(v!, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OverlayService {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOverlayService();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stack = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.dnsrr = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.vips.push(VirtualIp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ingressPorts.push(OverlayIngressPort.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.tasks.push(OverlayTask.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OverlayService {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      stack: isSet(object.stack) ? globalThis.String(object.stack) : "",
+      dnsrr: isSet(object.dnsrr) ? globalThis.Boolean(object.dnsrr) : false,
+      vips: globalThis.Array.isArray(object?.vips) ? object.vips.map((e: any) => VirtualIp.fromJSON(e)) : [],
+      ingressPorts: globalThis.Array.isArray(object?.ingressPorts)
+        ? object.ingressPorts.map((e: any) => OverlayIngressPort.fromJSON(e))
+        : globalThis.Array.isArray(object?.ingress_ports)
+        ? object.ingress_ports.map((e: any) => OverlayIngressPort.fromJSON(e))
+        : [],
+      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => OverlayTask.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: OverlayService): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.stack !== "") {
+      obj.stack = message.stack;
+    }
+    if (message.dnsrr !== false) {
+      obj.dnsrr = message.dnsrr;
+    }
+    if (message.vips?.length) {
+      obj.vips = message.vips.map((e) => VirtualIp.toJSON(e));
+    }
+    if (message.ingressPorts?.length) {
+      obj.ingressPorts = message.ingressPorts.map((e) => OverlayIngressPort.toJSON(e));
+    }
+    if (message.tasks?.length) {
+      obj.tasks = message.tasks.map((e) => OverlayTask.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OverlayService>): OverlayService {
+    return OverlayService.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OverlayService>): OverlayService {
+    const message = createBaseOverlayService();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.stack = object.stack ?? "";
+    message.dnsrr = object.dnsrr ?? false;
+    message.vips = object.vips?.map((e) => VirtualIp.fromPartial(e)) || [];
+    message.ingressPorts = object.ingressPorts?.map((e) => OverlayIngressPort.fromPartial(e)) || [];
+    message.tasks = object.tasks?.map((e) => OverlayTask.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseOverlayIngressPort(): OverlayIngressPort {
+  return { protocol: "", targetPort: 0, publishedPort: 0 };
+}
+
+export const OverlayIngressPort: MessageFns<OverlayIngressPort> = {
+  encode(message: OverlayIngressPort, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.protocol !== "") {
+      writer.uint32(10).string(message.protocol);
+    }
+    if (message.targetPort !== 0) {
+      writer.uint32(16).int32(message.targetPort);
+    }
+    if (message.publishedPort !== 0) {
+      writer.uint32(24).int32(message.publishedPort);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OverlayIngressPort {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOverlayIngressPort();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.targetPort = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.publishedPort = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OverlayIngressPort {
+    return {
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : "",
+      targetPort: isSet(object.targetPort)
+        ? globalThis.Number(object.targetPort)
+        : isSet(object.target_port)
+        ? globalThis.Number(object.target_port)
+        : 0,
+      publishedPort: isSet(object.publishedPort)
+        ? globalThis.Number(object.publishedPort)
+        : isSet(object.published_port)
+        ? globalThis.Number(object.published_port)
+        : 0,
+    };
+  },
+
+  toJSON(message: OverlayIngressPort): unknown {
+    const obj: any = {};
+    if (message.protocol !== "") {
+      obj.protocol = message.protocol;
+    }
+    if (message.targetPort !== 0) {
+      obj.targetPort = Math.round(message.targetPort);
+    }
+    if (message.publishedPort !== 0) {
+      obj.publishedPort = Math.round(message.publishedPort);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OverlayIngressPort>): OverlayIngressPort {
+    return OverlayIngressPort.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OverlayIngressPort>): OverlayIngressPort {
+    const message = createBaseOverlayIngressPort();
+    message.protocol = object.protocol ?? "";
+    message.targetPort = object.targetPort ?? 0;
+    message.publishedPort = object.publishedPort ?? 0;
+    return message;
+  },
+};
+
+function createBaseOverlayTask(): OverlayTask {
+  return { id: "", nodeAddr: "", healthy: false, addresses: [] };
+}
+
+export const OverlayTask: MessageFns<OverlayTask> = {
+  encode(message: OverlayTask, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.nodeAddr !== "") {
+      writer.uint32(18).string(message.nodeAddr);
+    }
+    if (message.healthy !== false) {
+      writer.uint32(24).bool(message.healthy);
+    }
+    for (const v of message.addresses) {
+      VirtualIp.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OverlayTask {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOverlayTask();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeAddr = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.healthy = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.addresses.push(VirtualIp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OverlayTask {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      nodeAddr: isSet(object.nodeAddr)
+        ? globalThis.String(object.nodeAddr)
+        : isSet(object.node_addr)
+        ? globalThis.String(object.node_addr)
+        : "",
+      healthy: isSet(object.healthy) ? globalThis.Boolean(object.healthy) : false,
+      addresses: globalThis.Array.isArray(object?.addresses)
+        ? object.addresses.map((e: any) => VirtualIp.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: OverlayTask): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.nodeAddr !== "") {
+      obj.nodeAddr = message.nodeAddr;
+    }
+    if (message.healthy !== false) {
+      obj.healthy = message.healthy;
+    }
+    if (message.addresses?.length) {
+      obj.addresses = message.addresses.map((e) => VirtualIp.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OverlayTask>): OverlayTask {
+    return OverlayTask.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OverlayTask>): OverlayTask {
+    const message = createBaseOverlayTask();
+    message.id = object.id ?? "";
+    message.nodeAddr = object.nodeAddr ?? "";
+    message.healthy = object.healthy ?? false;
+    message.addresses = object.addresses?.map((e) => VirtualIp.fromPartial(e)) || [];
     return message;
   },
 };

@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { ClusterEventsMessage, ClusterEventsRequest, ServiceLogsMessage, ServiceLogsRequest } from "./admin.js";
 
 export const LogStream = { UNSPECIFIED: 0, STDOUT: 1, STDERR: 2 } as const;
 
@@ -1112,10 +1113,41 @@ export const LogsService = {
       Buffer.from(SubscribeLogsMessage.encode(value).finish()),
     responseDeserialize: (value: Buffer): SubscribeLogsMessage => SubscribeLogsMessage.decode(value),
   },
+  /**
+   * `shoal service logs` for a remote CLI (--host, issue 19): what NodeAdmin.ServiceLogs gives on
+   * the admin socket, read from the cluster bus by the manager that is called.
+   */
+  serviceLogs: {
+    path: "/shoal.v1.Logs/ServiceLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ServiceLogsRequest): Buffer => Buffer.from(ServiceLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ServiceLogsRequest => ServiceLogsRequest.decode(value),
+    responseSerialize: (value: ServiceLogsMessage): Buffer => Buffer.from(ServiceLogsMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ServiceLogsMessage => ServiceLogsMessage.decode(value),
+  },
+  /** `shoal events` for a remote CLI: as NodeAdmin.ClusterEvents. */
+  clusterEvents: {
+    path: "/shoal.v1.Logs/ClusterEvents" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ClusterEventsRequest): Buffer => Buffer.from(ClusterEventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClusterEventsRequest => ClusterEventsRequest.decode(value),
+    responseSerialize: (value: ClusterEventsMessage): Buffer =>
+      Buffer.from(ClusterEventsMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClusterEventsMessage => ClusterEventsMessage.decode(value),
+  },
 } as const;
 
 export interface LogsServer extends UntypedServiceImplementation {
   subscribeLogs: handleServerStreamingCall<SubscribeLogsRequest, SubscribeLogsMessage>;
+  /**
+   * `shoal service logs` for a remote CLI (--host, issue 19): what NodeAdmin.ServiceLogs gives on
+   * the admin socket, read from the cluster bus by the manager that is called.
+   */
+  serviceLogs: handleServerStreamingCall<ServiceLogsRequest, ServiceLogsMessage>;
+  /** `shoal events` for a remote CLI: as NodeAdmin.ClusterEvents. */
+  clusterEvents: handleServerStreamingCall<ClusterEventsRequest, ClusterEventsMessage>;
 }
 
 export interface LogsClient extends Client {
@@ -1128,6 +1160,26 @@ export interface LogsClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<SubscribeLogsMessage>;
+  /**
+   * `shoal service logs` for a remote CLI (--host, issue 19): what NodeAdmin.ServiceLogs gives on
+   * the admin socket, read from the cluster bus by the manager that is called.
+   */
+  serviceLogs(request: ServiceLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<ServiceLogsMessage>;
+  serviceLogs(
+    request: ServiceLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ServiceLogsMessage>;
+  /** `shoal events` for a remote CLI: as NodeAdmin.ClusterEvents. */
+  clusterEvents(
+    request: ClusterEventsRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ClusterEventsMessage>;
+  clusterEvents(
+    request: ClusterEventsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ClusterEventsMessage>;
 }
 
 export const LogsClient = makeGenericClientConstructor(LogsService, "shoal.v1.Logs") as unknown as {

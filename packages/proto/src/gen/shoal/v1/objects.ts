@@ -133,6 +133,11 @@ export interface Node {
    * cluster's node subnet pool; empty until allocated. Task addresses come from it.
    */
   containerSubnet: string;
+  /**
+   * The node's own address on the ingress network (CIDR), the routing mesh's next hop to the
+   * node's tasks; given by the allocator while an ingress network exists, empty before.
+   */
+  ingressAddress?: string | undefined;
 }
 
 export interface NodeDescription {
@@ -437,6 +442,7 @@ function createBaseNode(): Node {
     role: 0,
     certificate: undefined,
     containerSubnet: "",
+    ingressAddress: undefined,
   };
 }
 
@@ -468,6 +474,9 @@ export const Node: MessageFns<Node> = {
     }
     if (message.containerSubnet !== "") {
       writer.uint32(74).string(message.containerSubnet);
+    }
+    if (message.ingressAddress !== undefined) {
+      writer.uint32(82).string(message.ingressAddress);
     }
     return writer;
   },
@@ -557,6 +566,14 @@ export const Node: MessageFns<Node> = {
             message.containerSubnet = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.ingressAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -588,6 +605,11 @@ export const Node: MessageFns<Node> = {
         : isSet(object.container_subnet)
         ? globalThis.String(object.container_subnet)
         : "",
+      ingressAddress: isSet(object.ingressAddress)
+        ? globalThis.String(object.ingressAddress)
+        : isSet(object.ingress_address)
+        ? globalThis.String(object.ingress_address)
+        : undefined,
     };
   },
 
@@ -620,6 +642,9 @@ export const Node: MessageFns<Node> = {
     if (message.containerSubnet !== "") {
       obj.containerSubnet = message.containerSubnet;
     }
+    if (message.ingressAddress !== undefined) {
+      obj.ingressAddress = message.ingressAddress;
+    }
     return obj;
   },
 
@@ -645,6 +670,7 @@ export const Node: MessageFns<Node> = {
       ? NodeCertificate.fromPartial(object.certificate)
       : undefined;
     message.containerSubnet = object.containerSubnet ?? "";
+    message.ingressAddress = object.ingressAddress ?? undefined;
     return message;
   },
 };
