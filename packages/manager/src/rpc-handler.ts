@@ -16,6 +16,13 @@ export interface RpcContext {
   signal: AbortSignal;
 }
 
+/**
+ * The reason a call's signal aborts with when the call is over: one shared AbortError (so
+ * `isAbortError` holds), because `abort()` without a reason builds a DOMException with a stack
+ * for every call (3 % of the leader's CPU at 1,000 agents).
+ */
+const CALL_ENDED = Object.assign(new Error("the call ended"), { name: "AbortError" });
+
 function contextOf(
   call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
 ) {
@@ -39,11 +46,11 @@ export function unaryHandler<Req, Res>(
     const context = contextOf(call as grpc.ServerUnaryCall<unknown, unknown>);
     fn(call.request, context).then(
       (response) => {
-        context.controller.abort();
+        context.controller.abort(CALL_ENDED);
         callback(null, response);
       },
       (err: unknown) => {
-        context.controller.abort();
+        context.controller.abort(CALL_ENDED);
         callback(toStatus(err, logger), null);
       },
     );
@@ -66,11 +73,11 @@ export function streamHandler<Req, Res>(
     };
     fn(call.request, send, context).then(
       () => {
-        context.controller.abort();
+        context.controller.abort(CALL_ENDED);
         if (!call.cancelled) call.end();
       },
       (err: unknown) => {
-        context.controller.abort();
+        context.controller.abort(CALL_ENDED);
         if (!call.cancelled) call.emit("error", toStatus(err, logger));
       },
     );

@@ -26,11 +26,43 @@ export interface NodeAssignments {
 /** The node's assignment set in one consistent view of the store. */
 export function assignmentsOf(tx: ReadTx, nodeId: string): NodeAssignments {
   const tasks = new Map<string, Task>();
-  const secrets = new Map<string, Secret>();
-  const configs = new Map<string, Config>();
   for (const task of tx.tasks.find("nodeId", nodeId)) {
     if ((task.status?.state ?? TaskState.NEW) < TaskState.ASSIGNED) continue;
     tasks.set(task.id, task);
+  }
+  return { tasks, ...referencedBy(tx, tasks.values()), overlay: overlayOf(tx, nodeId) };
+}
+
+/**
+ * The same set as `assignmentsOf` once the tasks `changedTaskIds` changed, from the set `held`
+ * before: only those tasks are read (a node holds a hundred tasks, and every status report
+ * changes one), then the secrets and configs its tasks reference, at their current versions,
+ * and the node's overlay state.
+ */
+export function updatedAssignments(
+  tx: ReadTx,
+  nodeId: string,
+  held: NodeAssignments,
+  changedTaskIds: Iterable<string>,
+): NodeAssignments {
+  const tasks = new Map(held.tasks);
+  for (const id of changedTaskIds) {
+    const task = tx.tasks.get(id);
+    if (
+      task === undefined ||
+      task.nodeId !== nodeId ||
+      (task.status?.state ?? TaskState.NEW) < TaskState.ASSIGNED
+    )
+      tasks.delete(id);
+    else tasks.set(id, task);
+  }
+  return { tasks, ...referencedBy(tx, tasks.values()), overlay: overlayOf(tx, nodeId) };
+}
+
+function referencedBy(tx: ReadTx, tasks: Iterable<Task>): Pick<NodeAssignments, "secrets" | "configs"> {
+  const secrets = new Map<string, Secret>();
+  const configs = new Map<string, Config>();
+  for (const task of tasks) {
     // A task that ended needs no secrets any more: they leave the node with it.
     if (isTaskTerminal(task.status?.state ?? TaskState.NEW)) continue;
     const container = task.spec?.container;
@@ -43,7 +75,7 @@ export function assignmentsOf(tx: ReadTx, nodeId: string): NodeAssignments {
       if (config !== undefined) configs.set(config.id, config);
     }
   }
-  return { tasks, secrets, configs, overlay: overlayOf(tx, nodeId) };
+  return { secrets, configs };
 }
 
 /** Every item of `set` as an update: the content of a COMPLETE message. */

@@ -35,7 +35,13 @@ import { type Store, StoreErrorCode } from "@shoal/store";
 import { ManagerErrorCode } from "../errors.js";
 import type { LeaderComponent } from "../leader-components.js";
 import { type RpcContext, streamHandler, unaryHandler } from "../rpc-handler.js";
-import { assignmentsOf, completeChanges, diffAssignments, type NodeAssignments } from "./assignments.js";
+import {
+  assignmentsOf,
+  completeChanges,
+  diffAssignments,
+  type NodeAssignments,
+  updatedAssignments,
+} from "./assignments.js";
 import { NodeChanges } from "./node-changes.js";
 import {
   DEFAULT_HEARTBEAT_JITTER,
@@ -349,8 +355,19 @@ export class Dispatcher implements LeaderComponent {
     let held = this.store.view((tx) => assignmentsOf(tx, nodeId));
     let index = this.store.applied;
     const wake = new Wakeup();
+    // The tasks changed on the node since the last read ("all" after a lagged watch); a wake
+    // with none re-reads the secrets and configs only (one of them changed).
+    let changed = new Set<string>() as Set<string> | "all";
     // Registered in the same tick as the read: every later commit touching the node wakes it.
-    active.changes.listen(nodeId, () => wake.notify(), ended);
+    active.changes.listen(
+      nodeId,
+      (taskIds) => {
+        if (taskIds === undefined) changed = "all";
+        else if (changed !== "all") for (const id of taskIds) changed.add(id);
+        wake.notify();
+      },
+      ended,
+    );
     send({
       type: AssignmentsType.COMPLETE,
       appliesTo: "",
@@ -366,7 +383,11 @@ export class Dispatcher implements LeaderComponent {
         // a status flush or a scheduling pass is several commits touching the same nodes.
         await new Promise((resolve) => setImmediate(resolve));
         if (ended.aborted) break;
-        const next = this.store.view((tx) => assignmentsOf(tx, nodeId));
+        const taken = changed;
+        changed = new Set<string>() as Set<string> | "all";
+        const next = this.store.view((tx) =>
+          taken === "all" ? assignmentsOf(tx, nodeId) : updatedAssignments(tx, nodeId, held, taken),
+        );
         const changes = diffAssignments(held, next);
         if (changes.length === 0) continue;
         const resultsIn = String(this.store.applied);

@@ -51,11 +51,14 @@ export class RaftMembership {
     };
   }
 
-  /** The managers with raft ids, from the node objects. */
+  /**
+   * The managers with raft ids, from the node objects (only managers carry a raft id: the role
+   * index, not every node — this runs on every node change, and 1,000 workers change often).
+   */
   members(): RaftMember[] {
     return this.store.view((tx) =>
       tx.nodes
-        .list()
+        .find("role", String(NodeRole.MANAGER))
         .filter((n) => (n.managerStatus?.raftId ?? 0) !== 0)
         .map((n) => ({
           raftId: n.managerStatus?.raftId ?? 0,
@@ -177,8 +180,8 @@ export class RaftMembership {
           if (status === undefined) continue;
           const demoted = this.store.view((tx) =>
             tx.nodes
-              .list()
-              .find((n) => n.role === NodeRole.MANAGER && n.spec?.desiredRole === NodeRole.WORKER),
+              .find("role", String(NodeRole.MANAGER))
+              .find((n) => n.spec?.desiredRole === NodeRole.WORKER),
           );
           if (demoted === undefined) continue;
           const raftId = demoted.managerStatus?.raftId ?? 0;

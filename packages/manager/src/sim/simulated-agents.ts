@@ -67,6 +67,8 @@ const CONNECT_WAVE = 50;
 const SESSION_OPEN_TIMEOUT_MS = 15_000;
 /** How often `open` tries one node's session before it gives up. */
 const OPEN_ATTEMPTS = 4;
+/** A status report that failed is sent again after this long (or with the next assignments). */
+const REPORT_RETRY_MS = 500;
 /** A lost session is opened again after this long. */
 const RECONNECT_DELAY_MS = 50;
 
@@ -269,6 +271,8 @@ class Agent {
   /** The no-op executor: ACCEPTED, then RUNNING (or FAILED), never past the desired state. */
   private async execute(): Promise<void> {
     const updates: TaskStatusUpdate[] = [];
+    /** What `reported` said before this batch, to put back if the batch is not acknowledged. */
+    const before = new Map<string, TaskState | undefined>();
     const now = Date.now();
     for (const task of this.view.tasks.values()) {
       const state = task.status?.state ?? TaskState.NEW;
@@ -277,6 +281,7 @@ class Agent {
       // agent stops its container; one that ended already stays as it is.
       if (task.desiredState >= TaskState.SHUTDOWN) {
         if (done === TaskState.RUNNING) {
+          before.set(task.id, done);
           this.reported.set(task.id, TaskState.SHUTDOWN);
           updates.push({
             taskId: task.id,
@@ -285,9 +290,11 @@ class Agent {
         }
         continue;
       }
-      if (state !== TaskState.ASSIGNED || done !== undefined) continue;
+      // ACCEPTED too: an earlier batch whose final report was not acknowledged.
+      if ((state !== TaskState.ASSIGNED && state !== TaskState.ACCEPTED) || done !== undefined) continue;
       if (task.desiredState < TaskState.RUNNING) continue;
       const final = this.options.failTask?.(task) === true ? TaskState.FAILED : TaskState.RUNNING;
+      before.set(task.id, done);
       this.reported.set(task.id, final);
       updates.push({
         taskId: task.id,
@@ -310,7 +317,18 @@ class Agent {
       if (accepted.length > 0) await this.report(accepted);
       await this.report(updates.filter((u) => u.status?.state !== TaskState.ACCEPTED));
     } catch (err) {
+      // Not reported: put back what this batch claimed, so the next assignments message (a new
+      // session's COMPLETE after a reconnect) or the retry below reports it again, as an agent
+      // resends what the manager did not acknowledge.
       this.options.logger?.debug({ err, nodeId: this.node.nodeId }, "status report failed");
+      for (const [taskId, was] of before) {
+        if (was === undefined) this.reported.delete(taskId);
+        else this.reported.set(taskId, was);
+      }
+      if (!this.controller.signal.aborted)
+        setTimeout(() => {
+          if (!this.controller.signal.aborted) void this.execute();
+        }, REPORT_RETRY_MS);
     }
   }
 }
