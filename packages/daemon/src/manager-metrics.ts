@@ -68,7 +68,7 @@ export class ManagerMetrics {
 
   private slotHadTask(t: Task): boolean {
     return this.o.store.view((tx) =>
-      tx.tasks.list().some((o) => o.id !== t.id && o.serviceId === t.serviceId && o.slot === t.slot),
+      tx.tasks.find("serviceId", t.serviceId).some((o) => o.id !== t.id && o.slot === t.slot),
     );
   }
 
