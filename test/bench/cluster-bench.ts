@@ -111,7 +111,19 @@ function daemonRssMib(d: TestDaemon): Promise<number> {
 
 async function removeService(cluster: TestCluster, probe: Probe, name: string): Promise<void> {
   const id = await probe.serviceId(name);
-  await cluster.manager.shoalOk(["service", "rm", name]);
+  // The control API can refuse a removal that races a task write (MANAGER_VERSION_CONFLICT, seen
+  // at load 25); the user's answer is to run it again.
+  await waitFor(
+    async () => {
+      const r = await cluster.manager.shoal(["service", "rm", name]);
+      return r.code === 0 || /not found/.test(r.stderr);
+    },
+    {
+      description: `service rm ${name}`,
+      timeoutMs: 60_000,
+      intervalMs: 1_000,
+    },
+  );
   await waitFor(async () => (await probe.runningTasks(id).catch(() => [])).length === 0, {
     description: `service ${name}'s tasks to stop`,
     timeoutMs: 300_000,

@@ -1,5 +1,5 @@
 import { ManualClock, seededRandom, silentLogger } from "@shoal/base";
-import { ContainerSpec, NodeState, TaskSpec, TaskState } from "@shoal/proto";
+import { ContainerSpec, Network, NodeState, TaskSpec, TaskState } from "@shoal/proto";
 import { Store } from "@shoal/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { node, service } from "../test/fixtures.js";
@@ -96,6 +96,25 @@ async function agentsRound(store: Store, clock: ManualClock): Promise<void> {
     await settle(clock);
   }
 }
+
+describe("orchestratorStoreOf", () => {
+  it("a scoped view holds the networks, as the full view does (the allocator resolves them)", async () => {
+    const clock = new ManualClock(1_000);
+    const store = new Store({ clock, random: seededRandom(3), logger: silentLogger() });
+    await store.update((tx) => {
+      tx.networks.create(Network.fromPartial({ id: "net1", spec: { name: "app_default" } }));
+      tx.services.create(service("web", { mode: { $case: "replicated", value: { replicas: 1 } } }));
+    });
+    const port = orchestratorStoreOf(store);
+    const scoped = port.scopedView?.({
+      serviceIds: new Set(["web"]),
+      nodeIds: new Set(),
+      allServices: false,
+    });
+    expect([...(scoped?.networks?.keys() ?? [])]).toEqual(["net1"]);
+    expect([...(port.view().networks?.keys() ?? [])]).toEqual(["net1"]);
+  });
+});
 
 describe("the loops over @shoal/store", () => {
   it("pass incrementally while they run: scale up, a node down, a rolling update", async () => {

@@ -59,6 +59,8 @@ function scopedViewOf(tx: ReadTx, scope: ViewScope): ClusterView {
     services,
     tasks,
     cluster: tx.clusters.list()[0],
+    // The allocator resolves a service's networks by id or name: a scoped pass needs them all.
+    networks: new Map(tx.networks.list().map((n) => [n.id, n])),
   };
 }
 
