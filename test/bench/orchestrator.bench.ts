@@ -43,6 +43,8 @@ const KILLED = Number(process.env.SHOAL_BENCH_KILLED ?? 100);
 // Raft tick (election after 10): a pass over 100,000 tasks holds a manager's event loop for
 // seconds on this loaded machine, so the default 100 ms makes followers elect while it runs.
 const TICK_MS = Number(process.env.SHOAL_BENCH_TICK_MS ?? 500);
+// Node flags for the managers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (a profile each).
+const PROFILE = process.env.SHOAL_BENCH_MANAGER_NODE_FLAGS;
 const PHASE_TIMEOUT_MS = Number(process.env.SHOAL_BENCH_TIMEOUT_S ?? 900) * 1_000;
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const LOOPBACK = "127.0.0.1";
@@ -62,7 +64,7 @@ interface Proc {
 }
 
 /** Starts a TypeScript entry of this repo; resolves with its first stdout JSON line. */
-function start(entry: string, args: string[], logFile: string): Promise<Proc> {
+function start(entry: string, args: string[], logFile: string, nodeFlags: string[] = []): Promise<Proc> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -71,13 +73,17 @@ function start(entry: string, args: string[], logFile: string): Promise<Proc> {
         "--import",
         "tsx",
         "--max-old-space-size=4096",
+        ...nodeFlags,
         join(repo, entry),
         ...args,
       ],
       {
         cwd: repo,
         stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, SHOAL_LOG_LEVEL: process.env.SHOAL_BENCH_LOG_LEVEL ?? "warn" },
+        env: {
+          ...process.env,
+          SHOAL_LOG_LEVEL: process.env.SHOAL_BENCH_LOG_LEVEL ?? "warn",
+        },
       },
     );
     const log: Buffer[] = [];
@@ -103,6 +109,8 @@ function start(entry: string, args: string[], logFile: string): Promise<Proc> {
   });
 }
 
+const stateName = (state: TaskState) =>
+  Object.entries(TaskState).find(([, v]) => v === state)?.[0] ?? String(state);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
 const call = <T>(fn: (md: grpc.Metadata, o: grpc.CallOptions, cb: Callback<T>) => void) =>
@@ -178,10 +186,12 @@ export async function run(): Promise<void> {
       "--advertise",
       addr(i),
     ];
+    const managerFlags = PROFILE === undefined ? [] : PROFILE.split(" ").filter((f) => f !== "");
     const leader = await start(
       "packages/manager/src/manager-main.ts",
       [...managerArgs(0), "--init"],
       join(dir, "m0.log"),
+      managerFlags,
     );
     procs.push(leader);
     const clusterId = String(leader.ready.clusterId);
@@ -231,6 +241,7 @@ export async function run(): Promise<void> {
           "packages/manager/src/manager-main.ts",
           [...managerArgs(i), "--join", tokens.joinTokens?.manager ?? "", "--remote", addr(0)],
           join(dir, `m${i}.log`),
+          managerFlags,
         ),
       );
       await timed(`a stable leader of ${i + 1} managers`, Date.now(), stable(i + 1));
@@ -280,16 +291,25 @@ export async function run(): Promise<void> {
       lastRunning = s.reduce((n, x) => n + x.runningTasks, 0);
       return lastRunning >= expected;
     };
+    // Where the tasks are, one service at a time (all 100,000 in one answer exceed the 4 MiB
+    // message limit), with the first pending reason.
     const seen = async () => {
-      const res = await call<ListTasksResponse>((md, o, cb) =>
-        raw!.listTasks(ListTasksRequest.fromPartial({}), md, o, cb),
+      const services = await call<ListServiceStatusesResponse>((md, o, cb) =>
+        raw!.listServiceStatuses({ serviceIds: [] }, md, o, cb),
       );
       const by = new Map<string, number>();
-      for (const t of res.tasks) {
-        const k = `${t.status?.state}/${t.desiredState}`;
-        by.set(k, (by.get(k) ?? 0) + 1);
+      let reason = "";
+      for (const { serviceId } of services.statuses) {
+        const res = await call<ListTasksResponse>((md, o, cb) =>
+          raw!.listTasks(ListTasksRequest.fromPartial({ filters: { serviceIds: [serviceId] } }), md, o, cb),
+        ).catch(() => undefined);
+        for (const t of res?.tasks ?? []) {
+          const k = `${stateName(t.status?.state ?? TaskState.NEW)}/${stateName(t.desiredState)}`;
+          by.set(k, (by.get(k) ?? 0) + 1);
+          if (reason === "" && t.status?.state === TaskState.PENDING) reason = t.status.message;
+        }
       }
-      return `(${lastRunning} running; observed/desired: ${JSON.stringify(Object.fromEntries(by))})`;
+      return `(${lastRunning} running; observed/desired: ${JSON.stringify(Object.fromEntries(by))}; a pending reason: ${reason})`;
     };
     // Every node ready with a subnet before anything is measured.
     await timed("nodes ready", Date.now(), async () => {
@@ -362,7 +382,8 @@ export async function run(): Promise<void> {
     raw?.close();
     control?.close();
     for (const p of procs.reverse()) p.child.kill("SIGTERM");
-    await sleep(3_000);
+    // A profiled process writes its profile as it exits: give it time.
+    await sleep(PROFILE === undefined ? 3_000 : 30_000);
     for (const p of procs) if (p.child.exitCode === null) p.child.kill("SIGKILL");
     if (process.env.SHOAL_BENCH_KEEP === undefined) await rm(dir, { recursive: true, force: true });
     else process.stderr.write(`bench: kept ${dir}\n`);

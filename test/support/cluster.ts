@@ -19,7 +19,13 @@ import { promisify } from "node:util";
 import { silentLogger } from "@shoal/base";
 import { daemonLayout } from "@shoal/daemon";
 import { ContainerRuntime, LABEL_SERVICE_NAME, LocalImageStore } from "@shoal/runtime";
-import { buildBusyboxImage, startRegistry, type TestRegistry, writeOciLayout } from "@shoal/runtime/testing";
+import {
+  buildBusyboxImage,
+  type FixtureImage,
+  startRegistry,
+  type TestRegistry,
+  writeOciLayout,
+} from "@shoal/runtime/testing";
 import { createHosts, type TempDir, type TestHost, type TestHosts, tempDir, waitFor } from "@shoal/testkit";
 
 const run = promisify(execFile);
@@ -398,6 +404,11 @@ export class TestCluster {
     );
   }
 
+  /** Pushes another fixture image to the registry as `imagePath` ("repo:tag"); returns its reference. */
+  pushImage(imagePath: string, image: FixtureImage): Promise<string> {
+    return pushFixture(this.registry, this.work.path, imagePath, image);
+  }
+
   /** What the cluster left on the machine: processes, mounts, cgroups, namespaces (after destroy). */
   async leftovers(): Promise<string[]> {
     const out: string[] = [];
@@ -481,18 +492,27 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
 
 /** The busybox fixture pushed to the registry; returns its reference. */
 async function seedRegistry(registry: TestRegistry, workDir: string, imagePath: string): Promise<string> {
+  return pushFixture(registry, workDir, imagePath, await buildBusyboxImage("one-layer"));
+}
+
+async function pushFixture(
+  registry: TestRegistry,
+  workDir: string,
+  imagePath: string,
+  fixture: FixtureImage,
+): Promise<string> {
+  const scratch = join(workDir, `push-${imagePath.replace(/[^a-z0-9]+/gi, "-")}`);
   const seeder = new LocalImageStore({
-    root: join(workDir, "seed"),
+    root: join(scratch, "seed"),
     registries: { [registry.host]: registry.hostConfig(true) },
   });
   await seeder.open();
-  const layout = join(workDir, "layout");
-  await writeOciLayout(await buildBusyboxImage("one-layer"), layout, imagePath);
+  const layout = join(scratch, "layout");
+  await writeOciLayout(fixture, layout, imagePath);
   await seeder.importImage(layout);
   const image = `${registry.host}/${imagePath}`;
   await seeder.push(imagePath, image);
-  await rm(join(workDir, "seed"), { recursive: true, force: true });
-  await rm(layout, { recursive: true, force: true });
+  await rm(scratch, { recursive: true, force: true });
   return image;
 }
 

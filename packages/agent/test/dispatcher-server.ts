@@ -61,12 +61,16 @@ export interface TestDispatcherOptions {
   /** The node object of session messages (its container subnet). */
   node?: () => Node | undefined;
   port?: number;
+  /** Refuse every session as a follower does (MANAGER_NOT_LEADER), naming this leader address. */
+  followerOf?: () => string;
 }
 
 export class TestDispatcher {
   readonly sessions: { sessionId: string; caller: string; request: SessionRequest }[] = [];
   readonly heartbeatsAtMs: number[] = [];
   readonly updates: TaskStatusUpdate[] = [];
+  /** Sessions refused as a follower. */
+  refused = 0;
   private readonly streams = new Set<grpc.ServerWritableStream<unknown, AssignmentsMessage>>();
   private readonly sessionCalls = new Set<grpc.ServerWritableStream<unknown, SessionMessage>>();
   private setId = 0;
@@ -113,6 +117,19 @@ export class TestDispatcher {
   private handlers(o: TestDispatcherOptions): grpc.UntypedServiceImplementation {
     return {
       session: (call: grpc.ServerWritableStream<SessionRequest, SessionMessage>) => {
+        if (o.followerOf !== undefined) {
+          this.refused++;
+          // What the manager's status mapping sends: the leader in the details trailer.
+          const metadata = new grpc.Metadata();
+          metadata.set("shoal-code", "MANAGER_NOT_LEADER");
+          metadata.set("shoal-details-bin", Buffer.from(JSON.stringify({ leaderAddr: o.followerOf() })));
+          call.emit("error", {
+            code: grpc.status.UNAVAILABLE,
+            details: "this manager is not the leader",
+            metadata,
+          });
+          return;
+        }
         const sessionId = `s${this.sessions.length + 1}-${this.addr}`;
         this.sessions.push({ sessionId, caller: verifiedCaller(call)?.nodeId ?? "", request: call.request });
         this.sessionCalls.add(call);

@@ -137,6 +137,26 @@ describe("DispatcherSession", () => {
     expect(a.session.currentSessionId()).toBe(b.sessions[0]?.sessionId);
   });
 
+  it("goes to the leader a refusing follower names, even one missing from its manager list", async () => {
+    const pki = await testPki(NODE_ID);
+    const leader = await TestDispatcher.start({ root: pki.root, nodeId: "manager2", heartbeatPeriodMs: 200 });
+    cleanups.push(() => leader.kill());
+    const follower = await TestDispatcher.start({
+      root: pki.root,
+      nodeId: "manager1",
+      heartbeatPeriodMs: 200,
+      followerOf: () => leader.addr,
+    });
+    cleanups.push(() => follower.kill());
+    // The agent knows only the follower (a stale list, as after a join through it).
+    const a = await agent([follower.addr], pki);
+    await waitFor(() => leader.updates.length === 2, { description: "reports to the named leader" });
+    expect(follower.refused).toBe(1);
+    expect(follower.sessions).toEqual([]);
+    expect(leader.sessions).toHaveLength(1);
+    expect(a.session.currentSessionId()).toBe(leader.sessions[0]?.sessionId);
+  });
+
   it("keeps retrying while no manager answers, tells the worker nothing, and comes back", async () => {
     const pki = await testPki(NODE_ID);
     const first = await TestDispatcher.start({ root: pki.root, nodeId: "manager1", heartbeatPeriodMs: 200 });

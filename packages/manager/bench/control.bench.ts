@@ -22,16 +22,28 @@ import {
 
 const CREATES = Number(process.env.SHOAL_BENCH_CREATES ?? 300);
 const IDLE_MS = 10_000;
+// Extra node flags for the manager, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+const EXTRA_FLAGS = (process.env.SHOAL_BENCH_MANAGER_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
 
 async function measure(nodeFlags: readonly string[], creates: number) {
   const dataDir = await mkdtemp(join(tmpdir(), "shoal-bench-manager-"));
-  const m = await startManager(dataDir, `127.0.0.1:${await freePort()}`, { init: true }, nodeFlags);
+  const m = await startManager(dataDir, `127.0.0.1:${await freePort()}`, { init: true }, [
+    ...nodeFlags,
+    ...EXTRA_FLAGS,
+  ]);
   let client: ControlClient | undefined;
   try {
     client = await control(m.address, dataDir, m.clusterId);
     const c = client;
     await until("the cluster", () => call(c, "getJoinTokens", {}));
     await call(c, "createService", { spec: serviceSpec("warm-up") });
+    // A read on the same path (TLS, authorization, handler), without Raft: the round trip part.
+    const reads: number[] = [];
+    for (let i = 0; i < creates; i++) {
+      const t0 = performance.now();
+      await call(c, "getJoinTokens", {});
+      reads.push(performance.now() - t0);
+    }
     const samples: number[] = [];
     for (let i = 0; i < creates; i++) {
       const t0 = performance.now();
@@ -41,7 +53,7 @@ async function measure(nodeFlags: readonly string[], creates: number) {
     client.close();
     client = undefined;
     await new Promise((r) => setTimeout(r, IDLE_MS));
-    return { samples, rss: rssMib(m.child.pid as number) };
+    return { samples, reads, rss: rssMib(m.child.pid as number) };
   } finally {
     client?.close();
     await kill(m, "SIGTERM");
@@ -50,7 +62,8 @@ async function measure(nodeFlags: readonly string[], creates: number) {
 }
 
 export async function run(): Promise<void> {
-  const { samples, rss } = await measure([], CREATES);
+  const { samples, reads, rss } = await measure([], CREATES);
+  reportFigure("control_read_p50_ms", percentile(reads, 50), "ms");
   reportFigure("control_create_service_p50_ms", percentile(samples, 50), "ms");
   reportFigure("control_create_service_p99_ms", percentile(samples, 99), "ms");
   reportFigure("manager_rss_mib_idle", rss, "MiB");

@@ -129,6 +129,20 @@ describe("the cluster port, per role and service", () => {
     expect(handled).toContain("raft:manager-1");
   });
 
+  it("presents a renewed certificate on the next connection of credentials made from a provider", async () => {
+    // As the Raft transport dials its peers: one credentials object for the manager's life.
+    const provider = new NodeCertificateProvider(managerTls);
+    const credentials = createClientCredentials(provider, { clusterId: CLUSTER });
+    const first = new PortClients(address, credentials);
+    opened.push(first);
+    expect(await first.renew()).toEqual({ ok: true, value: { nodeId: "manager-1" } });
+    first.close();
+    provider.update(await nodeMaterial(root, "manager-2", "manager"));
+    const second = new PortClients(address, credentials);
+    opened.push(second);
+    expect(await second.renew()).toEqual({ ok: true, value: { nodeId: "manager-2" } });
+  });
+
   it("lets a worker call the dispatcher and the CA's renewal only", async () => {
     const c = as(workerTls);
     expect(await c.heartbeat()).toMatchObject(ok);

@@ -237,13 +237,15 @@ export class Manager {
     bootstrapVoters: number[] | undefined,
   ): Promise<Manager> {
     const logger = (options.logger ?? silentLogger()).child({ module: "manager", nodeId: identity.nodeId });
+    // One provider for the cluster port, the Raft transport's dials and forwarding: a renewed
+    // certificate reaches all three (the transport used to keep its first one).
+    const provider = new NodeCertificateProvider(tls);
     const transport = await GrpcTransport.open({
       id: identity.raftId,
-      credentials: createClientCredentials(tls, { clusterId: identity.clusterId }),
+      credentials: createClientCredentials(provider, { clusterId: identity.clusterId }),
       logger,
     });
     let storeRef: ReplicatedStore | undefined;
-    const provider = new NodeCertificateProvider(tls);
     const forwarding = new GrpcForwarding(
       () => provider.current,
       identity.clusterId,
@@ -271,7 +273,9 @@ export class Manager {
       // Every manager, so an agent can fail over when the one it joined through is gone.
       managers: () =>
         store.view((tx) =>
-          tx.nodes.list().flatMap((n) => {
+          // Only managers have a manager status: the role index, not every node (this runs for
+          // each session message, and thousands of agents connect at once after a leader change).
+          tx.nodes.find("role", String(NodeRole.MANAGER)).flatMap((n) => {
             const addr = n.managerStatus?.addr ?? "";
             return addr === "" ? [] : [{ peer: { nodeId: n.id, addr }, weight: 1 }];
           }),
@@ -299,6 +303,7 @@ export class Manager {
       store,
       kek,
       logger,
+      leaderAddress: () => Manager.addressOfRaft(store, store.leader),
       ...(options.nodeCertLifetimeMs === undefined ? {} : { nodeCertLifetimeMs: options.nodeCertLifetimeMs }),
     });
     const members = () => Manager.members(store);
@@ -474,7 +479,9 @@ export class Manager {
   private static addressOfRaft(store: ReplicatedStore, raftId: number): string | undefined {
     if (raftId === 0) return undefined;
     return store.view(
-      (tx) => tx.nodes.list().find((n) => n.managerStatus?.raftId === raftId)?.managerStatus?.addr,
+      (tx) =>
+        tx.nodes.find("role", String(NodeRole.MANAGER)).find((n) => n.managerStatus?.raftId === raftId)
+          ?.managerStatus?.addr,
     );
   }
 

@@ -9,7 +9,13 @@ export interface BatchTiming {
 
 /** The scheduler's batching: 50 ms of quiet, at most 1 s (swarmkit's scheduler commits alike). */
 export const SCHEDULER_BATCH: BatchTiming = { debounceMs: 50, maxDelayMs: 1_000 };
-/** The orchestrators react at once to each commit. */
+/**
+ * The orchestrators, the updater and the allocator: a lone change is handled at the next tick
+ * (the Batcher's leading fire), a busy store's commits are coalesced — each pass reads the
+ * services they touched once, not once per commit.
+ */
+export const ORCHESTRATOR_BATCH: BatchTiming = { debounceMs: 20, maxDelayMs: 250 };
+/** React at once to each commit (tests). */
 export const IMMEDIATE: BatchTiming = { debounceMs: 0, maxDelayMs: 0 };
 
 /**

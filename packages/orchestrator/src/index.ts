@@ -17,7 +17,7 @@ export {
   type PortAllocation,
 } from "./allocator/ports.js";
 export { holdsAddress, NodeAddressBook } from "./allocator/task-addresses.js";
-export { Batcher, type BatchTiming, IMMEDIATE, SCHEDULER_BATCH } from "./batcher.js";
+export { Batcher, type BatchTiming, IMMEDIATE, ORCHESTRATOR_BATCH, SCHEDULER_BATCH } from "./batcher.js";
 export { reconcileConstraints } from "./constraint-enforcer.js";
 export { OrchErrorCode } from "./errors.js";
 export { reconcileGlobal } from "./global.js";
@@ -38,7 +38,7 @@ export { reconcileReplicated, replicasOf, type ServiceReconcileInput } from "./r
 export { decideRestart, type RestartDecision, restartPolicyOf } from "./restart.js";
 export { planScheduling } from "./scheduling-step.js";
 export { orchestratorStoreOf } from "./store-adapter.js";
-export type { OrchestratorStore, StoreChange, UpdateOutcome } from "./store-port.js";
+export type { OrchestratorStore, StoreChange, UpdateOutcome, ViewScope } from "./store-port.js";
 export { planServiceUpdate, type UpdateInput } from "./update/plan-update.js";
 export { isUp } from "./update/task-health.js";
 export { updaterStep } from "./update/updater-step.js";

@@ -1,7 +1,8 @@
 import type { Clock, Logger, Random } from "@shoal/base";
+import { type Service, TaskState, UpdateState } from "@shoal/proto";
 import type { Store } from "@shoal/store";
 import { reconcileAllocator } from "./allocator/allocator.js";
-import { SCHEDULER_BATCH } from "./batcher.js";
+import { ORCHESTRATOR_BATCH, SCHEDULER_BATCH } from "./batcher.js";
 import { orchestratorStep } from "./reconcile-cluster.js";
 import { ReconcileLoop } from "./reconcile-loop.js";
 import { planScheduling } from "./scheduling-step.js";
@@ -22,10 +23,11 @@ export interface LeaderLoop {
 }
 
 /**
- * The leader-only loops over the store: the orchestrators and the rolling updater (react at once),
- * the allocator,
- * and the scheduler (batched as swarmkit's). Each term gets fresh loops: they hold nothing a new
- * leader would lack.
+ * The leader-only loops over the store: the orchestrators, the rolling updater and the allocator
+ * (incremental: each pass reads only the services and nodes changed since the last, commits
+ * coalesced by ORCHESTRATOR_BATCH), and the scheduler (the whole picture, batched as swarmkit's,
+ * and only while a task is PENDING). Each term gets fresh loops: they hold nothing a new leader
+ * would lack.
  */
 export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
   const store = orchestratorStoreOf(o.store);
@@ -34,12 +36,20 @@ export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
     run: (signal) => make().run(signal),
   });
   const common = { store, clock: o.clock, logger: o.logger };
+  const incremental = { ...common, batch: ORCHESTRATOR_BATCH };
+  const pending = String(TaskState.PENDING);
+  // A task coming up matters to the updater only while a roll is in progress (it starts one on a
+  // service change, which always counts).
+  const isRolling = (s: Service) =>
+    s.updateStatus?.state === UpdateState.UPDATING || s.updateStatus?.state === UpdateState.ROLLBACK_STARTED;
+  const anyPending = () => o.store.view((tx) => tx.tasks.find("taskState", pending).length > 0);
   return [
     loop(
       "orchestrator",
       () =>
         new ReconcileLoop({
-          ...common,
+          ...incremental,
+          incremental: { allServices: false, progress: false },
           name: "orchestrator",
           step: orchestratorStep,
           random: o.random.split(),
@@ -49,7 +59,8 @@ export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
       "updater",
       () =>
         new ReconcileLoop({
-          ...common,
+          ...incremental,
+          incremental: { allServices: false, progress: isRolling },
           name: "updater",
           step: updaterStep,
           random: o.random.split(),
@@ -59,7 +70,8 @@ export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
       "allocator",
       () =>
         new ReconcileLoop({
-          ...common,
+          ...incremental,
+          incremental: { allServices: true, progress: false },
           name: "allocator",
           step: reconcileAllocator,
           random: o.random.split(),
@@ -74,6 +86,7 @@ export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
           step: planScheduling,
           random: o.random.split(),
           batch: SCHEDULER_BATCH,
+          wanted: anyPending,
         }),
     ),
   ];

@@ -1,7 +1,8 @@
 import { type Clock, type Logger, newId, type Random, type TimerHandle } from "@shoal/base";
+import type { Service } from "@shoal/proto";
 import { Batcher, type BatchTiming, IMMEDIATE } from "./batcher.js";
 import { isEmptyPlan, type Plan, wakeAtMs } from "./plan.js";
-import type { OrchestratorStore } from "./store-port.js";
+import type { OrchestratorStore, StoreChange, ViewScope } from "./store-port.js";
 import type { ClusterView, ReconcileContext } from "./view.js";
 
 /** One pure decision pass of a loop: the whole view in, a plan out. */
@@ -18,10 +19,23 @@ export interface ReconcileLoopOptions {
   batch?: BatchTiming | undefined;
   newTaskId?: (() => string) | undefined;
   maxConflictRetries?: number | undefined;
+  /**
+   * Pass over only the services and nodes changed since the last pass (the store's `scopedView`),
+   * not the whole view: `allServices` reads every service object (tasks still by scope);
+   * `progress` says for which services a task that only moved towards running is a change (the
+   * updater, while a roll is in progress: it watches tasks come up; the orchestrators decide
+   * nothing on it). The first pass, a timer's, a cluster object change and a watch that fell
+   * behind read everything.
+   */
+  incremental?: { allServices: boolean; progress: false | ((service: Service) => boolean) } | undefined;
+  /** Checked before each pass: false skips it (the scheduler with no PENDING task). */
+  wanted?: (() => boolean) | undefined;
 }
 
 /** Passes retried at once after version conflicts before the loop waits for the next change. */
 export const DEFAULT_MAX_CONFLICT_RETRIES = 5;
+/** After that many conflicts in a row, the loop tries again this much later. */
+const CONFLICT_BACKOFF_MS = 100;
 
 /**
  * The shell around a pure step: a full pass when it starts (so a new leader resumes from the
@@ -31,18 +45,29 @@ export const DEFAULT_MAX_CONFLICT_RETRIES = 5;
  */
 export class ReconcileLoop {
   private readonly options: Required<
-    Omit<ReconcileLoopOptions, "batch" | "newTaskId" | "maxConflictRetries">
+    Omit<ReconcileLoopOptions, "batch" | "newTaskId" | "maxConflictRetries" | "incremental" | "wanted">
   > & {
     batch: BatchTiming;
     newTaskId: () => string;
     maxConflictRetries: number;
+    incremental: ReconcileLoopOptions["incremental"];
+    wanted: (() => boolean) | undefined;
   };
   private readonly stopper = new AbortController();
   private readonly log: Logger;
   private wakeTimer: TimerHandle | undefined;
   private wakeAt: number | undefined;
+  private retryTimer: TimerHandle | undefined;
   private passing = false;
   private again = false;
+  // What changed since the last pass began (incremental loops): services and nodes by id, or
+  // everything.
+  private full = true;
+  private readonly dirtyServices = new Set<string>();
+  private readonly dirtyNodes = new Set<string>();
+  private readonly progressedServices = new Set<string>();
+  /** A change since the last commit event that this loop must look at. */
+  private touched = false;
 
   constructor(options: ReconcileLoopOptions) {
     this.options = {
@@ -50,6 +75,8 @@ export class ReconcileLoop {
       batch: options.batch ?? IMMEDIATE,
       newTaskId: options.newTaskId ?? newId,
       maxConflictRetries: options.maxConflictRetries ?? DEFAULT_MAX_CONFLICT_RETRIES,
+      incremental: options.incremental,
+      wanted: options.wanted,
     };
     this.log = options.logger.child({ module: `orchestrator/${options.name}` });
   }
@@ -64,7 +91,7 @@ export class ReconcileLoop {
     };
     const batcher = new Batcher(this.options.clock, this.options.batch, () => this.pass(done).catch(fail));
     const watching = (async () => {
-      for await (const change of this.options.store.watch(done)) if (change.kind === "commit") batcher.poke();
+      for await (const change of this.options.store.watch(done)) if (this.note(change)) batcher.poke();
     })().catch((err) => {
       if (!done.aborted) fail(err);
     });
@@ -73,12 +100,61 @@ export class ReconcileLoop {
       await new Promise<void>((resolve) => done.addEventListener("abort", () => resolve(), { once: true }));
     batcher.cancel();
     if (this.wakeTimer !== undefined) this.options.clock.clearTimeout(this.wakeTimer);
+    if (this.retryTimer !== undefined) this.options.clock.clearTimeout(this.retryTimer);
     await watching;
     if (failure !== undefined) throw failure;
   }
 
   stop(): void {
     this.stopper.abort();
+  }
+
+  /** Records a change; true at a commit after which a pass is due. */
+  private note(change: StoreChange): boolean {
+    const incremental = this.options.incremental;
+    if (change.kind === "commit") {
+      if (change.resync === true) this.full = true;
+      const due = incremental === undefined || this.touched || change.resync === true;
+      this.touched = false;
+      return due;
+    }
+    if (incremental === undefined) return false;
+    if (change.objectKind === "cluster") this.full = true;
+    else if (change.objectKind === "service") this.dirtyServices.add(change.id);
+    else if (change.objectKind === "node") this.dirtyNodes.add(change.id);
+    else if (change.serviceId === undefined) this.full = true;
+    else if (change.progressOnly !== true) this.dirtyServices.add(change.serviceId);
+    else if (incremental.progress === false) return false;
+    else this.progressedServices.add(change.serviceId);
+    this.touched = true;
+    return false;
+  }
+
+  /** What the next pass reads: undefined for everything. Resets the record of changes. */
+  private takeScope(): ViewScope | undefined {
+    const incremental = this.options.incremental;
+    const full = this.full || incremental === undefined || this.options.store.scopedView === undefined;
+    const scope =
+      full || incremental === undefined
+        ? undefined
+        : {
+            serviceIds: new Set(this.dirtyServices),
+            nodeIds: new Set(this.dirtyNodes),
+            allServices: incremental.allServices,
+            ...(incremental.progress === false
+              ? {}
+              : {
+                  progressed: {
+                    serviceIds: new Set(this.progressedServices),
+                    matters: incremental.progress,
+                  },
+                }),
+          };
+    this.full = false;
+    this.dirtyServices.clear();
+    this.dirtyNodes.clear();
+    this.progressedServices.clear();
+    return scope;
   }
 
   /** One pass; a pass asked for while one runs happens right after it. */
@@ -99,22 +175,61 @@ export class ReconcileLoop {
   }
 
   private async passOnce(signal: AbortSignal): Promise<void> {
+    if (this.options.wanted !== undefined && !this.options.wanted()) return;
+    let scope = this.takeScope();
+    const store = this.options.store;
+    if (
+      scope !== undefined &&
+      scope.serviceIds.size === 0 &&
+      scope.nodeIds.size === 0 &&
+      (scope.progressed?.serviceIds.size ?? 0) === 0
+    )
+      return;
     for (let attempt = 0; attempt <= this.options.maxConflictRetries && !signal.aborted; attempt++) {
       const nowMs = this.options.clock.now();
-      const plan = this.options.step(this.options.store.view(), {
+      const view =
+        scope === undefined || store.scopedView === undefined ? store.view() : store.scopedView(scope);
+      const plan = this.options.step(view, {
         nowMs,
         newTaskId: this.options.newTaskId,
         random: this.options.random,
       });
       this.armWake(plan, nowMs, signal);
       if (isEmptyPlan(plan)) return;
-      const outcome = await this.options.store.update(plan);
+      const outcome = await store.update(plan);
       if (outcome.kind === "committed") {
         this.logPlan(plan);
         return;
       }
       this.log.debug({ objectIds: outcome.objectIds, attempt }, "version conflict; reconciling again");
+      // What changed meanwhile (the conflicting write among it) joins the next attempt's scope.
+      this.restore(scope);
+      scope = this.takeScope();
     }
+    if (signal.aborted) return;
+    // Given up for now: what this pass was for stays to do, and the loop looks again shortly
+    // (an incremental loop may see no other change of these services for a long time).
+    this.restore(scope);
+    this.log.info(
+      { attempts: this.options.maxConflictRetries + 1 },
+      "version conflicts on every attempt; reconciling again shortly",
+    );
+    if (this.retryTimer === undefined)
+      this.retryTimer = this.options.clock.setTimeout(() => {
+        this.retryTimer = undefined;
+        if (!signal.aborted) this.pass(signal).catch(() => this.stopper.abort());
+      }, CONFLICT_BACKOFF_MS);
+  }
+
+  /** Puts a scope taken for a pass that did not commit back into the record of changes. */
+  private restore(scope: ViewScope | undefined): void {
+    if (scope === undefined) {
+      this.full = true;
+      return;
+    }
+    for (const id of scope.serviceIds) this.dirtyServices.add(id);
+    for (const id of scope.nodeIds) this.dirtyNodes.add(id);
+    for (const id of scope.progressed?.serviceIds ?? []) this.progressedServices.add(id);
   }
 
   private armWake(plan: Plan, nowMs: number, signal: AbortSignal): void {
@@ -125,6 +240,7 @@ export class ReconcileLoop {
     this.wakeTimer = this.options.clock.setTimeout(() => {
       this.wakeTimer = undefined;
       this.wakeAt = undefined;
+      this.full = true; // the timers of services outside a scoped pass are not all in this plan
       if (!signal.aborted) this.pass(signal).catch(() => this.stopper.abort());
     }, at - nowMs);
   }

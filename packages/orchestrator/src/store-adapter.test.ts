@@ -1,10 +1,11 @@
 import { ManualClock, seededRandom, silentLogger } from "@shoal/base";
-import { NodeState, TaskState } from "@shoal/proto";
+import { ContainerSpec, NodeState, TaskSpec, TaskState } from "@shoal/proto";
 import { Store } from "@shoal/store";
 import { afterEach, describe, expect, it } from "vitest";
 import { node, service } from "../test/fixtures.js";
 import { reconcileAllocator } from "./allocator/allocator.js";
 import { SCHEDULER_BATCH } from "./batcher.js";
+import { leaderLoops } from "./leader-loops.js";
 import { orchestratorStep } from "./reconcile-cluster.js";
 import { ReconcileLoop } from "./reconcile-loop.js";
 import { planScheduling } from "./scheduling-step.js";
@@ -65,7 +66,103 @@ const runningSlots = (store: Store) =>
     .map((t) => `${t.slot}@${t.nodeId}`)
     .sort();
 
+/** The manager's own set of loops (incremental passes, coalesced commits) for one term. */
+function leaderTerm(store: Store, clock: ManualClock, seed: number): Promise<void>[] {
+  const controller = new AbortController();
+  controllers.push(controller);
+  return leaderLoops({ store, clock, random: seededRandom(seed), logger: silentLogger() }).map((l) =>
+    l.run(controller.signal),
+  );
+}
+
+/** The agents' side of a stop: tasks told to shut down report SHUTDOWN. */
+async function agentsStop(store: Store): Promise<void> {
+  await store.update((tx) => {
+    for (const t of tx.tasks.list()) {
+      const state = t.status?.state ?? TaskState.NEW;
+      if (t.desiredState < TaskState.SHUTDOWN || state > TaskState.RUNNING) continue;
+      tx.tasks.update({
+        ...t,
+        status: { timestampMs: 0, state: TaskState.SHUTDOWN, message: "stopped", err: "" },
+      });
+    }
+  });
+}
+
+async function agentsRound(store: Store, clock: ManualClock): Promise<void> {
+  for (let i = 0; i < 6; i++) {
+    await agentsRun(store);
+    await agentsStop(store);
+    await settle(clock);
+  }
+}
+
 describe("the loops over @shoal/store", () => {
+  it("pass incrementally while they run: scale up, a node down, a rolling update", async () => {
+    const clock = new ManualClock(1_000);
+    const store = new Store({ clock, random: seededRandom(3), logger: silentLogger() });
+    await store.update((tx) => {
+      for (const id of ["n1", "n2", "n3"]) tx.nodes.create(node(id));
+      tx.services.create(service("web", { mode: { $case: "replicated", value: { replicas: 3 } } }));
+      tx.services.create(service("db", { mode: { $case: "replicated", value: { replicas: 2 } } }));
+    });
+    leaderTerm(store, clock, 1);
+    await settle(clock);
+    await agentsRound(store, clock);
+    expect(runningSlots(store)).toHaveLength(5);
+
+    // Scale one service: only it is read again.
+    await store.update((tx) => {
+      const web = tx.services.get("web");
+      if (web?.spec !== undefined)
+        tx.services.update({
+          ...web,
+          spec: { ...web.spec, mode: { $case: "replicated", value: { replicas: 6 } } },
+        });
+    });
+    await settle(clock);
+    await agentsRound(store, clock);
+    expect(runningSlots(store)).toHaveLength(8);
+
+    // A node goes down while the loops run: its tasks run elsewhere.
+    await store.update((tx) => {
+      const n1 = tx.nodes.get("n1");
+      if (n1?.status !== undefined)
+        tx.nodes.update({ ...n1, status: { ...n1.status, state: NodeState.DOWN } });
+    });
+    await settle(clock);
+    await agentsRound(store, clock);
+    const afterDown = runningSlots(store);
+    expect(afterDown).toHaveLength(8);
+    expect(afterDown.filter((s) => s.endsWith("@n1"))).toEqual([]);
+
+    // A new image: the updater replaces every task of the service (it follows them coming up).
+    await store.update((tx) => {
+      const db = tx.services.get("db");
+      const spec = db?.spec;
+      if (db === undefined || spec === undefined) return;
+      tx.services.update({
+        ...db,
+        spec: {
+          ...spec,
+          taskTemplate: TaskSpec.fromPartial({
+            ...spec.taskTemplate,
+            container: ContainerSpec.fromPartial({ ...spec.taskTemplate?.container, image: "db:2" }),
+          }),
+        },
+      });
+    });
+    for (let i = 0; i < 8; i++) {
+      await settle(clock);
+      await agentsRound(store, clock);
+    }
+    const db = store.view((tx) => tx.tasks.find("serviceId", "db"));
+    const live = db.filter(
+      (t) => t.desiredState === TaskState.RUNNING && t.status?.state === TaskState.RUNNING,
+    );
+    expect(live.map((t) => t.spec?.container?.image)).toEqual(["db:2", "db:2"]);
+  });
+
   it("converge a replicated service, and a new leader replaces a lost node's tasks from the store alone", async () => {
     const clock = new ManualClock(1_000);
     const store = new Store({ clock, random: seededRandom(9), logger: silentLogger() });

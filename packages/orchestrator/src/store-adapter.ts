@@ -1,7 +1,8 @@
 import { ShoalError } from "@shoal/base";
-import { type Store, StoreErrorCode } from "@shoal/store";
+import { isTaskTerminal, type Service, type Task, TaskState } from "@shoal/proto";
+import { type ReadTx, type Store, StoreErrorCode } from "@shoal/store";
 import type { Plan } from "./plan.js";
-import type { OrchestratorStore, StoreChange, UpdateOutcome } from "./store-port.js";
+import type { OrchestratorStore, StoreChange, UpdateOutcome, ViewScope } from "./store-port.js";
 import type { ClusterView } from "./view.js";
 
 const WATCHED = new Set(["node", "service", "task", "cluster"]);
@@ -22,9 +23,51 @@ export function orchestratorStoreOf(store: Store): OrchestratorStore {
         cluster: tx.clusters.list()[0],
         networks: new Map(tx.networks.list().map((n) => [n.id, n])),
       })),
+    scopedView: (scope) => store.view((tx) => scopedViewOf(tx, scope)),
     update: (plan) => commit(store, plan),
     watch: (signal) => watchChanges(store, signal),
   };
+}
+
+function scopedViewOf(tx: ReadTx, scope: ViewScope): ClusterView {
+  const allServices = tx.services.list();
+  const wanted = new Set(scope.serviceIds);
+  if (scope.progressed !== undefined) {
+    for (const id of scope.progressed.serviceIds) {
+      const s = tx.services.get(id);
+      if (s !== undefined && scope.progressed.matters(s)) wanted.add(id);
+    }
+  }
+  const tasks = new Map<string, Task>();
+  if (scope.nodeIds.size > 0) {
+    for (const s of allServices) {
+      const mode = s.spec?.mode?.$case;
+      if (mode === "global" || mode === "globalJob") wanted.add(s.id);
+    }
+    for (const nodeId of scope.nodeIds) {
+      for (const t of tx.tasks.find("nodeId", nodeId)) {
+        tasks.set(t.id, t);
+        wanted.add(t.serviceId);
+      }
+    }
+  }
+  for (const id of wanted) for (const t of tx.tasks.find("serviceId", id)) tasks.set(t.id, t);
+  const services = new Map<string, Service>();
+  for (const s of allServices) if (scope.allServices || wanted.has(s.id)) services.set(s.id, s);
+  return {
+    nodes: new Map(tx.nodes.list().map((n) => [n.id, n])),
+    services,
+    tasks,
+    cluster: tx.clusters.list()[0],
+  };
+}
+
+/** A task that moved forward without ending, with the same desired state and node (or a first one). */
+function isProgressOnly(old: Task | undefined, now: Task | undefined): boolean {
+  if (old === undefined || now === undefined) return false;
+  if (old.desiredState !== now.desiredState) return false;
+  if (old.nodeId !== now.nodeId && old.nodeId !== "") return false;
+  return !isTaskTerminal(now.status?.state ?? TaskState.NEW);
 }
 
 async function commit(store: Store, plan: Plan): Promise<UpdateOutcome> {
@@ -53,10 +96,20 @@ async function* watchChanges(store: Store, signal: AbortSignal): AsyncIterable<S
     try {
       for await (const e of store.watch({ signal })) {
         if (e.kind === "commit") yield { kind: "commit" };
-        else if (WATCHED.has(e.objectKind)) {
+        else if (e.objectKind === "task") {
+          const now = e.object as Task | undefined;
+          const old = e.old as Task | undefined;
           yield {
             kind: "object",
-            objectKind: e.objectKind as "node" | "service" | "task" | "cluster",
+            objectKind: "task",
+            id: e.id,
+            serviceId: (now ?? old)?.serviceId ?? "",
+            progressOnly: isProgressOnly(old, now),
+          };
+        } else if (WATCHED.has(e.objectKind)) {
+          yield {
+            kind: "object",
+            objectKind: e.objectKind as "node" | "service" | "cluster",
             id: e.id,
           };
         }
@@ -64,7 +117,7 @@ async function* watchChanges(store: Store, signal: AbortSignal): AsyncIterable<S
     } catch (err) {
       // A watcher that fell behind is closed by the store; a full pass makes up for what it missed.
       if (!(err instanceof ShoalError && err.code === StoreErrorCode.WatchLagged)) throw err;
-      yield { kind: "commit" };
+      yield { kind: "commit", resync: true };
     }
   }
 }

@@ -130,9 +130,17 @@ export interface ClientCredentialsOptions {
  * Servers are dialled by address, so identity is checked on the subject, not on a host name.
  */
 export function createClientCredentials(
-  material: NodeTlsMaterial,
+  source: NodeTlsMaterial | NodeCertificateProvider,
   options: ClientCredentialsOptions,
 ): grpc.ChannelCredentials {
+  // A provider: connections made after a renewal present the new certificate (long-lived
+  // clients such as the Raft transport).
+  if (source instanceof NodeCertificateProvider) {
+    return grpc.experimental.createCertificateProviderChannelCredentials(source, source, {
+      checkServerIdentity: serverIdentityCheck(options),
+    });
+  }
+  const material = source;
   return grpc.credentials.createSsl(
     Buffer.from(material.rootCertPem),
     Buffer.from(material.keyPem),

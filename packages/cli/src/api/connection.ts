@@ -2,7 +2,6 @@ import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
 import { ShoalError } from "@shoal/base";
-import { createClientCredentials, tlsChannelOptions } from "@shoal/pki";
 import { ControlService, NodeAdminService } from "@shoal/proto";
 import { CliErrorCode } from "../errors.js";
 import { describeEndpoint, type Endpoint } from "./endpoint.js";
@@ -73,6 +72,9 @@ export class Connection implements Api {
     const certPem = await readPem(endpoint.certPath, "client certificate");
     const keyPem = await readPem(endpoint.keyPath, "client key");
     const clusterId = clusterIdOfRoot(rootCertPem, endpoint.caCertPath);
+    // The PKI code (certificate parsing and checks) loads only for a remote manager: a command on
+    // the local admin socket starts without it.
+    const { createClientCredentials, tlsChannelOptions } = await import("@shoal/pki");
     const credentials = createClientCredentials({ rootCertPem, certPem, keyPem }, { clusterId });
     return new Connection(new grpc.Client(endpoint.address, credentials, tlsChannelOptions()), name);
   }

@@ -1,5 +1,7 @@
 import { createLogger, loggerOptionsFromEnv } from "@shoal/base";
-import { Daemon, DEFAULT_DATA_DIR, DEFAULT_LISTEN_ADDRESS } from "@shoal/daemon";
+// The daemon (manager, agent, raft, runtime…) loads only for `shoal daemon`: every other command
+// starts without it (about 0.3–0.5 s less per command on this machine).
+import { DEFAULT_DATA_DIR, DEFAULT_LISTEN_ADDRESS } from "@shoal/daemon/layout";
 import type { Command } from "commander";
 import { DEFAULT_SOCKET_PATH, EndpointEnv } from "../api/endpoint.js";
 import { usageError } from "../errors.js";
@@ -77,6 +79,7 @@ export function registerDaemon(program: Command, ctx: CommandContext): void {
         ...loggerOptionsFromEnv(ctx.io.env, process.stderr.isTTY === true),
         name: "shoal-daemon",
       });
+      const { Daemon } = await import("@shoal/daemon");
       const daemon = await Daemon.open({
         dataDir: flags.dataDir,
         listenAddress: flags.listen,

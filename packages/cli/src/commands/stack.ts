@@ -222,9 +222,24 @@ export function registerStack(program: Command, ctx: CommandContext): void {
             if (id !== undefined) changed.push({ id, name: step.name });
           }
           if (steps.length === 0) say(ctx, `Stack ${name} is up to date.`);
+          // Each changed service rolls with its own update config; the deploy waits for every one
+          // of them and fails (exit code 9) if any paused or was rolled back, naming each.
+          const failed: ShoalError[] = [];
           for (const service of changed) {
             if (opts.detach !== true && opts.quiet !== true) say(ctx, `${service.name}`);
-            await maybeWait(ctx, api, service.id, opts);
+            try {
+              await maybeWait(ctx, api, service.id, opts);
+            } catch (err) {
+              if (!ShoalError.is(err, CliErrorCode.NotConverged) || changed.length === 1) throw err;
+              failed.push(err);
+            }
+          }
+          if (failed.length > 0) {
+            throw new ShoalError(
+              CliErrorCode.NotConverged,
+              `stack "${name}": ${failed.length} of ${changed.length} services did not converge:\n${failed.map((e) => `  ${e.message}`).join("\n")}`,
+              failed[0]?.hint === undefined ? {} : { hint: failed[0].hint },
+            );
           }
         });
       },

@@ -313,3 +313,159 @@ describe("progressFrame during updates", () => {
     ).toBe("converged");
   });
 });
+
+describe("progressFrame: each slot moving from old to new", () => {
+  const OLD = ServiceSpec.fromPartial({ taskTemplate: { container: { image: "web:1" } } }).taskTemplate;
+  const NEW = ServiceSpec.fromPartial({ taskTemplate: { container: { image: "web:2" } } }).taskTemplate;
+  const rolling = (state: UpdateState | undefined, message = "") => {
+    const s = replicated(2);
+    s.spec = ServiceSpec.fromPartial({
+      ...s.spec,
+      taskTemplate: NEW,
+      updateConfig: { monitorMs: 5000, order: 2 },
+      rollbackConfig: { monitorMs: 2000 },
+    });
+    if (state !== undefined) s.updateStatus = { state, startedAtMs: 0, completedAtMs: 0, message };
+    return s;
+  };
+  const oldTask = (slot: number, state: TaskState, atMs = 10) =>
+    task(slot, state, { id: `old${slot}`, spec: OLD, specVersion: 1, atMs, desiredState: TaskState.RUNNING });
+  const newTask = (slot: number, state: TaskState, extra: Partial<Task> & { atMs?: number } = {}) =>
+    task(slot, state, { id: `new${slot}`, spec: NEW, atMs: 2000, ...extra });
+  const b = (eq: number) =>
+    eq >= 20 ? `[${"=".repeat(19)}>]` : `[${"=".repeat(eq)}>${" ".repeat(19 - eq)}]`;
+
+  it("start-first: old running → new starting, then the new one up in its monitor window", () => {
+    let state: ProgressState = start;
+    const frame = (svc: Service, tasks: Task[], nowMs: number) => {
+      const f = progressFrame(state, { service: svc, tasks, desiredTasks: 2, nowMs });
+      state = f.state;
+      return f;
+    };
+    // Before the manager's updater acted: both slots still on the old spec.
+    expect(
+      frame(rolling(undefined), [oldTask(1, TaskState.RUNNING), oldTask(2, TaskState.RUNNING)], 1000).lines,
+    ).toEqual([
+      "overall progress: 0 out of 2 tasks",
+      "1/2: old running   → waiting",
+      "2/2: old running   → waiting",
+    ]);
+    const second = frame(
+      rolling(UpdateState.UPDATING),
+      [oldTask(1, TaskState.RUNNING), newTask(1, TaskState.STARTING), oldTask(2, TaskState.RUNNING)],
+      2500,
+    );
+    expect(second.lines).toEqual([
+      "overall progress: 0 out of 2 tasks",
+      `1/2: old running   → new starting  ${b(17)}`,
+      "2/2: old running   → waiting",
+    ]);
+    expect(second.outcome.kind).toBe("waiting");
+    // The new task is up (upAtMs 3000, 5 s monitor): the old one is stopped, the next slot goes.
+    const third = frame(
+      rolling(UpdateState.UPDATING),
+      [
+        oldTask(1, TaskState.SHUTDOWN, 3100),
+        newTask(1, TaskState.RUNNING, { upAtMs: 3000 }),
+        oldTask(2, TaskState.RUNNING),
+        newTask(2, TaskState.PREPARING, { id: "new2" }),
+      ],
+      4000,
+    );
+    expect(third.lines).toEqual([
+      "overall progress: 1 out of 2 tasks",
+      `1/2: old shutdown  → new running   ${b(20)} verify 4 s`,
+      `2/2: old running   → new preparing ${b(11)}`,
+    ]);
+    // Every slot up: the manager's last monitor window is the verify window.
+    const tasks = [
+      oldTask(1, TaskState.SHUTDOWN, 3100),
+      newTask(1, TaskState.RUNNING, { upAtMs: 3000 }),
+      oldTask(2, TaskState.SHUTDOWN, 6100),
+      newTask(2, TaskState.RUNNING, { upAtMs: 6000 }),
+    ];
+    const fourth = frame(rolling(UpdateState.UPDATING), tasks, 9000);
+    expect(fourth.lines.slice(1)).toEqual([
+      `1/2: old shutdown  → new running   ${b(20)}`,
+      `2/2: old shutdown  → new running   ${b(20)} verify 2 s`,
+      "verify: Waiting 2 seconds to verify that tasks are stable...",
+    ]);
+    expect(fourth.outcome.kind).toBe("waiting");
+    // The manager says completed (after its window): converged at once, no second window.
+    const last = frame(rolling(UpdateState.COMPLETED, "update completed"), tasks, 11_100);
+    expect(last.lines.at(-1)).toBe("verify: Service converged");
+    expect(last.outcome.kind).toBe("converged");
+  });
+
+  it("an update that was rolled back waits for the rollback, then fails with the manager's reason", () => {
+    const why = "update rolled back due to failure or early termination of task new1 (unhealthy)";
+    // The rollback's target is the old spec again: it is the "current" one now.
+    const back = (state: UpdateState, message: string) => {
+      const s = rolling(state, message);
+      s.spec = ServiceSpec.fromPartial({ ...s.spec, taskTemplate: OLD });
+      return s;
+    };
+    const tasks = [
+      task(1, TaskState.RUNNING, { id: "new1", spec: NEW, atMs: 2000, desiredState: TaskState.SHUTDOWN }),
+      oldTask(1, TaskState.STARTING, 2500),
+      oldTask(2, TaskState.RUNNING),
+    ];
+    const during = progressFrame(start, {
+      service: back(UpdateState.ROLLBACK_STARTED, why),
+      tasks,
+      desiredTasks: 2,
+      nowMs: 3000,
+    });
+    expect(during.outcome.kind).toBe("waiting");
+    expect(during.lines.at(-1)).toBe(`rollback: ${why}`);
+    const after = progressFrame(during.state, {
+      service: back(UpdateState.ROLLBACK_COMPLETED, `rollback completed: ${why}`),
+      tasks,
+      desiredTasks: 2,
+      nowMs: 6000,
+    });
+    expect(after.outcome).toMatchObject({
+      kind: "failed",
+      reason: `update rolled back: rollback completed: ${why}`,
+    });
+  });
+
+  it("while the manager rolls, a slot that keeps failing is its failure action's to judge", () => {
+    const tasks = [
+      ...[1, 2, 3].map((i) => newTask(1, TaskState.FAILED, { id: `f${i}`, atMs: i * 100 })),
+      oldTask(1, TaskState.RUNNING),
+      oldTask(2, TaskState.RUNNING),
+    ];
+    const input = { tasks, desiredTasks: 2, nowMs: 1000 };
+    expect(progressFrame(start, { ...input, service: rolling(UpdateState.UPDATING) }).outcome.kind).toBe(
+      "waiting",
+    );
+    expect(
+      progressFrame(start, { ...input, service: rolling(UpdateState.PAUSED, "update paused due to …") })
+        .outcome,
+    ).toMatchObject({ kind: "failed", reason: "update paused: update paused due to …" });
+  });
+
+  it("stop-first: the old task stops first, the new one waits for it", () => {
+    const frame = progressFrame(start, {
+      service: rolling(UpdateState.UPDATING),
+      tasks: [
+        task(1, TaskState.RUNNING, {
+          id: "old1",
+          spec: OLD,
+          specVersion: 1,
+          desiredState: TaskState.SHUTDOWN,
+        }),
+        newTask(1, TaskState.READY, { desiredState: TaskState.READY }),
+        oldTask(2, TaskState.RUNNING),
+      ],
+      desiredTasks: 2,
+      nowMs: 2100,
+    });
+    expect(frame.lines).toEqual([
+      "overall progress: 0 out of 2 tasks",
+      `1/2: old running   → new ready     ${b(14)}`,
+      "2/2: old running   → waiting",
+    ]);
+  });
+});

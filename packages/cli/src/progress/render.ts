@@ -1,23 +1,26 @@
-import { enumValueName, type Service, type Task, TaskSpec, TaskState, UpdateState } from "@shoal/proto";
+import { type Service, ServiceDefaults, type Task, TaskSpec, TaskState, UpdateState } from "@shoal/proto";
+import { moveLine, plainLine, type SlotMove, stateName, taskError } from "./slot-lines.js";
 
 /** Docker shows one line per task up to this many; above it only the overall line. */
 export const MAX_TASK_LINES = 20;
 /** Docker's verify window when the service's update config sets no monitor period. */
-export const DEFAULT_VERIFY_MS = 5_000;
+export const DEFAULT_VERIFY_MS = ServiceDefaults.update.monitorMs;
 /** A slot whose tasks failed this many times since the wait began makes the wait fail. */
 export const MAX_FAILURES_PER_SLOT = 3;
-const BAR_WIDTH = 50;
 
-/** What the loop keeps between polls: when it started and since when every task runs. */
+/** What the loop keeps between polls. */
 export interface ProgressState {
   startedAtMs: number;
+  /** Since when every task runs (the CLI's own verify window). */
   allDoneSinceMs?: number | undefined;
+  /** Per slot, the task of another spec it ran while the wait went on: the "old" of its move. */
+  replaced?: Readonly<Record<string, string>> | undefined;
 }
 
 export type ProgressOutcome =
   | { kind: "waiting" }
   | { kind: "converged" }
-  | { kind: "failed"; reason: string; taskErrors: string[] };
+  | { kind: "failed"; reason: string; taskErrors: string[]; hint?: string | undefined };
 
 export interface ProgressFrame {
   state: ProgressState;
@@ -35,18 +38,6 @@ export interface ProgressInput {
   rollback?: boolean | undefined;
 }
 
-/** The order docker's bars follow: how far a task is on its way to running. */
-const PROGRESS_STATES: readonly TaskState[] = [
-  TaskState.NEW,
-  TaskState.PENDING,
-  TaskState.ASSIGNED,
-  TaskState.ACCEPTED,
-  TaskState.PREPARING,
-  TaskState.READY,
-  TaskState.STARTING,
-  TaskState.RUNNING,
-];
-
 function isJob(service: Service): boolean {
   const mode = service.spec?.mode?.$case;
   return mode === "replicatedJob" || mode === "globalJob";
@@ -57,19 +48,12 @@ function isGlobal(service: Service): boolean {
   return mode === "global" || mode === "globalJob";
 }
 
+/** The monitor window of the roll in progress: the rollback config's while rolling back. */
 function verifyMs(service: Service): number {
-  return service.spec?.updateConfig?.monitorMs ?? DEFAULT_VERIFY_MS;
-}
-
-function stateName(state: TaskState): string {
-  return enumValueName(TaskState, state);
-}
-
-function bar(state: TaskState): string {
-  const at = state === TaskState.COMPLETE ? PROGRESS_STATES.length - 1 : PROGRESS_STATES.indexOf(state);
-  const filled = at < 0 ? 0 : Math.round((at / (PROGRESS_STATES.length - 1)) * BAR_WIDTH);
-  if (filled >= BAR_WIDTH) return `[${"=".repeat(BAR_WIDTH - 1)}>]`;
-  return `[${"=".repeat(filled)}>${" ".repeat(BAR_WIDTH - filled - 1)}]`;
+  const state = service.updateStatus?.state;
+  const rollingBack = state === UpdateState.ROLLBACK_STARTED || state === UpdateState.ROLLBACK_COMPLETED;
+  const config = rollingBack ? service.spec?.rollbackConfig : service.spec?.updateConfig;
+  return config?.monitorMs ?? DEFAULT_VERIFY_MS;
 }
 
 function taskTime(task: Task): number {
@@ -81,19 +65,26 @@ function slotKey(service: Service, task: Task): string {
   return isGlobal(service) ? task.nodeId : String(task.slot);
 }
 
-function taskError(task: Task): string {
-  const status = task.status;
-  if (status === undefined) return "";
-  return status.err !== "" ? status.err : status.state > TaskState.RUNNING ? status.message : "";
-}
+const ROLLING: ReadonlySet<UpdateState | undefined> = new Set([
+  UpdateState.UPDATING,
+  UpdateState.ROLLBACK_STARTED,
+]);
+const PAUSED: ReadonlySet<UpdateState | undefined> = new Set([
+  UpdateState.PAUSED,
+  UpdateState.ROLLBACK_PAUSED,
+]);
 
 /**
- * One frame of `service create/update/scale` progress, as a pure function of what the manager
- * reports (docker's `progress.go` in spirit): per slot (or per node for global services) the newest
- * task meant to run; `overall progress: R out of N tasks`; once all run, a verify window of the
- * service's update monitor period (5 s by default) in which nothing may fail. The wait fails when
- * the service's update pauses or rolls back, or a slot's tasks of the current spec failed
- * MAX_FAILURES_PER_SLOT times. A task counts as done only when it runs the current spec.
+ * One frame of `service create/update/scale/rollback` progress, as a pure function of what the
+ * manager reports (docker's `progress.go` in spirit): `overall progress: R out of N tasks`, then
+ * per slot (or per node for global services) its task — or, during a rolling update, the task it
+ * had and the one replacing it (`old running → new starting [===> ]`, with each new task's
+ * monitor window). While the manager rolls, the verify window is the manager's own (the last
+ * monitor window before it reports the update completed); otherwise, once every task runs, the
+ * CLI waits the update monitor period (5 s by default) in which nothing may fail. The wait fails
+ * when the update pauses or was rolled back (once the rollback is done, with the manager's reason
+ * naming the failed tasks), or, outside an update, when a slot's tasks of the current spec
+ * failed MAX_FAILURES_PER_SLOT times. A task counts as done only when it runs the current spec.
  */
 export function progressFrame(state: ProgressState, input: ProgressInput): ProgressFrame {
   const { service, tasks, nowMs } = input;
@@ -108,66 +99,106 @@ export function progressFrame(state: ProgressState, input: ProgressInput): Progr
   const upToDate = (t: Task) =>
     (service.specVersion !== 0 && t.specVersion >= service.specVersion) ||
     JSON.stringify(t.spec === undefined ? null : TaskSpec.toJSON(t.spec)) === template;
-  // The newest task meant to run per slot, and the failures per slot.
+  // Per slot: the newest task meant to run, the newest of the current spec, and the failures.
   const bySlot = new Map<string, Task>();
+  const freshBySlot = new Map<string, Task>();
   const failures = new Map<string, Task[]>();
+  const replaced: Record<string, string> = { ...state.replaced };
   for (const task of current) {
     const key = slotKey(service, task);
     const taskState = task.status?.state ?? TaskState.NEW;
+    const isCurrent = upToDate(task);
     // Failures of an earlier spec do not count.
-    if ((taskState === TaskState.FAILED || taskState === TaskState.REJECTED) && upToDate(task)) {
+    if ((taskState === TaskState.FAILED || taskState === TaskState.REJECTED) && isCurrent) {
       failures.set(key, [...(failures.get(key) ?? []), task]);
     }
+    // A task of another spec that has not ended yet is the old side of its slot's move.
+    if (!isCurrent && taskState <= TaskState.RUNNING && replaced[key] === undefined) replaced[key] = task.id;
     if (task.desiredState > doneState) continue;
     const seen = bySlot.get(key);
     if (seen === undefined || taskTime(task) > taskTime(seen)) bySlot.set(key, task);
+    const fresh = freshBySlot.get(key);
+    if (isCurrent && (fresh === undefined || taskTime(task) > taskTime(fresh))) freshBySlot.set(key, task);
   }
-  const slots = [...bySlot.entries()].sort(([a], [b]) =>
-    isGlobal(service) ? a.localeCompare(b) : Number(a) - Number(b),
-  );
+  const update = service.updateStatus?.state;
+  const rolling = ROLLING.has(update);
+  const moving = rolling || PAUSED.has(update) || Object.keys(replaced).length > 0;
+  const keys = new Set([...bySlot.keys(), ...(moving ? Object.keys(replaced) : [])]);
+  const slots = [...keys].sort((a, b) => (isGlobal(service) ? a.localeCompare(b) : Number(a) - Number(b)));
   const total = Math.max(input.desiredTasks, slots.length);
-  const done = slots.filter(([, t]) => t.status?.state === doneState && upToDate(t)).length;
+  const isDone = (t: Task | undefined) => t !== undefined && t.status?.state === doneState && upToDate(t);
+  const done = slots.filter((key) => isDone(moving ? freshBySlot.get(key) : bySlot.get(key))).length;
+  const monitorMs = verifyMs(service);
+  const byId = new Map(current.map((t) => [t.id, t]));
 
   const lines = [`overall progress: ${done} out of ${total} tasks`];
   if (total <= MAX_TASK_LINES) {
-    const labels = slots.map(([key]) => (isGlobal(service) ? key.slice(0, 12) : `${key}/${total}`));
+    const labels = slots.map((key) => (isGlobal(service) ? key.slice(0, 12) : `${key}/${total}`));
     const width = Math.max(0, ...labels.map((l) => l.length));
-    slots.forEach(([, task], i) => {
-      const s = task.status?.state ?? TaskState.NEW;
-      const err = taskError(task);
+    slots.forEach((key, i) => {
       const label = `${labels[i] ?? ""}:`.padEnd(width + 1);
-      lines.push(`${label} ${stateName(s).padEnd(9)} ${err !== "" ? err : bar(s)}`.trimEnd());
+      if (!moving) {
+        const task = bySlot.get(key);
+        if (task !== undefined) lines.push(plainLine(label, task));
+        return;
+      }
+      const fresh = freshBySlot.get(key);
+      const upAtMs = fresh?.upAtMs ?? 0;
+      const move: SlotMove = {
+        old: byId.get(replaced[key] ?? ""),
+        fresh,
+        verifyLeftMs: rolling && upAtMs > 0 ? upAtMs + monitorMs - nowMs : undefined,
+      };
+      lines.push(moveLine(label, move));
     });
   }
+  const next: ProgressState = { startedAtMs: state.startedAtMs, replaced };
 
-  const update = service.updateStatus?.state;
   const asked = input.rollback === true;
-  const rolledBack = update === UpdateState.ROLLBACK_STARTED || update === UpdateState.ROLLBACK_COMPLETED;
-  if (update === UpdateState.PAUSED || update === UpdateState.ROLLBACK_PAUSED || (rolledBack && !asked)) {
-    const what =
-      update === UpdateState.PAUSED
-        ? "update paused"
-        : update === UpdateState.ROLLBACK_PAUSED
-          ? "rollback paused"
-          : "update rolled back";
-    const message = service.updateStatus?.message ?? "";
-    return failed(state, lines, `${what}${message === "" ? "" : `: ${message}`}`, failures);
+  const message = service.updateStatus?.message ?? "";
+  if (PAUSED.has(update)) {
+    const what = update === UpdateState.PAUSED ? "update paused" : "rollback paused";
+    return failed(next, lines, `${what}${message === "" ? "" : `: ${message}`}`, failures, {
+      hint: `fix the service and run \`shoal service update\` again${update === UpdateState.PAUSED ? ", or `shoal service rollback`" : ""}`,
+    });
   }
-  const worst = [...failures.values()].find((list) => list.length >= MAX_FAILURES_PER_SLOT);
-  if (worst !== undefined) {
-    return failed(state, lines, `tasks failed ${worst.length} times`, failures);
+  if (update === UpdateState.ROLLBACK_COMPLETED && !asked) {
+    // docker/cli#373: an update that was rolled back is a failure, whatever state it left.
+    return failed(next, lines, `update rolled back${message === "" ? "" : `: ${message}`}`, failures, {
+      hint: "the service runs its previous spec again; `shoal service inspect` shows its update status",
+    });
+  }
+  if (update === UpdateState.ROLLBACK_STARTED && !asked) lines.push(`rollback: ${message || "rolling back"}`);
+  if (!rolling) {
+    // While the manager rolls, its failure action decides (and names the tasks); only then does a
+    // slot that keeps failing end the wait.
+    const worst = [...failures.values()].find((list) => list.length >= MAX_FAILURES_PER_SLOT);
+    if (worst !== undefined) return failed(next, lines, `tasks failed ${worst.length} times`, failures);
   }
 
-  // While the manager is still rolling the update out, old tasks may all run: not converged yet.
-  const rolling = update === UpdateState.UPDATING || update === UpdateState.ROLLBACK_STARTED;
-  const allDone = !rolling && total > 0 && done === total && slots.length === total;
-  if (!allDone) return { state: { startedAtMs: state.startedAtMs }, lines, outcome: { kind: "waiting" } };
+  const allDone = total > 0 && done === total && slots.length === total;
+  if (rolling) {
+    // The manager's last monitor window: it reports the roll completed once it passed.
+    if (allDone) {
+      const lastUpAtMs = Math.max(0, ...slots.map((key) => freshBySlot.get(key)?.upAtMs ?? 0));
+      const leftMs = lastUpAtMs > 0 ? lastUpAtMs + monitorMs - nowMs : monitorMs;
+      lines.push(
+        `verify: Waiting ${Math.max(1, Math.ceil(leftMs / 1000))} seconds to verify that tasks are stable...`,
+      );
+    }
+    return { state: next, lines, outcome: { kind: "waiting" } };
+  }
+  if (!allDone) return { state: next, lines, outcome: { kind: "waiting" } };
   if (job) {
     lines.push("job complete");
-    return { state, lines, outcome: { kind: "converged" } };
+    return { state: next, lines, outcome: { kind: "converged" } };
+  }
+  if (update === UpdateState.COMPLETED || update === UpdateState.ROLLBACK_COMPLETED) {
+    // The manager watched the new tasks for the monitor window before it said completed.
+    lines.push("verify: Service converged");
+    return { state: next, lines, outcome: { kind: "converged" } };
   }
   const since = state.allDoneSinceMs ?? nowMs;
-  const next = { startedAtMs: state.startedAtMs, allDoneSinceMs: since };
   // A task that failed inside the window means it is not stable yet: start the window again.
   const recentFailure = current.some(
     (t) =>
@@ -175,18 +206,14 @@ export function progressFrame(state: ProgressState, input: ProgressInput): Progr
       taskTime(t) >= since,
   );
   if (recentFailure)
-    return {
-      state: { startedAtMs: state.startedAtMs, allDoneSinceMs: nowMs },
-      lines,
-      outcome: { kind: "waiting" },
-    };
-  const leftMs = since + verifyMs(service) - nowMs;
+    return { state: { ...next, allDoneSinceMs: nowMs }, lines, outcome: { kind: "waiting" } };
+  const leftMs = since + monitorMs - nowMs;
   if (leftMs > 0) {
     lines.push(`verify: Waiting ${Math.ceil(leftMs / 1000)} seconds to verify that tasks are stable...`);
-    return { state: next, lines, outcome: { kind: "waiting" } };
+    return { state: { ...next, allDoneSinceMs: since }, lines, outcome: { kind: "waiting" } };
   }
   lines.push("verify: Service converged");
-  return { state: next, lines, outcome: { kind: "converged" } };
+  return { state: { ...next, allDoneSinceMs: since }, lines, outcome: { kind: "converged" } };
 }
 
 function failed(
@@ -194,6 +221,7 @@ function failed(
   lines: string[],
   reason: string,
   failures: Map<string, Task[]>,
+  options: { hint?: string } = {},
 ): ProgressFrame {
   const taskErrors: string[] = [];
   for (const list of failures.values()) {
@@ -204,5 +232,5 @@ function failed(
       );
     }
   }
-  return { state, lines, outcome: { kind: "failed", reason, taskErrors } };
+  return { state, lines, outcome: { kind: "failed", reason, taskErrors, hint: options.hint } };
 }

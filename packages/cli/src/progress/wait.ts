@@ -63,7 +63,9 @@ export async function waitForService(
           CliErrorCode.NotConverged,
           `service "${name}" did not converge: ${frame.outcome.reason}${errors.map((e) => `\n  ${e}`).join("")}`,
           {
-            hint: `see \`shoal service ps --no-trunc ${name}\`; the service keeps trying unless you update or remove it`,
+            hint:
+              frame.outcome.hint ??
+              `see \`shoal service ps --no-trunc ${name}\`; the service keeps trying unless you update or remove it`,
             details: { taskErrors: errors },
           },
         );

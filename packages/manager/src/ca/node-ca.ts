@@ -19,7 +19,7 @@ import {
   NodeRole,
   type RenewNodeCertificateRequest,
 } from "@shoal/proto";
-import type { Store } from "@shoal/store";
+import { type Store, StoreErrorCode } from "@shoal/store";
 import { ManagerErrorCode } from "../errors.js";
 import { type RpcContext, unaryHandler } from "../rpc-handler.js";
 
@@ -30,7 +30,15 @@ export interface NodeCaOptions {
   logger?: Logger;
   /** Overrides the cluster's `caConfig.nodeCertExpiryMs` (tests use minutes; the spec keeps ≥ 1 h). */
   nodeCertLifetimeMs?: number;
+  /** The leader's cluster address as this manager knows it, named when no write can be made. */
+  leaderAddress?: () => string | undefined;
 }
+
+/** Store failures that mean "no leader to write through right now": nothing was written. */
+const NO_LEADER_CODES: ReadonlySet<string> = new Set([
+  StoreErrorCode.NoLeader,
+  StoreErrorCode.ProposalDropped,
+]);
 
 const roleName = (role: NodeRole) => (role === NodeRole.MANAGER ? "manager" : "worker");
 
@@ -40,6 +48,7 @@ export class NodeCaService {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly lifetimeOverrideMs: number | undefined;
+  private readonly leaderAddress: () => string | undefined;
   private root: RootCa | undefined;
 
   constructor(options: NodeCaOptions) {
@@ -48,6 +57,30 @@ export class NodeCaService {
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger()).child({ module: "manager/ca" });
     this.lifetimeOverrideMs = options.nodeCertLifetimeMs;
+    this.leaderAddress = options.leaderAddress ?? (() => undefined);
+  }
+
+  /**
+   * The CA's writes go through the store (forwarded to the leader from a follower). During an
+   * election, or on a leader stepping down, there is none: the caller gets MANAGER_NO_LEADER
+   * (UNAVAILABLE) saying so and that a retry is safe, not a store code from inside the manager.
+   */
+  private async write(what: string, fn: Parameters<Store["update"]>[0]): Promise<void> {
+    try {
+      await this.store.update(fn);
+    } catch (err) {
+      if (!(err instanceof ShoalError) || !NO_LEADER_CODES.has(err.code)) throw err;
+      const leaderAddr = this.leaderAddress();
+      throw new ShoalError(
+        ManagerErrorCode.NoLeader,
+        `${what}: the cluster has no leader to write through right now (an election is under way); nothing was written`,
+        {
+          hint: "retry in a few seconds",
+          cause: err,
+          details: leaderAddr === undefined ? {} : { leaderAddr },
+        },
+      );
+    }
   }
 
   service(): grpc.UntypedServiceImplementation {
@@ -128,7 +161,7 @@ export class NodeCaService {
       ...(lifetimeMs === undefined ? {} : { lifetimeMs }),
     });
     const role = match.role === "manager" ? NodeRole.MANAGER : NodeRole.WORKER;
-    await this.store.update((tx) =>
+    await this.write("join", (tx) =>
       tx.nodes.create(
         Node.fromPartial({
           id: nodeId,
@@ -179,7 +212,7 @@ export class NodeCaService {
       nowMs: this.clock.now(),
       ...(lifetimeMs === undefined ? {} : { lifetimeMs }),
     });
-    await this.store.update((tx) => {
+    await this.write("certificate renewal", (tx) => {
       const current = tx.nodes.get(node.id);
       if (current === undefined) return;
       tx.nodes.update({

@@ -253,6 +253,16 @@ describe("the control API", () => {
     expect(await ok("listServiceStatuses", { serviceIds: ["api"] })).toEqual({
       statuses: [{ serviceId: service.id, desiredTasks: 2, runningTasks: 1, completedTasks: 0 }],
     });
+    // No ids: every service, as ListServices without filters.
+    const all = await ok<{ statuses: { serviceId: string }[] }>("listServiceStatuses", { serviceIds: [] });
+    const { services } = await ok<{ services: { id: string }[] }>("listServices", {});
+    expect(all.statuses.map((x) => x.serviceId).sort()).toEqual(services.map((x) => x.id).sort());
+    expect(all.statuses).toContainEqual({
+      serviceId: service.id,
+      desiredTasks: 2,
+      runningTasks: 1,
+      completedTasks: 0,
+    });
     await ok("removeService", { serviceId: service.id });
     expect(store.view((tx) => tx.tasks.find("serviceId", service.id).map((t) => t.desiredState))).toEqual([
       TaskState.REMOVE,

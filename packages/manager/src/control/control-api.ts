@@ -288,10 +288,12 @@ export class ControlApi {
       listServiceStatuses: async (req: { serviceIds: string[] }) => ({
         statuses: this.view((tx) => {
           const nodes = tx.nodes.list();
-          return req.serviceIds.map((ref) => {
-            const svc = tx.services.resolve(ref);
-            return serviceStatus(svc, tx.tasks.find("serviceId", svc.id), nodes);
-          });
+          // No ids: every service (as ListServices without filters; swarmkit answers nothing).
+          const services =
+            req.serviceIds.length === 0
+              ? tx.services.list()
+              : req.serviceIds.map((ref) => tx.services.resolve(ref));
+          return services.map((svc) => serviceStatus(svc, tx.tasks.find("serviceId", svc.id), nodes));
         }),
       }),
 

@@ -147,6 +147,7 @@ describe("dispatcher sessions and heartbeats", () => {
       address: `${LOOPBACK}:${server.port}`,
       clusterId: CLUSTER,
       nodes: nodes.slice(0, 1),
+      followLeader: false,
     }).catch((e: unknown) => e as { details: string; metadata: { get(k: string): unknown[] } });
     expect((err as { details: string }).details).toBe(
       'this manager is not the leader; the leader is at "10.0.0.1:4270"',

@@ -36,6 +36,7 @@ import { ManagerErrorCode } from "../errors.js";
 import type { LeaderComponent } from "../leader-components.js";
 import { type RpcContext, streamHandler, unaryHandler } from "../rpc-handler.js";
 import { assignmentsOf, completeChanges, diffAssignments, type NodeAssignments } from "./assignments.js";
+import { NodeChanges } from "./node-changes.js";
 import {
   DEFAULT_HEARTBEAT_JITTER,
   DEFAULT_HEARTBEAT_PERIOD_MS,
@@ -76,6 +77,8 @@ interface Active {
   signal: AbortSignal;
   liveness: NodeLiveness;
   batcher: StatusBatcher;
+  /** Commits touching a node, for its session and assignments stream (one store watch). */
+  changes: NodeChanges;
   periodMs: number;
 }
 
@@ -107,7 +110,7 @@ export class Dispatcher implements LeaderComponent {
   /** Assignment streams by node, poked when a secret or config they hold changes. */
   private readonly streams = new Map<string, { held: () => NodeAssignments; wake: Wakeup }>();
   /** Counters for tests and benchmarks. */
-  readonly stats = { heartbeats: 0, sessions: 0, markedDown: 0, statusReports: 0 };
+  readonly stats = { heartbeats: 0, sessions: 0, markedDown: 0, statusReports: 0, stallsCredited: 0 };
 
   constructor(options: DispatcherOptions) {
     this.store = options.store;
@@ -155,10 +158,12 @@ export class Dispatcher implements LeaderComponent {
     );
     liveness.adopt(up, this.clock.now());
     const batcher = new StatusBatcher(this.store, this.clock, this.options.statusFlushMs, this.logger);
-    this.active = { signal, liveness, batcher, periodMs };
+    const changes = new NodeChanges(this.store, this.logger);
+    this.active = { signal, liveness, batcher, changes, periodMs };
     this.logger.info({ periodMs, adopted: up.length }, "dispatcher serving");
     try {
       await Promise.all([
+        changes.run(signal),
         this.sweep(signal, liveness, periodMs),
         this.watchSecretsAndConfigs(signal),
         this.watchOverlay(signal),
@@ -286,7 +291,7 @@ export class Dispatcher implements LeaderComponent {
       rootCa: Buffer.from(this.rootCaPem(), "utf8"),
     });
     const ended = AbortSignal.any([ctx.signal, session.controller.signal, active.signal]);
-    await this.sendRoleChanges(session.id, nodeId, node, send, ended);
+    await this.sendRoleChanges(session.id, nodeId, node, send, ended, active.changes);
     if (this.sessions.get(session.id) === session) {
       this.sessions.delete(session.id);
       if (this.sessionOfNode.get(nodeId) === session.id) this.sessionOfNode.delete(nodeId);
@@ -304,6 +309,7 @@ export class Dispatcher implements LeaderComponent {
     sent: Node,
     send: (m: SessionMessage) => void,
     ended: AbortSignal,
+    changes: NodeChanges,
   ): Promise<void> {
     let last = { role: sent.role, desired: sent.spec?.desiredRole };
     const check = () => {
@@ -320,17 +326,10 @@ export class Dispatcher implements LeaderComponent {
         rootCa: Buffer.from(this.rootCaPem(), "utf8"),
       });
     };
-    const events = this.store.watch({
-      filter: { kinds: ["node"], id: nodeId, commits: false },
-      signal: ended,
-    });
-    try {
-      check(); // a change between the session's write and the subscription
-      for await (const _ of events) check();
-    } catch (err) {
-      // A lagging watch ends the session; the agent reconnects and gets the node afresh.
-      this.logger.debug({ err, nodeId }, "node watch of a session ended");
-    }
+    changes.listen(nodeId, check, ended);
+    check(); // a change between the session's write and the subscription
+    if (!ended.aborted)
+      await new Promise<void>((resolve) => ended.addEventListener("abort", () => resolve(), { once: true }));
   }
 
   private heartbeat(request: HeartbeatRequest, ctx: RpcContext): HeartbeatResponse {
@@ -347,38 +346,23 @@ export class Dispatcher implements LeaderComponent {
     const { session, active } = this.sessionOf(sessionId, ctx);
     const ended = AbortSignal.any([ctx.signal, session.controller.signal, active.signal]);
     const nodeId = session.nodeId;
-    const { result: initial, events } = this.store.viewAndWatch(
-      (tx) => ({ set: assignmentsOf(tx, nodeId), index: this.store.applied }),
-      {
-        filter: { kinds: ["task"], nodeId },
-        signal: ended,
-      },
-    );
-    let held = initial.set;
-    let index = initial.index;
+    let held = this.store.view((tx) => assignmentsOf(tx, nodeId));
+    let index = this.store.applied;
+    const wake = new Wakeup();
+    // Registered in the same tick as the read: every later commit touching the node wakes it.
+    active.changes.listen(nodeId, () => wake.notify(), ended);
     send({
       type: AssignmentsType.COMPLETE,
       appliesTo: "",
       resultsIn: String(index),
       changes: completeChanges(held),
     });
-    const wake = new Wakeup();
     const stream = { held: () => held, wake };
     this.streams.set(nodeId, stream);
-    let failure: unknown;
-    const pump = (async () => {
-      try {
-        for await (const event of events) if (event.kind === "commit") wake.notify();
-      } catch (err) {
-        failure = err;
-      } finally {
-        wake.notify();
-      }
-    })();
     try {
       while (!ended.aborted) {
         await wake.wait(ended);
-        if (ended.aborted || failure !== undefined) break;
+        if (ended.aborted) break;
         const next = this.store.view((tx) => assignmentsOf(tx, nodeId));
         const changes = diffAssignments(held, next);
         if (changes.length === 0) continue;
@@ -389,9 +373,7 @@ export class Dispatcher implements LeaderComponent {
       }
     } finally {
       if (this.streams.get(nodeId) === stream) this.streams.delete(nodeId);
-      await pump;
     }
-    if (failure !== undefined) throw failure; // STORE_WATCH_LAGGED: the agent reconnects and resyncs
     if (active.signal.aborted) this.requireActive();
   }
 
@@ -416,11 +398,20 @@ export class Dispatcher implements LeaderComponent {
   private async sweep(signal: AbortSignal, liveness: NodeLiveness, periodMs: number): Promise<void> {
     const intervalMs = Math.max(1, Math.floor(periodMs / SWEEPS_PER_PERIOD));
     while (!signal.aborted) {
+      const before = this.clock.now();
       try {
         await this.clock.sleep(intervalMs, signal);
       } catch (err) {
         if (signal.aborted || isAbortError(err)) return;
         throw err;
+      }
+      // Timers run before pending I/O: a sweep that wakes late after the event loop was held
+      // would mark nodes DOWN whose heartbeats sit unread in their sockets. The stall is credited.
+      const late = this.clock.now() - before - intervalMs;
+      if (late > intervalMs) {
+        liveness.extend(late);
+        this.stats.stallsCredited++;
+        this.logger.info({ lateMs: late }, "the dispatcher's sweep ran late; deadlines moved by as much");
       }
       const expired = liveness.takeExpired(this.clock.now());
       if (expired.length > 0) await this.markDown(expired);

@@ -38,6 +38,14 @@ describe("NodeLiveness", () => {
     expect(l.takeExpired(6_000).sort()).toEqual(["a", "b"]);
   });
 
+  it("moves every deadline by a stall of the leader's own, and a dead node still expires", () => {
+    const l = liveness();
+    l.beat("a", 0); // deadline 3,000
+    l.extend(2_500); // the leader heard nothing for 2.5 s
+    expect(l.takeExpired(5_499)).toEqual([]);
+    expect(l.takeExpired(5_500)).toEqual(["a"]);
+  });
+
   it("forgets a node that left", () => {
     const l = liveness();
     l.beat("a", 0);

@@ -43,6 +43,16 @@ export class NodeLiveness {
     return period;
   }
 
+  /**
+   * The leader heard nothing for `ms` (its event loop was held: a long pass, a collection, a
+   * starved machine), so heartbeats that arrived meanwhile wait unread: every deadline moves by
+   * that much. A dead node still expires — only the leader's own stall is credited.
+   */
+  extend(ms: number): void {
+    if (ms <= 0) return;
+    for (const [id, deadline] of this.deadlines) this.deadlines.set(id, deadline + ms);
+  }
+
   /** The node's session ended on purpose (it left); it is no longer watched. */
   forget(nodeId: string): void {
     this.deadlines.delete(nodeId);

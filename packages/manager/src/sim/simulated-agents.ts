@@ -21,6 +21,7 @@ import {
   type TaskStatusUpdate,
 } from "@shoal/proto";
 import { ManagerErrorCode } from "../errors.js";
+import { SHOAL_DETAILS_TRAILER } from "../grpc-status.js";
 
 export interface SimulatedNode {
   nodeId: string;
@@ -35,6 +36,11 @@ export interface SimulatedAgentsOptions {
   nodes: readonly SimulatedNode[];
   /** Tasks for which this returns true are reported FAILED instead of RUNNING. */
   failTask?: (task: Task) => boolean;
+  /**
+   * Move to the leader a refusing follower names (default true, as packages/agent does); false
+   * keeps the refusal (a test of what a follower answers).
+   */
+  followLeader?: boolean;
   /** Do not open Assignments streams (heartbeat-only benchmark). */
   heartbeatsOnly?: boolean;
   logger?: Logger;
@@ -75,7 +81,9 @@ class Agent {
     heartbeatErrors: 0,
     sessions: 0,
   };
-  readonly client: DispatcherClient;
+  private client: DispatcherClient;
+  /** The manager this agent talks to: the one it was given, then the leader a follower names. */
+  private address: string;
   private readonly controller = new AbortController();
   private paused = false;
   private reconnecting = false;
@@ -87,11 +95,31 @@ class Agent {
     readonly node: SimulatedNode,
     private readonly options: SimulatedAgentsOptions,
   ) {
-    this.client = new DispatcherClient(
-      options.address,
-      createClientCredentials(node.tls, { clusterId: options.clusterId }),
+    this.address = options.address;
+    this.client = this.dial(options.address);
+  }
+
+  private dial(address: string): DispatcherClient {
+    return new DispatcherClient(
+      address,
+      createClientCredentials(this.node.tls, { clusterId: this.options.clusterId }),
       { ...tlsChannelOptions(), "grpc.use_local_subchannel_pool": 1 },
     );
+  }
+
+  /**
+   * A follower refuses with MANAGER_NOT_LEADER and names the leader in its status details
+   * (`leaderAddr`), as packages/agent reads it: the agent moves its calls there.
+   */
+  private follow(err: unknown): void {
+    const leader = leaderNamedBy(err);
+    if (this.options.followLeader === false || this.controller.signal.aborted) return;
+    if (leader === undefined || leader === this.address) return;
+    this.options.logger?.debug({ nodeId: this.node.nodeId, leader }, "following the leader");
+    for (const call of this.calls.splice(0)) call.cancel();
+    this.client.close();
+    this.address = leader;
+    this.client = this.dial(leader);
   }
 
   /** Opens a session (and the assignments stream); resolves with the first session message. */
@@ -127,6 +155,7 @@ class Agent {
       call.on("end", lost);
       call.on("error", (err: grpc.ServiceError) => {
         clearTimeout(timer);
+        this.follow(err);
         if (!opened) reject(err);
         else if (err.code !== grpc.status.CANCELLED) lost();
       });
@@ -193,6 +222,7 @@ class Agent {
         },
         (err: grpc.ServiceError) => {
           this.view.heartbeatErrors++;
+          this.follow(err);
           // An unknown session (marked down, new leader): the session stream's end reopens it.
           if (err.code === grpc.status.NOT_FOUND || err.code === grpc.status.UNAVAILABLE) this.reconnect();
           else this.scheduleHeartbeat(RECONNECT_DELAY_MS);
@@ -206,6 +236,7 @@ class Agent {
     this.calls.push(call);
     call.on("data", (m: AssignmentsMessage) => this.onAssignments(m));
     call.on("error", (err: grpc.ServiceError) => {
+      this.follow(err);
       if (err.code !== grpc.status.CANCELLED)
         this.options.logger?.debug({ err, nodeId: this.node.nodeId }, "assignments ended");
     });
@@ -281,6 +312,18 @@ class Agent {
     } catch (err) {
       this.options.logger?.debug({ err, nodeId: this.node.nodeId }, "status report failed");
     }
+  }
+}
+
+/** The leader address in a refusal's status details trailer, if it names one. */
+function leaderNamedBy(err: unknown): string | undefined {
+  const raw = (err as Partial<grpc.ServiceError> | undefined)?.metadata?.get(SHOAL_DETAILS_TRAILER)[0];
+  if (raw === undefined) return undefined;
+  try {
+    const leaderAddr = (JSON.parse(raw.toString()) as { leaderAddr?: unknown }).leaderAddr;
+    return typeof leaderAddr === "string" && leaderAddr !== "" ? leaderAddr : undefined;
+  } catch {
+    return undefined;
   }
 }
 

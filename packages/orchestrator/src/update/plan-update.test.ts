@@ -339,6 +339,22 @@ const cases: Case[] = [
     message: "rollback completed",
   },
   {
+    swarm: "a completed rollback keeps saying why it happened (docker/cli#373: the CLI must tell)",
+    service: {
+      ...svc({ state: UpdateState.ROLLBACK_STARTED, template: OLD }),
+      updateStatus: {
+        state: UpdateState.ROLLBACK_STARTED,
+        startedAtMs: STARTED,
+        completedAtMs: 0,
+        message: "update rolled back due to failure or early termination of task new1 (unhealthy)",
+      },
+    },
+    tasks: [1, 2, 3, 4].map((s) => fresh(s, { spec: OLD, upAtMs: NOW - 5_000 })),
+    want: ["service ROLLBACK_COMPLETED (spec rolled back)"],
+    message:
+      "rollback completed: update rolled back due to failure or early termination of task new1 (unhealthy)",
+  },
+  {
     swarm: "a rollback uses the rollback config (parallelism 0 = all at once)",
     service: svc({ state: UpdateState.ROLLBACK_STARTED, template: OLD, rollback: { parallelism: 0 } }),
     tasks: [1, 2, 3].map((s) => fresh(s)),

@@ -178,12 +178,15 @@ export function planServiceUpdate(input: UpdateInput, ctx: ReconcileContext): Pl
   }
   const rollingBack = isRollingBack(service);
   const failed = failures.length > 0 ? `; ${describeFailures(failures)}` : "";
+  // A completed rollback keeps saying why it happened (the update's failure, or the user), so a
+  // `service update` that waits — or a look at `service inspect` later — can tell.
+  const why = rollingBack && service.updateStatus?.message ? `: ${service.updateStatus.message}` : "";
   out.updateService(
     withStatus(service, {
       state: rollingBack ? UpdateState.ROLLBACK_COMPLETED : UpdateState.COMPLETED,
       startedAtMs,
       completedAtMs: ctx.nowMs,
-      message: `${rollingBack ? "rollback" : "update"} completed${failed}`,
+      message: `${rollingBack ? "rollback" : "update"} completed${why}${failed}`,
     }),
     `service "${name}": ${rollingBack ? "rollback" : "update"} completed`,
   );

@@ -157,6 +157,7 @@ export interface RemoveServiceResponse {
 }
 
 export interface ListServiceStatusesRequest {
+  /** Ids, names or unique id prefixes; none means every service (swarmkit answers none). */
   serviceIds: string[];
 }
 
