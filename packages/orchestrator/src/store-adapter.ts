@@ -1,5 +1,5 @@
 import { ShoalError } from "@shoal/base";
-import { isTaskTerminal, type Service, type Task, TaskState } from "@shoal/proto";
+import { isTaskTerminal, type Network, PublishMode, type Service, type Task, TaskState } from "@shoal/proto";
 import { type ReadTx, type Store, StoreErrorCode } from "@shoal/store";
 import type { Plan } from "./plan.js";
 import type { OrchestratorStore, StoreChange, UpdateOutcome, ViewScope } from "./store-port.js";
@@ -54,14 +54,38 @@ function scopedViewOf(tx: ReadTx, scope: ViewScope): ClusterView {
   for (const id of wanted) for (const t of tx.tasks.find("serviceId", id)) tasks.set(t.id, t);
   const services = new Map<string, Service>();
   for (const s of allServices) if (scope.allServices || wanted.has(s.id)) services.set(s.id, s);
+  const networks = tx.networks.list();
   return {
     nodes: new Map(tx.nodes.list().map((n) => [n.id, n])),
     services,
     tasks,
     cluster: tx.clusters.list()[0],
     // The allocator resolves a service's networks by id or name: a scoped pass needs them all.
-    networks: new Map(tx.networks.list().map((n) => [n.id, n])),
+    networks: new Map(networks.map((n) => [n.id, n])),
+    networkTasks: networkTasksOf(tx, networks, allServices),
   };
+}
+
+/**
+ * The tasks that may hold an overlay address: those whose template names a network (by id or
+ * name, through the tasks' network index) and those of services publishing an ingress port (on
+ * the ingress network). Empty without networks in use: a cluster without overlays pays nothing.
+ */
+function networkTasksOf(
+  tx: ReadTx,
+  networks: readonly Network[],
+  services: readonly Service[],
+): Map<string, Task> {
+  const out = new Map<string, Task>();
+  for (const n of networks) {
+    for (const ref of new Set([n.id, n.spec?.name ?? n.id]))
+      for (const t of tx.tasks.find("networkId", ref)) out.set(t.id, t);
+  }
+  for (const s of services) {
+    if (!(s.endpoint?.ports ?? []).some((p) => p.publishMode !== PublishMode.HOST)) continue;
+    for (const t of tx.tasks.find("serviceId", s.id)) out.set(t.id, t);
+  }
+  return out;
 }
 
 /** A task that moved forward without ending, with the same desired state and node (or a first one). */

@@ -9,6 +9,11 @@ export interface ClusterView {
   cluster?: Cluster | undefined;
   /** The networks (read only by the allocator: subnets, VIPs, task addresses per network). */
   networks?: ReadonlyMap<string, Network> | undefined;
+  /**
+   * With a scoped view (`tasks` holds only some services'): every task that may hold an address
+   * on an overlay network, so the allocator's address book never hands one out twice.
+   */
+  networkTasks?: ReadonlyMap<string, Task> | undefined;
 }
 
 /** The inputs every reconciler shares besides the view: time and task ids are parameters. */
@@ -44,6 +49,7 @@ export class WorkingView implements ClusterView {
   readonly tasks: Map<string, Task>;
   readonly cluster: Cluster | undefined;
   readonly networks: ReadonlyMap<string, Network> | undefined;
+  readonly networkTasks: ReadonlyMap<string, Task> | undefined;
   // The combined plan, one entry per object (by id, in first-change order).
   private readonly createdTasks = new Map<string, Change<Task>>();
   private readonly updatedTasks = new Map<string, Change<Task>>();
@@ -59,6 +65,7 @@ export class WorkingView implements ClusterView {
     this.tasks = new Map(view.tasks);
     this.cluster = view.cluster;
     this.networks = view.networks;
+    this.networkTasks = view.networkTasks;
   }
 
   /** Applies `plan` to this view and folds it into the combined plan (the last version wins). */

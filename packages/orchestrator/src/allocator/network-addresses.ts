@@ -26,6 +26,7 @@ export class NetworkAddressBook {
     if (ingress !== undefined)
       for (const node of view.nodes.values()) this.hold(ingress.id, node.ingressAddress ?? "");
     for (const t of view.tasks.values()) if (!hasEnded(t)) this.holdTask(t);
+    for (const t of view.networkTasks?.values() ?? []) if (!hasEnded(t)) this.holdTask(t);
   }
 
   holdService(service: Service): void {

@@ -150,6 +150,15 @@ describe("allocator pass on overlay networks", () => {
     expect(book.allocate("n0")).toBe("10.0.0.5/24");
   });
 
+  it("with a scoped view, addresses of tasks outside the scope (networkTasks) are held too", () => {
+    const elsewhere = {
+      ...task("o1", { service: "other", state: TaskState.RUNNING, node: "a" }),
+      networks: [{ networkId: "n0", addresses: ["10.0.0.2/24"], aliases: [] }],
+    };
+    const view = { ...viewOf({ networks: nets }), networkTasks: new Map([["o1", elsewhere]]) };
+    expect(new NetworkAddressBook(view).allocate("n0")).toBe("10.0.0.3/24");
+  });
+
   it("a task waits, with the reason, while its network does not exist; dnsrr gets no VIP", () => {
     const lost = service("lost", { taskTemplate: { networks: [{ target: "nowhere" }] } });
     const rr = service("rr", {
