@@ -2,7 +2,8 @@
 // runc): three of the real-world stack files the stack package carries (test/fixtures/stacks/,
 // images replaced by the test registry's busybox) deployed and converged, secrets only on the
 // nodes whose tasks use them, a stack whose image does not exist rejected without disturbing the
-// rest, a redeploy that touches only what changed, `--prune`, and `stack rm`.
+// rest, a redeploy that touches only what changed, `--prune`, and `stack rm`; then `shoal image`
+// on a node's store against the test registry.
 import { execFile } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -384,6 +385,44 @@ describe("stacks on a cluster", () => {
       { description: "no container running after stack rm", timeoutMs: 180_000 },
     );
   }, 900_000);
+
+  it("shoal image pull, ls, tag, push, rm on a node's store; unknown images and registries named", async () => {
+    const [a, b] = c().workers as [TestDaemon, TestDaemon];
+    const pushed = c().image.replace(/busybox:1$/, "pushed:2");
+    const pull = await a.shoalJson<{ id: string; names: string[] }>(["image", "pull", c().image]);
+    expect(pull.names).toContain(c().image);
+    const ls = await a.shoalJson<{ id: string; names: string[] }[]>(["image", "ls"]);
+    expect(ls.find((i) => i.id === pull.id)?.names).toContain(c().image);
+    const table = await a.shoalOk(["image", "ls"]);
+    expect(table.split("\n")[0]).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
+    expect(table).toContain(pull.id.replace("sha256:", "").slice(0, 12));
+    expect((await a.shoalOk(["image", "ls", "-q"])).trim().split("\n")).toContain(
+      pull.id.replace("sha256:", "").slice(0, 12),
+    );
+    await a.shoalOk(["image", "tag", c().image, pushed]);
+    const push = await a.shoalJson<{ reference: string; digest: string }>(["image", "push", pushed]);
+    expect(push.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // Another node pulls what was pushed: the same image.
+    const again = await b.shoalJson<{ id: string; manifestDigest: string }>(["image", "pull", pushed]);
+    expect(again.id).toBe(pull.id);
+    expect(again.manifestDigest).toBe(push.digest);
+    // rm by name untags that name only; the image stays under its other name.
+    const rm = await a.shoalJson<{ untagged: string[]; deleted: string[] }>(["image", "rm", pushed]);
+    expect(rm).toEqual({ untagged: [pushed], deleted: [] });
+    expect((await a.shoalJson<{ names: string[] }[]>(["image", "ls"])).flatMap((i) => i.names)).not.toContain(
+      pushed,
+    );
+    // Errors, named, with stable codes and exit codes.
+    const unknown = await a.shoal(["--debug", "image", "rm", "no-such/image:1"]);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain("code: IMAGE_NOT_FOUND");
+    const missing = await a.shoal(["--debug", "image", "pull", c().image.replace(/busybox:1$/, "nope:1")]);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain("code: IMAGE_NOT_FOUND_IN_REGISTRY");
+    const unreachable = await a.shoal(["--debug", "image", "pull", "127.0.0.1:1/fixtures/busybox:1"]);
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toContain("code: IMAGE_REGISTRY_UNREACHABLE");
+  }, 300_000);
 
   it("tears down without leaving a process, mount, cgroup or namespace behind", async () => {
     const current = c();
