@@ -21,9 +21,12 @@ describe("the built shoal command", () => {
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
-  it("exits 1 with an error and a hint for a group that is not available", async () => {
-    const err = await run("node", [builtCli, "image"]).catch((e: { code: number; stderr: string }) => e);
-    expect(err).toMatchObject({ code: 1 });
-    expect((err as { stderr: string }).stderr).toContain('error: "shoal image" is not yet available');
+  it("exits 4 with an error and a hint for an image file that does not exist", async () => {
+    const err = await run("node", [builtCli, "image", "import", "/nonexistent/image.tar"]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err).toMatchObject({ code: 4 });
+    expect((err as { stderr: string }).stderr).toContain('error: cannot read "/nonexistent/image.tar"');
+    expect((err as { stderr: string }).stderr).toContain("hint: ");
   });
 });

@@ -1,5 +1,12 @@
 import { ShoalError, seededRandom, silentLogger, systemClock } from "@shoal/base";
-import { AssignmentAction, type Task, Task as TaskCodec, TaskState, taskStateToJSON } from "@shoal/proto";
+import {
+  AssignmentAction,
+  type Task,
+  Task as TaskCodec,
+  TaskState,
+  type TaskStatusUpdate,
+  taskStateToJSON,
+} from "@shoal/proto";
 import { tempDir, waitFor } from "@shoal/testkit";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Engine, EngineContainer } from "./executor/engine.js";
@@ -107,6 +114,11 @@ async function startAgent(dir: string, engine: ScriptedEngine) {
   const records = await AgentRecords.open({ dir });
   const common = { clock: systemClock, random: seededRandom(1), logger: silentLogger() };
   const reporter = new StatusReporter({ records, ...common });
+  // A manager that acknowledges every report (a task is forgotten only once its last one is).
+  const sent: TaskStatusUpdate[] = [];
+  reporter.setSender(async (u) => {
+    sent.push(...u);
+  });
   const worker = new Worker({ records, reporter, engine, node, ...common, maxTransientAttempts: 2 });
   const ac = new AbortController();
   const running = Promise.all([worker.run(ac.signal), reporter.run(ac.signal)]);
@@ -118,7 +130,7 @@ async function startAgent(dir: string, engine: ScriptedEngine) {
   };
   cleanups.push(stop);
   const state = (id: string) => taskStateToJSON(records.get(id)?.status.state ?? TaskState.NEW);
-  return { records, reporter, worker, stop, state };
+  return { records, reporter, worker, stop, state, sent };
 }
 
 async function dataDir(): Promise<string> {
@@ -160,6 +172,35 @@ describe("Worker and task controllers", () => {
     });
     expect(agent.records.get("t1")?.status.err).toBe('manifest for "nope:1" not found in the registry');
     expect(engine.calls).toEqual(["pull nope:1"]);
+  });
+
+  it("a task rejected and unassigned at once is forgotten only after its REJECTED report is acknowledged", async () => {
+    // Seen in the stack e2e: the record was deleted before the reporter sent REJECTED, so the
+    // manager kept the task ASSIGNED on the node forever (and its service's network in use).
+    const engine = new ScriptedEngine();
+    engine.missingImages.add("nope:1");
+    const agent = await startAgent(await dataDir(), engine);
+    let managerUp = false;
+    const acknowledged: string[] = [];
+    agent.reporter.setSender(async (u) => {
+      if (!managerUp) throw new Error("unavailable");
+      acknowledged.push(...u.map((x) => `${x.taskId}:${taskStateToJSON(x.status?.state ?? 0)}`));
+    });
+    agent.worker.applyComplete([task("t1", TaskState.RUNNING, "nope:1")], [], []);
+    await waitFor(() => agent.state("t1") === "TASK_STATE_REJECTED", {
+      description: `agent.state("t1") === "TASK_STATE_REJECTED"`,
+    });
+    agent.worker.applyComplete([], [], []);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(agent.records.get("t1")?.status.state).toBe(TaskState.REJECTED);
+    managerUp = true;
+    agent.reporter.setSender(async (u) => {
+      acknowledged.push(...u.map((x) => `${x.taskId}:${taskStateToJSON(x.status?.state ?? 0)}`));
+    });
+    await waitFor(() => agent.records.get("t1") === undefined, {
+      description: `agent.records.get("t1") === undefined`,
+    });
+    expect(acknowledged).toContain("t1:TASK_STATE_REJECTED");
   });
 
   it("a pull is not started over by a task update that keeps the desired state", async () => {

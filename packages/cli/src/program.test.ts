@@ -27,19 +27,18 @@ describe("shoal", () => {
   it("lists every command group of the design in --help", async () => {
     const r = await run("--help");
     expect(r.code).toBe(0);
-    for (const group of [...PLANNED_GROUPS.map((g) => g.name), "stack"]) {
+    for (const group of [...PLANNED_GROUPS.map((g) => g.name), "stack", "image"]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${group}\\b`, "m"));
     }
     expect(r.stdout).toContain("--format <format>");
     expect(r.stdout).toContain("--debug");
   });
 
-  it("refuses groups that are not available yet, with exit code 1 and a hint", async () => {
-    const r = await run("image", "ls");
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe(
-      'error: "shoal image" is not yet available in this build\nhint: see README.md for what this build of shoal can do\n',
-    );
+  it("image import of a path that does not exist: CLI_NOT_FOUND, exit 4, before any call", async () => {
+    const r = await run("image", "import", "/nonexistent/shoal-image.tar");
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/^error: cannot read "\/nonexistent\/shoal-image.tar"/);
+    expect(r.stderr).toContain("hint: give the path of an OCI layout or an image tar on this node");
     expect(r.stdout).toBe("");
   });
 

@@ -6,6 +6,7 @@ import { resolveEndpoint } from "./api/endpoint.js";
 import { registerCluster } from "./commands/cluster.js";
 import { registerDaemon } from "./commands/daemon.js";
 import { PLANNED_GROUPS, registerPlannedGroup } from "./commands/groups.js";
+import { registerImage } from "./commands/image.js";
 import { registerEvents } from "./commands/logs.js";
 import { registerNode } from "./commands/node.js";
 import { registerSecretOrConfig } from "./commands/secret-config.js";
@@ -76,6 +77,7 @@ export function buildProgram(io: CliIo): Command {
   registerStack(program, ctx);
   registerSecretOrConfig(program, ctx, "secret");
   registerSecretOrConfig(program, ctx, "config");
+  registerImage(program, ctx);
   for (const group of PLANNED_GROUPS) registerPlannedGroup(program, group);
   return program;
 }

@@ -41,6 +41,7 @@ import {
   type ServiceLogsRequest,
   type SessionMessage,
 } from "@shoal/proto";
+import { LocalImageStore } from "@shoal/runtime";
 import type { Store } from "@shoal/store";
 import { hostOf, resolveAdvertiseAddress, withDefaultPort } from "./addresses.js";
 import { AdminServer } from "./admin-server.js";
@@ -48,6 +49,7 @@ import { AgentLogs } from "./agent-logs.js";
 import { natsUrlsOf } from "./bus-plan.js";
 import { serveClusterEvents, serveServiceLogs } from "./bus-queries.js";
 import { DaemonErrorCode } from "./errors.js";
+import { imageAdminHandlers } from "./image-admin.js";
 import { type DaemonLayout, daemonLayout } from "./layout.js";
 import { type BusFlags, ManagerBus } from "./manager-bus.js";
 import { ManagerMetrics } from "./manager-metrics.js";
@@ -109,6 +111,8 @@ export class Daemon {
   private latestManagers: string[] = [];
   private roleChange: Promise<void> | undefined;
   private admin: AdminServer | undefined;
+  /** The node's image store: `shoal image` and the agent's task controllers share it. */
+  private imageStore: Promise<LocalImageStore> | undefined;
   private readonly metrics: ShoalMetrics = createMetrics();
   private metricsServer: MetricsServer | undefined;
   private fatal: (err: unknown) => void = () => {};
@@ -235,7 +239,29 @@ export class Daemon {
       clusterEvents: streamHandler(this.logger, (req: ClusterEventsRequest, send, ctx) =>
         serveClusterEvents(this.busOrError().bus, req, send, ctx.signal),
       ),
+      ...imageAdminHandlers(() => this.images(), this.logger),
     };
+  }
+
+  /** Opened once, on first use (an image command, or the agent's start). */
+  private images(): Promise<LocalImageStore> {
+    if (this.imageStore === undefined) {
+      const store = new LocalImageStore({
+        root: join(this.layout.dataDir, "images"),
+        registries: this.registries(),
+        logger: this.options.logger,
+      });
+      this.imageStore = store.open().then(() => store);
+      // A failed open is tried again by the next use.
+      this.imageStore.catch(() => {
+        this.imageStore = undefined;
+      });
+    }
+    return this.imageStore;
+  }
+
+  private registries() {
+    return Object.fromEntries((this.options.insecureRegistries ?? []).map((h) => [h, { insecure: true }]));
   }
 
   /** The running manager's bus, or why there is none here. */
@@ -508,9 +534,8 @@ export class Daemon {
       dataDir: this.layout.dataDir,
       nodeId: state.nodeId,
       cgroupParent: this.layout.cgroupParent(state.nodeId),
-      registries: Object.fromEntries(
-        (this.options.insecureRegistries ?? []).map((h) => [h, { insecure: true }]),
-      ),
+      registries: this.registries(),
+      images: await this.images(),
       logger: this.options.logger,
       // Bridge networking always: on the subnet given, else on the one the allocator gives the node.
       network: {

@@ -116,6 +116,16 @@ export class TaskController {
         maxTransientAttempts: this.maxTransientAttempts,
       });
       if (action.kind === "forget") {
+        // Not before the manager has the task's last status: forgetting first would drop the
+        // report (the reporter sends from the records), and the manager would wait forever on a
+        // task it thinks is still ASSIGNED here (it even hands it back, to be forgotten again).
+        try {
+          await this.deps.reporter.delivered(this.deps.taskId, record.seq, waitSignal);
+        } catch (err) {
+          if (signal.aborted) return;
+          if (isAbortError(err) || waitSignal.aborted) continue;
+          throw err;
+        }
         this.deps.records.delete(this.deps.taskId);
         this.log.info("task removed from the node");
         return;

@@ -39,6 +39,11 @@ export interface RuntimeEngineOptions {
   runcRoot?: string;
   /** Per registry host: insecure flag and credentials. */
   registries?: Record<string, RegistryHostConfig>;
+  /**
+   * The node's image store, opened by the caller (the daemon serves `shoal image` from it also
+   * while the node is in no cluster); by default one under `<dataDir>/images` with `registries`.
+   */
+  images?: LocalImageStore;
   /** Containers get their own namespace on the node bridge; without it, loopback only ("none"). */
   network?: RuntimeEngineNetworkOptions;
   logger: Logger;
@@ -89,11 +94,13 @@ export class RuntimeEngine implements Engine {
   ) {}
 
   static async open(opts: RuntimeEngineOptions): Promise<RuntimeEngine> {
-    const images = new LocalImageStore({
-      root: join(opts.dataDir, "images"),
-      registries: opts.registries,
-      logger: opts.logger,
-    });
+    const images =
+      opts.images ??
+      new LocalImageStore({
+        root: join(opts.dataDir, "images"),
+        registries: opts.registries,
+        logger: opts.logger,
+      });
     await images.open();
     let engine: RuntimeEngine | undefined;
     // Opening re-adopts the containers that outlived the previous agent process.

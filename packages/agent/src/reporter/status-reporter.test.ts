@@ -95,4 +95,46 @@ describe("StatusReporter", () => {
     expect(second).toEqual([`a:${TaskState.PREPARING}`, `b:${TaskState.ASSIGNED}`]);
     expect(reporter.pending()).toEqual([]);
   });
+
+  it("delivered: resolves only once the manager acknowledged the task's last status", async () => {
+    // A task rejected and then unassigned at once must not be forgotten before the REJECTED
+    // report went out: the manager would keep it ASSIGNED here forever (seen in the stack e2e).
+    const { records, reporter, clock } = await setup();
+    reporter.report("a", status(TaskState.REJECTED));
+    const seq = records.get("a")?.seq as number;
+    let done = false;
+    const waiting = reporter.delivered("a", seq, new AbortController().signal).then(() => {
+      done = true;
+    });
+    await tick();
+    expect(done).toBe(false);
+    let fail = true;
+    const sent: string[] = [];
+    reporter.setSender(async (u) => {
+      if (fail) throw new Error("unavailable");
+      sent.push(...u.map((x) => `${x.taskId}:${x.status?.state}`));
+    });
+    await tick();
+    expect(done).toBe(false);
+    fail = false;
+    reporter.setSender(async (u) => {
+      sent.push(...u.map((x) => `${x.taskId}:${x.status?.state}`));
+    });
+    // The loop is in the failed send's backoff.
+    await clock.advanceAsync(10_000);
+    await waiting;
+    expect(sent).toContain(`a:${TaskState.REJECTED}`);
+    // Already acknowledged, or no record: at once.
+    await reporter.delivered("a", seq, new AbortController().signal);
+    await reporter.delivered("gone", 5, new AbortController().signal);
+  });
+
+  it("delivered: rejects when its signal aborts", async () => {
+    const { reporter } = await setup();
+    reporter.report("a", status(TaskState.SHUTDOWN));
+    const ac = new AbortController();
+    const waiting = reporter.delivered("a", 1, ac.signal);
+    ac.abort();
+    await expect(waiting).rejects.toThrow();
+  });
 });

@@ -29,6 +29,8 @@ export class StatusReporter {
   /** seq acknowledged per task in the current session. */
   private acked = new Map<string, number>();
   private wake: (() => void) | undefined;
+  /** `delivered` calls waiting for a task's seq to be acknowledged. */
+  private readonly waiters = new Set<{ taskId: string; seq: number; resolve: () => void }>();
   private readonly batchSize: number;
   private readonly log: Logger;
 
@@ -50,6 +52,45 @@ export class StatusReporter {
     this.sender = sender;
     this.acked = new Map();
     this.poke();
+  }
+
+  /**
+   * Resolves once the manager has acknowledged the task's status of `seq` (or a later one) in the
+   * current session, or at once when the task has no record; rejects when `signal` aborts. A task
+   * is forgotten only after this: its last status (REJECTED, SHUTDOWN, …) must reach the manager,
+   * which otherwise keeps waiting for a task no node holds any more.
+   */
+  delivered(taskId: string, seq: number, signal: AbortSignal): Promise<void> {
+    if (this.isDelivered(taskId, seq)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        taskId,
+        seq,
+        resolve: () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        this.waiters.delete(waiter);
+        reject(signal.reason);
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.waiters.add(waiter);
+    });
+  }
+
+  private isDelivered(taskId: string, seq: number): boolean {
+    return this.opts.records.get(taskId) === undefined || (this.acked.get(taskId) ?? -1) >= seq;
+  }
+
+  private settleWaiters(): void {
+    for (const w of [...this.waiters]) {
+      if (!this.isDelivered(w.taskId, w.seq)) continue;
+      this.waiters.delete(w);
+      w.resolve();
+    }
   }
 
   /** Statuses not yet acknowledged in this session. */
@@ -79,6 +120,7 @@ export class StatusReporter {
         // Acknowledged for the seq that was sent; a newer status written meanwhile stays due.
         for (const r of batch) acked.set(r.task.id, r.seq);
         failures = 0;
+        if (acked === this.acked) this.settleWaiters();
       } catch (err) {
         if (signal.aborted) return;
         const delayMs = backoffDelayMs(failures++, this.opts.random);

@@ -28,6 +28,10 @@ export type ControlMethod = UnaryName<ControlDef>;
 export type AdminMethod = UnaryName<AdminDef>;
 export type AdminStreamMethod = StreamName<AdminDef>;
 
+export interface CallOptions {
+  timeoutMs?: number;
+}
+
 /** What commands call: the Control API and the daemon's NodeAdmin API, as promises. */
 export interface Api {
   readonly endpoint: string;
@@ -35,7 +39,12 @@ export interface Api {
     method: K,
     request: RequestOf<ControlDef[K]>,
   ): Promise<ResponseOf<ControlDef[K]>>;
-  admin<K extends AdminMethod>(method: K, request: RequestOf<AdminDef[K]>): Promise<ResponseOf<AdminDef[K]>>;
+  /** `options.timeoutMs` for calls that may take long (an image pull); default DEFAULT_CALL_TIMEOUT_MS. */
+  admin<K extends AdminMethod>(
+    method: K,
+    request: RequestOf<AdminDef[K]>,
+    options?: CallOptions,
+  ): Promise<ResponseOf<AdminDef[K]>>;
   /**
    * A server-streaming NodeAdmin call (logs, events): resolves when the server ends the stream.
    * Through --host, the manager's Logs service answers the methods it shares with NodeAdmin.
@@ -94,8 +103,12 @@ export class Connection implements Api {
     return this.unary(ControlService, method, request);
   }
 
-  admin<K extends AdminMethod>(method: K, request: RequestOf<AdminDef[K]>): Promise<ResponseOf<AdminDef[K]>> {
-    return this.unary(NodeAdminService, method, request);
+  admin<K extends AdminMethod>(
+    method: K,
+    request: RequestOf<AdminDef[K]>,
+    options: CallOptions = {},
+  ): Promise<ResponseOf<AdminDef[K]>> {
+    return this.unary(NodeAdminService, method, request, options.timeoutMs);
   }
 
   adminStream<K extends AdminStreamMethod>(
@@ -132,6 +145,7 @@ export class Connection implements Api {
     definition: D,
     method: K,
     request: RequestOf<D[K]>,
+    timeoutMs = DEFAULT_CALL_TIMEOUT_MS,
   ): Promise<ResponseOf<D[K]>> {
     const def = definition[method] as unknown as {
       path: string;
@@ -145,7 +159,7 @@ export class Connection implements Api {
         def.responseDeserialize,
         request,
         new grpc.Metadata(),
-        { deadline: Date.now() + DEFAULT_CALL_TIMEOUT_MS },
+        { deadline: Date.now() + timeoutMs },
         (err, response) => {
           if (err) reject(fromGrpcError(err, this.endpoint));
           else resolvePromise(response as ResponseOf<D[K]>);

@@ -50,6 +50,8 @@ const BY_STATUS: Readonly<Partial<Record<GrpcStatus, { exitCode: number; hint?: 
  */
 const HINT_BY_CODE_SUFFIX: readonly [suffix: string, exitCode: number, hint: string | undefined][] = [
   ["_NOT_FOUND", ExitCode.NotFound, "list what exists with `ls`"],
+  ["_NOT_FOUND_IN_REGISTRY", ExitCode.NotFound, "check the name and tag, and which registry it points at"],
+  ["_REGISTRY_UNREACHABLE", ExitCode.Unreachable, "check the registry's address and that it answers"],
   ["_AMBIGUOUS", ExitCode.NotFound, "give more characters of the id, or the full name"],
   ["_ALREADY_EXISTS", ExitCode.Conflict, "pick another name or remove the old one"],
   ["_NAME_CONFLICT", ExitCode.Conflict, "pick another name or remove the old one"],

@@ -7,9 +7,7 @@ import { CliErrorCode } from "../errors.js";
  * so users see the shape of the tool, and refuse to run with a clear error: nothing pretends to
  * work. A group moves out of this table when its real implementation is registered.
  */
-export const PLANNED_GROUPS: readonly { name: string; summary: string; usage: string }[] = [
-  { name: "image", summary: "pull, import, list and remove images on this node", usage: "<command>" },
-];
+export const PLANNED_GROUPS: readonly { name: string; summary: string; usage: string }[] = [];
 
 /**
  * Registers a command that is listed but refuses to run: exit code 1, `"shoal <path>" is not yet
