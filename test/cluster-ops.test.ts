@@ -26,7 +26,9 @@ const c = (): TestCluster => {
 };
 
 beforeAll(async () => {
-  cluster = await startCluster({ managers: 3, workers: 2 });
+  // 5 s heartbeats: a daemon restarted under load (CI's 2 cores) comes back within the 15 s before
+  // its node would be marked down and its tasks replaced (the restart case checks they are not).
+  cluster = await startCluster({ managers: 3, workers: 2, heartbeatMs: 5_000 });
 }, 600_000);
 
 afterAll(async () => {

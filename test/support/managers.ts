@@ -234,6 +234,7 @@ export async function issueCertificate(
       token,
       role,
       availability: 0,
+      hosts: [],
     });
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {

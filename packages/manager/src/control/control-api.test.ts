@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { silentLogger } from "@shoal/base";
+import { ShoalError, silentLogger } from "@shoal/base";
 import {
   createClientCredentials,
   KeyEncryptionKey,
@@ -29,7 +29,7 @@ import {
   type WatchMessage,
   WatchRequest,
 } from "@shoal/proto";
-import { Store } from "@shoal/store";
+import { Store, StoreErrorCode } from "@shoal/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOOPBACK, nodeMaterial, type Outcome, unary } from "../../test/tls.js";
 import { initCluster } from "../cluster-init.js";
@@ -282,6 +282,44 @@ describe("the control API", () => {
       ok: false,
       status: "NOT_FOUND",
     });
+  });
+
+  it("removes a service whose tasks change under it: a transaction that lost the race is built again", async () => {
+    const { service } = await ok<{ service: { id: string } }>("createService", {
+      spec: webSpec({ name: "racy" }),
+    });
+    await store.update((tx) => {
+      for (const slot of [1, 2]) {
+        tx.tasks.create(
+          Task.fromPartial({
+            id: `racy-${slot}`,
+            serviceId: service.id,
+            slot,
+            desiredState: TaskState.RUNNING,
+          }),
+        );
+      }
+    });
+    // As when the reaper deletes a task between the proposal and its apply: the first batch fails.
+    const batch = store.batch.bind(store);
+    let raced = 0;
+    store.batch = async (fn, options) => {
+      if (raced++ === 0) {
+        await store.update((tx) => tx.tasks.delete("racy-1"));
+        throw new ShoalError(StoreErrorCode.NotFound, 'task "racy-1" not found');
+      }
+      return batch(fn, options);
+    };
+    try {
+      await ok("removeService", { serviceId: service.id });
+    } finally {
+      store.batch = batch;
+    }
+    expect(raced).toBe(2);
+    expect(store.view((tx) => tx.tasks.find("serviceId", service.id).map((t) => t.desiredState))).toEqual([
+      TaskState.REMOVE,
+    ]);
+    expect(store.view((tx) => tx.services.get(service.id))).toBeUndefined();
   });
 
   it("rotates a join token, never returns the CA key, and keeps workers out", async () => {

@@ -42,6 +42,14 @@ import { type CommonFilters, matchesCommon } from "./list-filters.js";
 import { serviceStatus } from "./service-statuses.js";
 import { redact, toWatchMessage, wantsEvent } from "./watch-selectors.js";
 
+/** Store failures of a transaction that met a concurrent change when applied: built again, it goes through. */
+const LOST_RACE_CODES: ReadonlySet<string> = new Set([
+  StoreErrorCode.NotFound,
+  StoreErrorCode.VersionConflict,
+]);
+/** How often RemoveService rebuilds its transactions before it gives up. */
+const REMOVE_SERVICE_ATTEMPTS = 5;
+
 export interface ControlApiOptions {
   store: Store;
   logger?: Logger;
@@ -273,18 +281,29 @@ export class ControlApi {
       removeService: async (req: { serviceId: string }) => {
         const service = this.view((tx) => tx.services.resolve(required(req.serviceId, "service_id")));
         // The service goes, and every task of it is told to shut down and be removed (the task
-        // reaper deletes them once the agents reported them stopped).
-        await s.batch((b) => {
-          b.update((tx) => tx.services.delete(service.id));
-          for (const task of this.view((tx) => tx.tasks.find("serviceId", service.id))) {
-            if (task.desiredState >= TaskState.REMOVE) continue;
-            b.update((tx) => {
-              const t = tx.tasks.get(task.id);
-              if (t !== undefined) tx.tasks.update({ ...t, desiredState: TaskState.REMOVE });
+        // reaper deletes them once the agents reported them stopped). Its tasks change while this
+        // is proposed (agents report, the reaper deletes old ones): a transaction that lost such a
+        // race fails as a whole when applied, and is built again from what is there now.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await s.batch((b) => {
+              b.update((tx) => {
+                if (tx.services.get(service.id) !== undefined) tx.services.delete(service.id);
+              });
+              for (const task of this.view((tx) => tx.tasks.find("serviceId", service.id))) {
+                if (task.desiredState >= TaskState.REMOVE) continue;
+                b.update((tx) => {
+                  const t = tx.tasks.get(task.id);
+                  if (t !== undefined) tx.tasks.update({ ...t, desiredState: TaskState.REMOVE });
+                });
+              }
             });
+            return {};
+          } catch (err) {
+            const raced = ShoalError.is(err) && LOST_RACE_CODES.has(err.code);
+            if (!raced || attempt >= REMOVE_SERVICE_ATTEMPTS) throw err;
           }
-        });
-        return {};
+        }
       },
       listServiceStatuses: async (req: { serviceIds: string[] }) => ({
         statuses: this.view((tx) => {
