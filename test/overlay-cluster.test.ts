@@ -325,9 +325,15 @@ describe("overlay networks in a cluster", () => {
     // The node holds exactly what its running containers need: one veth per container and
     // network, one bridge and one VXLAN device per network in use.
     const mine = tasks.filter((t) => t.nodeId === worker.nodeId);
+    let seen: { links: Awaited<ReturnType<typeof overlayLinks>>; tasks: string[] } | undefined;
     const links = await waitFor(
       async () => {
         const l = await overlayLinks(worker);
+        const now = await c().tasks("app_middle");
+        seen = {
+          links: l,
+          tasks: now.filter((t) => t.desiredState === "TASK_STATE_RUNNING").map((t) => `${t.id}@${t.nodeId}`),
+        };
         return l.veths.length === mine.length * 2 ? l : undefined;
       },
       {
@@ -335,7 +341,10 @@ describe("overlay networks in a cluster", () => {
         timeoutMs: 60_000,
         intervalMs: 1_000,
       },
-    );
+    ).catch((err: unknown) => {
+      // What the node held and where the tasks ran at the end: a leak or a task that moved.
+      throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(seen)}`);
+    });
     expect(links.bridges).toBe(links.vxlans);
     expect(links.bridges).toBeLessThanOrEqual(3);
   }, 900_000);
