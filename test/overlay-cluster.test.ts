@@ -6,7 +6,7 @@
 // and the backend sees the client's own address; a daemon killed while attaching containers is
 // reconciled on restart with nothing leaked; a killed host's tasks leave DNS and the VIP.
 import { execFile } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type TestHost, waitFor } from "@shoal/testkit";
@@ -323,26 +323,33 @@ describe("overlay networks in a cluster", () => {
       );
     }
     // The node holds exactly what its running containers need: one veth per container and
-    // network, one bridge and one VXLAN device per network in use.
+    // network (the other services' containers on this node count too), one bridge and one VXLAN
+    // device per network in use; no endpoint is left for a container that is not running.
     const mine = tasks.filter((t) => t.nodeId === worker.nodeId);
-    let seen: { links: Awaited<ReturnType<typeof overlayLinks>>; tasks: string[] } | undefined;
+    let seen: Record<string, unknown> | undefined;
     const links = await waitFor(
       async () => {
         const l = await overlayLinks(worker);
-        const now = await c().tasks("app_middle");
-        seen = {
-          links: l,
-          tasks: now.filter((t) => t.desiredState === "TASK_STATE_RUNNING").map((t) => `${t.id}@${t.nodeId}`),
-        };
-        return l.veths.length === mine.length * 2 ? l : undefined;
+        const containers = await worker.containers();
+        const running = new Set(containers.filter((x) => x.status === "running").map((x) => x.id));
+        const endpoints = JSON.parse(
+          await readFile(join(worker.dataDir, "overlay-endpoints.json"), "utf8"),
+        ) as { taskId: string; networks: unknown[] }[];
+        seen = { links: l, containers: containers.map((x) => `${x.id}:${x.status}`), endpoints };
+        const attachments = endpoints.reduce((n, e) => n + e.networks.length, 0);
+        const settled =
+          endpoints.every((e) => running.has(e.taskId)) &&
+          l.veths.length === attachments &&
+          mine.every((t) => endpoints.some((e) => e.taskId === t.id && e.networks.length === 2));
+        return settled ? l : undefined;
       },
       {
-        description: `${mine.length * 2} overlay veths on ${worker.name}`,
+        description: `one overlay veth per running container and network on ${worker.name}`,
         timeoutMs: 60_000,
         intervalMs: 1_000,
       },
     ).catch((err: unknown) => {
-      // What the node held and where the tasks ran at the end: a leak or a task that moved.
+      // What the node held at the end: a leaked link or endpoint, or one missing.
       throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(seen)}`);
     });
     expect(links.bridges).toBe(links.vxlans);
