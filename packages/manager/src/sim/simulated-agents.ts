@@ -21,7 +21,7 @@ import {
   type TaskStatusUpdate,
 } from "@shoal/proto";
 import { ManagerErrorCode } from "../errors.js";
-import { SHOAL_DETAILS_TRAILER } from "../grpc-status.js";
+import { fromStatus } from "../grpc-status.js";
 
 export interface SimulatedNode {
   nodeId: string;
@@ -333,15 +333,14 @@ class Agent {
   }
 }
 
-/** The leader address in a refusal's status details trailer, if it names one. */
+/** The leader address a refusing follower names in its status details (fromStatus reads them). */
 function leaderNamedBy(err: unknown): string | undefined {
-  const raw = (err as Partial<grpc.ServiceError> | undefined)?.metadata?.get(SHOAL_DETAILS_TRAILER)[0];
-  if (raw === undefined) return undefined;
+  if ((err as Partial<grpc.ServiceError> | undefined)?.metadata === undefined) return undefined;
   try {
-    const leaderAddr = (JSON.parse(raw.toString()) as { leaderAddr?: unknown }).leaderAddr;
+    const leaderAddr = fromStatus(err as grpc.ServiceError).details.leaderAddr;
     return typeof leaderAddr === "string" && leaderAddr !== "" ? leaderAddr : undefined;
   } catch {
-    return undefined;
+    return undefined; // details that are not JSON: no leader named
   }
 }
 
