@@ -125,6 +125,12 @@ describe("ReplicatedStore on 3 members (LocalNetwork, WalStorage)", () => {
     const counters = c
       .store(1)
       .view((tx) => tx.nodes.list().map((n) => [n.id, Number(n.spec!.labels.n)] as const));
+    // The watcher reads its events asynchronously: converged() says the stores agree, not that
+    // the watcher has drained its queue yet.
+    await until(
+      () => counters.every(([id, n]) => watched.get(id) === String(n)),
+      "the follower's watcher to see the last committed change",
+    );
     let total = 0;
     for (const [id, n] of counters) {
       expect(n).toBeGreaterThanOrEqual(acked.get(id) ?? 0);
