@@ -101,6 +101,9 @@ export class ClusterServer {
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
       interceptors: [codeTrailerInterceptor],
+      // Channelz (grpc-js's introspection registry, which nothing here serves) counts every call,
+      // stream and message: per-call work for thousands of agents' heartbeats.
+      "grpc.enable_channelz": 0,
     });
     for (const [key, definition] of DEFINITIONS) {
       const served = withUnimplemented(definition, options.services[key] ?? {}, logger);
