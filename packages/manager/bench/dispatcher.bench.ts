@@ -123,6 +123,11 @@ export async function run(): Promise<void> {
     }
     // Opening thousands of mTLS sessions takes a while on a loaded machine; not forever.
     let timer: NodeJS.Timeout | undefined;
+    const openedAt = performance.now();
+    const progress = setInterval(() => {
+      const s = ((performance.now() - openedAt) / 1_000).toFixed(0);
+      process.stderr.write(`dispatcher bench: ${dispatcher.stats.sessions} sessions after ${s} s\n`);
+    }, 10_000);
     await Promise.race([
       Promise.all(agents.map((a) => a.ready)),
       new Promise((_, reject) => {
@@ -131,8 +136,13 @@ export async function run(): Promise<void> {
           READY_TIMEOUT_MS,
         );
       }),
-    ]).finally(() => clearTimeout(timer));
+    ]).finally(() => {
+      clearTimeout(timer);
+      clearInterval(progress);
+    });
+    const openS = (performance.now() - openedAt) / 1_000;
     process.stderr.write(`dispatcher bench: ${dispatcher.stats.sessions} sessions open\n`);
+    reportFigure("dispatcher_sessions_open_s", openS, "s");
     await new Promise((r) => setTimeout(r, 3_000)); // every agent past its first heartbeats
     const before = { ...dispatcher.stats };
     const cpu0 = process.cpuUsage();
@@ -144,6 +154,9 @@ export async function run(): Promise<void> {
     reportFigure("dispatcher_heartbeats_per_s", (heartbeats * 1_000) / elapsedMs, "1/s");
     reportFigure("dispatcher_nodes", NODES, "nodes");
     reportFigure("dispatcher_process_cpu_share", (cpu.user + cpu.system) / 1_000 / elapsedMs, "cores");
+    // What one heartbeat costs the dispatcher's process (TLS, HTTP/2, grpc-js, the handler,
+    // the sweeps): less bound to the machine's load than the rate, which the starved agents set.
+    reportFigure("dispatcher_cpu_us_per_heartbeat", (cpu.user + cpu.system) / Math.max(1, heartbeats), "us");
     reportFigure("dispatcher_marked_down", dispatcher.stats.markedDown, "nodes");
     reportFigure("dispatcher_sessions_opened", dispatcher.stats.sessions, "sessions");
     const summaries = await Promise.all(agents.splice(0).map((a) => a.stop()));

@@ -21,6 +21,8 @@ const sim = await SimulatedAgents.open({
   address: file.address,
   clusterId: file.clusterId,
   heartbeatsOnly: true,
+  // As agents do: keep trying (the bench's own deadline ends a run that cannot open them all).
+  openAttempts: 1_000,
   nodes: file.nodes.map((n) => ({
     nodeId: n.nodeId,
     tls: { rootCertPem: file.rootCertPem, keyPem: file.keyPem, certPem: n.certPem },

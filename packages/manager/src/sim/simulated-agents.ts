@@ -43,6 +43,8 @@ export interface SimulatedAgentsOptions {
   followLeader?: boolean;
   /** Do not open Assignments streams (heartbeat-only benchmark). */
   heartbeatsOnly?: boolean;
+  /** How often `open` tries one node's session before it gives up (default 4). */
+  openAttempts?: number;
   logger?: Logger;
 }
 
@@ -61,11 +63,11 @@ export interface AgentView {
   sessions: number;
 }
 
-/** Sessions opened at once by `open`. */
-const CONNECT_WAVE = 50;
+/** Sessions being opened at once by `open` (a window: the next starts as soon as one is open). */
+const CONNECT_WINDOW = 50;
 /** How long `start` waits for a session's first message before it tries again. */
 const SESSION_OPEN_TIMEOUT_MS = 15_000;
-/** How often `open` tries one node's session before it gives up. */
+/** How often `open` tries one node's session before it gives up (`openAttempts`). */
 const OPEN_ATTEMPTS = 4;
 /** A status report that failed is sent again after this long (or with the next assignments). */
 const REPORT_RETRY_MS = 500;
@@ -105,7 +107,15 @@ class Agent {
     return new DispatcherClient(
       address,
       createClientCredentials(this.node.tls, { clusterId: this.options.clusterId }),
-      { ...tlsChannelOptions(), "grpc.use_local_subchannel_pool": 1 },
+      {
+        ...tlsChannelOptions(),
+        "grpc.use_local_subchannel_pool": 1,
+        // Thousands of channels in one process: channelz bookkeeping and the retry wrapper are
+        // per-call costs of the simulator (not of the manager it measures); an agent's calls are
+        // not retried by grpc-js either way (no retry policy is configured).
+        "grpc.enable_channelz": 0,
+        "grpc.enable_retries": 0,
+      },
     );
   }
 
@@ -344,12 +354,12 @@ function leaderNamedBy(err: unknown): string | undefined {
   }
 }
 
-async function startWithRetries(agent: Agent): Promise<void> {
+async function startWithRetries(agent: Agent, attempts: number): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await agent.start();
     } catch (err) {
-      if (attempt >= OPEN_ATTEMPTS) throw err;
+      if (attempt >= attempts) throw err;
       await new Promise((r) => setTimeout(r, RECONNECT_DELAY_MS));
     }
   }
@@ -365,11 +375,23 @@ export class SimulatedAgents {
     const sim = new SimulatedAgents({ ...options, logger: options.logger ?? silentLogger() });
     for (const node of options.nodes) sim.agents.set(node.nodeId, new Agent(node, sim.options));
     try {
-      // In waves, as a fleet reconnects: thousands of TLS handshakes at once only get resets.
+      // A window of sessions in set-up at once, as a fleet reconnects: thousands of TLS
+      // handshakes at once only get resets. A window, not waves: one session that needs its
+      // retries does not hold up the next fifty.
       const agents = [...sim.agents.values()];
-      for (let i = 0; i < agents.length; i += CONNECT_WAVE) {
-        await Promise.all(agents.slice(i, i + CONNECT_WAVE).map((a) => startWithRetries(a)));
-      }
+      const attempts = options.openAttempts ?? OPEN_ATTEMPTS;
+      let next = 0;
+      let failed: unknown;
+      const worker = async () => {
+        while (next < agents.length && failed === undefined) {
+          const agent = agents[next++] as Agent;
+          await startWithRetries(agent, attempts).catch((err: unknown) => {
+            failed ??= err;
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(CONNECT_WINDOW, agents.length) }, worker));
+      if (failed !== undefined) throw failed;
     } catch (err) {
       sim.close();
       throw err;
