@@ -4,6 +4,8 @@ import { MemoryDurableStorage } from "./durable-storage.js";
 import {
   DEFAULT_ELECTION_TICKS,
   DEFAULT_HEARTBEAT_TICKS,
+  DEFAULT_SNAPSHOT_BYTES,
+  DEFAULT_SNAPSHOT_CATCH_UP_BYTES,
   DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES,
   DEFAULT_SNAPSHOT_ENTRIES,
   DEFAULT_TICK_MS,
@@ -30,6 +32,8 @@ describe("RaftNode options", () => {
       heartbeatTicks: DEFAULT_HEARTBEAT_TICKS,
       snapshotEntries: DEFAULT_SNAPSHOT_ENTRIES,
       snapshotCatchUpEntries: DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES,
+      snapshotBytes: DEFAULT_SNAPSHOT_BYTES,
+      snapshotCatchUpBytes: DEFAULT_SNAPSHOT_CATCH_UP_BYTES,
       // Twice the longest randomized election timeout (2 x electionTicks ticks).
       readTimeoutMs: 4 * DEFAULT_ELECTION_TICKS * DEFAULT_TICK_MS,
     });

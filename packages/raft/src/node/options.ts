@@ -21,6 +21,14 @@ export const DEFAULT_HEARTBEAT_TICKS = 1;
 export const DEFAULT_SNAPSHOT_ENTRIES = 10_000;
 /** Entries kept behind a snapshot so a slightly slow follower catches up without one. */
 export const DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES = 1000;
+/**
+ * Also a snapshot once the entries applied since the last one hold this many bytes: the log
+ * lives in memory until it is compacted, and 10,000 group-committed entries of a busy cluster
+ * (a scheduling pass, a status batch: up to 1.5 MiB each) held hundreds of MiB on the leader.
+ */
+export const DEFAULT_SNAPSHOT_BYTES = 64 * 1024 * 1024;
+/** The catch-up entries behind a snapshot are also cut to this many bytes (the newest kept). */
+export const DEFAULT_SNAPSHOT_CATCH_UP_BYTES = 16 * 1024 * 1024;
 
 /** The options a running RaftNode uses, every default filled in. */
 export interface ResolvedNodeOptions {
@@ -32,6 +40,8 @@ export interface ResolvedNodeOptions {
   heartbeatTicks: number;
   snapshotEntries: number;
   snapshotCatchUpEntries: number;
+  snapshotBytes: number;
+  snapshotCatchUpBytes: number;
   readTimeoutMs: number;
 }
 
@@ -62,6 +72,11 @@ export function resolveNodeOptions(o: RaftNodeOptions): ResolvedNodeOptions {
     snapshotCatchUpEntries: nonNegativeInteger(
       "snapshotCatchUpEntries",
       o.snapshotCatchUpEntries ?? DEFAULT_SNAPSHOT_CATCH_UP_ENTRIES,
+    ),
+    snapshotBytes: nonNegativeInteger("snapshotBytes", o.snapshotBytes ?? DEFAULT_SNAPSHOT_BYTES),
+    snapshotCatchUpBytes: nonNegativeInteger(
+      "snapshotCatchUpBytes",
+      o.snapshotCatchUpBytes ?? DEFAULT_SNAPSHOT_CATCH_UP_BYTES,
     ),
     readTimeoutMs,
   };

@@ -112,6 +112,31 @@ describe("RaftNode on WAL storage, three members, in-process transport", () => {
     expect(again.machine.data.get("s59")).toBe("59");
   });
 
+  it("snapshots by bytes too, and keeps only the newest catch-up entries within their byte limit", async () => {
+    // Entries far from the 10,000-entry trigger, but 60 of ~1 KiB each are over 16 KiB.
+    const c = await startCluster({
+      snapshotEntries: 10_000,
+      snapshotCatchUpEntries: 1_000,
+      snapshotBytes: 16 * 1024,
+      snapshotCatchUpBytes: 4 * 1024,
+    });
+    const leader = await c.waitForLeader();
+    let last = 0;
+    for (let i = 0; i < 60; i++) last = (await leader.propose(kv(`b${i}`, "x".repeat(1024)))).index;
+    await c.waitForApplied(last);
+    const storage = c.members.get(leader.id)!.storage;
+    const snapshotAt = storage.snapshot().meta.index;
+    expect(snapshotAt).toBeGreaterThanOrEqual(16);
+    // 1,000 catch-up entries by count would keep the whole log; 4 KiB keeps about four.
+    expect(snapshotAt - storage.firstIndex()).toBeLessThanOrEqual(5);
+    // Still whole: a member restarted from its snapshot and the log after it has every write.
+    await c.crash(leader.id);
+    const again = await c.startMember(leader.id);
+    await c.waitForApplied(last, [leader.id]);
+    expect(again.machine.data.get("b0")).toBe("x".repeat(1024));
+    expect(again.machine.data.get("b59")).toBe("x".repeat(1024));
+  });
+
   it("never reports success for a proposal of a leader cut off from the quorum", async () => {
     const c = await startCluster();
     const leader = await c.waitForLeader();

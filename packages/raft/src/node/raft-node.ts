@@ -41,6 +41,10 @@ export interface RaftNodeOptions {
   snapshotEntries?: number;
   /** Entries kept in the log behind a snapshot so slow followers catch up without one. Default 1,000. */
   snapshotCatchUpEntries?: number;
+  /** Also take a snapshot once the entries applied since the last hold this many bytes (0 = no limit). Default 64 MiB. */
+  snapshotBytes?: number;
+  /** The catch-up entries are also cut to this many bytes, the newest kept (0 = no limit). Default 16 MiB. */
+  snapshotCatchUpBytes?: number;
   /** readIndex() gives up after this long. Default twice the maximum election timeout. */
   readTimeoutMs?: number;
   /**
@@ -126,6 +130,8 @@ export class RaftNode {
   private readonly readContexts: ReadContexts;
 
   private appliedIndex = 0;
+  /** Bytes of entry data applied since the last snapshot (the `snapshotBytes` trigger). */
+  private appliedBytesSinceSnapshot = 0;
   private leaderId = 0;
   private currentRole: Role = Role.Follower;
   private currentTerm = 0;
@@ -473,6 +479,7 @@ export class RaftNode {
     if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.appliedIndex) {
       await this.opts.restore?.(rd.snapshot.data);
       this.appliedIndex = rd.snapshot.meta.index;
+      this.appliedBytesSinceSnapshot = 0;
       this.pending.coveredBySnapshot(rd.snapshot.meta.index);
       this.logger.info(
         { index: rd.snapshot.meta.index, term: rd.snapshot.meta.term },
@@ -483,6 +490,7 @@ export class RaftNode {
       if (e.index <= this.appliedIndex) continue;
       if (e.type === EntryType.ConfChange || e.data.byteLength > 0) await this.opts.apply(e);
       this.appliedIndex = e.index;
+      this.appliedBytesSinceSnapshot += e.data.byteLength;
       this.pending.applied(e);
       if (e.type === EntryType.ConfChange) this.leadershipSignal.observeApplied(e, this.currentTerm);
     }
@@ -541,13 +549,36 @@ export class RaftNode {
     const storage = this.opts.storage;
     if (every <= 0 || take === undefined) return;
     const since = this.appliedIndex - storage.snapshot().meta.index;
-    if (since <= 0 || (since < every && !this.snapshotLacksCatchingUpMember(core))) return;
+    const bytesLimit = this.resolved.snapshotBytes;
+    const byBytes = bytesLimit > 0 && this.appliedBytesSinceSnapshot >= bytesLimit;
+    if (since <= 0 || (since < every && !byBytes && !this.snapshotLacksCatchingUpMember(core))) return;
     const index = this.appliedIndex;
     const data = await take();
     await storage.createSnapshot(index, core.status().confState, data);
-    const compactTo = index - this.resolved.snapshotCatchUpEntries;
+    this.appliedBytesSinceSnapshot = 0;
+    const compactTo = this.catchUpStart(index);
     if (compactTo > storage.firstIndex()) await storage.compact(compactTo);
     this.logger.info({ index, bytes: data.byteLength }, "raft node took snapshot");
+  }
+
+  /**
+   * Where the log may start behind a snapshot at `index`: `snapshotCatchUpEntries` back, but no
+   * more of them than `snapshotCatchUpBytes` hold (the newest kept), so a log of large entries
+   * does not keep hundreds of MiB for a follower that may never need them.
+   */
+  private catchUpStart(index: number): number {
+    const byCount = index - this.resolved.snapshotCatchUpEntries;
+    const maxBytes = this.resolved.snapshotCatchUpBytes;
+    const storage = this.opts.storage;
+    const lo = Math.max(byCount, storage.firstIndex()) + 1;
+    if (maxBytes <= 0 || lo > index) return byCount;
+    const kept = storage.entries(lo, index + 1, Number.MAX_SAFE_INTEGER);
+    let bytes = 0;
+    for (let i = kept.length - 1; i >= 0; i--) {
+      bytes += (kept[i] as Entry).data.byteLength;
+      if (bytes > maxBytes) return (kept[i] as Entry).index;
+    }
+    return byCount;
   }
 
   /**
