@@ -36,18 +36,24 @@ export function assignmentsOf(tx: ReadTx, nodeId: string): NodeAssignments {
 /**
  * The same set as `assignmentsOf` once the tasks `changedTaskIds` changed, from the set `held`
  * before: only those tasks are read (a node holds a hundred tasks, and every status report
- * changes one), then the secrets and configs its tasks reference, at their current versions,
- * and the node's overlay state.
+ * changes one), then the secrets and configs its tasks reference, at their current versions.
+ * The node's overlay state is computed again only when it may have moved: `overlayDirty` (a
+ * change elsewhere that the dispatcher's overlay watch saw) or a changed task on a network;
+ * otherwise the held one stays (overlayOf reads every task of the node and every service, and
+ * ran on each status report of every node).
  */
 export function updatedAssignments(
   tx: ReadTx,
   nodeId: string,
   held: NodeAssignments,
   changedTaskIds: Iterable<string>,
+  overlayDirty = true,
 ): NodeAssignments {
   const tasks = new Map(held.tasks);
+  let overlay = overlayDirty;
   for (const id of changedTaskIds) {
     const task = tx.tasks.get(id);
+    if ((task?.networks.length ?? 0) > 0 || (held.tasks.get(id)?.networks.length ?? 0) > 0) overlay = true;
     if (
       task === undefined ||
       task.nodeId !== nodeId ||
@@ -56,12 +62,18 @@ export function updatedAssignments(
       tasks.delete(id);
     else tasks.set(id, task);
   }
-  return { tasks, ...referencedBy(tx, tasks.values()), overlay: overlayOf(tx, nodeId) };
+  return {
+    tasks,
+    ...referencedBy(tx, tasks.values()),
+    overlay: overlay ? overlayOf(tx, nodeId) : held.overlay,
+  };
 }
 
 function referencedBy(tx: ReadTx, tasks: Iterable<Task>): Pick<NodeAssignments, "secrets" | "configs"> {
   const secrets = new Map<string, Secret>();
   const configs = new Map<string, Config>();
+  // A cluster without secrets and configs (most of them): nothing to look for in the tasks.
+  if (tx.secrets.count() === 0 && tx.configs.count() === 0) return { secrets, configs };
   for (const task of tasks) {
     // A task that ended needs no secrets any more: they leave the node with it.
     if (isTaskTerminal(task.status?.state ?? TaskState.NEW)) continue;

@@ -4,7 +4,18 @@
 // used, the no-op executor's reports land in the store, and a node cannot report another's task.
 import { silentLogger } from "@shoal/base";
 import { NodeCertificateProvider, RootCa } from "@shoal/pki";
-import { Cluster, Node, NodeState, Secret, Service, Task, TaskState } from "@shoal/proto";
+import {
+  AssignmentsType,
+  Cluster,
+  Network,
+  Node,
+  type NodeOverlay,
+  NodeState,
+  Secret,
+  Service,
+  Task,
+  TaskState,
+} from "@shoal/proto";
 import { Store } from "@shoal/store";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LOOPBACK, nodeMaterial } from "../../test/tls.js";
@@ -264,5 +275,57 @@ describe("dispatcher assignments and status reports", () => {
     await report(TaskState.RUNNING);
     await report(TaskState.ACCEPTED);
     expect(store.view((tx) => tx.tasks.get("t1")?.status?.state)).toBe(TaskState.RUNNING);
+  });
+
+  it("keeps a node's overlay state current through increments: its own tasks and changes elsewhere", async () => {
+    const store = await newStore();
+    await store.update((tx) => {
+      tx.networks.create(
+        Network.fromPartial({
+          id: "front",
+          spec: { name: "app_front" },
+          driverState: { name: "overlay", options: { vni: "4096" } },
+          ipam: { configs: [{ subnet: "10.0.1.0/24", gateway: "10.0.1.1" }] },
+        }),
+      );
+      tx.services.create(
+        Service.fromPartial({
+          id: "svc1",
+          spec: { name: "web" },
+          endpoint: { virtualIps: [{ networkId: "front", addr: "10.0.1.2/24" }] },
+        }),
+      );
+    });
+    const onFront = (id: string, nodeId: string, addr: string) =>
+      Task.fromPartial({
+        ...assignedTask(id, nodeId, 1),
+        spec: { container: { image: "nginx" } },
+        networks: [{ networkId: "front", addresses: [addr] }],
+      });
+    const { address } = await serve(store);
+    const sim = await agents(address, nodes.slice(0, 2));
+    const n1 = sim.view("n1");
+    const overlays = () =>
+      n1.messages.flatMap((m) =>
+        m.changes.flatMap((c) =>
+          c.assignment?.item?.$case === "overlay" ? [c.assignment.item.value as NodeOverlay] : [],
+        ),
+      );
+    const peersOf = (o: NodeOverlay | undefined) =>
+      (o?.networks[0]?.peers ?? []).map((p) => p.endpointIps.join(",")).sort();
+    // Its own task on a network: the overlay arrives with it.
+    await store.update((tx) => tx.tasks.create(onFront("t1", "n1", "10.0.1.10/24")));
+    await until("n1's overlay", () => overlays().length > 0);
+    expect(peersOf(overlays().at(-1))).toEqual(["10.0.1.10"]);
+    // A task on another node joins the network: n1 learns the new peer (a change elsewhere).
+    await store.update((tx) => tx.tasks.create(onFront("t2", "n2", "10.0.1.11/24")));
+    await until("n2 as n1's peer", () => peersOf(overlays().at(-1)).length === 2);
+    expect(peersOf(overlays().at(-1))).toEqual(["10.0.1.10", "10.0.1.11"]);
+    // The tasks run: the service's backends on n1's overlay turn healthy (a change of the tasks).
+    await until(
+      "both healthy on n1",
+      () => (overlays().at(-1)?.services[0]?.tasks ?? []).filter((t) => t.healthy).length === 2,
+    );
+    expect(n1.messages.slice(1).every((m) => m.type === AssignmentsType.INCREMENTAL)).toBe(true);
   });
 });

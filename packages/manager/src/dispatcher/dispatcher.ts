@@ -114,7 +114,10 @@ export class Dispatcher implements LeaderComponent {
   private readonly sessions = new Map<string, Session>();
   private readonly sessionOfNode = new Map<string, string>();
   /** Assignment streams by node, poked when a secret or config they hold changes. */
-  private readonly streams = new Map<string, { held: () => NodeAssignments; wake: Wakeup }>();
+  private readonly streams = new Map<
+    string,
+    { held: () => NodeAssignments; wake: Wakeup; overlayChanged: () => void }
+  >();
   /** Counters for tests and benchmarks. */
   readonly stats = { heartbeats: 0, sessions: 0, markedDown: 0, statusReports: 0, stallsCredited: 0 };
 
@@ -358,6 +361,8 @@ export class Dispatcher implements LeaderComponent {
     // The tasks changed on the node since the last read ("all" after a lagged watch); a wake
     // with none re-reads the secrets and configs only (one of them changed).
     let changed = new Set<string>() as Set<string> | "all";
+    // Something the node's overlay state depends on changed elsewhere (the overlay watch).
+    let overlayDirty = false;
     // Registered in the same tick as the read: every later commit touching the node wakes it.
     active.changes.listen(
       nodeId,
@@ -374,7 +379,14 @@ export class Dispatcher implements LeaderComponent {
       resultsIn: String(index),
       changes: completeChanges(held),
     });
-    const stream = { held: () => held, wake };
+    const stream = {
+      held: () => held,
+      wake,
+      overlayChanged: () => {
+        overlayDirty = true;
+        wake.notify();
+      },
+    };
     this.streams.set(nodeId, stream);
     try {
       while (!ended.aborted) {
@@ -384,9 +396,11 @@ export class Dispatcher implements LeaderComponent {
         await new Promise((resolve) => setImmediate(resolve));
         if (ended.aborted) break;
         const taken = changed;
+        const overlay = overlayDirty;
         changed = new Set<string>() as Set<string> | "all";
+        overlayDirty = false;
         const next = this.store.view((tx) =>
-          taken === "all" ? assignmentsOf(tx, nodeId) : updatedAssignments(tx, nodeId, held, taken),
+          taken === "all" ? assignmentsOf(tx, nodeId) : updatedAssignments(tx, nodeId, held, taken, overlay),
         );
         const changes = diffAssignments(held, next);
         if (changes.length === 0) continue;
@@ -510,7 +524,7 @@ export class Dispatcher implements LeaderComponent {
           all = event.object?.status?.state !== event.old?.status?.state;
         }
         for (const stream of this.streams.values())
-          if (all || stream.held().overlay !== undefined) stream.wake.notify();
+          if (all || stream.held().overlay !== undefined) stream.overlayChanged();
       }
     } catch (err) {
       if (signal.aborted) return;
