@@ -65,8 +65,13 @@ export class KindView<K extends Kind> implements KindReader<K> {
   }
 
   list(): ObjectByKind[K][] {
+    const table = this.table;
+    if (this.overlay === undefined || this.overlay.size === 0) {
+      // A view (no writes of its own): the table's ids are kept in order, no sort per call.
+      return table.sortedIds().map((id) => table.get(id)!);
+    }
     const out: ObjectByKind[K][] = [];
-    for (const o of this.table.values()) {
+    for (const o of table.values()) {
       if (this.overlay?.has(o.id)) continue;
       out.push(o);
     }

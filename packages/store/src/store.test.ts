@@ -129,6 +129,43 @@ describe("tables and indexes", () => {
   });
 });
 
+describe("list order", () => {
+  it("lists in id order through creates, updates, deletes and re-creates (the kept order)", async () => {
+    const s = await seeded();
+    await s.update((tx) => {
+      tx.tasks.delete("t1");
+      tx.tasks.delete("t2");
+    });
+    const ids = () => s.view((tx) => tx.tasks.list().map((t) => t.id));
+    await s.update((tx) => {
+      for (const id of ["t5", "t1", "t3"]) tx.tasks.create(task(id, "svc1", 1));
+    });
+    expect(ids()).toEqual(["t1", "t3", "t5"]);
+    await s.update((tx) => {
+      for (const id of ["t4", "t0"]) tx.tasks.create(task(id, "svc1", 1));
+      const t3 = tx.tasks.get("t3")!;
+      tx.tasks.update({ ...t3, desiredState: TaskState.SHUTDOWN });
+    });
+    expect(ids()).toEqual(["t0", "t1", "t3", "t4", "t5"]);
+    expect(s.view((tx) => tx.tasks.get("t3")?.desiredState)).toBe(TaskState.SHUTDOWN);
+    expect(s.view((tx) => tx.tasks.list()[2]?.desiredState)).toBe(TaskState.SHUTDOWN);
+    await s.update((tx) => tx.tasks.delete("t1"));
+    expect(ids()).toEqual(["t0", "t3", "t4", "t5"]);
+    await s.update((tx) => {
+      tx.tasks.create(task("t1", "svc1", 1));
+      tx.tasks.create(task("t2", "svc1", 1));
+    });
+    expect(ids()).toEqual(["t0", "t1", "t2", "t3", "t4", "t5"]);
+    // Inside a transaction, its own writes are in the order too.
+    await s.update((tx) => {
+      tx.tasks.delete("t0");
+      tx.tasks.create(task("t9", "svc1", 1));
+      expect(tx.tasks.list().map((t) => t.id)).toEqual(["t1", "t2", "t3", "t4", "t5", "t9"]);
+    });
+    expect(ids()).toEqual(["t1", "t2", "t3", "t4", "t5", "t9"]);
+  });
+});
+
 describe("apply-time checks", () => {
   it("fails the second of two updates from the same read with STORE_VERSION_CONFLICT", async () => {
     const s = await seeded();
