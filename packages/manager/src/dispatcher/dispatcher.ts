@@ -40,7 +40,7 @@ import {
   completeChanges,
   diffAssignments,
   type NodeAssignments,
-  updatedAssignments,
+  updateAssignments,
 } from "./assignments.js";
 import { NodeChanges } from "./node-changes.js";
 import {
@@ -399,10 +399,11 @@ export class Dispatcher implements LeaderComponent {
         const overlay = overlayDirty;
         changed = new Set<string>() as Set<string> | "all";
         overlayDirty = false;
-        const next = this.store.view((tx) =>
-          taken === "all" ? assignmentsOf(tx, nodeId) : updatedAssignments(tx, nodeId, held, taken, overlay),
-        );
-        const changes = diffAssignments(held, next);
+        const { next, changes } = this.store.view((tx) => {
+          if (taken !== "all") return updateAssignments(tx, nodeId, held, taken, overlay);
+          const all = assignmentsOf(tx, nodeId);
+          return { next: all, changes: diffAssignments(held, all) };
+        });
         if (changes.length === 0) continue;
         const resultsIn = String(this.store.applied);
         send({ type: AssignmentsType.INCREMENTAL, appliesTo: String(index), resultsIn, changes });
