@@ -128,18 +128,21 @@ export async function run(): Promise<void> {
       const s = ((performance.now() - openedAt) / 1_000).toFixed(0);
       process.stderr.write(`dispatcher bench: ${dispatcher.stats.sessions} sessions after ${s} s\n`);
     }, 10_000);
-    await Promise.race([
-      Promise.all(agents.map((a) => a.ready)),
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${NODES} simulated sessions not open after ${READY_TIMEOUT_MS} ms`)),
-          READY_TIMEOUT_MS,
-        );
+    // Not all open by then (a starved machine): the figures are measured with the sessions that
+    // are, and dispatcher_sessions_opened says how many.
+    const allOpen = await Promise.race([
+      Promise.all(agents.map((a) => a.ready)).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
       }),
     ]).finally(() => {
       clearTimeout(timer);
       clearInterval(progress);
     });
+    if (!allOpen)
+      process.stderr.write(
+        `dispatcher bench: ${NODES} sessions not open after ${READY_TIMEOUT_MS} ms; measuring ${dispatcher.sessionCount}\n`,
+      );
     const openS = (performance.now() - openedAt) / 1_000;
     process.stderr.write(`dispatcher bench: ${dispatcher.stats.sessions} sessions open\n`);
     reportFigure("dispatcher_sessions_open_s", openS, "s");
@@ -159,6 +162,7 @@ export async function run(): Promise<void> {
     reportFigure("dispatcher_cpu_us_per_heartbeat", (cpu.user + cpu.system) / Math.max(1, heartbeats), "us");
     reportFigure("dispatcher_marked_down", dispatcher.stats.markedDown, "nodes");
     reportFigure("dispatcher_sessions_opened", dispatcher.stats.sessions, "sessions");
+    reportFigure("dispatcher_sessions_open_at_end", dispatcher.sessionCount, "sessions");
     const summaries = await Promise.all(agents.splice(0).map((a) => a.stop()));
     reportFigure("dispatcher_agent_period_p50_ms", Math.max(...summaries.map((s) => s.periodP50Ms)), "ms");
     reportFigure(
