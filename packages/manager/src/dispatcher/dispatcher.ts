@@ -31,7 +31,7 @@ import {
   type UpdateTaskStatusResponse,
   type WeightedManager,
 } from "@shoal/proto";
-import { type Store, StoreErrorCode } from "@shoal/store";
+import { type ReadTx, type Store, StoreErrorCode } from "@shoal/store";
 import { ManagerErrorCode } from "../errors.js";
 import type { LeaderComponent } from "../leader-components.js";
 import { type RpcContext, streamHandler, unaryHandler } from "../rpc-handler.js";
@@ -50,6 +50,7 @@ import {
   DEFAULT_MISSED_HEARTBEATS,
   NodeLiveness,
 } from "./node-liveness.js";
+import { OverlayCatalogCache } from "./overlay-assignment.js";
 import { DEFAULT_STATUS_FLUSH_MS, StatusBatcher } from "./status-batcher.js";
 import { decideStatusUpdates } from "./status-updates.js";
 import { Wakeup } from "./wakeup.js";
@@ -115,6 +116,8 @@ export class Dispatcher implements LeaderComponent {
   private readonly sessionOfNode = new Map<string, string>();
   /** Assignment streams by node, poked when a secret or config they hold changes. */
   private readonly streams = new Map<string, { held: () => NodeAssignments; wake: Wakeup }>();
+  /** The overlay state's node-independent parts, built once per store index for every stream. */
+  readonly overlayCatalogs = new OverlayCatalogCache();
   /** Counters for tests and benchmarks. */
   readonly stats = { heartbeats: 0, sessions: 0, markedDown: 0, statusReports: 0, stallsCredited: 0 };
 
@@ -352,7 +355,8 @@ export class Dispatcher implements LeaderComponent {
     const { session, active } = this.sessionOf(sessionId, ctx);
     const ended = AbortSignal.any([ctx.signal, session.controller.signal, active.signal]);
     const nodeId = session.nodeId;
-    let held = this.store.view((tx) => assignmentsOf(tx, nodeId));
+    const overlays = (tx: ReadTx) => this.overlayCatalogs.at(tx, this.store.applied);
+    let held = this.store.view((tx) => assignmentsOf(tx, nodeId, overlays(tx)));
     let index = this.store.applied;
     const wake = new Wakeup();
     // The tasks changed on the node since the last read ("all" after a lagged watch); a wake
@@ -386,7 +390,9 @@ export class Dispatcher implements LeaderComponent {
         const taken = changed;
         changed = new Set<string>() as Set<string> | "all";
         const next = this.store.view((tx) =>
-          taken === "all" ? assignmentsOf(tx, nodeId) : updatedAssignments(tx, nodeId, held, taken),
+          taken === "all"
+            ? assignmentsOf(tx, nodeId, overlays(tx))
+            : updatedAssignments(tx, nodeId, held, taken, overlays(tx)),
         );
         const changes = diffAssignments(held, next);
         if (changes.length === 0) continue;
