@@ -246,6 +246,7 @@ async function bench(cluster: TestCluster): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const before = new Set(tasks.map((t) => t.id));
       const t0 = await api.scale("bench_web", 4);
+      const ackWall = Date.now();
       // When each task is first seen RUNNING in the control API (polled from the ack on).
       const runningAt = new Map<string, number>();
       let polling = true;
@@ -284,7 +285,7 @@ async function bench(cluster: TestCluster): Promise<void> {
       ups.push((reached - t0) / 1000);
       afterRunning.push((reached - running) / 1000);
       process.stderr.write(
-        `round ${round} up: both new tasks RUNNING in the control API ${((running - t0) / 1000).toFixed(3)} s after the ack, reached through the VIP after ${((reached - t0) / 1000).toFixed(3)} s (${((reached - running) / 1000).toFixed(3)} s after RUNNING)\n`,
+        `round ${round} up: both new tasks RUNNING in the control API ${((running - t0) / 1000).toFixed(3)} s after the ack, reached through the VIP after ${((reached - t0) / 1000).toFixed(3)} s (${((reached - running) / 1000).toFixed(3)} s after RUNNING); ack at ${new Date(ackWall).toISOString()}, tasks ${fresh.map((t) => t.id).join(" ")}\n`,
       );
       tasks = all;
       // Let the previous replicas' answers settle, then scale down (the newest go? any 2).
