@@ -8,6 +8,7 @@ import { registerDaemon } from "./commands/daemon.js";
 import { PLANNED_GROUPS, registerPlannedGroup } from "./commands/groups.js";
 import { registerImage } from "./commands/image.js";
 import { registerEvents } from "./commands/logs.js";
+import { registerNetwork } from "./commands/network.js";
 import { registerNode } from "./commands/node.js";
 import { registerSecretOrConfig } from "./commands/secret-config.js";
 import { registerService } from "./commands/service.js";
@@ -73,6 +74,7 @@ export function buildProgram(io: CliIo): Command {
   registerDaemon(program, ctx);
   registerEvents(program, ctx);
   registerNode(program, ctx);
+  registerNetwork(program, ctx);
   registerService(program, ctx);
   registerStack(program, ctx);
   registerSecretOrConfig(program, ctx, "secret");

@@ -44,6 +44,8 @@ export class NodeOverlays {
   private readonly file: string;
   private overlay: NodeOverlay | undefined;
   private queue: Promise<void> = Promise.resolve();
+  /** The apply queued and not started yet: it reads the state when it starts, so it serves every caller until then. */
+  private waiting: Promise<void> | undefined;
   private readonly closed = new AbortController();
   private retrying = false;
   private readonly localAddr: string;
@@ -126,9 +128,19 @@ export class NodeOverlays {
     this.dns.close();
   }
 
-  /** Serialised; a failure is logged and retried after `retryMs` (never thrown at callers). */
+  /**
+   * Serialised; a failure is logged and retried after `retryMs` (never thrown at callers). Calls
+   * while one apply runs share the next: a scale-up brings a payload and an endpoint per new
+   * task within a few hundred milliseconds, and applying each in turn made the last wait for
+   * every pass before it (each lists the links and rewrites what changed).
+   */
   private apply(): Promise<void> {
-    const next = this.queue.then(() => this.applyOnce());
+    if (this.waiting !== undefined) return this.waiting;
+    const next = this.queue.then(() => {
+      this.waiting = undefined;
+      return this.applyOnce();
+    });
+    this.waiting = next;
     this.queue = next;
     return next;
   }

@@ -225,6 +225,23 @@ describe("the control API", () => {
     ]);
     const listed = await ok<{ networks: { spec: { name: string } }[] }>("listNetworks", {});
     expect(listed.networks.map((n) => n.spec.name)).toEqual(["app_front"]);
+    // A service naming the network by name holds it: refused, naming the network and the service.
+    const { service } = await ok<{ service: { id: string } }>("createService", {
+      spec: webSpec({
+        name: "front-web",
+        taskTemplate: TaskSpec.fromPartial({
+          container: { image: "nginx:1.27" },
+          networks: [{ target: "app_front" }],
+        }),
+      }),
+    });
+    expect(await call(control, "removeNetwork", { networkId: "app_front" })).toMatchObject({
+      ok: false,
+      status: "FAILED_PRECONDITION",
+      shoalCode: ManagerErrorCode.InUse,
+      details: 'network "app_front" is in use by service "front-web"',
+    });
+    await ok("removeService", { serviceId: service.id });
     await ok("removeNetwork", { networkId: created.network.id });
   });
 

@@ -589,7 +589,10 @@ export class ControlApi {
     const { object, users } = this.view((tx) => {
       const o = (kind === "network" ? tx.networks : kind === "secret" ? tx.secrets : tx.configs).resolve(ref);
       const index = kind === "network" ? "networkId" : kind === "secret" ? "secretId" : "configId";
-      return { object: o, users: tx.services.find(index, o.id) };
+      // A service names its networks by id or by name (`--network backnet`, stack files).
+      const keys = kind === "network" && o.spec?.name ? [o.id, o.spec.name] : [o.id];
+      const users = new Map(keys.flatMap((k) => tx.services.find(index, k)).map((s) => [s.id, s]));
+      return { object: o, users: [...users.values()] };
     });
     if (users.length > 0) throw inUseBy(kind, object.spec?.name ?? object.id, users);
     await this.write((tx) => {

@@ -13,7 +13,7 @@ import {
   TaskState,
 } from "@shoal/proto";
 import type { ReadTx } from "@shoal/store";
-import { overlayOf } from "./overlay-assignment.js";
+import { OverlayCatalog } from "./overlay-assignment.js";
 
 export interface NodeAssignments {
   tasks: Map<string, Task>;
@@ -21,16 +21,34 @@ export interface NodeAssignments {
   configs: Map<string, Config>;
   /** The node's overlay state; undefined when it needs none. */
   overlay?: NodeOverlay | undefined;
+  /** Equal for equal overlay states (`OverlayCatalog`): compared instead of the encodings. */
+  overlayKey?: string | undefined;
 }
 
-/** The node's assignment set in one consistent view of the store. */
-export function assignmentsOf(tx: ReadTx, nodeId: string): NodeAssignments {
+function withOverlay(
+  tx: ReadTx,
+  nodeId: string,
+  catalog: OverlayCatalog,
+): Pick<NodeAssignments, "overlay" | "overlayKey"> {
+  const keyed = catalog.forNode(tx, nodeId);
+  return { overlay: keyed?.overlay, overlayKey: keyed?.key };
+}
+
+/**
+ * The node's assignment set in one consistent view of the store. `overlays` is the view's
+ * overlay catalog, shared by the nodes read at the same store index.
+ */
+export function assignmentsOf(
+  tx: ReadTx,
+  nodeId: string,
+  overlays = new OverlayCatalog(tx),
+): NodeAssignments {
   const tasks = new Map<string, Task>();
   for (const task of tx.tasks.find("nodeId", nodeId)) {
     if ((task.status?.state ?? TaskState.NEW) < TaskState.ASSIGNED) continue;
     tasks.set(task.id, task);
   }
-  return { tasks, ...referencedBy(tx, tasks.values()), overlay: overlayOf(tx, nodeId) };
+  return { tasks, ...referencedBy(tx, tasks.values()), ...withOverlay(tx, nodeId, overlays) };
 }
 
 /**
@@ -41,8 +59,8 @@ export function assignmentsOf(tx: ReadTx, nodeId: string): NodeAssignments {
  * and shared by the result. The secrets and configs its tasks reference are read at their
  * current versions. The overlay state is computed again only when it may have moved:
  * `overlayDirty` (a change elsewhere that the dispatcher's overlay watch saw) or a changed task
- * on a network; otherwise the held one stays (overlayOf reads every task of the node and every
- * service).
+ * on a network; otherwise the held one stays. `overlays` is the view's overlay catalog, shared
+ * by the nodes read at the same store index.
  */
 export function updateAssignments(
   tx: ReadTx,
@@ -50,6 +68,7 @@ export function updateAssignments(
   held: NodeAssignments,
   changedTaskIds: Iterable<string>,
   overlayDirty = true,
+  overlays = new OverlayCatalog(tx),
 ): { next: NodeAssignments; changes: AssignmentChange[] } {
   const tasks = held.tasks;
   const updated: Task[] = [];
@@ -76,7 +95,7 @@ export function updateAssignments(
   const next: NodeAssignments = {
     tasks,
     ...referencedBy(tx, tasks.values()),
-    overlay: overlay ? overlayOf(tx, nodeId) : held.overlay,
+    ...(overlay ? withOverlay(tx, nodeId, overlays) : { overlay: held.overlay, overlayKey: held.overlayKey }),
   };
   return { next, changes: diffAssignments(held, next, { updated, removed }) };
 }
@@ -137,7 +156,7 @@ export function diffAssignments(
   }
   // The overlay before the tasks it serves: a new task's container is made with its networks
   // (and its resolver) known.
-  if (after.overlay !== undefined && !sameOverlay(before.overlay, after.overlay))
+  if (after.overlay !== undefined && !sameOverlay(before, after))
     update({ item: { $case: "overlay", value: after.overlay } });
   else if (after.overlay === undefined && before.overlay !== undefined)
     remove({ item: { $case: "overlay", value: before.overlay } });
@@ -161,8 +180,11 @@ export function diffAssignments(
   return changes;
 }
 
-function sameOverlay(a: NodeOverlay | undefined, b: NodeOverlay): boolean {
-  return (
-    a !== undefined && Buffer.from(NodeOverlay.encode(a).finish()).equals(NodeOverlay.encode(b).finish())
-  );
+function sameOverlay(before: NodeAssignments, after: NodeAssignments): boolean {
+  const a = before.overlay;
+  const b = after.overlay;
+  if (a === undefined || b === undefined) return a === b;
+  if (before.overlayKey !== undefined && after.overlayKey !== undefined)
+    return before.overlayKey === after.overlayKey;
+  return Buffer.from(NodeOverlay.encode(a).finish()).equals(NodeOverlay.encode(b).finish());
 }

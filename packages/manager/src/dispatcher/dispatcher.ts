@@ -31,7 +31,7 @@ import {
   type UpdateTaskStatusResponse,
   type WeightedManager,
 } from "@shoal/proto";
-import { type Store, StoreErrorCode } from "@shoal/store";
+import { type ReadTx, type Store, StoreErrorCode } from "@shoal/store";
 import { ManagerErrorCode } from "../errors.js";
 import type { LeaderComponent } from "../leader-components.js";
 import { type RpcContext, streamHandler, unaryHandler } from "../rpc-handler.js";
@@ -50,6 +50,7 @@ import {
   DEFAULT_MISSED_HEARTBEATS,
   NodeLiveness,
 } from "./node-liveness.js";
+import { OverlayCatalogCache } from "./overlay-assignment.js";
 import { DEFAULT_STATUS_FLUSH_MS, StatusBatcher } from "./status-batcher.js";
 import { decideStatusUpdates } from "./status-updates.js";
 import { Wakeup } from "./wakeup.js";
@@ -118,6 +119,8 @@ export class Dispatcher implements LeaderComponent {
     string,
     { held: () => NodeAssignments; wake: Wakeup; overlayChanged: () => void }
   >();
+  /** The overlay state's node-independent parts, built once per store index for every stream. */
+  readonly overlayCatalogs = new OverlayCatalogCache();
   /** Counters for tests and benchmarks. */
   readonly stats = { heartbeats: 0, sessions: 0, markedDown: 0, statusReports: 0, stallsCredited: 0 };
 
@@ -355,7 +358,8 @@ export class Dispatcher implements LeaderComponent {
     const { session, active } = this.sessionOf(sessionId, ctx);
     const ended = AbortSignal.any([ctx.signal, session.controller.signal, active.signal]);
     const nodeId = session.nodeId;
-    let held = this.store.view((tx) => assignmentsOf(tx, nodeId));
+    const overlays = (tx: ReadTx) => this.overlayCatalogs.at(tx, this.store.applied);
+    let held = this.store.view((tx) => assignmentsOf(tx, nodeId, overlays(tx)));
     let index = this.store.applied;
     const wake = new Wakeup();
     // The tasks changed on the node since the last read ("all" after a lagged watch); a wake
@@ -400,8 +404,8 @@ export class Dispatcher implements LeaderComponent {
         changed = new Set<string>() as Set<string> | "all";
         overlayDirty = false;
         const { next, changes } = this.store.view((tx) => {
-          if (taken !== "all") return updateAssignments(tx, nodeId, held, taken, overlay);
-          const all = assignmentsOf(tx, nodeId);
+          if (taken !== "all") return updateAssignments(tx, nodeId, held, taken, overlay, overlays(tx));
+          const all = assignmentsOf(tx, nodeId, overlays(tx));
           return { next: all, changes: diffAssignments(held, all) };
         });
         if (changes.length === 0) continue;

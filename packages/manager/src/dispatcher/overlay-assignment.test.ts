@@ -2,10 +2,20 @@
 // peers with their underlay address and task addresses, VIPs and healthy backends, the mesh on
 // every node once a port is published, and a node that went down taken out everywhere.
 import { silentLogger } from "@shoal/base";
-import { Network, Node, NodeState, PortProtocol, PublishMode, Service, Task, TaskState } from "@shoal/proto";
+import {
+  Network,
+  Node,
+  NodeOverlay,
+  NodeState,
+  PortProtocol,
+  PublishMode,
+  Service,
+  Task,
+  TaskState,
+} from "@shoal/proto";
 import { Store } from "@shoal/store";
 import { describe, expect, it } from "vitest";
-import { overlayOf } from "./overlay-assignment.js";
+import { OverlayCatalog, OverlayCatalogCache, overlayOf } from "./overlay-assignment.js";
 
 const STACK = "com.docker.stack.namespace";
 const net = (id: string, subnet: string, ingress = false) =>
@@ -153,5 +163,68 @@ describe("a node's overlay state", () => {
     expect(a?.services.find((x) => x.id === "edge")?.ingressPorts).toEqual([
       { protocol: "tcp", targetPort: 80, publishedPort: 8080 },
     ]);
+  });
+});
+
+describe("the shared overlay catalog", () => {
+  it("gives every node what a catalog of its own gives, building once per store index", async () => {
+    const s = await store();
+    const cache = new OverlayCatalogCache();
+    const encode = (o: NodeOverlay | undefined) =>
+      o === undefined ? undefined : Buffer.from(NodeOverlay.encode(o).finish()).toString("hex");
+    for (const id of ["a", "b", "c", "gone"]) {
+      const shared = s.view((tx) => overlayOf(tx, id, cache.at(tx, s.applied)));
+      expect(encode(shared), `node ${id}`).toEqual(encode(s.view((tx) => overlayOf(tx, id))));
+    }
+    expect(cache.built).toBe(1);
+    await s.update((tx) => tx.tasks.delete("d1"));
+    s.view((tx) => cache.at(tx, s.applied));
+    expect(cache.built).toBe(2);
+  });
+
+  it("keys differ exactly when the node's state does: a change on back leaves front's node alone", async () => {
+    const s = await store();
+    const keyed = () =>
+      s.view((tx) => {
+        const catalog = new OverlayCatalog(tx);
+        return new Map(["a", "b", "c"].map((id) => [id, catalog.forNode(tx, id)]));
+      });
+    const before = keyed();
+    await s.update((tx) => {
+      const d1 = tx.tasks.get("d1") as Task;
+      const status = {
+        ...d1.status,
+        containerStatus: { ...d1.status?.containerStatus, health: "unhealthy" },
+      };
+      tx.tasks.update(Task.fromPartial({ ...d1, status }));
+    });
+    const after = keyed();
+    // a holds front only; b and c hold back, where db's task became unhealthy.
+    expect(after.get("a")?.key).toBe(before.get("a")?.key);
+    expect(after.get("a")?.overlay).toEqual(before.get("a")?.overlay);
+    for (const id of ["b", "c"]) {
+      expect(after.get(id)?.key, id).not.toBe(before.get(id)?.key);
+      expect(after.get(id)?.overlay, id).not.toEqual(before.get(id)?.overlay);
+    }
+    // Same state, same key: a catalog of another view at the same index agrees.
+    expect(keyed().get("c")?.key).toBe(after.get("c")?.key);
+  });
+
+  it("a task attached twice to one network is one endpoint, as before", async () => {
+    const s = await store((st) =>
+      st
+        .update((tx) => {
+          tx.tasks.create(
+            task("w2", "web", "b", [
+              ["front", "10.0.1.20/24"],
+              ["front", "10.0.1.20/24"],
+            ]),
+          );
+        })
+        .then(() => undefined),
+    );
+    const a = s.view((tx) => overlayOf(tx, "a"));
+    const b = a?.networks[0]?.peers.find((p) => p.nodeId === "b");
+    expect(b?.endpointIps).toEqual(["10.0.1.11", "10.0.1.20"]);
   });
 });

@@ -3,6 +3,7 @@
 // address and task addresses); the ingress network on every node while a service publishes a
 // port through it; the services on those networks with their VIPs and tasks. Tasks of a node
 // that is down, or gone, are left out everywhere (their entries leave every other node).
+import { createHash } from "node:crypto";
 import {
   EndpointMode,
   isTaskTerminal,
@@ -10,9 +11,9 @@ import {
   type Node,
   type NodeOverlay,
   NodeState,
-  type OverlayNetwork,
+  OverlayNetwork,
   type OverlayPeer,
-  type OverlayService,
+  OverlayService,
   PortProtocol,
   PublishMode,
   type Service,
@@ -62,30 +63,184 @@ function ingressPortsOf(service: Service): OverlayService["ingressPorts"] {
 }
 
 /** Undefined when the node needs no overlay state at all (no task on a network, no mesh). */
-export function overlayOf(tx: ReadTx, nodeId: string): NodeOverlay | undefined {
-  const own = tx.tasks.find("nodeId", nodeId);
-  const services = tx.services.list().filter((s) => !s.pendingDelete);
-  const meshed = services.filter((s) => (ingressPortsOf(s) ?? []).length > 0);
-  if (meshed.length === 0 && !own.some((t) => t.networks.length > 0)) return undefined;
-  const nodes = new Map(tx.nodes.list().map((n) => [n.id, n]));
-  const me = nodes.get(nodeId);
-  if (me === undefined || me.status?.state === NodeState.DOWN) return undefined;
-  const networks = new Map(tx.networks.list().map((n) => [n.id, n]));
-  const ingress = [...networks.values()].find((n) => n.spec?.ingress === true);
-  const wanted = new Set<string>();
-  for (const t of own) if (isPlaced(t, nodes)) for (const a of t.networks) wanted.add(a.networkId);
-  if (ingress !== undefined && meshed.length > 0) wanted.add(ingress.id);
-  const placed = tx.tasks.list().filter((t) => t.networks.length > 0 && isPlaced(t, nodes));
-  const out: NodeOverlay = { networks: [], services: [] };
-  for (const id of [...wanted].sort()) {
-    const network = networks.get(id);
-    if (network !== undefined) out.networks.push(overlayNetwork(network, placed, nodes));
+export function overlayOf(
+  tx: ReadTx,
+  nodeId: string,
+  catalog = new OverlayCatalog(tx),
+): NodeOverlay | undefined {
+  return catalog.forNode(tx, nodeId)?.overlay;
+}
+
+/** A node's overlay state and a key equal for equal states (compare keys, not encodings). */
+export interface KeyedOverlay {
+  overlay: NodeOverlay;
+  key: string;
+}
+
+interface Part<T> {
+  value: T;
+  /** Digest of the part's encoding: computed once, shared by every node holding the part. */
+  digest: string;
+}
+
+const digestOf = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("base64");
+
+/**
+ * Everything of the overlay state that is the same for every node, from one store view: the
+ * placed tasks by network and by service, and each network's and service's payload, built once
+ * and shared. A node's state is then its networks' and services' parts — cost in the size of
+ * that state, not in nodes × tasks as when every node walked every task and service (and each
+ * change re-encoded every node's whole state to compare it). Read-only after the view it was
+ * built from: `OverlayCatalogCache` keeps one per store index.
+ */
+export class OverlayCatalog {
+  private readonly services: Service[];
+  private readonly meshed: boolean;
+  private indexed:
+    | {
+        nodes: Map<string, Node>;
+        networks: Map<string, Network>;
+        ingress: Network | undefined;
+        placedByNetwork: Map<string, Task[]>;
+        placedByService: Map<string, Task[]>;
+        /** The services with a VIP or a placed task's address on each network. */
+        servicesByNetwork: Map<string, Set<string>>;
+        /** The networks of each service's VIPs and placed tasks. */
+        networksOfService: Map<string, Set<string>>;
+      }
+    | undefined;
+  private readonly networkParts = new Map<string, Part<OverlayNetwork>>();
+  private readonly serviceParts = new Map<string, Part<OverlayService> | undefined>();
+
+  constructor(tx: ReadTx) {
+    this.services = tx.services
+      .list()
+      .filter((s) => !s.pendingDelete)
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
+    this.meshed = this.services.some((s) => ingressPortsOf(s).length > 0);
   }
-  for (const service of services.sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    const s = overlayService(service, placed, nodes, wanted);
-    if (s !== undefined) out.services.push(s);
+
+  /** The node's state in the view `tx` this catalog was built from; undefined when it needs none. */
+  forNode(tx: ReadTx, nodeId: string): KeyedOverlay | undefined {
+    const own = tx.tasks.find("nodeId", nodeId);
+    if (!this.meshed && !own.some((t) => t.networks.length > 0)) return undefined;
+    const ix = this.index(tx);
+    const me = ix.nodes.get(nodeId);
+    if (me === undefined || me.status?.state === NodeState.DOWN) return undefined;
+    const wanted = new Set<string>();
+    for (const t of own) if (isPlaced(t, ix.nodes)) for (const a of t.networks) wanted.add(a.networkId);
+    if (ix.ingress !== undefined && this.meshed) wanted.add(ix.ingress.id);
+    const out: NodeOverlay = { networks: [], services: [] };
+    const digests: string[] = [];
+    for (const id of [...wanted].sort()) {
+      const part = this.networkPart(id);
+      if (part === undefined) continue;
+      out.networks.push(part.value);
+      digests.push(part.digest);
+    }
+    digests.push("|");
+    const candidates = new Set<string>();
+    for (const id of wanted) for (const s of ix.servicesByNetwork.get(id) ?? []) candidates.add(s);
+    for (const service of this.services) {
+      if (!candidates.has(service.id) && ingressPortsOf(service).length === 0) continue;
+      const part = this.servicePart(service, wanted);
+      if (part === undefined) continue;
+      out.services.push(part.value);
+      digests.push(part.digest);
+    }
+    return { overlay: out, key: digests.join(",") };
   }
-  return out;
+
+  private index(tx: ReadTx): NonNullable<OverlayCatalog["indexed"]> {
+    if (this.indexed !== undefined) return this.indexed;
+    const nodes = new Map(tx.nodes.list().map((n) => [n.id, n]));
+    const networks = new Map(tx.networks.list().map((n) => [n.id, n]));
+    const ingress = [...networks.values()].find((n) => n.spec?.ingress === true);
+    const placedByNetwork = new Map<string, Task[]>();
+    const placedByService = new Map<string, Task[]>();
+    const servicesByNetwork = new Map<string, Set<string>>();
+    const networksOfService = new Map<string, Set<string>>();
+    const link = (serviceId: string, networkId: string) => {
+      add(servicesByNetwork, networkId, serviceId);
+      add(networksOfService, serviceId, networkId);
+    };
+    for (const s of this.services) for (const v of s.endpoint?.virtualIps ?? []) link(s.id, v.networkId);
+    for (const t of tx.tasks.list()) {
+      if (t.networks.length === 0 || !isPlaced(t, nodes)) continue;
+      push(placedByService, t.serviceId, t);
+      for (const networkId of new Set(t.networks.map((a) => a.networkId))) {
+        push(placedByNetwork, networkId, t);
+        link(t.serviceId, networkId);
+      }
+    }
+    this.indexed = {
+      nodes,
+      networks,
+      ingress,
+      placedByNetwork,
+      placedByService,
+      servicesByNetwork,
+      networksOfService,
+    };
+    return this.indexed;
+  }
+
+  private networkPart(id: string): Part<OverlayNetwork> | undefined {
+    const ix = this.indexed;
+    const network = ix?.networks.get(id);
+    if (ix === undefined || network === undefined) return undefined;
+    let part = this.networkParts.get(id);
+    if (part === undefined) {
+      const value = overlayNetwork(network, ix.placedByNetwork.get(id) ?? [], ix.nodes);
+      part = { value, digest: digestOf(OverlayNetwork.encode(value).finish()) };
+      this.networkParts.set(id, part);
+    }
+    return part;
+  }
+
+  /** Depends on the node only through which of the service's networks it holds. */
+  private servicePart(service: Service, wanted: ReadonlySet<string>): Part<OverlayService> | undefined {
+    const ix = this.indexed;
+    if (ix === undefined) return undefined;
+    const mine = [...(ix.networksOfService.get(service.id) ?? [])].filter((n) => wanted.has(n)).sort();
+    const key = `${service.id}/${mine.join(",")}`;
+    if (this.serviceParts.has(key)) return this.serviceParts.get(key);
+    const value = overlayService(service, ix.placedByService.get(service.id) ?? [], ix.nodes, new Set(mine));
+    const part =
+      value === undefined ? undefined : { value, digest: digestOf(OverlayService.encode(value).finish()) };
+    this.serviceParts.set(key, part);
+    return part;
+  }
+}
+
+/** One catalog per store index: the nodes woken by one commit share it. */
+export class OverlayCatalogCache {
+  private index = -1;
+  private catalog: OverlayCatalog | undefined;
+  /** Catalogs built (tests, benchmarks). */
+  built = 0;
+
+  /** The catalog of `tx`, the view of the store at applied index `index`. */
+  at(tx: ReadTx, index: number): OverlayCatalog {
+    if (this.catalog === undefined || index !== this.index) {
+      this.catalog = new OverlayCatalog(tx);
+      this.index = index;
+      this.built++;
+    }
+    return this.catalog;
+  }
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+function add(map: Map<string, Set<string>>, key: string, value: string): void {
+  const set = map.get(key);
+  if (set === undefined) map.set(key, new Set([value]));
+  else set.add(value);
 }
 
 function overlayNetwork(

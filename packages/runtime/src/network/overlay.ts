@@ -96,6 +96,10 @@ export class OverlayNetworks {
    * a rules rewrite, not a pass over every device. A new instance (a restart) programs all.
    */
   private programmed = new Map<string, string>();
+  /** Each network's fields but its remote peers, as last programmed: a peers-only change syncs the forwarding entries alone. */
+  private programmedBase = new Map<string, string>();
+  /** Mesh rules may be there (an ingress network was programmed, or nothing is known yet). */
+  private meshRulesMayExist = true;
   private forwardingOn = false;
   private current: OverlayDesired = { networks: [], endpoints: [], services: [] };
 
@@ -182,14 +186,30 @@ export class OverlayNetworks {
       const key = `net:${net.id}`;
       const print = JSON.stringify(net);
       keep.add(key);
+      // What ensureNetwork programs beyond the forwarding entries: everything but the peers,
+      // of which only this node's mesh address.
+      const me = net.peers.find((p) => p.nodeAddr === this.local);
+      const base = JSON.stringify({ ...net, peers: [], nodeIp: me?.nodeIp });
       const present = links.has(this.bridgeName(net.id)) && links.has(this.vxlanName(net.id));
       if (present && this.programmed.get(key) === print) continue;
+      const peersOnly = present && this.programmedBase.get(key) === base;
       this.programmed.delete(key);
-      await this.ensureNetwork(net, subnets.get(net.id) as Subnet, links);
+      this.programmedBase.delete(key);
+      if (peersOnly) {
+        // Endpoints came or went on other nodes (a scale): the devices and addresses stand.
+        await this.syncForwarding(net, this.vxlanName(net.id));
+        await this.syncMesh(net, this.bridgeName(net.id), subnets.get(net.id) as Subnet);
+      } else await this.ensureNetwork(net, subnets.get(net.id) as Subnet, links);
       this.programmed.set(key, print);
+      this.programmedBase.set(key, base);
     }
+    for (const key of [...this.programmedBase.keys()]) if (!keep.has(key)) this.programmedBase.delete(key);
     // Mesh rules name their bridge by `iif` and outlive it: without an ingress network, none stays.
-    if (!desired.networks.some((n) => n.ingress === true)) await this.clearMeshRules();
+    if (desired.networks.some((n) => n.ingress === true)) this.meshRulesMayExist = true;
+    else if (this.meshRulesMayExist) {
+      await this.clearMeshRules();
+      this.meshRulesMayExist = false;
+    }
     links = linkNames((await this.runner.run("ip", ["-o", "link", "show"])).stdout);
     // One endpoint that cannot be set up (its namespace went with its container, say) must not
     // keep the others and the node's rules from being programmed: it is reported at the end.
