@@ -77,7 +77,7 @@ REGISTRY=$(state s.registry)
 WORKER=$(state 's.nodes.find((n) => n.role === "worker").address')
 shoal() {
   echo "\$ shoal $*"
-  node packages/cli/dist/main.js "$@"
+  node packages/cli/bin/shoal.js "$@"
 }
 
 step "the nodes"

@@ -6,9 +6,9 @@ import { describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL("..", import.meta.url));
-const builtCli = `${repo}packages/cli/dist/main.js`;
+const builtCli = `${repo}packages/cli/dist/shoal.js`;
 
-// The shipped command, as a user runs it after `npm run build`: dist output, not sources.
+// The shipped command, as a user runs it after `npm run build`: the bundle bin/shoal.js runs.
 describe("the built shoal command", () => {
   it("exists (run `npm run build` first)", () => {
     expect(existsSync(builtCli), `${builtCli} is missing: run "npm run build" before the e2e tests`).toBe(

@@ -1,8 +1,8 @@
 // A real Shoal cluster for end-to-end tests: testkit hosts (network namespaces on a private
 // switch), one registry host serving the busybox fixture, and one `shoal daemon` process per node
-// host (the built CLI, `node packages/cli/dist/main.js daemon`), driven through each host's admin
-// socket with the built `shoal` command, as a user would. Daemon logs go to the work dir, or to
-// $SHOAL_E2E_LOG_DIR (kept after the test) when it is set.
+// host (the built command as installed, `packages/cli/bin/shoal.js daemon`), driven through each
+// host's admin socket with the built `shoal` command, as a user would. Daemon logs go to the work
+// dir, or to $SHOAL_E2E_LOG_DIR (kept after the test) when it is set.
 //
 //   const cluster = await startCluster({ managers: 1, workers: 2 });
 //   await cluster.manager.shoalOk(["service", "create", "--name", "web", "--replicas", "4", cluster.image, ...]);
@@ -30,8 +30,12 @@ import { createHosts, type TempDir, type TestHost, type TestHosts, tempDir, wait
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL("../..", import.meta.url));
-/** The shipped command (run `npm run build` first): the daemon and the CLI both come from it. */
-export const BUILT_CLI = join(repo, "packages/cli/dist/main.js");
+/**
+ * The shipped command, the `shoal` users run: the daemon and the CLI both come from it. It runs
+ * the bundle `npm run build` writes (BUILT_BUNDLE).
+ */
+export const BUILT_CLI = join(repo, "packages/cli/bin/shoal.js");
+const BUILT_BUNDLE = join(repo, "packages/cli/dist/shoal.js");
 /** Where daemons listen inside their hosts. */
 export const CLUSTER_PORT = 4270;
 /** Where daemons serve /metrics inside their hosts (with `metrics: true`). */
@@ -129,7 +133,6 @@ export class TestDaemon {
     this.startCount++;
     const log = openSync(this.logPath, "a");
     const args = [
-      BUILT_CLI,
       "daemon",
       "--data-dir",
       this.dataDir,
@@ -147,7 +150,8 @@ export class TestDaemon {
       ...(this.heartbeatMs === undefined ? [] : ["--heartbeat-ms", String(this.heartbeatMs)]),
       ...(this.metrics ? ["--metrics-addr", `${this.host.address}:${METRICS_PORT}`] : []),
     ];
-    const child = this.host.spawn("node", args, {
+    // The bin itself, not `node bin/shoal.js`: its #! line carries the daemon's V8 flags.
+    const child = this.host.spawn(BUILT_CLI, args, {
       stdio: ["ignore", log, log],
       env: { ...process.env, SHOAL_LOG_LEVEL: process.env.SHOAL_LOG_LEVEL ?? "info" },
     });
@@ -461,8 +465,8 @@ export class TestCluster {
  */
 export async function startCluster(options: StartClusterOptions = {}): Promise<TestCluster> {
   if (process.getuid?.() !== 0) throw new Error("the cluster tests need root (namespaces, runc, cgroups)");
-  if (!existsSync(BUILT_CLI))
-    throw new Error(`${BUILT_CLI} is missing: run "npm run build" before the e2e tests`);
+  if (!existsSync(BUILT_BUNDLE))
+    throw new Error(`${BUILT_BUNDLE} is missing: run "npm run build" before the e2e tests`);
   const managers = options.managers ?? 1;
   const workers = options.workers ?? 2;
   const work = await tempDir("shoal-cluster-");

@@ -4,15 +4,17 @@ import { BaseErrorCode, ShoalError } from "./errors.js";
 const DURATION_UNIT_MS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
-  µs: 1e-3,
-  μs: 1e-3,
+  "\u00b5s": 1e-3, // µs (micro sign)
+  "\u03bcs": 1e-3, // μs (Greek mu)
   ms: 1,
   s: 1000,
   m: 60_000,
   h: 3_600_000,
 };
 
-const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+// Escapes, not the characters: one character above U+00FF makes V8 keep the whole source text
+// of the file (of the daemon's bundle, megabytes) as two bytes per character.
+const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y;
 
 /**
  * Parses a Go-style duration ("1m30s", "1.5h", "300ms", "0") into milliseconds (fractional for

@@ -1,3 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
 // The installed `shoal` command: a fixed entry that exists before the build, so npm can link it.
-import "../dist/main.js";
+// It runs the bundle (scripts/bundle.ts). The flags above are for `shoal daemon`, a long-lived
+// process: V8 grows its young generation to 2 x 16 MiB under the start-up burst and keeps it
+// (half the daemon's idle memory above a bare node); 1 MiB semi-spaces cost a few more
+// scavenges of short-lived objects. Installs that start the daemon otherwise (not through this
+// file) should pass the same flags; test/support/cluster.ts runs this file.
+// `--debug` turns the bundle's source maps on, so stack traces name the TypeScript files and
+// lines (they cost MiBs of heap, so only then; NODE_OPTIONS=--enable-source-maps does the same).
+if (process.argv.includes("--debug")) process.setSourceMapsEnabled(true);
+await import("../dist/shoal.js");

@@ -1,18 +1,8 @@
 import { readFileSync } from "node:fs";
 import { ShoalError } from "@shoal/base";
 import { Command, CommanderError, Option } from "commander";
-import { Connection } from "./api/connection.js";
 import { resolveEndpoint } from "./api/endpoint.js";
-import { registerCluster } from "./commands/cluster.js";
-import { registerDaemon } from "./commands/daemon.js";
-import { PLANNED_GROUPS, registerPlannedGroup } from "./commands/groups.js";
-import { registerImage } from "./commands/image.js";
-import { registerEvents } from "./commands/logs.js";
-import { registerNetwork } from "./commands/network.js";
-import { registerNode } from "./commands/node.js";
-import { registerSecretOrConfig } from "./commands/secret-config.js";
-import { registerService } from "./commands/service.js";
-import { registerStack } from "./commands/stack.js";
+import { registerCommands } from "./commands/registry.js";
 import { CliErrorCode, ExitCode, reportError } from "./errors.js";
 import type { CliIo, CommandContext, GlobalOptions } from "./io.js";
 
@@ -24,7 +14,11 @@ export function cliVersion(): string {
   return pkg.version;
 }
 
-export function buildProgram(io: CliIo): Command {
+/**
+ * The `shoal` program. With `argv`, only the command it runs is registered (commands/registry.ts:
+ * start-up time); without, every command.
+ */
+export async function buildProgram(io: CliIo, argv?: readonly string[]): Promise<Command> {
   const program = new Command("shoal");
   const ctx: CommandContext = {
     io,
@@ -38,6 +32,8 @@ export function buildProgram(io: CliIo): Command {
     },
     withApi: async (fn) => {
       const endpoint = resolveEndpoint(ctx.globals(), io.env, io.cwd);
+      // gRPC and the wire types load with the first call, not with `--version` or `daemon`.
+      const { Connection } = await import("./api/connection.js");
       const connection = await Connection.open(endpoint);
       try {
         return await fn(connection);
@@ -70,23 +66,13 @@ export function buildProgram(io: CliIo): Command {
     .helpCommand(true)
     .configureHelp({ sortSubcommands: true, helpWidth: 100 });
 
-  registerCluster(program, ctx);
-  registerDaemon(program, ctx);
-  registerEvents(program, ctx);
-  registerNode(program, ctx);
-  registerNetwork(program, ctx);
-  registerService(program, ctx);
-  registerStack(program, ctx);
-  registerSecretOrConfig(program, ctx, "secret");
-  registerSecretOrConfig(program, ctx, "config");
-  registerImage(program, ctx);
-  for (const group of PLANNED_GROUPS) registerPlannedGroup(program, group);
+  await registerCommands(program, ctx, argv);
   return program;
 }
 
 /** Runs the CLI on `argv` (without node and script); resolves to the process exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const program = buildProgram(io);
+  const program = await buildProgram(io, argv);
   const debug = argv.includes("--debug");
   try {
     await program.parseAsync([...argv], { from: "user" });

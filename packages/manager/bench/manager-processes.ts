@@ -11,6 +11,21 @@ import { ControlClient, type Node, Reachability, ServiceSpec } from "@shoal/prot
 import { readTls } from "../src/node-files.js";
 
 const MAIN = fileURLToPath(new URL("../dist/manager-main.js", import.meta.url));
+/** The installed `shoal` command, whose #! line holds the V8 flags the daemon runs with. */
+const SHOAL_BIN = fileURLToPath(new URL("../../cli/bin/shoal.js", import.meta.url));
+
+/**
+ * The node flags of the `shoal` #! line (`#!/usr/bin/env -S node FLAGS`): the bench's managers
+ * run with what a manager runs with inside `shoal daemon`, read from there so the two cannot
+ * drift apart.
+ */
+function daemonNodeFlags(): string[] {
+  const first = readFileSync(SHOAL_BIN, "utf8").split("\n", 1)[0] ?? "";
+  const flags = /^#!\/usr\/bin\/env -S node((?: --\S+)*)$/.exec(first)?.[1];
+  if (flags === undefined)
+    throw new Error(`${SHOAL_BIN}: its first line "${first}" is not "#!/usr/bin/env -S node [flags]"`);
+  return flags.split(" ").filter((f) => f !== "");
+}
 
 export interface BenchManager {
   dataDir: string;
@@ -30,7 +45,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts manager-main and resolves on its ready line. `nodeFlags` go to node (V8 flags). */
+/**
+ * Starts manager-main and resolves on its ready line. It runs with the daemon's node flags
+ * (daemonNodeFlags), then `nodeFlags` (V8 flags; a later one wins).
+ */
 export function startManager(
   dataDir: string,
   address: string,
@@ -38,7 +56,17 @@ export function startManager(
   nodeFlags: readonly string[] = [],
 ): Promise<BenchManager> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run \`npm run build -w @shoal/manager\` first`);
-  const args = [...nodeFlags, MAIN, "--data-dir", dataDir, "--listen", address, "--advertise", address];
+  const args = [
+    ...daemonNodeFlags(),
+    ...nodeFlags,
+    MAIN,
+    "--data-dir",
+    dataDir,
+    "--listen",
+    address,
+    "--advertise",
+    address,
+  ];
   if ("init" in mode) args.push("--init");
   if ("join" in mode) args.push("--join", mode.join, "--remote", mode.remote);
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
