@@ -4,6 +4,7 @@ import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { type Clock, type Logger, ShoalError, systemClock } from "@shoal/base";
 import { BusErrorCode } from "./errors.js";
+import { stopLeftoverServer } from "./leftover-server.js";
 import { type HostPort, hasCluster, type NodeAccess, renderNatsConfig } from "./nats-config.js";
 
 export interface NatsTlsMaterial {
@@ -179,6 +180,7 @@ export class NatsSupervisor {
 
   private async start(): Promise<void> {
     const binary = this.opts.binary ?? DEFAULT_NATS_BINARY;
+    await stopLeftoverServer(this.paths.pidFile, this.paths.configFile, this.clock, this.log);
     const child = spawn(binary, ["-c", this.paths.configFile], { stdio: ["ignore", "ignore", "pipe"] });
     this.child = child;
     this.startedAtMs = this.clock.now();
