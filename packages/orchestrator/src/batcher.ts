@@ -20,15 +20,19 @@ export const IMMEDIATE: BatchTiming = { debounceMs: 0, maxDelayMs: 0 };
 
 /**
  * Collects pokes into batches: `fire` runs `debounceMs` after the last poke, or `maxDelayMs` after
- * the first one of the batch, whichever comes first. A poke after quiet (no batch open and none
- * fired within `debounceMs`) fires at the next tick instead, so a lone change (a killed task's
- * replacement) is not held back; the pokes of a busy store are batched as before. Time is the
- * injected Clock's.
+ * the first one of the batch, whichever comes first. A poke after quiet fires at the next tick
+ * instead, so a lone change (a killed task's replacement) is not held back; the pokes of a busy
+ * store are batched as before. Quiet is no batch open and no fire within `debounceMs` that did
+ * work: the owner says which fires did (`worked`). A fire that found nothing to do (a pass that
+ * read a commit of another loop's, a scheduler with no PENDING task) does not hold the next one
+ * back — that was 100–200 ms per step of a killed task's replacement under load, each loop in the
+ * chain orchestrator → allocator → scheduler waiting out a debounce after a pass of nothing.
+ * Time is the injected Clock's.
  */
 export class Batcher {
   private timer: TimerHandle | undefined;
   private firstAtMs: number | undefined;
-  private lastFiredMs = Number.NEGATIVE_INFINITY;
+  private lastWorkedMs = Number.NEGATIVE_INFINITY;
   /** A fire is due at the next tick; it sees every change poked before it. */
   private leading = false;
 
@@ -41,7 +45,7 @@ export class Batcher {
   poke(): void {
     const now = this.clock.now();
     if (this.leading) return;
-    if (this.timer === undefined && now - this.lastFiredMs >= this.timing.debounceMs) {
+    if (this.timer === undefined && now - this.lastWorkedMs >= this.timing.debounceMs) {
       this.leading = true;
       this.timer = this.clock.setTimeout(() => this.fireNow(), 0);
       return;
@@ -51,6 +55,11 @@ export class Batcher {
     const dueMs = Math.min(now + this.timing.debounceMs, deadline);
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = this.clock.setTimeout(() => this.fireNow(), dueMs - now);
+  }
+
+  /** The last fire did work (a pass committed): pokes within `debounceMs` of now are batched. */
+  worked(): void {
+    this.lastWorkedMs = this.clock.now();
   }
 
   cancel(): void {
@@ -64,7 +73,6 @@ export class Batcher {
     this.timer = undefined;
     this.firstAtMs = undefined;
     this.leading = false;
-    this.lastFiredMs = this.clock.now();
     this.fire();
   }
 }

@@ -56,7 +56,10 @@ describe("Batcher", () => {
   it("fires at the next tick on a poke after quiet, then 50 ms after the last poke", () => {
     const clock = new ManualClock();
     let fired = 0;
-    const b = new Batcher(clock, SCHEDULER_BATCH, () => fired++);
+    const b: Batcher = new Batcher(clock, SCHEDULER_BATCH, () => {
+      fired++;
+      b.worked();
+    });
     b.poke();
     b.poke();
     clock.advance(0);
@@ -78,7 +81,10 @@ describe("Batcher", () => {
   it("fires at most 1 s after the first poke of a busy batch", () => {
     const clock = new ManualClock();
     let fired = 0;
-    const b = new Batcher(clock, SCHEDULER_BATCH, () => fired++);
+    const b: Batcher = new Batcher(clock, SCHEDULER_BATCH, () => {
+      fired++;
+      b.worked();
+    });
     b.poke();
     clock.advance(0);
     for (let i = 0; i < 30; i++) {
@@ -86,6 +92,32 @@ describe("Batcher", () => {
       clock.advance(40);
     }
     expect(fired).toBe(2);
+  });
+
+  it("a fire that did no work holds nothing back: the next poke fires at the next tick", () => {
+    const clock = new ManualClock();
+    const fires: number[] = [];
+    let busy = false;
+    const b: Batcher = new Batcher(clock, SCHEDULER_BATCH, () => {
+      fires.push(clock.now());
+      if (busy) b.worked();
+    });
+    b.poke();
+    clock.advance(0);
+    clock.advance(10);
+    b.poke(); // 10 ms after a fire of nothing: at once, not 50 ms later
+    clock.advance(0);
+    expect(fires).toEqual([0, 10]);
+    busy = true;
+    clock.advance(10);
+    b.poke();
+    clock.advance(0);
+    clock.advance(10);
+    b.poke(); // 10 ms after a fire that worked: batched
+    clock.advance(0);
+    expect(fires).toEqual([0, 10, 20]);
+    clock.advance(50);
+    expect(fires).toEqual([0, 10, 20, 80]);
   });
 });
 

@@ -58,6 +58,8 @@ export class ReconcileLoop {
   private wakeTimer: TimerHandle | undefined;
   private wakeAt: number | undefined;
   private retryTimer: TimerHandle | undefined;
+  /** Told of each pass that committed, so that only busy passes make later commits wait. */
+  private batcher: Batcher | undefined;
   private passing = false;
   private again = false;
   // What changed since the last pass began (incremental loops): services and nodes by id, or
@@ -90,6 +92,7 @@ export class ReconcileLoop {
       this.stopper.abort();
     };
     const batcher = new Batcher(this.options.clock, this.options.batch, () => this.pass(done).catch(fail));
+    this.batcher = batcher;
     const watching = (async () => {
       for await (const change of this.options.store.watch(done)) if (this.note(change)) batcher.poke();
     })().catch((err) => {
@@ -198,6 +201,7 @@ export class ReconcileLoop {
       if (isEmptyPlan(plan)) return;
       const outcome = await store.update(plan);
       if (outcome.kind === "committed") {
+        this.batcher?.worked();
         this.logPlan(plan);
         return;
       }

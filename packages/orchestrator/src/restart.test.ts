@@ -3,8 +3,18 @@ import { describe, expect, it } from "vitest";
 import { NOW, task } from "../test/fixtures.js";
 import { decideRestart, restartPolicyOf } from "./restart.js";
 
-const ended = (state: TaskState, policy: Record<string, unknown> | undefined, history: number[] = []) =>
-  task("a", { state, history, spec: { restartPolicy: policy as never, networks: [], forceUpdate: 0 } });
+const ended = (
+  state: TaskState,
+  policy: Record<string, unknown> | undefined,
+  history: number[] = [],
+  restartAtMs = 0,
+) =>
+  task("a", {
+    state,
+    history,
+    restartAtMs,
+    spec: { restartPolicy: policy as never, networks: [], forceUpdate: 0 },
+  });
 
 describe("restart supervisor", () => {
   it("Swarm's defaults: condition any, 5 s delay, unlimited attempts; jobs default to on-failure", () => {
@@ -75,11 +85,48 @@ describe("restart supervisor", () => {
       kind: "restart",
       at: NOW + 5000,
     },
+    {
+      swarm: "a task rejected while it waited out its delay is replaced when the delay ends",
+      state: TaskState.REJECTED,
+      policy: { condition: RestartCondition.ANY, delayMs: 5000 },
+      restartAtMs: NOW + 4000,
+      kind: "hold",
+      retryAt: NOW + 4000,
+    },
+    {
+      swarm: "a task rejected at its restart time is replaced with the delay",
+      state: TaskState.REJECTED,
+      policy: { condition: RestartCondition.ANY, delayMs: 5000 },
+      restartAtMs: NOW,
+      kind: "restart",
+      at: NOW + 5000,
+    },
+    {
+      swarm: "a rejected task restarts after the delay (once running it was promoted past it)",
+      state: TaskState.REJECTED,
+      policy: { condition: RestartCondition.ANY, delayMs: 5000 },
+      restartAtMs: NOW - 1,
+      kind: "restart",
+      at: NOW + 5000,
+    },
+    {
+      swarm: "a task failed before its restart time is held too; restart condition none still wins",
+      state: TaskState.FAILED,
+      policy: { condition: RestartCondition.NONE, delayMs: 5000 },
+      restartAtMs: NOW + 4000,
+      kind: "hold",
+    },
   ];
   it.each(cases)("$swarm", (c) => {
-    const d = decideRestart(ended(c.state, c.policy, c.history), NOW, false);
+    const d = decideRestart(
+      ended(c.state, c.policy, c.history, (c as { restartAtMs?: number }).restartAtMs),
+      NOW,
+      false,
+    );
     expect(d.kind).toBe(c.kind);
     if (d.kind === "restart") expect(d.restartAtMs).toBe(c.at);
+    const retryAt = (c as { retryAt?: number }).retryAt;
+    if (d.kind === "hold" && retryAt !== undefined) expect(d.retryAtMs).toBe(retryAt);
   });
 
   it("keeps only the attempts that can still count", () => {

@@ -59,6 +59,16 @@ export function decideRestart(ended: Task, nowMs: number, isJob: boolean): Resta
       ? { kind: "hold", reason, retryAtMs: oldest + policy.windowMs }
       : { kind: "hold", reason };
   }
+  // A task that ended before its own restart time (one waiting out its delay as READY, rejected
+  // by its node while preparing: a missing image) is replaced at that time, not at once: else the
+  // slot is retried as fast as a node can reject it (~100 REJECTED tasks in 80 s were seen), the
+  // delay never applying to rejections. Its replacement waits its own delay from then.
+  if (ended.restartAtMs > nowMs)
+    return {
+      kind: "hold",
+      reason: `${what} before its restart delay ended; replaced in ${ended.restartAtMs - nowMs} ms`,
+      retryAtMs: ended.restartAtMs,
+    };
   // Only as many attempts as can still count are kept, so the history never grows without bound.
   const kept = policy.maxAttempts > 0 ? [...counted, nowMs].slice(-policy.maxAttempts) : [];
   return {

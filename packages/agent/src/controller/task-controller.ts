@@ -20,6 +20,13 @@ import { type ControllerAction, nextAction, type ObservedFailure } from "./next-
 
 /** Transient failures of one step (registry unreachable, …) before the task is given up. */
 export const DEFAULT_MAX_TRANSIENT_ATTEMPTS = 6;
+/**
+ * How long a detach waits for the task's last status to reach the manager. The detach's process
+ * spawns share the node's CPU (and on a manager's node its event loop) with sending that report
+ * and with the manager committing it and placing a replacement: a kill -9 on the manager's node
+ * took ~140 ms from the node's FAILED to the replacement's commit, 10-45 ms elsewhere.
+ */
+export const DETACH_AFTER_REPORT_MAX_MS = 250;
 
 export interface TaskControllerDeps {
   taskId: string;
@@ -187,6 +194,7 @@ export class TaskController {
               }
               return;
             case "detach-network":
+              await this.afterReport(record, waitSignal);
               await engine.detachNetwork(task.id);
               this.deps.records.put({ ...record, networkAttached: false });
               return;
@@ -261,6 +269,20 @@ export class TaskController {
       "task state changed",
     );
     this.deps.reporter.report(record.task.id, status);
+  }
+
+  /** Until the record's status is delivered, at most DETACH_AFTER_REPORT_MAX_MS (or the signal). */
+  private async afterReport(record: TaskRecord, signal: AbortSignal): Promise<void> {
+    const local = new AbortController();
+    const both = AbortSignal.any([signal, local.signal]);
+    try {
+      await Promise.race([
+        this.deps.reporter.delivered(record.task.id, record.seq, both).catch(() => undefined),
+        ignoreAbort(this.deps.clock.sleep(DETACH_AFTER_REPORT_MAX_MS, both)),
+      ]);
+    } finally {
+      local.abort();
+    }
   }
 
   private async pause(delayMs: number | undefined, signal: AbortSignal): Promise<void> {

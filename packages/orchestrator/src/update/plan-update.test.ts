@@ -223,10 +223,10 @@ interface Case {
 
 const cases: Case[] = [
   {
-    swarm: "a spec change starts an update: status UPDATING with its start time, tasks next pass",
+    swarm: "a spec change starts an update: status UPDATING with its start time and the first batch",
     service: svc(),
     tasks: four(),
-    want: ["service UPDATING"],
+    want: ["service UPDATING", "create slot 1 READY", "old1 → SHUTDOWN"],
     message: "update in progress",
   },
   {
@@ -236,10 +236,10 @@ const cases: Case[] = [
     want: [],
   },
   {
-    swarm: "a manual rollback (control API set ROLLBACK_STARTED) only gets its start time first",
+    swarm: "a manual rollback (control API set ROLLBACK_STARTED) gets its start time and its first batch",
     service: svc({ state: UpdateState.ROLLBACK_STARTED, startedAtMs: 0 }),
     tasks: four(),
-    want: ["service ROLLBACK_STARTED"],
+    want: ["service ROLLBACK_STARTED", "create slot 1 READY", "old1 → SHUTDOWN"],
   },
   {
     swarm: "parallelism 1 waits while the updated slot's task is not running yet",

@@ -55,7 +55,7 @@ const ACTIVE: ReadonlySet<UpdateState> = new Set([UpdateState.UPDATING, UpdateSt
  */
 export function planServiceUpdate(input: UpdateInput, ctx: ReconcileContext): Plan {
   const out = new PlanBuilder();
-  const { service } = input;
+  let { service } = input;
   const spec = service.spec;
   const mode = spec?.mode?.$case;
   if (spec === undefined || service.pendingDelete || mode === "replicatedJob" || mode === "globalJob")
@@ -73,19 +73,22 @@ export function planServiceUpdate(input: UpdateInput, ctx: ReconcileContext): Pl
     // A roll starts when a slot's spec differs (a rollback the control API asked for is already
     // ROLLBACK_STARTED, and only needs its start time).
     if (!anyDirty && !ACTIVE.has(state)) return out.plan;
+    service = withStatus(service, {
+      state: ACTIVE.has(state) ? state : UpdateState.UPDATING,
+      startedAtMs: ctx.nowMs,
+      completedAtMs: 0,
+      message:
+        ACTIVE.has(state) && service.updateStatus?.message
+          ? service.updateStatus.message
+          : "update in progress",
+    });
     out.updateService(
-      withStatus(service, {
-        state: ACTIVE.has(state) ? state : UpdateState.UPDATING,
-        startedAtMs: ctx.nowMs,
-        completedAtMs: 0,
-        message:
-          ACTIVE.has(state) && service.updateStatus?.message
-            ? service.updateStatus.message
-            : "update in progress",
-      }),
+      service,
       `service "${name}": ${isRollingBack(service) ? "rollback" : "update"} started`,
     );
-    return out.plan; // the next pass (at once, on this commit) counts from the start time
+    // The first batch goes in the same commit (a pass and a commit sooner, counted from this
+    // start); with nothing to replace, the next pass completes the roll.
+    if (!anyDirty) return out.plan;
   }
   const startedAtMs = service.updateStatus?.startedAtMs ?? 0;
   const cfg = effectiveUpdateConfig(service);

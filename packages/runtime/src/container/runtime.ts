@@ -10,7 +10,7 @@ import { HealthMonitor } from "./health-monitor.js";
 import { type ReadLogsOptions, readLogs } from "./log-files.js";
 import { LogRotator } from "./log-rotator.js";
 import { type PrepareDeps, prepareContainer } from "./prepare.js";
-import { identify } from "./process-identity.js";
+import { identify, isAlive } from "./process-identity.js";
 import {
   ContainerPaths,
   type ContainerRecord,
@@ -419,12 +419,13 @@ export class ContainerRuntime {
       const signal = normalizeSignal(o.signal ?? record.stopSignal);
       const graceMs = o.graceMs ?? record.stopGracePeriodMs;
       this.log.info({ containerId: id, signal, graceMs }, "stopping container");
-      if (await this.runc.kill(id, signal)) {
+      if (await this.signalInit(record, signal)) {
         const exit = await this.exits.waitFor(id, graceMs);
         if (exit !== undefined) return exit;
         this.log.info({ containerId: id, graceMs }, "grace period over; killing container");
       }
-      await this.runc.kill(id, "SIGKILL", true);
+      // The init of the container's own PID namespace: the kernel kills the rest with it.
+      if (!(await this.signalInit(record, "SIGKILL"))) await this.runc.kill(id, "SIGKILL", true);
     }
     const exit = await this.exits.waitFor(id, KILL_WAIT_MS);
     if (exit === undefined)
@@ -433,6 +434,25 @@ export class ContainerRuntime {
         `container "${id}" did not exit within ${KILL_WAIT_MS} ms of SIGKILL`,
       );
     return exit;
+  }
+
+  /**
+   * Signals a started container's init process straight, as `runc kill` would (each container has
+   * a PID namespace of its own): no runc process per signal, two per stop of a task that ignores
+   * SIGTERM. False when the process is gone (or its pid is another's now); without a recorded
+   * identity (a record older than identities) runc does it.
+   */
+  private async signalInit(record: ContainerRecord, signal: string): Promise<boolean> {
+    const who = record.pidIdentity;
+    if (who === undefined) return this.runc.kill(record.id, signal);
+    if (!(await isAlive(who))) return false;
+    try {
+      process.kill(who.pid, signal as NodeJS.Signals);
+      return true;
+    } catch (err) {
+      if (hasCode(err, ["ESRCH"])) return false;
+      throw err;
+    }
   }
 
   /** Sends a signal without waiting (SIGHUP for reloads and the like). */

@@ -53,11 +53,9 @@ export async function teardownContainer(
   record: ContainerRecord | undefined,
 ): Promise<void> {
   const id = paths.id;
-  const state = await deps.runc.state(id);
-  if (state !== undefined) {
-    if (state.status !== "stopped") await deps.runc.kill(id, "SIGKILL", true);
-    await deps.runc.delete(id, true);
-  }
+  // One runc run: `delete --force` kills whatever still runs (all of it) before it deletes, and
+  // takes a container runc does not know as done (was: `state`, `kill --all`, `delete`).
+  await deps.runc.delete(id, true);
   // conmon leaves by itself once its container is gone; one stuck before `runc create` finished
   // (a crash mid-create) would wait forever, so it goes too.
   const conmonPid = Number((await ignoring(readFile(paths.conmonPidFile, "utf8"), ["ENOENT"], "")).trim());

@@ -119,8 +119,16 @@ export class NodeNetwork {
   private readonly containerIds: ReadonlySet<string> | undefined;
   private ipam: Ipam;
   private state: NetworkState;
-  /** Serialises changes: each one rewrites the state file and our chains whole. */
+  /** Serialises changes of the record: each one rewrites the state file and our chains whole. */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Each container's attach or detach in flight: the kernel work of different containers runs side
+   * by side (a new task's attach does not wait for the detaches of the tasks just stopped, nor five
+   * attaches of a rolling update's batch for each other); one container's run in order.
+   */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Leases being detached: their rules are gone already and no rewrite puts them back. */
+  private readonly detaching = new Set<string>();
   private closed = false;
 
   private constructor(options: NodeNetworkOptions) {
@@ -149,9 +157,10 @@ export class NodeNetwork {
     return net;
   }
 
-  /** Waits for the change in flight; later calls fail with `NETWORK_CLOSED`. Containers keep their networking. */
+  /** Waits for the changes in flight; later calls fail with `NETWORK_CLOSED`. Containers keep their networking. */
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.all(this.inFlight.values());
     await this.queue;
   }
 
@@ -202,18 +211,23 @@ export class NodeNetwork {
   }
 
   attach(request: AttachRequest): Promise<Attachment> {
-    return this.serialised(() => this.doAttach(request));
+    return this.forContainer(request.containerId, () => this.doAttach(request));
   }
 
   /** Removes the container's namespace, veth, address lease, DNAT rules and conntrack entries. */
   detach(containerId: string): Promise<void> {
-    return this.serialised(() => this.doDetach(containerId));
+    return this.forContainer(containerId, () => this.doDetach(containerId));
   }
 
   /** Removes everything of this node's networking: containers' namespaces, rules, chains, bridge. */
-  destroy(): Promise<void> {
+  async destroy(): Promise<void> {
+    await Promise.all(this.inFlight.values());
     return this.serialised(async () => {
-      for (const id of Object.keys(this.state.leases)) await this.doDetach(id);
+      for (const lease of Object.values(this.state.leases)) {
+        await this.removeKernelObjects(lease);
+        this.dropLease(lease);
+      }
+      await this.save();
       for (const jump of jumpRules(this.chains)) {
         // -D removes one copy per call: repeat until none is left.
         while (!(await this.iptables(jump.table, ["-D", jump.chain, ...jump.rule], true)).failed) {}
@@ -225,6 +239,24 @@ export class NodeNetwork {
       await this.runner.run("ip", ["link", "del", this.bridge], { allowFailure: true });
       await rm(this.statePath, { force: true });
     });
+  }
+
+  /** Runs `fn` after the container's earlier attach or detach; other containers' run meanwhile. */
+  private forContainer<T>(containerId: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed)
+      return Promise.reject(
+        new ShoalError(NetworkErrorCode.Closed, `node network "${this.bridge}" is closed`),
+      );
+    const next = (this.inFlight.get(containerId) ?? Promise.resolve()).then(fn);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.set(containerId, settled);
+    void settled.then(() => {
+      if (this.inFlight.get(containerId) === settled) this.inFlight.delete(containerId);
+    });
+    return next;
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {
@@ -377,8 +409,56 @@ export class NodeNetwork {
 
   private async doAttach(request: AttachRequest): Promise<Attachment> {
     const { containerId } = request;
+    // The manager gives a replacement the address of the task it replaces at once: wait for that
+    // container's detach instead of refusing the address.
+    const holder = Object.values(this.state.leases).find(
+      (l) =>
+        request.ip !== undefined &&
+        l.ip === request.ip &&
+        l.containerId !== containerId &&
+        this.detaching.has(l.containerId),
+    );
+    if (holder !== undefined) await this.inFlight.get(holder.containerId);
+    const made = await this.serialised(() => this.recordLease(request));
+    if (made.existing) return this.attachmentOf(made.lease);
+    const { lease } = made;
+    try {
+      if (lease.ip !== "") {
+        // One `ip` run per container (each process the daemon spawns costs it 10-40 ms of a loaded
+        // node): the node side, then the namespace side through `netns exec`, which ip forks
+        // itself. It stops at the first failing line, and the whole attach is undone.
+        await this.runner.run("ip", ["-batch", "-"], {
+          input:
+            `netns add ${lease.netns}\n` +
+            `link add ${lease.hostVeth} type veth peer name eth0 netns ${lease.netns}\n` +
+            `link set ${lease.hostVeth} master ${this.bridge} up\n` +
+            // A container reaching its own published port comes back out of its own bridge port.
+            `link set ${lease.hostVeth} type bridge_slave hairpin on\n` +
+            this.namespaceSetup(lease)
+              .split("\n")
+              .filter((line) => line !== "")
+              .map((line) => `netns exec ${lease.netns} ip ${line}\n`)
+              .join(""),
+        });
+        if (lease.ports.length > 0) await this.serialised(() => this.applyRules());
+      } else {
+        await this.runner.run("ip", ["-batch", "-"], {
+          input: `netns add ${lease.netns}\nnetns exec ${lease.netns} ip link set lo up\n`,
+        });
+      }
+    } catch (err) {
+      await this.serialised(() => this.undoAttach(lease));
+      throw err;
+    }
+    this.log.debug({ containerId, ip: lease.ip, ports: lease.ports }, "container attached");
+    return this.attachmentOf(lease);
+  }
+
+  /** The lease of an attach, recorded before the kernel objects that use it; or the one on record. */
+  private async recordLease(request: AttachRequest): Promise<{ lease: Lease; existing: boolean }> {
+    const { containerId } = request;
     const existing = this.state.leases[containerId];
-    if (existing !== undefined) return this.attachmentOf(existing);
+    if (existing !== undefined) return { lease: existing, existing: true };
     const mode = request.mode ?? NetworkMode.Bridge;
     const bridged = mode === NetworkMode.Bridge;
     const ports = bridged ? await this.bindPorts(containerId, request.ports ?? []) : [];
@@ -393,30 +473,11 @@ export class NodeNetwork {
     this.state.leases[containerId] = lease;
     try {
       await this.save();
-      if (bridged) {
-        // Two `ip` runs per container: one on the node side, one inside the new namespace.
-        await this.runner.run("ip", ["-batch", "-"], {
-          input:
-            `netns add ${lease.netns}\n` +
-            `link add ${lease.hostVeth} type veth peer name eth0 netns ${lease.netns}\n` +
-            `link set ${lease.hostVeth} master ${this.bridge} up\n` +
-            // A container reaching its own published port comes back out of its own bridge port.
-            `link set ${lease.hostVeth} type bridge_slave hairpin on\n`,
-        });
-        await this.runner.run("ip", ["-n", lease.netns, "-batch", "-"], {
-          input: this.namespaceSetup(lease),
-        });
-        if (ports.length > 0) await this.applyRules();
-      } else {
-        await this.runner.run("ip", ["netns", "add", lease.netns]);
-        await this.runner.run("ip", ["-n", lease.netns, "link", "set", "lo", "up"]);
-      }
     } catch (err) {
       await this.undoAttach(lease);
       throw err;
     }
-    this.log.debug({ containerId, ip: lease.ip, ports }, "container attached");
-    return this.attachmentOf(lease);
+    return { lease, existing: false };
   }
 
   private attachmentOf(lease: Lease): Attachment {
@@ -496,9 +557,22 @@ export class NodeNetwork {
   private async doDetach(containerId: string): Promise<void> {
     const lease = this.state.leases[containerId];
     if (lease === undefined) return;
-    const remaining = Object.values(this.state.leases).filter((l) => l.containerId !== containerId);
-    if (lease.ports.length > 0) await this.applyRules(remaining);
-    // Side by side: a replacement's attach on this node waits for this detach (the queue).
+    this.detaching.add(containerId);
+    try {
+      if (lease.ports.length > 0) await this.serialised(() => this.applyRules());
+      await this.removeKernelObjects(lease);
+      await this.serialised(async () => {
+        this.dropLease(lease);
+        await this.save();
+      });
+    } finally {
+      this.detaching.delete(containerId);
+    }
+    this.log.debug({ containerId }, "container detached");
+  }
+
+  /** A lease's namespace and veth, and the conntrack entries of its address. */
+  private async removeKernelObjects(lease: Lease): Promise<void> {
     await Promise.all([
       // Established flows would otherwise keep NATing to an address that a new container may get.
       ...(lease.ip === ""
@@ -506,16 +580,18 @@ export class NodeNetwork {
         : ["-s", "-r"].map((flag) =>
             this.runner.run("conntrack", ["-D", flag, lease.ip], { allowFailure: true }),
           )),
-      (async () => {
-        if (lease.hostVeth !== "")
-          await this.runner.run("ip", ["link", "del", lease.hostVeth], { allowFailure: true });
-        await this.runner.run("ip", ["netns", "del", lease.netns], { allowFailure: true });
-      })(),
+      // One `ip` run; -force goes on past a link already gone to the namespace.
+      this.runner.run("ip", ["-force", "-batch", "-"], {
+        input: `${lease.hostVeth === "" ? "" : `link del ${lease.hostVeth}\n`}netns del ${lease.netns}\n`,
+        allowFailure: true,
+      }),
     ]);
-    delete this.state.leases[containerId];
+  }
+
+  private dropLease(lease: Lease): void {
+    if (this.state.leases[lease.containerId] !== lease) return;
+    delete this.state.leases[lease.containerId];
     if (lease.ip !== "") this.ipam.release(lease.ip);
-    await this.save();
-    this.log.debug({ containerId }, "container detached");
   }
 
   /**
@@ -576,7 +652,11 @@ export class NodeNetwork {
     await saveState(this.statePath, this.state);
   }
 
-  private async applyRules(leases: readonly Lease[] = Object.values(this.state.leases)): Promise<void> {
+  private async applyRules(
+    leases: readonly Lease[] = Object.values(this.state.leases).filter(
+      (l) => !this.detaching.has(l.containerId),
+    ),
+  ): Promise<void> {
     const rules = renderRules(this.chains, this.bridge, this.subnet.cidr, leases);
     await this.runner.run("iptables-restore", ["--noflush", "-w"], { input: rules });
   }
