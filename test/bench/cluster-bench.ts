@@ -13,14 +13,11 @@
 // the target; the control API is polled every 50 ms over the manager's admin socket.
 // SHOAL_BENCH_ONLY=name,name… runs only those figures (e.g. `replace_killed_task_s`); unset, all.
 // SHOAL_BENCH_KILLS=n kills the task n times (each replacement in turn) and reports the median.
-import * as grpc from "@grpc/grpc-js";
 import { reportFigure } from "@shoal/base";
 import {
-  ControlClient,
+  type ControlClient,
   type GetServiceResponse,
   type ListServiceStatusesResponse,
-  ListServicesRequest,
-  type ListServicesResponse,
   ListTasksRequest,
   type ListTasksResponse,
   TaskState,
@@ -28,6 +25,7 @@ import {
 } from "@shoal/proto";
 import { LABEL_SERVICE_NAME } from "@shoal/runtime";
 import { waitFor } from "@shoal/testkit";
+import { adminControlClient, serviceIdByName, unary } from "../support/admin-api.js";
 import { startCluster, type TestCluster, type TestDaemon } from "../support/cluster.js";
 import { rssMib } from "../support/proc.js";
 
@@ -38,23 +36,14 @@ const ONLY = process.env.SHOAL_BENCH_ONLY?.split(",").filter((n) => n !== "");
 const wants = (name: string): boolean => ONLY === undefined || ONLY.length === 0 || ONLY.includes(name);
 const SLEEP = ["sleep", "1000000"];
 
-function unary<T>(call: (cb: (err: grpc.ServiceError | null, value?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => call((err, value) => (err ? reject(err) : resolve(value as T))));
-}
-
 class Probe {
   private readonly client: ControlClient;
   constructor(socketPath: string) {
-    this.client = new ControlClient(`unix:${socketPath}`, grpc.credentials.createInsecure());
+    this.client = adminControlClient(socketPath);
   }
 
-  async serviceId(name: string): Promise<string> {
-    const r = await unary<ListServicesResponse>((cb) =>
-      this.client.listServices(ListServicesRequest.fromPartial({ filters: { names: [name] } }), cb),
-    );
-    const id = r.services[0]?.id;
-    if (id === undefined) throw new Error(`no service "${name}"`);
-    return id;
+  serviceId(name: string): Promise<string> {
+    return serviceIdByName(this.client, name);
   }
 
   async running(serviceId: string): Promise<number> {

@@ -16,19 +16,17 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import { percentile, reportFigure } from "@shoal/base";
 import {
-  ControlClient,
+  type ControlClient,
   type GetServiceResponse,
-  ListServicesRequest,
-  type ListServicesResponse,
   ListTasksRequest,
   type ListTasksResponse,
   type Service,
   TaskState,
 } from "@shoal/proto";
 import { waitFor } from "@shoal/testkit";
+import { adminControlClient, serviceIdByName, unary } from "../support/admin-api.js";
 import { startCluster, type TestCluster } from "../support/cluster.js";
 
 const ROUNDS = 3;
@@ -55,10 +53,6 @@ function execIn(runcRoot: string, containerId: string, script: string): Promise<
     child.stderr.on("data", (d) => (out += d));
     child.on("close", (code) => resolve(`${out}(exit ${code})`));
   });
-}
-
-function unary<T>(call: (cb: (err: grpc.ServiceError | null, value?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => call((err, value) => (err ? reject(err) : resolve(value as T))));
 }
 
 function stackFile(image: string): string {
@@ -129,15 +123,11 @@ class Client {
 class Api {
   private readonly client: ControlClient;
   constructor(socketPath: string) {
-    this.client = new ControlClient(`unix:${socketPath}`, grpc.credentials.createInsecure());
+    this.client = adminControlClient(socketPath);
   }
 
   async service(name: string): Promise<Service> {
-    const r = await unary<ListServicesResponse>((cb) =>
-      this.client.listServices(ListServicesRequest.fromPartial({ filters: { names: [name] } }), cb),
-    );
-    const id = r.services[0]?.id;
-    if (id === undefined) throw new Error(`no service "${name}"`);
+    const id = await serviceIdByName(this.client, name);
     const got = await unary<GetServiceResponse>((cb) =>
       this.client.getService({ serviceId: id, insertDefaults: false }, cb),
     );
