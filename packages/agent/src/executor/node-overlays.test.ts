@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { silentLogger } from "@shoal/base";
+import { NodeOverlay } from "@shoal/proto";
 import type { CommandRunner } from "@shoal/runtime";
 import { tempDir } from "@shoal/testkit";
 import { describe, expect, it } from "vitest";
@@ -58,6 +59,46 @@ describe("NodeOverlays", () => {
       expect(recorded.map((e: { taskId: string }) => e.taskId)).toEqual(["t1", "t2", "t3"]);
       await overlays.addEndpoint({ taskId: "t4", netns: "ns-t4", networks: [] });
       expect(passes()).toBe(3);
+      await overlays.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it("adopts an unrecorded endpoint of a listed task, but never one it removed", async () => {
+    const dir = await tempDir("shoal-node-overlays-");
+    try {
+      const { runner, release } = gatedRunner();
+      release();
+      // t1's node-network lease is still held: its overlay detach runs before the lease goes.
+      const overlays = await NodeOverlays.open({
+        dataDir: dir.path,
+        localAddr: "10.231.0.2",
+        upstreams: [],
+        containerIds: [],
+        netnsOf: (id) => (id === "t1" ? "ns-t1" : undefined),
+        runner,
+        logger: silentLogger(),
+      });
+      const payload = NodeOverlay.fromPartial({
+        services: [
+          {
+            id: "s",
+            tasks: [{ id: "t1", nodeAddr: "10.231.0.2", addresses: [{ networkId: "n", addr: "10.0.1.5" }] }],
+          },
+        ],
+      });
+      const recorded = async () =>
+        (
+          JSON.parse(await readFile(join(dir.path, "overlay-endpoints.json"), "utf8")) as { taskId: string }[]
+        ).map((e) => e.taskId);
+      await overlays.setOverlay(payload);
+      expect(await recorded()).toEqual(["t1"]);
+      await overlays.removeEndpoint("t1");
+      expect(await recorded()).toEqual([]);
+      // A payload made before t1's end reached the manager still lists it.
+      await overlays.setOverlay(payload);
+      expect(await recorded()).toEqual([]);
       await overlays.close();
     } finally {
       await dir.remove();

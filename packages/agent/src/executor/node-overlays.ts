@@ -43,6 +43,13 @@ export class NodeOverlays {
   private readonly retryMs: number;
   private readonly file: string;
   private overlay: NodeOverlay | undefined;
+  /**
+   * Tasks whose endpoint was removed: never adopted again. The payload still lists a task for a
+   * moment after its container stopped (until its last status reaches the manager), and its
+   * node-network lease goes only after the overlay detach — adopting it in between recorded an
+   * endpoint for a stopped container that nothing removed. Pruned to the tasks the payload lists.
+   */
+  private readonly removed = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   /** The apply queued and not started yet: it reads the state when it starts, so it serves every caller until then. */
   private waiting: Promise<void> | undefined;
@@ -90,9 +97,12 @@ export class NodeOverlays {
   /** The manager's payload (undefined: the node needs no overlay); reprograms the node. */
   setOverlay(overlay: NodeOverlay | undefined): Promise<void> {
     this.overlay = overlay;
+    const listed = new Set<string>();
     for (const service of overlay?.services ?? []) {
       for (const t of service.tasks) {
-        if (t.nodeAddr !== this.localAddr || this.endpoints.has(t.id)) continue;
+        if (t.nodeAddr !== this.localAddr) continue;
+        listed.add(t.id);
+        if (this.endpoints.has(t.id) || this.removed.has(t.id)) continue;
         const netns = this.netnsOf?.(t.id);
         if (netns === undefined) continue;
         this.log.info({ taskId: t.id }, "adopting an overlay endpoint that was never recorded");
@@ -103,6 +113,7 @@ export class NodeOverlays {
         });
       }
     }
+    for (const id of this.removed) if (!listed.has(id)) this.removed.delete(id);
     return this.apply();
   }
 
@@ -117,6 +128,7 @@ export class NodeOverlays {
   }
 
   async removeEndpoint(taskId: string): Promise<void> {
+    this.removed.add(taskId);
     if (!this.endpoints.delete(taskId)) return;
     await this.apply();
   }
