@@ -1,20 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { PLANNED_GROUPS } from "./commands/groups.js";
-import type { CliIo } from "./io.js";
-import { cliVersion, runCli } from "./program.js";
+import { cliVersion } from "./program.js";
+import { runCaptured } from "./test-support.js";
 
-async function run(...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: {},
-    cwd: process.cwd(),
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (...argv: string[]) => runCaptured(argv);
 
 describe("shoal", () => {
   it("prints its version", async () => {

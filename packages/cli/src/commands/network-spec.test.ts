@@ -2,8 +2,7 @@ import { ShoalError } from "@shoal/base";
 import { Network } from "@shoal/proto";
 import { describe, expect, it } from "vitest";
 import { CliErrorCode } from "../errors.js";
-import type { CliIo } from "../io.js";
-import { runCli } from "../program.js";
+import { runCaptured } from "../test-support.js";
 import { networkRow, networkSpecFromFlags, sortNetworks } from "./network-spec.js";
 
 function refusal(fn: () => unknown): { code: string; message: string; hint?: string } {
@@ -101,18 +100,8 @@ describe("network ls rows", () => {
 });
 
 describe("shoal network", () => {
-  async function run(...argv: string[]) {
-    let stdout = "";
-    let stderr = "";
-    const io: CliIo = {
-      stdout: { write: (t: string) => (stdout += t) },
-      stderr: { write: (t: string) => (stderr += t) },
-      // Nothing listens here: a command that reached the API would exit 3, not 2.
-      env: { SHOAL_SOCKET: "/nonexistent/shoal.sock" },
-      cwd: process.cwd(),
-    };
-    return { code: await runCli(argv, io), stdout, stderr };
-  }
+  // Nothing listens here: a command that reached the API would exit 3, not 2.
+  const run = (...argv: string[]) => runCaptured(argv, { env: { SHOAL_SOCKET: "/nonexistent/shoal.sock" } });
 
   it("is listed in --help with its four verbs", async () => {
     expect((await run("--help")).stdout).toMatch(/^ {2}network\b/m);

@@ -6,8 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import type { CliIo } from "../io.js";
-import { runCli } from "../program.js";
+import { runCaptured } from "../test-support.js";
 import { defaultStackName } from "./stack.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -16,18 +15,8 @@ const REPO = join(here, "..", "..", "..", "..");
 const BAD = join(REPO, "packages", "stack", "testdata", "bad");
 const EXPECTED = JSON.parse(readFileSync(join(BAD, "expected.json"), "utf8")) as Record<string, string>;
 
-async function run(cwd: string, env: Record<string, string | undefined>, ...argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env,
-    cwd,
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const run = (cwd: string, env: Record<string, string | undefined>, ...argv: string[]) =>
+  runCaptured(argv, { env, cwd });
 
 const dir = mkdtempSync(join(tmpdir(), "shoal-cli-stack-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
