@@ -119,9 +119,8 @@ export async function requestNodeCertificate(
       hint: "check the token and the address; get the token on a manager with `shoal cluster join-token manager`",
     });
   }
-  const clusterId = /(?:^|,\s*)O=([0-9a-z-]+)/.exec(
-    parseCertificatePem(rootPem, "cluster root").subject,
-  )?.[1];
+  // node:crypto's subject: one `KEY=value` per line.
+  const clusterId = /^O=([0-9a-z-]+)$/m.exec(parseCertificatePem(rootPem, "cluster root").subject)?.[1];
   if (clusterId === undefined) {
     throw new ShoalError(ManagerErrorCode.JoinTokenRefused, "the cluster root names no cluster id (O)");
   }

@@ -1,16 +1,18 @@
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { ShoalError } from "@shoal/base";
 import { PkiErrorCode } from "./errors.js";
 import { isNodeRole, type NodeRole } from "./node-role.js";
-import { x509 } from "./x509.js";
 
-/** Parses one PEM certificate; `what` names it in messages ("root certificate"). */
-export function parseCertificatePem(pem: string, what: string): x509.X509Certificate {
+/**
+ * Parses one PEM certificate with `node:crypto` (OpenSSL); `what` names it in messages ("root
+ * certificate"). Reading needs no ASN.1 library: @peculiar/x509 is loaded only to sign (x509.ts).
+ */
+export function parseCertificatePem(pem: string, what: string): X509Certificate {
   if (typeof pem !== "string" || !pem.includes("-----BEGIN CERTIFICATE-----")) {
     throw new ShoalError(PkiErrorCode.InvalidPem, `${what} is not a PEM certificate`);
   }
   try {
-    return new x509.X509Certificate(pem);
+    return new X509Certificate(pem);
   } catch (err) {
     throw new ShoalError(PkiErrorCode.InvalidCertificate, `${what} could not be parsed`, { cause: err });
   }
@@ -26,13 +28,20 @@ export function toPem(item: { toString(format: "pem"): string }): string {
 }
 
 /** SHA-256 of the certificate's DER: independent of PEM line breaks, so it survives re-encoding. */
-export function certificateSha256(cert: x509.X509Certificate): Buffer {
-  return createHash("sha256").update(new Uint8Array(cert.rawData)).digest();
+export function certificateSha256(cert: X509Certificate): Buffer {
+  return createHash("sha256").update(cert.raw).digest();
 }
 
-/** The first value of an attribute (CN, OU, O) of a certificate subject, if present. */
-export function subjectAttribute(cert: x509.X509Certificate, type: "CN" | "OU" | "O"): string | undefined {
-  return cert.subjectName.getField(type)[0];
+/**
+ * The first value of an attribute (CN, OU, O) of a certificate subject, if present. Node prints
+ * the subject one `KEY=value` per line; the values Shoal writes are ids checked by
+ * `assertSubjectId` (no line breaks, no `=` or `,`), so a line is one attribute.
+ */
+export function subjectAttribute(cert: X509Certificate, type: "CN" | "OU" | "O"): string | undefined {
+  for (const line of cert.subject.split("\n")) {
+    if (line.startsWith(`${type}=`)) return line.slice(type.length + 1);
+  }
+  return undefined;
 }
 
 /** Who a node certificate says its holder is, and when it is valid. */
@@ -42,6 +51,7 @@ export interface NodeCertificateInfo {
   clusterId: string;
   notBeforeMs: number;
   notAfterMs: number;
+  /** Lowercase hex. */
   serialNumber: string;
 }
 
@@ -54,15 +64,15 @@ export function readNodeCertificate(pem: string): NodeCertificateInfo {
   if (nodeId === undefined || clusterId === undefined || !isNodeRole(role)) {
     throw new ShoalError(
       PkiErrorCode.InvalidCertificate,
-      `node certificate subject "${cert.subject}" lacks a node id (CN), a role "manager" or "worker" (OU) or a cluster id (O)`,
+      `node certificate subject "${cert.subject.replaceAll("\n", ", ")}" lacks a node id (CN), a role "manager" or "worker" (OU) or a cluster id (O)`,
     );
   }
   return {
     nodeId,
     role,
     clusterId,
-    notBeforeMs: cert.notBefore.getTime(),
-    notAfterMs: cert.notAfter.getTime(),
-    serialNumber: cert.serialNumber,
+    notBeforeMs: Date.parse(cert.validFrom),
+    notAfterMs: Date.parse(cert.validTo),
+    serialNumber: cert.serialNumber.toLowerCase(),
   };
 }

@@ -2,7 +2,9 @@ import { webcrypto } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createNodeKeyAndCsr, verifyCsr } from "./csr.js";
 import { PkiErrorCode } from "./errors.js";
-import { EC_SIGNING_ALGORITHM, x509 } from "./x509.js";
+import { EC_SIGNING_ALGORITHM, loadX509 } from "./x509.js";
+
+const x509 = await loadX509();
 
 describe("createNodeKeyAndCsr", () => {
   it("makes a P-256 PKCS #8 key and a CSR signed with it", async () => {

@@ -1,8 +1,9 @@
+import type * as X509 from "@peculiar/x509";
 import { ShoalError } from "@shoal/base";
 import { toPem } from "./certificate.js";
 import { PkiErrorCode } from "./errors.js";
 import { exportPrivateKeyPem, generateP256KeyPair } from "./keys.js";
-import { EC_SIGNING_ALGORITHM, x509 } from "./x509.js";
+import { EC_SIGNING_ALGORITHM, loadX509 } from "./x509.js";
 
 /** The subject a node puts in its CSR. The CA ignores it and writes CN, OU and O itself. */
 export const CSR_PLACEHOLDER_SUBJECT = "CN=shoal-node";
@@ -16,6 +17,7 @@ export interface NodeKeyAndCsr {
 
 /** Made by the joining (or renewing) node: a fresh P-256 key, so a renewal also rotates the key. */
 export async function createNodeKeyAndCsr(): Promise<NodeKeyAndCsr> {
+  const x509 = await loadX509();
   const keys = await generateP256KeyPair();
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: CSR_PLACEHOLDER_SUBJECT,
@@ -29,14 +31,15 @@ export async function createNodeKeyAndCsr(): Promise<NodeKeyAndCsr> {
  * Checks a CSR on the CA side: it parses, its key is ECDSA P-256 and it is signed by that key
  * (so the requester holds the private key it asks a certificate for).
  */
-export async function verifyCsr(csrPem: string): Promise<x509.Pkcs10CertificateRequest> {
+export async function verifyCsr(csrPem: string): Promise<X509.Pkcs10CertificateRequest> {
   if (typeof csrPem !== "string" || !csrPem.includes("-----BEGIN CERTIFICATE REQUEST-----")) {
     throw new ShoalError(
       PkiErrorCode.InvalidPem,
       "certificate signing request is not a PEM CERTIFICATE REQUEST",
     );
   }
-  let csr: x509.Pkcs10CertificateRequest;
+  const x509 = await loadX509();
+  let csr: X509.Pkcs10CertificateRequest;
   try {
     csr = new x509.Pkcs10CertificateRequest(csrPem);
   } catch (err) {

@@ -4,7 +4,7 @@ import { link, mkdir, open, readFile, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ShoalError } from "@shoal/base";
 import { PkiErrorCode } from "./errors.js";
-import { x509 } from "./x509.js";
+import { decodePem, encodePem } from "./pem.js";
 
 /** Where a manager keeps its key-encryption key, under its data dir. */
 export const KEK_RELATIVE_PATH = join("certs", "root-ca.kek");
@@ -169,7 +169,7 @@ export class KeyEncryptionKey {
     cipher.setAAD(Buffer.concat([header, Buffer.from(purpose, "utf8")]));
     const body = Buffer.concat([cipher.update(keyPem, "utf8"), cipher.final()]);
     const envelope = Buffer.concat([header, iv, body, cipher.getAuthTag()]);
-    return `${x509.PemConverter.encode(new Uint8Array(envelope), SEALED_PEM_LABEL)}\n`;
+    return encodePem(envelope, SEALED_PEM_LABEL);
   }
 
   /** Opens an envelope from `sealPrivateKeyPem`; `what` names the key in messages ("root CA key"). */
@@ -213,8 +213,7 @@ function decodeSealedPem(sealedPem: string, what: string): Buffer {
       `${what} is not a PEM "${SEALED_PEM_LABEL}"; it may be stored unencrypted or damaged`,
     );
   }
-  const [der] = x509.PemConverter.decode(sealedPem);
-  const envelope = Buffer.from(der ?? new ArrayBuffer(0));
+  const envelope = decodePem(sealedPem, SEALED_PEM_LABEL) ?? Buffer.alloc(0);
   const minLength = ENVELOPE_MAGIC.length + KEK_ID_BYTES + IV_BYTES + TAG_BYTES + 1;
   if (envelope.length < minLength || !envelope.subarray(0, ENVELOPE_MAGIC.length).equals(ENVELOPE_MAGIC)) {
     throw new ShoalError(

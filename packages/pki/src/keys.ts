@@ -1,7 +1,8 @@
 import { createPrivateKey, createPublicKey, type KeyObject, type webcrypto } from "node:crypto";
 import { ShoalError } from "@shoal/base";
 import { PkiErrorCode } from "./errors.js";
-import { EC_KEY_ALGORITHM, subtle, x509 } from "./x509.js";
+import { encodePem } from "./pem.js";
+import { EC_KEY_ALGORITHM, subtle } from "./x509.js";
 
 export type CryptoKey = webcrypto.CryptoKey;
 export type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -14,7 +15,7 @@ export async function generateP256KeyPair(): Promise<CryptoKeyPair> {
 /** PKCS #8 PEM ("PRIVATE KEY"), the form Node's TLS and grpc-js accept. */
 export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
   const der = await subtle.exportKey("pkcs8", key);
-  return `${x509.PemConverter.encode(der, "PRIVATE KEY")}\n`;
+  return encodePem(der, "PRIVATE KEY");
 }
 
 /**

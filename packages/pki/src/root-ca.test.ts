@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import { PkiErrorCode } from "./errors.js";
 import { rootDigestOf } from "./join-token.js";
 import { ROOT_CA_COMMON_NAME, RootCa } from "./root-ca.js";
-import { x509 } from "./x509.js";
+import { loadX509 } from "./x509.js";
+
+const x509 = await loadX509();
 
 const NOW_MS = Date.UTC(2026, 0, 1);
 
@@ -76,8 +78,9 @@ describe("RootCa.issueNodeCertificate", async () => {
       nowMs: NOW_MS,
     });
     const cert = new x509.X509Certificate(issued.certPem);
-    expect(await cert.verify({ publicKey: root.cert.publicKey, date: new Date(NOW_MS) })).toBe(true);
-    expect(cert.issuer).toBe(root.cert.subject);
+    const rootCert = new x509.X509Certificate(root.certPem);
+    expect(await cert.verify({ publicKey: rootCert.publicKey, date: new Date(NOW_MS) })).toBe(true);
+    expect(cert.issuer).toBe(rootCert.subject);
     expect(readNodeCertificate(issued.certPem)).toMatchObject({
       nodeId: "node-a",
       role: "worker",

@@ -1,5 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, type X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
+import type * as X509 from "@peculiar/x509";
 import { ShoalError } from "@shoal/base";
 import { parseCertificatePem, subjectAttribute, toPem } from "./certificate.js";
 import { createNodeKeyAndCsr, verifyCsr } from "./csr.js";
@@ -13,8 +14,9 @@ import {
   publicKeySpkiOfPrivateKeyPem,
 } from "./keys.js";
 import { assertNodeRole, assertSubjectId, type NodeRole, roleDnsName } from "./node-role.js";
+import { encodePem } from "./pem.js";
 import type { NodeTlsMaterial } from "./tls-credentials.js";
-import { EC_KEY_ALGORITHM, EC_SIGNING_ALGORITHM, x509 } from "./x509.js";
+import { EC_KEY_ALGORITHM, EC_SIGNING_ALGORITHM, loadX509 } from "./x509.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Swarm's root CAs last 20 years; rotation of the root is a separate, explicit operation. */
@@ -63,12 +65,10 @@ export class RootCa {
   readonly clusterId: string;
   /** Base-36 SHA-256 of the certificate, as in join tokens. */
   readonly digest: string;
-  readonly cert: x509.X509Certificate;
   private readonly signingKey: CryptoKey;
   private readonly keyPem: string;
 
-  private constructor(cert: x509.X509Certificate, certPem: string, signingKey: CryptoKey, keyPem: string) {
-    this.cert = cert;
+  private constructor(cert: X509Certificate, certPem: string, signingKey: CryptoKey, keyPem: string) {
     this.certPem = certPem;
     this.signingKey = signingKey;
     this.keyPem = keyPem;
@@ -81,6 +81,7 @@ export class RootCa {
     assertSubjectId(options.clusterId, "cluster id");
     const lifetimeMs = options.lifetimeMs ?? ROOT_CA_LIFETIME_MS;
     assertLifetime(lifetimeMs, "root CA lifetime");
+    const x509 = await loadX509();
     const keys = await generateP256KeyPair();
     const notBeforeMs = options.nowMs - MAX_CERT_BACKDATE_MS;
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -99,32 +100,32 @@ export class RootCa {
     });
     const keyPem = await exportPrivateKeyPem(keys.privateKey);
     const certPem = toPem(cert);
-    return new RootCa(cert, certPem, keys.privateKey, keyPem);
+    return new RootCa(parseCertificatePem(certPem, "root certificate"), certPem, keys.privateKey, keyPem);
   }
 
   /** From a stored certificate and its (already decrypted) key; checks that they belong together. */
   static async fromPem(certPem: string, keyPem: string): Promise<RootCa> {
     const cert = parseCertificatePem(certPem, "root certificate");
-    const basic = cert.getExtension(x509.BasicConstraintsExtension);
-    if (basic === null || !basic.ca) {
+    // `ca` is the basic constraints extension's cA flag (false without the extension).
+    if (!cert.ca) {
       throw new ShoalError(PkiErrorCode.InvalidCertificate, "root certificate is not a CA certificate");
     }
-    const algorithm = cert.publicKey.algorithm as { name?: string; namedCurve?: string };
-    if (algorithm.name !== EC_KEY_ALGORITHM.name || algorithm.namedCurve !== EC_KEY_ALGORITHM.namedCurve) {
+    const key = cert.publicKey;
+    if (key.asymmetricKeyType !== "ec" || key.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
       throw new ShoalError(PkiErrorCode.InvalidCertificate, "root certificate key is not ECDSA P-256");
     }
     if (subjectAttribute(cert, "O") === undefined) {
       throw new ShoalError(
         PkiErrorCode.InvalidCertificate,
-        `root certificate subject "${cert.subject}" has no cluster id (O)`,
+        `root certificate subject "${cert.subject.replaceAll("\n", ", ")}" has no cluster id (O)`,
       );
     }
     const signingKey = await importP256PrivateKeyPem(keyPem, "root CA key");
     const keySpki = publicKeySpkiOfPrivateKeyPem(keyPem, "root CA key");
-    if (!keySpki.equals(Buffer.from(cert.publicKey.rawData))) {
+    if (!keySpki.equals(key.export({ type: "spki", format: "der" }))) {
       throw new ShoalError(PkiErrorCode.KeyMismatch, "root CA key does not belong to the root certificate");
     }
-    return new RootCa(cert, toPem(cert), signingKey, keyPem);
+    return new RootCa(cert, encodePem(cert.raw, "CERTIFICATE"), signingKey, keyPem);
   }
 
   /** What a log line shows of a root CA: never its key, whatever the logger's redaction. */
@@ -158,13 +159,15 @@ export class RootCa {
     assertLifetime(lifetimeMs, "node certificate lifetime");
     const sans = subjectAltNames(request.nodeId, request.role, request.hosts ?? []);
     const csr = await verifyCsr(request.csrPem);
+    const x509 = await loadX509();
+    const root = new x509.X509Certificate(this.certPem);
     const publicKey = await csr.publicKey.export(EC_KEY_ALGORITHM, ["verify"]);
     const notBeforeMs = request.nowMs - Math.min(MAX_CERT_BACKDATE_MS, Math.floor(lifetimeMs / 10));
     const notAfterMs = request.nowMs + lifetimeMs;
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: newSerialNumber(),
       subject: new x509.Name([{ CN: [request.nodeId] }, { OU: [request.role] }, { O: [this.clusterId] }]),
-      issuer: this.cert.subjectName,
+      issuer: root.subjectName,
       notBefore: new Date(notBeforeMs),
       notAfter: new Date(notAfterMs),
       publicKey,
@@ -179,7 +182,7 @@ export class RootCa {
           x509.ExtendedKeyUsage.clientAuth,
         ]),
         new x509.SubjectAlternativeNameExtension(sans),
-        await x509.AuthorityKeyIdentifierExtension.create(this.cert),
+        await x509.AuthorityKeyIdentifierExtension.create(root),
         await x509.SubjectKeyIdentifierExtension.create(publicKey),
       ],
     });
@@ -195,8 +198,8 @@ export class RootCa {
 const DNS_NAME =
   /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
-function subjectAltNames(nodeId: string, role: NodeRole, hosts: readonly string[]): x509.JsonGeneralName[] {
-  const names: x509.JsonGeneralName[] = [
+function subjectAltNames(nodeId: string, role: NodeRole, hosts: readonly string[]): X509.JsonGeneralName[] {
+  const names: X509.JsonGeneralName[] = [
     { type: "dns", value: nodeId },
     { type: "dns", value: roleDnsName(role) },
   ];
