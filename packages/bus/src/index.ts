@@ -21,7 +21,8 @@ export {
 } from "./log-retention.js";
 export { LogShipper, type LogShipperOptions, type LogSource } from "./log-shipper.js";
 export { ensureLogStream, LOG_DEDUP_WINDOW_MS, removeLogStream } from "./log-streams.js";
-export { createMetrics, type ShoalMetrics } from "./metrics.js";
+export type { ShoalMetrics } from "./metrics.js";
+export { loadMetrics } from "./metrics-loader.js";
 export { MetricsServer } from "./metrics-server.js";
 export { formatHostPort, type HostPort, type NodeAccess, parseHostPort } from "./nats-config.js";
 export {

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
 import { Agent, RuntimeEngine, type RuntimeEngineOptions } from "@shoal/agent";
 import { type Logger, ShoalError, systemClock } from "@shoal/base";
-import { createMetrics, MetricsServer, parseHostPort, type ShoalMetrics } from "@shoal/bus";
+import { loadMetrics, MetricsServer, parseHostPort, type ShoalMetrics } from "@shoal/bus";
 import {
   Manager,
   ManagerErrorCode,
@@ -113,8 +113,11 @@ export class Daemon {
   private admin: AdminServer | undefined;
   /** The node's image store: `shoal image` and the agent's task controllers share it. */
   private imageStore: Promise<LocalImageStore> | undefined;
-  private readonly metrics: ShoalMetrics = createMetrics();
-  private metricsServer: MetricsServer | undefined;
+  /**
+   * The metrics and their /metrics server, only with `--metrics-addr`: nothing reads them
+   * otherwise, and prom-client is not loaded (packages/daemon/README.md, Memory).
+   */
+  private metered: { metrics: ShoalMetrics; server: MetricsServer } | undefined;
   private fatal: (err: unknown) => void = () => {};
   private readonly failed = new Promise<never>((_, reject) => {
     this.fatal = reject;
@@ -143,10 +146,12 @@ export class Daemon {
     });
     if (options.metricsAddress !== undefined) {
       try {
-        daemon.metricsServer = await MetricsServer.open(
+        const metrics = await loadMetrics();
+        const server = await MetricsServer.open(
           parseHostPort(options.metricsAddress, "--metrics-addr"),
-          daemon.metrics.registry,
+          metrics.registry,
         );
+        daemon.metered = { metrics, server };
       } catch (err) {
         await daemon.admin.close();
         throw err;
@@ -183,7 +188,7 @@ export class Daemon {
 
   async close(): Promise<void> {
     this.closing = true;
-    await this.metricsServer?.close();
+    await this.metered?.server.close();
     await this.admin?.close();
   }
 
@@ -466,7 +471,7 @@ export class Daemon {
       advertiseAddress,
       logger: this.options.logger,
       logsService: this.busReads(),
-      onCommitLatencyMs: (ms) => this.metrics.raftCommitLatency.observe(ms / 1000),
+      onCommitLatencyMs: (ms) => this.metered?.metrics.raftCommitLatency.observe(ms / 1000),
       ...(this.options.raftTickMs === undefined ? {} : { raft: { tickMs: this.options.raftTickMs } }),
       ...(this.options.heartbeatPeriodMs === undefined
         ? {}
@@ -500,12 +505,13 @@ export class Daemon {
         this.fatal(err);
       });
       // Read only for /metrics: nothing to do when nobody scrapes.
+      const metered = this.metered;
       const metrics =
-        this.metricsServer === undefined
+        metered === undefined
           ? Promise.resolve()
           : new ManagerMetrics({
               store: manager.store,
-              metrics: this.metrics,
+              metrics: metered.metrics,
               logger: this.options.logger,
             }).run(stop.signal);
       managerPart = { manager, stop, run, metrics };
@@ -552,7 +558,7 @@ export class Daemon {
       dataDir: this.layout.dataDir,
       nodeId: state.nodeId,
       engine:
-        this.metricsServer === undefined ? engine : new MeteredEngine(engine, this.metrics, systemClock),
+        this.metered === undefined ? engine : new MeteredEngine(engine, this.metered.metrics, systemClock),
       managers: state.managers.map((addr) => ({ addr, weight: 1 })),
       credentials: createClientCredentials(tls, { clusterId: state.clusterId }),
       channelOptions: tlsChannelOptions("manager"),
@@ -577,7 +583,7 @@ export class Daemon {
       servers: natsUrl ? [natsUrl] : natsUrlsOf([...state.managers, ...this.latestManagers]),
       tls,
       logger: this.options.logger,
-      onPublished: (lines) => this.metrics.logLinesPublished.inc(lines),
+      onPublished: (lines) => this.metered?.metrics.logLinesPublished.inc(lines),
     });
     this.parts = { manager: managerPart, bus, logs, agent, engine, agentStop, agentRun };
     this.logger.info({ nodeId: state.nodeId, role: state.role }, "node parts running");

@@ -1,6 +1,6 @@
 import type { RuntimeEngine } from "@shoal/agent";
 import { ManualClock } from "@shoal/base";
-import { createMetrics } from "@shoal/bus";
+import { loadMetrics, type ShoalMetrics } from "@shoal/bus";
 import { Task, TaskState } from "@shoal/proto";
 import { describe, expect, it } from "vitest";
 import { MeteredEngine } from "./metered-engine.js";
@@ -25,13 +25,13 @@ function fakeEngine(clock: ManualClock) {
   return { calls, inner: inner as unknown as RuntimeEngine };
 }
 
-const value = async (m: ReturnType<typeof createMetrics>, name: string) =>
+const value = async (m: ShoalMetrics, name: string) =>
   (await m.registry.getSingleMetricAsString(name)).split("\n").filter((l) => !l.startsWith("#"));
 
 describe("MeteredEngine", () => {
   it("times pulls, counts the image's bytes, and measures a task from ASSIGNED to started", async () => {
     const clock = new ManualClock(10_000);
-    const metrics = createMetrics();
+    const metrics = await loadMetrics();
     const { calls, inner } = fakeEngine(clock);
     const engine = new MeteredEngine(inner, metrics, clock);
     await engine.pull("r/busybox:1", undefined, new AbortController().signal);
