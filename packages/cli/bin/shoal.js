@@ -1,10 +1,14 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
 // The installed `shoal` command: a fixed entry that exists before the build, so npm can link it.
 // It runs the bundle (scripts/bundle.ts). The flags above are for `shoal daemon`, a long-lived
 // process: V8 grows its young generation to 2 x 16 MiB under the start-up burst and keeps it
 // (half the daemon's idle memory above a bare node); 1 MiB semi-spaces cost a few more
 // scavenges of short-lived objects. Installs that start the daemon otherwise (not through this
-// file) should pass the same flags; test/support/cluster.ts runs this file.
+// file) should pass the same flags and environment; test/support/cluster.ts runs this file.
+// MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (V8's GC and compiler helpers,
+// libuv's pool) an arena of its own and keeps what was freed in each; two arenas leave the
+// daemon ~2 MiB smaller (packages/daemon/README.md, Memory). Its children inherit it (conmon,
+// runc: small C programs, unaffected; nats-server is Go, which ignores it).
 // `--debug` turns the bundle's source maps on, so stack traces name the TypeScript files and
 // lines (they cost MiBs of heap, so only then; NODE_OPTIONS=--enable-source-maps does the same).
 if (process.argv.includes("--debug")) process.setSourceMapsEnabled(true);

@@ -14,16 +14,18 @@
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, type Plugin } from "esbuild";
+import { type BuildOptions, build, type Plugin } from "esbuild";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const outdir = join(packageDir, "dist");
 
 /**
  * Left out of the bundle and imported from node_modules at run time: packages that find files
- * next to their own code (pino's transport worker) and the native addon.
+ * next to their own code (pino's transport worker), the native addon, and grpc-js's
+ * `@grpc/proto-loader`, which grpc-js requires only inside its channelz and ORCA services (never
+ * used here): bundled, its protobufjs would be ~165 KB of module text held in every daemon's heap.
  */
-const EXTERNAL = ["pino", "pino-pretty", "thread-stream", "fs-native-extensions"];
+const EXTERNAL = ["pino", "pino-pretty", "thread-stream", "fs-native-extensions", "@grpc/proto-loader"];
 
 /**
  * The stack loader reads its JSON schemas from `../schemas/` beside its module; in the bundle
@@ -50,10 +52,9 @@ for (const name of await readdir(outdir).catch(() => [])) {
   if (/^shoal[.-].*\.js(\.map)?$/.test(name)) await rm(join(outdir, name));
 }
 
-await build({
+/** One set of options for both bundles below, so that they are the same program. */
+const options = {
   absWorkingDir: packageDir,
-  entryPoints: { shoal: "src/main.ts" },
-  outdir,
   // Chunks beside the entry, one directory below the package root like src/ and dist/
   // (cliVersion reads ../package.json relative to its module).
   chunkNames: "shoal-[name]-[hash]",
@@ -76,4 +77,17 @@ await build({
     js: 'import { createRequire as __shoalCreateRequire } from "node:module"; const require = __shoalCreateRequire(import.meta.url);',
   },
   logLevel: "warning",
+} satisfies BuildOptions;
+
+await build({ ...options, entryPoints: { shoal: "src/main.ts" }, outdir });
+
+// The manager benchmarks' one-manager process (packages/manager/bench/manager-processes.ts),
+// bundled the same way, so that their memory and time figures are of the code `shoal daemon`
+// runs. Its own directory and chunks: the command's chunks stay as they are.
+const benchOutdir = join(outdir, "manager-main");
+await rm(benchOutdir, { recursive: true, force: true });
+await build({
+  ...options,
+  entryPoints: { "manager-main": "../manager/src/manager-main.ts" },
+  outdir: benchOutdir,
 });

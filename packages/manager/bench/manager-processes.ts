@@ -1,4 +1,4 @@
-// Manager processes for the benchmarks: the built manager-main on loopback ports, each its own
+// Manager processes for the benchmarks: the bundled manager-main on loopback ports, each its own
 // process (so a kill -9 is a real crash and the resident set is the manager's alone), and a
 // Control client made from a manager's certificate files.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -10,21 +10,32 @@ import { createClientCredentials, tlsChannelOptions } from "@shoal/pki";
 import { ControlClient, type Node, Reachability, ServiceSpec } from "@shoal/proto";
 import { readTls } from "../src/node-files.js";
 
-const MAIN = fileURLToPath(new URL("../dist/manager-main.js", import.meta.url));
-/** The installed `shoal` command, whose #! line holds the V8 flags the daemon runs with. */
+/**
+ * manager-main as `shoal daemon` runs it: bundled with the command's build options (one file of
+ * packages/cli/dist, see packages/cli/scripts/bundle.ts), not tsc's unbundled output, whose heap
+ * holds the text of every module with its comments.
+ */
+const MAIN = fileURLToPath(new URL("../../cli/dist/manager-main/manager-main.js", import.meta.url));
+/** The installed `shoal` command, whose #! line holds the environment and V8 flags of the daemon. */
 const SHOAL_BIN = fileURLToPath(new URL("../../cli/bin/shoal.js", import.meta.url));
 
 /**
- * The node flags of the `shoal` #! line (`#!/usr/bin/env -S node FLAGS`): the bench's managers
- * run with what a manager runs with inside `shoal daemon`, read from there so the two cannot
- * drift apart.
+ * The environment and node flags of the `shoal` #! line (`#!/usr/bin/env -S [NAME=value…] node
+ * [flags]`): the bench's managers run with what a manager runs with inside `shoal daemon`, read
+ * from there so the two cannot drift apart.
  */
-function daemonNodeFlags(): string[] {
+function daemonCommandLine(): { env: Record<string, string>; flags: string[] } {
   const first = readFileSync(SHOAL_BIN, "utf8").split("\n", 1)[0] ?? "";
-  const flags = /^#!\/usr\/bin\/env -S node((?: --\S+)*)$/.exec(first)?.[1];
-  if (flags === undefined)
-    throw new Error(`${SHOAL_BIN}: its first line "${first}" is not "#!/usr/bin/env -S node [flags]"`);
-  return flags.split(" ").filter((f) => f !== "");
+  const m = /^#!\/usr\/bin\/env -S((?: [A-Z_][A-Z0-9_]*=\S*)*) node((?: --\S+)*)$/.exec(first);
+  if (m === null)
+    throw new Error(
+      `${SHOAL_BIN}: its first line "${first}" is not "#!/usr/bin/env -S [NAME=value…] node [flags]"`,
+    );
+  const words = (s: string | undefined) => (s ?? "").split(" ").filter((w) => w !== "");
+  const env = Object.fromEntries(
+    words(m[1]).map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]),
+  );
+  return { env, flags: words(m[2]) };
 }
 
 export interface BenchManager {
@@ -47,7 +58,7 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts manager-main and resolves on its ready line. It runs with the daemon's node flags
- * (daemonNodeFlags), then `nodeFlags` (V8 flags; a later one wins).
+ * (daemonCommandLine), then `nodeFlags` (V8 flags; a later one wins).
  */
 export function startManager(
   dataDir: string,
@@ -55,9 +66,10 @@ export function startManager(
   mode: { init: true } | { join: string; remote: string } | { open: true },
   nodeFlags: readonly string[] = [],
 ): Promise<BenchManager> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run \`npm run build -w @shoal/manager\` first`);
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} missing: run \`npm run build -w @shoal/cli\` first`);
+  const daemon = daemonCommandLine();
   const args = [
-    ...daemonNodeFlags(),
+    ...daemon.flags,
     ...nodeFlags,
     MAIN,
     "--data-dir",
@@ -69,7 +81,10 @@ export function startManager(
   ];
   if ("init" in mode) args.push("--init");
   if ("join" in mode) args.push("--join", mode.join, "--remote", mode.remote);
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...daemon.env },
+  });
   let err = "";
   child.stderr?.on("data", (d: Buffer) => {
     err = (err + d.toString()).slice(-4000);
