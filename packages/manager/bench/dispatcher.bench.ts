@@ -46,8 +46,9 @@ function startAgents(file: string): AgentProcess {
   });
   const next = () => new Promise<string>((resolve) => lines.push(resolve));
   let gone = false;
+  // "close", not "exit": the summary line may still be in the pipe when the process has exited.
   const exited = new Promise<void>((resolve) =>
-    child.once("exit", () => {
+    child.once("close", () => {
       gone = true;
       for (const waiting of lines.splice(0)) waiting("{}");
       resolve();
