@@ -3,8 +3,10 @@
 //   node --conditions=shoal-source --import tsx bench/sim-agents-main.ts <nodes.json>
 // nodes.json: { address, clusterId, rootCertPem, keyPem, nodes: [{ nodeId, certPem }] }.
 // Prints `ready` once every session is open; on SIGTERM prints one JSON line of what the
-// agents saw (heartbeat periods p50, heartbeat errors, sessions opened) and exits.
+// agents saw (heartbeat periods p50, heartbeat errors, sessions opened, this process's event-loop
+// delay p99) and exits.
 import { readFile } from "node:fs/promises";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { percentile } from "@shoal/base";
 import { SimulatedAgents } from "../src/sim/simulated-agents.js";
 
@@ -17,7 +19,9 @@ interface AgentsFile {
 }
 
 const file = JSON.parse(await readFile(process.argv[2] as string, "utf8")) as AgentsFile;
-const sim = await SimulatedAgents.open({
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
+const { sim, opened } = SimulatedAgents.begin({
   address: file.address,
   clusterId: file.clusterId,
   heartbeatsOnly: true,
@@ -28,8 +32,7 @@ const sim = await SimulatedAgents.open({
     tls: { rootCertPem: file.rootCertPem, keyPem: file.keyPem, certPem: n.certPem },
   })),
 });
-process.stdout.write("ready\n");
-process.stderr.write(`agents: ${file.nodes.length} sessions open\n`);
+// Registered before the sessions are open: a run stopped at its deadline still gets a summary.
 process.once("SIGTERM", () => {
   const views = file.nodes.map((n) => sim.view(n.nodeId));
   const summary = {
@@ -39,8 +42,13 @@ process.once("SIGTERM", () => {
     ),
     heartbeatErrors: views.reduce((a, v) => a + v.heartbeatErrors, 0),
     sessions: views.reduce((a, v) => a + v.sessions, 0),
+    // This process's own lateness: a simulator that cannot keep up shows here, not as the dispatcher's.
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
   };
   sim.close();
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   process.exit(0);
 });
+await opened;
+process.stdout.write("ready\n");
+process.stderr.write(`agents: ${file.nodes.length} sessions open\n`);

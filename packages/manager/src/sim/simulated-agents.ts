@@ -392,13 +392,28 @@ export class SimulatedAgents {
 
   /** Opens every node's session (and assignments stream) before it resolves. */
   static async open(options: SimulatedAgentsOptions): Promise<SimulatedAgents> {
+    const { sim, opened } = SimulatedAgents.begin(options);
+    await opened;
+    return sim;
+  }
+
+  /**
+   * The agents at once, opening their sessions meanwhile (a bench reads their views while some
+   * are still opening); `opened` settles as `open` does, and closes every agent on a failure.
+   */
+  static begin(options: SimulatedAgentsOptions): { sim: SimulatedAgents; opened: Promise<void> } {
     const sim = new SimulatedAgents({ ...options, logger: options.logger ?? silentLogger() });
     for (const node of options.nodes) sim.agents.set(node.nodeId, new Agent(node, sim.options));
+    return { sim, opened: sim.openAll() };
+  }
+
+  private async openAll(): Promise<void> {
+    const options = this.options;
     try {
       // A window of sessions in set-up at once, as a fleet reconnects: thousands of TLS
       // handshakes at once only get resets. A window, not waves: one session that needs its
       // retries does not hold up the next fifty.
-      const agents = [...sim.agents.values()];
+      const agents = [...this.agents.values()];
       const attempts = options.openAttempts ?? OPEN_ATTEMPTS;
       let next = 0;
       let failed: unknown;
@@ -413,10 +428,9 @@ export class SimulatedAgents {
       await Promise.all(Array.from({ length: Math.min(CONNECT_WINDOW, agents.length) }, worker));
       if (failed !== undefined) throw failed;
     } catch (err) {
-      sim.close();
+      this.close();
       throw err;
     }
-    return sim;
   }
 
   view(nodeId: string): AgentView {
