@@ -1,7 +1,7 @@
 // dispatcher_heartbeats_per_s: N simulated agents (SHOAL_BENCH_NODES, default 10,000), each with
 // its own certificate and mTLS connection, heartbeating at the period the dispatcher returns
 // (1 s ± 10 %), against a dispatcher on an in-memory store in this process, for
-// SHOAL_BENCH_SECONDS (10). The agents run in SHOAL_BENCH_AGENT_PROCESSES (8) child processes:
+// SHOAL_BENCH_SECONDS (10). The agents run in SHOAL_BENCH_AGENT_PROCESSES (4) child processes:
 // in one process with the dispatcher they starved it (and each other) and nodes were falsely
 // marked DOWN — the simulator's fault, not the dispatcher's.
 // dispatcher_process_cpu_share: CPU time of this process (dispatcher, cluster port, store; no
@@ -24,7 +24,7 @@ import { Dispatcher } from "../src/dispatcher/dispatcher.js";
 
 const NODES = Number(process.env.SHOAL_BENCH_NODES ?? 10_000);
 const SECONDS = Number(process.env.SHOAL_BENCH_SECONDS ?? 10);
-const PROCESSES = Number(process.env.SHOAL_BENCH_AGENT_PROCESSES ?? 8);
+const PROCESSES = Number(process.env.SHOAL_BENCH_AGENT_PROCESSES ?? 4);
 const CLUSTER = "bench-cluster";
 const READY_TIMEOUT_MS = 300_000;
 const AGENTS_MAIN = fileURLToPath(new URL("./sim-agents-main.ts", import.meta.url));
@@ -58,29 +58,38 @@ function startAgents(file: string): AgentProcess {
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
+  // Two lines come from a child: "ready" once every session is open, and the JSON summary on
+  // SIGTERM (which may come first, when the run stops at its deadline).
   let out = "";
-  const lines: ((line: string) => void)[] = [];
+  let readyNow: () => void = () => {};
+  let summaryNow: (line: string) => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    readyNow = resolve;
+  });
+  const summary = new Promise<string>((resolve) => {
+    summaryNow = resolve;
+  });
   child.stdout?.on("data", (d: Buffer) => {
     out += d.toString();
     for (let i = out.indexOf("\n"); i >= 0; i = out.indexOf("\n")) {
       const line = out.slice(0, i);
       out = out.slice(i + 1);
-      lines.shift()?.(line);
+      if (line === "ready") readyNow();
+      else if (line.startsWith("{")) summaryNow(line);
     }
   });
-  const next = () => new Promise<string>((resolve) => lines.push(resolve));
   let gone = false;
   // "close", not "exit": the summary line may still be in the pipe when the process has exited.
   const exited = new Promise<void>((resolve) =>
     child.once("close", () => {
       gone = true;
-      for (const waiting of lines.splice(0)) waiting("{}");
+      summaryNow("{}");
       resolve();
     }),
   );
   return {
     ready: Promise.race([
-      next().then(() => undefined),
+      ready,
       exited.then(() => {
         throw new Error("simulated agents exited before ready");
       }),
@@ -93,7 +102,6 @@ function startAgents(file: string): AgentProcess {
     },
     stop: async () => {
       if (gone) return { periodP50Ms: 0, heartbeatErrors: 0, sessions: 0, loopDelayP99Ms: 0 };
-      const summary = next();
       child.kill("SIGTERM");
       const line = await summary;
       await exited;
