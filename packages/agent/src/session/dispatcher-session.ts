@@ -50,8 +50,9 @@ export interface DispatcherSessionOptions {
 /**
  * One dispatcher session at a time (DESIGN.md §5, swarmkit's `agent/session.go`): open the
  * session stream, heartbeat on it at the period the dispatcher answers each heartbeat with (an
- * answer that does not come within twice the default period ends the session), apply the assignment stream (a complete
- * set, then increments), and hand the status reporter a sender bound to the session. Any failure
+ * answer that does not come within twice the default period ends the session), apply the
+ * assignment stream (a complete set, then increments), and hand the status reporter a sender
+ * bound to the session. Any failure
  * ends the session; the next one goes to another manager of the weighted list after a randomized
  * backoff (100 ms → 8 s), reset once a session has proven itself with a heartbeat. Losing every
  * manager changes nothing on the node: the worker keeps its tasks until a manager says otherwise.

@@ -1,9 +1,9 @@
 // The dispatcher (proto `Dispatcher`; swarmkit's manager/dispatcher): agents keep a session with
-// the leader, heartbeat on that session's stream at the period it returns, receive their
-// assignments (complete, then incremental) and report task statuses. It serves only while it runs as a leader component;
-// on a follower every call fails with MANAGER_NOT_LEADER naming the leader's address, so the
-// agent moves there. After a leader change the nodes the store says are up get a grace of
-// several periods to reconnect before they are marked DOWN.
+// the leader, heartbeat on that session's stream at the period it answers, receive their
+// assignments (complete, then incremental) and report task statuses. It serves only while it
+// runs as a leader component; on a follower every call fails with MANAGER_NOT_LEADER naming the
+// leader's address, so the agent moves there. After a leader change the nodes the store says
+// are up get a grace of several periods to reconnect before they are marked DOWN.
 import { setMaxListeners } from "node:events";
 import type * as grpc from "@grpc/grpc-js";
 import {

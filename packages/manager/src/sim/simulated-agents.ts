@@ -2,9 +2,9 @@
 // sessions over real gRPC with mutual TLS, each with its node's own certificate, speaking the
 // real protocol — the Session stream with heartbeats on it at the period the manager returns,
 // Assignments, and UpdateTaskStatus. The heartbeats of every agent in the process are driven by
-// one timer wheel (`timer-wheel.ts`), not a timer per agent. The executor is a no-op that walks each assigned task ACCEPTED → RUNNING,
-// or to FAILED when the test asks for it, and a running task told to stop to SHUTDOWN.
-// Nothing here runs containers.
+// one timer wheel (`timer-wheel.ts`), not a timer per agent. The executor is a no-op that walks
+// each assigned task ACCEPTED → RUNNING, or to FAILED when the test asks for it, and a running
+// task told to stop to SHUTDOWN. Nothing here runs containers.
 import * as grpc from "@grpc/grpc-js";
 import { type Logger, ShoalError, silentLogger } from "@shoal/base";
 import { createClientCredentials, type NodeTlsMaterial, tlsChannelOptions } from "@shoal/pki";
