@@ -19,10 +19,10 @@ import {
   type AssignmentsMessage,
   AssignmentsType,
   DispatcherService,
-  type HeartbeatResponse,
   type Node,
-  type SessionMessage,
+  type SessionClientMessage,
   type SessionRequest,
+  type SessionServerMessage,
   type Task,
   type TaskStatusUpdate,
 } from "@shoal/proto";
@@ -72,7 +72,9 @@ export class TestDispatcher {
   /** Sessions refused as a follower. */
   refused = 0;
   private readonly streams = new Set<grpc.ServerWritableStream<unknown, AssignmentsMessage>>();
-  private readonly sessionCalls = new Set<grpc.ServerWritableStream<unknown, SessionMessage>>();
+  private readonly sessionCalls = new Set<
+    grpc.ServerDuplexStream<SessionClientMessage, SessionServerMessage>
+  >();
   private setId = 0;
 
   private constructor(
@@ -116,7 +118,7 @@ export class TestDispatcher {
 
   private handlers(o: TestDispatcherOptions): grpc.UntypedServiceImplementation {
     return {
-      session: (call: grpc.ServerWritableStream<SessionRequest, SessionMessage>) => {
+      session: (call: grpc.ServerDuplexStream<SessionClientMessage, SessionServerMessage>) => {
         if (o.followerOf !== undefined) {
           this.refused++;
           // What the manager's status mapping sends: the leader in the details trailer.
@@ -130,25 +132,39 @@ export class TestDispatcher {
           });
           return;
         }
-        const sessionId = `s${this.sessions.length + 1}-${this.addr}`;
-        this.sessions.push({ sessionId, caller: verifiedCaller(call)?.nodeId ?? "", request: call.request });
         this.sessionCalls.add(call);
         call.on("cancelled", () => this.sessionCalls.delete(call));
-        const managers = (o.advertise?.() ?? [this.addr]).map((addr, i) => ({
-          peer: { nodeId: `m${i}`, addr },
-          weight: 10,
-        }));
-        call.write({
-          sessionId,
-          node: o.node?.(),
-          managers,
-          networkBootstrapKeys: [],
-          rootCa: Buffer.alloc(0),
+        // The first message opens the session; every later one is a heartbeat, answered at once.
+        call.on("data", (m: SessionClientMessage) => {
+          if (m.kind?.$case === "heartbeat") {
+            this.heartbeatsAtMs.push(Date.now());
+            call.write({ kind: { $case: "heartbeat", value: { periodMs: o.heartbeatPeriodMs } } });
+            return;
+          }
+          if (m.kind?.$case !== "open") return;
+          const sessionId = `s${this.sessions.length + 1}-${this.addr}`;
+          this.sessions.push({
+            sessionId,
+            caller: verifiedCaller(call)?.nodeId ?? "",
+            request: m.kind.value,
+          });
+          const managers = (o.advertise?.() ?? [this.addr]).map((addr, i) => ({
+            peer: { nodeId: `m${i}`, addr },
+            weight: 10,
+          }));
+          call.write({
+            kind: {
+              $case: "session",
+              value: {
+                sessionId,
+                node: o.node?.(),
+                managers,
+                networkBootstrapKeys: [],
+                rootCa: Buffer.alloc(0),
+              },
+            },
+          });
         });
-      },
-      heartbeat: (_call: unknown, callback: grpc.sendUnaryData<HeartbeatResponse>) => {
-        this.heartbeatsAtMs.push(Date.now());
-        callback(null, { periodMs: o.heartbeatPeriodMs });
       },
       assignments: (call: grpc.ServerWritableStream<unknown, AssignmentsMessage>) => {
         this.streams.add(call);

@@ -1,12 +1,14 @@
-// One process of simulated agents for the dispatcher benchmark, so the agents do not starve
-// the dispatcher they measure (and the dispatcher's process CPU is its own):
+// One process of simulated agents for the dispatcher benchmark (heartbeat-only, `heartbeat-agents.ts`),
+// so the agents do not starve the dispatcher they measure (and the dispatcher's process CPU is its own):
 //   node --conditions=shoal-source --import tsx bench/sim-agents-main.ts <nodes.json>
 // nodes.json: { address, clusterId, rootCertPem, keyPem, nodes: [{ nodeId, certPem }] }.
 // Prints `ready` once every session is open; on SIGTERM prints one JSON line of what the
-// agents saw (heartbeat periods p50, heartbeat errors, sessions opened) and exits.
+// agents saw (heartbeat periods p50, heartbeat errors, sessions opened, this process's event-loop
+// delay p99) and exits.
 import { readFile } from "node:fs/promises";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { percentile } from "@shoal/base";
-import { SimulatedAgents } from "../src/sim/simulated-agents.js";
+import { HeartbeatAgents } from "./heartbeat-agents.js";
 
 interface AgentsFile {
   address: string;
@@ -17,30 +19,30 @@ interface AgentsFile {
 }
 
 const file = JSON.parse(await readFile(process.argv[2] as string, "utf8")) as AgentsFile;
-const sim = await SimulatedAgents.open({
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
+const agents = new HeartbeatAgents({
   address: file.address,
-  clusterId: file.clusterId,
-  heartbeatsOnly: true,
-  // As agents do: keep trying (the bench's own deadline ends a run that cannot open them all).
-  openAttempts: 1_000,
-  nodes: file.nodes.map((n) => ({
-    nodeId: n.nodeId,
-    tls: { rootCertPem: file.rootCertPem, keyPem: file.keyPem, certPem: n.certPem },
-  })),
+  rootCertPem: file.rootCertPem,
+  keyPem: file.keyPem,
+  nodes: file.nodes,
 });
-process.stdout.write("ready\n");
-process.stderr.write(`agents: ${file.nodes.length} sessions open\n`);
+// Registered before the sessions are open: a run stopped at its deadline still gets a summary.
 process.once("SIGTERM", () => {
-  const views = file.nodes.map((n) => sim.view(n.nodeId));
   const summary = {
     periodP50Ms: percentile(
-      views.flatMap((v) => v.periods),
+      agents.agents.flatMap((a) => a.periods),
       50,
     ),
-    heartbeatErrors: views.reduce((a, v) => a + v.heartbeatErrors, 0),
-    sessions: views.reduce((a, v) => a + v.sessions, 0),
+    heartbeatErrors: agents.agents.reduce((n, a) => n + a.heartbeatErrors, 0),
+    sessions: agents.agents.reduce((n, a) => n + a.sessions, 0),
+    // This process's own lateness: a simulator that cannot keep up shows here, not as the dispatcher's.
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
   };
-  sim.close();
+  agents.close();
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   process.exit(0);
 });
+await agents.openAll();
+process.stdout.write("ready\n");
+process.stderr.write(`agents: ${file.nodes.length} sessions open\n`);

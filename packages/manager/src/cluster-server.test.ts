@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOOPBACK, nodeMaterial, PortClients } from "../test/tls.js";
 import { ClusterServer } from "./cluster-server.js";
 import { ManagerErrorCode } from "./errors.js";
-import { type RpcContext, streamHandler, unaryHandler } from "./rpc-handler.js";
+import { duplexHandler, type RpcContext, streamHandler, unaryHandler } from "./rpc-handler.js";
 
 const CLUSTER = "cluster-a";
 const logger = silentLogger();
@@ -78,13 +78,19 @@ beforeAll(async () => {
         }),
       },
       dispatcher: {
-        heartbeat: unaryHandler(logger, async (req, ctx) => {
-          seen("heartbeat")(req, ctx);
-          return { periodMs: 1000 };
+        updateTaskStatus: unaryHandler(logger, async (req, ctx) => {
+          seen("updateTaskStatus")(req, ctx);
+          return {};
         }),
-        session: streamHandler(logger, async (req, send, ctx) => {
-          seen("session")(req, ctx);
-          send(SessionMessage.fromPartial({ sessionId: ctx.caller?.nodeId ?? "" }));
+        session: duplexHandler(logger, async (incoming, send, ctx) => {
+          seen("session")(undefined, ctx);
+          await new Promise<void>((resolve) => incoming.onMessage(() => resolve()));
+          send({
+            kind: {
+              $case: "session",
+              value: SessionMessage.fromPartial({ sessionId: ctx.caller?.nodeId ?? "" }),
+            },
+          });
         }),
       },
       nodeCa: {
@@ -121,8 +127,11 @@ describe("the cluster port, per role and service", () => {
     const c = as(managerTls);
     expect(await c.getNode()).toMatchObject(ok);
     expect(await c.watch()).toMatchObject(ok);
-    expect(await c.heartbeat()).toMatchObject(ok);
-    expect(await c.session()).toMatchObject({ ok: true, value: [{ sessionId: "manager-1" }] });
+    expect(await c.updateTaskStatus()).toMatchObject(ok);
+    expect(await c.session()).toMatchObject({
+      ok: true,
+      value: [{ kind: { $case: "session", value: { sessionId: "manager-1" } } }],
+    });
     expect(await c.getRoot()).toMatchObject(ok);
     expect(await c.renew()).toEqual({ ok: true, value: { nodeId: "manager-1" } });
     expect(await c.raftMessage()).toMatchObject(ok);
@@ -145,8 +154,11 @@ describe("the cluster port, per role and service", () => {
 
   it("lets a worker call the dispatcher and the CA's renewal only", async () => {
     const c = as(workerTls);
-    expect(await c.heartbeat()).toMatchObject(ok);
-    expect(await c.session()).toMatchObject({ ok: true, value: [{ sessionId: "worker-1" }] });
+    expect(await c.updateTaskStatus()).toMatchObject(ok);
+    expect(await c.session()).toMatchObject({
+      ok: true,
+      value: [{ kind: { $case: "session", value: { sessionId: "worker-1" } } }],
+    });
     expect(await c.renew()).toEqual({ ok: true, value: { nodeId: "worker-1" } });
     const before = handled.length;
     for (const outcome of [await c.getNode(), await c.watch(), await c.raftMessage(), await c.raftJoin()]) {
@@ -162,7 +174,7 @@ describe("the cluster port, per role and service", () => {
     for (const outcome of [
       await c.getNode(),
       await c.watch(),
-      await c.heartbeat(),
+      await c.updateTaskStatus(),
       await c.session(),
       await c.renew(),
       await c.raftMessage(),
@@ -176,7 +188,9 @@ describe("the cluster port, per role and service", () => {
     const c = as(otherCaTls);
     const before = handled.length;
     expect(await c.getNode()).toMatchObject(refused("UNAUTHENTICATED", ManagerErrorCode.Unauthenticated));
-    expect(await c.heartbeat()).toMatchObject(refused("UNAUTHENTICATED", ManagerErrorCode.Unauthenticated));
+    expect(await c.updateTaskStatus()).toMatchObject(
+      refused("UNAUTHENTICATED", ManagerErrorCode.Unauthenticated),
+    );
     expect(handled.length).toBe(before);
   });
 
@@ -190,7 +204,7 @@ describe("the cluster port, per role and service", () => {
       details:
         '/shoal.v1.Control/GetNode: client certificate belongs to cluster "cluster-b", not "cluster-a"',
     });
-    for (const outcome of [await c.heartbeat(), await c.getRoot()]) {
+    for (const outcome of [await c.updateTaskStatus(), await c.getRoot()]) {
       expect(outcome).toMatchObject(refused("UNAUTHENTICATED", ManagerErrorCode.Unauthenticated));
     }
     expect(handled.length).toBe(before);

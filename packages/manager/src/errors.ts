@@ -18,6 +18,10 @@ export const ManagerErrorCode = {
   InUse: "MANAGER_IN_USE",
   /** A dispatcher session id is unknown or belongs to another node (the agent opens a new session). */
   SessionInvalid: "MANAGER_SESSION_INVALID",
+  /** An agent's session stream sent a second `open`, a message of no kind, or a heartbeat before `open`. */
+  SessionProtocol: "MANAGER_SESSION_PROTOCOL",
+  /** A session stream sent no `open` message within the dispatcher's `sessionOpenTimeoutMs`. */
+  SessionOpenTimeout: "MANAGER_SESSION_OPEN_TIMEOUT",
   /** A node reported the status of a task that is not assigned to it. */
   NotOwnTask: "MANAGER_NOT_OWN_TASK",
   /** The caller's certificate role may not call the method (sent by the cluster port for pki's refusals). */

@@ -29,6 +29,8 @@ const BY_CODE: Readonly<Record<string, grpc.status>> = {
   [ManagerErrorCode.InvalidArgument]: S.INVALID_ARGUMENT,
   [ManagerErrorCode.InUse]: S.FAILED_PRECONDITION,
   [ManagerErrorCode.SessionInvalid]: S.NOT_FOUND,
+  [ManagerErrorCode.SessionProtocol]: S.INVALID_ARGUMENT,
+  [ManagerErrorCode.SessionOpenTimeout]: S.DEADLINE_EXCEEDED,
   [ManagerErrorCode.NotOwnTask]: S.PERMISSION_DENIED,
   [ManagerErrorCode.PermissionDenied]: S.PERMISSION_DENIED,
   [ManagerErrorCode.Unauthenticated]: S.UNAUTHENTICATED,

@@ -24,14 +24,26 @@ export interface RpcContext {
 const CALL_ENDED = Object.assign(new Error("the call ended"), { name: "AbortError" });
 /** The same, for a call the client cancelled (every session stream of a departing agent). */
 const CALL_CANCELLED = Object.assign(new Error("the client cancelled the call"), { name: "AbortError" });
+/** The client half-closed its side of a duplex call: for a session, the agent is gone. */
+const CLIENT_CLOSED = Object.assign(new Error("the client closed its side of the call"), {
+  name: "AbortError",
+});
 
-function contextOf(
-  call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
-) {
-  // The controller is made when a handler first reads `signal`: a heartbeat never does, and an
-  // AbortController with its listener per call was a visible share of the leader's CPU at
-  // thousands of agents. A call cancelled before that reads an aborted signal.
+/** What every kind of grpc-js server call has that the context needs. */
+interface ServerCall {
+  readonly cancelled: boolean;
+  readonly metadata: grpc.Metadata;
+  getPeer(): string;
+  on(event: "cancelled", listener: () => void): unknown;
+}
+
+function contextOf(call: ServerCall) {
+  // The controller is made when a handler first reads `signal`: most unary handlers never do,
+  // and an AbortController with its listener per call was a visible share of the leader's CPU
+  // at thousands of agents (then heartbeating by unary calls). A call cancelled before that
+  // reads an aborted signal.
   let controller: AbortController | undefined;
+  let closed = false;
   const context = {
     caller: verifiedCaller(call),
     metadata: call.metadata,
@@ -41,12 +53,18 @@ function contextOf(
         const made = new AbortController();
         controller = made;
         if (call.cancelled) made.abort(CALL_CANCELLED);
+        else if (closed) made.abort(CLIENT_CLOSED);
         else call.on("cancelled", () => made.abort(CALL_CANCELLED));
       }
       return controller.signal;
     },
     /** The call is over: a signal handed out aborts. */
     end: () => controller?.abort(CALL_ENDED),
+    /** The client half-closed a duplex call: the signal aborts, now or when first read. */
+    close: () => {
+      closed = true;
+      controller?.abort(CLIENT_CLOSED);
+    },
   };
   return context;
 }
@@ -57,7 +75,7 @@ export function unaryHandler<Req, Res>(
   fn: (request: Req, context: RpcContext) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    const context = contextOf(call as grpc.ServerUnaryCall<unknown, unknown>);
+    const context = contextOf(call);
     fn(call.request, context).then(
       (response) => {
         context.end();
@@ -81,11 +99,61 @@ export function streamHandler<Req, Res>(
   fn: (request: Req, send: (message: Res) => void, context: RpcContext) => Promise<void>,
 ): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
-    const context = contextOf(call as grpc.ServerWritableStream<unknown, unknown>);
+    const context = contextOf(call);
     const send = (message: Res) => {
       if (!call.cancelled) call.write(message);
     };
     fn(call.request, send, context).then(
+      () => {
+        context.end();
+        if (!call.cancelled) call.end();
+      },
+      (err: unknown) => {
+        context.end();
+        if (!call.cancelled) call.emit("error", toStatus(err, logger));
+      },
+    );
+  };
+}
+
+/** What a bidirectional handler reads: the client's messages, in order. */
+export interface IncomingMessages<Req> {
+  /**
+   * Sets the one listener of every message; messages that came before it are delivered to it
+   * at once, in order. A handler sets it before its first await, so it misses nothing.
+   */
+  onMessage(listener: (message: Req) => void): void;
+}
+
+/**
+ * A bidirectional handler from `fn`, like `streamHandler`: `send` writes until `fn` returns (the
+ * call ends with OK) or throws (it fails with the mapped status). `context.signal` also aborts
+ * when the client half-closes, because each long-lived duplex call here (the dispatcher's
+ * session) lasts exactly as long as both sides keep it open.
+ */
+export function duplexHandler<Req, Res>(
+  logger: Logger,
+  fn: (incoming: IncomingMessages<Req>, send: (message: Res) => void, context: RpcContext) => Promise<void>,
+): grpc.handleBidiStreamingCall<Req, Res> {
+  return (call) => {
+    const context = contextOf(call);
+    let listener: ((message: Req) => void) | undefined;
+    const early: Req[] = [];
+    call.on("data", (message: Req) => {
+      if (listener !== undefined) listener(message);
+      else early.push(message);
+    });
+    call.on("end", () => context.close());
+    const incoming: IncomingMessages<Req> = {
+      onMessage: (l) => {
+        listener = l;
+        for (const m of early.splice(0)) l(m);
+      },
+    };
+    const send = (message: Res) => {
+      if (!call.cancelled) call.write(message);
+    };
+    fn(incoming, send, context).then(
       () => {
         context.end();
         if (!call.cancelled) call.end();

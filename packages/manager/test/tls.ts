@@ -54,7 +54,10 @@ export function unary(
   });
 }
 
-export function streamed(call: grpc.ClientReadableStream<unknown>, take = 1): Promise<Outcome> {
+export function streamed(
+  call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
+  take = 1,
+): Promise<Outcome> {
   return new Promise((resolve) => {
     const messages: unknown[] = [];
     call.on("data", (m) => {
@@ -109,11 +112,17 @@ export class PortClients {
   watch(): Promise<Outcome> {
     return streamed(this.control.watch(WatchRequest.fromPartial({}), new grpc.Metadata(), deadline()));
   }
-  heartbeat(): Promise<Outcome> {
-    return unary((cb) => this.dispatcher.heartbeat({ sessionId: "s" }, new grpc.Metadata(), deadline(), cb));
+  /** A unary Dispatcher call (any session id: the handlers here do not check it). */
+  updateTaskStatus(): Promise<Outcome> {
+    return unary((cb) =>
+      this.dispatcher.updateTaskStatus({ sessionId: "s", updates: [] }, new grpc.Metadata(), deadline(), cb),
+    );
   }
+  /** The session stream, opened with its first message. */
   session(): Promise<Outcome> {
-    return streamed(this.dispatcher.session({ previousSessionId: "" }, new grpc.Metadata(), deadline()));
+    const call = this.dispatcher.session(new grpc.Metadata(), deadline());
+    call.write({ kind: { $case: "open", value: { previousSessionId: "" } } });
+    return streamed(call);
   }
   getRoot(): Promise<Outcome> {
     return unary((cb) => this.ca.getRootCaCertificate({}, new grpc.Metadata(), deadline(), cb));

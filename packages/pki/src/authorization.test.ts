@@ -38,7 +38,7 @@ describe("authorize with Shoal's table", () => {
     ["/shoal.v1.Control/Watch", "allowed", "PERMISSION_DENIED", "UNAUTHENTICATED"],
     ["/shoal.v1.Raft/ProcessRaftMessage", "allowed", "PERMISSION_DENIED", "UNAUTHENTICATED"],
     ["/shoal.v1.Logs/SubscribeLogs", "allowed", "PERMISSION_DENIED", "UNAUTHENTICATED"],
-    ["/shoal.v1.Dispatcher/Heartbeat", "allowed", "allowed", "UNAUTHENTICATED"],
+    ["/shoal.v1.Dispatcher/UpdateTaskStatus", "allowed", "allowed", "UNAUTHENTICATED"],
     ["/shoal.v1.Dispatcher/Session", "allowed", "allowed", "UNAUTHENTICATED"],
     ["/shoal.v1.LogBroker/PublishLogs", "allowed", "allowed", "UNAUTHENTICATED"],
     ["/shoal.v1.NodeCA/RenewNodeCertificate", "allowed", "allowed", "UNAUTHENTICATED"],

@@ -11,6 +11,7 @@ import {
   NodeCAClient,
   NodeCAService,
   SessionMessage,
+  type SessionServerMessage,
   WatchMessage,
   WatchRequest,
 } from "@shoal/proto";
@@ -88,13 +89,18 @@ export async function startServer(
     authorizeService(
       DispatcherService,
       {
-        heartbeat: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        // The unary method a worker may call (the mTLS tests' plain call to an agent-only service).
+        updateTaskStatus: (
+          call: grpc.ServerUnaryCall<unknown, unknown>,
+          callback: grpc.sendUnaryData<unknown>,
+        ) => {
           seen(call);
-          callback(null, { periodMs: 1000 });
+          callback(null, {});
         },
-        session: (call: grpc.ServerWritableStream<unknown, SessionMessage>) => {
+        session: (call: grpc.ServerDuplexStream<unknown, SessionServerMessage>) => {
           seen(call);
-          call.write(SessionMessage.fromPartial({ sessionId: verifiedCaller(call)?.nodeId ?? "" }));
+          const value = SessionMessage.fromPartial({ sessionId: verifiedCaller(call)?.nodeId ?? "" });
+          call.write({ kind: { $case: "session", value } });
           call.end();
         },
       },
@@ -160,8 +166,11 @@ export class TestClients {
     return unary((cb) => this.control.getNode({ nodeId: "x" }, new grpc.Metadata(), deadline(), cb));
   }
 
-  heartbeat(): Promise<CallOutcome> {
-    return unary((cb) => this.dispatcher.heartbeat({ sessionId: "s" }, new grpc.Metadata(), deadline(), cb));
+  /** A unary Dispatcher call, which workers may make. */
+  updateTaskStatus(): Promise<CallOutcome> {
+    return unary((cb) =>
+      this.dispatcher.updateTaskStatus({ sessionId: "s", updates: [] }, new grpc.Metadata(), deadline(), cb),
+    );
   }
 
   renew(): Promise<CallOutcome> {
@@ -179,7 +188,9 @@ export class TestClients {
   }
 
   session(): Promise<CallOutcome> {
-    return stream(this.dispatcher.session({ previousSessionId: "" }, new grpc.Metadata(), deadline()));
+    const call = this.dispatcher.session(new grpc.Metadata(), deadline());
+    call.write({ kind: { $case: "open", value: { previousSessionId: "" } } });
+    return stream(call);
   }
 
   close(): void {
@@ -204,7 +215,9 @@ function unary(
   });
 }
 
-function stream(call: grpc.ClientReadableStream<unknown>): Promise<CallOutcome> {
+function stream(
+  call: grpc.ClientReadableStream<unknown> | grpc.ClientDuplexStream<unknown, unknown>,
+): Promise<CallOutcome> {
   return new Promise((resolve) => {
     const messages: unknown[] = [];
     call.on("data", (m) => messages.push(m));

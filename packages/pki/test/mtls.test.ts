@@ -55,7 +55,7 @@ describe("a manager certificate", () => {
       const c = as(managerTls, server);
       expect(await c.getNode()).toMatchObject({ ok: true });
       expect(await c.watch()).toMatchObject({ ok: true });
-      expect(await c.heartbeat()).toMatchObject({ ok: true });
+      expect(await c.updateTaskStatus()).toMatchObject({ ok: true });
       expect(await c.session()).toMatchObject({ ok: true });
       expect(await c.renew()).toEqual({ ok: true, value: { nodeId: "manager-1" } });
     }
@@ -65,8 +65,13 @@ describe("a manager certificate", () => {
 describe("a worker certificate", () => {
   it("may call the dispatcher and the CA's renewal", async () => {
     const c = as(workerTls, ifGiven);
-    expect(await c.heartbeat()).toEqual({ ok: true, value: { periodMs: 1000 } });
-    expect(await c.session()).toMatchObject({ ok: true, value: [{ sessionId: "worker-1" }] });
+    const before = ifGiven.handled.length;
+    expect(await c.updateTaskStatus()).toEqual({ ok: true, value: {} });
+    expect(ifGiven.handled.slice(before)).toEqual(["worker-1"]);
+    expect(await c.session()).toMatchObject({
+      ok: true,
+      value: [{ kind: { $case: "session", value: { sessionId: "worker-1" } } }],
+    });
     expect(await c.renew()).toEqual({ ok: true, value: { nodeId: "worker-1" } });
   });
 
@@ -88,10 +93,12 @@ describe("a caller without a certificate", () => {
   it("may fetch the root on the cluster port but nothing that needs a node", async () => {
     const c = clients(ifGiven, createJoinCredentials(root.certPem, { clusterId: CLUSTER }));
     expect(await c.getRoot()).toMatchObject({ ok: true });
-    expect(await c.heartbeat()).toMatchObject({
+    expect(await c.updateTaskStatus()).toMatchObject({
       ok: false,
       code: "UNAUTHENTICATED",
-      details: expect.stringContaining('method "/shoal.v1.Dispatcher/Heartbeat" needs a node certificate'),
+      details: expect.stringContaining(
+        'method "/shoal.v1.Dispatcher/UpdateTaskStatus" needs a node certificate',
+      ),
     });
     expect(await c.getNode()).toMatchObject({ ok: false, code: "UNAUTHENTICATED" });
     expect(await c.session()).toMatchObject({ ok: false, code: "UNAUTHENTICATED" });
@@ -110,7 +117,10 @@ describe("a certificate from another CA", () => {
     const impostor = await nodeMaterial(otherRoot, "manager-1", "manager", { trust: root.certPem });
     const before = ifGiven.handled.length;
     expect(await as(impostor, ifGiven).getNode()).toMatchObject({ ok: false, code: "UNAUTHENTICATED" });
-    expect(await as(impostor, ifGiven).heartbeat()).toMatchObject({ ok: false, code: "UNAUTHENTICATED" });
+    expect(await as(impostor, ifGiven).updateTaskStatus()).toMatchObject({
+      ok: false,
+      code: "UNAUTHENTICATED",
+    });
     expect(ifGiven.handled.slice(before)).toEqual([]);
     expect(await as(impostor, strict).getNode()).toMatchObject({ ok: false, code: "UNAVAILABLE" });
   });
@@ -141,7 +151,7 @@ describe("a certificate of another cluster", () => {
 describe("the client's check of the server", () => {
   it("refuses a manager of another cluster id and a server whose certificate is a worker's", async () => {
     const wrongCluster = clients(ifGiven, createClientCredentials(workerTls, { clusterId: "cluster-z" }));
-    expect(await wrongCluster.heartbeat()).toMatchObject({
+    expect(await wrongCluster.updateTaskStatus()).toMatchObject({
       ok: false,
       code: "UNAVAILABLE",
       details: expect.stringContaining(
@@ -151,7 +161,7 @@ describe("the client's check of the server", () => {
     const workerServer = await startServer(workerTls, "require", CLUSTER);
     try {
       const c = clients(workerServer, createClientCredentials(managerTls, { clusterId: CLUSTER }));
-      expect(await c.heartbeat()).toMatchObject({
+      expect(await c.updateTaskStatus()).toMatchObject({
         ok: false,
         code: "UNAVAILABLE",
         details: expect.stringContaining('server certificate has role "worker", expected "manager"'),
@@ -167,11 +177,14 @@ describe("an expired certificate", () => {
   it("is refused at the TLS layer once its lifetime has passed", async () => {
     const shortLived = await nodeMaterial(root, "worker-2", "worker", { lifetimeMs: 2000 });
     const { notAfterMs } = readNodeCertificate(shortLived.certPem);
-    expect(await as(shortLived, strict).heartbeat()).toMatchObject({ ok: true });
+    expect(await as(shortLived, strict).updateTaskStatus()).toMatchObject({ ok: true });
     // A real wait: the TLS stack reads the wall clock. One second past notAfter leaves no doubt.
     await new Promise((r) => setTimeout(r, Math.max(0, notAfterMs + 1000 - Date.now())));
-    expect(await as(shortLived, strict).heartbeat()).toMatchObject({ ok: false, code: "UNAVAILABLE" });
-    expect(await as(shortLived, ifGiven).heartbeat()).toMatchObject({ ok: false, code: "UNAUTHENTICATED" });
+    expect(await as(shortLived, strict).updateTaskStatus()).toMatchObject({ ok: false, code: "UNAVAILABLE" });
+    expect(await as(shortLived, ifGiven).updateTaskStatus()).toMatchObject({
+      ok: false,
+      code: "UNAUTHENTICATED",
+    });
   });
 });
 
@@ -232,10 +245,10 @@ describe("a renewed server certificate", () => {
             },
           },
         );
-      expect(await clients(server, credentials()).heartbeat()).toMatchObject({ ok: true });
+      expect(await clients(server, credentials()).updateTaskStatus()).toMatchObject({ ok: true });
       const renewed = await nodeMaterial(root, "manager-1", "manager");
       provider.update(renewed);
-      expect(await clients(server, credentials()).heartbeat()).toMatchObject({ ok: true });
+      expect(await clients(server, credentials()).updateTaskStatus()).toMatchObject({ ok: true });
       const serialOf = (m: NodeTlsMaterial) => readNodeCertificate(m.certPem).serialNumber.toLowerCase();
       expect(seenSerials.map((s) => s.replace(/^0+/, ""))).toEqual(
         [serialOf(managerTls), serialOf(renewed)].map((s) => s.replace(/^0+/, "")),

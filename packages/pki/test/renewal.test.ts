@@ -75,10 +75,10 @@ describe("CertificateRenewer on the wall clock", () => {
     try {
       await new Promise((r) => setTimeout(r, Math.max(0, first.notAfterMs + 1000 - Date.now())));
       expect(stored.length).toBeGreaterThanOrEqual(1);
-      expect(await clientWith(first).heartbeat()).toMatchObject({ ok: false, code: "UNAVAILABLE" });
+      expect(await clientWith(first).updateTaskStatus()).toMatchObject({ ok: false, code: "UNAVAILABLE" });
       const current = renewer.current;
       expect(current.notAfterMs).toBeGreaterThan(Date.now());
-      expect(await clientWith(current).heartbeat()).toMatchObject({ ok: true });
+      expect(await clientWith(current).updateTaskStatus()).toMatchObject({ ok: true });
       expect(await clientWith(current).renew()).toEqual({ ok: true, value: { nodeId: "worker-1" } });
     } finally {
       controller.abort();

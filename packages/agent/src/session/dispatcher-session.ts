@@ -9,7 +9,9 @@ import {
   type NodeDescription,
   type NodeOverlay,
   type Secret,
+  type SessionClientMessage,
   type SessionMessage,
+  type SessionServerMessage,
   type Task,
 } from "@shoal/proto";
 import { backoffDelayMs, DEFAULT_BACKOFF_MAX_MS, DEFAULT_BACKOFF_MIN_MS } from "../controller/backoff.js";
@@ -22,7 +24,7 @@ import { type ManagerAddress, pickManager } from "./manager-list.js";
 export const DEFAULT_SESSION_OPEN_TIMEOUT_MS = 10_000;
 /** A status batch not acknowledged by then is sent again (the reporter retries). */
 export const STATUS_CALL_TIMEOUT_MS = 10_000;
-/** Used until the dispatcher says otherwise, and as the floor of a heartbeat call's deadline. */
+/** Used until the dispatcher says otherwise; twice this is how long a heartbeat's answer may take. */
 export const DEFAULT_HEARTBEAT_PERIOD_MS = 5_000;
 
 export interface DispatcherSessionOptions {
@@ -47,8 +49,10 @@ export interface DispatcherSessionOptions {
 
 /**
  * One dispatcher session at a time (DESIGN.md §5, swarmkit's `agent/session.go`): open the
- * session, heartbeat at the period the dispatcher returns, apply the assignment stream (a complete
- * set, then increments), and hand the status reporter a sender bound to the session. Any failure
+ * session stream, heartbeat on it at the period the dispatcher answers each heartbeat with (an
+ * answer that does not come within twice the default period ends the session), apply the
+ * assignment stream (a complete set, then increments), and hand the status reporter a sender
+ * bound to the session. Any failure
  * ends the session; the next one goes to another manager of the weighted list after a randomized
  * backoff (100 ms → 8 s), reset once a session has proven itself with a heartbeat. Losing every
  * manager changes nothing on the node: the worker keeps its tasks until a manager says otherwise.
@@ -124,24 +128,31 @@ export class DispatcherSession {
       failure ??= err;
       ended.abort();
     };
-    const calls: grpc.ClientReadableStream<unknown>[] = [];
+    const calls: { cancel(): void }[] = [];
     try {
-      const session = client.session({
-        description: this.opts.describe(),
-        previousSessionId: this.sessionId,
-      });
+      const session = client.session();
       calls.push(session);
       // Every listener goes on at once: a stream that errors with no 'error' listener would throw,
       // and messages that arrive together must not fall between two sets of listeners.
       const first = this.firstMessage(session, addr, signal);
       let opened = false;
       const early: SessionMessage[] = [];
-      session.on("data", (m: SessionMessage) => {
-        if (opened) this.applySessionMessage(m);
-        else early.push(m);
+      const heartbeats = new HeartbeatAnswers();
+      session.on("data", (m: SessionServerMessage) => {
+        const kind = m.kind;
+        if (kind?.$case === "heartbeat") heartbeats.answered(Number(kind.value.periodMs));
+        else if (kind?.$case !== "session") return;
+        else if (opened) this.applySessionMessage(kind.value);
+        else early.push(kind.value);
       });
       session.on("error", fail);
       session.on("end", () => fail(new Error(`dispatcher ${addr} ended the session`)));
+      session.write({
+        kind: {
+          $case: "open",
+          value: { description: this.opts.describe(), previousSessionId: this.sessionId },
+        },
+      });
       const firstMessage = await first.catch((err: unknown) => {
         // The session's own error (TLS refused, unavailable) says more than "closed before its id".
         throw failure ?? err;
@@ -176,7 +187,7 @@ export class DispatcherSession {
             );
           }),
       );
-      await this.heartbeatLoop(client, signal).catch(fail);
+      await this.heartbeatLoop(session, heartbeats, addr, signal).catch(fail);
     } finally {
       this.opts.reporter.setSender(undefined);
       for (const call of calls) call.cancel();
@@ -187,7 +198,7 @@ export class DispatcherSession {
 
   /** The session's first message; rejects on timeout or when the session ends (or is aborted) first. */
   private firstMessage(
-    session: grpc.ClientReadableStream<SessionMessage>,
+    session: grpc.ClientDuplexStream<SessionClientMessage, SessionServerMessage>,
     addr: string,
     ended: AbortSignal,
   ): Promise<SessionMessage> {
@@ -205,7 +216,9 @@ export class DispatcherSession {
         if (m !== undefined) resolve(m);
         else reject(err);
       };
-      const onData = (m: SessionMessage) => {
+      const onData = (message: SessionServerMessage) => {
+        if (message.kind?.$case !== "session") return;
+        const m = message.kind.value;
         if (m.sessionId === "") {
           done(
             new ShoalError(
@@ -257,16 +270,33 @@ export class DispatcherSession {
     return m.resultsIn;
   }
 
-  private async heartbeatLoop(client: DispatcherClient, signal: AbortSignal): Promise<void> {
+  private async heartbeatLoop(
+    session: grpc.ClientDuplexStream<SessionClientMessage, SessionServerMessage>,
+    heartbeats: HeartbeatAnswers,
+    addr: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const answerTimeoutMs = DEFAULT_HEARTBEAT_PERIOD_MS * 2;
     while (!signal.aborted) {
-      const periodMs = await new Promise<number>((resolve, reject) => {
-        client.heartbeat(
-          { sessionId: this.sessionId },
-          new grpc.Metadata(),
-          { deadline: new Date(this.opts.clock.now() + DEFAULT_HEARTBEAT_PERIOD_MS * 2) },
-          (err, response) => (err ? reject(err) : resolve(Number(response.periodMs))),
-        );
-      });
+      const answer = heartbeats.next();
+      session.write({ kind: { $case: "heartbeat", value: {} } });
+      const timer = this.opts.clock.setTimeout(
+        () =>
+          heartbeats.fail(new Error(`dispatcher ${addr} answered no heartbeat within ${answerTimeoutMs} ms`)),
+        answerTimeoutMs,
+      );
+      const onAbort = () => heartbeats.fail(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      let periodMs: number;
+      try {
+        periodMs = await answer;
+      } catch (err) {
+        if (signal.aborted) return;
+        throw err;
+      } finally {
+        this.opts.clock.clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+      }
       // A session that heartbeats is healthy: the next failure starts the backoff from the bottom.
       this.failures = 0;
       this.lastFailed = undefined;
@@ -278,6 +308,31 @@ export class DispatcherSession {
         throw err;
       }
     }
+  }
+}
+
+/** The one heartbeat out on a session stream and its answer (the period to wait next). */
+class HeartbeatAnswers {
+  private waiter: { resolve: (periodMs: number) => void; reject: (err: unknown) => void } | undefined;
+
+  /** The answer to the heartbeat about to be sent. */
+  next(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  /** An answer came (one not asked for is ignored). */
+  answered(periodMs: number): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.resolve(periodMs);
+  }
+
+  fail(err: unknown): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(err);
   }
 }
 

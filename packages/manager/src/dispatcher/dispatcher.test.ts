@@ -2,11 +2,13 @@
 // in-memory store: nodes go DOWN after missed heartbeats, not within the grace after a leader
 // change, assignments arrive complete then incremental with the secrets only where they are
 // used, the no-op executor's reports land in the store, and a node cannot report another's task.
+import type * as grpc from "@grpc/grpc-js";
 import { silentLogger } from "@shoal/base";
-import { NodeCertificateProvider, RootCa } from "@shoal/pki";
+import { createClientCredentials, NodeCertificateProvider, RootCa, tlsChannelOptions } from "@shoal/pki";
 import {
   AssignmentsType,
   Cluster,
+  DispatcherClient,
   Network,
   Node,
   type NodeOverlay,
@@ -23,7 +25,7 @@ import { ClusterServer } from "../cluster-server.js";
 import { ManagerErrorCode } from "../errors.js";
 import { SHOAL_CODE_TRAILER } from "../grpc-status.js";
 import { SimulatedAgents, type SimulatedNode } from "../sim/simulated-agents.js";
-import { Dispatcher } from "./dispatcher.js";
+import { Dispatcher, type DispatcherOptions } from "./dispatcher.js";
 
 const CLUSTER = "cluster-d";
 const PERIOD_MS = 250;
@@ -59,9 +61,9 @@ async function newStore(): Promise<Store> {
 }
 
 /** One "leadership": a dispatcher serving on its own cluster port until stopped. */
-async function serve(store: Store) {
+async function serve(store: Store, options: Partial<DispatcherOptions> = {}) {
   const managerTls = await nodeMaterial(root, "m1", "manager");
-  const dispatcher = new Dispatcher({ store, logger });
+  const dispatcher = new Dispatcher({ store, logger, ...options });
   const server = await ClusterServer.open({
     listenAddress: `${LOOPBACK}:0`,
     certificates: new NodeCertificateProvider(managerTls),
@@ -137,6 +139,30 @@ describe("dispatcher sessions and heartbeats", () => {
     await sleep(4 * PERIOD_MS);
     expect(stateOf(store, "n1")).toBe(NodeState.READY);
     expect(stateOf(store, "n2")).toBe(NodeState.READY);
+  });
+
+  it("closes a session stream that sends no open message within its timeout, writing nothing", async () => {
+    const store = await newStore();
+    const { address, dispatcher } = await serve(store, { sessionOpenTimeoutMs: 200 });
+    const node = nodes[0] as SimulatedNode;
+    const client = new DispatcherClient(
+      address,
+      createClientCredentials(node.tls, { clusterId: CLUSTER }),
+      tlsChannelOptions(),
+    );
+    cleanups.push(() => client.close());
+    const call = client.session();
+    const err = await new Promise<grpc.ServiceError>((resolve) => call.on("error", resolve));
+    expect(err.details).toBe('session stream of node "n1" sent no open message within 200 ms');
+    expect(err.metadata.get(SHOAL_CODE_TRAILER)).toEqual([ManagerErrorCode.SessionOpenTimeout]);
+    expect(stateOf(store, "n1")).toBeUndefined(); // never written READY
+    expect(dispatcher.sessionCount).toBe(0);
+    // A heartbeat is no open message either: refused as out of protocol.
+    const early = client.session();
+    early.write({ kind: { $case: "heartbeat", value: {} } });
+    const refused = await new Promise<grpc.ServiceError>((resolve) => early.on("error", resolve));
+    expect(refused.metadata.get(SHOAL_CODE_TRAILER)).toEqual([ManagerErrorCode.SessionProtocol]);
+    expect(refused.details).toBe('session stream of node "n1" sent a heartbeat before its open message');
   });
 
   it("tells agents on a follower that it is not the leader", async () => {

@@ -1,9 +1,9 @@
 // The dispatcher (proto `Dispatcher`; swarmkit's manager/dispatcher): agents keep a session with
-// the leader, heartbeat at the period it returns, receive their assignments (complete, then
-// incremental) and report task statuses. It serves only while it runs as a leader component;
-// on a follower every call fails with MANAGER_NOT_LEADER naming the leader's address, so the
-// agent moves there. After a leader change the nodes the store says are up get a grace of
-// several periods to reconnect before they are marked DOWN.
+// the leader, heartbeat on that session's stream at the period it answers, receive their
+// assignments (complete, then incremental) and report task statuses. It serves only while it
+// runs as a leader component; on a follower every call fails with MANAGER_NOT_LEADER naming the
+// leader's address, so the agent moves there. After a leader change the nodes the store says
+// are up get a grace of several periods to reconnect before they are marked DOWN.
 import { setMaxListeners } from "node:events";
 import type * as grpc from "@grpc/grpc-js";
 import {
@@ -21,12 +21,12 @@ import type { CallerIdentity } from "@shoal/pki";
 import {
   type AssignmentsMessage,
   AssignmentsType,
-  type HeartbeatRequest,
-  type HeartbeatResponse,
   type Node,
   NodeState,
+  type SessionClientMessage,
   type SessionMessage,
   type SessionRequest,
+  type SessionServerMessage,
   type UpdateTaskStatusRequest,
   type UpdateTaskStatusResponse,
   type WeightedManager,
@@ -34,7 +34,13 @@ import {
 import { type ReadTx, type Store, StoreErrorCode } from "@shoal/store";
 import { ManagerErrorCode } from "../errors.js";
 import type { LeaderComponent } from "../leader-components.js";
-import { type RpcContext, streamHandler, unaryHandler } from "../rpc-handler.js";
+import {
+  duplexHandler,
+  type IncomingMessages,
+  type RpcContext,
+  streamHandler,
+  unaryHandler,
+} from "../rpc-handler.js";
 import {
   assignmentsOf,
   completeChanges,
@@ -51,6 +57,7 @@ import {
   NodeLiveness,
 } from "./node-liveness.js";
 import { OverlayCatalogCache } from "./overlay-assignment.js";
+import { DEFAULT_SESSION_OPEN_TIMEOUT_MS, SessionStream } from "./session-stream.js";
 import { DEFAULT_STATUS_FLUSH_MS, StatusBatcher } from "./status-batcher.js";
 import { decideStatusUpdates } from "./status-updates.js";
 import { Wakeup } from "./wakeup.js";
@@ -66,6 +73,8 @@ export interface DispatcherOptions {
   missedHeartbeats?: number;
   graceAfterLeaderChangePeriods?: number;
   statusFlushMs?: number;
+  /** A session stream that sends no `open` message within this is closed. */
+  sessionOpenTimeoutMs?: number;
   /** The managers agents may connect to, with weights (sent in every session message). */
   managers?: () => WeightedManager[];
   /** The leader's cluster address as this manager knows it, for refusals on a follower. */
@@ -106,6 +115,7 @@ export class Dispatcher implements LeaderComponent {
       | "missedHeartbeats"
       | "graceAfterLeaderChangePeriods"
       | "statusFlushMs"
+      | "sessionOpenTimeoutMs"
     >
   >;
   private readonly managers: () => WeightedManager[];
@@ -136,6 +146,7 @@ export class Dispatcher implements LeaderComponent {
       graceAfterLeaderChangePeriods:
         options.graceAfterLeaderChangePeriods ?? DEFAULT_LEADER_CHANGE_GRACE_PERIODS,
       statusFlushMs: options.statusFlushMs ?? DEFAULT_STATUS_FLUSH_MS,
+      sessionOpenTimeoutMs: options.sessionOpenTimeoutMs ?? DEFAULT_SESSION_OPEN_TIMEOUT_MS,
     };
     for (const [name, value] of Object.entries(this.options)) {
       if (!Number.isFinite(value) || value < 0) {
@@ -193,11 +204,8 @@ export class Dispatcher implements LeaderComponent {
   /** The grpc-js implementation of `Dispatcher`, to mount on the cluster port. */
   service(): grpc.UntypedServiceImplementation {
     return {
-      session: streamHandler<SessionRequest, SessionMessage>(this.logger, (req, send, ctx) =>
-        this.session(req, send, ctx),
-      ),
-      heartbeat: unaryHandler<HeartbeatRequest, HeartbeatResponse>(this.logger, async (req, ctx) =>
-        this.heartbeat(req, ctx),
+      session: duplexHandler<SessionClientMessage, SessionServerMessage>(this.logger, (incoming, send, ctx) =>
+        this.session(incoming, send, ctx),
       ),
       assignments: streamHandler<{ sessionId: string }, AssignmentsMessage>(this.logger, (req, send, ctx) =>
         this.assignments(req.sessionId, send, ctx),
@@ -250,16 +258,59 @@ export class Dispatcher implements LeaderComponent {
   }
 
   private async session(
-    request: SessionRequest,
-    send: (m: SessionMessage) => void,
+    incoming: IncomingMessages<SessionClientMessage>,
+    sendMessage: (m: SessionServerMessage) => void,
     ctx: RpcContext,
   ): Promise<void> {
     const active = this.requireActive();
     const { nodeId } = this.callerOf(ctx);
-    const addr = peerHost(ctx.peer);
+    const send = (value: SessionMessage) => sendMessage({ kind: { $case: "session", value } });
+    // Set once the session message went out; until then (and after) heartbeats are not counted.
+    let ended: AbortSignal | undefined;
+    const stream = new SessionStream(incoming, {
+      clock: this.clock,
+      openTimeoutMs: this.options.sessionOpenTimeoutMs,
+      signal: ctx.signal,
+      nodeId,
+      // The whole per-heartbeat path: one deadline moved, one small message back on the stream.
+      onHeartbeat: () => {
+        if (ended === undefined || ended.aborted) return;
+        this.stats.heartbeats++;
+        const periodMs = active.liveness.beat(nodeId, this.clock.now());
+        sendMessage({ kind: { $case: "heartbeat", value: { periodMs } } });
+      },
+    });
+    const request = await stream.opened;
+    const node = await this.markReady(nodeId, request, peerHost(ctx.peer));
+    const previous = this.sessionOfNode.get(nodeId);
+    if (previous !== undefined) this.sessions.get(previous)?.controller.abort();
+    const session: Session = { id: newId(), nodeId, controller: new AbortController() };
+    this.sessions.set(session.id, session);
+    this.sessionOfNode.set(nodeId, session.id);
+    this.stats.sessions++;
+    active.liveness.beat(nodeId, this.clock.now());
+    ended = AbortSignal.any([ctx.signal, session.controller.signal, active.signal, stream.broken]);
+    send({
+      sessionId: session.id,
+      node,
+      managers: this.managers(),
+      networkBootstrapKeys: [],
+      rootCa: Buffer.from(this.rootCaPem(), "utf8"),
+    });
+    await this.sendRoleChanges(session.id, nodeId, node, send, ended, active.changes);
+    if (this.sessions.get(session.id) === session) {
+      this.sessions.delete(session.id);
+      if (this.sessionOfNode.get(nodeId) === session.id) this.sessionOfNode.delete(nodeId);
+    }
+    if (stream.broken.aborted) throw stream.broken.reason;
+    if (active.signal.aborted) this.requireActive(); // tells the agent where the new leader is
+  }
+
+  /** The node READY at `addr` with the description its agent sent: what a session opens with. */
+  private async markReady(nodeId: string, request: SessionRequest, addr: string): Promise<Node> {
     // The allocator may write the node (its container subnet) between the read and the commit:
     // a version conflict only means it changed, so the session reads it again.
-    const markReady = () =>
+    const write = () =>
       this.store.update((tx) => {
         const current = tx.nodes.get(nodeId);
         if (current === undefined) {
@@ -279,36 +330,14 @@ export class Dispatcher implements LeaderComponent {
         tx.nodes.update(updated);
         return updated;
       });
-    let node: Node | undefined;
-    for (let attempt = 1; node === undefined; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       try {
-        node = (await markReady()).result;
+        return (await write()).result;
       } catch (err) {
         if (!(err instanceof ShoalError && err.code === StoreErrorCode.VersionConflict) || attempt >= 5)
           throw err;
       }
     }
-    const previous = this.sessionOfNode.get(nodeId);
-    if (previous !== undefined) this.sessions.get(previous)?.controller.abort();
-    const session: Session = { id: newId(), nodeId, controller: new AbortController() };
-    this.sessions.set(session.id, session);
-    this.sessionOfNode.set(nodeId, session.id);
-    this.stats.sessions++;
-    active.liveness.beat(nodeId, this.clock.now());
-    send({
-      sessionId: session.id,
-      node,
-      managers: this.managers(),
-      networkBootstrapKeys: [],
-      rootCa: Buffer.from(this.rootCaPem(), "utf8"),
-    });
-    const ended = AbortSignal.any([ctx.signal, session.controller.signal, active.signal]);
-    await this.sendRoleChanges(session.id, nodeId, node, send, ended, active.changes);
-    if (this.sessions.get(session.id) === session) {
-      this.sessions.delete(session.id);
-      if (this.sessionOfNode.get(nodeId) === session.id) this.sessionOfNode.delete(nodeId);
-    }
-    if (active.signal.aborted) this.requireActive(); // tells the agent where the new leader is
   }
 
   /**
@@ -342,12 +371,6 @@ export class Dispatcher implements LeaderComponent {
     check(); // a change between the session's write and the subscription
     if (!ended.aborted)
       await new Promise<void>((resolve) => ended.addEventListener("abort", () => resolve(), { once: true }));
-  }
-
-  private heartbeat(request: HeartbeatRequest, ctx: RpcContext): HeartbeatResponse {
-    const { session, active } = this.sessionOf(request.sessionId, ctx);
-    this.stats.heartbeats++;
-    return { periodMs: active.liveness.beat(session.nodeId, this.clock.now()) };
   }
 
   private async assignments(

@@ -1,9 +1,10 @@
 // Simulated agents for tests and benchmarks (issue 14 §7): one process holding N dispatcher
 // sessions over real gRPC with mutual TLS, each with its node's own certificate, speaking the
-// real protocol — Session, Heartbeat at the period the manager returns, Assignments, and
-// UpdateTaskStatus. The executor is a no-op that walks each assigned task ACCEPTED → RUNNING,
-// or to FAILED when the test asks for it, and a running task told to stop to SHUTDOWN.
-// Nothing here runs containers.
+// real protocol — the Session stream with heartbeats on it at the period the manager returns,
+// Assignments, and UpdateTaskStatus. The heartbeats of every agent in the process are driven by
+// one timer wheel (`timer-wheel.ts`), not a timer per agent. The executor is a no-op that walks
+// each assigned task ACCEPTED → RUNNING, or to FAILED when the test asks for it, and a running
+// task told to stop to SHUTDOWN. Nothing here runs containers.
 import * as grpc from "@grpc/grpc-js";
 import { type Logger, ShoalError, silentLogger } from "@shoal/base";
 import { createClientCredentials, type NodeTlsMaterial, tlsChannelOptions } from "@shoal/pki";
@@ -15,13 +16,16 @@ import {
   DispatcherClient,
   type NodeDescription,
   type Secret,
+  type SessionClientMessage,
   type SessionMessage,
+  type SessionServerMessage,
   type Task,
   TaskState,
   type TaskStatusUpdate,
 } from "@shoal/proto";
 import { ManagerErrorCode } from "../errors.js";
 import { fromStatus } from "../grpc-status.js";
+import { heartbeatWheel, type WheelEntry } from "./timer-wheel.js";
 
 export interface SimulatedNode {
   nodeId: string;
@@ -58,6 +62,7 @@ export interface AgentView {
   messages: AssignmentsMessage[];
   /** Every heartbeat period the manager returned. */
   periods: number[];
+  /** Heartbeats sent and never answered: the session ended while one was out. */
   heartbeatErrors: number;
   /** Sessions opened (1 + reconnects). */
   sessions: number;
@@ -91,8 +96,12 @@ class Agent {
   private readonly controller = new AbortController();
   private paused = false;
   private reconnecting = false;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly calls: grpc.ClientReadableStream<unknown>[] = [];
+  private next: WheelEntry | undefined;
+  /** The open session stream, where heartbeats go. */
+  private session: grpc.ClientDuplexStream<SessionClientMessage, SessionServerMessage> | undefined;
+  /** A heartbeat was sent and its answer has not come yet. */
+  private awaitingAnswer = false;
+  private readonly calls: { cancel(): void }[] = [];
   private readonly reported = new Map<string, TaskState>();
 
   constructor(
@@ -136,11 +145,8 @@ class Agent {
 
   /** Opens a session (and the assignments stream); resolves with the first session message. */
   async start(): Promise<void> {
+    const call = this.client.session();
     const first = await new Promise<SessionMessage>((resolve, reject) => {
-      const call = this.client.session({
-        description: this.node.description,
-        previousSessionId: this.view.sessionId,
-      });
       this.calls.push(call);
       let opened = false;
       // A session whose first message does not come (a handshake lost on a loaded machine) is
@@ -155,12 +161,21 @@ class Agent {
           ),
         );
       }, SESSION_OPEN_TIMEOUT_MS);
-      call.once("data", (m: SessionMessage) => {
-        opened = true;
-        clearTimeout(timer);
-        resolve(m);
+      call.on("data", (m: SessionServerMessage) => {
+        const kind = m.kind;
+        if (kind?.$case === "heartbeat") this.answered(call, kind.value.periodMs);
+        else if (kind?.$case === "session" && !opened) {
+          opened = true;
+          clearTimeout(timer);
+          resolve(kind.value);
+        }
       });
       const lost = () => {
+        if (this.session === call) {
+          this.session = undefined;
+          if (this.awaitingAnswer) this.view.heartbeatErrors++;
+          this.awaitingAnswer = false;
+        }
         // As a real agent: a session that ends (node marked down, leader gone) is opened again.
         if (opened && !this.controller.signal.aborted) this.reconnect();
       };
@@ -169,11 +184,20 @@ class Agent {
         clearTimeout(timer);
         this.follow(err);
         if (!opened) reject(err);
-        else if (err.code !== grpc.status.CANCELLED) lost();
+        // Cancelled after it opened: by `follow` (moving to the leader) unless closing.
+        else if (err.code !== grpc.status.CANCELLED || !this.controller.signal.aborted) lost();
+      });
+      call.write({
+        kind: {
+          $case: "open",
+          value: { description: this.node.description, previousSessionId: this.view.sessionId },
+        },
       });
     });
     this.view.sessionId = first.sessionId;
     this.view.sessions++;
+    this.session = call;
+    this.awaitingAnswer = false;
     this.scheduleHeartbeat(0);
     if (!this.options.heartbeatsOnly) this.openAssignments();
   }
@@ -197,15 +221,7 @@ class Agent {
   /** Stops (or resumes) heartbeats, as an agent that hangs would. */
   setPaused(paused: boolean): void {
     this.paused = paused;
-    if (!paused) this.scheduleHeartbeat(0);
-  }
-
-  heartbeatNow(): Promise<number> {
-    return new Promise((resolve, reject) =>
-      this.client.heartbeat({ sessionId: this.view.sessionId }, (err, res) =>
-        err ? reject(err) : resolve(res?.periodMs ?? 0),
-      ),
-    );
+    if (!paused && !this.awaitingAnswer) this.scheduleHeartbeat(0);
   }
 
   report(updates: TaskStatusUpdate[]): Promise<void> {
@@ -218,29 +234,33 @@ class Agent {
 
   close(): void {
     this.controller.abort();
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.next !== undefined) heartbeatWheel.cancel(this.next);
+    this.next = undefined;
     for (const call of this.calls) call.cancel();
     this.client.close();
   }
 
+  /** The answer to the heartbeat out on `call`: the next one after the period it names. */
+  private answered(
+    call: grpc.ClientDuplexStream<SessionClientMessage, SessionServerMessage>,
+    periodMs: number,
+  ) {
+    if (call !== this.session) return;
+    this.awaitingAnswer = false;
+    this.view.periods.push(periodMs);
+    this.scheduleHeartbeat(periodMs);
+  }
+
   private scheduleHeartbeat(delayMs: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      if (this.paused || this.controller.signal.aborted) return;
-      this.heartbeatNow().then(
-        (period) => {
-          this.view.periods.push(period);
-          this.scheduleHeartbeat(period);
-        },
-        (err: grpc.ServiceError) => {
-          this.view.heartbeatErrors++;
-          this.follow(err);
-          // An unknown session (marked down, new leader): the session stream's end reopens it.
-          if (err.code === grpc.status.NOT_FOUND || err.code === grpc.status.UNAVAILABLE) this.reconnect();
-          else this.scheduleHeartbeat(RECONNECT_DELAY_MS);
-        },
-      );
-    }, delayMs);
+    if (this.next !== undefined) heartbeatWheel.cancel(this.next);
+    this.next = heartbeatWheel.schedule(delayMs, () => {
+      this.next = undefined;
+      const session = this.session;
+      if (this.paused || this.controller.signal.aborted || session === undefined) return;
+      // A lost session is noticed by its stream's end (reconnect), not here.
+      this.awaitingAnswer = true;
+      session.write({ kind: { $case: "heartbeat", value: {} } });
+    });
   }
 
   private openAssignments(): void {
@@ -372,13 +392,28 @@ export class SimulatedAgents {
 
   /** Opens every node's session (and assignments stream) before it resolves. */
   static async open(options: SimulatedAgentsOptions): Promise<SimulatedAgents> {
+    const { sim, opened } = SimulatedAgents.begin(options);
+    await opened;
+    return sim;
+  }
+
+  /**
+   * The agents at once, opening their sessions meanwhile (a bench reads their views while some
+   * are still opening); `opened` settles as `open` does, and closes every agent on a failure.
+   */
+  static begin(options: SimulatedAgentsOptions): { sim: SimulatedAgents; opened: Promise<void> } {
     const sim = new SimulatedAgents({ ...options, logger: options.logger ?? silentLogger() });
     for (const node of options.nodes) sim.agents.set(node.nodeId, new Agent(node, sim.options));
+    return { sim, opened: sim.openAll() };
+  }
+
+  private async openAll(): Promise<void> {
+    const options = this.options;
     try {
       // A window of sessions in set-up at once, as a fleet reconnects: thousands of TLS
       // handshakes at once only get resets. A window, not waves: one session that needs its
       // retries does not hold up the next fifty.
-      const agents = [...sim.agents.values()];
+      const agents = [...this.agents.values()];
       const attempts = options.openAttempts ?? OPEN_ATTEMPTS;
       let next = 0;
       let failed: unknown;
@@ -393,10 +428,9 @@ export class SimulatedAgents {
       await Promise.all(Array.from({ length: Math.min(CONNECT_WINDOW, agents.length) }, worker));
       if (failed !== undefined) throw failed;
     } catch (err) {
-      sim.close();
+      this.close();
       throw err;
     }
-    return sim;
   }
 
   view(nodeId: string): AgentView {

@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -93,6 +95,18 @@ export function assignmentActionToJSON(object: AssignmentAction): string {
   }
 }
 
+/** What an agent sends on its session stream: `open` once, first; then a `heartbeat` every period. */
+export interface SessionClientMessage {
+  kind?: { $case: "open"; value: SessionRequest } | { $case: "heartbeat"; value: HeartbeatRequest } | undefined;
+}
+
+/** What the dispatcher sends on a session stream. */
+export interface SessionServerMessage {
+  kind?: { $case: "session"; value: SessionMessage } | //
+  /** The answer to one heartbeat, in the order they came. */
+  { $case: "heartbeat"; value: HeartbeatResponse } | undefined;
+}
+
 export interface SessionRequest {
   description?:
     | NodeDescription
@@ -124,11 +138,12 @@ export interface SessionMessage {
   rootCa: Uint8Array;
 }
 
+/** Nothing but "alive": the stream it comes on names the session. */
 export interface HeartbeatRequest {
-  sessionId: string;
 }
 
 export interface HeartbeatResponse {
+  /** When to send the next heartbeat (the cluster's period with jitter). */
   periodMs: number;
 }
 
@@ -234,6 +249,208 @@ export interface UpdateTaskStatusRequest {
 
 export interface UpdateTaskStatusResponse {
 }
+
+function createBaseSessionClientMessage(): SessionClientMessage {
+  return { kind: undefined };
+}
+
+export const SessionClientMessage: MessageFns<SessionClientMessage> = {
+  encode(message: SessionClientMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "open":
+        SessionRequest.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "heartbeat":
+        HeartbeatRequest.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionClientMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionClientMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "open", value: SessionRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "heartbeat", value: HeartbeatRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionClientMessage {
+    return {
+      kind: isSet(object.open)
+        ? { $case: "open", value: SessionRequest.fromJSON(object.open) }
+        : isSet(object.heartbeat)
+        ? { $case: "heartbeat", value: HeartbeatRequest.fromJSON(object.heartbeat) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: SessionClientMessage): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "open") {
+      obj.open = SessionRequest.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "heartbeat") {
+      obj.heartbeat = HeartbeatRequest.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SessionClientMessage>): SessionClientMessage {
+    return SessionClientMessage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionClientMessage>): SessionClientMessage {
+    const message = createBaseSessionClientMessage();
+    switch (object.kind?.$case) {
+      case "open": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "open", value: SessionRequest.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "heartbeat": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "heartbeat", value: HeartbeatRequest.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseSessionServerMessage(): SessionServerMessage {
+  return { kind: undefined };
+}
+
+export const SessionServerMessage: MessageFns<SessionServerMessage> = {
+  encode(message: SessionServerMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.kind?.$case) {
+      case "session":
+        SessionMessage.encode(message.kind.value, writer.uint32(10).fork()).join();
+        break;
+      case "heartbeat":
+        HeartbeatResponse.encode(message.kind.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SessionServerMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSessionServerMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = { $case: "session", value: SessionMessage.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = { $case: "heartbeat", value: HeartbeatResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SessionServerMessage {
+    return {
+      kind: isSet(object.session)
+        ? { $case: "session", value: SessionMessage.fromJSON(object.session) }
+        : isSet(object.heartbeat)
+        ? { $case: "heartbeat", value: HeartbeatResponse.fromJSON(object.heartbeat) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: SessionServerMessage): unknown {
+    const obj: any = {};
+    if (message.kind?.$case === "session") {
+      obj.session = SessionMessage.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "heartbeat") {
+      obj.heartbeat = HeartbeatResponse.toJSON(message.kind.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SessionServerMessage>): SessionServerMessage {
+    return SessionServerMessage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SessionServerMessage>): SessionServerMessage {
+    const message = createBaseSessionServerMessage();
+    switch (object.kind?.$case) {
+      case "session": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "session", value: SessionMessage.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "heartbeat": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "heartbeat", value: HeartbeatResponse.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
 
 function createBaseSessionRequest(): SessionRequest {
   return { description: undefined, previousSessionId: "" };
@@ -650,14 +867,11 @@ export const SessionMessage: MessageFns<SessionMessage> = {
 };
 
 function createBaseHeartbeatRequest(): HeartbeatRequest {
-  return { sessionId: "" };
+  return {};
 }
 
 export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
-  encode(message: HeartbeatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.sessionId !== "") {
-      writer.uint32(10).string(message.sessionId);
-    }
+  encode(_: HeartbeatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     return writer;
   },
 
@@ -674,14 +888,6 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.sessionId = reader.string();
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -694,30 +900,20 @@ export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
     }
   },
 
-  fromJSON(object: any): HeartbeatRequest {
-    return {
-      sessionId: isSet(object.sessionId)
-        ? globalThis.String(object.sessionId)
-        : isSet(object.session_id)
-        ? globalThis.String(object.session_id)
-        : "",
-    };
+  fromJSON(_: any): HeartbeatRequest {
+    return {};
   },
 
-  toJSON(message: HeartbeatRequest): unknown {
+  toJSON(_: HeartbeatRequest): unknown {
     const obj: any = {};
-    if (message.sessionId !== "") {
-      obj.sessionId = message.sessionId;
-    }
     return obj;
   },
 
   create(base?: DeepPartial<HeartbeatRequest>): HeartbeatRequest {
     return HeartbeatRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<HeartbeatRequest>): HeartbeatRequest {
+  fromPartial(_: DeepPartial<HeartbeatRequest>): HeartbeatRequest {
     const message = createBaseHeartbeatRequest();
-    message.sessionId = object.sessionId ?? "";
     return message;
   },
 };
@@ -2296,27 +2492,22 @@ export const UpdateTaskStatusResponse: MessageFns<UpdateTaskStatusResponse> = {
 export type DispatcherService = typeof DispatcherService;
 export const DispatcherService = {
   /**
-   * Opens a session. The first message carries the session id; later ones are sent when the node
-   * object, the manager list or the bootstrap keys change.
+   * A node's session, one long-lived stream that also carries its heartbeats (one HTTP/2 stream
+   * per node, not one per heartbeat). The agent's first message is `open`, every later one a
+   * `heartbeat`; the dispatcher's first message is a `session` with the session id, later ones
+   * answer each heartbeat with the period to wait before the next, or are a `session` again when
+   * the node object, the manager list or the bootstrap keys change. A node that misses several
+   * heartbeats is marked down; the stream ending (either side) ends the session.
    */
   session: {
     path: "/shoal.v1.Dispatcher/Session" as const,
-    requestStream: false as const,
+    requestStream: true as const,
     responseStream: true as const,
-    requestSerialize: (value: SessionRequest): Buffer => Buffer.from(SessionRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): SessionRequest => SessionRequest.decode(value),
-    responseSerialize: (value: SessionMessage): Buffer => Buffer.from(SessionMessage.encode(value).finish()),
-    responseDeserialize: (value: Buffer): SessionMessage => SessionMessage.decode(value),
-  },
-  /** The response says when to send the next heartbeat; a node that misses several is marked down. */
-  heartbeat: {
-    path: "/shoal.v1.Dispatcher/Heartbeat" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: HeartbeatRequest): Buffer => Buffer.from(HeartbeatRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): HeartbeatRequest => HeartbeatRequest.decode(value),
-    responseSerialize: (value: HeartbeatResponse): Buffer => Buffer.from(HeartbeatResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): HeartbeatResponse => HeartbeatResponse.decode(value),
+    requestSerialize: (value: SessionClientMessage): Buffer => Buffer.from(SessionClientMessage.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SessionClientMessage => SessionClientMessage.decode(value),
+    responseSerialize: (value: SessionServerMessage): Buffer =>
+      Buffer.from(SessionServerMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SessionServerMessage => SessionServerMessage.decode(value),
   },
   /** One COMPLETE message with everything the node must run, then INCREMENTAL changes. */
   assignments: {
@@ -2344,12 +2535,14 @@ export const DispatcherService = {
 
 export interface DispatcherServer extends UntypedServiceImplementation {
   /**
-   * Opens a session. The first message carries the session id; later ones are sent when the node
-   * object, the manager list or the bootstrap keys change.
+   * A node's session, one long-lived stream that also carries its heartbeats (one HTTP/2 stream
+   * per node, not one per heartbeat). The agent's first message is `open`, every later one a
+   * `heartbeat`; the dispatcher's first message is a `session` with the session id, later ones
+   * answer each heartbeat with the period to wait before the next, or are a `session` again when
+   * the node object, the manager list or the bootstrap keys change. A node that misses several
+   * heartbeats is marked down; the stream ending (either side) ends the session.
    */
-  session: handleServerStreamingCall<SessionRequest, SessionMessage>;
-  /** The response says when to send the next heartbeat; a node that misses several is marked down. */
-  heartbeat: handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
+  session: handleBidiStreamingCall<SessionClientMessage, SessionServerMessage>;
   /** One COMPLETE message with everything the node must run, then INCREMENTAL changes. */
   assignments: handleServerStreamingCall<AssignmentsRequest, AssignmentsMessage>;
   /** Batched status reports; only for tasks assigned to the calling node. */
@@ -2358,31 +2551,19 @@ export interface DispatcherServer extends UntypedServiceImplementation {
 
 export interface DispatcherClient extends Client {
   /**
-   * Opens a session. The first message carries the session id; later ones are sent when the node
-   * object, the manager list or the bootstrap keys change.
+   * A node's session, one long-lived stream that also carries its heartbeats (one HTTP/2 stream
+   * per node, not one per heartbeat). The agent's first message is `open`, every later one a
+   * `heartbeat`; the dispatcher's first message is a `session` with the session id, later ones
+   * answer each heartbeat with the period to wait before the next, or are a `session` again when
+   * the node object, the manager list or the bootstrap keys change. A node that misses several
+   * heartbeats is marked down; the stream ending (either side) ends the session.
    */
-  session(request: SessionRequest, options?: Partial<CallOptions>): ClientReadableStream<SessionMessage>;
+  session(): ClientDuplexStream<SessionClientMessage, SessionServerMessage>;
+  session(options: Partial<CallOptions>): ClientDuplexStream<SessionClientMessage, SessionServerMessage>;
   session(
-    request: SessionRequest,
-    metadata?: Metadata,
+    metadata: Metadata,
     options?: Partial<CallOptions>,
-  ): ClientReadableStream<SessionMessage>;
-  /** The response says when to send the next heartbeat; a node that misses several is marked down. */
-  heartbeat(
-    request: HeartbeatRequest,
-    callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
-  ): ClientUnaryCall;
-  heartbeat(
-    request: HeartbeatRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
-  ): ClientUnaryCall;
-  heartbeat(
-    request: HeartbeatRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
-  ): ClientUnaryCall;
+  ): ClientDuplexStream<SessionClientMessage, SessionServerMessage>;
   /** One COMPLETE message with everything the node must run, then INCREMENTAL changes. */
   assignments(request: AssignmentsRequest, options?: Partial<CallOptions>): ClientReadableStream<AssignmentsMessage>;
   assignments(
