@@ -1,8 +1,11 @@
-// Task status reports are written in batches: while the store is idle a report is written at the
-// next tick (with the others of that tick), so a lone transition (a task failing, its replacement
-// running) is not held back; while a batch is being written, reports that arrive within one flush
-// interval (≤ 100 ms) go to the store together (store.batch splits them into transactions of ≤ 200
-// changes). A caller's promise settles when the batch holding its report is applied, so an
+// Task status reports are written in batches (group commit): while no batch is being written a
+// report is written at the next tick (with the others of that tick), so a lone transition (a task
+// failing, its replacement running) is not held back; the reports that arrive while a batch is
+// being written go to the store together as soon as it is applied (store.batch splits them into
+// transactions of ≤ 200 changes) — the busier the store, the larger the batches, and no report
+// waits out a fixed interval (it waited up to 100 ms behind any write in flight, which a rolling
+// update's RUNNING reports met about half the time). A write that takes longer than the flush
+// interval does not hold the next one back beyond it. A caller's promise settles when the batch holding its report is applied, so an
 // acknowledged UpdateTaskStatus is in the store. Each write re-reads the task inside its
 // transaction and re-checks the move is forward, so a concurrent change is never overwritten
 // by a stale report.
@@ -14,7 +17,7 @@ import { ManagerErrorCode } from "../errors.js";
 /** A batch that met a concurrent change to one of its tasks is re-read and written again. */
 const MAX_WRITE_ATTEMPTS = 3;
 
-/** Reports that arrive while a batch is being written wait at most this long. */
+/** Reports that arrive while a batch is being written wait at most this long for it to be applied. */
 export const DEFAULT_STATUS_FLUSH_MS = 100;
 
 interface Waiter {
@@ -44,6 +47,7 @@ export class StatusBatcher {
     if (updates.length === 0) return Promise.resolve();
     for (const u of updates) this.pending.set(u.taskId, u);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    // Behind a write in flight the end of that write flushes; the timer is only the cap.
     this.timer ??= this.clock.setTimeout(() => void this.flush(), this.writing > 0 ? this.flushMs : 0);
     return done;
   }
@@ -69,6 +73,7 @@ export class StatusBatcher {
       for (const w of waiters) w.reject(err);
     } finally {
       this.writing--;
+      if (this.writing === 0 && this.pending.size > 0 && !this.closed) void this.flush();
     }
   }
 
