@@ -2,7 +2,7 @@ import { ManualClock, silentLogger } from "@shoal/base";
 import { Task, TaskState, TaskStatus, type TaskStatusUpdate } from "@shoal/proto";
 import { Store } from "@shoal/store";
 import { describe, expect, it } from "vitest";
-import { StatusBatcher } from "./status-batcher.js";
+import { MIN_STATUS_WRITE_GAP_MS, StatusBatcher } from "./status-batcher.js";
 
 const report = (taskId: string, state: TaskState): TaskStatusUpdate => ({
   taskId,
@@ -52,13 +52,38 @@ describe("StatusBatcher", () => {
     expect(writes.length).toBe(1); // nothing starts beside the write in flight before the cap
     release();
     await first;
-    // No waiting out the flush interval: b and c go at once, together.
-    await new Promise((r) => setImmediate(r));
+    // No waiting out the flush interval: b and c go at once (the first write began 50 ms ago).
+    clock.advance(0);
     expect(writes.length).toBe(2);
     release();
     await Promise.all([second, third]);
     expect(writes).toEqual([1, 2]);
     expect(store.view((tx) => tx.tasks.get("c")?.status?.state)).toBe(TaskState.RUNNING);
+  });
+
+  it("starts writes that follow one another at least the minimum gap apart", async () => {
+    const clock = new ManualClock();
+    const { held, writes, release } = await heldStore();
+    const batcher = new StatusBatcher(held, clock, 100, silentLogger());
+    const first = batcher.enqueue([report("a", TaskState.RUNNING)]);
+    clock.advance(0);
+    const second = batcher.enqueue([report("b", TaskState.RUNNING)]);
+    clock.advance(5);
+    release();
+    await first; // applied 5 ms after it began: b waits for the gap
+    clock.advance(MIN_STATUS_WRITE_GAP_MS - 6);
+    expect(writes.length).toBe(1);
+    clock.advance(1);
+    expect(writes.length).toBe(2);
+    release();
+    await second;
+    // A lone report long after the last write goes at the next tick.
+    clock.advance(1_000);
+    const third = batcher.enqueue([report("c", TaskState.RUNNING)]);
+    clock.advance(0);
+    expect(writes.length).toBe(3);
+    release();
+    await third;
   });
 
   it("starts the next write at the flush interval when the write in flight takes longer", async () => {
