@@ -87,7 +87,8 @@ export class Agent {
     await Promise.all([this.worker.run(signal), this.reporter.run(signal), this.session?.run(signal)]);
   }
 
-  close(): void {
-    this.records.close();
+  /** Writes the records still queued and closes them. */
+  async close(): Promise<void> {
+    await this.records.close();
   }
 }

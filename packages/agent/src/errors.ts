@@ -17,6 +17,8 @@ export const AgentErrorCode = {
   ContainerVanished: "AGENT_CONTAINER_VANISHED",
   /** A line of the agent's records file (other than a torn last line) cannot be read. */
   RecordsCorrupt: "AGENT_RECORDS_CORRUPT",
+  /** A record was put or deleted after the agent's records were closed (the agent is stopping). */
+  RecordsClosed: "AGENT_RECORDS_CLOSED",
   /** The session was started without any manager address to dial. */
   NoManagers: "AGENT_NO_MANAGERS",
   /** The dispatcher broke the session protocol (no session id, assignments out of sequence). */

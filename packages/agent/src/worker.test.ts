@@ -126,7 +126,7 @@ async function startAgent(dir: string, engine: ScriptedEngine) {
     if (ac.signal.aborted) return;
     ac.abort();
     await running;
-    records.close();
+    await records.close();
   };
   cleanups.push(stop);
   const state = (id: string) => taskStateToJSON(records.get(id)?.status.state ?? TaskState.NEW);

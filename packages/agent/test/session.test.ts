@@ -59,7 +59,7 @@ async function agent(managers: string[], pki: Awaited<ReturnType<typeof testPki>
   cleanups.push(async () => {
     ac.abort();
     await running;
-    records.close();
+    await records.close();
     await dir.remove();
   });
   return { session, sink, reporter, records };

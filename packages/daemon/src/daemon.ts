@@ -432,7 +432,7 @@ export class Daemon {
         await parts.logs.close();
         parts.agentStop.abort();
         await parts.agentRun;
-        parts.agent.close();
+        await parts.agent.close();
         try {
           for (const c of await parts.engine.runtime.list()) {
             await parts.engine.runtime.stop(c.id).catch(() => undefined);
@@ -738,7 +738,7 @@ export class Daemon {
     await parts.logs.close();
     parts.agentStop.abort();
     await parts.agentRun;
-    parts.agent.close();
+    await parts.agent.close();
     await parts.engine.close();
     await parts.bus?.close();
     if (parts.manager !== undefined) {

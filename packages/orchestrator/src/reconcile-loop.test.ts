@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { node, service } from "../test/fixtures.js";
 import { MemoryStore } from "../test/memory-store.js";
 import { reconcileAllocator } from "./allocator/allocator.js";
-import { Batcher, SCHEDULER_BATCH } from "./batcher.js";
+import { Batcher, MIN_BATCH_WINDOW_MS, SCHEDULER_BATCH } from "./batcher.js";
 import { orchestratorStep } from "./reconcile-cluster.js";
 import { ReconcileLoop, type ReconcileStep } from "./reconcile-loop.js";
 import { planScheduling } from "./scheduling-step.js";
@@ -118,6 +118,46 @@ describe("Batcher", () => {
     expect(fires).toEqual([0, 10, 20]);
     clock.advance(50);
     expect(fires).toEqual([0, 10, 20, 80]);
+  });
+});
+
+describe("Batcher windows from the cost of the last working fire", () => {
+  it("batches for twice the last fire's time (at most debounceMs, at least the minimum) from the batch's first poke", () => {
+    const clock = new ManualClock();
+    const fires: number[] = [];
+    let tookMs = 3;
+    const b: Batcher = new Batcher(clock, SCHEDULER_BATCH, () => {
+      fires.push(clock.now());
+      b.worked(tookMs);
+    });
+    b.poke();
+    clock.advance(0);
+    clock.advance(4);
+    b.poke(); // 4 ms after a fire that took 3 ms: within its 6 ms window, batched
+    clock.advance(0);
+    expect(fires).toEqual([0]);
+    clock.advance(6);
+    expect(fires).toEqual([0, 10]);
+    tookMs = 500; // an expensive pass: its window is debounceMs again
+    clock.advance(7);
+    b.poke(); // 7 ms after the fire at 10: past its window, at the next tick
+    clock.advance(0);
+    expect(fires).toEqual([0, 10, 17]);
+    clock.advance(10);
+    b.poke(); // batched for debounceMs from this first poke of the batch
+    clock.advance(33);
+    b.poke(); // a later poke does not push the batch out
+    clock.advance(16);
+    expect(fires).toEqual([0, 10, 17]);
+    tookMs = 0;
+    clock.advance(1);
+    expect(fires).toEqual([0, 10, 17, 77]);
+    clock.advance(1);
+    b.poke(); // a free pass still batches what comes within the minimum window
+    clock.advance(0);
+    expect(fires.length).toBe(4);
+    clock.advance(MIN_BATCH_WINDOW_MS);
+    expect(fires).toEqual([0, 10, 17, 77, 78 + MIN_BATCH_WINDOW_MS]);
   });
 });
 

@@ -94,7 +94,13 @@ export class ReconcileLoop {
     const batcher = new Batcher(this.options.clock, this.options.batch, () => this.pass(done).catch(fail));
     this.batcher = batcher;
     const watching = (async () => {
-      for await (const change of this.options.store.watch(done)) if (this.note(change)) batcher.poke();
+      // A loop that would skip the pass (the scheduler with no PENDING task) is not poked: the
+      // status commits of running tasks would otherwise keep extending its batch. Asked only
+      // when a poke could still change when the next pass is (`wanted` may read an index).
+      for await (const change of this.options.store.watch(done)) {
+        if (!this.note(change) || batcher.isDue) continue;
+        if (this.options.wanted === undefined || this.options.wanted()) batcher.poke();
+      }
     })().catch((err) => {
       if (!done.aborted) fail(err);
     });
@@ -188,6 +194,7 @@ export class ReconcileLoop {
       (scope.progressed?.serviceIds.size ?? 0) === 0
     )
       return;
+    const startMs = this.options.clock.now();
     for (let attempt = 0; attempt <= this.options.maxConflictRetries && !signal.aborted; attempt++) {
       const nowMs = this.options.clock.now();
       const view =
@@ -201,7 +208,7 @@ export class ReconcileLoop {
       if (isEmptyPlan(plan)) return;
       const outcome = await store.update(plan);
       if (outcome.kind === "committed") {
-        this.batcher?.worked();
+        this.batcher?.worked(this.options.clock.now() - startMs);
         this.logPlan(plan);
         return;
       }

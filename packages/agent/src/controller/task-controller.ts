@@ -175,6 +175,9 @@ export class TaskController {
         return;
       default:
         await this.effect(action.kind, async () => {
+          // Nothing happens on the node before the records that lead to it are on disk (the
+          // assignment, the desired state): a restarted agent finds what it had begun.
+          await this.deps.records.durable();
           switch (action.kind) {
             case "pull":
               await engine.pull(task.spec?.container?.image ?? "", task.registryAuth, pullSignal);
@@ -183,6 +186,7 @@ export class TaskController {
             case "attach-network":
               // Recorded first: a crash mid-attach leaves a record that makes the next run detach.
               this.deps.records.put({ ...record, networkAttached: true });
+              await this.deps.records.durable();
               {
                 const ports = await engine.attachNetwork(task);
                 // Kept on the record's status, so the next report (READY) carries them.

@@ -80,7 +80,7 @@ export interface RuntimeEngineOverlayOptions {
 
 export class RuntimeEngine implements Engine {
   private readonly changes = new Map<string, Set<() => void>>();
-  private readonly attachments = new Map<string, Attachment>();
+  private readonly attachments = new Map<string, Attaching>();
   /** Subnet changes one at a time (each closes the node network and opens it again). */
   private networkChange: Promise<void> = Promise.resolve();
 
@@ -206,9 +206,17 @@ export class RuntimeEngine implements Engine {
     return this.opts.network === undefined ? "not-needed" : "needed";
   }
 
+  /**
+   * Returns once the task's address and ports are recorded; the kernel side of the attach goes on
+   * while the container is prepared (`create` waits for it right before `runc create`: ~100 ms of
+   * a rolling update's batch that were spent one after the other). A task on overlay networks
+   * waits for it here: its endpoint goes into the namespace.
+   */
   async attachNetwork(task: Task): Promise<PublishedPort[]> {
-    const a = await this.attachment(task);
+    const attaching = this.attach(task);
+    const a = await attaching.leased;
     if (this.overlays !== undefined && task.networks.length > 0) {
+      await attaching.ready;
       await this.overlays.addEndpoint({
         taskId: task.id,
         netns: basename(a.netnsPath),
@@ -258,9 +266,13 @@ export class RuntimeEngine implements Engine {
       ...(dns === undefined ? {} : { dns }),
     };
     let network: NetworkAttachment = { kind: "none", ...extra };
+    let networkReady: Promise<void> | undefined;
     if (this.opts.network !== undefined) {
-      const a = await this.attachment(task);
+      const attaching = this.attach(task);
+      const a = await attaching.leased;
       network = { kind: "netns", path: a.netnsPath, ...(a.ip === undefined ? {} : { ip: a.ip }), ...extra };
+      networkReady = attaching.ready.then(() => undefined);
+      networkReady.catch(() => undefined); // the create reports it; an existing container needs none
     }
     try {
       await this.runtime.create({
@@ -273,6 +285,7 @@ export class RuntimeEngine implements Engine {
           slot: Number(task.slot),
         },
         network,
+        ...(networkReady === undefined ? {} : { networkReady }),
         // In memory until the runtime writes them to the container's tmpfs.
         files: files.map((f) => ({ ...f })),
       });
@@ -346,9 +359,32 @@ export class RuntimeEngine implements Engine {
     this.changed(taskId);
   }
 
-  private async attachment(task: Task): Promise<Attachment> {
+  /**
+   * The task's attach, begun once: `leased` resolves when its address and ports are recorded,
+   * `ready` when its namespace, veth and routes stand. A failed attach (undone by the node
+   * network) is forgotten, so the next step attaches again.
+   */
+  private attach(task: Task): Attaching {
     const known = this.attachments.get(task.id);
     if (known !== undefined) return known;
+    let onLeased!: (a: Attachment) => void;
+    let failLeased!: (err: unknown) => void;
+    const leased = new Promise<Attachment>((resolve, reject) => {
+      onLeased = resolve;
+      failLeased = reject;
+    });
+    leased.catch(() => undefined);
+    const ready = this.attachment(task, onLeased);
+    const entry: Attaching = { leased, ready };
+    ready.catch((err: unknown) => {
+      failLeased(err);
+      if (this.attachments.get(task.id) === entry) this.attachments.delete(task.id);
+    });
+    this.attachments.set(task.id, entry);
+    return entry;
+  }
+
+  private async attachment(task: Task, onLeased: (a: Attachment) => void): Promise<Attachment> {
     await this.networkChange;
     const network = this.network;
     if (network === undefined) {
@@ -372,11 +408,10 @@ export class RuntimeEngine implements Engine {
     // NodeNetwork.attach returns the recorded lease when there is one (after an agent restart).
     let a: Attachment;
     try {
-      a = await network.attach({
-        containerId: task.id,
-        ports: hostPorts(task),
-        ...(ip === undefined ? {} : { ip }),
-      });
+      a = await network.attach(
+        { containerId: task.id, ports: hostPorts(task), ...(ip === undefined ? {} : { ip }) },
+        onLeased,
+      );
     } catch (err) {
       // The manager frees an ended task's address at once, but its container (kept for the task
       // history) still holds the lease here: the node's IPAM picks another rather than fail.
@@ -385,15 +420,20 @@ export class RuntimeEngine implements Engine {
         { taskId: task.id, ip },
         "the allocated address is still leased here; using another",
       );
-      a = await network.attach({ containerId: task.id, ports: hostPorts(task) });
+      a = await network.attach({ containerId: task.id, ports: hostPorts(task) }, onLeased);
     }
-    this.attachments.set(task.id, a);
     return a;
   }
 
   private changed(taskId: string): void {
     for (const l of [...(this.changes.get(taskId) ?? [])]) l();
   }
+}
+
+/** An attach in two steps (see `RuntimeEngine.attach`). */
+interface Attaching {
+  leased: Promise<Attachment>;
+  ready: Promise<Attachment>;
 }
 
 const bare = (cidr: string): string => cidr.split("/")[0] ?? cidr;

@@ -31,7 +31,7 @@ describe("AgentRecords", () => {
     const a = await AgentRecords.open({ dir: path });
     for (let i = 0; i < 200; i++) a.put(record(`t${i % 10}`, TaskState.RUNNING, i));
     a.delete("t3");
-    a.close();
+    await a.close();
     const lines = readFileSync(join(path, RECORDS_FILE), "utf8").trim().split("\n").length;
     expect(lines).toBeLessThan(100);
     const b = await AgentRecords.open({ dir: path });
@@ -42,22 +42,72 @@ describe("AgentRecords", () => {
         .sort(),
     ).toEqual(["t0", "t1", "t2", "t4", "t5", "t6", "t7", "t8", "t9"]);
     expect(b.get("t9")).toEqual(record("t9", TaskState.RUNNING, 199));
-    b.close();
+    await b.close();
   });
 
   it("drops a torn last line and appends after it", async () => {
     const path = await dir();
     const a = await AgentRecords.open({ dir: path });
     a.put(record("t1", TaskState.RUNNING));
-    a.close();
+    await a.close();
     appendFileSync(join(path, RECORDS_FILE), '{"id":"t2","task":{"id"');
     const b = await AgentRecords.open({ dir: path });
     expect(b.all().map((r) => r.task.id)).toEqual(["t1"]);
     b.put(record("t3", TaskState.COMPLETE));
-    b.close();
+    await b.close();
     const c = await AgentRecords.open({ dir: path });
     expect(c.all().map((r) => r.task.id)).toEqual(["t1", "t3"]);
-    c.close();
+    await c.close();
+  });
+
+  it("writes the puts of one tick together, and durable() resolves once they are in the file", async () => {
+    const path = await dir();
+    const a = await AgentRecords.open({ dir: path });
+    a.put(record("t1", TaskState.ACCEPTED));
+    a.put(record("t2", TaskState.PREPARING));
+    a.delete("t1");
+    // In memory at once, on disk only after the group write.
+    expect(a.all().map((r) => r.task.id)).toEqual(["t2"]);
+    expect(readFileSync(join(path, RECORDS_FILE), "utf8")).toBe("");
+    const first = a.durable();
+    a.put(record("t3", TaskState.RUNNING));
+    expect(a.durable()).toBe(first); // the same group, not yet started
+    await first;
+    const lines = readFileSync(join(path, RECORDS_FILE), "utf8").trim().split("\n");
+    expect(lines.map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(["t1", "t2", "t1", "t3"]);
+    // Puts made while a write is in flight go in the next one, after it.
+    a.put(record("t4", TaskState.RUNNING));
+    const second = a.durable();
+    await new Promise((r) => setImmediate(r));
+    a.put(record("t5", TaskState.RUNNING));
+    await a.durable();
+    await second;
+    await a.close();
+    const b = await AgentRecords.open({ dir: path });
+    expect(
+      b
+        .all()
+        .map((r) => r.task.id)
+        .sort(),
+    ).toEqual(["t2", "t3", "t4", "t5"]);
+    await b.close();
+  });
+
+  it("close() writes what is queued; a put after it throws AGENT_RECORDS_CLOSED", async () => {
+    const path = await dir();
+    const a = await AgentRecords.open({ dir: path });
+    a.put(record("t1", TaskState.RUNNING));
+    await a.close();
+    let thrown: unknown;
+    try {
+      a.put(record("t2", TaskState.RUNNING));
+    } catch (err) {
+      thrown = err;
+    }
+    expect(ShoalError.is(thrown, AgentErrorCode.RecordsClosed)).toBe(true);
+    const b = await AgentRecords.open({ dir: path });
+    expect(b.all().map((r) => r.task.id)).toEqual(["t1"]);
+    await b.close();
   });
 
   it("refuses a corrupt line in the middle, naming the file and line", async () => {
@@ -99,6 +149,6 @@ describe("AgentRecords", () => {
       if (!deletable) expect(records.get(id)?.task.id, id).toBe(id);
       else if (successorPrinted) expect(records.get(id), id).toBeUndefined();
     }
-    records.close();
+    await records.close();
   });
 });

@@ -1,8 +1,10 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ManualClock, seededRandom, silentLogger } from "@shoal/base";
 import { Task, TaskState, TaskStatus, type TaskStatusUpdate } from "@shoal/proto";
 import { tempDir } from "@shoal/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { AgentRecords } from "../records/agent-records.js";
+import { AgentRecords, RECORDS_FILE } from "../records/agent-records.js";
 import { StatusReporter } from "./status-reporter.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -28,7 +30,7 @@ async function setup() {
   cleanups.push(async () => {
     ac.abort();
     await done;
-    records.close();
+    await records.close();
     await dir.remove();
   });
   return { dir: dir.path, records, clock, reporter };
@@ -39,14 +41,18 @@ const status = (state: TaskState) => TaskStatus.fromPartial({ state, timestampMs
 
 describe("StatusReporter", () => {
   it("persists a transition before any session exists, and sends it when one does", async () => {
-    const { dir, reporter } = await setup();
+    const { dir, records, reporter } = await setup();
     reporter.report("a", status(TaskState.ACCEPTED));
+    await records.durable();
     const reopened = await AgentRecords.open({ dir });
     expect(reopened.get("a")?.status.state).toBe(TaskState.ACCEPTED);
-    reopened.close();
+    await reopened.close();
     const sent: TaskStatusUpdate[][] = [];
+    /** What the records file said each time a batch went out. */
+    const onDisk: string[] = [];
     reporter.setSender(async (u) => {
       sent.push(u);
+      onDisk.push(readFileSync(join(dir, RECORDS_FILE), "utf8"));
     });
     await tick();
     expect(sent.flat().map((u) => [u.taskId, u.status?.state])).toEqual([
@@ -56,6 +62,8 @@ describe("StatusReporter", () => {
     reporter.report("b", status(TaskState.REJECTED));
     await tick();
     expect(sent.at(-1)?.map((u) => [u.taskId, u.status?.state])).toEqual([["b", TaskState.REJECTED]]);
+    // Nothing was sent before it was on disk.
+    expect(onDisk.at(-1)).toContain("TASK_STATE_REJECTED");
   });
 
   it("retries a failed send with backoff and loses nothing", async () => {

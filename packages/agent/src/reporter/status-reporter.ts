@@ -17,8 +17,8 @@ export interface StatusReporterOptions {
 }
 
 /**
- * Never loses a transition: `report` writes the status to the records (durable on return) before
- * anything is sent; the loop sends every record whose latest seq this session has not had
+ * Never loses a transition: `report` writes the status to the records, and the loop sends only
+ * what is on disk (it awaits `records.durable()` first); the loop sends every record whose latest seq this session has not had
  * acknowledged, retrying with backoff; a new session (`setSender`) starts from nothing acknowledged,
  * so everything is re-reported after every reconnect — including what a restarted agent found.
  * Only the latest status of a task is sent: the manager needs where the task is, and states only
@@ -39,7 +39,7 @@ export class StatusReporter {
     this.log = opts.logger.child({ module: "agent/reporter" });
   }
 
-  /** Records the task's new status (durably) and schedules its report. */
+  /** Records the task's new status and schedules its report (sent once it is on disk). */
   report(taskId: string, status: TaskStatus): void {
     const record = this.opts.records.get(taskId);
     if (record === undefined) return;
@@ -116,6 +116,8 @@ export class StatusReporter {
       const batch = due.slice(0, this.batchSize);
       const acked = this.acked;
       try {
+        // Only what is on disk goes out: a status the manager has must survive our crash.
+        await this.opts.records.durable();
         await sender(batch.map((r) => ({ taskId: r.task.id, status: r.status })));
         // Acknowledged for the seq that was sent; a newer status written meanwhile stays due.
         for (const r of batch) acked.set(r.task.id, r.seq);

@@ -1,8 +1,12 @@
-// Task status reports are written in batches: while the store is idle a report is written at the
-// next tick (with the others of that tick), so a lone transition (a task failing, its replacement
-// running) is not held back; while a batch is being written, reports that arrive within one flush
-// interval (≤ 100 ms) go to the store together (store.batch splits them into transactions of ≤ 200
-// changes). A caller's promise settles when the batch holding its report is applied, so an
+// Task status reports are written in batches (group commit): while no batch is being written a
+// report is written at the next tick (with the others of that tick), so a lone transition (a task
+// failing, its replacement running) is not held back; the reports that arrive while a batch is
+// being written go to the store together as soon as it is applied, or MIN_STATUS_WRITE_GAP_MS
+// after that write began if it was quicker (store.batch splits them into transactions of ≤ 200
+// changes) — the busier the store, the larger the batches, and no report waits out the whole flush
+// interval (it waited up to 100 ms behind any write in flight, which a rolling update's RUNNING
+// reports met about half the time). A write that takes longer than the flush interval does not
+// hold the next one back beyond it. A caller's promise settles when the batch holding its report is applied, so an
 // acknowledged UpdateTaskStatus is in the store. Each write re-reads the task inside its
 // transaction and re-checks the move is forward, so a concurrent change is never overwritten
 // by a stale report.
@@ -14,8 +18,15 @@ import { ManagerErrorCode } from "../errors.js";
 /** A batch that met a concurrent change to one of its tasks is re-read and written again. */
 const MAX_WRITE_ATTEMPTS = 3;
 
-/** Reports that arrive while a batch is being written wait at most this long. */
+/** Reports that arrive while a batch is being written wait at most this long for it to be applied. */
 export const DEFAULT_STATUS_FLUSH_MS = 100;
+/**
+ * Writes that follow one another start at least this far apart: a burst of reports (a hundred
+ * containers starting) makes batches of this much time, not one Raft commit per few milliseconds
+ * — each commit costs every leader loop and the dispatcher a look, on a manager that may be
+ * starting containers too.
+ */
+export const MIN_STATUS_WRITE_GAP_MS = 20;
 
 interface Waiter {
   resolve: () => void;
@@ -28,6 +39,8 @@ export class StatusBatcher {
   private timer: TimerHandle | undefined;
   /** Batches being written now. */
   private writing = 0;
+  /** When the last write began (the clock's ms). */
+  private lastWriteMs = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   constructor(
@@ -44,7 +57,9 @@ export class StatusBatcher {
     if (updates.length === 0) return Promise.resolve();
     for (const u of updates) this.pending.set(u.taskId, u);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    this.timer ??= this.clock.setTimeout(() => void this.flush(), this.writing > 0 ? this.flushMs : 0);
+    // Behind a write in flight the end of that write flushes; the timer is only the cap.
+    const gapMs = Math.max(0, this.lastWriteMs + MIN_STATUS_WRITE_GAP_MS - this.clock.now());
+    this.timer ??= this.clock.setTimeout(() => void this.flush(), this.writing > 0 ? this.flushMs : gapMs);
     return done;
   }
 
@@ -61,6 +76,7 @@ export class StatusBatcher {
       return;
     }
     this.writing++;
+    this.lastWriteMs = this.clock.now();
     try {
       await this.write(updates);
       for (const w of waiters) w.resolve();
@@ -69,6 +85,12 @@ export class StatusBatcher {
       for (const w of waiters) w.reject(err);
     } finally {
       this.writing--;
+      if (this.writing === 0 && this.pending.size > 0 && !this.closed) {
+        // What came during the write goes now, or once the gap since that write's start is over.
+        const waitMs = Math.max(0, this.lastWriteMs + MIN_STATUS_WRITE_GAP_MS - this.clock.now());
+        if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+        this.timer = this.clock.setTimeout(() => void this.flush(), waitMs);
+      }
     }
   }
 

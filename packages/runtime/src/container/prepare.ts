@@ -37,7 +37,7 @@ export interface PrepareDeps {
 
 /**
  * The effects of `create`, in order: hold the image, mount its layers, read its /etc files, write
- * the bundle, and have conmon run `runc create`. Fills in `record` (image id, resolved stop signal,
+ * the bundle, wait for the network namespace (`networkReady`), and have conmon run `runc create`. Fills in `record` (image id, resolved stop signal,
  * health check, exec identity, pid) as it learns them; the caller undoes everything on a throw.
  */
 export async function prepareContainer(
@@ -45,6 +45,7 @@ export async function prepareContainer(
   paths: ContainerPaths,
   record: ContainerRecord,
   files: readonly ContainerFile[] = [],
+  networkReady?: Promise<void>,
 ): Promise<void> {
   const { spec, network, id } = record;
   // Spec errors first, before anything exists to undo.
@@ -110,6 +111,8 @@ export async function prepareContainer(
   record.execEnv = oci.process.env;
   record.execCwd = oci.process.cwd;
   await writeFile(paths.config, JSON.stringify(oci));
+  // runc joins the namespace at create: the node network made it meanwhile.
+  await networkReady;
   const { pid } = await launchConmon({
     conmonPath: deps.conmonPath,
     runcPath: deps.runc.runcPath,

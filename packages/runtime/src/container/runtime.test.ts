@@ -83,6 +83,34 @@ describe("ContainerRuntime on runc", () => {
     expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
   });
 
+  it("runs runc create only once networkReady settles, and undoes the create when it rejects", async () => {
+    const rt = await sb.open();
+    let ready!: () => void;
+    const networkReady = new Promise<void>((resolve) => {
+      ready = resolve;
+    });
+    let created = false;
+    const creating = rt
+      .create({ spec: { image: "busybox", command: ["/bin/true"] }, owner, networkReady })
+      .then((c) => {
+        created = true;
+        return c;
+      });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(created).toBe(false);
+    expect(await sb.leaks()).toMatchObject({ runc: [] }); // no runc container yet: it waits
+    ready();
+    const c = await creating;
+    expect(c.state).toBe("created");
+    await rt.remove(c.id);
+    const failing = Promise.reject(new Error("attach failed"));
+    await expect(
+      rt.create({ spec: { image: "busybox", command: ["/bin/true"] }, owner, networkReady: failing }),
+    ).rejects.toThrow(/attach failed/);
+    expect(await rt.list()).toEqual([]);
+    expect(await sb.leaks()).toEqual({ mounts: [], cgroups: [], runc: [] });
+  });
+
   it("starts processes that exit at once (the start must not race their exit)", async () => {
     const rt = await sb.open();
     for (let i = 0; i < 10; i++) {

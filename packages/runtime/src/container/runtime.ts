@@ -218,6 +218,9 @@ export class ContainerRuntime {
 
   /** Makes the bundle and the rootfs and runs `runc create` under conmon; the process waits for `start`. */
   async create(o: CreateContainerOptions): Promise<ContainerInfo> {
+    // Awaited right before `runc create`; a failure of this create before that (or a refusal
+    // below) must not leave its rejection unhandled.
+    o.networkReady?.catch(() => undefined);
     this.assertOpen();
     const id = o.id ?? newId();
     // The id names a directory, a runc container and a cgroup: nothing that could escape them.
@@ -268,7 +271,7 @@ export class ContainerRuntime {
     try {
       // Written before anything else exists, so a crash from here on is found and undone by `open`.
       await writeRecord(paths, record);
-      await prepareContainer(this.prepareDeps(), paths, record, o.files);
+      await prepareContainer(this.prepareDeps(), paths, record, o.files, o.networkReady);
       if (record.pid !== undefined) {
         const who = await identify(record.pid);
         if (who !== undefined) record.pidIdentity = who;

@@ -123,6 +123,11 @@ export interface CreateContainerOptions {
   spec: ContainerSpec;
   owner: ContainerOwner;
   network?: NetworkAttachment;
+  /**
+   * Settles when the network namespace of `network` stands: the bundle and rootfs are made
+   * meanwhile, and only `runc create` waits for it. A rejection fails the create (undone as any).
+   */
+  networkReady?: Promise<void>;
   logs?: LogOptions;
   /** Secrets and configs as files; kept in memory and on tmpfs only (see `ContainerFile`). */
   files?: ContainerFile[];

@@ -41,6 +41,8 @@ export class StoreIndex {
   readonly images = new Map<string, StoredImage>();
   readonly holds = new Map<string, string>();
   private saving: Promise<void> = Promise.resolve();
+  /** The save that has not started yet, if any. */
+  private queued: Promise<void> | undefined;
 
   constructor(private readonly path: string) {}
 
@@ -59,14 +61,22 @@ export class StoreIndex {
     for (const [holder, id] of Object.entries(file.holds)) this.holds.set(holder, id);
   }
 
-  /** Persists the current state; saves are serialized so the last one written is the newest. */
+  /**
+   * Persists the current state; saves are serialized so the last one written is the newest. A
+   * save asked for while another waits to start joins it: that one takes its snapshot when it
+   * starts, so it carries every change made before either call (five containers created at once
+   * hold their image with two writes, not five in a row).
+   */
   save(): Promise<void> {
-    const snapshot: IndexFile = {
-      version: 1,
-      images: [...this.images.values()],
-      holds: Object.fromEntries(this.holds),
-    };
+    if (this.queued !== undefined) return this.queued;
     const run = async () => {
+      // From here on a change needs a save of its own: this snapshot may predate it.
+      this.queued = undefined;
+      const snapshot: IndexFile = {
+        version: 1,
+        images: [...this.images.values()],
+        holds: Object.fromEntries(this.holds),
+      };
       await mkdir(dirname(this.path), { recursive: true });
       const temp = `${this.path}.${randomBytes(4).toString("hex")}.tmp`;
       const handle = await open(temp, "w");
@@ -86,6 +96,7 @@ export class StoreIndex {
       await syncDir(dirname(this.path));
     };
     this.saving = this.saving.then(run, run);
+    this.queued = this.saving;
     return this.saving;
   }
 

@@ -210,8 +210,14 @@ export class NodeNetwork {
     return `${RUN_NETNS}/${this.netnsName(containerId)}`;
   }
 
-  attach(request: AttachRequest): Promise<Attachment> {
-    return this.forContainer(request.containerId, () => this.doAttach(request));
+  /**
+   * Gives the container its address, ports and namespace; resolves once they stand. `onLeased`
+   * is called as soon as the lease is recorded — the address, ports and namespace path are then
+   * known, so the caller can prepare the container while the kernel objects are made (a
+   * container's create waits only for the namespace, right before `runc create`).
+   */
+  attach(request: AttachRequest, onLeased?: (attachment: Attachment) => void): Promise<Attachment> {
+    return this.forContainer(request.containerId, () => this.doAttach(request, onLeased));
   }
 
   /** Removes the container's namespace, veth, address lease, DNAT rules and conntrack entries. */
@@ -407,7 +413,10 @@ export class NodeNetwork {
     return name.startsWith(this.vethPrefix) && /^[0-9a-f]{10}$/.test(name.slice(this.vethPrefix.length));
   }
 
-  private async doAttach(request: AttachRequest): Promise<Attachment> {
+  private async doAttach(
+    request: AttachRequest,
+    onLeased: ((attachment: Attachment) => void) | undefined,
+  ): Promise<Attachment> {
     const { containerId } = request;
     // The manager gives a replacement the address of the task it replaces at once: wait for that
     // container's detach instead of refusing the address.
@@ -420,8 +429,13 @@ export class NodeNetwork {
     );
     if (holder !== undefined) await this.inFlight.get(holder.containerId);
     const made = await this.serialised(() => this.recordLease(request));
-    if (made.existing) return this.attachmentOf(made.lease);
+    if (made.existing) {
+      const existing = this.attachmentOf(made.lease);
+      onLeased?.(existing);
+      return existing;
+    }
     const { lease } = made;
+    onLeased?.(this.attachmentOf(lease));
     try {
       if (lease.ip !== "") {
         // One `ip` run per container (each process the daemon spawns costs it 10-40 ms of a loaded
