@@ -103,16 +103,7 @@ export function streamHandler<Req, Res>(
     const send = (message: Res) => {
       if (!call.cancelled) call.write(message);
     };
-    fn(call.request, send, context).then(
-      () => {
-        context.end();
-        if (!call.cancelled) call.end();
-      },
-      (err: unknown) => {
-        context.end();
-        if (!call.cancelled) call.emit("error", toStatus(err, logger));
-      },
-    );
+    endWhenSettled(call, context, fn(call.request, send, context), logger);
   };
 }
 
@@ -153,15 +144,25 @@ export function duplexHandler<Req, Res>(
     const send = (message: Res) => {
       if (!call.cancelled) call.write(message);
     };
-    fn(incoming, send, context).then(
-      () => {
-        context.end();
-        if (!call.cancelled) call.end();
-      },
-      (err: unknown) => {
-        context.end();
-        if (!call.cancelled) call.emit("error", toStatus(err, logger));
-      },
-    );
+    endWhenSettled(call, context, fn(incoming, send, context), logger);
   };
+}
+
+/** Ends a streaming call when its handler settles: OK once it returns, the mapped status if it throws. */
+function endWhenSettled(
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  context: ReturnType<typeof contextOf>,
+  done: Promise<void>,
+  logger: Logger,
+): void {
+  done.then(
+    () => {
+      context.end();
+      if (!call.cancelled) call.end();
+    },
+    (err: unknown) => {
+      context.end();
+      if (!call.cancelled) call.emit("error", toStatus(err, logger));
+    },
+  );
 }
