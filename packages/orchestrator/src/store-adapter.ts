@@ -96,6 +96,13 @@ function isProgressOnly(old: Task | undefined, now: Task | undefined): boolean {
   return !isTaskTerminal(now.status?.state ?? TaskState.NEW);
 }
 
+/**
+ * A plan's changes are independent (one per object, each at the version the plan read): its
+ * transactions are proposed at once, not one raft round after another. A conflict in any of them
+ * is a conflict outcome as before; the loop recomputes from what did commit.
+ */
+const PIPELINED = { pipelined: true } as const;
+
 async function commit(store: Store, plan: Plan): Promise<UpdateOutcome> {
   try {
     await store.batch((b) => {
@@ -104,7 +111,7 @@ async function commit(store: Store, plan: Plan): Promise<UpdateOutcome> {
       for (const r of plan.removeTasks) b.update((tx) => tx.tasks.delete(r.taskId));
       for (const c of plan.updateNodes) b.update((tx) => tx.nodes.update(c.object));
       for (const c of plan.updateServices) b.update((tx) => tx.services.update(c.object));
-    });
+    }, PIPELINED);
     return { kind: "committed" };
   } catch (err) {
     if (

@@ -15,6 +15,7 @@ export type { KindReader, ReadTx } from "./read-tx.js";
 export { ReplicatedStore, type ReplicatedStoreOptions } from "./replicated-store.js";
 export {
   type Batch,
+  type BatchOptions,
   type BatchResult,
   Store,
   type StoreOptions,

@@ -85,14 +85,18 @@ export class KindView<K extends Kind> implements KindReader<K> {
   }
 
   find(index: IndexByKind[K], key: string): ObjectByKind[K][] {
+    // The ids are sorted with the built-in string order (the same as `<` on ids, no comparator
+    // call per step): sorting the objects by a JS comparator was a third of a scoped pass's reads.
     const table = this.table;
-    const out: ObjectByKind[K][] = [];
-    for (const id of table.idsBy(index as never, key)) {
-      if (this.overlay?.has(id)) continue;
-      out.push(table.get(id)!);
+    const overlay = this.overlay;
+    const ids: string[] = [];
+    for (const id of table.idsBy(index as never, key)) if (overlay?.has(id) !== true) ids.push(id);
+    if (overlay !== undefined) {
+      for (const [id, o] of overlay)
+        if (o !== null && table.keysOf(index as never, o as never).includes(key)) ids.push(id);
     }
-    this.addOverlay(out, (o) => table.keysOf(index as never, o as never).includes(key));
-    return sortById(out);
+    ids.sort();
+    return ids.map((id) => this.get(id)!);
   }
 
   byName(name: string): ObjectByKind[K] | undefined {

@@ -328,6 +328,58 @@ describe("batch", () => {
     expect(s.view((tx) => tx.nodes.get("b000")!.meta!.version)).toBe(5);
   });
 
+  it("pipelined: proposes the transactions at once; one touching an earlier one's objects is re-based", async () => {
+    const s = await seeded();
+    const result = await s.batch(
+      (b) => {
+        for (let i = 0; i < 450; i++)
+          b.update((tx) => tx.nodes.create(node(`b${String(i).padStart(3, "0")}`)));
+        for (let i = 0; i < 10; i++)
+          b.update((tx) => {
+            const n = tx.nodes.get(`b${String(i).padStart(3, "0")}`)!;
+            tx.nodes.update({ ...n, spec: { ...n.spec!, labels: { touched: "yes" } } });
+          });
+      },
+      { pipelined: true },
+    );
+    expect(result.transactions).toBe(3);
+    expect(result.changes).toBe(460);
+    expect(s.view((tx) => tx.nodes.count())).toBe(452);
+    expect(s.view((tx) => tx.nodes.find("label", "touched").length)).toBe(10);
+    expect(s.view((tx) => tx.nodes.get("b000")!.meta!.version)).toBe(result.index);
+  });
+
+  it("pipelined: a failed transaction does not stop the later ones; it rejects with the first failure", async () => {
+    const s = await seeded();
+    // A concurrent write to n1 lands first: the batch's first transaction read n1 before it.
+    const concurrent = s.update((tx) => {
+      const n = tx.nodes.get("n1")!;
+      tx.nodes.update({ ...n, spec: { ...n.spec!, labels: { by: "other" } } });
+    });
+    const batch = s.batch(
+      (b) => {
+        b.update((tx) => {
+          const n = tx.nodes.get("n1")!;
+          tx.nodes.update({ ...n, spec: { ...n.spec!, labels: { by: "batch" } } });
+        });
+        for (let i = 0; i < 250; i++)
+          b.update((tx) => tx.nodes.create(node(`c${String(i).padStart(3, "0")}`)));
+      },
+      { pipelined: true },
+    );
+    await concurrent;
+    const err = await batch.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ShoalError);
+    expect((err as ShoalError).code).toBe(StoreErrorCode.VersionConflict);
+    expect((err as ShoalError).details.committedTransactions).toBe(1);
+    expect(s.view((tx) => tx.nodes.get("n1")!.spec!.labels)).toEqual({ by: "other" });
+    // The first transaction (n1 and c000…c198) failed whole; the second went through.
+    expect(s.view((tx) => [tx.nodes.get("c000"), tx.nodes.get("c249")?.id])).toEqual([undefined, "c249"]);
+  });
+
   it("splits by bytes too", async () => {
     const s = newStore();
     const result = await s.batch((b) => {
