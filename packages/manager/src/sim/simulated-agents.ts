@@ -390,21 +390,12 @@ export class SimulatedAgents {
 
   private constructor(private readonly options: SimulatedAgentsOptions) {}
 
-  /** Opens every node's session (and assignments stream) before it resolves. */
+  /** Opens every node's session (and assignments stream) before it resolves; closes every agent on a failure. */
   static async open(options: SimulatedAgentsOptions): Promise<SimulatedAgents> {
-    const { sim, opened } = SimulatedAgents.begin(options);
-    await opened;
-    return sim;
-  }
-
-  /**
-   * The agents at once, opening their sessions meanwhile (a bench reads their views while some
-   * are still opening); `opened` settles as `open` does, and closes every agent on a failure.
-   */
-  static begin(options: SimulatedAgentsOptions): { sim: SimulatedAgents; opened: Promise<void> } {
     const sim = new SimulatedAgents({ ...options, logger: options.logger ?? silentLogger() });
     for (const node of options.nodes) sim.agents.set(node.nodeId, new Agent(node, sim.options));
-    return { sim, opened: sim.openAll() };
+    await sim.openAll();
+    return sim;
   }
 
   private async openAll(): Promise<void> {
