@@ -7,8 +7,10 @@
 #
 #   ./bench/compare-swarm.sh            # both, Swarm first
 #   SKIP_SWARM=FILE ./bench/compare-swarm.sh   # reuse Swarm figures saved in FILE
+#   KILLS=5 (the default): kills of the replace figure on each side, which reports their median
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export KILLS=${KILLS:-5}
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -20,7 +22,7 @@ else
   ./bench/swarm.sh | tee "$work/swarm.txt"
 fi
 echo "==> Shoal (three test hosts: one manager, two workers)" >&2
-(cd test && node --import tsx bench/cluster-bench.ts) | tee "$work/shoal.txt"
+(cd test && SHOAL_BENCH_KILLS=$KILLS node --import tsx bench/cluster-bench.ts) | tee "$work/shoal.txt"
 # The rolling update of 100 replicas over simulated agents (the issue's second update figure; Swarm
 # has no simulated counterpart, so its column stays empty).
 (cd packages/orchestrator && node --conditions=shoal-source --import tsx bench/run.ts rolling-update) |

@@ -96,7 +96,8 @@ describe("cluster operations", () => {
     await c().waitForRunning("web", 10);
     const worker = c().workers[0] as TestDaemon;
     expect(on(await c().tasks("web"), worker).length).toBeGreaterThan(0);
-    await m.shoalOk(["node", "update", "--availability", "drain", worker.nodeId as string]);
+    // By hostname, as docker users name their nodes.
+    await m.shoalOk(["node", "update", "--availability", "drain", worker.name]);
     const after = await waitFor(
       async () => {
         const tasks = await c().waitForRunning("web", 10);
@@ -109,7 +110,8 @@ describe("cluster operations", () => {
       (x) => x.status === "running" && x.annotations?.[SERVICE_ANNOTATION] === "web",
     );
     expect(left).toEqual([]);
-    const [node] = await m.shoalJson<NodeJson[]>(["node", "inspect", worker.nodeId as string]);
+    const [node] = await m.shoalJson<NodeJson[]>(["node", "inspect", worker.name]);
+    expect(node?.id).toBe(worker.nodeId);
     expect(node?.spec?.availability).toMatch(/DRAIN/i);
     await m.shoalOk(["node", "update", "--availability", "active", worker.nodeId as string]);
   }, 900_000);

@@ -429,9 +429,11 @@ describe("shoal service logs", () => {
       expect(numbers.length, `lines of task ${id} of the gone node`).toBeGreaterThanOrEqual(20);
       expect(numbers).toEqual(oneToN(numbers));
     }
-    // Also by task id, with whole ids.
+    // Also by task id, with whole ids, and by the 12-character prefix `service ps` shows.
     const one = await logs(m, [goneTasks[0] as string, "--no-trunc"]);
     expect(one).toContain(`.${goneTasks[0]}@`);
+    const byPrefix = numbersByTask(await logs(m, [(goneTasks[0] as string).slice(0, 12)]));
+    expect([...byPrefix.keys()]).toEqual([(goneTasks[0] as string).slice(0, 12)]);
 
     const at = (pred: (e: EventLine) => boolean, what: string) => {
       const i = events.findIndex(pred);
@@ -504,6 +506,31 @@ describe("shoal events", () => {
     const out = await c().manager.shoalOk(["events", "--type", "task"]);
     expect(out).toMatch(/ task state \w+ \(.*state=running/);
     expect(out).not.toMatch(/ (service|node|leader) /);
+  }, 120_000);
+
+  it("filters as docker's --filter does, by type, service name and node hostname", async () => {
+    const m = c().manager;
+    const nums = parseEvents(
+      await m.shoalOk(["events", "--filter", "type=task", "--filter", "service=nums"]),
+    );
+    for (const { id } of numsTasks) expect(nums.some((e) => e.id === id)).toBe(true);
+    expect(nums.every((e) => e.type === "task")).toBe(true);
+    const burst = parseEvents(
+      await m.shoalOk(["events", "--filter", "type=task", "--filter", "service=burst"]),
+    );
+    expect(burst.length).toBeGreaterThan(0);
+    expect(burst.some((e) => numsTasks.some((t) => t.id === e.id))).toBe(false);
+
+    const gone = c().workers[0] as TestDaemon;
+    const nodeEvents = parseEvents(
+      await m.shoalOk(["events", "--filter", "type=node", "--filter", `node=${gone.name}`]),
+    );
+    expect(nodeEvents.some((e) => e.action === "down" && e.id === gone.nodeId)).toBe(true);
+    expect(nodeEvents.every((e) => e.type === "node" && e.id === gone.nodeId)).toBe(true);
+
+    const bad = await m.shoal(["events", "--filter", "colour=blue"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--filter "colour=blue" is not a filter');
   }, 120_000);
 
   it("shows a leader change: the leader stops, another manager is elected and says so", async () => {

@@ -8,18 +8,30 @@ import type {
   ServiceLogsMessage,
   ServiceLogsRequest,
 } from "@shoal/proto";
-import type { Store } from "@shoal/store";
+import { type Store, StoreErrorCode } from "@shoal/store";
 import { DaemonErrorCode } from "./errors.js";
 import type { ManagerBus } from "./manager-bus.js";
 
-/** A service name or id, or a task id → the service (and the task). */
+const isNotFound = (err: unknown) => err instanceof ShoalError && err.code === StoreErrorCode.NotFound;
+
+/**
+ * A service name, id or unique id prefix, or a task id or unique prefix (the 12 characters
+ * `service ps` shows) → the service (and the task). An ambiguous prefix is the store's error.
+ */
 function resolveTarget(store: Store, target: string): { serviceId: string; taskId?: string } {
   const found = store.view((tx) => {
-    const services = tx.services.list();
-    const s = services.find((x) => x.id === target) ?? services.find((x) => x.spec?.name === target);
-    if (s !== undefined) return { serviceId: s.id };
-    const t = tx.tasks.list().find((x) => x.id === target);
-    return t === undefined ? undefined : { serviceId: t.serviceId, taskId: t.id };
+    try {
+      return { serviceId: tx.services.resolve(target).id };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    try {
+      const t = tx.tasks.resolve(target);
+      return { serviceId: t.serviceId, taskId: t.id };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return undefined;
+    }
   });
   if (found === undefined) {
     throw new ShoalError(DaemonErrorCode.InvalidArgument, `no such service or task: "${target}"`, {
@@ -27,6 +39,22 @@ function resolveTarget(store: Store, target: string): { serviceId: string; taskI
     });
   }
   return found;
+}
+
+/**
+ * An events filter's service or node: a name (hostname), id or unique prefix of one the store
+ * has; else taken as an id, so the events of a removed service or node can still be asked for.
+ */
+function filterId(store: Store, kind: "services" | "nodes", ref: string): string {
+  if (ref === "") return "";
+  return store.view((tx) => {
+    try {
+      return tx[kind].resolve(ref).id;
+    } catch (err) {
+      if (isNotFound(err)) return ref;
+      throw err;
+    }
+  });
 }
 
 export async function serveServiceLogs(
@@ -61,6 +89,7 @@ const EVENT_TYPES = new Set(["service", "task", "node", "leader"]);
 
 export async function serveClusterEvents(
   bus: ManagerBus,
+  store: Store,
   req: ClusterEventsRequest,
   send: (m: ClusterEventsMessage) => void,
   signal: AbortSignal,
@@ -70,14 +99,16 @@ export async function serveClusterEvents(
       hint: "use service, task, node or leader",
     });
   }
+  const serviceId = filterId(store, "services", req.serviceId);
+  const nodeId = filterId(store, "nodes", req.nodeId);
   for await (const e of readEvents(
     { js: bus.js },
     {
       ...(req.sinceMs > 0 ? { sinceMs: req.sinceMs } : {}),
       ...(req.untilMs > 0 ? { untilMs: req.untilMs } : {}),
       ...(req.type === "" ? {} : { type: req.type as EventType }),
-      ...(req.serviceId === "" ? {} : { serviceId: req.serviceId }),
-      ...(req.nodeId === "" ? {} : { nodeId: req.nodeId }),
+      ...(serviceId === "" ? {} : { serviceId }),
+      ...(nodeId === "" ? {} : { nodeId }),
       follow: req.follow,
       signal,
     },

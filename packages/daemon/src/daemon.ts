@@ -241,9 +241,10 @@ export class Daemon {
         const { bus, store } = this.busOrError();
         return serveServiceLogs(bus, store, req, send, ctx.signal);
       }),
-      clusterEvents: streamHandler(this.logger, (req: ClusterEventsRequest, send, ctx) =>
-        serveClusterEvents(this.busOrError().bus, req, send, ctx.signal),
-      ),
+      clusterEvents: streamHandler(this.logger, (req: ClusterEventsRequest, send, ctx) => {
+        const { bus, store } = this.busOrError();
+        return serveClusterEvents(bus, store, req, send, ctx.signal);
+      }),
       ...imageAdminHandlers(() => this.images(), this.logger),
     };
   }

@@ -112,6 +112,22 @@ export class KindView<K extends Kind> implements KindReader<K> {
   resolve(ref: string): ObjectByKind[K] {
     const exact = this.get(ref) ?? this.byName(ref);
     if (exact !== undefined) return exact;
+    const nameIndex = this.table.nameIndex();
+    if (nameIndex !== undefined && ref !== "") {
+      const named = this.find(nameIndex as IndexByKind[K], ref);
+      if (named.length === 1) return named[0]!;
+      if (named.length > 1) {
+        const ids = named.map((o) => o.id);
+        throw new ShoalError(
+          StoreErrorCode.AmbiguousPrefix,
+          `${this.kind} name "${ref}" names ${ids.length}: ${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ", …" : ""}`,
+          {
+            hint: "give the id (or a unique id prefix) instead",
+            details: { kind: this.kind, ref, candidates: ids },
+          },
+        );
+      }
+    }
     const ids = new Set(this.table.idsWithPrefix(ref));
     if (this.overlay !== undefined) {
       for (const [id, o] of this.overlay) {

@@ -1,5 +1,5 @@
 import { ManualClock, ShoalError, seededRandom } from "@shoal/base";
-import { StoreSnapshot, TaskState } from "@shoal/proto";
+import { Node, StoreSnapshot, TaskState } from "@shoal/proto";
 import { describe, expect, it } from "vitest";
 import { config, network, node, secret, service, task } from "../test/objects.js";
 import { StoreErrorCode } from "./errors.js";
@@ -113,6 +113,32 @@ describe("tables and indexes", () => {
       expect(codeOfSync(() => tx.services.resolve("3f"))).toBe(StoreErrorCode.AmbiguousPrefix);
       expect(() => tx.services.resolve("3f")).toThrow(/3fa1, 3fb2/);
       expect(codeOfSync(() => tx.services.resolve("zz"))).toBe(StoreErrorCode.NotFound);
+    });
+  });
+
+  it("resolves a node by hostname or spec name as docker does, refusing one that names several", async () => {
+    const s = newStore();
+    const withHost = (id: string, hostname: string, name = "") =>
+      Node.fromPartial({ id, spec: { name }, description: { hostname } });
+    await s.update((tx) => {
+      tx.nodes.create(withHost("a1", "host1"));
+      tx.nodes.create(withHost("b2", "host2", "edge"));
+      tx.nodes.create(withHost("c3", "twin"));
+      tx.nodes.create(withHost("d4", "twin"));
+    });
+    s.view((tx) => {
+      expect(tx.nodes.resolve("host1").id).toBe("a1");
+      expect(tx.nodes.resolve("host2").id).toBe("b2");
+      expect(tx.nodes.resolve("edge").id).toBe("b2");
+      expect(tx.nodes.resolve("d").id).toBe("d4");
+      expect(codeOfSync(() => tx.nodes.resolve("twin"))).toBe(StoreErrorCode.AmbiguousPrefix);
+      expect(() => tx.nodes.resolve("twin")).toThrow(/node name "twin" names 2: c3, d4/);
+      expect(codeOfSync(() => tx.nodes.resolve("host3"))).toBe(StoreErrorCode.NotFound);
+    });
+    // Inside a transaction, its own writes count.
+    await s.update((tx) => {
+      tx.nodes.delete("d4");
+      expect(tx.nodes.resolve("twin").id).toBe("c3");
     });
   });
 

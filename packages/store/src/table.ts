@@ -9,6 +9,12 @@ export interface TableSpec<K extends Kind, I extends string> {
   /** The object's name when names are unique per kind (case-sensitive, as Docker's). */
   uniqueName?: (object: ObjectByKind[K]) => string;
   indexes: Record<I, IndexKeys<ObjectByKind[K]>>;
+  /**
+   * For kinds whose names need not be unique (nodes and their hostnames): the index whose keys
+   * also name an object for `resolve`, which takes the one object holding the key and refuses a
+   * key that several hold.
+   */
+  nameIndex?: NoInfer<I>;
 }
 
 const NO_IDS: readonly string[] = [];
@@ -80,6 +86,11 @@ export class Table<K extends Kind, I extends string> {
 
   nameOf(object: ObjectByKind[K]): string | undefined {
     return this.spec.uniqueName?.(object);
+  }
+
+  /** The index `resolve` reads names from when they are not unique (see `TableSpec.nameIndex`). */
+  nameIndex(): I | undefined {
+    return this.spec.nameIndex;
   }
 
   hasUniqueNames(): boolean {

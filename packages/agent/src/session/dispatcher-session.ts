@@ -19,8 +19,12 @@ import { AgentErrorCode } from "../errors.js";
 import type { StatusReporter } from "../reporter/status-reporter.js";
 import type { AssignmentSink } from "../worker.js";
 import { type ManagerAddress, pickManager } from "./manager-list.js";
+import { sessionOpenTimeoutMs } from "./open-timeout.js";
 
-/** How long a dispatcher may take to send the session id before the agent tries another. */
+/**
+ * How long a dispatcher may take to send the session id before the agent tries another, on the
+ * first try; it grows after failed ones (`sessionOpenTimeoutMs`).
+ */
 export const DEFAULT_SESSION_OPEN_TIMEOUT_MS = 10_000;
 /** A status batch not acknowledged by then is sent again (the reporter retries). */
 export const STATUS_CALL_TIMEOUT_MS = 10_000;
@@ -202,7 +206,11 @@ export class DispatcherSession {
     addr: string,
     ended: AbortSignal,
   ): Promise<SessionMessage> {
-    const timeoutMs = this.opts.sessionOpenTimeoutMs ?? DEFAULT_SESSION_OPEN_TIMEOUT_MS;
+    const timeoutMs = sessionOpenTimeoutMs(
+      this.opts.sessionOpenTimeoutMs ?? DEFAULT_SESSION_OPEN_TIMEOUT_MS,
+      this.failures,
+      this.opts.random,
+    );
     return new Promise((resolve, reject) => {
       const timer = this.opts.clock.setTimeout(
         () => done(new Error(`dispatcher ${addr} sent no session id within ${timeoutMs} ms`)),

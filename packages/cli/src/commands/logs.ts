@@ -92,9 +92,47 @@ interface EventsFlags {
   follow?: boolean;
   since?: string;
   until?: string;
+  filter: string[];
   type?: string;
   service?: string;
   node?: string;
+}
+
+const EVENT_FILTER_KEYS = ["type", "service", "node"] as const;
+type EventFilterKey = (typeof EVENT_FILTER_KEYS)[number];
+
+/**
+ * docker's `--filter key=value` (type, service, node; each once) merged with the shorthand
+ * flags `--type`, `--service`, `--node`; the same key twice is refused.
+ */
+export function eventFilters(
+  flags: Pick<EventsFlags, "filter" | EventFilterKey>,
+): Record<EventFilterKey, string> {
+  const out: Record<EventFilterKey, string> = { type: "", service: "", node: "" };
+  const given = (key: EventFilterKey, value: string, from: string) => {
+    if (out[key] !== "") {
+      throw new ShoalError(CliErrorCode.Usage, `${from}: the ${key} filter is given twice`, {
+        hint: "give each of type, service and node at most once",
+      });
+    }
+    out[key] = value;
+  };
+  for (const key of EVENT_FILTER_KEYS) {
+    const v = flags[key];
+    if (v !== undefined && v !== "") given(key, v, `--${key} ${v}`);
+  }
+  for (const f of flags.filter) {
+    const eq = f.indexOf("=");
+    const key = f.slice(0, eq);
+    const value = f.slice(eq + 1);
+    if (eq <= 0 || value === "" || !(EVENT_FILTER_KEYS as readonly string[]).includes(key)) {
+      throw new ShoalError(CliErrorCode.Usage, `--filter "${f}" is not a filter`, {
+        hint: "use --filter type=service|task|node|leader, --filter service=NAME|ID, --filter node=HOSTNAME|ID",
+      });
+    }
+    given(key as EventFilterKey, value, `--filter ${f}`);
+  }
+  return out;
 }
 
 export function registerEvents(program: Command, ctx: CommandContext): void {
@@ -104,17 +142,24 @@ export function registerEvents(program: Command, ctx: CommandContext): void {
     .option("-f, --follow", "go on printing new events")
     .option("--since <time>", "events since a time (RFC 3339) or a duration back (10m)")
     .option("--until <time>", "events before a time (RFC 3339) or a duration back (10m)")
-    .option("--type <type>", "only service, task, node or leader events")
-    .option("--service <id>", "only events of this service id")
-    .option("--node <id>", "only events of this node id")
+    .option(
+      "--filter <key=value>",
+      "type=service|task|node|leader, service=NAME|ID, node=HOSTNAME|ID (as docker's)",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option("--type <type>", "the same as --filter type=TYPE")
+    .option("--service <service>", "the same as --filter service=SERVICE")
+    .option("--node <node>", "the same as --filter node=NODE")
     .action(async (flags: EventsFlags) => {
       const now = nowMs(ctx);
+      const filters = eventFilters(flags);
       const request = {
         sinceMs: parseTimeFlag("--since", flags.since, now),
         untilMs: parseTimeFlag("--until", flags.until, now),
-        type: flags.type ?? "",
-        serviceId: flags.service ?? "",
-        nodeId: flags.node ?? "",
+        type: filters.type,
+        serviceId: filters.service,
+        nodeId: filters.node,
         follow: flags.follow === true,
       };
       const json = ctx.globals().format === "json";
