@@ -81,18 +81,18 @@ export class MemorySettle {
     else this.arm(() => this.sample(), this.options.sampleMs);
   }
 
-  private round(n: number): void {
+  private round(n: number, gcMs = 0): void {
     const t0 = performance.now();
     this.deps.collect();
-    const ms = performance.now() - t0;
+    const totalMs = gcMs + performance.now() - t0;
     if (n === this.options.rounds) {
-      this.logger.debug({ rounds: n, lastGcMs: Math.round(ms) }, "memory settled");
+      this.logger.debug({ rounds: n, gcMs: Math.round(totalMs) }, "memory settled");
       // The GCs' own time is not work: the next sample starts after them.
       this.deps.busyRatio();
       this.arm(() => this.sample(), this.options.sampleMs);
       return;
     }
-    this.arm(() => this.round(n + 1), this.options.roundSpacingMs);
+    this.arm(() => this.round(n + 1, totalMs), this.options.roundSpacingMs);
   }
 }
 
