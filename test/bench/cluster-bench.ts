@@ -5,6 +5,8 @@
 //   scale_10_to_100_s          `service scale S=100` of a running 10 until 100 run
 //   replace_killed_task_s      kill -9 of a task's process until its replacement runs (restart delay 0)
 //   daemon_rss_mib_idle        the manager's daemon (manager + agent in one process), no services
+//   manager_nats_rss_mib_idle  that daemon's nats-server child at the same moment (a manager's
+//                              footprint beside the figure above; run with it)
 //   agent_rss_mib_100_tasks    a worker's daemon with 100 tasks on it
 //   rolling_update_20_p5_startfirst_s  `service update --env-add V=2` of 20 running tasks,
 //                              parallelism 5, start-first, 5 s monitor, no delay, until the
@@ -13,6 +15,7 @@
 // the target; the control API is polled every 50 ms over the manager's admin socket.
 // SHOAL_BENCH_ONLY=name,name… runs only those figures (e.g. `replace_killed_task_s`); unset, all.
 // SHOAL_BENCH_KILLS=n kills the task n times (each replacement in turn) and reports the median.
+import { readdir, readFile } from "node:fs/promises";
 import { reportFigure } from "@shoal/base";
 import {
   type ControlClient,
@@ -98,6 +101,23 @@ class Probe {
   }
 }
 
+/** The resident memory of the daemon's nats-server child (only a manager runs one). */
+async function natsRssMib(d: TestDaemon): Promise<number> {
+  if (d.pid === undefined) throw new Error(`daemon ${d.name} is not running`);
+  const tasks = await readdir(`/proc/${d.pid}/task`);
+  const children = (
+    await Promise.all(tasks.map((t) => readFile(`/proc/${d.pid}/task/${t}/children`, "utf8")))
+  )
+    .join(" ")
+    .split(/\s+/)
+    .filter((p) => p !== "");
+  for (const pid of children) {
+    const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).trim();
+    if (comm === "nats-server") return rssMib(Number(pid));
+  }
+  throw new Error(`daemon ${d.name} runs no nats-server child`);
+}
+
 /** The daemon's resident memory; it must be running. */
 function daemonRssMib(d: TestDaemon): Promise<number> {
   if (d.pid === undefined) throw new Error(`daemon ${d.name} is not running`);
@@ -155,7 +175,10 @@ async function bench(cluster: TestCluster): Promise<void> {
     ]);
   try {
     await new Promise((r) => setTimeout(r, 5_000));
-    if (wants("daemon_rss_mib_idle")) reportFigure("daemon_rss_mib_idle", await daemonRssMib(m), "MiB");
+    if (wants("daemon_rss_mib_idle")) {
+      reportFigure("daemon_rss_mib_idle", await daemonRssMib(m), "MiB");
+      reportFigure("manager_nats_rss_mib_idle", await natsRssMib(m), "MiB");
+    }
     // Without the first figure (whose nodes pull the image), every node pulls it here, so that a
     // figure run alone does not time a pull the full run would not.
     if (!wants("converge_100_replicas_s"))

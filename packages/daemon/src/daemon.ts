@@ -53,6 +53,7 @@ import { imageAdminHandlers } from "./image-admin.js";
 import { type DaemonLayout, daemonLayout } from "./layout.js";
 import { type BusFlags, ManagerBus } from "./manager-bus.js";
 import { ManagerMetrics } from "./manager-metrics.js";
+import { compactingFullGc, eventLoopBusyMeter, MemorySettle } from "./memory-settle.js";
 import { MeteredEngine } from "./metered-engine.js";
 import { type NodeState, readNodeState, writeNodeState } from "./node-state.js";
 import { roleChangeFor } from "./role-change.js";
@@ -170,6 +171,14 @@ export class Daemon {
    * its records stay), and a leading manager hands leadership over before it stops.
    */
   async run(signal: AbortSignal): Promise<void> {
+    // Full GCs once quiet after start-up and after bursts of work (memory-settle.ts).
+    const settle = new MemorySettle({
+      clock: systemClock,
+      logger: this.logger,
+      busyRatio: eventLoopBusyMeter(),
+      collect: compactingFullGc(),
+    });
+    settle.start();
     try {
       if (this.state !== undefined) await this.startParts(this.state, undefined);
       await Promise.race([
@@ -180,6 +189,7 @@ export class Daemon {
         this.failed,
       ]);
     } finally {
+      settle.stop();
       this.closing = true;
       await this.roleChange;
       await this.stopParts();
