@@ -17,15 +17,6 @@ import type { ClusterView } from "./view.js";
 const WATCHED = new Set(["node", "service", "task", "cluster"]);
 
 /**
- * How far a loop's watch may fall behind before the store closes it (and the loop reads
- * everything). Raft applies a plan's entries one after another with only a microtask between
- * them, so the watcher takes in a few events per entry: the 15,600 changes of a 100-node loss at
- * 100,000 tasks (or a 100,000-task creation) can overrun the store's default of 10,000 and turn
- * each loop's next pass into a full one. An event is small (the objects are the store's own).
- */
-const LOOP_WATCH_QUEUE_EVENTS = 1_000_000;
-
-/**
  * The loops' port over `@shoal/store`: a view of the four tables they read, plans committed with
  * `batch` (transactions of at most 200 changes, each object at the version the plan read), and
  * the store's watch. A version conflict, also in a later transaction of a batch, is a conflict
@@ -168,7 +159,7 @@ async function commit(store: Store, plan: Plan): Promise<UpdateOutcome> {
 async function* watchChanges(store: Store, signal: AbortSignal): AsyncIterable<StoreChange> {
   while (!signal.aborted) {
     try {
-      for await (const e of store.watch({ signal, maxQueuedEvents: LOOP_WATCH_QUEUE_EVENTS })) {
+      for await (const e of store.watch({ signal })) {
         if (e.kind === "commit") yield { kind: "commit" };
         else if (e.objectKind === "task") {
           const now = e.object as Task | undefined;
