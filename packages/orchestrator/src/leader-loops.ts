@@ -38,8 +38,8 @@ export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
   const common = { store, clock: o.clock, logger: o.logger };
   const incremental = { ...common, batch: ORCHESTRATOR_BATCH };
   const pending = String(TaskState.PENDING);
-  // A task coming up matters to the updater only while a roll is in progress (it starts one on a
-  // service change, which always counts).
+  // A task change matters to the updater only while a roll is in progress (it starts one on a
+  // service change, which always counts): not a pass over every service a node loss touched.
   const isRolling = (s: Service) =>
     s.updateStatus?.state === UpdateState.UPDATING || s.updateStatus?.state === UpdateState.ROLLBACK_STARTED;
   const anyPending = () => o.store.view((tx) => tx.tasks.find("taskState", pending).length > 0);
@@ -50,6 +50,7 @@ export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
         new ReconcileLoop({
           ...incremental,
           incremental: { allServices: false, progress: false },
+          skipOwnWrites: true,
           name: "orchestrator",
           step: orchestratorStep,
           random: o.random.split(),
@@ -60,7 +61,12 @@ export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
       () =>
         new ReconcileLoop({
           ...incremental,
-          incremental: { allServices: false, progress: isRolling },
+          incremental: {
+            allServices: false,
+            progress: isRolling,
+            gateTaskChanges: true,
+            nodeServices: isRolling,
+          },
           name: "updater",
           step: updaterStep,
           random: o.random.split(),
@@ -71,7 +77,8 @@ export function leaderLoops(o: LeaderLoopsOptions): LeaderLoop[] {
       () =>
         new ReconcileLoop({
           ...incremental,
-          incremental: { allServices: true, progress: false },
+          // A node's change is its own (subnet, ingress address): not a pass over its services.
+          incremental: { allServices: true, progress: false, nodeServices: () => false },
           name: "allocator",
           step: reconcileAllocator,
           random: o.random.split(),

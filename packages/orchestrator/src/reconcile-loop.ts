@@ -25,11 +25,30 @@ export interface ReconcileLoopOptions {
    * `progress` says for which services a task that only moved towards running is a change (the
    * updater, while a roll is in progress: it watches tasks come up; the orchestrators decide
    * nothing on it). The first pass, a timer's, a cluster object change and a watch that fell
-   * behind read everything.
+   * behind read everything. `gateTaskChanges` applies `progress` to every task change, not only
+   * to progress: the updater decides on tasks only during a roll (a service change starts one),
+   * so the orchestrator's replacements of a lost node's tasks do not cost it a pass over every
+   * service they touch.
    */
-  incremental?: { allServices: boolean; progress: false | ((service: Service) => boolean) } | undefined;
+  incremental?:
+    | {
+        allServices: boolean;
+        progress: false | ((service: Service) => boolean);
+        gateTaskChanges?: boolean | undefined;
+        /** Which services a changed node brings into the pass (see ViewScope.nodeServices). */
+        nodeServices?: ((service: Service) => boolean) | undefined;
+      }
+    | undefined;
   /** Checked before each pass: false skips it (the scheduler with no PENDING task). */
   wanted?: (() => boolean) | undefined;
+  /**
+   * The changes of this loop's own committed plans are no reason for another pass: for a step
+   * that a pass over its own plan's result leaves with nothing to do (the orchestrators; not the
+   * allocator, which gives a node its ingress address a pass after its subnet, nor the updater,
+   * which completes a roll a pass after its last batch). A plan that met a conflict is
+   * reconciled again anyway.
+   */
+  skipOwnWrites?: boolean | undefined;
 }
 
 /** Passes retried at once after version conflicts before the loop waits for the next change. */
@@ -45,13 +64,17 @@ const CONFLICT_BACKOFF_MS = 100;
  */
 export class ReconcileLoop {
   private readonly options: Required<
-    Omit<ReconcileLoopOptions, "batch" | "newTaskId" | "maxConflictRetries" | "incremental" | "wanted">
+    Omit<
+      ReconcileLoopOptions,
+      "batch" | "newTaskId" | "maxConflictRetries" | "incremental" | "wanted" | "skipOwnWrites"
+    >
   > & {
     batch: BatchTiming;
     newTaskId: () => string;
     maxConflictRetries: number;
     incremental: ReconcileLoopOptions["incremental"];
     wanted: (() => boolean) | undefined;
+    skipOwnWrites: boolean;
   };
   private readonly stopper = new AbortController();
   private readonly log: Logger;
@@ -70,6 +93,14 @@ export class ReconcileLoop {
   private readonly progressedServices = new Set<string>();
   /** A change since the last commit event that this loop must look at. */
   private touched = false;
+  /**
+   * With skipOwnWrites: `kind:id` of the objects the plans being committed write, to the version
+   * each was read at (-1: created). Only one write can follow a version, so a change from that
+   * version is this loop's own. Entries of the plan before the last are dropped (a write that
+   * failed has no change to wait for).
+   */
+  private ownWrites = new Map<string, number>();
+  private previousOwnWrites = new Map<string, number>();
 
   constructor(options: ReconcileLoopOptions) {
     this.options = {
@@ -79,6 +110,7 @@ export class ReconcileLoop {
       maxConflictRetries: options.maxConflictRetries ?? DEFAULT_MAX_CONFLICT_RETRIES,
       incremental: options.incremental,
       wanted: options.wanted,
+      skipOwnWrites: options.skipOwnWrites ?? false,
     };
     this.log = options.logger.child({ module: `orchestrator/${options.name}` });
   }
@@ -122,21 +154,51 @@ export class ReconcileLoop {
   private note(change: StoreChange): boolean {
     const incremental = this.options.incremental;
     if (change.kind === "commit") {
-      if (change.resync === true) this.full = true;
+      if (change.resync === true) {
+        this.full = true;
+        this.log.info("the store watch fell behind; the next pass reads everything");
+      }
       const due = incremental === undefined || this.touched || change.resync === true;
       this.touched = false;
       return due;
     }
     if (incremental === undefined) return false;
+    if (this.isOwnWrite(change)) return false;
     if (change.objectKind === "cluster") this.full = true;
     else if (change.objectKind === "service") this.dirtyServices.add(change.id);
     else if (change.objectKind === "node") this.dirtyNodes.add(change.id);
     else if (change.serviceId === undefined) this.full = true;
-    else if (change.progressOnly !== true) this.dirtyServices.add(change.serviceId);
+    else if (
+      change.progressOnly !== true &&
+      (incremental.gateTaskChanges !== true || incremental.progress === false)
+    )
+      this.dirtyServices.add(change.serviceId);
     else if (incremental.progress === false) return false;
     else this.progressedServices.add(change.serviceId);
     this.touched = true;
     return false;
+  }
+
+  private isOwnWrite(change: StoreChange & { kind: "object" }): boolean {
+    if (change.oldVersion === undefined) return false;
+    const key = `${change.objectKind}:${change.id}`;
+    for (const writes of [this.ownWrites, this.previousOwnWrites]) {
+      if (writes.get(key) !== change.oldVersion) continue;
+      writes.delete(key);
+      return true;
+    }
+    return false;
+  }
+
+  private expectOwnWrites(plan: Plan): void {
+    if (!this.options.skipOwnWrites) return;
+    const writes = new Map<string, number>();
+    for (const c of plan.createTasks) writes.set(`task:${c.object.id}`, -1);
+    for (const c of plan.updateTasks) writes.set(`task:${c.object.id}`, c.object.meta?.version ?? 0);
+    for (const c of plan.updateNodes) writes.set(`node:${c.object.id}`, c.object.meta?.version ?? 0);
+    for (const c of plan.updateServices) writes.set(`service:${c.object.id}`, c.object.meta?.version ?? 0);
+    this.previousOwnWrites = this.ownWrites;
+    this.ownWrites = writes;
   }
 
   /** What the next pass reads: undefined for everything. Resets the record of changes. */
@@ -150,6 +212,7 @@ export class ReconcileLoop {
             serviceIds: new Set(this.dirtyServices),
             nodeIds: new Set(this.dirtyNodes),
             allServices: incremental.allServices,
+            nodeServices: incremental.nodeServices,
             ...(incremental.progress === false
               ? {}
               : {
@@ -206,6 +269,7 @@ export class ReconcileLoop {
       });
       this.armWake(plan, nowMs, signal);
       if (isEmptyPlan(plan)) return;
+      this.expectOwnWrites(plan);
       const outcome = await store.update(plan);
       if (outcome.kind === "committed") {
         this.batcher?.worked(this.options.clock.now() - startMs);

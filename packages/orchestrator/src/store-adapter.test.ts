@@ -2,7 +2,7 @@ import { ManualClock, seededRandom, silentLogger } from "@shoal/base";
 import { ContainerSpec, Network, NodeState, TaskSpec, TaskState } from "@shoal/proto";
 import { Store } from "@shoal/store";
 import { afterEach, describe, expect, it } from "vitest";
-import { node, service } from "../test/fixtures.js";
+import { node, service, task } from "../test/fixtures.js";
 import { reconcileAllocator } from "./allocator/allocator.js";
 import { SCHEDULER_BATCH } from "./batcher.js";
 import { leaderLoops } from "./leader-loops.js";
@@ -113,6 +113,35 @@ describe("orchestratorStoreOf", () => {
     });
     expect([...(scoped?.networks?.keys() ?? [])]).toEqual(["net1"]);
     expect([...(port.view().networks?.keys() ?? [])]).toEqual(["net1"]);
+  });
+
+  it("a first assignment is progress on a ready node, not on a down one (the orchestrator replaces it)", async () => {
+    const clock = new ManualClock(1_000);
+    const store = new Store({ clock, random: seededRandom(3), logger: silentLogger() });
+    await store.update((tx) => {
+      tx.nodes.create(node("up"));
+      tx.nodes.create(node("gone", { state: NodeState.DOWN }));
+      tx.services.create(service("s1"));
+      for (const id of ["t1", "t2"]) tx.tasks.create(task(id, { state: TaskState.PENDING }));
+    });
+    const controller = new AbortController();
+    controllers.push(controller);
+    const changes = orchestratorStoreOf(store).watch(controller.signal)[Symbol.asyncIterator]();
+    const first = changes.next(); // subscribes
+    await store.update((tx) => {
+      for (const [id, nodeId] of [
+        ["t1", "up"],
+        ["t2", "gone"],
+      ] as const) {
+        const t = tx.tasks.get(id)!;
+        tx.tasks.update({ ...t, nodeId, status: { ...t.status!, state: TaskState.ASSIGNED } });
+      }
+    });
+    const seen = [(await first).value, (await changes.next()).value];
+    expect(seen.map((c) => [c.id, c.progressOnly])).toEqual([
+      ["t1", true],
+      ["t2", false],
+    ]);
   });
 });
 

@@ -1,8 +1,17 @@
 import { ShoalError } from "@shoal/base";
-import { isTaskTerminal, type Network, PublishMode, type Service, type Task, TaskState } from "@shoal/proto";
+import {
+  isTaskTerminal,
+  type Network,
+  NodeAvailability,
+  PublishMode,
+  type Service,
+  type Task,
+  TaskState,
+} from "@shoal/proto";
 import { type ReadTx, type Store, StoreErrorCode } from "@shoal/store";
 import type { Plan } from "./plan.js";
 import type { OrchestratorStore, StoreChange, UpdateOutcome, ViewScope } from "./store-port.js";
+import { availabilityOf, isNodeDown } from "./task-facts.js";
 import type { ClusterView } from "./view.js";
 
 const WATCHED = new Set(["node", "service", "task", "cluster"]);
@@ -40,12 +49,25 @@ function scopedViewOf(tx: ReadTx, scope: ViewScope): ClusterView {
   }
   const tasks = new Map<string, Task>();
   if (scope.nodeIds.size > 0) {
+    const held = scope.nodeServices;
+    const holds = (id: string) => {
+      if (held === undefined) return true;
+      const s = tx.services.get(id);
+      return s !== undefined && held(s);
+    };
     for (const s of allServices) {
       const mode = s.spec?.mode?.$case;
-      if (mode === "global" || mode === "globalJob") wanted.add(s.id);
+      if ((mode === "global" || mode === "globalJob") && (held === undefined || held(s))) wanted.add(s.id);
     }
+    const checked = new Map<string, boolean>();
     for (const nodeId of scope.nodeIds) {
       for (const t of tx.tasks.find("nodeId", nodeId)) {
+        let ok = checked.get(t.serviceId);
+        if (ok === undefined) {
+          ok = wanted.has(t.serviceId) || holds(t.serviceId);
+          checked.set(t.serviceId, ok);
+        }
+        if (!ok) continue;
         tasks.set(t.id, t);
         wanted.add(t.serviceId);
       }
@@ -88,11 +110,21 @@ function networkTasksOf(
   return out;
 }
 
-/** A task that moved forward without ending, with the same desired state and node (or a first one). */
-function isProgressOnly(old: Task | undefined, now: Task | undefined): boolean {
+/**
+ * A task that moved forward without ending, with the same desired state and node (or a first
+ * one). A first node that is down, drained or gone is not progress: the scheduler may assign to
+ * a node its view still had ready after the orchestrator's pass over that node's loss, and only
+ * the orchestrator replaces the task (it used to notice by chance, in a pass over its own commit).
+ */
+function isProgressOnly(store: Store, old: Task | undefined, now: Task | undefined): boolean {
   if (old === undefined || now === undefined) return false;
   if (old.desiredState !== now.desiredState) return false;
-  if (old.nodeId !== now.nodeId && old.nodeId !== "") return false;
+  if (old.nodeId !== now.nodeId) {
+    if (old.nodeId !== "") return false;
+    const node = store.view((tx) => tx.nodes.get(now.nodeId));
+    if (isNodeDown(node) || (node !== undefined && availabilityOf(node) === NodeAvailability.DRAIN))
+      return false;
+  }
   return !isTaskTerminal(now.status?.state ?? TaskState.NEW);
 }
 
@@ -137,13 +169,16 @@ async function* watchChanges(store: Store, signal: AbortSignal): AsyncIterable<S
             objectKind: "task",
             id: e.id,
             serviceId: (now ?? old)?.serviceId ?? "",
-            progressOnly: isProgressOnly(old, now),
+            progressOnly: isProgressOnly(store, old, now),
+            oldVersion: old === undefined ? -1 : (old.meta?.version ?? 0),
           };
         } else if (WATCHED.has(e.objectKind)) {
+          const old = e.old as { meta?: { version: number } } | undefined;
           yield {
             kind: "object",
             objectKind: e.objectKind as "node" | "service" | "cluster",
             id: e.id,
+            oldVersion: old === undefined ? -1 : (old.meta?.version ?? 0),
           };
         }
       }

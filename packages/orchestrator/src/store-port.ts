@@ -40,6 +40,12 @@ export interface ViewScope {
    * when `matters` says so for its current object (the updater: a roll in progress).
    */
   progressed?: { serviceIds: ReadonlySet<string>; matters: (service: Service) => boolean } | undefined;
+  /**
+   * Which of the services a named node adds (with their tasks) are held; default all. The
+   * updater needs them only while they roll, the allocator not at all (a node's own change is
+   * in `nodes`, which always holds every node).
+   */
+  nodeServices?: ((service: Service) => boolean) | undefined;
 }
 
 export type UpdateOutcome = { kind: "committed" } | { kind: "conflict"; objectIds: string[] };
@@ -56,6 +62,12 @@ export type StoreChange =
        * at most for the first time. The orchestrators and the allocator decide nothing on it.
        */
       progressOnly?: boolean;
+      /**
+       * The version the object had before this change (`meta.version` of the old object); -1 for
+       * a create. With optimistic concurrency only one write can follow a given version, so a
+       * loop recognises its own writes by it.
+       */
+      oldVersion?: number;
     }
   /** Ends each committed transaction: the point at which a loop looks at what changed. */
   | {

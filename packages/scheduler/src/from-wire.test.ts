@@ -191,6 +191,26 @@ describe("from wire", () => {
     ]);
   });
 
+  it("gives the same input with a memo of task facts, translating each task object once", () => {
+    const ready = Node.create({
+      ...wireNode,
+      spec: { ...wireNode.spec, availability: NodeAvailability.ACTIVE },
+    });
+    const tasks = [
+      task("running"),
+      task("pending", { nodeId: "", status: { state: TaskState.PENDING } }),
+      task("failed", { status: { state: TaskState.FAILED, timestampMs: 900 } }),
+    ];
+    const plain = scheduleInputFromWire({ nodes: [ready], tasks, nowMs: 1_000 });
+    const memo = new WeakMap();
+    const first = scheduleInputFromWire({ nodes: [ready], tasks, nowMs: 1_000, memo });
+    const again = scheduleInputFromWire({ nodes: [ready], tasks, nowMs: 1_000, memo });
+    expect(first).toEqual(plain);
+    expect(again).toEqual(plain);
+    expect(again.placedTasks[0]).toBe(first.placedTasks[0]);
+    expect(memo.has(tasks[1]!)).toBe(false); // pending tasks are grouped anew each call
+  });
+
   it("maps a service's current placement for the rebalance planner", () => {
     const service = Service.create({
       id: "s1",

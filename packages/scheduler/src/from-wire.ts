@@ -178,6 +178,26 @@ export function isSchedulable(task: Task): boolean {
   return observedState(task) === TaskState.PENDING && !isTaskTerminal(task.desiredState);
 }
 
+/** What a task that is not pending gives the scheduler: its placement and its failure, if any. */
+export interface TaskFacts {
+  placed: PlacedTask | undefined;
+  failure: TaskFailure | undefined;
+}
+
+/**
+ * A memo of each task object's facts, for callers whose task objects never change in place (the
+ * store's: a new version is a new object). A pass over 100,000 tasks then translates only those
+ * that changed since the last one.
+ */
+export type TaskFactsMemo = WeakMap<Task, TaskFacts>;
+
+function taskFactsFromWire(task: Task): TaskFacts {
+  return {
+    placed: observedState(task) >= TaskState.ASSIGNED ? placedTaskFromWire(task) : undefined,
+    failure: taskFailureFromWire(task),
+  };
+}
+
 /**
  * The whole input of one `schedule()` call from the store's nodes and tasks: tasks the scheduler
  * should place (see isSchedulable) are pending, tasks ASSIGNED or later with a node are placed,
@@ -185,23 +205,26 @@ export function isSchedulable(task: Task): boolean {
  */
 export function scheduleInputFromWire(args: {
   nodes: readonly Node[];
-  tasks: readonly Task[];
+  tasks: Iterable<Task>;
   nowMs: number;
+  memo?: TaskFactsMemo | undefined;
 }): ScheduleInput {
   const placedTasks: PlacedTask[] = [];
   const failures: TaskFailure[] = [];
   const pending: Task[] = [];
+  const memo = args.memo;
   for (const task of args.tasks) {
     if (isSchedulable(task)) {
       pending.push(task);
       continue;
     }
-    if (observedState(task) >= TaskState.ASSIGNED) {
-      const placed = placedTaskFromWire(task);
-      if (placed !== undefined) placedTasks.push(placed);
+    let facts = memo?.get(task);
+    if (facts === undefined) {
+      facts = taskFactsFromWire(task);
+      memo?.set(task, facts);
     }
-    const failure = taskFailureFromWire(task);
-    if (failure !== undefined) failures.push(failure);
+    if (facts.placed !== undefined) placedTasks.push(facts.placed);
+    if (facts.failure !== undefined) failures.push(facts.failure);
   }
   return {
     nodes: args.nodes.map(nodeFromWire),

@@ -15,6 +15,8 @@ export {
   placedTaskFromWire,
   rebalanceServiceFromWire,
   scheduleInputFromWire,
+  type TaskFacts,
+  type TaskFactsMemo,
   taskFailureFromWire,
 } from "./from-wire.js";
 export { normalizeArch, platformMatches } from "./platform.js";

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { service, task } from "../test/objects.js";
 import { decodeEntry, encodeEntry, encodeRequest } from "./entry-codec.js";
 import { SpecInterner } from "./spec-interner.js";
+import { ChangeSet } from "./write-tx.js";
 
 describe("entry codec", () => {
   const specs = new SpecInterner();
@@ -31,5 +32,24 @@ describe("entry codec", () => {
     const tb = b!.actions[0]!.object!.object!.value as typeof shared;
     expect(ta.spec).toBe(shared.spec);
     expect(tb.spec).toBe(shared.spec);
+  });
+
+  it("a change set sends the bytes it sized: those of encodeRequest, re-based versions included", () => {
+    const set = new ChangeSet();
+    set.record("task", ObjectAction.CREATE, shared, 0);
+    set.record("service", ObjectAction.UPDATE, service("s1", "web"), 4);
+    set.record("task", ObjectAction.REMOVE, task("t2", "s1", 2), 2);
+    const sized = set.encode(specs);
+    const plain = encodeRequest(set.actionsRequest(0), specs);
+    expect(sized).toBe(plain.byteLength);
+    expect(set.encodedRequest(0, specs)).toEqual(plain);
+    expect(set.encodedRequest(77, specs)).toEqual(encodeRequest(set.actionsRequest(77), specs));
+    const rebased = new Map([["service:s1", 9]]);
+    expect(set.encodedRequest(78, specs, rebased)).toEqual(
+      encodeRequest(set.actionsRequest(78, rebased), specs),
+    );
+    const absorbed = new ChangeSet();
+    absorbed.absorb(set);
+    expect(absorbed.encodedRequest(5, specs)).toEqual(encodeRequest(set.actionsRequest(5), specs));
   });
 });

@@ -26,20 +26,45 @@ const KIND_BY_FIELD = new Map(Object.entries(OBJECT_FIELDS).map(([k, f]) => [f, 
 
 /** Encodes one request once; entries are concatenations of encoded requests. */
 export function encodeRequest(request: StoreRequest, specs: SpecInterner): Uint8Array {
+  return encodeRequestOf(
+    request.id,
+    request.actions.map((a) => encodeAction(a, specs)),
+  );
+}
+
+/**
+ * A request from actions encoded by `encodeAction` (the same bytes as `encodeRequest`): a batch
+ * encodes each action once, to size its transactions, and sends those bytes.
+ */
+export function encodeRequestOf(id: number, encodedActions: readonly Uint8Array[]): Uint8Array {
   const w = new BinaryWriter();
-  if (request.id !== 0) w.uint32(8).uint64(request.id);
-  for (const a of request.actions) {
+  if (id !== 0) w.uint32(8).uint64(id);
+  for (const a of encodedActions) w.uint32((2 << 3) | LD).bytes(a);
+  return w.finish();
+}
+
+/** The bytes one action adds to a request: its tag, length and encoding. */
+export function encodedActionBytes(encodedAction: Uint8Array): number {
+  let n = encodedAction.byteLength;
+  let len = 1;
+  while (n >= 0x80) {
+    n >>>= 7;
+    len++;
+  }
+  return 1 + len + encodedAction.byteLength;
+}
+
+/** One StoreAction message. */
+export function encodeAction(a: StoreAction, specs: SpecInterner): Uint8Array {
+  const w = new BinaryWriter();
+  if (a.action !== 0) w.uint32(8).int32(a.action);
+  const o = a.object?.object;
+  if (o !== undefined) {
     w.uint32((2 << 3) | LD).fork();
-    if (a.action !== 0) w.uint32(8).int32(a.action);
-    const o = a.object?.object;
-    if (o !== undefined) {
-      w.uint32((2 << 3) | LD).fork();
-      w.uint32((OBJECT_FIELDS[o.$case] << 3) | LD).fork();
-      if (o.$case === "task") encodeTask(o.value, w, specs);
-      else (CODECS[o.$case] as unknown as { encode(v: unknown, w: BinaryWriter): void }).encode(o.value, w);
-      w.join();
-      w.join();
-    }
+    w.uint32((OBJECT_FIELDS[o.$case] << 3) | LD).fork();
+    if (o.$case === "task") encodeTask(o.value, w, specs);
+    else (CODECS[o.$case] as unknown as { encode(v: unknown, w: BinaryWriter): void }).encode(o.value, w);
+    w.join();
     w.join();
   }
   return w.finish();

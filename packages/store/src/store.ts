@@ -9,7 +9,7 @@ import {
 } from "@shoal/base";
 import type { StoreRequest } from "@shoal/proto";
 import { applyRequest } from "./apply.js";
-import { decodeEntry, encodeEntry, encodeRequest } from "./entry-codec.js";
+import { decodeEntry, encodeEntry } from "./entry-codec.js";
 import { StoreErrorCode } from "./errors.js";
 import {
   DEFAULT_PROPOSAL_TIMEOUT_MS,
@@ -124,7 +124,8 @@ export class Store {
     const set = new ChangeSet();
     const result = fn(writeTx(this.tables, set, () => this.clock.now()));
     if (set.size === 0) return { result, index: this.appliedIndex, changes: [] };
-    const committed = await this.submit(set.actionsRequest(this.nextRequestId()), options.timeoutMs);
+    const id = this.nextRequestId();
+    const committed = await this.submit(id, set.encodedRequest(id, this.tables.specs), options.timeoutMs);
     return { result, ...committed };
   }
 
@@ -147,7 +148,8 @@ export class Store {
         const set = new ChangeSet(overlays);
         step(writeTx(this.tables, set, () => this.clock.now()));
         if (set.size === 0) return;
-        const bytes = encodeRequest(set.actionsRequest(0), this.tables.specs).byteLength + 6;
+        // Each step is encoded once: these bytes size the transaction and go into it.
+        const bytes = set.encode(this.tables.specs) + 6;
         if (
           chunk.size > 0 &&
           (chunk.size + set.size > MAX_CHANGES_PER_TRANSACTION || chunkBytes + bytes > MAX_TRANSACTION_BYTES)
@@ -168,7 +170,12 @@ export class Store {
     for (const [i, c] of chunks.entries()) {
       let committed: Committed;
       try {
-        committed = await this.submit(c.actionsRequest(this.nextRequestId(), rebased), options.timeoutMs);
+        const id = this.nextRequestId();
+        committed = await this.submit(
+          id,
+          c.encodedRequest(id, this.tables.specs, rebased),
+          options.timeoutMs,
+        );
       } catch (err) {
         if (err instanceof ShoalError) err.details.committedTransactions = i;
         throw err;
@@ -198,7 +205,8 @@ export class Store {
           if (o.status === "fulfilled") for (const k of chunks[i]!.keys()) rebased.set(k, o.value.index);
       }
       for (const k of keys) written.add(k);
-      const outcome = this.submit(c.actionsRequest(this.nextRequestId(), rebased), timeoutMs);
+      const id = this.nextRequestId();
+      const outcome = this.submit(id, c.encodedRequest(id, this.tables.specs, rebased), timeoutMs);
       outcome.catch(() => {}); // settled below; not an unhandled rejection meanwhile
       outcomes.push(outcome);
     }
@@ -333,8 +341,8 @@ export class Store {
     for (const id of ids) this.pending.reject(id, error());
   }
 
-  private submit(request: StoreRequest, timeoutMs = this.proposalTimeoutMs): Promise<Committed> {
-    const encoded = encodeRequest(request, this.tables.specs);
+  /** Proposes one encoded request (`id` is its request id). */
+  private submit(id: number, encoded: Uint8Array, timeoutMs = this.proposalTimeoutMs): Promise<Committed> {
     const bytes = encoded.byteLength;
     if (bytes > MAX_TRANSACTION_BYTES)
       return Promise.reject(
@@ -344,8 +352,8 @@ export class Store {
           { hint: "split the work with batch()", details: { bytes, limit: MAX_TRANSACTION_BYTES } },
         ),
       );
-    const done = this.pending.add(request.id, timeoutMs);
-    this.queued.push({ id: request.id, encoded });
+    const done = this.pending.add(id, timeoutMs);
+    this.queued.push({ id, encoded });
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // Group commit: every writer that submits in this turn shares the entry.

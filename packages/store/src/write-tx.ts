@@ -1,8 +1,10 @@
 import { ShoalError } from "@shoal/base";
 import { ObjectAction, type StoreAction, type StoreRequest } from "@shoal/proto";
+import { encodeAction, encodedActionBytes, encodeRequestOf } from "./entry-codec.js";
 import { StoreErrorCode } from "./errors.js";
 import { CODECS, type Kind, type ObjectByKind, toStoreObject } from "./kinds.js";
 import { type KindReader, KindView, type Overlay, type READER_NAMES } from "./read-tx.js";
+import type { SpecInterner } from "./spec-interner.js";
 import type { Tables } from "./tables.js";
 
 /** Reads plus writes of one kind inside `update`; reads see the transaction's own writes. */
@@ -26,6 +28,8 @@ interface PendingChange {
   action: ObjectAction;
   object: ObjectByKind[Kind];
   readVersion: number;
+  /** The action encoded at `readVersion`, once asked for (a batch sizes and sends the same bytes). */
+  encoded?: Uint8Array | undefined;
 }
 
 /** Collects a transaction's writes (one entry per object, in first-write order). */
@@ -65,18 +69,35 @@ export class ChangeSet {
   /** The actions as they go into the entry; `versionOverride` re-bases objects written earlier in a batch. */
   actions(versionOverride?: ReadonlyMap<string, number>): StoreAction[] {
     const out: StoreAction[] = [];
+    for (const [key, c] of this.changes) out.push(actionOf(c, versionOverride?.get(key) ?? c.readVersion));
+    return out;
+  }
+
+  /** Encodes each change once (at its own read version); the bytes they add to a request. */
+  encode(specs: SpecInterner): number {
+    let bytes = 0;
+    for (const c of this.changes.values()) {
+      c.encoded ??= encodeAction(actionOf(c, c.readVersion), specs);
+      bytes += encodedActionBytes(c.encoded);
+    }
+    return bytes;
+  }
+
+  /**
+   * `encodeRequest(actionsRequest(id, versionOverride))`, from each change's encoding where it
+   * was made (only a change re-based to another version is encoded again).
+   */
+  encodedRequest(id: number, specs: SpecInterner, versionOverride?: ReadonlyMap<string, number>): Uint8Array {
+    const out: Uint8Array[] = [];
     for (const [key, c] of this.changes) {
       const readVersion = versionOverride?.get(key) ?? c.readVersion;
-      const object =
-        c.action === ObjectAction.REMOVE
-          ? (CODECS[c.kind] as { fromPartial(o: object): object }).fromPartial({
-              id: c.object.id,
-              meta: { version: readVersion, createdAtMs: 0, updatedAtMs: 0 },
-            })
-          : { ...c.object, meta: { createdAtMs: 0, updatedAtMs: 0, ...c.object.meta, version: readVersion } };
-      out.push({ action: c.action, object: toStoreObject(c.kind, object as never) });
+      if (readVersion !== c.readVersion) out.push(encodeAction(actionOf(c, readVersion), specs));
+      else {
+        c.encoded ??= encodeAction(actionOf(c, readVersion), specs);
+        out.push(c.encoded);
+      }
     }
-    return out;
+    return encodeRequestOf(id, out);
   }
 
   /** The store request carrying these changes. */
@@ -90,8 +111,26 @@ export class ChangeSet {
 
   /** Adds `other`'s changes after this set's own (a batch packing callbacks into a transaction). */
   absorb(other: ChangeSet): void {
-    for (const c of other.changes.values()) this.record(c.kind, c.action, c.object, c.readVersion);
+    for (const [key, c] of other.changes) {
+      if (this.changes.has(key)) this.record(c.kind, c.action, c.object, c.readVersion);
+      else {
+        // Kept whole, its encoding with it.
+        this.changes.set(key, c);
+        this.overlays[c.kind].set(c.object.id, c.action === ObjectAction.REMOVE ? null : c.object);
+      }
+    }
   }
+}
+
+function actionOf(c: PendingChange, readVersion: number): StoreAction {
+  const object =
+    c.action === ObjectAction.REMOVE
+      ? (CODECS[c.kind] as { fromPartial(o: object): object }).fromPartial({
+          id: c.object.id,
+          meta: { version: readVersion, createdAtMs: 0, updatedAtMs: 0 },
+        })
+      : { ...c.object, meta: { createdAtMs: 0, updatedAtMs: 0, ...c.object.meta, version: readVersion } };
+  return { action: c.action, object: toStoreObject(c.kind, object as never) };
 }
 
 export function emptyOverlays(): { [K in Kind]: Overlay } {
