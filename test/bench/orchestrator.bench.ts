@@ -173,6 +173,7 @@ export async function run(): Promise<void> {
   let control: Control | undefined;
   let raw: ControlClient | undefined;
   let poll: ControlClient | undefined;
+  let toLeader: ControlClient | undefined;
   try {
     // Three managers: the first inits, the others join with the manager token.
     const ports = [await freePort(), await freePort(), await freePort()];
@@ -259,6 +260,12 @@ export async function run(): Promise<void> {
       "grpc.max_receive_message_length": 512 * 1024 * 1024,
     });
     const p = poll;
+    toLeader = new ControlClient(
+      leaderAddress,
+      createClientCredentials(tls, { clusterId }),
+      tlsChannelOptions(),
+    );
+    const l = toLeader;
 
     // The workers join through the leader's CA, then their agents start in two processes.
     const nodes = await joinWorkers({
@@ -358,14 +365,14 @@ export async function run(): Promise<void> {
     // reschedule_after_node_down_s
     const t2 = Date.now();
     doomed.child.kill("SIGKILL");
-    // Beside it, when the first and the last killed node were seen DOWN (from the follower's
-    // replica, so up to a commit later than the leader wrote it): the detection's share.
+    // Beside it, when the first and the last killed node were DOWN: the detection's share. Read
+    // from the leader (a follower's replica lags by seconds while it answers the polls above).
     const doomedSet = new Set(doomedIds);
     const down = { first: Number.NaN, last: Number.NaN, done: false };
     const watchDown = (async () => {
       while (!down.done && Date.now() - t2 < PHASE_TIMEOUT_MS) {
         const res = await call<ListNodesResponse>((md, o, cb) =>
-          p.listNodes(ListNodesRequest.fromPartial({}), md, o, cb),
+          l.listNodes(ListNodesRequest.fromPartial({}), md, o, cb),
         ).catch(() => undefined);
         const count =
           res?.nodes.filter((n) => doomedSet.has(n.id) && n.status?.state === NodeState.DOWN).length ?? 0;
@@ -420,6 +427,7 @@ export async function run(): Promise<void> {
   } finally {
     raw?.close();
     poll?.close();
+    toLeader?.close();
     control?.close();
     for (const p of procs.reverse()) p.child.kill("SIGTERM");
     // A profiled process writes its profile as it exits: give it time.
