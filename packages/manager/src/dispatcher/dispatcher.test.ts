@@ -20,7 +20,6 @@ import {
 } from "@shoal/proto";
 import { Store } from "@shoal/store";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startAgentsThread } from "../../test/agents-thread.js";
 import { LOOPBACK, nodeMaterial } from "../../test/tls.js";
 import { ClusterServer } from "../cluster-server.js";
 import { ManagerErrorCode } from "../errors.js";
@@ -115,80 +114,6 @@ describe("dispatcher sessions and heartbeats", () => {
     // Not before three periods (less the jitter) of silence.
     expect(Date.now() - pausedAt).toBeGreaterThanOrEqual(3 * PERIOD_MS * 0.9 - PERIOD_MS);
     expect(store.view((tx) => tx.nodes.get("n1")?.status?.message)).toBe("heartbeat failure");
-    expect(stateOf(store, "n2")).toBe(NodeState.READY);
-    expect(stateOf(store, "n3")).toBe(NodeState.READY);
-  });
-
-  // The leader's event loop held (a long pass over 100,000 tasks, a collection, a starved
-  // machine) while the agents, on a thread of their own, keep sending: their heartbeats wait
-  // unread in the sockets when the sweep wakes.
-  const holdEventLoop = (ms: number) => {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      // busy: nothing else runs on this thread
-    }
-  };
-
-  it("marks no node DOWN because the leader stalled while their heartbeats waited unread", async () => {
-    const store = await newStore();
-    const { dispatcher, address } = await serve(store);
-    const thread = await startAgentsThread({ address, clusterId: CLUSTER, nodes });
-    cleanups.push(() => thread.close());
-    await until("all nodes ready", () => nodes.every((n) => stateOf(store, n.nodeId) === NodeState.READY));
-    await until("heartbeats from every node", () => dispatcher.stats.heartbeats >= 2 * nodes.length);
-    // Eight periods: every deadline (three periods after a heartbeat) is past when the sweep wakes.
-    holdEventLoop(8 * PERIOD_MS);
-    const sweeps = dispatcher.stats.sweeps;
-    await until("two sweeps after the stall", () => dispatcher.stats.sweeps >= sweeps + 2);
-    expect(dispatcher.stats.lateSweeps).toBeGreaterThan(0);
-    expect(dispatcher.stats.expired).toBe(0);
-    for (const n of nodes) expect(stateOf(store, n.nodeId)).toBe(NodeState.READY);
-  });
-
-  it("marks no node DOWN because the leader stalled between reading a heartbeat and answering it", async () => {
-    const store = await newStore();
-    const { dispatcher, address } = await serve(store);
-    const thread = await startAgentsThread({ address, clusterId: CLUSTER, nodes });
-    cleanups.push(() => thread.close());
-    await until("all nodes ready", () => nodes.every((n) => stateOf(store, n.nodeId) === NodeState.READY));
-    await until("heartbeats from every node", () => dispatcher.stats.heartbeats >= 2 * nodes.length);
-    // The next heartbeat read holds the event loop right after the dispatcher handled it (its
-    // answer queued, not sent): that agent sends nothing more until the answer comes.
-    let count = dispatcher.stats.heartbeats;
-    let held = false;
-    Object.defineProperty(dispatcher.stats, "heartbeats", {
-      get: () => count,
-      set: (n: number) => {
-        count = n;
-        if (held) return;
-        held = true;
-        queueMicrotask(() => holdEventLoop(8 * PERIOD_MS));
-      },
-    });
-    await until("the stall", () => held);
-    const sweeps = dispatcher.stats.sweeps;
-    await until("two sweeps after the stall", () => dispatcher.stats.sweeps >= sweeps + 2);
-    expect(dispatcher.stats.expired).toBe(0);
-    for (const n of nodes) expect(stateOf(store, n.nodeId)).toBe(NodeState.READY);
-  });
-
-  it("marks a node that fell silent before a stall DOWN at the first sweep after it, no later", async () => {
-    const store = await newStore();
-    const { dispatcher, address } = await serve(store);
-    const thread = await startAgentsThread({ address, clusterId: CLUSTER, nodes });
-    cleanups.push(() => thread.close());
-    await until("all nodes ready", () => nodes.every((n) => stateOf(store, n.nodeId) === NodeState.READY));
-    await thread.pauseHeartbeats("n1");
-    // Four more heartbeats from n2 and n3: a heartbeat n1 sent before its pause has been read.
-    const beats = dispatcher.stats.heartbeats;
-    await until("heartbeats after the pause", () => dispatcher.stats.heartbeats >= beats + 4);
-    const expired = dispatcher.stats.expired;
-    holdEventLoop(8 * PERIOD_MS);
-    const sweeps = dispatcher.stats.sweeps;
-    await until("a sweep after the stall", () => dispatcher.stats.sweeps >= sweeps + 1);
-    // A stall credited to every deadline would have postponed it by the stall's length.
-    expect(dispatcher.stats.expired).toBe(expired + 1);
-    await until("n1 down", () => stateOf(store, "n1") === NodeState.DOWN);
     expect(stateOf(store, "n2")).toBe(NodeState.READY);
     expect(stateOf(store, "n3")).toBe(NodeState.READY);
   });

@@ -96,8 +96,6 @@ interface Active {
   /** Commits touching a node, for its session and assignments stream (one store watch). */
   changes: NodeChanges;
   periodMs: number;
-  /** An immediate will tell `liveness` that the answers queued so far went out. */
-  answersPending: boolean;
 }
 
 /** How often the leader looks for nodes past their heartbeat deadline, as a share of the period. */
@@ -133,17 +131,8 @@ export class Dispatcher implements LeaderComponent {
   >();
   /** The overlay state's node-independent parts, built once per store index for every stream. */
   readonly overlayCatalogs = new OverlayCatalogCache();
-  /** Counters for tests and benchmarks (`lateSweeps`: sweeps that woke an interval or more late). */
-  readonly stats = {
-    heartbeats: 0,
-    sessions: 0,
-    /** Nodes a sweep found past their deadline (then written DOWN: `markedDown`). */
-    expired: 0,
-    markedDown: 0,
-    statusReports: 0,
-    sweeps: 0,
-    lateSweeps: 0,
-  };
+  /** Counters for tests and benchmarks. */
+  readonly stats = { heartbeats: 0, sessions: 0, markedDown: 0, statusReports: 0, stallsCredited: 0 };
 
   constructor(options: DispatcherOptions) {
     this.store = options.store;
@@ -193,7 +182,7 @@ export class Dispatcher implements LeaderComponent {
     liveness.adopt(up, this.clock.now());
     const batcher = new StatusBatcher(this.store, this.clock, this.options.statusFlushMs, this.logger);
     const changes = new NodeChanges(this.store, this.logger);
-    this.active = { signal, liveness, batcher, changes, periodMs, answersPending: false };
+    this.active = { signal, liveness, batcher, changes, periodMs };
     this.logger.info({ periodMs, adopted: up.length }, "dispatcher serving");
     try {
       await Promise.all([
@@ -289,7 +278,6 @@ export class Dispatcher implements LeaderComponent {
         this.stats.heartbeats++;
         const periodMs = active.liveness.beat(nodeId, this.clock.now());
         sendMessage({ kind: { $case: "heartbeat", value: { periodMs } } });
-        this.noteAnswer(active);
       },
     });
     const request = await stream.opened;
@@ -309,7 +297,6 @@ export class Dispatcher implements LeaderComponent {
       networkBootstrapKeys: [],
       rootCa: Buffer.from(this.rootCaPem(), "utf8"),
     });
-    this.noteAnswer(active);
     await this.sendRoleChanges(session.id, nodeId, node, send, ended, active.changes);
     if (this.sessions.get(session.id) === session) {
       this.sessions.delete(session.id);
@@ -469,20 +456,6 @@ export class Dispatcher implements LeaderComponent {
     return {};
   }
 
-  /**
-   * An answer was queued on a session stream: once this turn's writes went out (http2 sends in
-   * the check phase, before the immediate here), the deadlines of the nodes answered run from
-   * then. One immediate per turn, however many heartbeats it answered.
-   */
-  private noteAnswer(active: Active): void {
-    if (active.answersPending) return;
-    active.answersPending = true;
-    setImmediate(() => {
-      active.answersPending = false;
-      active.liveness.answersSent(this.clock.now());
-    });
-  }
-
   private clusterPeriodMs(): number {
     const fromCluster = this.store.view((tx) => tx.clusters.list()[0]?.spec?.dispatcher?.heartbeatPeriodMs);
     return fromCluster !== undefined && fromCluster > 0 ? fromCluster : this.options.heartbeatPeriodMs;
@@ -498,39 +471,24 @@ export class Dispatcher implements LeaderComponent {
         if (signal.aborted || isAbortError(err)) return;
         throw err;
       }
-      // Timers run before the poll phase: a sweep that wakes after the event loop was held finds
-      // the heartbeats that came meanwhile unread in their sockets. So it lets one I/O turn read
-      // them first (an immediate runs in the check phase, after poll) and judges the deadlines as
-      // of the turn's start, when every heartbeat counted by then had arrived. A node with a
-      // session gets no credit for the stall (node-liveness.ts): a dead node's deadline stays
-      // where its last answer put it, so stalls one after another cannot keep postponing its DOWN
-      // as a credit to every deadline at each late sweep did.
-      const asOfMs = this.clock.now();
-      const lateMs = asOfMs - before - intervalMs;
-      if (lateMs > intervalMs) {
-        this.stats.lateSweeps++;
-        liveness.stalled(lateMs);
+      // Timers run before pending I/O: a sweep that wakes late after the event loop was held
+      // would mark nodes DOWN whose heartbeats sit unread in their sockets. The stall is credited.
+      const late = this.clock.now() - before - intervalMs;
+      if (late > intervalMs) {
+        liveness.extend(late);
+        this.stats.stallsCredited++;
+        this.logger.info({ lateMs: late }, "the dispatcher's sweep ran late; deadlines moved by as much");
       }
-      await ioTurn();
-      if (signal.aborted) return;
-      const { nodeIds, maxOverdueMs } = liveness.takeExpired(asOfMs);
-      // Not awaited: while one batch commits (behind the orchestrator's plans on a busy leader,
-      // up to a second), the next sweeps go on taking the nodes that expire meanwhile.
-      this.stats.expired += nodeIds.length;
-      if (nodeIds.length > 0) void this.markDown(nodeIds, { lateMs, maxOverdueMs });
-      this.stats.sweeps++;
+      const expired = liveness.takeExpired(this.clock.now());
+      if (expired.length > 0) await this.markDown(expired);
     }
   }
 
-  private async markDown(
-    nodeIds: readonly string[],
-    sweep: { lateMs: number; maxOverdueMs: number },
-  ): Promise<void> {
+  private async markDown(nodeIds: readonly string[]): Promise<void> {
     for (const id of nodeIds) {
       const sessionId = this.sessionOfNode.get(id);
       if (sessionId !== undefined) this.sessions.get(sessionId)?.controller.abort();
     }
-    const startMs = this.clock.now();
     try {
       await this.store.batch((b) => {
         for (const id of nodeIds) {
@@ -545,17 +503,12 @@ export class Dispatcher implements LeaderComponent {
         }
       });
       this.stats.markedDown += nodeIds.length;
-      // How long the sweep woke late and how far past a deadline it found a node: the part of
-      // DOWN detection that is the leader's own (the rest is the missed periods).
-      this.logger.info(
-        { nodes: nodeIds.length, ...sweep, commitMs: this.clock.now() - startMs },
-        "nodes marked down after missed heartbeats",
-      );
+      this.logger.info({ nodes: nodeIds.length }, "nodes marked down after missed heartbeats");
     } catch (err) {
       // Not lost: a node that stays silent is found again by the next sweep only if tracked, so
-      // track it again, already expired.
+      // track it again with a deadline of now.
       this.logger.warn({ err, nodes: nodeIds.length }, "marking nodes down failed; retrying");
-      this.active?.liveness.expireAgain(nodeIds);
+      this.active?.liveness.adopt(nodeIds, this.clock.now() - 1);
     }
   }
 
@@ -608,9 +561,6 @@ export class Dispatcher implements LeaderComponent {
     }
   }
 }
-
-/** Resolves after one turn of the event loop's I/O: what sockets hold by now has been read. */
-const ioTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** "ipv4:10.0.0.2:51234" or "10.0.0.2:51234" or "[::1]:5" → the host part. */
 function peerHost(peer: string): string {
