@@ -1,9 +1,16 @@
-import type { ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { DiscardPolicy, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { type Clock, type Logger, systemClock } from "@shoal/base";
 import type { Store } from "@shoal/store";
 import { type ClusterEvent, type EventType, eventsOfChange, leaderEvent } from "./cluster-event.js";
-import { EVENT_SUBJECT_ROOT, EVENTS_STREAM, eventSubject, FOLLOW_EXPIRES_MS } from "./subjects.js";
+import { nextWithin } from "./next-within.js";
+import {
+  EVENT_SUBJECT_ROOT,
+  EVENTS_STREAM,
+  eventSubject,
+  FOLLOW_EXPIRES_MS,
+  STORED_READ_IDLE_MS,
+} from "./subjects.js";
 import { retryTransient } from "./transient.js";
 
 const NS_PER_MS = 1_000_000;
@@ -144,11 +151,11 @@ export async function* readEvents(
   q: EventQuery,
 ): AsyncGenerator<ClusterEvent> {
   const retry = { signal: q.signal };
+  const subject = q.type !== undefined ? `${EVENT_SUBJECT_ROOT}.${q.type}.>` : `${EVENT_SUBJECT_ROOT}.>`;
   const consumer = await retryTransient(
     () =>
       deps.js.consumers.get(EVENTS_STREAM, {
-        filter_subjects:
-          q.type !== undefined ? `${EVENT_SUBJECT_ROOT}.${q.type}.>` : `${EVENT_SUBJECT_ROOT}.>`,
+        filter_subjects: subject,
         ...(q.sinceMs !== undefined ? { opt_start_time: new Date(q.sinceMs).toISOString() } : {}),
       }),
     retry,
@@ -157,30 +164,40 @@ export async function* readEvents(
     (q.serviceId === undefined || e.serviceId === q.serviceId) &&
     (q.nodeId === undefined || e.nodeId === q.nodeId) &&
     (q.sinceMs === undefined || e.timeMs >= q.sinceMs);
-  const pending = (await retryTransient(() => consumer.info(), retry)).num_pending;
-  // A read of everything ends at the last event stored when it began. The per-message pending
-  // count alone is not enough: a consumer on a server still catching up after a restart says 0
-  // early. With a type filter the last match may come before that sequence: pending decides.
-  const lastSeq =
-    q.type === undefined
-      ? (await retryTransient(async () => (await deps.js.streams.get(EVENTS_STREAM)).info(), retry)).state
-          .last_seq
-      : 0;
-  if (pending === 0 && !q.follow) return;
+  // A read of what is stored ends at the last matching event stored when it began, asked of the
+  // stream's leader. Neither the consumer's pending count nor a replica's state will do: a
+  // consumer on a server still catching up after another was killed or restarted says 0 early.
+  // One that delivers nothing for STORED_READ_IDLE_MS before that ends the read too.
+  const last = q.follow ? null : await lastStored(deps.js, subject, retry);
+  if (!q.follow && (last === null || (q.sinceMs !== undefined && last.time.getTime() < q.sinceMs))) return;
   let messages: ConsumerMessages | undefined;
   const onAbort = () => messages?.stop();
   q.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     messages = await consumer.consume({ expires: FOLLOW_EXPIRES_MS });
     if (q.signal?.aborted) return;
-    for await (const m of messages) {
+    const it = messages[Symbol.asyncIterator]();
+    for (;;) {
+      const r = last === null ? await it.next() : await nextWithin(it, STORED_READ_IDLE_MS);
+      if (r === undefined || r.done) return;
+      const m = r.value;
       const e = m.json<ClusterEvent>();
       if (q.untilMs !== undefined && e.timeMs > q.untilMs) return;
       if (keep(e)) yield e;
-      if (!q.follow && m.info.pending === 0 && m.seq >= lastSeq) return;
+      if (last !== null && m.seq >= last.seq) return;
     }
   } finally {
     q.signal?.removeEventListener("abort", onAbort);
     messages?.stop();
   }
+}
+
+/** The stream leader's last message on `subject` (a wildcard filter), or null when there is none. */
+async function lastStored(
+  js: JetStreamClient,
+  subject: string,
+  retry: { signal: AbortSignal | undefined },
+): Promise<StoredMsg | null> {
+  const stream = await retryTransient(() => js.streams.get(EVENTS_STREAM), retry);
+  return retryTransient(() => stream.getMessage({ last_by_subj: subject }), retry);
 }

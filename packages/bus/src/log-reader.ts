@@ -1,6 +1,13 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { type LogLine, linesOfMessage } from "./log-batch.js";
-import { FOLLOW_EXPIRES_MS, logStreamName, serviceLogSubjects, taskLogSubject } from "./subjects.js";
+import { nextWithin } from "./next-within.js";
+import {
+  FOLLOW_EXPIRES_MS,
+  logStreamName,
+  STORED_READ_IDLE_MS,
+  serviceLogSubjects,
+  taskLogSubject,
+} from "./subjects.js";
 import { retryTransient } from "./transient.js";
 
 export interface LogQuery {
@@ -50,35 +57,37 @@ export async function* readLogs(
     if (!q.follow) return;
   }
   if (info === undefined) return;
+  const subject =
+    q.taskId !== undefined ? taskLogSubject(q.serviceId, q.taskId) : serviceLogSubjects(q.serviceId);
+  // One subject as a string: nats-server 2.9 (Debian's) has no multi-subject filters.
   const consumer = await retryTransient(
-    () =>
-      deps.js.consumers.get(stream, {
-        // One subject as a string: nats-server 2.9 (Debian's) has no multi-subject filters.
-        filter_subjects:
-          q.taskId !== undefined ? taskLogSubject(q.serviceId, q.taskId) : serviceLogSubjects(q.serviceId),
-      }),
+    () => deps.js.consumers.get(stream, { filter_subjects: subject }),
     retry,
   );
   const keep = (l: LogLine) =>
     (q.sinceMs === undefined || l.timeMs >= q.sinceMs) && (q.untilMs === undefined || l.timeMs <= q.untilMs);
-  const pending = (await retryTransient(() => consumer.info(), retry)).num_pending;
+  // As in readEvents: the stored part ends at the last matching batch stored when the read began,
+  // asked of the stream's leader (a consumer on a server catching up counts 0 pending early).
+  const last = await retryTransient(
+    () => deps.jsm.streams.getMessage(stream, { last_by_subj: subject }),
+    retry,
+  );
   let messages: ConsumerMessages | undefined;
   // close() resolves only once the iteration has ended; stop() ends it.
   const onAbort = () => messages?.stop();
   q.signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const stored: LogLine[] = [];
-    if (pending > 0 || q.follow) messages = await consumer.consume({ expires: FOLLOW_EXPIRES_MS });
+    if (last !== null || q.follow) messages = await consumer.consume({ expires: FOLLOW_EXPIRES_MS });
     // One iterator for both parts: breaking out of a for-await would end the consumer.
     const it = messages?.[Symbol.asyncIterator]();
-    if (pending > 0 && it !== undefined) {
+    if (last !== null && it !== undefined) {
       for (;;) {
-        const r = await it.next();
-        if (r.done) break;
+        // A follow waits for a lagging replica: it goes on afterwards with the same iterator.
+        const r = q.follow ? await it.next() : await nextWithin(it, STORED_READ_IDLE_MS);
+        if (r === undefined || r.done) break;
         for (const l of linesOfMessage(r.value.subject, r.value.data)) if (keep(l)) stored.push(l);
-        // As in readEvents: a whole-service read ends at the stream's last sequence when it began.
-        if (r.value.info.pending === 0 && (q.taskId !== undefined || r.value.seq >= info.state.last_seq))
-          break;
+        if (r.value.seq >= last.seq) break;
       }
     }
     // Stable: lines with the same time keep their stored order (a task's lines are stored in order).

@@ -51,3 +51,10 @@ export function eventSubject(type: string, action: string): string {
  * follower whose server died notices in seconds instead of the default 30 s pull.
  */
 export const FOLLOW_EXPIRES_MS = 5000;
+
+/**
+ * A read of what is stored (no follow) ends when its consumer delivers nothing for this long
+ * before the last stored sequence: a consumer on a replica that stopped catching up would hold
+ * the CLI forever, and what it shows is what that replica has.
+ */
+export const STORED_READ_IDLE_MS = 3000;
