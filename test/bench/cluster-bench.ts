@@ -15,6 +15,7 @@
 // the target; the control API is polled every 50 ms over the manager's admin socket.
 // SHOAL_BENCH_ONLY=name,name… runs only those figures (e.g. `replace_killed_task_s`); unset, all.
 // SHOAL_BENCH_KILLS=n kills the task n times (each replacement in turn) and reports the median.
+// SHOAL_BENCH_IDLE_WAIT_MS=ms: how long after start the idle memory is read (default 5000).
 import { readdir, readFile } from "node:fs/promises";
 import { reportFigure } from "@shoal/base";
 import {
@@ -174,7 +175,7 @@ async function bench(cluster: TestCluster): Promise<void> {
       ...SLEEP,
     ]);
   try {
-    await new Promise((r) => setTimeout(r, 5_000));
+    await new Promise((r) => setTimeout(r, Number(process.env.SHOAL_BENCH_IDLE_WAIT_MS ?? "5000")));
     if (wants("daemon_rss_mib_idle")) {
       reportFigure("daemon_rss_mib_idle", await daemonRssMib(m), "MiB");
       reportFigure("manager_nats_rss_mib_idle", await natsRssMib(m), "MiB");

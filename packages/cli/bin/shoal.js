@@ -1,9 +1,11 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.trim_threshold=65536:glibc.malloc.top_pad=0 node --max-semi-space-size=1
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.trim_threshold=65536:glibc.malloc.top_pad=0 node --max-semi-space-size=4
 // The installed `shoal` command: a fixed entry that exists before the build, so npm can link it.
 // It runs the bundle (scripts/bundle.ts). The flags above are for `shoal daemon`, a long-lived
 // process: V8 grows its young generation to 2 x 16 MiB under the start-up burst and keeps it
-// (half the daemon's idle memory above a bare node); 1 MiB semi-spaces cost a few more
-// scavenges of short-lived objects. Installs that start the daemon otherwise (not through this
+// (half the daemon's idle memory above a bare node). 4 MiB semi-spaces, not 1: with 1 a leader
+// holding 100,000 tasks scavenged so often that its store watches fell behind and leadership
+// moved (the orchestrator bench never converged); 4 cost ~5 MiB of an idle daemon
+// (packages/daemon/README.md, Memory). Installs that start the daemon otherwise (not through this
 // file) should pass the same flags and environment; test/support/cluster.ts runs this file.
 // MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (V8's GC and compiler helpers,
 // libuv's pool) an arena of its own and keeps what was freed in each; two arenas leave the
