@@ -7,7 +7,7 @@
 // them to the leader on a follower. Secret data and the sealed CA key never leave the manager.
 import type * as grpc from "@grpc/grpc-js";
 import { type Logger, newId, ShoalError, silentLogger } from "@shoal/base";
-import { allocateNetwork, withAllocation } from "@shoal/orchestrator";
+import { allocateNetwork, trivialEndpoint, withAllocation } from "@shoal/orchestrator";
 import { rotateJoinToken } from "@shoal/pki";
 import {
   assertValidClusterSpec,
@@ -205,6 +205,10 @@ export class ControlApi {
         const service = await this.write((tx) => {
           this.assertReferencesExist(tx, spec);
           const created = Service.fromPartial({ id: newId(), spec });
+          // Nothing to publish, no network: the allocator's endpoint now, so the orchestrator's
+          // first tasks go straight to PENDING.
+          const endpoint = trivialEndpoint(created);
+          if (endpoint !== undefined) created.endpoint = endpoint;
           tx.services.create(created);
           return created;
         });

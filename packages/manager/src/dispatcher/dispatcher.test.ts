@@ -46,13 +46,13 @@ afterEach(async () => {
 });
 
 /** A store with the cluster object and three registered worker nodes. */
-async function newStore(): Promise<Store> {
+async function newStore(periodMs = PERIOD_MS): Promise<Store> {
   const store = new Store({ logger });
   await store.update((tx) => {
     tx.clusters.create(
       Cluster.fromPartial({
         id: CLUSTER,
-        spec: { name: "default", dispatcher: { heartbeatPeriodMs: PERIOD_MS } },
+        spec: { name: "default", dispatcher: { heartbeatPeriodMs: periodMs } },
       }),
     );
     for (const { nodeId } of nodes) tx.nodes.create(Node.fromPartial({ id: nodeId, spec: { name: nodeId } }));
@@ -114,6 +114,29 @@ describe("dispatcher sessions and heartbeats", () => {
     // Not before three periods (less the jitter) of silence.
     expect(Date.now() - pausedAt).toBeGreaterThanOrEqual(3 * PERIOD_MS * 0.9 - PERIOD_MS);
     expect(store.view((tx) => tx.nodes.get("n1")?.status?.message)).toBe("heartbeat failure");
+    expect(stateOf(store, "n2")).toBe(NodeState.READY);
+    expect(stateOf(store, "n3")).toBe(NodeState.READY);
+  });
+
+  it("credits a stall of the leader to connected nodes, not to one whose connection closed", async () => {
+    const periodMs = 1_000; // long, so that the two rules' DOWN times lie periods apart
+    const store = await newStore(periodMs);
+    const { address, dispatcher } = await serve(store);
+    const killed = await agents(address, nodes.slice(0, 1));
+    await agents(address, nodes.slice(1));
+    await until("all nodes ready", () => nodes.every((n) => stateOf(store, n.nodeId) === NodeState.READY));
+    await until("three sessions", () => dispatcher.sessionCount === 3);
+    killed.close(); // as a SIGKILL of its daemon: the kernel closes the connection
+    await until("n1's session ended", () => dispatcher.sessionCount === 2);
+    // The leader's loop held for 3.5 periods (a long pass): n2's and n3's heartbeats wait unread,
+    // and n1's deadline (3 periods after its last heartbeat) passes meanwhile.
+    const heldUntil = Date.now() + 3.5 * periodMs;
+    while (Date.now() < heldUntil) {
+      // busy, as a pass over 100,000 tasks is
+    }
+    // With the stall credited to n1 too, its DOWN would come 2-3 periods from now.
+    await until("n1 down at the first sweep", () => stateOf(store, "n1") === NodeState.DOWN, periodMs);
+    await sleep(periodMs);
     expect(stateOf(store, "n2")).toBe(NodeState.READY);
     expect(stateOf(store, "n3")).toBe(NodeState.READY);
   });

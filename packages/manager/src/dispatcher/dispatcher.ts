@@ -300,7 +300,12 @@ export class Dispatcher implements LeaderComponent {
     await this.sendRoleChanges(session.id, nodeId, node, send, ended, active.changes);
     if (this.sessions.get(session.id) === session) {
       this.sessions.delete(session.id);
-      if (this.sessionOfNode.get(nodeId) === session.id) this.sessionOfNode.delete(nodeId);
+      if (this.sessionOfNode.get(nodeId) === session.id) {
+        this.sessionOfNode.delete(nodeId);
+        // The agent's end closed it (not a newer session, a DOWN or the leadership's end).
+        if (!session.controller.signal.aborted && !active.signal.aborted)
+          active.liveness.disconnected(nodeId);
+      }
     }
     if (stream.broken.aborted) throw stream.broken.reason;
     if (active.signal.aborted) this.requireActive(); // tells the agent where the new leader is

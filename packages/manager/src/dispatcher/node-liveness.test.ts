@@ -46,6 +46,23 @@ describe("NodeLiveness", () => {
     expect(l.takeExpired(5_500)).toEqual(["a"]);
   });
 
+  it("credits no stall to a node whose connection closed, until it opens a session again", () => {
+    const l = liveness();
+    l.beat("gone", 0); // deadline 3,000
+    l.beat("back", 0);
+    l.disconnected("gone");
+    l.disconnected("back");
+    l.extend(2_500);
+    expect(l.takeExpired(2_999)).toEqual([]);
+    l.beat("back", 2_000); // reconnected: deadline 5,000, credited again
+    l.extend(1_000);
+    expect(l.takeExpired(3_000)).toEqual(["gone"]);
+    expect(l.takeExpired(5_999)).toEqual([]);
+    expect(l.takeExpired(6_000)).toEqual(["back"]);
+    l.disconnected("never-tracked");
+    expect(l.isTracked("never-tracked")).toBe(false);
+  });
+
   it("forgets a node that left", () => {
     const l = liveness();
     l.beat("a", 0);

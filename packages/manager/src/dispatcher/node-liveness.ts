@@ -24,6 +24,8 @@ export interface NodeLivenessOptions {
 
 export class NodeLiveness {
   private readonly deadlines = new Map<string, number>();
+  /** Tracked nodes whose session's connection closed: nothing of theirs can wait unread. */
+  private readonly unconnected = new Set<string>();
 
   constructor(private readonly options: NodeLivenessOptions) {}
 
@@ -40,22 +42,36 @@ export class NodeLiveness {
     const deadline = nowMs + missedHeartbeats * period;
     // A grace deadline further out is kept: the node proved alive, it did not lose its grace.
     this.deadlines.set(nodeId, Math.max(this.deadlines.get(nodeId) ?? 0, deadline));
+    this.unconnected.delete(nodeId);
     return period;
+  }
+
+  /**
+   * The node's session ended without a leave (its connection closed: a killed daemon, a broken
+   * link) and no other session of it is open. Its deadline stays, but a stall of the leader no
+   * longer moves it: with no connection, no heartbeat of the node can sit unread. A session it
+   * opens again (`beat`) ends this.
+   */
+  disconnected(nodeId: string): void {
+    if (this.deadlines.has(nodeId)) this.unconnected.add(nodeId);
   }
 
   /**
    * The leader heard nothing for `ms` (its event loop was held: a long pass, a collection, a
    * starved machine), so heartbeats that arrived meanwhile wait unread: every deadline moves by
-   * that much. A dead node still expires — only the leader's own stall is credited.
+   * that much, but a disconnected node's. A dead node still expires — only the leader's own
+   * stall is credited.
    */
   extend(ms: number): void {
     if (ms <= 0) return;
-    for (const [id, deadline] of this.deadlines) this.deadlines.set(id, deadline + ms);
+    for (const [id, deadline] of this.deadlines)
+      if (!this.unconnected.has(id)) this.deadlines.set(id, deadline + ms);
   }
 
   /** The node's session ended on purpose (it left); it is no longer watched. */
   forget(nodeId: string): void {
     this.deadlines.delete(nodeId);
+    this.unconnected.delete(nodeId);
   }
 
   isTracked(nodeId: string): boolean {
@@ -69,6 +85,7 @@ export class NodeLiveness {
       if (deadline <= nowMs) {
         expired.push(id);
         this.deadlines.delete(id);
+        this.unconnected.delete(id);
       }
     }
     return expired;
