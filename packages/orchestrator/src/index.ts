@@ -1,3 +1,4 @@
+export { needsNoAllocation, trivialEndpoint } from "./allocator/allocation-free.js";
 export { reconcileAllocator } from "./allocator/allocator.js";
 export { ingressNetworkOf } from "./allocator/network-addresses.js";
 export {

@@ -1,4 +1,5 @@
 import { type Service, type Task, TaskState } from "@shoal/proto";
+import { needsNoAllocation } from "./allocator/allocation-free.js";
 
 export interface NewTaskArgs {
   id: string;
@@ -15,10 +16,13 @@ export interface NewTaskArgs {
 
 /**
  * A NEW task: an immutable copy of the service's task template at its spec version. `meta` is
- * the store's to keep; the times here are what a plan proposes (the store stamps its own).
+ * the store's to keep; the times here are what a plan proposes (the store stamps its own). A
+ * task that needs nothing from the allocator starts PENDING with the service's endpoint
+ * (`needsNoAllocation`).
  */
 export function newTask(service: Service, args: NewTaskArgs): Task {
   const name = service.spec?.name ?? service.id;
+  const pending = needsNoAllocation(service);
   const task: Task = {
     id: args.id,
     meta: { version: 0, createdAtMs: args.nowMs, updatedAtMs: args.nowMs },
@@ -29,7 +33,9 @@ export function newTask(service: Service, args: NewTaskArgs): Task {
     nodeId: args.nodeId,
     name: `${name}.${args.slot > 0 ? args.slot : args.nodeId}.${args.id}`,
     serviceLabels: { ...(service.spec?.labels ?? {}) },
-    status: { timestampMs: args.nowMs, state: TaskState.NEW, message: "created", err: "" },
+    status: pending
+      ? { timestampMs: args.nowMs, state: TaskState.PENDING, message: "pending task scheduling", err: "" }
+      : { timestampMs: args.nowMs, state: TaskState.NEW, message: "created", err: "" },
     desiredState: args.desiredState,
     networks: [],
     assignedGenericResources: [],
@@ -37,6 +43,7 @@ export function newTask(service: Service, args: NewTaskArgs): Task {
     restartAtMs: args.restartAtMs,
     restartHistoryMs: [...args.restartHistoryMs],
   };
+  if (pending) task.endpoint = service.endpoint;
   if (args.jobIteration !== undefined) task.jobIteration = args.jobIteration;
   return task;
 }

@@ -2,7 +2,10 @@ import { PortProtocol, PublishMode, TaskState } from "@shoal/proto";
 import { describe, expect, it } from "vitest";
 import { cluster, node, service, task } from "../../test/fixtures.js";
 import { OrchErrorCode } from "../errors.js";
+import { newTask } from "../new-task.js";
+import { isEmptyPlan } from "../plan.js";
 import { viewOf } from "../view.js";
+import { needsNoAllocation, trivialEndpoint } from "./allocation-free.js";
 import { reconcileAllocator } from "./allocator.js";
 import { allocateNodeSubnets, nodeSubnetPoolOf } from "./node-subnets.js";
 import { allocateServicePorts, checkPublishedPorts } from "./ports.js";
@@ -175,5 +178,74 @@ describe("reconcileAllocator (NEW → PENDING)", () => {
       { nowMs: 5 },
     );
     expect(plan.updateTasks).toEqual([]);
+  });
+});
+
+describe("tasks that need no allocation", () => {
+  const args = {
+    id: "t1",
+    nowMs: 5,
+    slot: 1,
+    nodeId: "",
+    desiredState: TaskState.RUNNING,
+    restartAtMs: 5,
+    restartHistoryMs: [],
+  };
+  const onNetwork = service("s", { taskTemplate: { networks: [{ target: "backend", aliases: [] }] } });
+  const cases = [
+    {
+      swarm: "Swarm creates every task NEW for the allocator; one with nothing to allocate starts PENDING",
+      svc: service("s", {}, { endpoint: trivialEndpoint(service("s")) }),
+      want: TaskState.PENDING,
+    },
+    {
+      swarm: "a service whose endpoint the allocator has not given yet: NEW",
+      svc: service("s"),
+      want: TaskState.NEW,
+    },
+    {
+      swarm: "a service publishing an ingress port (the ingress network gives an address): NEW",
+      svc: withPorts("s", [ingress(8080)], [ingress(8080)]),
+      want: TaskState.NEW,
+    },
+    {
+      swarm: "a service on an overlay network (an address per network): NEW",
+      svc: { ...onNetwork, endpoint: { spec: { mode: 0, ports: [] }, ports: [], virtualIps: [] } },
+      want: TaskState.NEW,
+    },
+    {
+      swarm: "a service that left its network keeps a VIP to give back: NEW",
+      svc: service(
+        "s",
+        {},
+        {
+          endpoint: {
+            spec: { mode: 0, ports: [] },
+            ports: [],
+            virtualIps: [{ networkId: "n", addr: "10.0.0.2/24" }],
+          },
+        },
+      ),
+      want: TaskState.NEW,
+    },
+  ];
+  it.each(cases)("$swarm", (c) => {
+    const t = newTask(c.svc, args);
+    expect(t.status?.state).toBe(c.want);
+    expect(needsNoAllocation(c.svc)).toBe(c.want === TaskState.PENDING);
+    if (c.want === TaskState.PENDING) {
+      expect(t.endpoint).toEqual(c.svc.endpoint);
+      // The allocator's pass has nothing left to do for it.
+      const plan = reconcileAllocator(viewOf({ services: [c.svc], tasks: [t] }), { nowMs: 6 });
+      expect(isEmptyPlan(plan)).toBe(true);
+    }
+  });
+
+  it("the control API's endpoint is the allocator's for a service with nothing to publish", () => {
+    const s = service("s");
+    const plan = reconcileAllocator(viewOf({ services: [s] }), { nowMs: 1 });
+    expect(plan.updateServices.map((c) => c.object.endpoint)).toEqual([trivialEndpoint(s)]);
+    expect(trivialEndpoint(withPorts("p", [ingress(0)]))).toBeUndefined();
+    expect(trivialEndpoint(onNetwork)).toBeUndefined();
   });
 });
