@@ -365,6 +365,9 @@ export async function run(): Promise<void> {
     // reschedule_after_node_down_s
     const t2 = Date.now();
     doomed.child.kill("SIGKILL");
+    process.stderr.write(
+      `bench: SIGKILL of the ${KILLED}-node agents process at ${t2} (epoch ms, as the logs)\n`,
+    );
     // Beside it, when the first and the last killed node were DOWN: the detection's share. Read
     // from the leader (a follower's replica lags by seconds while it answers the polls above).
     const doomedSet = new Set(doomedIds);

@@ -63,6 +63,20 @@ describe("NodeLiveness", () => {
     expect(l.isTracked("never-tracked")).toBe(false);
   });
 
+  it("a live node keeps the slack of earlier stalls; a disconnected one counts from its last heartbeat", () => {
+    const l = liveness();
+    for (const id of ["live", "gone"]) l.beat(id, 0); // deadlines 3,000
+    l.extend(2_000);
+    l.extend(2_000); // 7,000: every sweep late under a busy leader
+    for (const id of ["live", "gone"]) l.beat(id, 1_000); // read: 4,000 counted from now
+    l.disconnected("gone");
+    l.extend(500); // live: 7,500 (and 4,500 counted from its heartbeat); gone: no credit
+    expect(l.takeExpired(3_999)).toEqual([]);
+    expect(l.takeExpired(4_000)).toEqual(["gone"]);
+    expect(l.takeExpired(7_499)).toEqual([]);
+    expect(l.takeExpired(7_500)).toEqual(["live"]);
+  });
+
   it("forgets a node that left", () => {
     const l = liveness();
     l.beat("a", 0);

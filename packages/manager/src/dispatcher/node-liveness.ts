@@ -26,6 +26,12 @@ export class NodeLiveness {
   private readonly deadlines = new Map<string, number>();
   /** Tracked nodes whose session's connection closed: nothing of theirs can wait unread. */
   private readonly unconnected = new Set<string>();
+  /**
+   * Each node's deadline counted from its last heartbeat read, with the stalls credited since.
+   * `deadlines` keeps the furthest of these (and a grace), so under a leader whose every sweep
+   * is late a live node's slack grows; a disconnected node falls back to this one.
+   */
+  private readonly fresh = new Map<string, number>();
 
   constructor(private readonly options: NodeLivenessOptions) {}
 
@@ -42,18 +48,24 @@ export class NodeLiveness {
     const deadline = nowMs + missedHeartbeats * period;
     // A grace deadline further out is kept: the node proved alive, it did not lose its grace.
     this.deadlines.set(nodeId, Math.max(this.deadlines.get(nodeId) ?? 0, deadline));
+    this.fresh.set(nodeId, deadline);
     this.unconnected.delete(nodeId);
     return period;
   }
 
   /**
    * The node's session ended without a leave (its connection closed: a killed daemon, a broken
-   * link) and no other session of it is open. Its deadline stays, but a stall of the leader no
-   * longer moves it: with no connection, no heartbeat of the node can sit unread. A session it
-   * opens again (`beat`) ends this.
+   * link) and no other session of it is open. Its deadline is the one counted from its last
+   * heartbeat read (the slack it gathered from earlier stalls goes), and a stall of the leader
+   * no longer moves it: with no connection, no heartbeat of the node can sit unread. A session
+   * it opens again (`beat`) ends this.
    */
   disconnected(nodeId: string): void {
-    if (this.deadlines.has(nodeId)) this.unconnected.add(nodeId);
+    const deadline = this.deadlines.get(nodeId);
+    if (deadline === undefined) return;
+    this.unconnected.add(nodeId);
+    const fresh = this.fresh.get(nodeId);
+    if (fresh !== undefined) this.deadlines.set(nodeId, Math.min(deadline, fresh));
   }
 
   /**
@@ -64,13 +76,18 @@ export class NodeLiveness {
    */
   extend(ms: number): void {
     if (ms <= 0) return;
-    for (const [id, deadline] of this.deadlines)
-      if (!this.unconnected.has(id)) this.deadlines.set(id, deadline + ms);
+    for (const [id, deadline] of this.deadlines) {
+      if (this.unconnected.has(id)) continue;
+      this.deadlines.set(id, deadline + ms);
+      const fresh = this.fresh.get(id);
+      if (fresh !== undefined) this.fresh.set(id, fresh + ms);
+    }
   }
 
   /** The node's session ended on purpose (it left); it is no longer watched. */
   forget(nodeId: string): void {
     this.deadlines.delete(nodeId);
+    this.fresh.delete(nodeId);
     this.unconnected.delete(nodeId);
   }
 
@@ -85,6 +102,7 @@ export class NodeLiveness {
       if (deadline <= nowMs) {
         expired.push(id);
         this.deadlines.delete(id);
+        this.fresh.delete(id);
         this.unconnected.delete(id);
       }
     }
