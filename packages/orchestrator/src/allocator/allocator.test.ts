@@ -1,4 +1,4 @@
-import { PortProtocol, PublishMode, TaskState } from "@shoal/proto";
+import { PortProtocol, PublishMode, type Service, TaskState } from "@shoal/proto";
 import { describe, expect, it } from "vitest";
 import { cluster, node, service, task } from "../../test/fixtures.js";
 import { OrchErrorCode } from "../errors.js";
@@ -192,7 +192,7 @@ describe("tasks that need no allocation", () => {
     restartHistoryMs: [],
   };
   const onNetwork = service("s", { taskTemplate: { networks: [{ target: "backend", aliases: [] }] } });
-  const cases = [
+  const cases: { swarm: string; svc: Service; want: TaskState }[] = [
     {
       swarm: "Swarm creates every task NEW for the allocator; one with nothing to allocate starts PENDING",
       svc: service("s", {}, { endpoint: trivialEndpoint(service("s")) }),
