@@ -291,6 +291,21 @@ describe("dispatcher assignments and status reports", () => {
     expect(sim.view("n3").secrets.size).toBe(0); // t3 failed: no secret needed any more
   });
 
+  it("simulated agents report a task told to stop before they started it as SHUTDOWN, as an agent does", async () => {
+    // A node thought down and back: its task, never accepted, was replaced and told to stop.
+    const store = await newStore();
+    await withService(store);
+    await store.update((tx) =>
+      tx.tasks.create({ ...assignedTask("t1", "n1", 1), desiredState: TaskState.SHUTDOWN }),
+    );
+    const { address } = await serve(store);
+    await agents(address, nodes.slice(0, 1));
+    await until(
+      "t1 shut down",
+      () => store.view((tx) => tx.tasks.get("t1")?.status?.state) === TaskState.SHUTDOWN,
+    );
+  });
+
   it("refuses a report about another node's task, writing nothing", async () => {
     const store = await newStore();
     await withService(store);

@@ -3,8 +3,8 @@
 // real protocol — the Session stream with heartbeats on it at the period the manager returns,
 // Assignments, and UpdateTaskStatus. The heartbeats of every agent in the process are driven by
 // one timer wheel (`timer-wheel.ts`), not a timer per agent. The executor is a no-op that walks
-// each assigned task ACCEPTED → RUNNING, or to FAILED when the test asks for it, and a running
-// task told to stop to SHUTDOWN. Nothing here runs containers.
+// each assigned task ACCEPTED → RUNNING, or to FAILED when the test asks for it, and a task
+// told to stop that has not ended to SHUTDOWN. Nothing here runs containers.
 import * as grpc from "@grpc/grpc-js";
 import { type Logger, ShoalError, silentLogger } from "@shoal/base";
 import { createClientCredentials, type NodeTlsMaterial, tlsChannelOptions } from "@shoal/pki";
@@ -14,6 +14,7 @@ import {
   AssignmentsType,
   type Config,
   DispatcherClient,
+  isTaskTerminal,
   type NodeDescription,
   type Secret,
   type SessionClientMessage,
@@ -307,10 +308,12 @@ class Agent {
     for (const task of this.view.tasks.values()) {
       const state = task.status?.state ?? TaskState.NEW;
       const done = this.reported.get(task.id);
-      // Told to stop (scale-down, drain, update, removal): a started task is shut down, as an
-      // agent stops its container; one that ended already stays as it is.
+      // Told to stop (scale-down, drain, update, removal, a node thought down): a task not
+      // ended is shut down, as an agent stops its container or, for one it never started,
+      // reports it shut down (the agent's nextAction); one that ended already stays as it is.
       if (task.desiredState >= TaskState.SHUTDOWN) {
-        if (done === TaskState.RUNNING) {
+        const ended = done === undefined ? isTaskTerminal(state) : isTaskTerminal(done);
+        if (!ended) {
           before.set(task.id, done);
           this.reported.set(task.id, TaskState.SHUTDOWN);
           updates.push({
