@@ -382,7 +382,11 @@ describe("orchestrators in a manager with simulated agents", () => {
       "a pending reason",
       async () => {
         tasks = await control.tasks([s.id]);
-        return tasks[0]?.status?.state === TaskState.PENDING && (tasks[0]?.status?.message ?? "") !== "";
+        // The scheduler's reason, not the "pending task scheduling" the task is created with.
+        return (
+          tasks[0]?.status?.state === TaskState.PENDING &&
+          /^no suitable node/.test(tasks[0]?.status?.message ?? "")
+        );
       },
       { describe: () => summary(tasks) },
     );
