@@ -10,14 +10,24 @@ import { isEndpointCurrent, isIngress } from "./ports.js";
  * scheduler. Anything else is created NEW and waits for the allocator, as in Swarm.
  */
 export function needsNoAllocation(service: Service): boolean {
-  return (
+  const known = answers.get(service);
+  if (known !== undefined) return known;
+  const answer =
     !service.pendingDelete &&
     isEndpointCurrent(service) &&
     (service.spec?.taskTemplate?.networks.length ?? 0) === 0 &&
     !(service.spec?.endpointSpec?.ports ?? []).some(isIngress) &&
-    (service.endpoint?.virtualIps.length ?? 0) === 0
-  );
+    (service.endpoint?.virtualIps.length ?? 0) === 0;
+  answers.set(service, answer);
+  return answer;
 }
+
+/**
+ * The answer per service object (the store's objects are never changed in place): it is asked
+ * for every task created, 1,000 times per service in one pass, and `isEndpointCurrent` compares
+ * two JSON encodings each time.
+ */
+const answers = new WeakMap<Service, boolean>();
 
 /**
  * The endpoint the allocator would give a new service that publishes nothing and joins no
